@@ -1,0 +1,86 @@
+"""Stage 4b, build: a tenant's template context -> its Kubernetes objects.
+
+Every template in base/ is rendered with the tenant's context, parsed back into objects,
+then labelled, namespaced and given a sync wave here, so templates need not repeat it.
+Pure: no I/O. Returns {repo-relative path: object}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+import yaml
+
+from render import ENGINE_VERSION, layout, templates
+from render.problems import Problem, ProblemsError
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+# ArgoCD applies lower waves first: guardrails, then config and datastores, then compute.
+SYNC_WAVES = {
+    "Namespace": -3,
+    "ResourceQuota": -2, "LimitRange": -2, "NetworkPolicy": -2, "ServiceAccount": -2,
+    "Role": -2, "RoleBinding": -2,
+    "ExternalSecret": -1, "ConfigMap": -1,
+    "StorageBucket": 0, "IAMServiceAccount": 0, "IAMPolicyMember": 0, "Bucket": 0,
+    "Service": 0, "StatefulSet": 0,
+    "RayService": 1, "Deployment": 1, "ScaledObject": 2,
+}
+DEFAULT_WAVE = 1
+CLUSTER_SCOPED = {"Namespace"}
+TOP_KEYS = ("apiVersion", "kind", "metadata")
+
+
+def build_tenant(ctx: dict[str, Any], env: jinja2.Environment, template_names: list[str]) -> dict[str, dict[str, Any]]:
+    """All objects of one tenant, keyed by their output path under rendered/<name>/."""
+    name, ns = ctx["name"], ctx["namespace"]
+    out: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    for template in template_names:
+        text = templates.render(env, template, ctx)
+        try:
+            docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            line = mark.line + 1 if mark else 1
+            raise ProblemsError([Problem(template, 1, 1, "", f"rendered text is not valid YAML (rendered line {line}): {e}",
+                                         "values must go through the |j filter")]) from None
+        for obj in docs:
+            obj = _decorate(obj, name, ns, template)
+            path = f"{layout.rendered_dir(name)}/{layout.object_file(obj['kind'], obj['metadata']['name'])}"
+            if path in out:
+                problems.append(Problem(template, 1, 1, "", f"two objects would be written to {path}", "give them distinct names"))
+            out[path] = obj
+    if problems:
+        raise ProblemsError(problems)
+    return dict(sorted(out.items()))
+
+
+def _decorate(obj: dict[str, Any], name: str, ns: str, template: str) -> dict[str, Any]:
+    kind = obj["kind"]
+    meta = obj.setdefault("metadata", {})
+    component = meta.get("labels", {}).get(layout.LABEL_COMPONENT) or template.rsplit("/", 1)[-1].split(".")[0]
+    labels = {
+        layout.LABEL_NAME: meta.get("labels", {}).get(layout.LABEL_NAME, meta["name"]),
+        layout.LABEL_INSTANCE: ns,
+        layout.LABEL_COMPONENT: component,
+        layout.LABEL_PART_OF: layout.PART_OF,
+        layout.LABEL_MANAGED_BY: layout.MANAGED_BY,
+        layout.LABEL_TENANT: name,
+    }
+    labels.update(meta.get("labels", {}))
+    meta["labels"] = dict(sorted(labels.items()))
+    annotations = dict(meta.get("annotations", {}))
+    annotations.setdefault(layout.ANNOTATION_SYNC_WAVE, str(SYNC_WAVES.get(kind, DEFAULT_WAVE)))
+    annotations[layout.ANNOTATION_ENGINE] = ENGINE_VERSION
+    meta["annotations"] = dict(sorted(annotations.items()))
+    if kind not in CLUSTER_SCOPED:
+        meta["namespace"] = ns
+    ordered_meta = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if k in meta}
+    ordered_meta.update({k: v for k, v in meta.items() if k not in ordered_meta})
+    obj["metadata"] = ordered_meta
+    return {**{k: obj[k] for k in TOP_KEYS}, **{k: v for k, v in obj.items() if k not in TOP_KEYS}}

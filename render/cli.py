@@ -1,0 +1,72 @@
+"""Command line: argparse, exit codes, printing. The only module that sees argv.
+
+Exit codes: 0 ok; 1 output is stale (render --check) or a check failed;
+2 invalid input; 3 internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from render.commands import COMMANDS
+from render.problems import ProblemsError, as_json
+
+EXIT_OK = 0
+EXIT_STALE = 1
+EXIT_INVALID = 2
+EXIT_INTERNAL = 3
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dataplane", description="Render and operate isolated single-tenant data planes.")
+    p.add_argument("--repo", type=Path, default=Path(os.environ.get("DATAPLANE_REPO", ".")),
+                   help="repository root (default: current folder, or $DATAPLANE_REPO)")
+    p.add_argument("--format", choices=("text", "json", "github"), default=None,
+                   help="how problems are printed (default: github under GitHub Actions, else text)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except ProblemsError as e:
+        print_problems(e, args.format)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:  # noqa: BLE001 - a traceback is a bug; say so
+        traceback.print_exc()
+        print("dataplane: internal error (this is a bug in dataplane, not in your files)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def print_problems(error: ProblemsError, fmt: str | None) -> None:
+    fmt = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    if fmt == "json":
+        print(as_json(error.problems))
+        return
+    for problem in error.problems:
+        if fmt == "github":
+            print(problem.github())
+        print(paint(problem.format(), "31"), file=sys.stderr)
+    n = len(error.problems)
+    print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", file=sys.stderr)
+
+
+def paint(text: str, colour: str) -> str:
+    """ANSI colour on a terminal only (and never when NO_COLOR is set)."""
+    if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+        return f"\033[{colour}m{text}\033[0m"
+    return text

@@ -1,0 +1,91 @@
+"""`dataplane new-tenant NAME --cloud gcp|aws --region R`: scaffold a valid minimal tenant."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+from render import layout
+from render.load import read_yaml
+from render.problems import Problem, ProblemsError
+
+TENANT_TEMPLATE = """\
+# yaml-language-server: $schema=../../render/schemas/tenant.schema.json
+# Platform-owned: identity and placement of this tenant. Changed by the platform team only.
+name: {name}
+display_name: {display_name}
+organization_id: {organization_id}
+cloud: {cloud}
+region: {region}
+cluster: {cluster}
+cloud_account: "{cloud_account}"
+operator_group: {operator_group}
+database:
+  mode: {database_mode}
+vector_store:
+  endpoint: {vector_endpoint}
+"""
+OVERRIDES_TEMPLATE = """\
+# yaml-language-server: $schema=../../render/schemas/overrides.schema.json
+# {name}'s self-service file: every key is optional. See docs/tenants.md.
+auto_deploy: true
+"""
+RELEASE_TEMPLATE = """\
+# yaml-language-server: $schema=../../render/schemas/release.schema.json
+# Automation-owned: the engine image this tenant runs. Written by the release workflows.
+platform_version: "{platform_version}"
+image: {image}
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("new-tenant", help="scaffold tenants/NAME with a valid minimal configuration",
+                       description="Create tenants/NAME/{tenant,overrides,release}.yaml for a new tenant on the "
+                                   "current platform release. Review tenant.yaml, then run `dataplane render`.")
+    p.add_argument("name", metavar="NAME", help="tenant name (DNS-1123 label; namespace becomes tenant-NAME)")
+    p.add_argument("--cloud", choices=("gcp", "aws"), required=True)
+    p.add_argument("--region", required=True, help="e.g. us-central1 or us-east-1")
+    p.add_argument("--organization-id", help="control-plane organization id (default: derived placeholder)")
+    p.add_argument("--cluster", help="ArgoCD cluster name (default: dp-gke-REGION or dp-eks-REGION)")
+    p.add_argument("--cloud-account", help="GCP project id or AWS account id (default: dp-tenants)")
+    p.add_argument("--operator-group", help="SSO group of the tenant's operators (default: NAME-operators)")
+    p.add_argument("--database-mode", choices=("dedicated_instance", "shared_instance"), default="dedicated_instance")
+    p.add_argument("--display-name")
+    p.set_defaults(run=lambda a: new_tenant(
+        root=a.repo, name=a.name, cloud=a.cloud, region=a.region, organization_id=a.organization_id,
+        cluster=a.cluster, cloud_account=a.cloud_account, operator_group=a.operator_group,
+        database_mode=a.database_mode, display_name=a.display_name))
+
+
+def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_id: str | None = None,
+               cluster: str | None = None, cloud_account: str | None = None, operator_group: str | None = None,
+               database_mode: str = "dedicated_instance", display_name: str | None = None) -> int:
+    folder = root / layout.tenant_dir(name)
+    if not layout.DNS1123_LABEL.match(name) or len(name) > layout.TENANT_NAME_MAX:
+        raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"{name!r} is not a valid tenant name",
+                                     f"use a DNS-1123 label of at most {layout.TENANT_NAME_MAX} characters, e.g. acme-corp")])
+    if folder.exists():
+        raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"tenant {name!r} already exists", "pick another name")])
+    platform = read_yaml(root, layout.PLATFORM_FILE).data
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    values = {
+        "name": name,
+        "display_name": display_name or name.replace("-", " ").title(),
+        "organization_id": organization_id or f"org_{digest}",
+        "cloud": cloud,
+        "region": region,
+        "cluster": cluster or f"dp-{'gke' if cloud == 'gcp' else 'eks'}-{region}",
+        "cloud_account": cloud_account or "dp-tenants",
+        "operator_group": operator_group or f"{name}-operators",
+        "database_mode": database_mode,
+        "vector_endpoint": f"https://qdrant.{region}.dataplane.internal:6333",
+        "platform_version": platform["platform_version"],
+        "image": f"{platform['engine']['repository']}:{platform['engine']['tag']}",
+    }
+    folder.mkdir(parents=True)
+    for file, template in ((layout.TENANT_FILE, TENANT_TEMPLATE), (layout.OVERRIDES_FILE, OVERRIDES_TEMPLATE),
+                           (layout.RELEASE_FILE, RELEASE_TEMPLATE)):
+        (folder / file).write_text(template.format(**values), encoding="utf-8")
+    print(f"created {layout.tenant_dir(name)}/: review tenant.yaml, then run `dataplane render {name}`")
+    return 0

@@ -1,0 +1,109 @@
+"""Every repository path, file name, label key and derived name, defined once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+# Input folders and files (repository-relative).
+BASE_DIR = "base"
+REGISTRY_DIR = "registry"
+TENANTS_DIR = "tenants"
+EXTRACTORS_FILE = "registry/extractors.yaml"
+PLATFORM_FILE = "registry/platform.yaml"
+TENANT_FILE = "tenant.yaml"
+OVERRIDES_FILE = "overrides.yaml"
+RELEASE_FILE = "release.yaml"
+TENANT_FILES = (TENANT_FILE, OVERRIDES_FILE, RELEASE_FILE)
+TEMPLATE_SUFFIX = ".yaml.j2"
+
+# Output folders: written by the renderer only.
+RENDERED_DIR = "rendered"
+ARGOCD_DIR = "argocd"
+OUTPUT_DIRS = (RENDERED_DIR, ARGOCD_DIR)
+
+# Published JSON Schemas (the package ships them; editors read them from the repo).
+SCHEMA_DIR = "render/schemas"
+
+# Labels and annotations.
+LABEL_TENANT = "dataplane.io/tenant"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_VERSION = "app.kubernetes.io/version"
+LABEL_WORKER_GROUP = "dataplane.io/worker-group"
+PART_OF = "dataplane"
+MANAGED_BY = "dataplane"
+ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+ANNOTATION_ENGINE = "dataplane.io/engine-version"
+
+# Ray worker group names (the spec's kubectl selectors use ray.io/group=<name>).
+WORKER_GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Leaves room for the "tenant-" prefix and derived suffixes within 63 characters.
+TENANT_NAME_MAX = 40
+
+
+def tenant_dir(name: str) -> str:
+    return f"{TENANTS_DIR}/{name}"
+
+
+def tenant_file(name: str, file: str) -> str:
+    return f"{TENANTS_DIR}/{name}/{file}"
+
+
+def rendered_dir(name: str) -> str:
+    return f"{RENDERED_DIR}/{name}"
+
+
+def namespace(name: str) -> str:
+    return f"tenant-{name}"
+
+
+def database_name(name: str) -> str:
+    # MongoDB database names may not contain '-' in every driver; use '_'.
+    return "dp_" + name.replace("-", "_")
+
+
+def queue_prefix(name: str) -> str:
+    return f"{name}."
+
+
+def redis_key_prefix(name: str) -> str:
+    return f"{name}:"
+
+
+def vector_prefix(name: str) -> str:
+    return f"{name.replace('-', '_')}__"
+
+
+def bucket_name(bucket_prefix: str, name: str) -> str:
+    return f"{bucket_prefix}-{name}"
+
+
+def fork_tag_prefix(name: str) -> str:
+    """Images built from a tenant's fork are tagged tenant-<name>-<sha>."""
+    return f"tenant-{name}-"
+
+
+def object_file(kind: str, name: str) -> str:
+    """File name of one rendered object: <kind>-<name>.yaml, lower case."""
+    return f"{kind.lower()}-{name}.yaml"
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """True when the repo-relative `path` lies under `folder` (no '..' escapes)."""
+    parts = PurePosixPath(path).parts
+    return ".." not in parts and parts[: len(PurePosixPath(folder).parts)] == PurePosixPath(folder).parts
+
+
+# ArgoCD output: one folder per tenant, and one for the platform's own objects.
+ARGOCD_TENANTS_DIR = "argocd/tenants"
+ARGOCD_PLATFORM_DIR = "argocd/platform"
+
+
+def argocd_tenant_dir(name: str) -> str:
+    return f"{ARGOCD_TENANTS_DIR}/{name}"

@@ -1,0 +1,64 @@
+"""The pure middle of the pipeline: validated inputs -> output bytes per scope.
+
+load (I/O) -> validate -> merge -> build -> dump here -> emit (I/O). Each tenant is
+rendered from its own files plus the shared platform inputs, so tenants can be rendered
+independently (and in parallel, and cached).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from render import build, context, emit, layout, templates
+from render.load import Document, Repo, TenantFiles
+from render.merge import Effective, merge_tenant
+from render.problems import ProblemsError
+from render.validate import validate_repo
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Inputs every tenant renders from: registry, platform defaults and templates."""
+
+    platform: Document
+    extractors: Document
+    templates: dict[str, str]
+
+    @property
+    def template_names(self) -> list[str]:
+        return sorted(self.templates)
+
+
+def shared_of(repo: Repo) -> Shared:
+    return Shared(repo.platform, repo.extractors, repo.templates)
+
+
+def effective(files: TenantFiles, shared: Shared) -> Effective:
+    return merge_tenant(shared.platform, shared.extractors, files)
+
+
+def tenant_objects(files: TenantFiles, shared: Shared, env: jinja2.Environment) -> dict[str, dict[str, Any]]:
+    """Every rendered object of one tenant, keyed by repo-relative path."""
+    ctx = context.tenant_context(effective(files, shared), shared.platform.data)
+    return build.build_tenant(ctx, env, shared.template_names)
+
+
+def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -> emit.Outputs:
+    objects = tenant_objects(files, shared, env)
+    return {layout.rendered_dir(files.name): {path: emit.dump(obj) for path, obj in objects.items()}}
+
+
+def render_repo(repo: Repo) -> emit.Outputs:
+    """Validate, then render every tenant in `repo`. Raises ProblemsError on any problem."""
+    problems = validate_repo(repo)
+    if problems:
+        raise ProblemsError(problems)
+    shared = shared_of(repo)
+    env = templates.environment(shared.templates)
+    outputs: emit.Outputs = {}
+    for name in sorted(repo.tenants):
+        outputs.update(render_tenant(repo.tenants[name], shared, env))
+    return outputs

@@ -1,0 +1,51 @@
+"""Problems: what a user did wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One mistake in one input file. `file` is repo-relative; `pointer` a dotted key path."""
+
+    file: str
+    line: int
+    column: int
+    pointer: str
+    message: str
+    hint: str = ""
+
+    def format(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        head = f"{where}: {self.pointer}: {self.message}" if self.pointer else f"{where}: {self.message}"
+        return head + (f"\n    hint: {self.hint}" if self.hint else "")
+
+    def github(self) -> str:
+        """A GitHub Actions workflow command that annotates the exact line of a pull request."""
+        text = f"{self.pointer}: {self.message}" if self.pointer else self.message
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return f"::error file={self.file},line={self.line},col={self.column}::{text}"
+
+
+class ProblemsError(Exception):
+    """Raised by a stage with every problem it found; only the CLI catches it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__(f"{len(self.problems)} problem(s)")
+
+
+def as_json(problems: list[Problem]) -> str:
+    return json.dumps([asdict(p) for p in sorted(problems)], indent=2)
+
+
+def dotted(path: tuple[object, ...] | list[object]) -> str:
+    """('overrides', 'text_extractor_v1', 'min_replicas') -> 'overrides.text_extractor_v1.min_replicas'."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

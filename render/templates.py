@@ -1,0 +1,55 @@
+"""The only place a Jinja environment is built.
+
+Sandboxed, strict about undefined names, and values reach the output only through the
+`j` filter (JSON, which is valid YAML): a value can never break indentation or quoting.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from render.problems import Problem, ProblemsError
+
+
+def to_json(value: Any) -> str:
+    """JSON for templates; unlike Jinja's tojson it leaves <, >, & and ' alone."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def environment(templates: dict[str, str]) -> jinja2.Environment:
+    env = ImmutableSandboxedEnvironment(
+        loader=jinja2.DictLoader(templates),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["j"] = to_json
+    return env
+
+
+def render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    """Render one template; any template error becomes a Problem at the template's line."""
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as e:
+        raise ProblemsError([Problem(e.filename or name, e.lineno or 1, 1, "", f"template syntax error: {e.message}", "")]) from None
+    except (jinja2.TemplateError, TypeError, KeyError, ValueError) as e:
+        line = _template_line(e, name)
+        raise ProblemsError([Problem(name, line, 1, "", f"template error: {e}",
+                                     "a template may use only values the renderer provides")]) from None
+
+
+def _template_line(error: BaseException, name: str) -> int:
+    tb = error.__traceback__
+    line = 1
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == name:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
