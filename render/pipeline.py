@@ -8,7 +8,7 @@ independently (and in parallel, and cached).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 
@@ -51,6 +51,14 @@ def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -
     return {layout.rendered_dir(files.name): {path: emit.dump(obj) for path, obj in objects.items()}}
 
 
+# Builders of outputs that span tenants (ArgoCD objects, the routing table, ...): each
+# takes the loaded repo and every tenant's effective configuration and returns Outputs
+# (scope folder -> {path: bytes}). A builder must give each tenant its own scope
+# (e.g. argocd/tenants/<name>) so that rendering a subset of tenants stays correct.
+FleetBuilder = Callable[[Repo, dict[str, Effective]], emit.Outputs]
+FLEET_BUILDERS: list[FleetBuilder] = []
+
+
 def render_repo(repo: Repo) -> emit.Outputs:
     """Validate, then render every tenant in `repo`. Raises ProblemsError on any problem."""
     problems = validate_repo(repo)
@@ -61,4 +69,7 @@ def render_repo(repo: Repo) -> emit.Outputs:
     outputs: emit.Outputs = {}
     for name in sorted(repo.tenants):
         outputs.update(render_tenant(repo.tenants[name], shared, env))
+    effectives = {name: effective(files, shared) for name, files in sorted(repo.tenants.items())}
+    for builder in FLEET_BUILDERS:
+        outputs.update(builder(repo, effectives))
     return outputs
