@@ -56,7 +56,7 @@ def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -
 # (scope folder -> {path: bytes}). A builder must give each tenant its own scope
 # (e.g. argocd/tenants/<name>) so that rendering a subset of tenants stays correct.
 FleetBuilder = Callable[[Repo, dict[str, Effective]], emit.Outputs]
-FLEET_BUILDERS: list[FleetBuilder] = []
+FLEET_BUILDERS: tuple[FleetBuilder, ...] = ()
 
 
 def render_repo(repo: Repo) -> emit.Outputs:
