@@ -7,6 +7,7 @@ Sandboxed, strict about undefined names, and values reach the output only throug
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jinja2
@@ -14,10 +15,17 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from render.problems import Problem, ProblemsError
 
+_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
 
 def to_json(value: Any) -> str:
-    """JSON for templates; unlike Jinja's tojson it leaves <, >, & and ' alone."""
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    """JSON for templates; unlike Jinja's tojson it leaves <, >, & and ' alone.
+
+    Characters YAML forbids in a document but JSON leaves raw (DEL, C1 controls,
+    surrogates, U+FFFE/U+FFFF) are written as \\u escapes, which YAML reads back.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def environment(templates: dict[str, str]) -> jinja2.Environment:

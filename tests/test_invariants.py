@@ -1,0 +1,130 @@
+"""The isolation invariants of DESIGN.md, over the example tenants and generated ones."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from render import layout
+from render.load import load_repo
+from render.pipeline import render_repo
+from tests.support import REPO, RELEASE_YAML, memory_repo, tenant_yaml
+
+PROTECTED = yaml.safe_load((REPO / "registry/platform.yaml").read_text())["protected_env"]
+EXTRACTOR_NAMES = sorted({e["name"] for e in yaml.safe_load((REPO / "registry/extractors.yaml").read_text())["extractors"].values()})
+
+
+def _objects(outputs: dict) -> dict[str, list[dict]]:
+    """{tenant: [objects]} from rendered/<tenant> scopes."""
+    return {scope.split("/", 1)[1]: [yaml.safe_load(b) for b in files.values()]
+            for scope, files in outputs.items() if scope.startswith("rendered/")}
+
+
+def check_invariants(per_tenant: dict[str, list[dict]]) -> None:
+    claimed: dict[str, str] = {}
+    for name, objects in per_tenant.items():
+        ns = layout.namespace(name)
+        kinds = [o["kind"] for o in objects]
+        assert kinds.count("Namespace") == 1
+        for obj in objects:
+            meta = obj["metadata"]
+            if obj["kind"] == "Namespace":
+                assert meta["name"] == ns and "namespace" not in meta
+            else:
+                assert meta["namespace"] == ns, f"{name}: {obj['kind']}/{meta['name']} outside {ns}"
+            assert meta["labels"][layout.LABEL_TENANT] == name
+            assert all(k in meta["labels"] for k in (layout.LABEL_NAME, layout.LABEL_COMPONENT, layout.LABEL_PART_OF,
+                                                     layout.LABEL_MANAGED_BY, layout.LABEL_INSTANCE))
+            text = yaml.safe_dump(obj)
+            for image in re.findall(r"tenant-([a-z0-9-]+)-[0-9a-f]{7,40}\b", text):
+                assert image == name, f"fork image of {image} in {name}'s manifests"
+        _check_role(objects)
+        _check_env(name, objects)
+        for resource in _isolated_names(objects):
+            assert claimed.setdefault(resource, name) == name, f"{resource} claimed by {claimed[resource]} and {name}"
+
+
+def _check_role(objects: list[dict]) -> None:
+    roles = [o for o in objects if o["kind"] == "Role" and o["apiVersion"].startswith("rbac.")]
+    assert [r["metadata"]["name"] for r in roles] == ["tenant-operator"]
+    granted = {(g, r, v) for rule in roles[0]["rules"] for g in rule["apiGroups"]
+               for r in rule["resources"] for v in rule["verbs"]}
+    assert not any(r.startswith("secrets") for _, r, _ in granted), "operators may not touch Secrets"
+    assert not any(g == "rbac.authorization.k8s.io" for g, _, _ in granted)
+    assert not any("*" in part for item in granted for part in item)
+    assert granted == {
+        ("", "pods", "get"), ("", "pods", "list"), ("", "pods", "watch"), ("", "pods", "delete"),
+        ("", "pods/log", "get"), ("", "pods/log", "list"), ("", "pods/log", "watch"),
+        ("", "events", "get"), ("", "events", "list"), ("", "events", "watch"),
+        ("events.k8s.io", "events", "get"), ("events.k8s.io", "events", "list"), ("events.k8s.io", "events", "watch"),
+        ("", "pods/portforward", "create"), ("", "services", "get"), ("", "services", "list"),
+        ("ray.io", "rayservices", "get"), ("ray.io", "rayservices", "list"), ("ray.io", "rayservices", "watch"),
+        ("ray.io", "rayclusters", "get"), ("ray.io", "rayclusters", "list"), ("ray.io", "rayclusters", "watch"),
+        ("ray.io", "rayclusters", "patch"),
+    }
+    binding = next(o for o in objects if o["kind"] == "RoleBinding")
+    assert binding["roleRef"]["name"] == "tenant-operator"
+
+
+def _check_env(name: str, objects: list[dict]) -> None:
+    env = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "engine-env")["data"]
+    assert env["TENANT_ID"] == name
+    assert env["MONGODB_API_DB"] == layout.database_name(name)
+    assert env["CELERY_QUEUE_PREFIX"] == f"{name}."
+    assert env["REDIS_KEY_PREFIX"] == f"{name}:"
+    assert env["RAY_ADDRESS"].endswith(f".{layout.namespace(name)}.svc.cluster.local:10001")
+
+
+def _isolated_names(objects: list[dict]) -> list[str]:
+    """Fleet-unique resources of a tenant: database, bucket, queues, Redis and vector prefixes."""
+    env = next(o for o in objects if o["metadata"]["name"] == "engine-env")["data"]
+    celery = yaml.safe_load(next(o for o in objects if o["metadata"]["name"] == "celery-config")["data"]["celery.json"])
+    bucket = env.get("GCS_BUCKET") or env["S3_BUCKET"]
+    assert all(q.startswith(env["CELERY_QUEUE_PREFIX"]) for q in celery["task_queues"])
+    assert all(r["queue"] in celery["task_queues"] for r in celery["task_routes"].values())
+    assert celery["broker_transport_options"]["global_keyprefix"] == env["REDIS_KEY_PREFIX"]
+    return [f"db:{env['MONGODB_API_DB']}", f"bucket:{bucket}", f"redis:{env['REDIS_KEY_PREFIX']}",
+            f"vector:{env['VECTOR_COLLECTION_PREFIX']}"] + [f"queue:{q}" for q in celery["task_queues"]]
+
+
+def test_example_tenants_are_isolated() -> None:
+    check_invariants(_objects(render_repo(load_repo(REPO))))
+
+
+names = st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,5})?", fullmatch=True)
+tenant_strategy = st.fixed_dictionaries({
+    "cloud": st.sampled_from(["gcp", "aws"]),
+    "mode": st.sampled_from(["dedicated_instance", "shared_instance"]),
+    "disabled": st.lists(st.sampled_from(EXTRACTOR_NAMES), unique=True, max_size=5),
+    "env": st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,10}", fullmatch=True), st.text(max_size=10), max_size=3),
+    "fork": st.booleans(),
+})
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(names, tenant_strategy, min_size=2, max_size=4))
+def test_generated_fleets_are_isolated(fleet: dict[str, dict]) -> None:
+    tenants = {}
+    for name, t in fleet.items():
+        env = {k: v for k, v in t["env"].items() if k not in PROTECTED}
+        overrides = yaml.safe_dump({"disabled": t["disabled"], "env": env})
+        release = RELEASE_YAML.replace(":2026.11.3\n", f":tenant-{name}-0123abcd\n") if t["fork"] else RELEASE_YAML
+        tenants[name] = (tenant_yaml(name, cloud=t["cloud"], mode=t["mode"]), overrides, release)
+    check_invariants(_objects(render_repo(memory_repo(tenants))))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["acme", "globex", "initech"]),
+       st.lists(st.sampled_from(EXTRACTOR_NAMES), unique=True, min_size=1, max_size=4))
+def test_changing_one_tenant_changes_only_its_files(tenant: str, disabled: list[str]) -> None:
+    base = {n: tuple((REPO / layout.tenant_file(n, f)).read_text() for f in layout.TENANT_FILES)
+            for n in ("acme", "globex", "initech")}
+    before = render_repo(memory_repo(base))
+    changed = dict(base)
+    changed[tenant] = (base[tenant][0], yaml.safe_dump({"auto_deploy": False, "disabled": disabled}), base[tenant][2])
+    after = render_repo(memory_repo(changed))
+    differing = {scope for scope in set(before) | set(after) if before.get(scope) != after.get(scope)}
+    assert differing <= {s for s in set(before) | set(after) if s.rstrip("/").endswith("/" + tenant)}
