@@ -271,3 +271,18 @@ def test_missing_repo_url_is_a_problem(tmp_path: Path) -> None:
     [problem] = err.value.problems
     assert (problem.file, problem.pointer) == (layout.PLATFORM_FILE, "control_plane.repo_url")
     assert "control_plane.repo_url" in problem.hint
+
+
+def test_docs_describe_the_rendered_settings() -> None:
+    from render import argocd_health
+    docs = (ROOT / "docs/argocd.md").read_text()
+    for option in argocd.SYNC_OPTIONS + [argocd.COMPARE_OPTIONS] + argocd_health.CM_SYNC_OPTIONS.split(","):
+        assert f"`{option}" in docs or option in docs, f"docs/argocd.md does not mention {option}"
+    for group, kind in argocd_health.HEALTH_SCRIPTS:
+        assert f"{group}/{kind}" in docs
+    for name in (argocd_platform.PLATFORM_PROJECT, argocd_platform.ROOT_APP, argocd_platform.CONTROL_PLANE_APP):
+        assert f"`{name}`" in docs
+    assert f"{argocd.RETRY['limit']} times" in docs
+    assert f"{argocd.RETRY['backoff']['duration'].rstrip('s')} s doubling to {argocd.RETRY['backoff']['maxDuration'].rstrip('m')} min" in docs
+    for _, title in argocd.DASHBOARDS:
+        assert title.lower() in docs.lower()
