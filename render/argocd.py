@@ -162,8 +162,8 @@ def _application(v: dict[str, Any], name: str, project: str, s: Settings, direct
     t = v["tenant"]
     component = "guardrails" if name.endswith("-guardrails") else "workloads"
     meta = _meta(name, s, t["name"], 0, component)
-    meta["labels"].update(_ui_labels(v))
-    meta["labels"] = dict(sorted(meta["labels"].items()))
+    if component == "workloads":  # platform releases then never touch the guardrails app
+        meta["labels"] = dict(sorted({**meta["labels"], **_ui_labels(v)}.items()))
     meta["annotations"] = dict(sorted({**meta["annotations"], "argocd.argoproj.io/compare-options": COMPARE_OPTIONS}.items()))
     return {
         "apiVersion": ARGOCD_API,

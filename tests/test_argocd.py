@@ -233,7 +233,7 @@ def test_committed_argocd_folder_is_current() -> None:
     assert not stale, f"run `dataplane render`: stale {stale}"
 
 
-def test_deleting_a_tenant_removes_its_argocd_objects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_deleting_a_tenant_removes_its_argocd_objects(tmp_path: Path) -> None:
     root = copy_inputs(tmp_path)
     assert render(root=root, tenants=[]) == 0
     assert (root / layout.argocd_tenant_dir("globex")).is_dir()
