@@ -286,3 +286,31 @@ def test_docs_describe_the_rendered_settings() -> None:
     assert f"{argocd.RETRY['backoff']['duration'].rstrip('s')} s doubling to {argocd.RETRY['backoff']['maxDuration'].rstrip('m')} min" in docs
     for _, title in argocd.DASHBOARDS:
         assert title.lower() in docs.lower()
+
+
+@pytest.mark.parametrize("field", ["cluster", "operator_group"])
+def test_any_tenant_value_is_rejected_or_lands_verbatim_without_a_pattern(field: str) -> None:
+    from hypothesis import given, settings as hsettings, strategies as st
+
+    from render.load import Document
+    repo = load_repo(ROOT, ["acme"])
+    s = argocd_platform.settings(repo.platform)
+    base = render_repo(repo)
+    objects = {p: yaml.safe_load(d) for p, d in base[layout.rendered_dir("acme")].items()}
+    values = yaml.safe_load((ROOT / layout.tenant_file("acme", layout.TENANT_FILE)).read_text())
+
+    @hsettings(max_examples=200, deadline=None)
+    @given(st.text(min_size=1, max_size=30))
+    def check(value: str) -> None:
+        doc = Document(layout.tenant_file("acme", layout.TENANT_FILE), {**values, field: value}, {})
+        problems = argocd_platform.check_name(doc, (field,))
+        if problems:
+            assert set(value) & argocd_platform.PATTERN_CHARS
+            return
+        v = {"tenant": {**values, field: value}, "release": {"platform_version": "1", "image": "x:1"}, "auto_deploy": True}
+        projects = [o for o in argocd.tenant_objects(v, objects, s) if o["kind"] == "AppProject"]
+        texts = strings([[p["spec"]["destinations"], p["spec"].get("roles", [])] for p in projects])
+        assert not any(PATTERN & set(t) for t in texts), texts
+        assert value in texts, "the value is used as given, never rewritten"
+
+    check()
