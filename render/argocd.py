@@ -164,7 +164,8 @@ def _application(v: dict[str, Any], name: str, project: str, s: Settings, direct
     meta = _meta(name, s, t["name"], 0, component)
     if component == "workloads":  # platform releases then never touch the guardrails app
         meta["labels"] = dict(sorted({**meta["labels"], **_ui_labels(v)}.items()))
-    meta["annotations"] = dict(sorted({**meta["annotations"], "argocd.argoproj.io/compare-options": COMPARE_OPTIONS}.items()))
+    compare = {"argocd.argoproj.io/compare-options": COMPARE_OPTIONS}
+    meta["annotations"] = dict(sorted({**meta["annotations"], **compare}.items()))
     return {
         "apiVersion": ARGOCD_API,
         "kind": "Application",
