@@ -1,0 +1,62 @@
+"""ArgoCD settings the data planes need: Lua health checks and resource tracking.
+
+ArgoCD judges Deployments, StatefulSets, KEDA ScaledObjects, ExternalSecrets and Config
+Connector objects itself, but has no health check for KubeRay or ACK kinds: without one a
+RayService shows Healthy while Serve applications fail. The scripts ship in the package
+(render/health/*.lua) and are rendered into an argocd-cm fragment that the root
+Application applies server-side, so only these keys are owned by it.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from render import ENGINE_VERSION, layout
+
+HEALTH_DIR = "health"
+# (API group, kind) -> Lua script under render/health/.
+HEALTH_SCRIPTS: dict[tuple[str, str], str] = {
+    ("ray.io", "RayService"): "rayservice.lua",
+    ("ray.io", "RayCluster"): "raycluster.lua",
+    ("s3.services.k8s.aws", "Bucket"): "ack.lua",
+    ("iam.services.k8s.aws", "Role"): "ack.lua",
+}
+ARGOCD_CM = "argocd-cm"
+# Annotation tracking keeps our own app.kubernetes.io/instance labels meaningful and lets
+# two Applications (workloads, guardrails) share one namespace without fighting.
+TRACKING_METHOD = "annotation"
+# Applied server-side: the root Application owns only these keys of argocd-cm, and never
+# prunes or deletes the ConfigMap ArgoCD itself needs.
+CM_SYNC_OPTIONS = "ServerSideApply=true,Prune=false,Delete=false"
+
+
+def script(file: str) -> str:
+    """The text of one Lua health script shipped with the package."""
+    return resources.files("render").joinpath(f"{HEALTH_DIR}/{file}").read_text(encoding="utf-8")
+
+
+def health_key(group: str, kind: str) -> str:
+    """argocd-cm key of one health customization (the per-kind form, ArgoCD >= 2.x)."""
+    return f"resource.customizations.health.{group}_{kind}"
+
+
+def argocd_cm(argocd_namespace: str) -> dict[str, Any]:
+    """The argocd-cm fragment: health checks and the tracking method, nothing else."""
+    data = {"application.resourceTrackingMethod": TRACKING_METHOD}
+    for (group, kind), file in sorted(HEALTH_SCRIPTS.items()):
+        data[health_key(group, kind)] = script(file)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": ARGOCD_CM,
+            "namespace": argocd_namespace,
+            # ArgoCD only watches ConfigMaps carrying this label.
+            "labels": {"app.kubernetes.io/name": ARGOCD_CM, "app.kubernetes.io/part-of": "argocd",
+                       layout.LABEL_MANAGED_BY: layout.MANAGED_BY},
+            "annotations": {layout.ANNOTATION_SYNC_WAVE: "-2", "argocd.argoproj.io/sync-options": CM_SYNC_OPTIONS,
+                            layout.ANNOTATION_ENGINE: ENGINE_VERSION},
+        },
+        "data": dict(sorted(data.items())),
+    }

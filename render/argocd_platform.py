@@ -1,0 +1,130 @@
+"""ArgoCD objects owned by the platform (argocd/platform/): a function of platform.yaml only.
+
+- AppProject `dataplane-platform`: this repository only; into ArgoCD's own namespace
+  (AppProjects, Applications, the argocd-cm fragment) and the control-plane namespace
+  (the gateway's routing ConfigMaps); no cluster-scoped kind.
+- Application `dataplane-root` (app of apps): everything under argocd/, recursively,
+  itself included, so a merged change to argocd/ reaches ArgoCD without a manual step.
+- Application `dataplane-control-plane`: control-plane/ into the gateway's namespace.
+- the argocd-cm fragment with the health checks (render.argocd_health).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from render import ENGINE_VERSION, layout
+from render.argocd_health import argocd_cm
+from render.load import Document
+from render.problems import Problem, ProblemsError
+
+ARGOCD_API = "argoproj.io/v1alpha1"
+PLATFORM_PROJECT = "dataplane-platform"
+ROOT_APP = "dataplane-root"
+CONTROL_PLANE_APP = "dataplane-control-plane"
+# Per-tenant routing ConfigMaps of the shared gateway, rendered beside argocd/.
+CONTROL_PLANE_DIR = "control-plane"
+# control_plane keys in registry/platform.yaml this module needs.
+SETTINGS_KEYS = ("repo_url", "repo_revision", "argocd_namespace", "argocd_cluster", "grafana_url", "gateway_namespace")
+# Characters ArgoCD reads as a pattern in project sources, destinations and policies
+# (and the policy CSV separator): none may reach a rendered project.
+PATTERN_CHARS = frozenset("*?[]{}!,\\ \t\n")
+ROOT_RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo_url: str
+    revision: str
+    namespace: str  # where ArgoCD runs and every Application/AppProject lives
+    cluster: str  # ArgoCD's name of the cluster ArgoCD runs in
+    grafana_url: str
+    gateway_namespace: str
+
+
+def settings(platform: Document) -> Settings:
+    """Read control_plane.* of platform.yaml; every key required, none a pattern."""
+    cp = platform.data.get("control_plane") if isinstance(platform.data, dict) else None
+    cp = cp if isinstance(cp, dict) else {}
+    problems = []
+    for key in SETTINGS_KEYS:
+        value = cp.get(key)
+        if not isinstance(value, str) or not value:
+            problems.append(platform.problem(("control_plane", key), "missing: needed by the ArgoCD objects",
+                                             f"set control_plane.{key} in {layout.PLATFORM_FILE}"))
+        elif key != "grafana_url" and PATTERN_CHARS & set(value):
+            problems.append(_pattern_problem(platform, ("control_plane", key), value))
+    if problems:
+        raise ProblemsError(problems)
+    return Settings(cp["repo_url"], cp["repo_revision"], cp["argocd_namespace"], cp["argocd_cluster"],
+                    cp["grafana_url"].rstrip("/"), cp["gateway_namespace"])
+
+
+def check_name(doc: Document, path: tuple[str, ...]) -> list[Problem]:
+    """A value that lands in an AppProject must be a plain name, never a pattern."""
+    value = doc.data.get(path[0]) if isinstance(doc.data, dict) else None
+    if isinstance(value, str) and PATTERN_CHARS & set(value):
+        return [_pattern_problem(doc, path, value)]
+    return []
+
+
+def _pattern_problem(doc: Document, path: tuple[str, ...], value: str) -> Problem:
+    bad = "".join(sorted(PATTERN_CHARS & set(value)))
+    return doc.problem(path, f"{value!r} contains {bad!r}, which ArgoCD would read as a pattern or separator",
+                       "use the plain name; an AppProject must never match more than one repository, cluster or group")
+
+
+def app_labels(component: str, extra: dict[str, str]) -> dict[str, str]:
+    labels = {layout.LABEL_PART_OF: layout.PART_OF, layout.LABEL_MANAGED_BY: layout.MANAGED_BY,
+              layout.LABEL_COMPONENT: component, **extra}
+    return dict(sorted(labels.items()))
+
+
+def _meta(name: str, s: Settings, wave: int, component: str) -> dict[str, Any]:
+    return {"name": name, "namespace": s.namespace, "labels": app_labels(component, {}),
+            "annotations": {layout.ANNOTATION_SYNC_WAVE: str(wave), layout.ANNOTATION_ENGINE: ENGINE_VERSION}}
+
+
+def platform_project(s: Settings) -> dict[str, Any]:
+    return {
+        "apiVersion": ARGOCD_API,
+        "kind": "AppProject",
+        "metadata": _meta(PLATFORM_PROJECT, s, -1, "platform"),
+        "spec": {
+            "description": "Platform-owned: ArgoCD's own objects and the control plane's routing; no tenant role",
+            "sourceRepos": [s.repo_url],
+            "destinations": [{"name": s.cluster, "namespace": s.namespace},
+                             {"name": s.cluster, "namespace": s.gateway_namespace}],
+            "namespaceResourceWhitelist": [{"group": "argoproj.io", "kind": "AppProject"},
+                                           {"group": "argoproj.io", "kind": "Application"},
+                                           {"group": "", "kind": "ConfigMap"}],
+        },
+    }
+
+
+def _app(name: str, s: Settings, path: str, namespace: str, options: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": ARGOCD_API,
+        "kind": "Application",
+        "metadata": _meta(name, s, 0, "platform"),
+        "spec": {
+            "project": PLATFORM_PROJECT,
+            "source": {"repoURL": s.repo_url, "targetRevision": s.revision, "path": path,
+                       "directory": {"recurse": True}},
+            "destination": {"name": s.cluster, "namespace": namespace},
+            "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
+                           "syncOptions": ["CreateNamespace=false", "PruneLast=true", *options], "retry": ROOT_RETRY},
+            "revisionHistoryLimit": 10,
+        },
+    }
+
+
+def platform_objects(s: Settings) -> list[dict[str, Any]]:
+    return [
+        platform_project(s),
+        # A fleet's root holds thousands of objects: apply only what changed.
+        _app(ROOT_APP, s, layout.ARGOCD_DIR, s.namespace, ["ApplyOutOfSyncOnly=true"]),
+        _app(CONTROL_PLANE_APP, s, CONTROL_PLANE_DIR, s.gateway_namespace, []),
+        argocd_cm(s.namespace),
+    ]
