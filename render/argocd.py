@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from render import ENGINE_VERSION, build, context, emit, layout, templates
+from render import ENGINE_VERSION, context, emit, layout
 from render.argocd_platform import (ARGOCD_API, Settings, app_labels, check_name, platform_objects,
                                     settings)
-from render.load import Repo
+from render.load import Document, Repo, TenantFiles
 from render.merge import Effective
-from render.problems import Problem, ProblemsError
+from render.problems import ProblemsError
 
 # Kinds only the platform's guardrails Application may manage (group, kind).
 GUARDRAIL_KINDS = (
@@ -56,24 +56,21 @@ RAY_HEAD_SERVICE = "engine-head-svc"
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
-def build_argocd(repo: Repo, effectives: dict[str, Effective]) -> emit.Outputs:
-    """Fleet builder: argocd/platform/ and argocd/tenants/<name>/ for every given tenant."""
+def build_platform(repo: Repo, effectives: dict[str, Effective]) -> emit.Outputs:
+    """Fleet builder: argocd/platform/ (a function of registry/platform.yaml only)."""
     s = settings(repo.platform)
-    env = templates.environment(repo.templates)
-    outputs: emit.Outputs = {layout.ARGOCD_PLATFORM_DIR: _files(layout.ARGOCD_PLATFORM_DIR, platform_objects(s))}
-    problems: list[Problem] = []
-    for name, eff in sorted(effectives.items()):
-        files = repo.tenants[name]
-        problems += check_name(files.tenant, ("cluster",)) + check_name(files.tenant, ("operator_group",))
-        if problems:
-            continue
-        # Which file holds which kind decides the guardrails/workloads split exactly.
-        objects = build.build_tenant(context.tenant_context(eff, repo.platform.data), env, sorted(repo.templates))
-        scope = layout.argocd_tenant_dir(name)
-        outputs[scope] = _files(scope, tenant_objects(eff.values, objects, s))
+    return {layout.ARGOCD_PLATFORM_DIR: _files(layout.ARGOCD_PLATFORM_DIR, platform_objects(s))}
+
+
+def build_tenant(files: TenantFiles, eff: Effective, objects: dict[str, dict[str, Any]],
+                 platform: Document) -> emit.Outputs:
+    """argocd/tenants/<name>/ for one tenant; `objects` (its rendered files) decide which
+    file goes to the guardrails Application and which to the workloads one."""
+    problems = check_name(files.tenant, ("cluster",)) + check_name(files.tenant, ("operator_group",))
     if problems:
         raise ProblemsError(problems)
-    return outputs
+    scope = layout.argocd_tenant_dir(files.name)
+    return {scope: _files(scope, tenant_objects(eff.values, objects, settings(platform)))}
 
 
 def _files(scope: str, objects: list[dict[str, Any]]) -> dict[str, bytes]:

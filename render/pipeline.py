@@ -47,8 +47,12 @@ def tenant_objects(files: TenantFiles, shared: Shared, env: jinja2.Environment) 
 
 
 def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -> emit.Outputs:
-    objects = tenant_objects(files, shared, env)
-    return {layout.rendered_dir(files.name): {path: emit.dump(obj) for path, obj in objects.items()}}
+    """All output scopes of one tenant: rendered/<name>/ and argocd/tenants/<name>/."""
+    eff = effective(files, shared)
+    objects = build.build_tenant(context.tenant_context(eff, shared.platform.data), env, shared.template_names)
+    outputs = {layout.rendered_dir(files.name): {path: emit.dump(obj) for path, obj in objects.items()}}
+    outputs.update(argocd.build_tenant(files, eff, objects, shared.platform))
+    return outputs
 
 
 # Builders of outputs that span tenants (ArgoCD objects, the routing table, ...): each
@@ -56,7 +60,7 @@ def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -
 # (scope folder -> {path: bytes}). A builder must give each tenant its own scope
 # (e.g. argocd/tenants/<name>) so that rendering a subset of tenants stays correct.
 FleetBuilder = Callable[[Repo, dict[str, Effective]], emit.Outputs]
-FLEET_BUILDERS: tuple[FleetBuilder, ...] = (argocd.build_argocd,)
+FLEET_BUILDERS: tuple[FleetBuilder, ...] = (argocd.build_platform,)
 
 
 def render_repo(repo: Repo) -> emit.Outputs:
