@@ -52,7 +52,7 @@ def render(*, root: Path, tenants: list[str], check: bool = False) -> int:
 def stale_scopes(root: Path, tenants: set[str]) -> list[str]:
     """Output folders of tenants that no longer exist."""
     out = []
-    for parent in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR):
+    for parent in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR, layout.ROUTING_DIR):
         folder = root / parent
         if folder.is_dir():
             out += [f"{parent}/{p.name}" for p in sorted(folder.iterdir())
