@@ -270,3 +270,42 @@ def test_invalid_migration_stops_the_render(tmp_path: Path) -> None:
     root = make_repo(tmp_path, {"umbrella": tenant_yaml("umbrella", ORG, "routing: dedicated\nmigration:\n  state: cut_over\n  attempt: 1\n")})
     with pytest.raises(ProblemsError):
         render_repo(load_repo(root))
+
+
+# --- `dataplane migration --against REF` ----------------------------------------------------
+
+def _commit(root: Path, message: str) -> None:
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    if not (root / ".git").exists():
+        subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", message], check=True)
+
+
+def test_migration_command_checks_transitions_against_a_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from render.commands.migration import show
+
+    root = make_repo(tmp_path, {"umbrella": tenant_yaml("umbrella", ORG, STATES["copying"])})
+    _commit(root, "start copying")
+    (root / FILE).write_text(tenant_yaml("umbrella", ORG, STATES["verifying"]), encoding="utf-8")
+    assert show(root=root, tenants=[], against="HEAD") == 0
+    out = capsys.readouterr().out
+    assert "umbrella: routing shared, migration verifying (attempt 1), writes paused" in out
+    # Skipping verification: the file alone is valid (evidence present), the history is not.
+    (root / FILE).write_text(tenant_yaml("umbrella", ORG, STATES["cut_over"]), encoding="utf-8")
+    assert validate_repo(load_repo(root)) == []
+    with pytest.raises(ProblemsError) as e:
+        show(root=root, tenants=[], against="HEAD")
+    (p,) = e.value.problems
+    assert (p.file, p.line, p.pointer) == (FILE, 14, "migration.state")
+    assert p.message == "migration cannot go from copying to cut_over"
+
+
+def test_a_tenant_new_since_the_commit_starts_without_a_migration_or_copying(tmp_path: Path) -> None:
+    from render.commands.migration import show
+
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1")})
+    _commit(root, "acme")
+    from tests.lifecycle_repo import write_tenant
+    write_tenant(root, "umbrella", tenant_yaml("umbrella", ORG, STATES["copying"]))
+    assert show(root=root, tenants=[], against="HEAD") == 0
