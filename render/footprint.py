@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from render import layout, quantity
+from render import layout, migration, quantity
 from render.problems import Problem, ProblemsError
 
 # Ray gives 30% of a node's memory to the object store by default
@@ -115,6 +115,8 @@ def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, A
         storage += quantity.parse(ds["mongodb"]["storage"]) / quantity.GI
     else:
         notes.append("MongoDB is a database on the shared instance: not in this footprint")
+    if migration.routing_of(ctx["tenant"]) == "shared":
+        notes.append("routing is shared: this data plane runs, but serves no traffic until the cut-over")
     c = ctx["celery"]
     lines.append(Line("celery-worker", "pod", c["worker"]["replicas"], c["worker"]["replicas"], _res(c["worker"]["resources"])))
     lines.append(Line("celery-beat", "pod", 1, 1, _res(c["beat"])))

@@ -9,7 +9,7 @@ volume, which yields a folder of `<organization_id>.json` files for render/resol
 An entry holds addresses and references to secrets in the platform's secret store, never
 a secret value. `endpoints` are the ones in force: the data plane's when routing is
 dedicated, the shared platform's (keyed by organization id) when routing is shared.
-Pure: effective configuration in, output bytes out.
+The format is published as render/schemas/routing.schema.json. Pure: effective configuration in, output bytes out.
 """
 
 from __future__ import annotations

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from render.commands.footprint import footprint, load_footprint, text_report
-from render.footprint import AUTOSCALER, REDIS_STORAGE_GIB, Resources, as_dict, footprint_change_markdown, money
+from render.footprint import (AUTOSCALER, REDIS_STORAGE_GIB, Resources, _pack, as_dict, footprint_change_markdown,
+                              money)
 from render.load import list_tenants
 from render.problems import ProblemsError
 from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
@@ -197,3 +200,21 @@ def test_every_rendered_object_and_pod_carries_cost_allocation_labels() -> None:
             assert labels["dataplane.io/tenant"] == tenant
             if group.endswith("-workers"):
                 assert labels["dataplane.io/worker-group"] == group
+
+
+_replica = st.builds(Resources, st.decimals("0.25", "4", places=2), st.decimals("0.5", "12", places=1),
+                     st.sampled_from([Decimal(0), Decimal("0.5"), Decimal(1)]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_replica, max_size=12))
+def test_packing_is_between_the_volume_bound_and_one_node_per_replica(replicas: list[Resources]) -> None:
+    pod = Resources(Decimal(7), Decimal(28), Decimal(1))
+    notes: list[str] = []
+    nodes = _pack([(f"e{i}", r) for i, r in enumerate(replicas)], pod, "g", notes)
+    placed = [r for r in replicas if r.memory_gib <= Decimal("19.6")]
+    assert len(notes) == len(replicas) - len(placed)
+    assert nodes <= len(placed)
+    total = sum(placed, Resources())
+    # No packing beats the volume bound of any one resource.
+    assert nodes * 7 >= total.vcpu and nodes * Decimal("19.6") >= total.memory_gib and nodes >= total.gpus

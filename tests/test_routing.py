@@ -130,3 +130,29 @@ def test_new_tenant_moving_from_the_shared_platform_starts_on_shared_routing(tmp
     assert render(root=root, tenants=[]) == 0
     route = RoutingTable.from_folder(root / "control-plane").resolve("org_w4")
     assert (route.routing, route.endpoints.database.database) == ("shared", "org_w4")
+
+
+def test_committed_control_plane_output_is_current() -> None:
+    """The committed control-plane/ is the golden output: render in memory and compare bytes."""
+    import difflib
+
+    outputs = render_repo(load_repo(ROOT))
+    produced = {p: d for scope, files in outputs.items() if scope.startswith("control-plane/") for p, d in files.items()}
+    committed = {p.relative_to(ROOT).as_posix(): p.read_bytes() for p in (ROOT / "control-plane").rglob("*") if p.is_file()}
+    assert sorted(produced) == sorted(committed)
+    for path, data in produced.items():
+        if committed[path] != data:
+            diff = difflib.unified_diff(committed[path].decode().splitlines(), data.decode().splitlines(), path, path, lineterm="")
+            pytest.fail("stale: run `dataplane render`\n" + "\n".join(diff))
+
+
+def test_every_entry_matches_the_published_routing_schema() -> None:
+    import jsonschema
+
+    from render.validate import schema
+
+    validator = jsonschema.Draft202012Validator(schema("routing"))
+    jsonschema.Draft202012Validator.check_schema(schema("routing"))
+    for path in sorted((ROOT / layout.ROUTING_DIR).rglob("*.yaml")):
+        for text in yaml.safe_load(path.read_text(encoding="utf-8"))["data"].values():
+            assert [e.message for e in validator.iter_errors(json.loads(text))] == [], path
