@@ -134,10 +134,11 @@ def check_transition(before: dict[str, Any] | None, after: Document) -> list[Pro
         return [after.problem(where, f"migration cannot go from {old or 'no migration'} to {new or 'no migration'}",
                               f"from {old or 'no migration'} the next states are: "
                               + ", ".join(s or "no migration" for s in TRANSITIONS.get(old, ())))]
-    if old is None and new is None:
-        if (before is not None and routing_of(before) == "dedicated" and routing_of(data) == "shared"):
-            return [after.problem(("routing",), "routing cannot go back to shared without a migration record",
-                                  "a dedicated organization's data lives in its data plane only")]
+    if new is None:
+        # Without a migration record routing cannot move: it keeps what the last state set.
+        if before is not None and routing_of(data) != routing_of(before):
+            return [after.problem(("routing",), f"routing cannot change from {routing_of(before)} to {routing_of(data)} "
+                                  "without a migration", "routing changes only through the states of docs/migration.md")]
         return []
     restart = (old, new) in (("rolled_back", "copying"), ("verifying", "copying"))
     if restart and new_attempt != old_attempt + 1:

@@ -147,11 +147,23 @@ def test_a_new_copy_after_rollback_is_the_next_attempt() -> None:
     assert (p.pointer, p.message) == ("migration.attempt", "a new copy must be attempt 2, not 1")
 
 
-def test_dedicated_cannot_silently_go_back_to_shared() -> None:
-    before = yaml.safe_load(tenant_yaml("umbrella", ORG, "routing: dedicated\n"))
-    after = parse_yaml(tenant_yaml("umbrella", ORG, "routing: shared\n"), FILE)
-    (p,) = migration.check_transition(before, after)
-    assert p.pointer == "routing"
+@pytest.mark.parametrize(("before", "after"), [
+    ("routing: dedicated\n", "routing: shared\n"),
+    ("routing: shared\n", "routing: dedicated\n"),  # a cut-over without copying
+    (STATES["cut_over"], "routing: shared\n"),  # finishing, but back on shared
+    (STATES["rolled_back"], "routing: dedicated\n"),  # abandoning, but routed to the copy
+])
+def test_routing_moves_only_through_a_migration(before: str, after: str) -> None:
+    old = yaml.safe_load(tenant_yaml("umbrella", ORG, before))
+    (p,) = migration.check_transition(old, parse_yaml(tenant_yaml("umbrella", ORG, after), FILE))
+    assert (p.pointer, p.line) == ("routing", 12)
+    assert p.message.startswith("routing cannot change from ")
+
+
+def test_finishing_keeps_the_routing_of_the_last_state() -> None:
+    for state, routing in (("cut_over", "dedicated"), ("rolled_back", "shared")):
+        old = yaml.safe_load(tenant_yaml("umbrella", ORG, STATES[state]))
+        assert migration.check_transition(old, parse_yaml(tenant_yaml("umbrella", ORG, f"routing: {routing}\n"), FILE)) == []
 
 
 # --- rendered Jobs and routing ----------------------------------------------------------
