@@ -305,3 +305,8 @@ def _bucket_policy(bucket: str) -> str:
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": f"arn:aws:s3:::{bucket}/*"},
     ]}
     return json.dumps(doc, sort_keys=True)
+
+
+def tenant_names(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, str]:
+    """A tenant's derived names (the context's `names`) without building the whole context."""
+    return _names(t, platform, layout.namespace(t["name"]))

@@ -31,7 +31,7 @@ def build_routing(repo: Repo, effectives: dict[str, Effective]) -> emit.Outputs:
     _check_unique_organizations(repo, effectives)
     outputs: emit.Outputs = {}
     for name, eff in sorted(effectives.items()):
-        entry = routing_entry(context.tenant_context(eff, platform))
+        entry = routing_entry(routing_context(eff, platform))
         obj = configmap(entry, platform)
         scope = layout.routing_dir(name)
         outputs[scope] = {f"{scope}/{layout.object_file('ConfigMap', obj['metadata']['name'])}": emit.dump(obj)}
@@ -52,8 +52,17 @@ def _check_unique_organizations(repo: Repo, effectives: dict[str, Effective]) ->
         raise ProblemsError(problems)
 
 
+def routing_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
+    """The part of a tenant's template context routing needs (the whole one renders the
+    Serve config too, which would make this builder cost as much as a tenant's render)."""
+    t = eff.values["tenant"]
+    return {"name": t["name"], "namespace": layout.namespace(t["name"]), "tenant": t, "platform": platform,
+            "control_plane": platform["control_plane"], "names": context.tenant_names(t, platform),
+            "ports": {"mongodb": context.MONGODB_PORT, "redis": context.REDIS_PORT}}
+
+
 def routing_entry(ctx: dict[str, Any]) -> dict[str, Any]:
-    """The routing entry of one tenant, from its template context."""
+    """The routing entry of one tenant, from its template context (or routing_context)."""
     t = ctx["tenant"]
     route = migration.routing_of(t)
     state = migration.state_of(t)

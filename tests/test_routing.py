@@ -156,3 +156,14 @@ def test_every_entry_matches_the_published_routing_schema() -> None:
     for path in sorted((ROOT / layout.ROUTING_DIR).rglob("*.yaml")):
         for text in yaml.safe_load(path.read_text(encoding="utf-8"))["data"].values():
             assert [e.message for e in validator.iter_errors(json.loads(text))] == [], path
+
+
+def test_routing_context_agrees_with_the_full_template_context() -> None:
+    from render import context, routing
+    from render.pipeline import effective, shared_of
+
+    repo = load_repo(ROOT)
+    for name, files in repo.tenants.items():
+        eff = effective(files, shared_of(repo))
+        full = context.tenant_context(eff, repo.platform.data)
+        assert routing.routing_entry(routing.routing_context(eff, repo.platform.data)) == routing.routing_entry(full)
