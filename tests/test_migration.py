@@ -321,3 +321,32 @@ def test_a_tenant_new_since_the_commit_starts_without_a_migration_or_copying(tmp
     from tests.lifecycle_repo import write_tenant
     write_tenant(root, "umbrella", tenant_yaml("umbrella", ORG, STATES["copying"]))
     assert show(root=root, tenants=[], against="HEAD") == 0
+
+
+def crds_dir() -> Path | None:
+    """Upstream CRDs: $DATAPLANE_CRDS, else ../shared/crds beside the repository."""
+    import os
+
+    folder = Path(os.environ.get("DATAPLANE_CRDS") or Path(__file__).resolve().parents[2] / "shared" / "crds")
+    if folder.is_dir():
+        return folder
+    if os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1":
+        pytest.fail(f"DATAPLANE_REQUIRE_CRDS=1 but there are no CRDs at {folder}")
+    return None
+
+
+@pytest.mark.crds
+def test_source_credentials_match_the_external_secrets_crd(tmp_path: Path) -> None:
+    import jsonschema
+
+    folder = crds_dir()
+    if folder is None:
+        pytest.skip("no upstream CRDs (set DATAPLANE_CRDS)")
+    crd = next(d for p in sorted((folder / "external-secrets").glob("*.yaml"))
+               for d in yaml.safe_load_all(p.read_text(encoding="utf-8"))
+               if d and d.get("kind") == "CustomResourceDefinition" and d["spec"]["names"]["kind"] == "ExternalSecret")
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
+    secret = render(STATES["copying"], tmp_path)["rendered/umbrella/externalsecret-migration-source-credentials.yaml"]
+    assert secret["apiVersion"] == "external-secrets.io/v1"
+    errors = list(jsonschema.Draft7Validator(version["schema"]["openAPIV3Schema"]).iter_errors(secret))
+    assert [e.message for e in errors] == []
