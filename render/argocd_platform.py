@@ -24,7 +24,6 @@ PLATFORM_PROJECT = "dataplane-platform"
 ROOT_APP = "dataplane-root"
 CONTROL_PLANE_APP = "dataplane-control-plane"
 # Per-tenant routing ConfigMaps of the shared gateway, rendered beside argocd/.
-CONTROL_PLANE_DIR = "control-plane"
 # control_plane keys in registry/platform.yaml this module needs.
 SETTINGS_KEYS = ("repo_url", "repo_revision", "argocd_namespace", "argocd_cluster", "grafana_url", "gateway_namespace")
 # Characters ArgoCD reads as a pattern in project sources, destinations and policies
@@ -125,6 +124,6 @@ def platform_objects(s: Settings) -> list[dict[str, Any]]:
         platform_project(s),
         # A fleet's root holds thousands of objects: apply only what changed.
         _app(ROOT_APP, s, layout.ARGOCD_DIR, s.namespace, ["ApplyOutOfSyncOnly=true"]),
-        _app(CONTROL_PLANE_APP, s, CONTROL_PLANE_DIR, s.gateway_namespace, []),
+        _app(CONTROL_PLANE_APP, s, layout.CONTROL_PLANE_DIR, s.gateway_namespace, []),
         argocd_cm(s.namespace),
     ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from render import ENGINE_VERSION, layout, quantity
+from render import ENGINE_VERSION, layout, migration, quantity
 from render.merge import Effective
 
 try:
@@ -72,6 +72,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     }
     ctx["quota"] = _quota(ctx)
     ctx["container_max"] = _container_max(ctx)
+    ctx["migration"] = migration.context(ctx)
     if cloud == "aws":
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ns, names["service_account"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
@@ -304,3 +305,8 @@ def _bucket_policy(bucket: str) -> str:
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": f"arn:aws:s3:::{bucket}/*"},
     ]}
     return json.dumps(doc, sort_keys=True)
+
+
+def tenant_names(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, str]:
+    """A tenant's derived names (the context's `names`) without building the whole context."""
+    return _names(t, platform, layout.namespace(t["name"]))

@@ -20,7 +20,8 @@ TEMPLATE_SUFFIX = ".yaml.j2"
 # Output folders: written by the renderer only.
 RENDERED_DIR = "rendered"
 ARGOCD_DIR = "argocd"
-OUTPUT_DIRS = (RENDERED_DIR, ARGOCD_DIR)
+CONTROL_PLANE_DIR = "control-plane"
+OUTPUT_DIRS = (RENDERED_DIR, ARGOCD_DIR, CONTROL_PLANE_DIR)
 
 # Published JSON Schemas (the package ships them; editors read them from the repo).
 SCHEMA_DIR = "render/schemas"
@@ -107,3 +108,45 @@ ARGOCD_PLATFORM_DIR = "argocd/platform"
 
 def argocd_tenant_dir(name: str) -> str:
     return f"{ARGOCD_TENANTS_DIR}/{name}"
+
+
+# Control-plane output: one routing ConfigMap per tenant, each in its own folder.
+ROUTING_DIR = "control-plane/routing"
+LABEL_ROUTING = "dataplane.io/routing"
+LABEL_ORGANIZATION = "dataplane.io/organization"
+PRICES_FILE = "registry/prices.yaml"
+
+
+def routing_dir(name: str) -> str:
+    return f"{ROUTING_DIR}/{name}"
+
+
+def routing_configmap(name: str) -> str:
+    return f"routing-{name}"
+
+
+# The shared (multi-tenant) platform keeps each organization in a database of its own on
+# its MongoDB, named after the organization id; its other resources are keyed the same way.
+def shared_org_database(organization_id: str) -> str:
+    return organization_id
+
+
+def shared_queue_prefix(organization_id: str) -> str:
+    return f"{organization_id}."
+
+
+def shared_key_prefix(organization_id: str) -> str:
+    return f"{organization_id}:"
+
+
+def shared_vector_prefix(organization_id: str) -> str:
+    return f"{organization_id}__"
+
+
+# Migration Jobs: one pair per attempt (a Job's spec is immutable; a new attempt is a new Job).
+def migration_copy_job(attempt: int) -> str:
+    return f"migrate-copy-{attempt}"
+
+
+def migration_verify_job(attempt: int) -> str:
+    return f"migrate-verify-{attempt}"

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import jinja2
 
-from render import argocd, build, context, emit, layout, templates
+from render import argocd, build, context, emit, layout, routing, templates
 from render.load import Document, Repo, TenantFiles
 from render.merge import Effective, merge_tenant
 from render.problems import ProblemsError
@@ -60,7 +60,7 @@ def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -
 # (scope folder -> {path: bytes}). A builder must give each tenant its own scope
 # (e.g. argocd/tenants/<name>) so that rendering a subset of tenants stays correct.
 FleetBuilder = Callable[[Repo, dict[str, Effective]], emit.Outputs]
-FLEET_BUILDERS: tuple[FleetBuilder, ...] = (argocd.build_platform,)
+FLEET_BUILDERS: tuple[FleetBuilder, ...] = (argocd.build_platform, routing.build_routing)
 
 
 def render_repo(repo: Repo) -> emit.Outputs:

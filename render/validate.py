@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema
 
-from render import layout, quantity
+from render import layout, migration, quantity
 from render.load import Document, Repo, TenantFiles
 from render.problems import Problem
 
@@ -107,6 +107,7 @@ def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
                 + check_schema(files.release, "release"))
     problems += _check_name(files)
     problems += _check_quantities(files.overrides)
+    problems += migration.check(files.tenant, repo.platform.data.get("shared_platform") if repo is not None else {})
     if repo is not None:
         problems += _check_extractor_names(files.overrides, repo.extractors)
         problems += _check_protected_env(files.overrides, repo.platform)

@@ -25,6 +25,9 @@ database:
   mode: {database_mode}
 vector_store:
   endpoint: {vector_endpoint}
+# Where the control plane sends the organization: dedicated (this data plane) or shared
+# (the shared platform, until a migration cuts over; see docs/migration.md).
+routing: {routing}
 """
 OVERRIDES_TEMPLATE = """\
 # yaml-language-server: $schema=../../render/schemas/overrides.schema.json
@@ -52,15 +55,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--operator-group", help="SSO group of the tenant's operators (default: NAME-operators)")
     p.add_argument("--database-mode", choices=("dedicated_instance", "shared_instance"), default="dedicated_instance")
     p.add_argument("--display-name")
+    p.add_argument("--routing", choices=("dedicated", "shared"), default="dedicated",
+                   help="dedicated: route the organization here once synced (a new customer); shared: keep it on the "
+                        "shared platform until its data is migrated (docs/migration.md)")
     p.set_defaults(run=lambda a: new_tenant(
         root=a.repo, name=a.name, cloud=a.cloud, region=a.region, organization_id=a.organization_id,
         cluster=a.cluster, cloud_account=a.cloud_account, operator_group=a.operator_group,
-        database_mode=a.database_mode, display_name=a.display_name))
+        database_mode=a.database_mode, display_name=a.display_name, routing=a.routing))
 
 
 def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_id: str | None = None,
                cluster: str | None = None, cloud_account: str | None = None, operator_group: str | None = None,
-               database_mode: str = "dedicated_instance", display_name: str | None = None) -> int:
+               database_mode: str = "dedicated_instance", display_name: str | None = None,
+               routing: str = "dedicated") -> int:
     folder = root / layout.tenant_dir(name)
     if not layout.DNS1123_LABEL.match(name) or len(name) > layout.TENANT_NAME_MAX:
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"{name!r} is not a valid tenant name",
@@ -79,6 +86,7 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         "cloud_account": cloud_account or "dp-tenants",
         "operator_group": operator_group or f"{name}-operators",
         "database_mode": database_mode,
+        "routing": routing,
         "vector_endpoint": f"https://qdrant.{region}.dataplane.internal:6333",
         "platform_version": platform["platform_version"],
         "image": f"{platform['engine']['repository']}:{platform['engine']['tag']}",
@@ -87,5 +95,6 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
     for file, template in ((layout.TENANT_FILE, TENANT_TEMPLATE), (layout.OVERRIDES_FILE, OVERRIDES_TEMPLATE),
                            (layout.RELEASE_FILE, RELEASE_TEMPLATE)):
         (folder / file).write_text(template.format(**values), encoding="utf-8")
-    print(f"created {layout.tenant_dir(name)}/: review tenant.yaml, then run `dataplane render {name}`")
+    print(f"created {layout.tenant_dir(name)}/: review tenant.yaml, then run `dataplane render {name}`; "
+          f"the render also writes its routing entry, {layout.routing_dir(name)}/")
     return 0

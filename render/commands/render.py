@@ -15,8 +15,8 @@ EXIT_STALE = 1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("render", help="render tenants into rendered/ and argocd/",
-                       description="Render every tenant (or the named ones) into rendered/<name>/ and argocd/. "
+    p = sub.add_parser("render", help="render tenants into rendered/, argocd/ and control-plane/",
+                       description="Render every tenant (or the named ones) into rendered/<name>/, argocd/ and its routing entry in control-plane/routing/<name>/. "
                                    "Nothing is written if any input is invalid.")
     p.add_argument("tenants", nargs="*", metavar="TENANT", help="tenants to render (default: all)")
     p.add_argument("--check", action="store_true",
@@ -52,7 +52,7 @@ def render(*, root: Path, tenants: list[str], check: bool = False) -> int:
 def stale_scopes(root: Path, tenants: set[str]) -> list[str]:
     """Output folders of tenants that no longer exist."""
     out = []
-    for parent in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR):
+    for parent in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR, layout.ROUTING_DIR):
         folder = root / parent
         if folder.is_dir():
             out += [f"{parent}/{p.name}" for p in sorted(folder.iterdir())

@@ -1,0 +1,70 @@
+"""`dataplane footprint TENANT [--format json]`: always-on and ceiling compute, and what it costs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from render import context, layout
+from render.footprint import Footprint, as_dict, compute, money, number
+from render.load import load_repo, read_yaml
+from render.pipeline import effective, shared_of
+from render.problems import ProblemsError
+from render.validate import check_schema, validate_repo
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("footprint", help="a tenant's always-on and maximum compute, and its monthly estimate",
+                       description="Print TENANT's compute footprint: always on (worker groups at their minimum nodes, "
+                                   "head, datastores, Celery) and at its ceiling (every group at max nodes), in vCPU, "
+                                   "memory and L4 GPUs, with a monthly estimate from registry/prices.yaml: platform fee "
+                                   "plus compute passthrough at cost plus the management markup.")
+    p.add_argument("tenant", metavar="TENANT")
+    p.add_argument("--format", dest="output", choices=("text", "json"), default="text",
+                   help="text (default) or json (numbers: vCPU, GiB, GPUs, USD per month)")
+    p.set_defaults(run=lambda a: footprint(root=a.repo, tenant=a.tenant, output=a.output))
+
+
+def footprint(*, root: Path, tenant: str, output: str = "text") -> int:
+    fp = load_footprint(root, tenant)
+    if output == "json":
+        print(json.dumps(as_dict(fp), indent=2))
+    else:
+        print("\n".join(text_report(fp)))
+    return 0
+
+
+def load_footprint(root: Path, tenant: str) -> Footprint:
+    """The footprint of `tenant` in the repository at `root` (e.g. a pull request's base and head)."""
+    repo = load_repo(root, [tenant])
+    prices = read_yaml(root, layout.PRICES_FILE)
+    problems = validate_repo(repo) + check_schema(prices, "prices")
+    if problems:
+        raise ProblemsError(problems)
+    eff = effective(repo.tenants[tenant], shared_of(repo))
+    ctx = context.tenant_context(eff, repo.platform.data)
+    return compute(ctx, eff.values["extractors"], prices.data)
+
+
+def text_report(fp: Footprint) -> list[str]:
+    out = [f"{fp.tenant} ({fp.cloud} {fp.region})", "",
+           f"{'component':<16}{'always-on':>10}{'ceiling':>9}  {'each':<30}unit"]
+    for ln in fp.lines:
+        each = f"{number(ln.each.vcpu)} vCPU, {number(ln.each.memory_gib)} GiB" + (f", {number(ln.each.gpus)} GPU" if ln.each.gpus else "")
+        out.append(f"{ln.component:<16}{ln.min_count:>10}{ln.max_count:>9}  {each:<30}{ln.unit}")
+    out.append("")
+    for label, r in (("always-on", fp.always_on), ("ceiling", fp.ceiling)):
+        out.append(f"{label:<10} {number(r.vcpu)} vCPU, {number(r.memory_gib)} GiB, {number(r.gpus)} L4 GPU")
+    out.append(f"{'disks':<10} {number(fp.storage_gib)} GiB")
+    out.append(f"extractor min replicas reserve {number(fp.extractor_reserved.vcpu)} vCPU, "
+               f"{number(fp.extractor_reserved.memory_gib)} GiB, {number(fp.extractor_reserved.gpus)} GPU of the worker nodes")
+    out += ["", f"monthly estimate, USD ({number(fp.billing['hours_per_month'])} h; list prices from {layout.PRICES_FILE})",
+            f"{'':<28}{'always-on':>12}{'ceiling':>12}"]
+    low, high = fp.monthly("always_on"), fp.monthly("ceiling")
+    markup = number(fp.billing["management_markup_percent"])
+    for key, label in (("compute", "compute at cost"), ("storage", "disks at cost"),
+                       ("passthrough", f"passthrough (+{markup}%)"), ("platform_fee", "platform fee"), ("total", "total")):
+        out.append(f"{label:<28}{money(low[key]):>12,.2f}{money(high[key]):>12,.2f}")
+    out += [f"note: {n}" for n in fp.notes]
+    return out

@@ -1,0 +1,276 @@
+"""A tenant's compute footprint and monthly estimate: pure arithmetic over its template context.
+
+always-on: what runs with no load at all: every worker group at the nodes its minimum
+  needs (its min_replicas, or more when the min replicas of its Ray Serve extractors do not
+  fit), the head and the autoscaler, the datastores, Celery at its minimum.
+ceiling: everything at its maximum (worker groups at max_replicas nodes, Celery extract
+  at its max). The ResourceQuota is sized from the same maximum.
+
+A worker pod fills one node of its group's machine type, so worker groups are counted and
+priced as nodes of that machine (registry/prices.yaml `machines`); every other pod counts
+its requests. Money: cloud list price x hours, then the billing model: a fixed platform fee
+plus the passthrough (compute and disks at cost) times (1 + markup).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from render import layout, migration, quantity
+from render.problems import Problem, ProblemsError
+
+# Ray gives 30% of a node's memory to the object store by default
+# (DEFAULT_OBJECT_STORE_MEMORY_PROPORTION); actors' `memory` comes out of the rest.
+RAY_ACTOR_MEMORY_FRACTION = Decimal("0.7")
+# Pods the templates size themselves (tests/test_footprint.py checks them against the render).
+AUTOSCALER = {"cpu": "500m", "memory": "512Mi"}  # autoscalerOptions.resources, base/ray.yaml.j2
+REDIS_STORAGE_GIB = Decimal(10)  # volumeClaimTemplates, base/redis.yaml.j2
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Resources:
+    vcpu: Decimal = Decimal(0)
+    memory_gib: Decimal = Decimal(0)
+    gpus: Decimal = Decimal(0)
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(self.vcpu + other.vcpu, self.memory_gib + other.memory_gib, self.gpus + other.gpus)
+
+    def times(self, n: int) -> Resources:
+        return Resources(self.vcpu * n, self.memory_gib * n, self.gpus * n)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One component: `min_count`..`max_count` units (pods, or nodes of a machine) of `each`."""
+
+    component: str
+    unit: str
+    min_count: int
+    max_count: int
+    each: Resources
+
+
+@dataclass(frozen=True)
+class Footprint:
+    tenant: str
+    cloud: str
+    region: str
+    lines: tuple[Line, ...]
+    storage_gib: Decimal
+    extractor_reserved: Resources  # the min replicas of enabled Ray Serve extractors
+    rates: dict[str, Decimal]
+    billing: dict[str, Decimal]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def always_on(self) -> Resources:
+        return sum((line.each.times(line.min_count) for line in self.lines), Resources())
+
+    @property
+    def ceiling(self) -> Resources:
+        return sum((line.each.times(line.max_count) for line in self.lines), Resources())
+
+    def hourly(self, r: Resources) -> Decimal:
+        return r.vcpu * self.rates["vcpu_hour"] + r.memory_gib * self.rates["gib_hour"] + r.gpus * self.rates["l4_gpu_hour"]
+
+    def monthly(self, level: str) -> dict[str, Decimal]:
+        """Monthly USD at `level` ("always_on" or "ceiling"), unrounded."""
+        r = self.always_on if level == "always_on" else self.ceiling
+        compute = self.hourly(r) * self.billing["hours_per_month"]
+        storage = self.storage_gib * self.rates["storage_gib_month"]
+        passthrough = (compute + storage) * (1 + self.billing["management_markup_percent"] / 100)
+        return {"compute": compute, "storage": storage, "passthrough": passthrough,
+                "platform_fee": self.billing["platform_fee_month"], "total": passthrough + self.billing["platform_fee_month"]}
+
+
+def _res(pod: dict[str, Any]) -> Resources:
+    return Resources(quantity.parse(pod["cpu"]), quantity.parse(pod["memory"]) / quantity.GI, Decimal(pod.get("nvidia.com/gpu", 0)))
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, Any]) -> Footprint:
+    """The footprint of one tenant. `ctx` is its template context, `extractors` its effective
+    extractor entries (values["extractors"]), `prices` registry/prices.yaml."""
+    cloud, region = ctx["cloud"], ctx["tenant"]["region"]
+    rates = (prices["clouds"].get(cloud) or {}).get(region)
+    if rates is None:
+        raise ProblemsError([Problem(layout.PRICES_FILE, 1, 1, f"clouds.{cloud}", f"no prices for {cloud} region {region}",
+                                     f"add clouds.{cloud}.{region} with vcpu_hour, gib_hour, l4_gpu_hour and storage_gib_month")])
+    notes: list[str] = []
+    lines = [Line("ray-head", "pod", 1, 1, _res(ctx["head"])), Line("ray-autoscaler", "pod", 1, 1, _res(AUTOSCALER))]
+    for group in ctx["worker_groups"]:
+        lines.append(_worker_line(group, extractors, prices["machines"], notes))
+    ds = ctx["datastores"]
+    lines.append(Line("redis", "pod", 1, 1, _res(ds["redis"])))
+    storage = REDIS_STORAGE_GIB
+    if ds["mongodb_dedicated"]:
+        lines.append(Line("mongodb", "pod", 1, 1, _res(ds["mongodb"])))
+        storage += quantity.parse(ds["mongodb"]["storage"]) / quantity.GI
+    else:
+        notes.append("MongoDB is a database on the shared instance: not in this footprint")
+    if migration.routing_of(ctx["tenant"]) == "shared":
+        notes.append("routing is shared: this data plane runs, but serves no traffic until the cut-over")
+    c = ctx["celery"]
+    lines.append(Line("celery-worker", "pod", c["worker"]["replicas"], c["worker"]["replicas"], _res(c["worker"]["resources"])))
+    lines.append(Line("celery-beat", "pod", 1, 1, _res(c["beat"])))
+    if c["extract"]:
+        lines.append(Line("celery-extract", "pod", c["extract"]["min_replicas"], c["extract"]["max_replicas"], _res(c["extract"]["resources"])))
+    reserved = sum((_replica(e).times(e["min_replicas"]) for e in _serve(extractors)), Resources())
+    billing = {"hours_per_month": _dec(prices["hours_per_month"]),
+               "platform_fee_month": _dec(prices["billing"]["platform_fee_month"]),
+               "management_markup_percent": _dec(prices["billing"]["management_markup_percent"])}
+    return Footprint(ctx["name"], cloud, region, tuple(lines), storage, reserved,
+                     {k: _dec(v) for k, v in rates.items()}, billing, tuple(notes))
+
+
+def _serve(extractors: dict[str, Any], group: str | None = None) -> list[dict[str, Any]]:
+    return [e for _, e in sorted(extractors.items())
+            if e["enabled"] and e["runtime"] == "ray_serve" and group in (None, e["worker_group"])]
+
+
+def _replica(e: dict[str, Any]) -> Resources:
+    return Resources(_dec(e["num_cpus"]), quantity.parse(e["memory"]) / quantity.GI, _dec(e["num_gpus"]))
+
+
+def _worker_line(group: dict[str, Any], extractors: dict[str, Any], machines: dict[str, Any], notes: list[str]) -> Line:
+    name, pod = group["name"], _res(group["resources"])
+    replicas = [(e["id"], _replica(e)) for e in _serve(extractors, name) for _ in range(e["min_replicas"])]
+    needed = _pack(replicas, pod, name, notes)
+    nodes = min(max(group["min_replicas"], needed), group["max_replicas"])
+    if needed > group["max_replicas"]:
+        notes.append(f"{name}: the extractors' min replicas need {needed} nodes but max_replicas is {group['max_replicas']}")
+    shape = machines.get(group["machine"])
+    if shape is None:
+        notes.append(f"{name}: machine {group['machine'] or '(none)'} has no shape in {layout.PRICES_FILE}; counted by pod requests")
+        return Line(name, "pod", nodes, group["max_replicas"], pod)
+    each = Resources(_dec(shape["vcpu"]), _dec(shape["memory_gib"]), _dec(shape["gpus"]))
+    return Line(name, f"node {group['machine']}", nodes, group["max_replicas"], each)
+
+
+def _pack(replicas: list[tuple[str, Resources]], pod: Resources, group: str, notes: list[str]) -> int:
+    """Nodes the replicas need, first-fit decreasing, as Ray places them on worker pods."""
+    capacity = Resources(pod.vcpu, pod.memory_gib * RAY_ACTOR_MEMORY_FRACTION, pod.gpus)
+    free: list[list[Decimal]] = []
+    for ext_id, r in sorted(replicas, key=lambda x: (x[1].gpus, x[1].vcpu, x[1].memory_gib), reverse=True):
+        need = [r.vcpu, r.memory_gib, r.gpus]
+        if any(n > c for n, c in zip(need, (capacity.vcpu, capacity.memory_gib, capacity.gpus))):
+            notes.append(f"{group}: a replica of {ext_id} does not fit one node")
+            continue
+        for node in free:
+            if all(n <= f for n, f in zip(need, node)):
+                node[:] = [f - n for f, n in zip(node, need)]
+                break
+        else:
+            free.append([c - n for c, n in zip((capacity.vcpu, capacity.memory_gib, capacity.gpus), need)])
+    return len(free)
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def number(value: Decimal) -> float | int:
+    """A figure for JSON and text: whole numbers stay whole, others keep 3 decimals."""
+    return int(value) if value == value.to_integral_value() else float(round(value, 3))
+
+
+def as_dict(fp: Footprint) -> dict[str, Any]:
+    def res(r: Resources) -> dict[str, Any]:
+        return {"vcpu": number(r.vcpu), "memory_gib": number(r.memory_gib), "gpus": number(r.gpus)}
+
+    def cost(level: str) -> dict[str, Any]:
+        return {k: float(money(v)) for k, v in fp.monthly(level).items()}
+
+    return {
+        "tenant": fp.tenant, "cloud": fp.cloud, "region": fp.region,
+        "components": [{"component": ln.component, "unit": ln.unit, "min": ln.min_count, "max": ln.max_count,
+                        "each": res(ln.each)} for ln in fp.lines],
+        "always_on": res(fp.always_on), "ceiling": res(fp.ceiling),
+        "storage_gib": number(fp.storage_gib), "extractor_reserved": res(fp.extractor_reserved),
+        "monthly_usd": {"always_on": cost("always_on"), "ceiling": cost("ceiling")},
+        "billing": {k: number(v) for k, v in fp.billing.items()},
+        "notes": list(fp.notes),
+    }
+
+
+def footprint_change_markdown(before: Footprint | None, after: Footprint | None) -> str:
+    """What a pull request changes in one tenant's footprint, as Markdown for a PR comment.
+    `before` is None for a new tenant, `after` None for a removed one."""
+    fp = after or before
+    if fp is None:
+        return ""
+    zero = Resources()
+    b_on, a_on = (before.always_on if before else zero), (after.always_on if after else zero)
+    b_max, a_max = (before.ceiling if before else zero), (after.ceiling if after else zero)
+    b_cost = before.monthly("always_on")["total"] if before else Decimal(0)
+    a_cost = after.monthly("always_on")["total"] if after else Decimal(0)
+    rows = [("vCPU", b_on.vcpu, a_on.vcpu, b_max.vcpu, a_max.vcpu),
+            ("memory (GiB)", b_on.memory_gib, a_on.memory_gib, b_max.memory_gib, a_max.memory_gib),
+            ("GPUs (L4)", b_on.gpus, a_on.gpus, b_max.gpus, a_max.gpus)]
+    out = [f"#### Footprint of `{fp.tenant}` ({fp.cloud} {fp.region})", "",
+           _summary(before, after, a_on.vcpu - b_on.vcpu, a_on.memory_gib - b_on.memory_gib, a_cost - b_cost), "",
+           "| | always-on before | after | change | ceiling before | after | change |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for label, b1, a1, b2, a2 in rows:
+        out.append(f"| {label} | {_n(b1)} | {_n(a1)} | {_delta(a1 - b1)} | {_n(b2)} | {_n(a2)} | {_delta(a2 - b2)} |")
+    b_top = before.monthly("ceiling")["total"] if before else Decimal(0)
+    a_top = after.monthly("ceiling")["total"] if after else Decimal(0)
+    out.append(f"| monthly estimate (USD) | {_usd(b_cost)} | {_usd(a_cost)} | {_delta(a_cost - b_cost, usd=True)} "
+               f"| {_usd(b_top)} | {_usd(a_top)} | {_delta(a_top - b_top, usd=True)} |")
+    out += _component_changes(before, after)
+    out += ["", f"<sub>Estimate: list prices from {layout.PRICES_FILE}; platform fee plus compute at cost "
+                f"+ {_n(fp.billing['management_markup_percent'])}% management markup.</sub>"]
+    return "\n".join(out) + "\n"
+
+
+def _summary(before: Footprint | None, after: Footprint | None, dcpu: Decimal, dmem: Decimal, dcost: Decimal) -> str:
+    if before is None:
+        return f"New tenant: {_n(after.always_on.vcpu)} vCPU and {_n(after.always_on.memory_gib)} GiB always on, about {_usd(dcost)}/month."  # type: ignore[union-attr]
+    if after is None:
+        return f"Tenant removed: frees {_n(-dcpu)} vCPU and {_n(-dmem)} GiB always on, about {_usd(-dcost)}/month."
+    if dcpu == 0 and dmem == 0 and dcost == 0:
+        return "No change to the always-on footprint."
+    verb, sign = ("frees", -1) if dcost <= 0 and dcpu <= 0 and dmem <= 0 else ("adds", 1)
+    money_verb = "saves" if dcost < 0 else "costs"
+    return (f"This change {verb} {_n(sign * dcpu)} always-on vCPU and {_n(sign * dmem)} GiB, "
+            f"and {money_verb} about {_usd(abs(dcost))}/month.")
+
+
+def _component_changes(before: Footprint | None, after: Footprint | None) -> list[str]:
+    if before is None or after is None:
+        return []
+    old = {ln.component: ln for ln in before.lines}
+    new = {ln.component: ln for ln in after.lines}
+    out = []
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name), new.get(name)
+        if a != b:
+            span = lambda ln: f"{ln.min_count}-{ln.max_count} x {ln.unit}" if ln else "none"  # noqa: E731
+            out.append(f"- `{name}`: {span(a)} -> {span(b)}")
+    reserved = (before.extractor_reserved, after.extractor_reserved)
+    if reserved[0] != reserved[1]:
+        out.append(f"- extractor min replicas reserve {_n(reserved[0].vcpu)} -> {_n(reserved[1].vcpu)} vCPU, "
+                   f"{_n(reserved[0].memory_gib)} -> {_n(reserved[1].memory_gib)} GiB inside the worker nodes")
+    return [""] + out if out else []
+
+
+def _n(value: Decimal) -> str:
+    return str(number(value))
+
+
+def _usd(value: Decimal) -> str:
+    return f"${money(value):,.2f}"
+
+
+def _delta(value: Decimal, usd: bool = False) -> str:
+    if value == 0:
+        return "0"
+    sign = "+" if value > 0 else "-"
+    return sign + (_usd(abs(value)) if usd else _n(abs(value)))

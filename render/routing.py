@@ -1,0 +1,142 @@
+"""The control plane's routing table: organization -> data plane endpoints.
+
+One ConfigMap per tenant, `routing-<tenant>` in the gateway's namespace, written to
+control-plane/routing/<tenant>/ (a scope of its own, so rendering a subset of tenants
+stays correct). Its single data key, `<organization_id>.json`, is the routing entry; the
+gateway mounts every ConfigMap labelled dataplane.io/routing=true as one projected
+volume, which yields a folder of `<organization_id>.json` files for render/resolver.py.
+
+An entry holds addresses and references to secrets in the platform's secret store, never
+a secret value. `endpoints` are the ones in force: the data plane's when routing is
+dedicated, the shared platform's (keyed by organization id) when routing is shared.
+The format is published as render/schemas/routing.schema.json. Pure: effective configuration in, output bytes out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from render import ENGINE_VERSION, context, emit, layout, migration
+from render.load import Repo
+from render.merge import Effective
+from render.problems import ProblemsError
+
+SCHEMA_VERSION = 1
+
+
+def build_routing(repo: Repo, effectives: dict[str, Effective]) -> emit.Outputs:
+    """FLEET_BUILDERS entry: the routing ConfigMap of every tenant in `effectives`."""
+    platform = repo.platform.data
+    _check_unique_organizations(repo, effectives)
+    outputs: emit.Outputs = {}
+    for name, eff in sorted(effectives.items()):
+        entry = routing_entry(routing_context(eff, platform))
+        obj = configmap(entry, platform)
+        scope = layout.routing_dir(name)
+        outputs[scope] = {f"{scope}/{layout.object_file('ConfigMap', obj['metadata']['name'])}": emit.dump(obj)}
+    return outputs
+
+
+def _check_unique_organizations(repo: Repo, effectives: dict[str, Effective]) -> None:
+    seen: dict[str, str] = {}
+    problems = []
+    for name, eff in sorted(effectives.items()):
+        org = eff.values["tenant"]["organization_id"]
+        if org in seen:
+            doc = repo.tenants[name].tenant
+            problems.append(doc.problem(("organization_id",), f"organization {org} is already routed to tenant {seen[org]!r}",
+                                        "an organization has exactly one data plane; fix the id"))
+        seen.setdefault(org, name)
+    if problems:
+        raise ProblemsError(problems)
+
+
+def routing_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
+    """The part of a tenant's template context routing needs (the whole one renders the
+    Serve config too, which would make this builder cost as much as a tenant's render)."""
+    t = eff.values["tenant"]
+    return {"name": t["name"], "namespace": layout.namespace(t["name"]), "tenant": t, "platform": platform,
+            "control_plane": platform["control_plane"], "names": context.tenant_names(t, platform),
+            "ports": {"mongodb": context.MONGODB_PORT, "redis": context.REDIS_PORT}}
+
+
+def routing_entry(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The routing entry of one tenant, from its template context (or routing_context)."""
+    t = ctx["tenant"]
+    route = migration.routing_of(t)
+    state = migration.state_of(t)
+    endpoints = dedicated_endpoints(ctx) if route == "dedicated" else shared_endpoints(ctx)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "organization_id": t["organization_id"],
+        "tenant": ctx["name"],
+        "display_name": t.get("display_name", ctx["name"]),
+        "status": "suspended" if t.get("suspended", False) else "active",
+        "routing": route,
+        "writes_paused": migration.writes_paused(t),
+        "migration": {"state": state, "attempt": t["migration"]["attempt"]} if state else None,
+        "data_plane": {"namespace": ctx["namespace"], "cluster": t["cluster"], "cloud": t["cloud"], "region": t["region"]},
+        "endpoints": endpoints,
+    }
+
+
+def _secret(ctx: dict[str, Any], key: str, prop: str) -> dict[str, str]:
+    """A reference into the platform's secret store: where to read, never what."""
+    return {"store": ctx["control_plane"]["secret_store"], "key": key, "property": prop}
+
+
+def dedicated_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
+    n, ports, prefix = ctx["names"], ctx["ports"], ctx["names"]["secret_prefix"]
+    return {
+        "database": {"host": n["mongodb_host"], "port": ports["mongodb"], "database": n["database"],
+                     "credentials": _secret(ctx, f"{prefix}/mongodb", "uri")},
+        "cache": {"host": n["redis_host"], "port": ports["redis"], "key_prefix": n["redis_key_prefix"],
+                  "credentials": _secret(ctx, f"{prefix}/redis", "url")},
+        "serve": {"url": n["serve_url"]},
+        "bucket": {"url": n["bucket_url"] + "/"},
+        "queues": {"prefix": n["queue_prefix"], "broker": f"redis://{n['redis_host']}:{ports['redis']}/0"},
+        "vector_store": {"endpoint": ctx["tenant"]["vector_store"]["endpoint"], "collection_prefix": n["vector_prefix"],
+                         "credentials": _secret(ctx, f"{prefix}/vector-store", "api-key")},
+    }
+
+
+def shared_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
+    s, ports, org = ctx["platform"]["shared_platform"], ctx["ports"], ctx["tenant"]["organization_id"]
+    prefix = f"{s['secret_prefix']}/organizations/{org}"
+    return {
+        "database": {"host": s["mongodb_host"], "port": ports["mongodb"], "database": layout.shared_org_database(org),
+                     "credentials": _secret(ctx, f"{prefix}/mongodb", "uri")},
+        "cache": {"host": s["redis_host"], "port": ports["redis"], "key_prefix": layout.shared_key_prefix(org),
+                  "credentials": _secret(ctx, f"{prefix}/redis", "url")},
+        "serve": {"url": s["serve_url"]},
+        "bucket": {"url": f"{s['bucket_url'].rstrip('/')}/{org}/"},
+        "queues": {"prefix": layout.shared_queue_prefix(org), "broker": f"redis://{s['redis_host']}:{ports['redis']}/0"},
+        "vector_store": {"endpoint": s["vector_store_endpoint"], "collection_prefix": layout.shared_vector_prefix(org),
+                         "credentials": _secret(ctx, f"{prefix}/vector-store", "api-key")},
+    }
+
+
+def configmap(entry: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+    name = entry["tenant"]
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": layout.routing_configmap(name),
+            "namespace": platform["control_plane"]["gateway_namespace"],
+            "labels": dict(sorted({
+                layout.LABEL_NAME: layout.routing_configmap(name),
+                layout.LABEL_INSTANCE: layout.namespace(name),
+                layout.LABEL_COMPONENT: "routing",
+                layout.LABEL_PART_OF: layout.PART_OF,
+                layout.LABEL_MANAGED_BY: layout.MANAGED_BY,
+                layout.LABEL_TENANT: name,
+                layout.LABEL_ORGANIZATION: entry["organization_id"],
+                layout.LABEL_ROUTING: "true",
+            }.items())),
+            "annotations": {layout.ANNOTATION_ENGINE: ENGINE_VERSION},
+        },
+        "data": {f"{entry['organization_id']}.json": json.dumps(entry, indent=2, sort_keys=True) + "\n"},
+    }
+

@@ -1,0 +1,220 @@
+"""render/footprint.py and `dataplane footprint`: arithmetic checked by hand."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from render.commands.footprint import footprint, load_footprint, text_report
+from render.footprint import (AUTOSCALER, REDIS_STORAGE_GIB, Resources, _pack, as_dict, footprint_change_markdown,
+                              money)
+from render.load import list_tenants
+from render.problems import ProblemsError
+from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
+
+# Round prices, so that every expected figure below can be worked out on paper.
+PRICES = """\
+hours_per_month: 730
+billing: {currency: USD, platform_fee_month: 1000, management_markup_percent: 10}
+machines:
+  n2-standard-8: {vcpu: 8, memory_gib: 32, gpus: 0}
+  n2-standard-16: {vcpu: 16, memory_gib: 64, gpus: 0}
+  g2-standard-8: {vcpu: 8, memory_gib: 32, gpus: 1}
+clouds:
+  gcp:
+    us-central1: {vcpu_hour: 0.04, gib_hour: 0.005, l4_gpu_hour: 0.5, storage_gib_month: 0.1}
+"""
+
+
+def repo(tmp_path: Path, overrides: str = "{}\n", name: str = "acme") -> Path:
+    root = make_repo(tmp_path, {name: tenant_yaml(name, "org_a1")}, {name: overrides})
+    (root / "registry/prices.yaml").write_text(PRICES, encoding="utf-8")
+    return root
+
+
+def test_platform_defaults_by_hand(tmp_path: Path) -> None:
+    fp = load_footprint(repo(tmp_path), "acme")
+    lines = {ln.component: (ln.min_count, ln.max_count, ln.unit) for ln in fp.lines}
+    assert lines == {
+        "ray-head": (1, 1, "pod"), "ray-autoscaler": (1, 1, "pod"),
+        "cpu-workers": (1, 2, "node n2-standard-8"), "batch-workers": (0, 3, "node n2-standard-16"),
+        "gpu-workers": (0, 2, "node g2-standard-8"), "redis": (1, 1, "pod"), "mongodb": (1, 1, "pod"),
+        "celery-worker": (2, 2, "pod"), "celery-beat": (1, 1, "pod"), "celery-extract": (1, 4, "pod"),
+    }
+    # always on: head 2 + autoscaler 0.5 + one n2-standard-8 8 + redis 1 + mongodb 2
+    #            + 2 celery workers x 2 + beat 0.25 + one celery extract 1         = 18.75 vCPU
+    # memory:    8 + 0.5 + 32 + 2 + 8 + 2 x 4 + 0.5 + 2                           = 61 GiB
+    assert fp.always_on == Resources(Decimal("18.75"), Decimal(61), Decimal(0))
+    # ceiling: 2.5 + 2 x 8 + 3 x 16 + 2 x 8 + 1 + 2 + 4 + 0.25 + 4 x 1            = 93.75 vCPU
+    #          8.5 + 2 x 32 + 3 x 64 + 2 x 32 + 2 + 8 + 8 + 0.5 + 4 x 2           = 355 GiB, 2 L4
+    assert fp.ceiling == Resources(Decimal("93.75"), Decimal(355), Decimal(2))
+    assert fp.storage_gib == Decimal(110)  # MongoDB 100Gi + Redis 10Gi
+    low, high = fp.monthly("always_on"), fp.monthly("ceiling")
+    # (18.75 x 0.04 + 61 x 0.005) x 730 = 1.055 x 730 = 770.15; disks 110 x 0.1 = 11
+    assert (low["compute"], low["storage"]) == (Decimal("770.15"), Decimal("11.0"))
+    # (770.15 + 11) x 1.10 = 859.265; + 1000 platform fee = 1859.265 -> 1859.27
+    assert money(low["passthrough"]) == Decimal("859.27") and money(low["total"]) == Decimal("1859.27")
+    # (93.75 x 0.04 + 355 x 0.005 + 2 x 0.5) x 730 = 6.525 x 730 = 4763.25
+    # (4763.25 + 11) x 1.10 + 1000 = 6251.675 -> 6251.68
+    assert high["compute"] == Decimal("4763.25") and money(high["total"]) == Decimal("6251.68")
+
+
+def test_extractor_min_replicas_can_hold_nodes_up(tmp_path: Path) -> None:
+    # image_extractor: 2 CPU, 6Gi, 0.5 GPU. A g2 worker pod is 7 CPU, 28Gi (19.6Gi for actors
+    # after Ray's 30% object store), 1 GPU: two replicas per node, so 3 replicas need 2 nodes.
+    fp = load_footprint(repo(tmp_path, "overrides:\n  image_extractor: {min_replicas: 3}\n"), "acme")
+    gpu = next(ln for ln in fp.lines if ln.component == "gpu-workers")
+    assert (gpu.min_count, gpu.max_count) == (2, 2)
+    assert fp.always_on.gpus == 2
+    # reserved by extractor min replicas: text 2 CPU/4Gi, multimodal v2 1/4Gi, passthrough 0.5/1Gi,
+    # and image 3 x (2 CPU, 6Gi, 0.5 GPU)
+    assert fp.extractor_reserved == Resources(Decimal("9.5"), Decimal(27), Decimal("1.5"))
+
+
+def test_memory_bound_replicas_and_the_group_maximum(tmp_path: Path) -> None:
+    # 12Gi replicas: one per 19.6Gi of actor memory, so 3 replicas need 3 nodes; max is 2.
+    fp = load_footprint(repo(tmp_path, "overrides:\n  text_extractor: {min_replicas: 3, memory: 12Gi}\n"), "acme")
+    cpu = next(ln for ln in fp.lines if ln.component == "cpu-workers")
+    assert (cpu.min_count, cpu.max_count) == (2, 2)
+    assert "cpu-workers: the extractors' min replicas need 3 nodes but max_replicas is 2" in fp.notes
+
+
+def test_disabling_the_celery_extractor_frees_its_pod(tmp_path: Path) -> None:
+    before = load_footprint(repo(tmp_path / "a"), "acme")
+    after = load_footprint(repo(tmp_path / "b", "disabled: [universal_extractor]\n"), "acme")
+    assert before.always_on.vcpu - after.always_on.vcpu == 1  # one celery-extract pod: 1 CPU, 2Gi
+    assert before.always_on.memory_gib - after.always_on.memory_gib == 2
+    md = footprint_change_markdown(before, after)
+    # (1 x 0.04 + 2 x 0.005) x 730 = 36.50 at cost; x 1.10 = 40.15 billed
+    assert "This change frees 1 always-on vCPU and 2 GiB, and saves about $40.15/month." in md
+    assert "| vCPU | 18.75 | 17.75 | -1 | 93.75 | 89.75 | -4 |" in md
+    assert "| monthly estimate (USD) | $1,859.27 | $1,819.12 | -$40.15 |" in md
+    assert "- `celery-extract`: 1-4 x pod -> none" in md
+
+
+def test_a_change_inside_the_nodes_says_so(tmp_path: Path) -> None:
+    before = load_footprint(repo(tmp_path / "a"), "acme")
+    after = load_footprint(repo(tmp_path / "b", "disabled: [text_extractor]\n"), "acme")
+    md = footprint_change_markdown(before, after)
+    assert "No change to the always-on footprint." in md
+    assert "- extractor min replicas reserve 3.5 -> 1.5 vCPU, 9 -> 5 GiB inside the worker nodes" in md
+
+
+def test_raising_a_group_minimum_adds_nodes(tmp_path: Path) -> None:
+    before = load_footprint(repo(tmp_path / "a"), "acme")
+    after = load_footprint(repo(tmp_path / "b", "cluster:\n  gpu-workers: {min_replicas: 1}\n"), "acme")
+    md = footprint_change_markdown(before, after)
+    # one g2-standard-8: (8 x 0.04 + 32 x 0.005 + 0.5) x 730 = 0.98 x 730 = 715.40; x 1.10 = 786.94
+    assert "This change adds 8 always-on vCPU and 32 GiB, and costs about $786.94/month." in md
+    assert "- `gpu-workers`: 0-2 x node g2-standard-8 -> 1-2 x node g2-standard-8" in md
+
+
+def test_new_and_removed_tenants() -> None:
+    fp = load_footprint(ROOT, "acme")
+    assert footprint_change_markdown(None, fp).splitlines()[2].startswith("New tenant: 18.75 vCPU and 61 GiB always on")
+    assert "Tenant removed: frees 18.75 vCPU and 61 GiB" in footprint_change_markdown(fp, None)
+    assert footprint_change_markdown(None, None) == ""
+
+
+def test_a_region_without_prices_is_a_problem(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    (root / "tenants/acme/tenant.yaml").write_text(tenant_yaml("acme", "org_a1").replace("us-central1", "asia-south1"))
+    with pytest.raises(ProblemsError) as e:
+        load_footprint(root, "acme")
+    (p,) = e.value.problems
+    assert (p.file, p.message) == ("registry/prices.yaml", "no prices for gcp region asia-south1")
+
+
+def test_the_price_file_is_schema_checked(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    (root / "registry/prices.yaml").write_text(PRICES.replace("management_markup_percent: 10", "markup: 10"))
+    with pytest.raises(ProblemsError) as e:
+        load_footprint(root, "acme")
+    assert {p.message for p in e.value.problems} >= {"unknown key 'markup'"}
+
+
+@pytest.mark.parametrize("tenant", list_tenants(ROOT))
+def test_every_example_tenant_has_a_footprint(tenant: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert footprint(root=ROOT, tenant=tenant, output="json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["tenant"] == tenant
+    assert data["monthly_usd"]["always_on"]["total"] <= data["monthly_usd"]["ceiling"]["total"]
+    assert footprint(root=ROOT, tenant=tenant) == 0
+    assert "monthly estimate" in capsys.readouterr().out
+
+
+def test_every_machine_of_the_platform_has_a_shape_in_the_price_file() -> None:
+    platform = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
+    prices = yaml.safe_load((ROOT / "registry/prices.yaml").read_text())
+    machines = {m for g in platform["worker_groups"].values() for m in g["machine"].values()}
+    assert machines <= set(prices["machines"])
+    for tenant in list_tenants(ROOT):
+        assert not [n for n in load_footprint(ROOT, tenant).notes if "has no shape" in n or "does not fit" in n]
+
+
+def test_constants_match_what_the_templates_render() -> None:
+    ray = yaml.safe_load((ROOT / "rendered/acme/rayservice-engine.yaml").read_text())
+    assert ray["spec"]["rayClusterConfig"]["autoscalerOptions"]["resources"]["requests"] == AUTOSCALER
+    redis = yaml.safe_load((ROOT / "rendered/acme/statefulset-redis.yaml").read_text())
+    assert redis["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == f"{REDIS_STORAGE_GIB}Gi"
+
+
+def test_text_report_and_json_agree(tmp_path: Path) -> None:
+    fp = load_footprint(repo(tmp_path), "acme")
+    text = "\n".join(text_report(fp))
+    assert "always-on  18.75 vCPU, 61 GiB, 0 L4 GPU" in text
+    assert "total                           1,859.27    6,251.68" in text
+    assert as_dict(fp)["monthly_usd"]["always_on"]["total"] == 1859.27
+
+
+COST_LABELS = ("dataplane.io/tenant", "app.kubernetes.io/component")
+
+
+def _pod_templates(obj: dict) -> list[tuple[str, dict]]:
+    spec = obj.get("spec", {})
+    out = [("pod", spec["template"])] if "template" in spec else []
+    cluster = spec.get("rayClusterConfig")
+    if cluster:
+        out.append(("head", cluster["headGroupSpec"]["template"]))
+        out += [(g["groupName"], g["template"]) for g in cluster["workerGroupSpecs"]]
+    return out
+
+
+def test_every_rendered_object_and_pod_carries_cost_allocation_labels() -> None:
+    files = sorted((ROOT / "rendered").rglob("*.yaml")) + sorted((ROOT / "control-plane").rglob("*.yaml"))
+    assert files
+    for path in files:
+        obj = yaml.safe_load(path.read_text(encoding="utf-8"))
+        tenant = path.parent.name
+        assert obj["metadata"]["labels"]["dataplane.io/tenant"] == tenant, path
+        assert obj["metadata"]["labels"]["app.kubernetes.io/component"], path
+        for group, template in _pod_templates(obj):
+            labels = template["metadata"]["labels"]
+            assert all(labels.get(k) for k in COST_LABELS), (path, group)
+            assert labels["dataplane.io/tenant"] == tenant
+            if group.endswith("-workers"):
+                assert labels["dataplane.io/worker-group"] == group
+
+
+_replica = st.builds(Resources, st.decimals("0.25", "4", places=2), st.decimals("0.5", "12", places=1),
+                     st.sampled_from([Decimal(0), Decimal("0.5"), Decimal(1)]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_replica, max_size=12))
+def test_packing_is_between_the_volume_bound_and_one_node_per_replica(replicas: list[Resources]) -> None:
+    pod = Resources(Decimal(7), Decimal(28), Decimal(1))
+    notes: list[str] = []
+    nodes = _pack([(f"e{i}", r) for i, r in enumerate(replicas)], pod, "g", notes)
+    placed = [r for r in replicas if r.memory_gib <= Decimal("19.6")]
+    assert len(notes) == len(replicas) - len(placed)
+    assert nodes <= len(placed)
+    total = sum(placed, Resources())
+    # No packing beats the volume bound of any one resource.
+    assert nodes * 7 >= total.vcpu and nodes * Decimal("19.6") >= total.memory_gib and nodes >= total.gpus

@@ -1,0 +1,169 @@
+"""The routing table fleet builder (render/routing.py) and its place in the render."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from render import layout
+from render.commands.new_tenant import new_tenant
+from render.commands.render import render
+from render.load import list_tenants, load_repo
+from render.pipeline import render_repo
+from render.problems import ProblemsError
+from render.resolver import RoutingTable
+from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
+
+
+def entry(root: Path, name: str) -> dict:
+    (path,) = sorted((root / layout.routing_dir(name)).iterdir())
+    cm = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (text,) = cm["data"].values()
+    return dict(json.loads(text))
+
+
+def test_the_committed_routing_table_covers_every_tenant() -> None:
+    table = RoutingTable.from_folder(ROOT / layout.ROUTING_DIR)
+    tenants = list_tenants(ROOT)
+    orgs = {yaml.safe_load((ROOT / f"tenants/{t}/tenant.yaml").read_text())["organization_id"]: t for t in tenants}
+    assert table.organizations() == sorted(orgs)
+    assert {org: table._routes[org].tenant for org in orgs} == orgs
+
+
+def test_configmap_is_valid_and_labelled_for_the_gateway(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1")})
+    render(root=root, tenants=[])
+    path = root / "control-plane/routing/acme/configmap-routing-acme.yaml"
+    cm = yaml.safe_load(path.read_text(encoding="utf-8"))
+    kubernetes_validate.validate(cm, "1.33.0", strict=True)
+    assert cm["metadata"]["namespace"] == "control-plane"
+    assert cm["metadata"]["labels"]["dataplane.io/routing"] == "true"
+    assert cm["metadata"]["labels"]["dataplane.io/tenant"] == "acme"
+    assert list(cm["data"]) == ["org_a1.json"]
+
+
+def test_dedicated_entry_points_at_the_tenant_namespace_only(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1")})
+    render(root=root, tenants=[])
+    e = entry(root, "acme")
+    assert (e["routing"], e["status"], e["writes_paused"], e["migration"]) == ("dedicated", "active", False, None)
+    ep = e["endpoints"]
+    assert ep["database"] == {"host": "mongodb-0.mongodb.tenant-acme.svc.cluster.local", "port": 27017, "database": "dp_acme",
+                              "credentials": {"store": "platform-secrets", "key": "dataplane/tenants/acme/mongodb", "property": "uri"}}
+    assert ep["cache"]["key_prefix"] == "acme:" and ep["queues"]["prefix"] == "acme."
+    assert ep["serve"]["url"] == "http://engine-serve-svc.tenant-acme.svc.cluster.local:8000"
+    assert ep["bucket"]["url"] == "gs://dp-data-acme/"
+    assert ep["vector_store"]["collection_prefix"] == "acme__"
+
+
+def test_shared_entry_points_at_the_shared_platform_keyed_by_organization(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1", "routing: shared\n")})
+    render(root=root, tenants=[])
+    ep = entry(root, "acme")["endpoints"]
+    assert ep["database"]["host"] == "mongodb.shared-platform.svc.cluster.local"
+    assert ep["database"]["database"] == "org_a1"
+    assert ep["bucket"]["url"] == "gs://dp-shared-data/org_a1/"
+    assert ep["queues"]["prefix"] == "org_a1." and ep["vector_store"]["collection_prefix"] == "org_a1__"
+    assert ep["database"]["credentials"]["key"] == "dataplane/shared/organizations/org_a1/mongodb"
+
+
+def test_entries_hold_secret_references_never_values() -> None:
+    """Every `credentials` in every committed entry is exactly a (store, key, property) reference."""
+    def walk(value: object) -> list[dict]:
+        if isinstance(value, dict):
+            found = [value["credentials"]] if "credentials" in value else []
+            return found + [c for v in value.values() for c in walk(v)]
+        return []
+
+    for path in sorted((ROOT / layout.ROUTING_DIR).rglob("*.yaml")):
+        cm = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for text in cm["data"].values():
+            refs = walk(json.loads(text))
+            assert len(refs) == 3
+            assert all(set(r) == {"store", "key", "property"} for r in refs)
+            assert not any(word in text.lower() for word in ("password\"", "secret\":", "token"))
+
+
+def test_a_subset_render_writes_only_its_own_routing_scopes(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1"), "bolt": tenant_yaml("bolt", "org_b2")})
+    scopes = render_repo(load_repo(root, ["bolt"]))
+    assert sorted(s for s in scopes if s.startswith("control-plane/")) == ["control-plane/routing/bolt"]
+
+
+def test_a_deleted_tenant_loses_its_routing_entry(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1"), "bolt": tenant_yaml("bolt", "org_b2")})
+    assert render(root=root, tenants=[]) == 0
+    assert (root / "control-plane/routing/bolt").is_dir()
+    shutil.rmtree(root / "tenants/bolt")
+    assert render(root=root, tenants=[], check=True) == 1
+    assert render(root=root, tenants=[]) == 0
+    assert not (root / "control-plane/routing/bolt").exists()
+    assert RoutingTable.from_folder(root / "control-plane").organizations() == ["org_a1"]
+
+
+def test_two_tenants_cannot_claim_one_organization(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1"), "bolt": tenant_yaml("bolt", "org_a1")})
+    with pytest.raises(ProblemsError) as e:
+        render_repo(load_repo(root))
+    (p,) = e.value.problems
+    assert (p.file, p.line, p.pointer) == ("tenants/bolt/tenant.yaml", 2, "organization_id")
+    assert p.message == "organization org_a1 is already routed to tenant 'acme'"
+
+
+def test_new_tenant_is_routed_once_rendered(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {})
+    assert new_tenant(root=root, name="wayne", cloud="aws", region="us-east-1", organization_id="org_w4") == 0
+    assert render(root=root, tenants=[]) == 0
+    route = RoutingTable.from_folder(root / "control-plane").resolve("org_w4")
+    assert (route.tenant, route.routing, route.namespace) == ("wayne", "dedicated", "tenant-wayne")
+    assert route.endpoints.bucket_url == "s3://dp-data-wayne/"
+
+
+def test_new_tenant_moving_from_the_shared_platform_starts_on_shared_routing(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {})
+    assert new_tenant(root=root, name="wayne", cloud="gcp", region="us-east4", organization_id="org_w4", routing="shared") == 0
+    assert render(root=root, tenants=[]) == 0
+    route = RoutingTable.from_folder(root / "control-plane").resolve("org_w4")
+    assert (route.routing, route.endpoints.database.database) == ("shared", "org_w4")
+
+
+def test_committed_control_plane_output_is_current() -> None:
+    """The committed control-plane/ is the golden output: render in memory and compare bytes."""
+    import difflib
+
+    outputs = render_repo(load_repo(ROOT))
+    produced = {p: d for scope, files in outputs.items() if scope.startswith("control-plane/") for p, d in files.items()}
+    committed = {p.relative_to(ROOT).as_posix(): p.read_bytes() for p in (ROOT / "control-plane").rglob("*") if p.is_file()}
+    assert sorted(produced) == sorted(committed)
+    for path, data in produced.items():
+        if committed[path] != data:
+            diff = difflib.unified_diff(committed[path].decode().splitlines(), data.decode().splitlines(), path, path, lineterm="")
+            pytest.fail("stale: run `dataplane render`\n" + "\n".join(diff))
+
+
+def test_every_entry_matches_the_published_routing_schema() -> None:
+    import jsonschema
+
+    from render.validate import schema
+
+    validator = jsonschema.Draft202012Validator(schema("routing"))
+    jsonschema.Draft202012Validator.check_schema(schema("routing"))
+    for path in sorted((ROOT / layout.ROUTING_DIR).rglob("*.yaml")):
+        for text in yaml.safe_load(path.read_text(encoding="utf-8"))["data"].values():
+            assert [e.message for e in validator.iter_errors(json.loads(text))] == [], path
+
+
+def test_routing_context_agrees_with_the_full_template_context() -> None:
+    from render import context, routing
+    from render.pipeline import effective, shared_of
+
+    repo = load_repo(ROOT)
+    for name, files in repo.tenants.items():
+        eff = effective(files, shared_of(repo))
+        full = context.tenant_context(eff, repo.platform.data)
+        assert routing.routing_entry(routing.routing_context(eff, repo.platform.data)) == routing.routing_entry(full)
