@@ -1,6 +1,6 @@
 """One module per command. Each has `add_parser(subparsers)` and a function that takes
 keyword arguments and returns an exit code."""
 
-from render.commands import explain, new_tenant, render, validate
+from render.commands import doctor, explain, new_tenant, ray_dashboard, render, scale, status, validate
 
-COMMANDS = [render, validate, explain, new_tenant]
+COMMANDS = [render, validate, explain, new_tenant, status, doctor, scale, ray_dashboard]
