@@ -118,4 +118,5 @@ def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, in
         {"op": "replace", "path": f"/spec/workerGroupSpecs/{index}/replicas", "value": replicas},
     ]
     call(cluster, f"patch raycluster {ray_cluster} in {namespace}", cluster.custom.patch_namespaced_custom_object,
-         RAY_GROUP, RAY_VERSION, namespace, "rayclusters", ray_cluster, patch)
+         RAY_GROUP, RAY_VERSION, namespace, "rayclusters", ray_cluster, patch,
+         _content_type="application/json-patch+json")
