@@ -18,9 +18,18 @@ EXTRACTOR_P99_MS = 10000  # an extractor's p99, cold starts included
 
 
 def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int) -> list[dict[str, Any]]:
-    ns, gw = t.ns, t.gateway
     doctor = f"Run `dataplane doctor {tenant}` for the cause and the overrides.yaml change that fixes it."
-    pods = [
+    return [
+        {"name": "dataplane.pods", "rules": _pod_rules(t, doctor)},
+        {"name": "dataplane.serve", "rules": _serve_rules(t, doctor)},
+        {"name": "dataplane.queues", "rules": _queue_rules(t, tenant, doctor, beat_stale_after_s)},
+        {"name": "dataplane.gateway", "rules": _gateway_rules(t, doctor)},
+    ]
+
+
+def _pod_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:
+    ns = t.ns
+    return [
         _alert("DataplanePodPendingTooLong",
                f"max by (pod) ({ns.sel('kube_pod_status_phase', phase='Pending')}) > 0", PENDING_FOR, "warning",
                "Pod {{ $labels.pod }} has been Pending for more than " + PENDING_FOR + ".",
@@ -35,7 +44,11 @@ def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int) -> list[dict[s
                "It exceeded its memory limit. Raise the memory of its worker group (cluster.<group>.memory) or "
                "extractor in overrides.yaml. " + doctor),
     ]
-    serve = [
+
+
+def _serve_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:
+    ns = t.ns
+    return [
         _alert("DataplaneExtractorNoReplicas",
                f"sum by (application) (rate({ns.sel('ray_serve_num_http_requests_total', application='!')}[5m])) > 0 "
                f"unless on (application) sum by (application) ({ns.sel('ray_serve_deployment_replica_healthy')}) > 0",
@@ -52,7 +65,11 @@ def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int) -> list[dict[s
                "15m", "warning", "Extractor {{ $labels.application }} p99 latency is above " + f"{EXTRACTOR_P99_MS} ms.",
                "Sustained slowness: raise max_replicas or lower target_ongoing_requests. " + doctor),
     ]
-    queues = [
+
+
+def _queue_rules(t: Targets, tenant: str, doctor: str, beat_stale_after_s: int) -> list[dict[str, Any]]:
+    ns = t.ns
+    return [
         _alert("DataplaneBatchBacklogNoWorkers",
                f"sum({ns.sel('celery_queue_length', queue_name='~' + t.batch_queue_regex)}) > 0 "
                f"unless on () sum({ns.sel('kube_pod_status_phase', pod='~' + t.batch_pod_regex, phase='Running')}) > 0",
@@ -66,7 +83,11 @@ def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int) -> list[dict[s
                "Celery beat has not written its heartbeat for more than " + f"{beat_stale_after_s}s.",
                "Periodic tasks are not being scheduled. Check the celery-beat pod's logs and restart it."),
     ]
-    gateway = [
+
+
+def _gateway_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:
+    gw = t.gateway
+    return [
         _alert("DataplaneApiErrorRateHigh",
                f"sum(rate({gw.sel(GATEWAY_REQUESTS, code='~5..')}[5m])) / sum(rate({gw.sel(GATEWAY_REQUESTS)}[5m])) "
                f"> {ERROR_RATIO}",
@@ -76,12 +97,6 @@ def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int) -> list[dict[s
                f"histogram_quantile(0.99, sum by (le) (rate({gw.sel(GATEWAY_DURATION)}[5m]))) > {P99_SECONDS}",
                "15m", "warning", f"p99 API latency of this tenant is above {P99_SECONDS:g}s.",
                "See the API Latency dashboard for the extractors involved. " + doctor),
-    ]
-    return [
-        {"name": "dataplane.pods", "rules": pods},
-        {"name": "dataplane.serve", "rules": serve},
-        {"name": "dataplane.queues", "rules": queues},
-        {"name": "dataplane.gateway", "rules": gateway},
     ]
 
 
