@@ -79,5 +79,4 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
         "dashboards": boards,
         "dashboard_label": DASHBOARD_LABEL,
         "folder_annotations": {key: folder for key in FOLDER_ANNOTATIONS},
-        "grafana_folder_url": f"{ctx['control_plane']['grafana_url']}/dashboards?query={folder}",
     }
