@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ import jsonschema
 import promql_parser
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from render import dashboards, grafana, layout, monitoring, promql
+from render import alerts, dashboards, grafana, layout, monitoring, promql
 from render.load import load_repo
 from render.pipeline import render_repo
 
@@ -258,3 +261,19 @@ def _selectors(expr: str) -> list[Any]:
     promql_parser.walk(promql_parser.parse(expr),
                        lambda n: found.append(n) if isinstance(n, promql_parser.VectorSelector) else None)
     return found
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True))
+def test_any_tenant_name_gives_parseable_pinned_queries(tenant):
+    ctx = {"name": tenant, "namespace": layout.namespace(tenant),
+           "names": {"redis_key_prefix": layout.redis_key_prefix(tenant)},
+           "celery": {"queues": [layout.queue_prefix(tenant) + q for q in ("default", "ingest", "batch", "extract")]}}
+    t = monitoring.targets(ctx)
+    exprs = [q.expr for d in dashboards.all_dashboards(t) for p in d.panels for q in p.queries]
+    exprs += [r["expr"] for g in alerts.rule_groups(t, tenant, 300) for r in g["rules"]]
+    for expr in exprs:
+        assert unpinned_selectors(expr, tenant) == [], expr
+    # The queue regex matches exactly this tenant's queues, not a neighbour's with a longer name.
+    pattern = re.compile(t.queue_regex)
+    assert pattern.fullmatch(f"{tenant}.default") and not pattern.fullmatch(f"{tenant}x.default")

@@ -191,7 +191,7 @@ def test_an_unreachable_cluster_is_a_clear_error(tmp_path, capsys):
 def test_api_exceptions_from_the_client_become_ops_errors():
     from kubernetes.client.exceptions import ApiException
 
-    def forbidden() -> None:
+    def forbidden(**_: Any) -> None:
         e = ApiException(status=403, reason="Forbidden")
         e.body = json.dumps(_status(403, "Forbidden", 'rayclusters.ray.io "engine-x7k2p" is forbidden'))
         raise e
@@ -202,7 +202,7 @@ def test_api_exceptions_from_the_client_become_ops_errors():
     assert err.value.message == ('permission denied: you may not patch raycluster engine-x7k2p in tenant-acme '
                                  '(rayclusters.ray.io "engine-x7k2p" is forbidden)')
 
-    def teapot() -> None:
+    def teapot(**_: Any) -> None:
         raise ApiException(status=500, reason="Internal Server Error")
 
     with pytest.raises(kube.OpsError, match="answered 500 Internal Server Error to list pods"):

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from render.ops.snapshot import RAY_SERVICE, Snapshot
 
 RAY_GROUP, RAY_VERSION = "ray.io", "v1"
+REQUEST_TIMEOUT_S = 30  # a cluster that does not answer is reported, not waited for
 
 
 class OpsError(Exception):
@@ -54,6 +55,7 @@ def call(cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **kwar
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
+    kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT_S)
     try:
         return fn(*args, **kwargs)
     except ApiException as e:
@@ -92,22 +94,29 @@ def _json(response: Any) -> Any:
 
 
 def read_snapshot(cluster: Cluster, namespace: str) -> Snapshot:
-    from kubernetes.client.exceptions import ApiException
-
     pods = _json(call(cluster, f"list pods in {namespace}", cluster.core.list_namespaced_pod, namespace,
                       _preload_content=False))
     events = _json(call(cluster, f"list events in {namespace}", cluster.core.list_namespaced_event, namespace,
                         _preload_content=False))
-    try:
-        service = cluster.custom.get_namespaced_custom_object(RAY_GROUP, RAY_VERSION, namespace, "rayservices", RAY_SERVICE)
-    except ApiException as e:
-        if e.status != 404 or "rayservices" not in str(getattr(e, "body", "")):
-            raise _api_error(e, f"get rayservice {RAY_SERVICE} in {namespace}") from None
-        service = None
+    service = call(cluster, f"get rayservice {RAY_SERVICE} in {namespace}", _ray_service_or_none, cluster, namespace)
     clusters = call(cluster, f"list rayclusters in {namespace}", cluster.custom.list_namespaced_custom_object,
                     RAY_GROUP, RAY_VERSION, namespace, "rayclusters")
     return Snapshot(namespace, list(pods.get("items") or []), list(events.get("items") or []), service,
                     list(clusters.get("items") or []))
+
+
+def _ray_service_or_none(cluster: Cluster, namespace: str, **kwargs: Any) -> Any:
+    """The RayService, or None when it does not exist (yet); other errors propagate."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return cluster.custom.get_namespaced_custom_object(RAY_GROUP, RAY_VERSION, namespace, "rayservices",
+                                                           RAY_SERVICE, **kwargs)
+    except ApiException as e:
+        # A missing object names its resource; a missing CRD ("could not find the requested resource") does not.
+        if e.status == 404 and "rayservices" in str(e.body or ""):
+            return None
+        raise
 
 
 def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, index: int, group: str,
