@@ -30,6 +30,7 @@ class FakeApi:
         self.service: dict[str, Any] | None = ray_service()
         self.cluster = ray_cluster()
         self.deny: int | None = None
+        self.no_crd = False
         self.patches: list[tuple[str, Any]] = []
 
     def answer(self, method: str, path: str, body: bytes, content_type: str) -> tuple[int, Any]:
@@ -42,7 +43,7 @@ class FakeApi:
             return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": self.pods}
         if method == "GET" and path == f"{base}/events":
             return 200, {"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": []}
-        if method == "GET" and path == f"{ray}/rayservices/engine":
+        if method == "GET" and path == f"{ray}/rayservices/engine" and not self.no_crd:
             if self.service is None:
                 return 404, _status(404, "NotFound", 'rayservices.ray.io "engine" not found')
             return 200, self.service
@@ -132,6 +133,14 @@ def test_doctor_reports_a_missing_rayservice(api, tmp_path, capsys):
     fake.service = None
     assert run("doctor", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 1
     assert "[error] rayservice engine: not found in the namespace" in capsys.readouterr().out
+
+
+def test_a_cluster_without_kuberay_is_a_clear_error(api, tmp_path, capsys):
+    fake, port = api
+    fake.no_crd = True
+    assert run("status", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 2
+    err = capsys.readouterr().err
+    assert "not found: get rayservice engine in tenant-acme (the server could not find the requested resource" in err
 
 
 def test_scale_patches_the_group_and_says_the_next_deploy_resets_it(api, tmp_path, capsys):
