@@ -45,14 +45,15 @@ class FakeApi:
             return 200, {"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": []}
         if method == "GET" and path == f"{ray}/rayservices/engine" and not self.no_crd:
             if self.service is None:
-                return 404, _status(404, "NotFound", 'rayservices.ray.io "engine" not found')
+                return 404, {**_status(404, "NotFound", 'rayservices.ray.io "engine" not found'),
+                             "details": {"name": "engine", "group": "ray.io", "kind": "rayservices"}}
             return 200, self.service
         if method == "GET" and path == f"{ray}/rayclusters":
             return 200, {"kind": "RayClusterList", "apiVersion": "ray.io/v1", "items": [self.cluster]}
         if method == "PATCH" and path == f"{ray}/rayclusters/{CLUSTER}":
             self.patches.append((content_type, json.loads(body)))
             return 200, self.cluster
-        return 404, _status(404, "NotFound", f"the server could not find the requested resource ({path})")
+        return 404, {**_status(404, "NotFound", "the server could not find the requested resource"), "details": {}}
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def test_a_cluster_without_kuberay_is_a_clear_error(api, tmp_path, capsys):
     fake.no_crd = True
     assert run("status", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 2
     err = capsys.readouterr().err
-    assert "not found: get rayservice engine in tenant-acme (the server could not find the requested resource" in err
+    assert "not found: get rayservice engine in tenant-acme (the server could not find the requested resource)" in err
 
 
 def test_scale_patches_the_group_and_says_the_next_deploy_resets_it(api, tmp_path, capsys):

@@ -89,6 +89,13 @@ def _status_message(e: Any) -> str:
         return ""
 
 
+def _status_details(e: Any) -> dict[str, Any]:
+    try:
+        return dict(json.loads(getattr(e, "body", "") or "{}").get("details") or {})
+    except (ValueError, AttributeError, TypeError):
+        return {}
+
+
 def _json(response: Any) -> Any:
     return json.loads(response.data)
 
@@ -113,8 +120,8 @@ def _ray_service_or_none(cluster: Cluster, namespace: str, **kwargs: Any) -> Any
         return cluster.custom.get_namespaced_custom_object(RAY_GROUP, RAY_VERSION, namespace, "rayservices",
                                                            RAY_SERVICE, **kwargs)
     except ApiException as e:
-        # A missing object names its resource; a missing CRD ("could not find the requested resource") does not.
-        if e.status == 404 and "rayservices" in str(e.body or ""):
+        # A missing object's Status names it in `details`; a missing CRD's Status does not.
+        if e.status == 404 and _status_details(e).get("name") == RAY_SERVICE:
             return None
         raise
 
