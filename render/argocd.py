@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from render import ENGINE_VERSION, context, emit, layout
+from render import ENGINE_VERSION, context, emit, grafana, layout
 from render.argocd_platform import (ARGOCD_API, Settings, app_labels, check_name, platform_objects,
                                     settings)
 from render.load import Document, Repo, TenantFiles
@@ -41,10 +41,10 @@ SYNC_OPTIONS = [
     "FailOnSharedResource=true",  # never take over an object another Application manages
 ]
 COMPARE_OPTIONS = "ServerSideDiff=true"  # diff against API-server defaults and webhooks
-# The tenant's Grafana dashboards (spec: Monitoring); the monitoring stack uses these uids.
+# The tenant's Grafana dashboards (spec: Monitoring): slugs of render/dashboards.py.
 DASHBOARDS = (
-    ("queue-health", "Queue Health"), ("batch-status", "Batch Status"), ("api-latency", "API Latency"),
-    ("cost-usage", "Cost & Usage"), ("error-rate", "Error Rate"),
+    ("queues", "Queue Health"), ("batch", "Batch Status"), ("latency", "API Latency"),
+    ("cost", "Cost & Usage"), ("errors", "Error Rate"),
 )
 LINK_PREFIX = "link.argocd.argoproj.io/"
 LABEL_AUTO_DEPLOY = "dataplane.io/auto-deploy"
@@ -197,8 +197,8 @@ def _ui_annotations(v: dict[str, Any], s: Settings) -> dict[str, str]:
                                   f"{context.DASHBOARD_PORT}:{context.DASHBOARD_PORT}",
         LINK_PREFIX + "ray-dashboard": f"http://localhost:{context.DASHBOARD_PORT}",
     }
-    for uid, title in DASHBOARDS:
-        out[f"{LINK_PREFIX}grafana-{uid}"] = f"{s.grafana_url}/d/dataplane-{uid}?var-tenant={name}&var-namespace={ns}"
+    for slug, title in DASHBOARDS:
+        out[f"{LINK_PREFIX}grafana-{slug}"] = f"{s.grafana_url}/d/{grafana.uid(name, slug)}"
     return dict(sorted(out.items()))
 
 

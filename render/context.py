@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from render import ENGINE_VERSION, layout, migration, quantity
+from render import ENGINE_VERSION, layout, migration, monitoring, quantity
 from render.merge import Effective
 
 try:
@@ -73,6 +73,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["quota"] = _quota(ctx)
     ctx["container_max"] = _container_max(ctx)
     ctx["migration"] = migration.context(ctx)
+    ctx["monitoring"] = monitoring.monitoring_context(ctx)
     if cloud == "aws":
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ns, names["service_account"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])

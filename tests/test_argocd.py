@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from render import argocd, argocd_platform, layout
+from render import argocd, argocd_platform, grafana, layout
 from render.commands.render import render
 from render.load import load_repo
 from render.pipeline import render_repo
@@ -185,7 +185,7 @@ def test_control_plane_app_syncs_the_gateway_routing_folder(outputs: dict[str, A
     [app] = [o for o in of_kind(outputs, "Application").values() if o["metadata"]["name"] == argocd_platform.CONTROL_PLANE_APP]
     s = argocd_platform.settings(load_repo(ROOT).platform)
     assert app["spec"]["project"] == argocd_platform.PLATFORM_PROJECT
-    assert app["spec"]["source"]["path"] == argocd_platform.CONTROL_PLANE_DIR
+    assert app["spec"]["source"]["path"] == layout.CONTROL_PLANE_DIR
     assert app["spec"]["source"]["directory"] == {"recurse": True}
     assert app["spec"]["destination"] == {"name": s.cluster, "namespace": "control-plane"}
 
@@ -205,7 +205,8 @@ def test_workload_app_syncs_automatically_and_shows_tenant_metadata(outputs: dic
     assert meta["annotations"][argocd.LABEL_PLATFORM_VERSION] == release["platform_version"]
     links = {k: v for k, v in meta["annotations"].items() if k.startswith(argocd.LINK_PREFIX)}
     assert len([k for k in links if "grafana" in k]) == len(argocd.DASHBOARDS)
-    assert all(f"var-tenant={tenant}" in v for k, v in links.items() if "grafana" in k)
+    assert {v.rsplit("/", 1)[1] for k, v in links.items() if "grafana" in k} == \
+        {grafana.uid(tenant, slug) for slug, _ in argocd.DASHBOARDS}
     assert f"-n {ns} port-forward svc/{argocd.RAY_HEAD_SERVICE}" in meta["annotations"][argocd.ANNOTATION_RAY_DASHBOARD]
 
 

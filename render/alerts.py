@@ -1,0 +1,109 @@
+"""Alert rules for the spec's troubleshooting cases, pinned to one tenant.
+
+Each rule says what broke and which `dataplane` command shows the fix. Expressions are
+built from the same `Scope` as the dashboards, so every selector carries the tenant's
+namespace (or its gateway label). Pure data: a list of Prometheus rule groups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from render.dashboards import GATEWAY_DURATION, GATEWAY_REQUESTS, Targets
+
+PENDING_FOR = "10m"
+ERROR_RATIO = 0.05  # 5xx share of the tenant's requests
+P99_SECONDS = 2.0  # gateway p99
+EXTRACTOR_P99_MS = 10000  # an extractor's p99, cold starts included
+
+
+def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int) -> list[dict[str, Any]]:
+    doctor = f"Run `dataplane doctor {tenant}` for the cause and the overrides.yaml change that fixes it."
+    return [
+        {"name": "dataplane.pods", "rules": _pod_rules(t, doctor)},
+        {"name": "dataplane.serve", "rules": _serve_rules(t, doctor)},
+        {"name": "dataplane.queues", "rules": _queue_rules(t, tenant, doctor, beat_stale_after_s)},
+        {"name": "dataplane.gateway", "rules": _gateway_rules(t, doctor)},
+    ]
+
+
+def _pod_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:
+    ns = t.ns
+    return [
+        _alert("DataplanePodPendingTooLong",
+               f"max by (pod) ({ns.sel('kube_pod_status_phase', phase='Pending')}) > 0", PENDING_FOR, "warning",
+               "Pod {{ $labels.pod }} has been Pending for more than " + PENDING_FOR + ".",
+               "Usually insufficient CPU/memory (a node is being added), no L4 GPU in the region, or the namespace "
+               "quota. " + doctor),
+        _alert("DataplaneContainerOOMKilled",
+               f"max by (pod, container) ({ns.sel('kube_pod_container_status_last_terminated_reason', reason='OOMKilled')}) > 0 "
+               f"and on (pod, container) max by (pod, container) "
+               f"(increase({ns.sel('kube_pod_container_status_restarts_total')}[15m])) > 0",
+               "0m", "warning",
+               "Container {{ $labels.container }} of {{ $labels.pod }} was OOMKilled.",
+               "It exceeded its memory limit. Raise the memory of its worker group (cluster.<group>.memory) or "
+               "extractor in overrides.yaml. " + doctor),
+    ]
+
+
+def _serve_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:
+    ns = t.ns
+    return [
+        _alert("DataplaneExtractorNoReplicas",
+               f"sum by (application) (rate({ns.sel('ray_serve_num_http_requests_total', application='!')}[5m])) > 0 "
+               f"unless on (application) sum by (application) ({ns.sel('ray_serve_deployment_replica_healthy')}) > 0",
+               "5m", "critical",
+               "Extractor {{ $labels.application }} receives requests but has no healthy replica (503s).",
+               "Scaled to zero or failing to start. Set min_replicas: 1 for latency-sensitive extractors. " + doctor),
+        _alert("DataplaneExtractorSaturated",
+               f"sum by (application) ({ns.sel('ray_serve_deployment_queued_queries')}) > 0", "15m", "warning",
+               "Extractor {{ $labels.application }} has had queued requests for 15 minutes.",
+               "All replicas are busy. Raise max_replicas (and check the worker group's max_replicas). " + doctor),
+        _alert("DataplaneExtractorLatencyP99High",
+               f"histogram_quantile(0.99, sum by (application, le) "
+               f"(rate({ns.sel('ray_serve_http_request_latency_ms_bucket', route='!~/-/.*')}[5m]))) > {EXTRACTOR_P99_MS}",
+               "15m", "warning", "Extractor {{ $labels.application }} p99 latency is above " + f"{EXTRACTOR_P99_MS} ms.",
+               "Sustained slowness: raise max_replicas or lower target_ongoing_requests. " + doctor),
+    ]
+
+
+def _queue_rules(t: Targets, tenant: str, doctor: str, beat_stale_after_s: int) -> list[dict[str, Any]]:
+    ns = t.ns
+    return [
+        _alert("DataplaneBatchBacklogNoWorkers",
+               f"sum({ns.sel('celery_queue_length', queue_name='~' + t.batch_queue_regex)}) > 0 "
+               f"unless on () sum({ns.sel('kube_pod_status_phase', pod='~' + t.batch_pod_regex, phase='Running')}) > 0",
+               "15m", "warning",
+               "Batch work is queued but no batch-workers pod is running.",
+               f"Scale the group up for the job: `dataplane scale {tenant} batch-workers --replicas 1`. " + doctor),
+        _alert("DataplaneCeleryBeatStale",
+               f"time() - max({ns.sel('redis_key_value', key=t.beat_key)}) > {beat_stale_after_s} "
+               f"or absent({ns.sel('redis_key_value', key=t.beat_key)})",
+               "5m", "critical",
+               "Celery beat has not written its heartbeat for more than " + f"{beat_stale_after_s}s.",
+               "Periodic tasks are not being scheduled. Check the celery-beat pod's logs and restart it."),
+    ]
+
+
+def _gateway_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:
+    gw = t.gateway
+    return [
+        _alert("DataplaneApiErrorRateHigh",
+               f"sum(rate({gw.sel(GATEWAY_REQUESTS, code='~5..')}[5m])) / sum(rate({gw.sel(GATEWAY_REQUESTS)}[5m])) "
+               f"> {ERROR_RATIO}",
+               "10m", "critical", f"More than {ERROR_RATIO:.0%} of this tenant's API requests fail with 5xx.",
+               "See the Error Rate dashboard for the status codes and extractors involved. " + doctor),
+        _alert("DataplaneApiLatencyP99High",
+               f"histogram_quantile(0.99, sum by (le) (rate({gw.sel(GATEWAY_DURATION)}[5m]))) > {P99_SECONDS}",
+               "15m", "warning", f"p99 API latency of this tenant is above {P99_SECONDS:g}s.",
+               "See the API Latency dashboard for the extractors involved. " + doctor),
+    ]
+
+
+def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
+    if for_ != "0m":
+        rule["for"] = for_
+    rule["labels"] = {"severity": severity}
+    rule["annotations"] = {"summary": summary, "description": description}
+    return rule

@@ -1,0 +1,30 @@
+"""`dataplane status TENANT`: RayService/RayCluster state, pods per worker group, extractors."""
+
+from __future__ import annotations
+
+import argparse
+
+from render.commands import _cluster
+from render.ops import kube
+from render.ops.status import status_lines
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("status", help="show a tenant's Ray cluster, worker groups, extractors and pods",
+                       description="Read the tenant's namespace with your kubeconfig and print the RayService and "
+                                   "RayCluster state, pods per worker group (with replicas, min and max), each "
+                                   "extractor's Serve status and replica range, and the other workloads.")
+    _cluster.add_args(p)
+    p.set_defaults(run=lambda a: status(tenant=a.tenant, kubeconfig=a.kubeconfig, context=a.context))
+
+
+def status(*, tenant: str, kubeconfig: str | None = None, context: str | None = None) -> int:
+    try:
+        ns = _cluster.namespace(tenant)
+        snapshot = kube.read_snapshot(kube.connect(kubeconfig, context), ns)
+    except kube.OpsError as e:
+        return _cluster.fail(e)
+    print(f"namespace {ns}")
+    for line in status_lines(snapshot):
+        print(line)
+    return 0

@@ -1,0 +1,82 @@
+"""Template context of a tenant's monitoring: exporters, scrape targets, alert rules and
+the five Grafana dashboards (base/monitoring-*.yaml.j2 print it).
+
+Pure: reads only the tenant's own context (names, queues, images, spec). Dashboards are
+built as dicts and handed to the templates as canonical JSON strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from render import alerts, dashboards, grafana, layout, promql
+
+REDIS_EXPORTER_PORT = 9121
+MONGODB_EXPORTER_PORT = 9216
+CELERY_EXPORTER_PORT = 9808
+# A tenant's fork may publish metrics of its own: cap what one scrape may add to Prometheus.
+RAY_SAMPLE_LIMIT = 50000
+EXPORTER_SAMPLE_LIMIT = 10000
+SCRAPE_INTERVAL = "30s"
+EXPORTER_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
+# Annotations of the Grafana dashboard sidecar (kiwigrid/k8s-sidecar): its default folder
+# annotation, and the one the grafana Helm chart is usually configured with
+# (sidecar.dashboards.folderAnnotation: grafana_folder). Setting both works with either.
+DASHBOARD_LABEL = {"grafana_dashboard": "1"}
+FOLDER_ANNOTATIONS = ("k8s-sidecar-target-directory", "grafana_folder")
+
+
+def beat_heartbeat_key(name: str) -> str:
+    """The Redis key (db 0) beat's heartbeat task sets to the current epoch seconds every 60 s."""
+    return f"{layout.redis_key_prefix(name)}beat:heartbeat"
+
+
+def targets(ctx: dict[str, Any]) -> dashboards.Targets:
+    name = ctx["name"]
+    queues = ctx["celery"]["queues"]
+    batch = [q for q in queues if q.rsplit(".", 1)[-1] in ("ingest", "batch")]
+    return dashboards.Targets(
+        ns=promql.namespace_scope(ctx["namespace"]),
+        gateway=promql.gateway_scope(name),
+        queue_regex=promql.regex_alternatives(queues),
+        batch_queue_regex=promql.regex_alternatives(batch),
+        beat_key=beat_heartbeat_key(name),
+        # KubeRay names worker pods <cluster>-<group>-worker-<suffix> (older releases
+        # <cluster>-worker-<group>-<suffix>); both contain "-<group>-".
+        batch_pod_regex=".*-batch-workers-.*",
+    )
+
+
+def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
+    name, ns = ctx["name"], ctx["namespace"]
+    t = targets(ctx)
+    folder = ns
+    tags = ["dataplane", f"tenant:{name}"]
+    boards = [{"slug": d.slug, "title": d.title, "file": f"{ns}-{d.slug}.json",
+               "json": grafana.dumps(grafana.dashboard_json(d, name, tags))}
+              for d in dashboards.all_dashboards(t)]
+    groups = alerts.rule_groups(t, name, int(ctx["spec"]["beat_stale_after_s"]))
+    for group in groups:
+        for rule in group["rules"]:
+            rule["labels"] = {**rule["labels"], "tenant": name, "namespace": ns}
+    return {
+        "ports": {"redis_exporter": REDIS_EXPORTER_PORT, "mongodb_exporter": MONGODB_EXPORTER_PORT,
+                  "celery_exporter": CELERY_EXPORTER_PORT},
+        "scrape_interval": SCRAPE_INTERVAL,
+        "ray_sample_limit": RAY_SAMPLE_LIMIT,
+        "exporter_sample_limit": EXPORTER_SAMPLE_LIMIT,
+        "exporter_resources": EXPORTER_RESOURCES,
+        "redis_addr": f"redis://{ctx['names']['redis_host']}:{ctx['ports']['redis']}",
+        "redis_check_keys": ",".join(f"db0={k}" for k in [t.beat_key] + [ctx["names"]["redis_key_prefix"] + q
+                                                                      for q in ctx["celery"]["queues"]]),
+        "celery_exporter_args": [
+            f"--broker-transport-option=global_keyprefix={ctx['names']['redis_key_prefix']}",
+            f"--queues={','.join(ctx['celery']['queues'])}",
+            "--retry-interval=5",
+            f"--port={CELERY_EXPORTER_PORT}",
+        ],
+        "rule_groups": groups,
+        "dashboards": boards,
+        "dashboard_label": DASHBOARD_LABEL,
+        "folder_annotations": {key: folder for key in FOLDER_ANNOTATIONS},
+    }

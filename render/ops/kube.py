@@ -1,0 +1,138 @@
+"""The thin layer that talks to a cluster, with the official `kubernetes` client and the
+user's kubeconfig. The only module that imports `kubernetes`; every failure becomes an
+`OpsError` with a message and a hint, never a traceback.
+
+Objects are read as the raw JSON of the API (`_preload_content=False`), so the pure
+modules see the same camelCase dicts `kubectl get -o json` shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from render.ops.snapshot import RAY_SERVICE, Snapshot
+
+RAY_GROUP, RAY_VERSION = "ray.io", "v1"
+REQUEST_TIMEOUT_S = 30  # a cluster that does not answer is reported, not waited for
+
+
+class OpsError(Exception):
+    """A cluster operation that cannot be done: no cluster, no permission, not found."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Cluster:
+    core: Any  # kubernetes.client.CoreV1Api
+    custom: Any  # kubernetes.client.CustomObjectsApi
+    host: str
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
+    """API clients from the kubeconfig (KUBECONFIG or ~/.kube/config unless given)."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    api = client.ApiClient(configuration=client.Configuration())
+    try:
+        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=api.configuration)
+    except ConfigException as e:
+        raise OpsError(f"no usable Kubernetes configuration: {e}",
+                       "set KUBECONFIG or pass --kubeconfig (and --context) for your tenant's cluster") from None
+    except (OSError, ValueError, TypeError) as e:
+        raise OpsError(f"cannot read the kubeconfig: {e}", "check the file given by --kubeconfig or KUBECONFIG") from None
+    return Cluster(client.CoreV1Api(api), client.CustomObjectsApi(api), str(api.configuration.host))
+
+
+def call(cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one API call; turn the client's exceptions into an OpsError that says what failed."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT_S)
+    try:
+        return fn(*args, **kwargs)
+    except ApiException as e:
+        raise _api_error(e, what) from None
+    except HTTPError as e:
+        raise OpsError(f"cannot reach the cluster at {cluster.host} to {what}: {type(e).__name__}",
+                       "check your network/VPN and the kubeconfig's current context") from None
+
+
+def _api_error(e: Any, what: str) -> OpsError:
+    status = int(getattr(e, "status", 0) or 0)
+    detail = _status_message(e)
+    if status == 401:
+        return OpsError(f"the cluster rejected your credentials ({what})",
+                        "log in again (e.g. refresh your cloud credentials) and retry")
+    if status == 403:
+        return OpsError(f"permission denied: you may not {what}" + (f" ({detail})" if detail else ""),
+                        "tenant operators may view pods, events and Ray clusters, scale worker groups and "
+                        "port-forward in their own namespace only; check --context and the tenant name")
+    if status == 404:
+        return OpsError(f"not found: {what}" + (f" ({detail})" if detail else ""),
+                        "check the tenant name; has the tenant been synced by ArgoCD?")
+    return OpsError(f"the API server answered {status} {getattr(e, 'reason', '')} to {what}"
+                    + (f": {detail}" if detail else ""))
+
+
+def _status_message(e: Any) -> str:
+    try:
+        return str(json.loads(getattr(e, "body", "") or "{}").get("message", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _status_details(e: Any) -> dict[str, Any]:
+    try:
+        return dict(json.loads(getattr(e, "body", "") or "{}").get("details") or {})
+    except (ValueError, AttributeError, TypeError):
+        return {}
+
+
+def _json(response: Any) -> Any:
+    return json.loads(response.data)
+
+
+def read_snapshot(cluster: Cluster, namespace: str) -> Snapshot:
+    pods = _json(call(cluster, f"list pods in {namespace}", cluster.core.list_namespaced_pod, namespace,
+                      _preload_content=False))
+    events = _json(call(cluster, f"list events in {namespace}", cluster.core.list_namespaced_event, namespace,
+                        _preload_content=False))
+    service = call(cluster, f"get rayservice {RAY_SERVICE} in {namespace}", _ray_service_or_none, cluster, namespace)
+    clusters = call(cluster, f"list rayclusters in {namespace}", cluster.custom.list_namespaced_custom_object,
+                    RAY_GROUP, RAY_VERSION, namespace, "rayclusters")
+    return Snapshot(namespace, list(pods.get("items") or []), list(events.get("items") or []), service,
+                    list(clusters.get("items") or []))
+
+
+def _ray_service_or_none(cluster: Cluster, namespace: str, **kwargs: Any) -> Any:
+    """The RayService, or None when it does not exist (yet); other errors propagate."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return cluster.custom.get_namespaced_custom_object(RAY_GROUP, RAY_VERSION, namespace, "rayservices",
+                                                           RAY_SERVICE, **kwargs)
+    except ApiException as e:
+        # A missing object's Status names it in `details`; a missing CRD's Status does not.
+        if e.status == 404 and _status_details(e).get("name") == RAY_SERVICE:
+            return None
+        raise
+
+
+def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, index: int, group: str,
+                          replicas: int) -> None:
+    """JSON patch of one worker group's replicas; the `test` op refuses if the list moved."""
+    patch = [
+        {"op": "test", "path": f"/spec/workerGroupSpecs/{index}/groupName", "value": group},
+        {"op": "replace", "path": f"/spec/workerGroupSpecs/{index}/replicas", "value": replicas},
+    ]
+    call(cluster, f"patch raycluster {ray_cluster} in {namespace}", cluster.custom.patch_namespaced_custom_object,
+         RAY_GROUP, RAY_VERSION, namespace, "rayclusters", ray_cluster, patch,
+         _content_type="application/json-patch+json")

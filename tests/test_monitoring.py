@@ -1,0 +1,279 @@
+"""Monitoring output: five dashboards and the alert rules per tenant, every query parses
+with a real PromQL parser and is pinned to its tenant, dashboards are valid Grafana
+dashboard JSON (grafana-foundation-sdk's typed model), and the monitoring CRs validate
+against the upstream Prometheus operator CRDs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import promql_parser
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from render import alerts, dashboards, grafana, layout, monitoring, promql
+from render.load import load_repo
+from render.pipeline import render_repo
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD_SLUGS = {"queues", "batch", "latency", "cost", "errors"}
+GATEWAY_METRICS = {dashboards.GATEWAY_REQUESTS, dashboards.GATEWAY_DURATION}
+MONITORING_KINDS = {"PodMonitor", "ServiceMonitor", "PrometheusRule"}
+
+
+def crds_dir() -> Path | None:
+    env = os.environ.get("DATAPLANE_CRDS")
+    folder = Path(env) if env else ROOT.parent / "shared" / "crds"
+    if folder.is_dir():
+        return folder
+    if os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1":
+        pytest.fail(f"CRDs required but not found at {folder}")
+    return None
+
+
+@pytest.fixture(scope="module")
+def objects() -> dict[str, list[dict[str, Any]]]:
+    """Every rendered object, per tenant, rendered now from the repository's inputs."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for path, text in sorted(_flatten(render_repo(load_repo(ROOT))).items()):
+        if path.startswith(layout.RENDERED_DIR + "/"):
+            tenant = path.split("/")[1]
+            out.setdefault(tenant, []).extend(d for d in yaml.safe_load_all(text) if d)
+    return out
+
+
+def _flatten(outputs: dict[str, dict[str, bytes | str]]) -> dict[str, str]:
+    return {p: (t.decode() if isinstance(t, bytes) else t) for scope in outputs.values() for p, t in scope.items()}
+
+
+def dashboards_of(objs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for o in objs:
+        if o["kind"] == "ConfigMap" and o["metadata"].get("labels", {}).get("grafana_dashboard") == "1":
+            (text,) = o["data"].values()
+            out[o["metadata"]["name"]] = json.loads(text)
+    return out
+
+
+def expressions(objs: list[dict[str, Any]]) -> list[str]:
+    exprs = [t["expr"] for d in dashboards_of(objs).values() for p in d["panels"] for t in p["targets"]]
+    for o in objs:
+        if o["kind"] == "PrometheusRule":
+            exprs += [r["expr"] for g in o["spec"]["groups"] for r in g["rules"]]
+    return exprs
+
+
+def unpinned_selectors(expr: str, tenant: str) -> list[str]:
+    """Selectors of `expr` that are not pinned to `tenant` (empty when the expression is safe)."""
+    bad: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            def pinned(label: str, value: str) -> bool:
+                return any(m.name == label and m.op == promql_parser.MatchOp.Equal and m.value == value
+                           for m in node.matchers.matchers)
+
+            if node.matchers.or_matchers:
+                bad.append(f"{node} (or-matchers)")
+            elif node.name in GATEWAY_METRICS:
+                if not pinned(promql.GATEWAY_TENANT_LABEL, tenant):
+                    bad.append(str(node))
+            elif not pinned("namespace", layout.namespace(tenant)):
+                bad.append(str(node))
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return bad
+
+
+def test_every_tenant_renders_five_dashboards_in_its_own_folder(objects):
+    assert set(objects) == {p.name for p in (ROOT / "tenants").iterdir() if p.is_dir()}
+    for tenant, objs in objects.items():
+        boards = dashboards_of(objs)
+        assert {name.removeprefix("dashboard-") for name in boards} == DASHBOARD_SLUGS
+        assert {d["title"] for d in boards.values()} == {"Queue Health", "Batch Status", "API Latency",
+                                                         "Cost & Usage", "Error Rate"}
+        for o in objs:
+            if o["metadata"]["name"].startswith("dashboard-"):
+                ann = o["metadata"]["annotations"]
+                assert ann["grafana_folder"] == ann["k8s-sidecar-target-directory"] == f"tenant-{tenant}"
+                (key,) = o["data"]
+                assert key.startswith(f"tenant-{tenant}-")  # unique file name even without folders
+
+
+def test_every_tenant_has_the_troubleshooting_alerts(objects):
+    wanted = {"DataplanePodPendingTooLong", "DataplaneContainerOOMKilled", "DataplaneExtractorNoReplicas",
+              "DataplaneBatchBacklogNoWorkers", "DataplaneCeleryBeatStale", "DataplaneApiErrorRateHigh",
+              "DataplaneApiLatencyP99High"}
+    for tenant, objs in objects.items():
+        (rule,) = [o for o in objs if o["kind"] == "PrometheusRule"]
+        rules = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+        assert wanted <= {r["alert"] for r in rules}
+        for r in rules:
+            assert r["labels"]["tenant"] == tenant and r["labels"]["namespace"] == f"tenant-{tenant}"
+            assert r["labels"]["severity"] in {"warning", "critical"}
+
+
+def test_every_expression_parses_and_is_pinned_to_its_tenant(objects):
+    count = 0
+    for tenant, objs in objects.items():
+        others = [t for t in objects if t != tenant]
+        for expr in expressions(objs):
+            assert unpinned_selectors(expr, tenant) == [], expr
+            assert not any(f"tenant-{o}\"" in expr or f"=\"{o}\"" in expr for o in others), expr
+            count += 1
+    assert count > 100
+
+
+@pytest.mark.parametrize("expr", [
+    'sum(rate(ray_serve_num_http_requests_total{application="x"}[5m]))',
+    'sum(kube_pod_status_phase{namespace="tenant-globex"})',
+    'sum(kube_pod_status_phase{namespace=~"tenant-acme"})',
+    'sum(rate(dataplane_gateway_requests_total{namespace="tenant-acme"}[5m]))',
+    'x{namespace="tenant-acme"} / on() y{pod="a"}',
+    'max_over_time(timestamp(celery_queue_length == 0)[6h:1m])',
+    'up{namespace="tenant-acme" or namespace="tenant-globex"}',
+])
+def test_the_pinning_check_catches_unpinned_selectors(expr):
+    assert unpinned_selectors(expr, "acme")
+
+
+def test_a_broken_expression_is_caught_by_the_parser():
+    with pytest.raises(ValueError):
+        promql_parser.parse('sum(rate(x{namespace="tenant-acme"}[5m])')
+
+
+def _sdk_diff(ours: Any, sdk: Any, path: str = "") -> list[str]:
+    """Where the SDK's re-encoding drops or changes a value we wrote (defaults it adds are fine)."""
+    if isinstance(ours, dict) and isinstance(sdk, dict):
+        out = [f"{path}/{k}: dropped (unknown to the dashboard model)" for k in ours if k not in sdk]
+        return out + [d for k in ours if k in sdk for d in _sdk_diff(ours[k], sdk[k], f"{path}/{k}")]
+    if isinstance(ours, list) and isinstance(sdk, list) and len(ours) == len(sdk):
+        return [d for i, (a, b) in enumerate(zip(ours, sdk)) for d in _sdk_diff(a, b, f"{path}[{i}]")]
+    return [] if ours == sdk else [f"{path}: {ours!r} became {sdk!r}"]
+
+
+def _sdk_roundtrip(board: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.cog.plugins import register_default_plugins
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    register_default_plugins()
+    model = Dashboard.from_json(board)
+    return model, json.loads(JSONEncoder(sort_keys=True).encode(model))
+
+
+def test_dashboards_are_valid_grafana_dashboard_json(objects):
+    pytest.importorskip("grafana_foundation_sdk")
+    from grafana_foundation_sdk.models import prometheus, stat, timeseries
+
+    options = {"timeseries": timeseries.Options, "stat": stat.Options}
+    for objs in objects.values():
+        for name, board in dashboards_of(objs).items():
+            model, back = _sdk_roundtrip(board)
+            assert _sdk_diff(board, back) == [], name
+            for panel in model.panels:
+                assert isinstance(panel.options, options[panel.type_val]), (name, panel.title)
+                assert all(isinstance(t, prometheus.Dataquery) for t in panel.targets)
+                assert panel.grid_pos.x + panel.grid_pos.w <= 24
+
+
+def test_the_dashboard_check_catches_an_unknown_field(objects):
+    pytest.importorskip("grafana_foundation_sdk")
+    board = next(iter(dashboards_of(objects["acme"]).values()))
+    broken = {**board, "panels": [{**board["panels"][0], "gridPosition": {"x": 0}}] + board["panels"][1:]}
+    _, back = _sdk_roundtrip(broken)
+    assert _sdk_diff(broken, back) == ["/panels[0]/gridPosition: dropped (unknown to the dashboard model)"]
+
+
+def test_dashboard_uids_are_unique_and_short(objects):
+    uids = [d["uid"] for objs in objects.values() for d in dashboards_of(objs).values()]
+    assert len(uids) == len(set(uids)) == 5 * len(objects)
+    assert all(len(u) <= 40 for u in uids)
+    assert grafana.uid("a" * 40, "latency") != grafana.uid("a" * 39, "latency")
+
+
+@pytest.mark.crds
+def test_monitoring_crs_validate_against_upstream_crds(objects):
+    folder = crds_dir()
+    if folder is None:
+        pytest.skip("no CRDs (set DATAPLANE_CRDS)")
+    schemas = {}
+    for f in sorted((folder / "prometheus-operator").glob("*.yaml")):
+        crd = yaml.safe_load(f.read_text())
+        for v in crd["spec"]["versions"]:
+            schemas[(f"{crd['spec']['group']}/{v['name']}", crd["spec"]["names"]["kind"])] = v["schema"]["openAPIV3Schema"]
+    checked = 0
+    for objs in objects.values():
+        for o in objs:
+            if o["kind"] in MONITORING_KINDS:
+                # Draft 7 is what Kubernetes structural schemas follow; the schema itself is upstream's.
+                jsonschema.Draft7Validator(schemas[(o["apiVersion"], o["kind"])]).validate(o)
+                checked += 1
+    assert checked >= 3 * 4
+
+
+def test_exporters_read_only_their_tenants_datastores(objects):
+    for tenant, objs in objects.items():
+        deps = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Deployment"}
+        dedicated = any(o["kind"] == "StatefulSet" and o["metadata"]["name"] == "mongodb" for o in objs)
+        assert ("mongodb-exporter" in deps) == dedicated
+        monitors = {o["metadata"]["name"] for o in objs if o["kind"] == "PodMonitor"}
+        assert ("mongodb-exporter" in monitors) == dedicated
+        assert {"ray-head", "ray-workers", "redis-exporter", "celery-exporter"} <= monitors
+        (celery,) = deps["celery-exporter"]["spec"]["template"]["spec"]["containers"]
+        assert f"--broker-transport-option=global_keyprefix={tenant}:" in celery["args"]
+        queues = next(a for a in celery["args"] if a.startswith("--queues="))
+        assert all(q.startswith(f"{tenant}.") for q in queues.removeprefix("--queues=").split(","))
+        (redis,) = deps["redis-exporter"]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in redis["env"]}
+        assert env["REDIS_ADDR"] == f"redis://redis.tenant-{tenant}.svc.cluster.local:6379"
+        assert f"db0={monitoring.beat_heartbeat_key(tenant)}" in env["REDIS_EXPORTER_CHECK_SINGLE_KEYS"].split(",")
+
+
+def test_exporter_ports_are_the_ones_the_network_policy_opens(objects):
+    for objs in objects.values():
+        (policy,) = [o for o in objs if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "allow-monitoring"]
+        open_ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+        for o in objs:
+            if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-exporter"):
+                for c in o["spec"]["template"]["spec"]["containers"]:
+                    assert {p["containerPort"] for p in c["ports"]} <= open_ports
+
+
+def test_scope_quotes_and_escapes():
+    s = promql.namespace_scope("tenant-a")
+    assert s.sel("m", a="x", b="~y.*", c="!z", d="!~w") == 'm{namespace="tenant-a",a="x",b=~"y.*",c!="z",d!~"w"}'
+    assert promql.regex_alternatives(["a.b", "c"]) == "a\\.b|c"
+    expr = s.sel("m", q="~" + promql.regex_alternatives(["a.b"]))
+    (sel,) = [n for n in _selectors(expr)]
+    assert {(m.name, m.value) for m in sel.matchers.matchers} >= {("q", "a\\.b")}
+
+
+def _selectors(expr: str) -> list[Any]:
+    found: list[Any] = []
+    promql_parser.walk(promql_parser.parse(expr),
+                       lambda n: found.append(n) if isinstance(n, promql_parser.VectorSelector) else None)
+    return found
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True))
+def test_any_tenant_name_gives_parseable_pinned_queries(tenant):
+    ctx = {"name": tenant, "namespace": layout.namespace(tenant),
+           "names": {"redis_key_prefix": layout.redis_key_prefix(tenant)},
+           "celery": {"queues": [layout.queue_prefix(tenant) + q for q in ("default", "ingest", "batch", "extract")]}}
+    t = monitoring.targets(ctx)
+    exprs = [q.expr for d in dashboards.all_dashboards(t) for p in d.panels for q in p.queries]
+    exprs += [r["expr"] for g in alerts.rule_groups(t, tenant, 300) for r in g["rules"]]
+    for expr in exprs:
+        assert unpinned_selectors(expr, tenant) == [], expr
+    # The queue regex matches exactly this tenant's queues, not a neighbour's with a longer name.
+    pattern = re.compile(t.queue_regex)
+    assert pattern.fullmatch(f"{tenant}.default") and not pattern.fullmatch(f"{tenant}x.default")

@@ -1,0 +1,248 @@
+"""The client layer and the four commands against a stand-in API server on 127.0.0.1:
+the real `kubernetes` client, a kubeconfig in tmp_path, and API-shaped JSON answers.
+Error paths: no kubeconfig (ConfigException), 401, 403, 404, an unreachable server, and
+the client's ApiException raised directly."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from tests.ops_objects import CLUSTER, NS, healthy_pods, oom_status, pod, ray_cluster, ray_service
+from render import cli
+from render.commands import ray_dashboard
+from render.ops import kube
+from render.ops.snapshot import Snapshot
+
+
+class FakeApi:
+    """Routes of the API server the ops commands use; `deny` answers every call with it."""
+
+    def __init__(self) -> None:
+        self.pods = healthy_pods()
+        self.service: dict[str, Any] | None = ray_service()
+        self.cluster = ray_cluster()
+        self.deny: int | None = None
+        self.no_crd = False
+        self.patches: list[tuple[str, Any]] = []
+
+    def answer(self, method: str, path: str, body: bytes, content_type: str) -> tuple[int, Any]:
+        if self.deny:
+            reason = {401: "Unauthorized", 403: "Forbidden"}[self.deny]
+            return self.deny, _status(self.deny, reason, f'pods is forbidden: User "dev@acme.example" cannot list '
+                                                         f'resource "pods" in API group "" in the namespace "{NS}"')
+        base, ray = f"/api/v1/namespaces/{NS}", f"/apis/ray.io/v1/namespaces/{NS}"
+        if method == "GET" and path == f"{base}/pods":
+            return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": self.pods}
+        if method == "GET" and path == f"{base}/events":
+            return 200, {"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": []}
+        if method == "GET" and path == f"{ray}/rayservices/engine" and not self.no_crd:
+            if self.service is None:
+                return 404, {**_status(404, "NotFound", 'rayservices.ray.io "engine" not found'),
+                             "details": {"name": "engine", "group": "ray.io", "kind": "rayservices"}}
+            return 200, self.service
+        if method == "GET" and path == f"{ray}/rayclusters":
+            return 200, {"kind": "RayClusterList", "apiVersion": "ray.io/v1", "items": [self.cluster]}
+        if method == "PATCH" and path == f"{ray}/rayclusters/{CLUSTER}":
+            self.patches.append((content_type, json.loads(body)))
+            return 200, self.cluster
+        return 404, {**_status(404, "NotFound", "the server could not find the requested resource"), "details": {}}
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code}
+
+
+@pytest.fixture()
+def api() -> Iterator[tuple[FakeApi, int]]:
+    fake = FakeApi()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            code, payload = fake.answer(self.command, self.path.split("?")[0], body, self.headers.get("Content-Type", ""))
+            data = json.dumps(payload).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_PATCH = _serve
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield fake, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def kubeconfig(tmp_path: Path, port: int) -> str:
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "acme",
+        "clusters": [{"name": "dp", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": "dev", "user": {"token": "test-token"}}],
+        "contexts": [{"name": "acme", "context": {"cluster": "dp", "user": "dev", "namespace": NS}}],
+    }))
+    return str(path)
+
+
+def run(*argv: str) -> int:
+    return cli.main(list(argv))
+
+
+def test_read_snapshot_returns_api_shaped_dicts(api, tmp_path):
+    fake, port = api
+    snap = kube.read_snapshot(kube.connect(kubeconfig(tmp_path, port)), NS)
+    assert snap.pods == fake.pods and snap.ray_service == fake.service and snap.ray_clusters == [fake.cluster]
+    assert snap.pods[0]["metadata"]["creationTimestamp"] == "2026-11-27T09:00:00Z"  # raw JSON, not client models
+
+
+def test_status_prints_groups_and_extractors(api, tmp_path, capsys):
+    _, port = api
+    assert run("status", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 0
+    out = capsys.readouterr().out
+    assert f"RayService engine: Ready; serving cluster {CLUSTER}, 2 Serve endpoints" in out
+    assert "batch-workers  0 pods  (replicas 0, min 0, max 3)" in out
+    assert "image_extractor_v1  RUNNING       HEALTHY     replicas 0..4" in out
+    assert "celery-worker  1 running" in out
+
+
+def test_doctor_exits_1_on_errors_and_prints_a_pasteable_fix(api, tmp_path, capsys):
+    fake, port = api
+    fake.pods = healthy_pods() + [pod(f"{CLUSTER}-cpu-workers-worker-zz", "cpu-workers", statuses=[oom_status()])]
+    assert run("doctor", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 1
+    out = capsys.readouterr().out
+    assert "[error] pod engine-x7k2p-cpu-workers-worker-zz (cpu-workers): OOMKilled" in out
+    assert "  in tenants/acme/overrides.yaml:\n    cluster:\n      cpu-workers:\n        memory: 42Gi\n" in out
+
+
+def test_doctor_reports_a_missing_rayservice(api, tmp_path, capsys):
+    fake, port = api
+    fake.service = None
+    assert run("doctor", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 1
+    assert "[error] rayservice engine: not found in the namespace" in capsys.readouterr().out
+
+
+def test_a_cluster_without_kuberay_is_a_clear_error(api, tmp_path, capsys):
+    fake, port = api
+    fake.no_crd = True
+    assert run("status", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 2
+    err = capsys.readouterr().err
+    assert "not found: get rayservice engine in tenant-acme (the server could not find the requested resource)" in err
+
+
+def test_scale_patches_the_group_and_says_the_next_deploy_resets_it(api, tmp_path, capsys):
+    fake, port = api
+    assert run("scale", "acme", "batch-workers", "--replicas", "2", "--kubeconfig", kubeconfig(tmp_path, port)) == 0
+    (content_type, patch), = fake.patches
+    assert content_type == "application/json-patch+json"
+    assert patch == [{"op": "test", "path": "/spec/workerGroupSpecs/1/groupName", "value": "batch-workers"},
+                     {"op": "replace", "path": "/spec/workerGroupSpecs/1/replicas", "value": 2}]
+    out = capsys.readouterr().out
+    assert "replicas 0 -> 2" in out and "the next deploy resets the group" in out
+    assert "cluster:\n    batch-workers:\n      min_replicas: 2" in out
+
+
+def test_scale_outside_the_group_bounds_changes_nothing(api, tmp_path, capsys):
+    fake, port = api
+    assert run("scale", "acme", "gpu-workers", "--replicas", "5", "--kubeconfig", kubeconfig(tmp_path, port)) == 2
+    assert fake.patches == []
+    err = capsys.readouterr().err
+    assert "gpu-workers allows 0..2 replicas; 5 is outside" in err and "max_replicas: 5" in err
+
+
+@pytest.mark.parametrize("code, text", [
+    (403, 'permission denied: you may not list pods in tenant-acme (pods is forbidden: User "dev@acme.example"'),
+    (401, "the cluster rejected your credentials (list pods in tenant-acme)"),
+])
+def test_denied_requests_are_one_line_errors(api, tmp_path, capsys, code, text):
+    fake, port = api
+    fake.deny = code
+    for argv in (["status", "acme"], ["doctor", "acme"], ["scale", "acme", "cpu-workers", "--replicas", "1"]):
+        assert run(*argv, "--kubeconfig", kubeconfig(tmp_path, port)) == 2
+        err = capsys.readouterr().err
+        assert text in err and "Traceback" not in err and "hint:" in err
+
+
+def test_no_kubeconfig_is_a_clear_error(tmp_path, capsys):
+    assert run("status", "acme", "--kubeconfig", str(tmp_path / "missing")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dataplane: no usable Kubernetes configuration") and "--kubeconfig" in err
+    empty = tmp_path / "empty"
+    empty.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    assert run("doctor", "acme", "--kubeconfig", str(empty)) == 2
+    assert "no usable Kubernetes configuration" in capsys.readouterr().err
+
+
+def test_an_unreachable_cluster_is_a_clear_error(tmp_path, capsys):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cluster = kube.connect(kubeconfig(tmp_path, port))
+    cluster.core.api_client.configuration.retries = 0
+    with pytest.raises(kube.OpsError) as e:
+        kube.read_snapshot(cluster, NS)
+    assert e.value.message.startswith(f"cannot reach the cluster at http://127.0.0.1:{port} to list pods")
+
+
+def test_api_exceptions_from_the_client_become_ops_errors():
+    from kubernetes.client.exceptions import ApiException
+
+    def forbidden(**_: Any) -> None:
+        e = ApiException(status=403, reason="Forbidden")
+        e.body = json.dumps(_status(403, "Forbidden", 'rayclusters.ray.io "engine-x7k2p" is forbidden'))
+        raise e
+
+    cluster = kube.Cluster(None, None, "https://k8s.example:443")
+    with pytest.raises(kube.OpsError) as err:
+        kube.call(cluster, "patch raycluster engine-x7k2p in tenant-acme", forbidden)
+    assert err.value.message == ('permission denied: you may not patch raycluster engine-x7k2p in tenant-acme '
+                                 '(rayclusters.ray.io "engine-x7k2p" is forbidden)')
+
+    def teapot(**_: Any) -> None:
+        raise ApiException(status=500, reason="Internal Server Error")
+
+    with pytest.raises(kube.OpsError, match="answered 500 Internal Server Error to list pods"):
+        kube.call(cluster, "list pods", teapot)
+
+
+def test_an_invalid_tenant_name_is_refused_before_any_call(capsys):
+    assert run("status", "Acme_Corp") == 2
+    assert "'Acme_Corp' is not a tenant name" in capsys.readouterr().err
+
+
+def test_ray_dashboard_forwards_to_the_running_head(monkeypatch, capsys, api, tmp_path):
+    snap = Snapshot(NS, healthy_pods(), [], ray_service(), [ray_cluster()])
+    assert ray_dashboard.head_pod(snap) == f"{CLUSTER}-head-8xq2m"
+    assert ray_dashboard.kubectl_command(NS, "h", 8265, "127.0.0.1", "/k", "ctx") == [
+        "kubectl", "port-forward", "--namespace", NS, "--address", "127.0.0.1", "pod/h", "8265:8265",
+        "--kubeconfig", "/k", "--context", "ctx"]
+    with pytest.raises(kube.OpsError, match="is not running"):
+        ray_dashboard.head_pod(Snapshot(NS, [p for p in healthy_pods() if "head" not in p["metadata"]["name"]], [],
+                                        ray_service(), [ray_cluster()]))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no kubectl
+    _, port = api
+    assert run("ray-dashboard", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 2
+    assert "kubectl is not on PATH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["status", "doctor", "scale", "ray-dashboard"])
+def test_every_ops_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        run(command, "--help")
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "TENANT" in out and "--kubeconfig" in out
