@@ -7,6 +7,7 @@ by the caller with Kubernetes' ObjectMeta schema.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,29 +38,38 @@ class Crd:
 
 @dataclass
 class CrdSchemas:
-    """The CRDs of one folder, indexed by (group, kind); validators compiled once."""
+    """The CRDs of one folder, indexed by (group, kind); each file parsed and each
+    validator compiled once, on first use (upstream CRDs are megabytes of YAML)."""
 
     source: str
-    crds: dict[tuple[str, str], Crd]
+    files: dict[tuple[str, str], Path]
+    _crds: dict[tuple[str, str], Crd] = field(default_factory=dict)
     _validators: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     @classmethod
     def from_folder(cls, folder: Path) -> CrdSchemas:
-        crds: dict[tuple[str, str], Crd] = {}
+        files: dict[tuple[str, str], Path] = {}
         for path in sorted(folder.rglob("*")):
             if path.is_file() and path.suffix in SUFFIXES:
-                for crd in _read(path, folder):
-                    crds[(crd.group, crd.kind)] = crd
-        return cls(str(folder), crds)
+                for key in _index(path):
+                    files[key] = path
+        return cls(str(folder), files)
 
     def kinds(self) -> list[str]:
-        return sorted(kind for _, kind in self.crds)
+        return sorted(kind for _, kind in self.files)
 
     def has(self, m: Manifest) -> bool:
-        return (m.group, m.kind) in self.crds
+        return (m.group, m.kind) in self.files
+
+    def crd(self, group: str, kind: str) -> Crd:
+        key = (group, kind)
+        if key not in self._crds:
+            for crd in _read(self.files[key], Path(self.source)):
+                self._crds[(crd.group, crd.kind)] = crd
+        return self._crds[key]
 
     def check(self, m: Manifest) -> list[Problem]:
-        crd = self.crds[(m.group, m.kind)]
+        crd = self.crd(m.group, m.kind)
         if m.version not in crd.schemas:
             return [m.problem(("apiVersion",), f"{crd.file} defines no version {m.version!r} of {m.kind}",
                               f"versions: {', '.join(sorted(crd.schemas))}")]
@@ -76,6 +86,23 @@ class CrdSchemas:
         if key not in self._validators:
             self._validators[key] = jsonschema.Draft4Validator(to_json_schema(crd.schemas[version]))
         return self._validators[key]
+
+
+# The group and kind of a CRD without parsing it: controller-gen, kubebuilder and
+# hand-written CRDs all put `spec.group` and `spec.names.kind` at these indentations.
+_GROUP = re.compile(r"^  group: *['\"]?([A-Za-z0-9.-]+)", re.M)
+_KIND = re.compile(r"^    kind: *['\"]?([A-Za-z0-9]+)", re.M)
+
+
+def _index(path: Path) -> list[tuple[str, str]]:
+    """(group, kind) of every CRD in a file: by a cheap scan, else by parsing it."""
+    text = path.read_text(encoding="utf-8")
+    if "kind: CustomResourceDefinition" not in text:
+        return []
+    groups, kinds = _GROUP.findall(text), _KIND.findall(text)
+    if len(groups) == 1 and len(kinds) == 1 and text.count("kind: CustomResourceDefinition") == 1:
+        return [(groups[0], kinds[0])]
+    return [(crd.group, crd.kind) for crd in _read(path, path.parent)]
 
 
 def _read(path: Path, folder: Path) -> list[Crd]:

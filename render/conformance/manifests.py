@@ -105,7 +105,7 @@ def _documents(text: str, rel: str) -> list[Document]:
     try:
         return [parse_yaml(text, rel)]
     except ProblemsError as e:
-        if not any("single document" in p.message for p in e.problems):
+        if not any("another document" in p.message for p in e.problems):
             raise
     docs = []
     for node in yaml.compose_all(text, Loader=yaml.SafeLoader):

@@ -10,6 +10,7 @@ are reported here too. ray is imported inside this module only.
 from __future__ import annotations
 
 import typing
+import warnings
 from typing import Any
 
 from render.conformance.manifests import Manifest
@@ -74,8 +75,11 @@ class _Where:
 def validate_config(config: dict[str, Any], where: Any) -> list[Problem]:
     """Ray Serve's verdict on one Serve config, plus unknown keys and AutoscalingConfig."""
     from pydantic import ValidationError
-    from ray.serve.config import AutoscalingConfig
-    from ray.serve.schema import ServeDeploySchema
+
+    with warnings.catch_warnings():  # Ray's own pydantic deprecation notices, not ours
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from ray.serve.config import AutoscalingConfig
+        from ray.serve.schema import ServeDeploySchema
 
     try:
         ServeDeploySchema.model_validate(config)
