@@ -12,13 +12,16 @@ def describe(error: Any) -> list[tuple[Path_, str]]:
     """(path, message) pairs for one error: one per unknown field, else one."""
     path: Path_ = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
-        return [(path + (key,), "unknown field: the API server would reject or silently drop it")
-                for key in _extras(error.instance, error.schema)]
+        extras = _extras(error.instance, error.schema)
+        if extras:
+            return [(path + (key,), "unknown field: the API server would reject or silently drop it") for key in extras]
     if error.validator in ("oneOf", "anyOf"):
+        if "is valid under each of" in error.message:
+            return [(path, f"{_short(error.instance)} matches more than one allowed form; exactly one is required")]
         return [(path, f"{_short(error.instance)} matches none of the allowed forms")]
-    if error.validator == "required":
-        return [(path, error.message)]
-    return [(path, f"{error.message}" if len(error.message) < 200 else f"{_short(error.instance)}: fails {error.validator}")]
+    if len(error.message) > 200:
+        return [(path, f"{_short(error.instance)}: fails {error.validator} {_short(error.validator_value)}")]
+    return [(path, str(error.message))]
 
 
 def _extras(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
