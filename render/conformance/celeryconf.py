@@ -88,7 +88,8 @@ def _celery_verdict(config: dict[str, Any]) -> list[tuple[Path_, str]]:
     except Exception as e:  # noqa: BLE001 - Celery's own complaint is the message
         return [(("task_queues",), f"Celery cannot build the queues: {type(e).__name__}: {e}")]
     problems: list[tuple[Path_, str]] = []
-    for pattern in sorted(config.get("task_routes") or {}):
+    routes = config.get("task_routes")
+    for pattern in sorted(routes if isinstance(routes, dict) else {}):
         probe = pattern.replace("*", "probe")
         try:
             app.amqp.router.route({}, probe)
@@ -104,10 +105,11 @@ def isolation(tenant: str, config: dict[str, Any]) -> list[tuple[Path_, str]]:
     """Every queue, route and Redis key of `tenant` is its own."""
     prefix, key_prefix = layout.queue_prefix(tenant), layout.redis_key_prefix(tenant)
     problems: list[tuple[Path_, str]] = []
-    for name in sorted(config.get("task_queues") or {}):
+    for name in _queue_names(config.get("task_queues")):
         if not name.startswith(prefix):
             problems.append((("task_queues", name), f"queue {name!r} is not one of {tenant}'s (prefix {prefix!r})"))
-    for pattern, route in sorted((config.get("task_routes") or {}).items()):
+    routes = config.get("task_routes")
+    for pattern, route in sorted(routes.items() if isinstance(routes, dict) else []):
         queue = route.get("queue") if isinstance(route, dict) else route
         if not (isinstance(queue, str) and queue.startswith(prefix)):
             problems.append((("task_routes", pattern), f"routes to {queue!r}, a queue outside {tenant}'s (prefix {prefix!r})"))
@@ -116,10 +118,17 @@ def isolation(tenant: str, config: dict[str, Any]) -> list[tuple[Path_, str]]:
     if config.get("task_create_missing_queues") is not False:
         problems.append((("task_create_missing_queues",), "must be false: a worker would create and consume any queue"))
     for option in ("broker_transport_options", "result_backend_transport_options"):
-        if (config.get(option) or {}).get("global_keyprefix") != key_prefix:
+        options = config.get(option)
+        if not isinstance(options, dict) or options.get("global_keyprefix") != key_prefix:
             problems.append(((option, "global_keyprefix"), f"must be {key_prefix!r}: Redis keys must carry the tenant's prefix"))
     for option in ("broker_url", "result_backend"):
         host = urlsplit(str(config.get(option, ""))).hostname or ""
         if host.split(".")[1:2] != [layout.namespace(tenant)]:
             problems.append(((option,), f"host {host!r} is not {tenant}'s own Redis (namespace {layout.namespace(tenant)})"))
     return problems
+
+
+def _queue_names(value: Any) -> list[str]:
+    """Queue names of a task_queues value: a {name: options} mapping or a list."""
+    items = list(value) if isinstance(value, (dict, list, tuple)) else []
+    return sorted(str(q.get("name") if isinstance(q, dict) else q) for q in items)

@@ -92,9 +92,11 @@ def collect(root: Path, tenants: list[str] | None = None) -> tuple[list[Manifest
     manifests: list[Manifest] = []
     problems: list[Problem] = []
     for rel in yaml_files(root, layout.OUTPUT_DIRS, tenants):
-        text = (root / rel).read_text(encoding="utf-8")
         try:
+            text = (root / rel).read_text(encoding="utf-8")
             manifests += [Manifest(d) for d in _documents(text, rel)]
+        except UnicodeDecodeError:
+            problems.append(Problem(rel, 1, 1, "", "not UTF-8 text"))
         except ProblemsError as e:
             problems += e.problems
     return manifests, problems

@@ -32,7 +32,8 @@ def check(manifests: list[Manifest], target: str) -> Outcome:
         if ray.__version__ != target:
             failures.append(m.problem((), f"checked with Ray {ray.__version__}, but the registry targets {target}",
                                       f"install ray[serve]=={target} to validate"))
-        running = (m.obj.get("spec", {}).get("rayClusterConfig") or {}).get("rayVersion")
+        spec = m.obj.get("spec") if isinstance(m.obj.get("spec"), dict) else {}
+        running = (spec.get("rayClusterConfig") or {}).get("rayVersion")
         if running is not None and str(running) != target:
             failures.append(m.problem(("spec", "rayClusterConfig", "rayVersion"),
                                       f"the cluster runs Ray {running}, the Serve config is checked for {target}"))
@@ -45,7 +46,8 @@ def check(manifests: list[Manifest], target: str) -> Outcome:
 
 def check_service(m: Manifest) -> tuple[list[Problem], int]:
     """Problems of one RayService's serveConfigV2, and how many applications it has."""
-    text = (m.obj.get("spec") or {}).get("serveConfigV2")
+    spec = m.obj.get("spec") if isinstance(m.obj.get("spec"), dict) else {}
+    text = spec.get("serveConfigV2")
     if not isinstance(text, str):
         return [m.problem(SERVE_FIELD, "missing: a RayService needs a serveConfigV2 string")], 0
     line, column = m.doc.mark(SERVE_FIELD)
