@@ -190,7 +190,9 @@ def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extracto
         "result_backend": f"redis://{names['redis_host']}:{REDIS_PORT}/1",
         "broker_transport_options": {"global_keyprefix": names["redis_key_prefix"]},
         "result_backend_transport_options": {"global_keyprefix": names["redis_key_prefix"]},
-        "task_queues": prefixed,
+        # Celery's own mapping form (name -> options): a list of bare names is not a valid
+        # task_queues value, Celery needs Queue objects or this mapping.
+        "task_queues": {q: {"exchange": q, "routing_key": q} for q in prefixed},
         "task_default_queue": layout.queue_prefix(name) + "default",
         "task_routes": routes,
         "task_create_missing_queues": False,

@@ -1,25 +1,67 @@
-"""`dataplane validate`: check every input file without rendering."""
+"""`dataplane validate [--deep]`: check every input file; with --deep, every rendered object too."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from render.load import load_repo
 from render.problems import ProblemsError
 from render.validate import validate_repo
 
+EXIT_FAILED = 1
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("validate", help="check every input file; print problems, write nothing",
-                       description="Load and check registry/ and tenants/ (schemas and semantic rules). "
-                                   "Prints nothing and exits 0 when every file is valid; exits 2 otherwise.")
+    p = sub.add_parser(
+        "validate", help="check every input file; with --deep, every rendered object too",
+        description="Load and check registry/ and tenants/ (schemas and semantic rules); exits 2 when an input "
+                    "is invalid. With --deep, also check every object under rendered/ and argocd/ with the real "
+                    "engines' rules (Kubernetes OpenAPI schemas, upstream CRDs, Ray Serve, Celery, yamllint), "
+                    "print one summary line per validator and exit 1 on any failure. See docs/validation.md.")
     p.add_argument("tenants", nargs="*", metavar="TENANT", help="tenants to check (default: all)")
-    p.set_defaults(run=lambda a: validate(root=a.repo, tenants=a.tenants))
+    p.add_argument("--deep", action="store_true",
+                   help="also validate the rendered output with the real engines' own validators")
+    p.add_argument("--crds", type=Path, default=_env_path("DATAPLANE_CRDS"), metavar="DIR",
+                   help="folder of upstream CustomResourceDefinitions for --deep (default: $DATAPLANE_CRDS; "
+                        "without it custom resources are reported as skipped)")
+    p.add_argument("--require-crds", action="store_true", default=os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1",
+                   help="with --deep, fail instead of skipping when no CRD folder is given "
+                        "(default: on when DATAPLANE_REQUIRE_CRDS=1)")
+    p.set_defaults(run=lambda a: validate(root=a.repo, tenants=a.tenants, deep=a.deep, crds=a.crds,
+                                          require_crds=a.require_crds, fmt=a.format))
 
 
-def validate(*, root: Path, tenants: list[str]) -> int:
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
+             require_crds: bool = False, fmt: str | None = None) -> int:
     problems = validate_repo(load_repo(root, tenants or None))
     if problems:
         raise ProblemsError(problems)
-    return 0
+    if not deep:
+        return 0
+    if crds is not None and not crds.is_dir():
+        print(f"dataplane: --crds {crds}: not a folder", file=sys.stderr)
+        return EXIT_FAILED
+    from render.conformance import deep as deep_validation  # heavy imports only when asked
+
+    try:
+        outcomes = deep_validation.run(root, tenants=tenants or None, crds=crds, require_crds=require_crds)
+    except ModuleNotFoundError as e:
+        print(f"dataplane: --deep needs the package {e.name!r}: pip install -e '.[conformance]'", file=sys.stderr)
+        return EXIT_FAILED
+    github = (fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
+    for outcome in outcomes:
+        for problem in outcome.failures:
+            if github:
+                print(problem.github())
+            print(problem.format(), file=sys.stderr)
+    for outcome in outcomes:
+        print(("FAIL " if outcome.failed else "ok   ") + outcome.line())
+    return EXIT_FAILED if any(o.failed for o in outcomes) else 0

@@ -1,0 +1,107 @@
+"""`dataplane validate --deep`: every rendered object through the real engines' rules.
+
+Walks every YAML document under rendered/ and argocd/ and dispatches each object by
+apiVersion/kind: built-in kinds to Kubernetes' schemas, custom resources to their CRD
+(from the CRD folder, or a shipped schema for kinds that have none there). RayServices
+and Celery configurations also go through Ray Serve and Celery; yamllint reads every
+YAML file of the repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from render import layout
+from render.conformance import celeryconf, lint, serve
+from render.conformance.crds import CrdSchemas
+from render.conformance.k8s import KubernetesSchemas
+from render.conformance.manifests import Manifest, collect
+from render.conformance.report import Outcome
+from render.load import read_yaml
+from render.problems import Problem
+
+SHIPPED_SCHEMAS = Path(__file__).parent / "schemas"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The versions the registry targets (registry/platform.yaml `versions`)."""
+
+    kubernetes: str
+    ray: str
+
+
+def targets(root: Path) -> Targets:
+    versions = read_yaml(root, layout.PLATFORM_FILE).data["versions"]
+    return Targets(str(versions["kubernetes"]), str(versions["ray"]))
+
+
+def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = None,
+        require_crds: bool = False) -> list[Outcome]:
+    """One Outcome per validator, in a fixed order."""
+    want = targets(root)
+    manifests, unreadable = collect(root, tenants)
+    k8s = KubernetesSchemas(want.kubernetes)
+    shipped = CrdSchemas.from_folder(SHIPPED_SCHEMAS)
+    upstream = CrdSchemas.from_folder(crds) if crds else None
+    buckets = dispatch(manifests, k8s, shipped, upstream)
+    return [
+        _kubernetes(k8s, buckets["kubernetes"], unreadable, buckets["not-objects"]),
+        _crds(k8s, upstream, buckets["crds"], crds, require_crds),
+        _shipped(k8s, shipped, buckets["shipped"]),
+        serve.check(manifests, want.ray),
+        celeryconf.check(manifests),
+        lint.check(root, tenants),
+    ]
+
+
+def dispatch(manifests: list[Manifest], k8s: KubernetesSchemas, shipped: CrdSchemas,
+             upstream: CrdSchemas | None) -> dict[str, list[Manifest]]:
+    """Which validator owns each document, by apiVersion and kind."""
+    out: dict[str, list[Manifest]] = {"kubernetes": [], "shipped": [], "crds": [], "not-objects": []}
+    for m in manifests:
+        if not m.is_object:
+            out["not-objects"].append(m)
+        elif k8s.has(m):
+            out["kubernetes"].append(m)
+        elif upstream is not None and upstream.has(m):
+            out["crds"].append(m)
+        elif shipped.has(m):
+            out["shipped"].append(m)
+        elif k8s.is_builtin(m):
+            out["kubernetes"].append(m)  # a built-in group without that kind: reported by k8s
+        else:
+            out["crds"].append(m)
+    return out
+
+
+def _kubernetes(k8s: KubernetesSchemas, objects: list[Manifest], unreadable: list[Problem],
+                not_objects: list[Manifest]) -> Outcome:
+    """Built-in kinds; a file that is not YAML, or a document that is no object, fails here."""
+    failures = unreadable + [p for m in objects for p in k8s.check(m)]
+    failures += [m.problem((), "not a Kubernetes object: no apiVersion and kind") for m in not_objects]
+    return Outcome(k8s.label(), len(objects), "objects", failures)
+
+
+def _crds(k8s: KubernetesSchemas, upstream: CrdSchemas | None, objects: list[Manifest], folder: Path | None,
+          require: bool) -> Outcome:
+    kinds = sorted({m.kind for m in objects})
+    if upstream is None:
+        why = f"no CRD folder; {len(objects)} custom resources not checked ({', '.join(kinds) or 'none'}); " \
+              f"give --crds DIR or set DATAPLANE_CRDS"
+        return Outcome("custom resources (upstream CRDs)", 0, skipped=why, required=require)
+    failures = []
+    for m in objects:
+        if upstream.has(m):
+            failures += upstream.check(m) + k8s.check_metadata(m)
+        else:
+            failures.append(m.problem(("apiVersion",), f"no CRD for {m.kind} in group {m.group or 'core'!r}",
+                                      f"add its upstream CRD to {folder} or a schema to render/conformance/schemas"))
+    return Outcome(f"custom resources (CRDs in {folder})", len(objects), "objects", failures, note=", ".join(kinds))
+
+
+def _shipped(k8s: KubernetesSchemas, shipped: CrdSchemas, objects: list[Manifest]) -> Outcome:
+    failures = [p for m in objects for p in shipped.check(m) + k8s.check_metadata(m)]
+    return Outcome("shipped schemas (kinds with no upstream CRD)", len(objects), "objects", failures,
+                   note=", ".join(sorted({m.kind for m in objects})) or "none rendered")

@@ -1,0 +1,38 @@
+"""A tenant's Celery configuration: Celery's own verdict and the isolation rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from render.conformance.celeryconf import check_config
+from tests.conformance.tenant_worker_app import rendered_config
+
+
+def broken(**changes: Any) -> dict[str, Any]:
+    return {**rendered_config("acme"), **changes}
+
+
+def test_the_rendered_config_passes() -> None:
+    assert check_config("acme", rendered_config("acme")) == []
+
+
+def test_the_config_of_one_tenant_is_wrong_for_another() -> None:
+    problems = check_config("globex", rendered_config("acme"))
+    assert {path[0] for path, _ in problems} == {
+        "task_queues", "task_routes", "task_default_queue", "broker_transport_options",
+        "result_backend_transport_options", "broker_url", "result_backend"}
+
+
+@pytest.mark.parametrize("changes, path, words", [
+    ({"task_routs": {}}, ("task_routs",), "not a Celery setting"),
+    ({"task_create_missing_queues": True}, ("task_create_missing_queues",), "must be false"),
+    ({"task_default_queue": "globex.default"}, ("task_default_queue",), "not in task_queues"),
+    ({"broker_transport_options": {}}, ("broker_transport_options", "global_keyprefix"), "must be 'acme:'"),
+    ({"broker_url": "redis://redis.tenant-globex.svc.cluster.local:6379/0"}, ("broker_url",), "not acme's own Redis"),
+    ({"task_queues": ["acme.default"]}, ("task_queues",), "Celery cannot build the queues"),
+])
+def test_each_rule_is_enforced(changes: dict[str, Any], path: tuple[str, ...], words: str) -> None:
+    problems = check_config("acme", broken(**changes))
+    assert any(p == path and words in message for p, message in problems), problems
