@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 import jsonschema
 
 from render import layout, quantity
-from render.load import Document, Repo, TenantFiles
+from render.load import Document, Repo, TenantFiles, pinned_revision
+from render.release import release_problems
 from render.problems import Problem
 
 
@@ -96,9 +98,16 @@ def did_you_mean(word: str, options: list[str]) -> str:
 def validate_repo(repo: Repo) -> list[Problem]:
     """Every problem in every input file of the repository."""
     problems = check_schema(repo.platform, "platform") + check_schema(repo.extractors, "extractors")
-    registry_ok = not problems
+    registry_ok = {None: not problems}
+    for rev, pinned in repo.revisions.items():  # the registry of each pinned platform revision
+        found = check_schema(pinned.platform, "platform") + check_schema(pinned.extractors, "extractors")
+        registry_ok[rev] = not found
+        problems += found
     for files in repo.tenants.values():
-        problems += validate_tenant(files, repo if registry_ok else None)
+        rev = pinned_revision(files)
+        view = repo if rev is None else replace(repo, platform=repo.revisions[rev].platform,
+                                                extractors=repo.revisions[rev].extractors)
+        problems += validate_tenant(files, view if registry_ok.get(rev) else None)
     return sorted(set(problems))
 
 
@@ -106,6 +115,7 @@ def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     problems = (check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides")
                 + check_schema(files.release, "release"))
     problems += _check_name(files)
+    problems += release_problems(files)
     problems += _check_quantities(files.overrides)
     if repo is not None:
         problems += _check_extractor_names(files.overrides, repo.extractors)
