@@ -11,6 +11,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from render import layout
+
 REVISION = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -82,3 +84,9 @@ def resolve(root: Path, ref: str) -> str:
     if ref.startswith("-"):
         raise GitError(f"{ref!r} is not a revision")
     return _git(root, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+
+
+def platform_trees(root: Path, revision: str) -> tuple[str, str]:
+    """Tree ids of base/ and registry/ at `revision`: equal ids mean the same platform."""
+    out = _git(root, "rev-parse", f"{revision}:{layout.BASE_DIR}", f"{revision}:{layout.REGISTRY_DIR}").decode().split()
+    return out[0], out[1]

@@ -103,17 +103,22 @@ class Plan:
         return {**self.pinned, **self.bumped}
 
 
-def plan_update(tenants: dict[str, tuple[bool, dict[str, Any]]], target: Target, previous: str | None) -> Plan:
+def plan_update(tenants: dict[str, tuple[bool, dict[str, Any]]], target: Target, previous: str | None,
+                equivalent: frozenset[str] = frozenset()) -> Plan:
     """Bump every auto_deploy tenant to `target`; hold the others where they are.
 
     `tenants` maps a name to (auto_deploy, release data). A held tenant that pins no
     revision yet rendered from the working tree until now: it is pinned to `previous`
-    (the commit before the update), so its rendered files do not change.
+    (the commit before the update), so its rendered files do not change. A tenant
+    pinned to a revision in `equivalent` (same base/ and registry/ as the target) keeps
+    it, so running an update twice changes nothing the second time.
     """
     plan = Plan(target)
     for name, (auto_deploy, release) in sorted(tenants.items()):
         if auto_deploy and not is_fork(release):
             new = moved(release, target)
+            if release.get("platform_revision") in equivalent:
+                new["platform_revision"] = release["platform_revision"]
             if new != release:
                 plan.bumped[name] = new
             continue
