@@ -7,23 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from render import emit, gitops, layout, load_git, scope
-from render.load import Repo, TenantFiles, load_repo
-from render.merge import DEFAULT_AUTO_DEPLOY
+from render.load import Repo, load_repo
 from render.pipeline import render_repo
 from render.problems import Problem, ProblemsError
 from render.release import Target, release_text, target_of
 from render.validate import validate_repo
 
 PLATFORM_DIRS = (layout.BASE_DIR, layout.REGISTRY_DIR)
-
-
-def auto_deploy(files: TenantFiles) -> bool:
-    data = files.overrides.data if isinstance(files.overrides.data, dict) else {}
-    return bool(data.get("auto_deploy", DEFAULT_AUTO_DEPLOY))
-
-
-def release_data(files: TenantFiles) -> dict[str, Any]:
-    return dict(files.release.data) if isinstance(files.release.data, dict) else {}
 
 
 def load_valid(root: Path, only: list[str] | None = None) -> Repo:

@@ -88,9 +88,12 @@ def deploy(root: Path, apply: Callable[[], list[str]], *, push: bool, remote: st
            branch: str = "main", env: dict[str, str] | None = None, attempts: int = ATTEMPTS,
            before_push: Callable[[int], None] | None = None) -> Pushed:
     """Apply a change (it commits and returns its commits), then push; on a rejected push
-    reset to the remote's tip and apply again. Without `push`, only apply."""
+    reset to the remote's tip and apply again. Without `push`, only apply.
+
+    With `push`, every attempt starts from the remote branch's tip, whatever was checked
+    out: a run started on another branch can never push that branch's commits."""
     for attempt in range(1, attempts + 1):
-        if attempt > 1:
+        if push:
             git(root, "fetch", "-q", remote, branch, env=env)
             git(root, "reset", "-q", "--hard", "FETCH_HEAD")
         commits = apply()

@@ -66,6 +66,21 @@ class GitTree:
         """Names of the folders directly inside `folder` (sorted)."""
         return [name for name in self._entries(folder, b"tree") if not name.startswith(".")]
 
+    def walk(self, *folders: str) -> dict[str, bytes]:
+        """Every file under `folders` (recursively) with its bytes."""
+        out = _git(self.root, "ls-tree", "-r", "-z", "--name-only", self.revision, "--", *folders)
+        names = [n.decode("utf-8") for n in out.split(b"\0") if n]
+        if not names:
+            return {}
+        batch = _git(self.root, "cat-file", "--batch", data="".join(f"{self.revision}:{n}\n" for n in names).encode())
+        files, at = {}, 0
+        for name in names:  # each answer: "<sha> blob <size>\n<bytes>\n"
+            end = batch.index(b"\n", at)
+            size = int(batch[at:end].split()[2])
+            files[name] = batch[end + 1: end + 1 + size]
+            at = end + 1 + size + 1
+        return files
+
     def read(self, rel: str) -> bytes | None:
         """The bytes of `rel` at this revision, or None when it does not exist there."""
         try:

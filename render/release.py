@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from render import layout
-from render.load import Document, TenantFiles, parse_yaml
+from render.load import Document, Repo, TenantFiles, parse_yaml
+from render.merge import DEFAULT_AUTO_DEPLOY
 from render.problems import Problem, ProblemsError
 
 RELEASE_HEADER = (
@@ -127,6 +128,31 @@ def plan_update(tenants: dict[str, tuple[bool, dict[str, Any]]], target: Target,
         if "platform_revision" not in release and previous:
             plan.pinned[name] = {**release, "platform_revision": previous}
     return plan
+
+
+def auto_deploy(files: TenantFiles) -> bool:
+    data = files.overrides.data if isinstance(files.overrides.data, dict) else {}
+    return bool(data.get("auto_deploy", DEFAULT_AUTO_DEPLOY))
+
+
+def release_data(files: TenantFiles) -> dict[str, Any]:
+    return dict(files.release.data) if isinstance(files.release.data, dict) else {}
+
+
+def preview_update(repo: Repo) -> tuple[Repo, list[str]]:
+    """`repo` as a platform update would leave it: every auto_deploy tenant (not running a
+    fork) on the working tree's platform. Returns the repo and the tenants moved."""
+    target = target_of(repo.platform.data, "")
+    tenants, moved_names = dict(repo.tenants), []
+    for name, files in repo.tenants.items():
+        release = release_data(files)
+        if auto_deploy(files) and not is_fork(release):
+            new = moved(release, target)
+            new.pop("platform_revision")
+            if new != release:
+                moved_names.append(name)
+            tenants[name] = replace(files, release=Document(files.release.file, new, files.release.marks))
+    return replace(repo, tenants=tenants), sorted(moved_names)
 
 
 def release_problems(files: TenantFiles) -> list[Problem]:

@@ -40,9 +40,9 @@ def _release(b: dict[str, Any], a: dict[str, Any]) -> list[str]:
         out.append(f"Engine image changes from `{b.get('image')}` to `{a.get('image')}`.")
     if b.get("platform_version") != a.get("platform_version"):
         out.append(f"Platform version {b.get('platform_version')} → {a.get('platform_version')}.")
-    if b.get("platform_revision") != a.get("platform_revision"):
-        rev = a.get("platform_revision")
-        out.append(f"Renders from platform revision `{rev[:12]}`." if rev else "Renders from the current platform files.")
+    rev = a.get("platform_revision")
+    if rev and b.get("platform_revision") != rev:
+        out.append(f"Renders from platform revision `{rev[:12]}` (its base/ and registry/).")
     return out
 
 

@@ -16,7 +16,7 @@ from render import deploy, events, gitops, layout
 from render.ghactions import add_summary, read_event, set_output
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
-from render.release import fork_image
+from render.release import fork_image, release_data
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -102,7 +102,7 @@ def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = N
     def apply() -> list[str]:
         image = _image(root, name, sha)
         repo = deploy.load_valid(root, [name])
-        release = {**deploy.release_data(repo.tenants[name]), "image": image,
+        release = {**release_data(repo.tenants[name]), "image": image,
                    "fork": {"repository": inputs.repository, "ref": inputs.ref, "commit": sha}}
         deploy.write_release(root, name, release)
         deploy.render(root, [name])

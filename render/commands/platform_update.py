@@ -16,7 +16,7 @@ from render import deploy, events, gitops, layout
 from render.ghactions import add_summary, read_event
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
-from render.release import Plan, plan_update, set_scalars
+from render.release import Plan, auto_deploy, plan_update, release_data, set_scalars
 
 RELEASE_PATHS = [layout.TENANTS_DIR, layout.RENDERED_DIR, layout.ARGOCD_DIR]
 
@@ -82,7 +82,7 @@ def _set_engine(root: Path, version: str, tag: str) -> list[str]:
 def _roll_out(root: Path, previous: str | None, version: str | None) -> tuple[Plan, str | None]:
     repo = deploy.load_valid(root)
     target = deploy.current_target(root, repo)
-    tenants = {name: (deploy.auto_deploy(files), deploy.release_data(files)) for name, files in repo.tenants.items()}
+    tenants = {name: (auto_deploy(files), release_data(files)) for name, files in repo.tenants.items()}
     plan = plan_update(tenants, target, previous, deploy.equivalent_revisions(root, repo, target))
     for name, release in plan.releases.items():
         deploy.write_release(root, name, release)

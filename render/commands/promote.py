@@ -7,7 +7,7 @@ from pathlib import Path
 
 from render import deploy, events, layout
 from render.pipeline import effective, shared_for
-from render.release import is_fork, moved
+from render.release import is_fork, moved, release_data
 from render.summary import tenant_changes
 
 
@@ -27,7 +27,7 @@ def promote(*, root: Path, tenant: str, keep_image: bool = False) -> int:
     repo = deploy.load_valid(root, [name])
     target = deploy.current_target(root, repo)
     files = repo.tenants[name]
-    release = deploy.release_data(files)
+    release = release_data(files)
     new = moved(release, target, keep_image=keep_image and is_fork(release))
     if new == release:
         print(f"{name} already runs platform {target.platform_version} at {target.revision[:12]}")
