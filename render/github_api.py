@@ -5,6 +5,7 @@ Plain urllib against $GITHUB_API_URL, so tests run it against a local HTTP serve
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.request
 from typing import Any
@@ -29,6 +30,8 @@ def _call(api: str, token: str, method: str, path: str, body: dict[str, Any] | N
         raise ApiError(f"{method} {path}: HTTP {e.code}") from None
     except urllib.error.URLError as e:
         raise ApiError(f"{method} {path}: {e.reason}") from None
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        raise ApiError(f"{method} {path}: {e}") from None
 
 
 def upsert_comment(api: str, token: str, repository: str, number: int, body: str, marker: str) -> str:

@@ -141,7 +141,7 @@ def release_data(files: TenantFiles) -> dict[str, Any]:
 
 def preview_update(repo: Repo) -> tuple[Repo, list[str]]:
     """`repo` as a platform update would leave it: every auto_deploy tenant (not running a
-    fork) on the working tree's platform. Returns the repo and the tenants moved."""
+    fork) on the working tree's platform. Returns the repo and the tenants that follow."""
     target = target_of(repo.platform.data, "")
     tenants, moved_names = dict(repo.tenants), []
     for name, files in repo.tenants.items():
@@ -149,8 +149,7 @@ def preview_update(repo: Repo) -> tuple[Repo, list[str]]:
         if auto_deploy(files) and not is_fork(release):
             new = moved(release, target)
             new.pop("platform_revision")
-            if new != release:
-                moved_names.append(name)
+            moved_names.append(name)
             tenants[name] = replace(files, release=Document(files.release.file, new, files.release.marks))
     return replace(repo, tenants=tenants), sorted(moved_names)
 

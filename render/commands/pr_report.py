@@ -101,6 +101,6 @@ def build(root: Path, base_rev: str) -> str:
     notes = []
     if platform_changed:
         notes = [f"This pull request changes the platform (`base/` or `registry/`). On merge, the platform update "
-                 f"deploys it to the auto_deploy tenants ({', '.join(moved) or 'none need a change'}); the diff "
+                 f"deploys it to the auto_deploy tenants ({', '.join(moved) or 'none'}); the diff "
                  f"shows them as that release will leave them.", ""]
     return comment(changes, before, after, notes)
