@@ -35,7 +35,7 @@ def _text(value: Any, pointer: str) -> str:
 def tenant_name(value: Any, pointer: str = "tenant") -> str:
     """A tenant name: a DNS-1123 label (ASCII only, so look-alike letters are refused)."""
     name = _text(value, pointer)
-    if not layout.DNS1123_LABEL.match(name) or len(name) > layout.TENANT_NAME_MAX:
+    if not layout.DNS1123_LABEL.fullmatch(name) or len(name) > layout.TENANT_NAME_MAX:
         raise _bad(pointer, f"{name!r} is not a tenant name",
                    f"a DNS-1123 label of at most {layout.TENANT_NAME_MAX} characters: a-z, 0-9 and '-'")
     return name
@@ -44,7 +44,7 @@ def tenant_name(value: Any, pointer: str = "tenant") -> str:
 def repository(value: Any, pointer: str = "repository") -> str:
     """owner/name of a GitHub repository."""
     repo = _text(value, pointer)
-    if not REPOSITORY.match(repo) or repo.split("/")[1] in (".", ".."):
+    if not REPOSITORY.fullmatch(repo) or repo.split("/")[1] in (".", ".."):
         raise _bad(pointer, f"{repo!r} is not a GitHub repository", "write owner/name, e.g. acme-corp/engine")
     return repo
 
@@ -52,7 +52,7 @@ def repository(value: Any, pointer: str = "repository") -> str:
 def git_ref(value: Any, pointer: str = "ref") -> str:
     """A branch, tag or commit id; refuses what git or a shell could misread."""
     ref = _text(value, pointer)
-    bad = (not REF.match(ref) or ".." in ref or "//" in ref or "/." in ref or "@{" in ref
+    bad = (not REF.fullmatch(ref) or ".." in ref or "//" in ref or "/." in ref or "@{" in ref
            or ref.endswith((".lock", "/", ".")))
     if bad:
         raise _bad(pointer, f"{ref!r} is not a branch, tag or commit id", "e.g. main, v1.2.0 or a 40-character commit id")
@@ -61,21 +61,21 @@ def git_ref(value: Any, pointer: str = "ref") -> str:
 
 def commit(value: Any, pointer: str = "commit") -> str:
     sha = _text(value, pointer)
-    if not COMMIT.match(sha):
+    if not COMMIT.fullmatch(sha):
         raise _bad(pointer, f"{sha!r} is not a full commit id", "40 lower-case hex characters")
     return sha
 
 
 def version(value: Any, pointer: str = "version") -> str:
     text = _text(value, pointer)
-    if not VERSION.match(text):
+    if not VERSION.fullmatch(text):
         raise _bad(pointer, f"{text!r} is not a platform version", "e.g. 2026.12.1")
     return text
 
 
 def image_tag(value: Any, pointer: str = "tag") -> str:
     tag = _text(value, pointer)
-    if not TAG.match(tag) or tag.startswith("tenant-"):
+    if not TAG.fullmatch(tag) or tag.startswith("tenant-"):
         raise _bad(pointer, f"{tag!r} is not a platform image tag",
                    "a Docker tag such as 2026.12.1; tenant-* tags are fork images")
     return tag

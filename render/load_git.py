@@ -34,7 +34,7 @@ class GitTree:
     """The files of one commit. `revision` must be a full 40-hex commit id."""
 
     def __init__(self, root: Path, revision: str) -> None:
-        if not REVISION.match(revision):
+        if not REVISION.fullmatch(revision):
             raise GitError(f"{revision!r} is not a full 40-character commit id")
         self.root = root
         self.revision = revision
