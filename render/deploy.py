@@ -3,8 +3,10 @@ commit within a scope. I/O through load, emit and gitops only."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from render import emit, gitops, layout, load_git, scope
 from render.load import Repo, load_repo
@@ -73,3 +75,14 @@ def commit_tenant(root: Path, tenant: str, message: str, *, release: bool) -> li
         raise ProblemsError(problems)
     sha = gitops.commit(root, message)
     return [sha] if sha else []
+
+
+def push_change(root: Path, apply: Callable[[], list[str]], *, push: bool) -> gitops.Pushed | None:
+    """gitops.deploy with the workflow's token ($GITHUB_TOKEN, through git's environment).
+    A git failure (a push still rejected, say) is reported in one line: None."""
+    env = gitops.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
+    try:
+        return gitops.deploy(root, apply, push=push, env=env)
+    except gitops.GitCommandError as e:
+        print(f"dataplane: {e}", file=sys.stderr)
+        return None

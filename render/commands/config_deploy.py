@@ -7,10 +7,9 @@ ArgoCD Application (named by the `app=` output).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from render import deploy, events, gitops, layout
+from render import deploy, events, layout
 from render.ghactions import add_summary, read_event, set_output
 from render.problems import Problem, ProblemsError
 
@@ -44,8 +43,9 @@ def config_deploy(*, root: Path, tenant: str | None = None, event: Path | None =
         deploy.render(root, [name])
         return deploy.commit_tenant(root, name, f"config deploy: re-render {name}", release=False)
 
-    env = gitops.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
-    result = gitops.deploy(root, apply, push=push, env=env)
+    result = deploy.push_change(root, apply, push=push)
+    if result is None:
+        return 1
     set_output(output, "tenant", name)
     set_output(output, "app", application_name(name))
     done = f"commit {result.commits[0][:12]}" if result.commits else "rendered output was already current"

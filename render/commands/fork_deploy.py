@@ -9,7 +9,6 @@ commit is refused if it would touch anything outside the tenant's scope.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from render import deploy, events, gitops, layout
@@ -85,7 +84,10 @@ def _image(root: Path, tenant: str, commit: str) -> str:
 def fork_image_command(*, root: Path, tenant: str, source: Path | None = None, commit: str | None = None,
                        output: Path | None = None) -> int:
     name = events.tenant_name(tenant)
-    sha = events.commit(gitops.head(source) if source is not None else commit)
+    try:
+        sha = events.commit(gitops.head(source) if source is not None else commit)
+    except gitops.GitCommandError as e:
+        raise ProblemsError([Problem(str(source), 1, 1, "", f"not a git checkout: {e}", "")]) from None
     image = _image(root, name, sha)
     set_output(output, "commit", sha)
     set_output(output, "image", image)
@@ -109,8 +111,9 @@ def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = N
         return deploy.commit_tenant(root, name, f"fork deploy: {name} runs {image}\n\n"
                                                 f"Built from {inputs.repository}@{inputs.ref} ({sha}).", release=True)
 
-    env = gitops.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
-    result = gitops.deploy(root, apply, push=push, env=env)
+    result = deploy.push_change(root, apply, push=push)
+    if result is None:
+        return 1
     add_summary(summary, f"## Fork deploy: {name}\n\nImage `{_image(root, name, sha)}` built from "
                          f"`{inputs.repository}` at `{sha}`.\n\n"
                          f"{'Commit ' + result.commits[0][:12] if result.commits else 'Already deployed; nothing to commit'}.\n")

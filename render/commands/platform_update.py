@@ -60,8 +60,9 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
         plans.append(plan)
         return commits + ([sha] if sha else [])
 
-    env = gitops.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
-    result = gitops.deploy(root, apply, push=push, env=env)
+    result = deploy.push_change(root, apply, push=push)
+    if result is None:
+        return 1
     add_summary(summary, summary_markdown(plans[0], result.commits))
     return 0
 
