@@ -56,6 +56,8 @@ def render(root: Path, tenants: list[str] | None) -> emit.Report:
 
 
 def _stale_scopes(root: Path, tenants: set[str]) -> list[str]:
+    """Output folders of tenants that no longer exist (as `dataplane render` prunes them;
+    not imported from the command, which would make render.commands import itself)."""
     out = []
     for parent in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR):
         folder = root / parent
