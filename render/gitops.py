@@ -47,8 +47,9 @@ def head(root: Path) -> str:
 
 
 def dirty(root: Path, *paths: str) -> list[str]:
-    """Paths under `paths` that differ from HEAD (staged, unstaged or untracked)."""
-    out = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *paths)
+    """Paths (under `paths`, default everywhere) that differ from HEAD: staged, unstaged
+    or untracked and not ignored."""
+    out = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *(paths or (".",)))
     return sorted(entry[3:] for entry in out.split("\0") if len(entry) > 3)
 
 
@@ -91,7 +92,11 @@ def deploy(root: Path, apply: Callable[[], list[str]], *, push: bool, remote: st
     reset to the remote's tip and apply again. Without `push`, only apply.
 
     With `push`, every attempt starts from the remote branch's tip, whatever was checked
-    out: a run started on another branch can never push that branch's commits."""
+    out: a run started on another branch can never push that branch's commits. It
+    refuses to start over uncommitted changes, which that reset would discard."""
+    if push and dirty(root):
+        raise GitCommandError(f"uncommitted changes ({', '.join(dirty(root)[:3])}, ...): --push starts from "
+                              f"{remote}/{branch} and would discard them; commit or stash them first")
     for attempt in range(1, attempts + 1):
         if push:
             git(root, "fetch", "-q", remote, branch, env=env)

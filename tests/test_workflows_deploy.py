@@ -103,15 +103,17 @@ def test_fork_deploy_aborts_when_anything_outside_the_tenant_would_be_committed(
     assert origin_head(origin) == start == git(work, "rev-parse", "HEAD")
 
 
-def test_a_pushing_deploy_starts_from_the_remote_tip_and_drops_stray_changes(repo, tmp_path):
+def test_a_pushing_deploy_refuses_to_start_over_uncommitted_changes(repo, tmp_path, capsys):
     origin, work = repo
     start = origin_head(origin)
     (work / "rendered/globex/namespace-tenant-globex.yaml").write_text("# replaced\n")
-    git(work, "add", "-A")
 
-    fork_deploy(root=work, tenant="acme", repository="acme-corp/engine", ref="main", commit=SHA_A, push=True)
+    assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "a/b", "--ref", "main",
+                     f"--commit={SHA_A}", "--push") == 1
 
-    assert all("acme" in p for p in touched(work, f"{start}..{origin_head(origin)}"))
+    assert "uncommitted changes" in capsys.readouterr().err
+    assert origin_head(origin) == start
+    assert (work / "rendered/globex/namespace-tenant-globex.yaml").read_text() == "# replaced\n"
 
 
 def test_check_scope_command(repo, tmp_path):
