@@ -123,7 +123,7 @@ def plan_update(tenants: dict[str, tuple[bool, dict[str, Any]]], target: Target,
             if new != release:
                 plan.bumped[name] = new
             continue
-        reason = "auto_deploy is false" if not auto_deploy else "runs its fork image (rebase the fork, then fork-deploy)"
+        reason = "auto_deploy is false" if not auto_deploy else f"runs its fork image (rebase the fork, fork-deploy, then `dataplane promote {name} --keep-image`)"
         plan.pending.append(Pending(name, str(release.get("platform_version", "")), reason))
         if "platform_revision" not in release and previous:
             plan.pinned[name] = {**release, "platform_revision": previous}

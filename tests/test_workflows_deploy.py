@@ -46,6 +46,7 @@ def test_fork_deploy_changes_only_that_tenant(repo, tmp_path):
     assert all(p == "tenants/acme/release.yaml" or p.startswith("rendered/acme/") for p in changed)
     assert release(work, "acme")["image"] == f"{ENGINE}:tenant-acme-{SHA_A}"
     assert release(work, "acme")["fork"] == {"repository": "acme-corp/engine", "ref": "custom-ocr", "commit": SHA_A}
+    assert release(work, "acme")["platform_revision"] == start  # pinned where it was: held on platform updates
     assert f"tenant-acme-{SHA_A}".encode() in (work / "rendered/acme/rayservice-engine.yaml").read_bytes()
     for tenant, files in others.items():
         assert files_under(work, f"rendered/{tenant}") | files_under(work, f"tenants/{tenant}") == files

@@ -189,3 +189,20 @@ def test_hostile_platform_versions_are_refused(repo, tmp_path):
         assert dataplane(work, "platform-update", "--event-name", "workflow_dispatch", "--event",
                          str(event(tmp_path, "dispatch", payload)), "--push") == 2
     assert origin_head(origin) == head
+
+
+def test_a_tenant_running_its_fork_is_held_even_with_auto_deploy(repo, tmp_path):
+    origin, work = repo
+    assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
+                     f"--commit={'a' * 40}", "--push") == 0
+    acme = files_under(work, "tenants/acme") | files_under(work, "rendered/acme")
+    summary = tmp_path / "summary.md"
+
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push", "--summary", str(summary)) == 0
+
+    assert files_under(work, "tenants/acme") | files_under(work, "rendered/acme") == acme
+    assert "**acme** stays on 2026.11.3: runs its fork image" in summary.read_text()
+    assert release(work, "globex")["image"] == "ghcr.io/dataplane-platform/engine:2026.12.1"
+    assert dataplane(work, "promote", "acme", "--keep-image") == 0
+    assert release(work, "acme")["image"] == f"ghcr.io/dataplane-platform/engine:tenant-acme-{'a' * 40}"
+    assert release(work, "acme")["platform_version"] == "2026.12.1"

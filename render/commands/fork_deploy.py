@@ -40,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     p = sub.add_parser("fork-deploy", help="deploy a fork image to one tenant: release.yaml, render, commit",
                        description="Write TENANT's release.yaml (fork image and where it came from), render only "
-                                   "that tenant and commit. The commit may touch only tenants/TENANT/release.yaml, "
+                                   "that tenant and commit. The platform revision is kept (pinned to HEAD's if none). "
+                                   "The commit may touch only tenants/TENANT/release.yaml, "
                                    "rendered/TENANT/ and argocd/tenants/TENANT/; anything else aborts it.")
     _event_args(p)
     p.add_argument("--commit", required=True, help="the fork commit the image was built from")
@@ -106,6 +107,9 @@ def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = N
         repo = deploy.load_valid(root, [name])
         release = {**release_data(repo.tenants[name]), "image": image,
                    "fork": {"repository": inputs.repository, "ref": inputs.ref, "commit": sha}}
+        # A fork tenant is held on platform updates: pin the platform it renders from
+        # now (HEAD's, the same files), so later template merges leave it alone.
+        release.setdefault("platform_revision", deploy.current_target(root, repo).revision)
         deploy.write_release(root, name, release)
         deploy.render(root, [name])
         return deploy.commit_tenant(root, name, f"fork deploy: {name} runs {image}\n\n"
