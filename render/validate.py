@@ -17,8 +17,8 @@ import jsonschema
 
 from render import layout, quantity
 from render.load import Document, Repo, TenantFiles, pinned_revision
-from render.release import release_problems
 from render.problems import Problem
+from render.release import release_problems
 
 
 @cache
@@ -105,6 +105,10 @@ def validate_repo(repo: Repo) -> list[Problem]:
         problems += found
     for files in repo.tenants.values():
         rev = pinned_revision(files)
+        if rev is not None and rev not in repo.revisions:  # load_repo reads them; a hand-built Repo may not
+            problems.append(files.release.problem(("platform_revision",), "this platform revision was not loaded",
+                                                  "load the repository with render.load.load_repo"))
+            continue
         view = repo if rev is None else replace(repo, platform=repo.revisions[rev].platform,
                                                 extractors=repo.revisions[rev].extractors)
         problems += validate_tenant(files, view if registry_ok.get(rev) else None)
