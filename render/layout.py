@@ -43,7 +43,7 @@ ANNOTATION_ENGINE = "dataplane.io/engine-version"
 # Ray worker group names (the spec's kubectl selectors use ray.io/group=<name>).
 WORKER_GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")  # \Z: "$" would accept a trailing newline
 # Leaves room for the "tenant-" prefix and derived suffixes within 63 characters.
 TENANT_NAME_MAX = 40
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from render import layout
+from render.load_git import GitError, GitTree
 from render.problems import Problem, ProblemsError, dotted
 
 try:  # libyaml's C parser; the pure-Python one behaves the same, only slower.
@@ -155,6 +156,11 @@ def read_yaml(root: Path, rel: str, *, mapping: bool = True) -> Document:
         raise ProblemsError([Problem(rel, 1, 1, "", "file is missing", "every tenant folder needs tenant.yaml, overrides.yaml and release.yaml")]) from None
     except OSError as e:
         raise ProblemsError([Problem(rel, 1, 1, "", f"cannot read file: {e.strerror}", "")]) from None
+    return parse_bytes(raw, rel, mapping=mapping)
+
+
+def parse_bytes(raw: bytes, rel: str, *, mapping: bool = True) -> Document:
+    """Parse the bytes of one input file; size, encoding and top-level shape are checked."""
     if len(raw) > MAX_FILE_BYTES:
         raise ProblemsError([Problem(rel, 1, 1, "", f"file is {len(raw)} bytes, over the {MAX_FILE_BYTES}-byte limit", "input files are small; is this the right file?")])
     try:
@@ -184,13 +190,27 @@ class TenantFiles:
 
 
 @dataclass(frozen=True)
+class PlatformInputs:
+    """What every tenant on one platform revision shares: the registry and the templates."""
+
+    extractors: Document
+    platform: Document
+    templates: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Repo:
-    """Every input of a render: the registry, the templates and each tenant's three files."""
+    """Every input of a render: the registry, the templates and each tenant's three files.
+
+    `revisions` holds the platform inputs of every commit a tenant's release.yaml pins
+    (`platform_revision`); a tenant without one renders from the working tree's.
+    """
 
     extractors: Document
     platform: Document
     templates: dict[str, str]
     tenants: dict[str, TenantFiles]
+    revisions: dict[str, PlatformInputs] = field(default_factory=dict)
 
 
 def list_tenants(root: Path) -> list[str]:
@@ -228,6 +248,72 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
             continue
         docs = [attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES]
         tenants[name] = TenantFiles(name, *docs)
+    revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
-    return Repo(extractors, platform, read_templates(root), tenants)
+    return Repo(extractors, platform, read_templates(root), tenants, revisions)
+
+
+def pinned_revision(files: TenantFiles) -> str | None:
+    """The platform revision a tenant's release.yaml pins, or None (the working tree)."""
+    data = files.release.data
+    value = data.get("platform_revision") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Problem]) -> dict[str, PlatformInputs]:
+    """The platform inputs at every revision the tenants pin, read from git history."""
+    out: dict[str, PlatformInputs] = {}
+    for files in tenants.values():
+        rev = pinned_revision(files)
+        if rev is None or rev in out:
+            continue
+        try:
+            out[rev] = load_platform_at(GitTree(root, rev))
+        except GitError as e:
+            problems.append(files.release.problem(("platform_revision",), f"cannot read the platform at this revision: {e}",
+                                                  "use a commit of this repository's main; CI needs the full history (fetch-depth: 0)"))
+        except ProblemsError as e:
+            problems.extend(e.problems)
+    return out
+
+
+def load_platform_at(tree: GitTree) -> PlatformInputs:
+    """registry/ and base/ as they were at `tree`'s commit. File names carry @<short rev>."""
+    label = tree.revision[:12]
+    docs = []
+    for rel in (layout.EXTRACTORS_FILE, layout.PLATFORM_FILE):
+        raw = tree.read(rel)
+        if raw is None:
+            raise GitError(f"{rel} does not exist at {label}")
+        docs.append(parse_bytes(raw, f"{rel}@{label}"))
+    templates = {}
+    for rel in tree.files(layout.BASE_DIR):
+        if rel.endswith(layout.TEMPLATE_SUFFIX):
+            templates[rel] = (tree.read(rel) or b"").decode("utf-8")
+    return PlatformInputs(docs[0], docs[1], templates)
+
+
+def load_repo_at(root: Path, revision: str) -> Repo:
+    """Every input as it was at `revision` (the base of a pull request, say)."""
+    tree = GitTree(root, revision)
+    problems: list[Problem] = []
+
+    def attempt(rel: str) -> Document:
+        try:
+            raw = tree.read(rel)
+            if raw is None:
+                raise ProblemsError([Problem(rel, 1, 1, "", f"file is missing at {revision[:12]}", "")])
+            return parse_bytes(raw, rel)
+        except ProblemsError as e:
+            problems.extend(e.problems)
+            return Document(rel, {}, {})
+
+    shared = load_platform_at(tree)
+    tenants = {}
+    for name in tree.folders(layout.TENANTS_DIR):
+        tenants[name] = TenantFiles(name, *[attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES])
+    revisions = load_pinned(root, tenants, problems)
+    if problems:
+        raise ProblemsError(problems)
+    return Repo(shared.extractors, shared.platform, shared.templates, tenants, revisions)

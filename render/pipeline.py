@@ -13,7 +13,7 @@ from typing import Any, Callable
 import jinja2
 
 from render import argocd, build, context, emit, layout, routing, templates
-from render.load import Document, Repo, TenantFiles
+from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.merge import Effective, merge_tenant
 from render.problems import ProblemsError
 from render.validate import validate_repo
@@ -33,7 +33,17 @@ class Shared:
 
 
 def shared_of(repo: Repo) -> Shared:
+    """The working tree's platform inputs (tenants that pin no platform_revision)."""
     return Shared(repo.platform, repo.extractors, repo.templates)
+
+
+def shared_for(repo: Repo, tenant_name: str) -> Shared:
+    """The platform inputs one tenant renders from: those of its pinned revision, if any."""
+    rev = pinned_revision(repo.tenants[tenant_name])
+    if rev is None:
+        return shared_of(repo)
+    pinned = repo.revisions[rev]
+    return Shared(pinned.platform, pinned.extractors, pinned.templates)
 
 
 def effective(files: TenantFiles, shared: Shared) -> Effective:
@@ -68,12 +78,17 @@ def render_repo(repo: Repo) -> emit.Outputs:
     problems = validate_repo(repo)
     if problems:
         raise ProblemsError(problems)
-    shared = shared_of(repo)
-    env = templates.environment(shared.templates)
+    envs: dict[str | None, jinja2.Environment] = {}  # one per platform revision
     outputs: emit.Outputs = {}
+    effectives = {}
     for name in sorted(repo.tenants):
-        outputs.update(render_tenant(repo.tenants[name], shared, env))
-    effectives = {name: effective(files, shared) for name, files in sorted(repo.tenants.items())}
+        files = repo.tenants[name]
+        shared = shared_for(repo, name)
+        rev = pinned_revision(files)
+        if rev not in envs:
+            envs[rev] = templates.environment(shared.templates)
+        outputs.update(render_tenant(files, shared, envs[rev]))
+        effectives[name] = effective(files, shared)
     for builder in FLEET_BUILDERS:
         outputs.update(builder(repo, effectives))
     return outputs

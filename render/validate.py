@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 import jsonschema
 
 from render import layout, migration, quantity
-from render.load import Document, Repo, TenantFiles
+from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
+from render.release import release_problems
 
 
 @cache
@@ -96,9 +98,20 @@ def did_you_mean(word: str, options: list[str]) -> str:
 def validate_repo(repo: Repo) -> list[Problem]:
     """Every problem in every input file of the repository."""
     problems = check_schema(repo.platform, "platform") + check_schema(repo.extractors, "extractors")
-    registry_ok = not problems
+    registry_ok = {None: not problems}
+    for rev, pinned in repo.revisions.items():  # the registry of each pinned platform revision
+        found = check_schema(pinned.platform, "platform") + check_schema(pinned.extractors, "extractors")
+        registry_ok[rev] = not found
+        problems += found
     for files in repo.tenants.values():
-        problems += validate_tenant(files, repo if registry_ok else None)
+        rev = pinned_revision(files)
+        if rev is not None and rev not in repo.revisions:  # load_repo reads them; a hand-built Repo may not
+            problems.append(files.release.problem(("platform_revision",), "this platform revision was not loaded",
+                                                  "load the repository with render.load.load_repo"))
+            continue
+        view = repo if rev is None else replace(repo, platform=repo.revisions[rev].platform,
+                                                extractors=repo.revisions[rev].extractors)
+        problems += validate_tenant(files, view if registry_ok.get(rev) else None)
     return sorted(set(problems))
 
 
@@ -106,6 +119,7 @@ def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     problems = (check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides")
                 + check_schema(files.release, "release"))
     problems += _check_name(files)
+    problems += release_problems(files)
     problems += _check_quantities(files.overrides)
     problems += migration.check(files.tenant, repo.platform.data.get("shared_platform") if repo is not None else {})
     if repo is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from render.load import load_repo
 from render.merge import Effective
-from render.pipeline import effective, shared_of
+from render.pipeline import effective, shared_for
 from render.problems import Problem, ProblemsError, dotted
 from render.validate import did_you_mean, validate_repo
 
@@ -27,7 +27,7 @@ def explain(*, root: Path, tenant: str, extractor: str | None = None) -> int:
     problems = validate_repo(repo)
     if problems:
         raise ProblemsError(problems)
-    eff = effective(repo.tenants[tenant], shared_of(repo))
+    eff = effective(repo.tenants[tenant], shared_for(repo, tenant))
     for line in explain_lines(eff, extractor):
         print(line)
     return 0

@@ -1,0 +1,54 @@
+"""`dataplane config-deploy TENANT`: re-render one tenant from its current files and commit.
+
+No image build: the tenant keeps its release. The workflow then syncs only the tenant's
+ArgoCD Application (named by the `app=` output).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from render import deploy, events, layout
+from render.ghactions import add_summary, read_event, set_output
+from render.problems import Problem, ProblemsError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("config-deploy", help="re-render one tenant, commit, and name its ArgoCD Application",
+                       description="Re-render TENANT from its current files, commit the result (only rendered/TENANT/ "
+                                   "and argocd/tenants/TENANT/ may change) and write app=tenant-TENANT to --output.")
+    p.add_argument("tenant", nargs="?", metavar="TENANT", help="the tenant (or give --event)")
+    p.add_argument("--event", type=Path, help="workflow_dispatch payload JSON ($GITHUB_EVENT_PATH)")
+    p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
+    p.add_argument("--output", type=Path, help="append tenant= and app= here ($GITHUB_OUTPUT)")
+    p.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
+    p.set_defaults(run=lambda a: config_deploy(root=a.repo, tenant=a.tenant, event=a.event, push=a.push,
+                                               output=a.output, summary=a.summary))
+
+
+def application_name(tenant: str) -> str:
+    return layout.namespace(tenant)
+
+
+def config_deploy(*, root: Path, tenant: str | None = None, event: Path | None = None, push: bool = False,
+                  output: Path | None = None, summary: Path | None = None) -> int:
+    name = events.config_deploy(read_event(event)) if event else events.tenant_name(tenant)
+    if not (root / layout.tenant_dir(name)).is_dir():
+        raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", f"no tenant named {name!r}",
+                                     f"tenants are folders under {layout.TENANTS_DIR}/")])
+
+    def apply() -> list[str]:
+        deploy.load_valid(root, [name])
+        deploy.render(root, [name])
+        return deploy.commit_tenant(root, name, f"config deploy: re-render {name}", release=False)
+
+    result = deploy.push_change(root, apply, push=push)
+    if result is None:
+        return 1
+    set_output(output, "tenant", name)
+    set_output(output, "app", application_name(name))
+    done = f"commit {result.commits[0][:12]}" if result.commits else "rendered output was already current"
+    add_summary(summary, f"## Config deploy: {name}\n\nRe-rendered from its current files ({done}); "
+                         f"ArgoCD Application `{application_name(name)}` is synced next.\n")
+    return 0

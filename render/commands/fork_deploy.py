@@ -1,0 +1,124 @@
+"""Fork deploys: a tenant's own engine build, deployed to that tenant only.
+
+Three steps, one per workflow job: `fork-inputs` validates the dispatch inputs,
+`fork-image` names the image built from the fork's commit (tenant-<name>-<full sha>),
+`fork-deploy` writes that tenant's release.yaml, renders that tenant and commits; the
+commit is refused if it would touch anything outside the tenant's scope.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from render import deploy, events, gitops, layout
+from render.ghactions import add_summary, read_event, set_output
+from render.load import read_yaml
+from render.problems import Problem, ProblemsError
+from render.release import fork_image, release_data
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("fork-inputs", help="validate a fork deploy's inputs and write them as step outputs",
+                       description="Check tenant, fork repository and ref (from --event or the flags) and that "
+                                   "the tenant exists; write tenant=, repository=, ref= to --output.")
+    _event_args(p)
+    p.add_argument("--output", type=Path, help="append outputs here (in a workflow: $GITHUB_OUTPUT)")
+    p.set_defaults(run=lambda a: fork_inputs(root=a.repo, event=a.event, tenant=a.tenant, repository=a.repository,
+                                             ref=a.ref, output=a.output))
+
+    p = sub.add_parser("fork-image", help="name the image of a fork build: <engine repository>:tenant-<name>-<sha>",
+                       description="Print (and write as image=) the image reference for TENANT built from the "
+                                   "fork commit checked out in --source (or given with --commit).")
+    p.add_argument("--tenant", required=True)
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--source", type=Path, help="the fork's checkout; its HEAD commit is used")
+    group.add_argument("--commit", help="the fork commit (40 hex characters)")
+    p.add_argument("--output", type=Path, help="append image= and commit= here ($GITHUB_OUTPUT)")
+    p.set_defaults(run=lambda a: fork_image_command(root=a.repo, tenant=a.tenant, source=a.source,
+                                                    commit=a.commit, output=a.output))
+
+    p = sub.add_parser("fork-deploy", help="deploy a fork image to one tenant: release.yaml, render, commit",
+                       description="Write TENANT's release.yaml (fork image and where it came from), render only "
+                                   "that tenant and commit. The platform revision is kept (pinned to HEAD's if none). "
+                                   "The commit may touch only tenants/TENANT/release.yaml, "
+                                   "rendered/TENANT/ and argocd/tenants/TENANT/; anything else aborts it.")
+    _event_args(p)
+    p.add_argument("--commit", required=True, help="the fork commit the image was built from")
+    p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
+    p.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
+    p.set_defaults(run=lambda a: fork_deploy(root=a.repo, event=a.event, tenant=a.tenant, repository=a.repository,
+                                             ref=a.ref, commit=a.commit, push=a.push, summary=a.summary))
+
+
+def _event_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--event", type=Path, help="workflow_dispatch payload JSON ($GITHUB_EVENT_PATH)")
+    p.add_argument("--tenant")
+    p.add_argument("--repository", help="the fork, owner/name")
+    p.add_argument("--ref", help="branch, tag or commit of the fork")
+
+
+def _inputs(root: Path, event: Path | None, tenant: str | None, repository: str | None,
+            ref: str | None) -> events.ForkDeploy:
+    payload = read_event(event) if event else {"inputs": {"tenant": tenant, "repository": repository, "ref": ref}}
+    inputs = events.fork_deploy(payload)
+    if not (root / layout.tenant_dir(inputs.tenant)).is_dir():
+        raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", f"no tenant named {inputs.tenant!r}",
+                                     f"tenants are folders under {layout.TENANTS_DIR}/")])
+    return inputs
+
+
+def fork_inputs(*, root: Path, event: Path | None = None, tenant: str | None = None, repository: str | None = None,
+                ref: str | None = None, output: Path | None = None) -> int:
+    inputs = _inputs(root, event, tenant, repository, ref)
+    for key, value in (("tenant", inputs.tenant), ("repository", inputs.repository), ("ref", inputs.ref)):
+        set_output(output, key, value)
+    print(f"fork deploy of {inputs.tenant} from {inputs.repository}@{inputs.ref}")
+    return 0
+
+
+def _image(root: Path, tenant: str, commit: str) -> str:
+    platform = read_yaml(root, layout.PLATFORM_FILE).data
+    return fork_image(str(platform["engine"]["repository"]), tenant, commit)
+
+
+def fork_image_command(*, root: Path, tenant: str, source: Path | None = None, commit: str | None = None,
+                       output: Path | None = None) -> int:
+    name = events.tenant_name(tenant)
+    try:
+        sha = events.commit(gitops.head(source) if source is not None else commit)
+    except gitops.GitCommandError as e:
+        raise ProblemsError([Problem(str(source), 1, 1, "", f"not a git checkout: {e}", "")]) from None
+    image = _image(root, name, sha)
+    set_output(output, "commit", sha)
+    set_output(output, "image", image)
+    print(image)
+    return 0
+
+
+def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = None, repository: str | None = None,
+                ref: str | None = None, commit: str, push: bool = False, summary: Path | None = None) -> int:
+    inputs = _inputs(root, event, tenant, repository, ref)
+    sha = events.commit(commit)
+    name = inputs.tenant
+
+    def apply() -> list[str]:
+        image = _image(root, name, sha)
+        repo = deploy.load_valid(root, [name])
+        release = {**release_data(repo.tenants[name]), "image": image,
+                   "fork": {"repository": inputs.repository, "ref": inputs.ref, "commit": sha}}
+        # A fork tenant is held on platform updates: pin the platform it renders from
+        # now (HEAD's, the same files), so later template merges leave it alone.
+        release.setdefault("platform_revision", deploy.current_target(root, repo).revision)
+        deploy.write_release(root, name, release)
+        deploy.render(root, [name])
+        return deploy.commit_tenant(root, name, f"fork deploy: {name} runs {image}\n\n"
+                                                f"Built from {inputs.repository}@{inputs.ref} ({sha}).", release=True)
+
+    result = deploy.push_change(root, apply, push=push)
+    if result is None:
+        return 1
+    add_summary(summary, f"## Fork deploy: {name}\n\nImage `{_image(root, name, sha)}` built from "
+                         f"`{inputs.repository}` at `{sha}`.\n\n"
+                         f"{'Commit ' + result.commits[0][:12] if result.commits else 'Already deployed; nothing to commit'}.\n")
+    return 0

@@ -1,0 +1,118 @@
+"""`dataplane pr-report`: the pull-request comment, printed, written, or posted in place."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from render import events, github_api, layout, load_git
+from render.deploy import load_valid
+from render.ghactions import add_summary, read_event
+from render.load import Repo, load_platform_at, load_repo_at, read_yaml
+from render.load_git import GitTree
+from render.pipeline import effective, render_repo, shared_for
+from render.problems import Problem, ProblemsError
+from render.release import preview_update
+from render.validate import check_schema
+from render.report import MARKER, TenantChange, changed_files, comment, tenant_of
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("pr-report", help="describe a pull request per tenant and show its rendered diff",
+                       description="Compare the working tree with --base (or the pull request's base in --event): "
+                                   "per tenant, in plain words, what changes (extractors, replicas, node ranges, "
+                                   "resources, images), then the unified diff of rendered files. A change to base/ "
+                                   "or registry/ is shown as the release after merge will deploy it.")
+    p.add_argument("--base", help="base revision (default: pull_request.base.sha of --event)")
+    p.add_argument("--event", type=Path, help="pull_request payload JSON ($GITHUB_EVENT_PATH)")
+    p.add_argument("--out", type=Path, help="write the comment body here")
+    p.add_argument("--summary", type=Path, help="append the body here too ($GITHUB_STEP_SUMMARY)")
+    p.add_argument("--post", action="store_true",
+                   help="create or update the pull request's comment ($GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)")
+    p.set_defaults(run=lambda a: pr_report(root=a.repo, base=a.base, event=a.event, out=a.out, summary=a.summary,
+                                           post=a.post))
+
+
+def pr_report(*, root: Path, base: str | None = None, event: Path | None = None, out: Path | None = None,
+              summary: Path | None = None, post: bool = False) -> int:
+    pr = events.pull_request(read_event(event)) if event else None
+    if base is None and pr is None:
+        raise ProblemsError([Problem(events.INPUTS, 1, 1, "base", "no base revision", "give --base REV or --event")])
+    try:
+        base_rev = load_git.resolve(root, events.git_ref(base, "base")) if base else pr.base  # type: ignore[union-attr]
+        body = build(root, base_rev)
+    except load_git.GitError as e:
+        raise ProblemsError([Problem(events.INPUTS, 1, 1, "base", str(e), "fetch the full history (fetch-depth: 0)")]) from None
+    if out is not None:
+        out.write_text(body, encoding="utf-8")
+    if summary is not None:
+        add_summary(summary, body)
+    elif out is None and not post:
+        print(body, end="")
+    if post:
+        _post(pr, body)
+    return 0
+
+
+def _post(pr: events.PullRequest | None, body: str) -> None:
+    if pr is None:
+        raise ProblemsError([Problem(events.INPUTS, 1, 1, "event", "--post needs the pull_request --event", "")])
+    if not pr.same_repository:
+        print("pull request from a fork: its token cannot comment; the report is in the job summary")
+        return
+    repository = events.repository(os.environ.get("GITHUB_REPOSITORY", ""), "GITHUB_REPOSITORY")
+    api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+    token = os.environ.get("GITHUB_TOKEN", "")
+    if not token:
+        raise ProblemsError([Problem(events.INPUTS, 1, 1, "GITHUB_TOKEN", "not set", "pass it in the step's env")])
+    try:
+        done = github_api.upsert_comment(api, token, repository, pr.number, body, MARKER)
+    except github_api.ApiError as e:
+        print(f"could not comment ({e}); the report is in the job summary")
+        return
+    print(f"pull request comment {done}")
+
+
+def build(root: Path, base_rev: str) -> str:
+    """The comment for the working tree against `base_rev`."""
+    head = load_valid(root)
+    tree = GitTree(root, base_rev)
+    old = load_platform_at(tree)
+    platform_changed = (old.templates, old.platform.data, old.extractors.data) != \
+        (head.templates, head.platform.data, head.extractors.data)
+    after_repo, moved = preview_update(head) if platform_changed else (head, [])
+    after = {path: data for files in render_repo(after_repo).values() for path, data in files.items()}
+    before = tree.walk(*layout.OUTPUT_DIRS)
+    try:
+        base_repo: Repo | None = load_repo_at(root, base_rev)
+    except ProblemsError:
+        base_repo = None  # an invalid base: show the diff, not the before-configuration
+    paths = changed_files(before, after)
+    prices = _prices(root)
+    changes = []
+    for name in sorted(set(after_repo.tenants) | set(base_repo.tenants if base_repo else ())):
+        b_shared = shared_for(base_repo, name) if base_repo and name in base_repo.tenants else None
+        a_shared = shared_for(after_repo, name) if name in after_repo.tenants else None
+        changes.append(TenantChange(
+            name,
+            effective(base_repo.tenants[name], b_shared) if base_repo and b_shared else None,
+            effective(after_repo.tenants[name], a_shared) if a_shared else None,
+            b_shared, a_shared, [p for p in paths if tenant_of(p) == name],
+            held=platform_changed and name in after_repo.tenants and name not in moved, prices=prices))
+    notes = []
+    if platform_changed:
+        notes = [f"This pull request changes the platform (`base/` or `registry/`). On merge, the platform update "
+                 f"deploys it to the auto_deploy tenants ({', '.join(moved) or 'none'}); the diff "
+                 f"shows them as that release will leave them.", ""]
+    return comment(changes, before, after, notes)
+
+
+def _prices(root: Path) -> dict[str, Any] | None:
+    """registry/prices.yaml, for the footprint section; None (no section) if it is unusable."""
+    try:
+        doc = read_yaml(root, layout.PRICES_FILE)
+    except ProblemsError:
+        return None
+    return None if check_schema(doc, "prices") else dict(doc.data)

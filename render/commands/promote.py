@@ -1,0 +1,46 @@
+"""`dataplane promote TENANT`: move one held tenant to the platform at HEAD, for a pull request."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from render import deploy, events, layout
+from render.pipeline import effective, shared_for
+from render.release import is_fork, moved, release_data
+from render.summary import tenant_changes
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("promote", help="move one tenant to the current platform (release.yaml + re-render)",
+                       description="Point TENANT's release.yaml at the platform of HEAD (platform_version, engine "
+                                   "image, platform_revision) and re-render it, merging its overrides with HEAD's "
+                                   "registry. Commit the result and open a pull request; nothing is pushed.")
+    p.add_argument("tenant", metavar="TENANT")
+    p.add_argument("--keep-image", action="store_true",
+                   help="keep the tenant's fork image (it was rebased on the current platform)")
+    p.set_defaults(run=lambda a: promote(root=a.repo, tenant=a.tenant, keep_image=a.keep_image))
+
+
+def promote(*, root: Path, tenant: str, keep_image: bool = False) -> int:
+    name = events.tenant_name(tenant)
+    repo = deploy.load_valid(root, [name])
+    target = deploy.current_target(root, repo)
+    files = repo.tenants[name]
+    release = release_data(files)
+    new = moved(release, target, keep_image=keep_image and is_fork(release))
+    if new == release:
+        print(f"{name} already runs platform {target.platform_version} at {target.revision[:12]}")
+        return 0
+    before = effective(files, shared_for(repo, name))
+    deploy.write_release(root, name, new)
+    deploy.render(root, [name])
+    after_repo = deploy.load_valid(root, [name])
+    after = effective(after_repo.tenants[name], shared_for(after_repo, name))
+    print(f"{name} moves to platform {target.platform_version} at {target.revision[:12]}:")
+    for line in tenant_changes(before, after):
+        print(f"  - {line}")
+    paths = " ".join([layout.tenant_file(name, layout.RELEASE_FILE), layout.rendered_dir(name),
+                      layout.argocd_tenant_dir(name)])
+    print(f"next: git add {paths} && git commit, then open a pull request")
+    return 0

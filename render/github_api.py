@@ -1,0 +1,51 @@
+"""The one GitHub API call the workflows need: create or update the pull-request comment.
+
+Plain urllib against $GITHUB_API_URL, so tests run it against a local HTTP server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.request
+from typing import Any
+
+BOT_LOGIN = "github-actions[bot]"
+
+
+class ApiError(Exception):
+    pass
+
+
+def _call(api: str, token: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    request = urllib.request.Request(
+        api.rstrip("/") + path, method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
+                 "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - https API URL from the runner
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raise ApiError(f"{method} {path}: HTTP {e.code}") from None
+    except urllib.error.URLError as e:
+        raise ApiError(f"{method} {path}: {e.reason}") from None
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        raise ApiError(f"{method} {path}: {e}") from None
+
+
+def upsert_comment(api: str, token: str, repository: str, number: int, body: str, marker: str) -> str:
+    """Update our comment carrying `marker` on pull request `number`, or create it.
+    Only a comment written by the workflow's own bot is ever edited."""
+    page = 1
+    while True:
+        comments = _call(api, token, "GET", f"/repos/{repository}/issues/{number}/comments?per_page=100&page={page}")
+        for c in comments or []:
+            if marker in (c.get("body") or "") and (c.get("user") or {}).get("login") == BOT_LOGIN:
+                _call(api, token, "PATCH", f"/repos/{repository}/issues/comments/{c['id']}", {"body": body})
+                return "updated"
+        if not comments or len(comments) < 100:
+            break
+        page += 1
+    _call(api, token, "POST", f"/repos/{repository}/issues/{number}/comments", {"body": body})
+    return "created"

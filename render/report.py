@@ -1,0 +1,118 @@
+"""The pull-request comment: per tenant, what the change does, then the rendered diff.
+
+Pure: the rendered files of both sides and each tenant's effective configuration in,
+markdown out. One comment per pull request is kept up to date; MARKER finds it again.
+
+Each tenant's section is the concatenation of SECTION_BUILDERS' lines, in order: to add
+a section (a footprint or cost change, say), append a builder to that tuple.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from render import context, footprint, layout
+from render.merge import Effective
+from render.pipeline import Shared
+from render.summary import tenant_changes
+
+MARKER = "<!-- dataplane:pr-report -->"
+MAX_COMMENT = 60_000  # GitHub refuses comments over 65,536 characters
+
+
+@dataclass(frozen=True)
+class TenantChange:
+    """One tenant on both sides of a pull request (None: absent on that side)."""
+
+    name: str
+    before: Effective | None
+    after: Effective | None
+    before_shared: Shared | None
+    after_shared: Shared | None
+    files: list[str] = field(default_factory=list)  # rendered paths that change
+    held: bool = False  # a platform change that waits for `dataplane promote`
+    prices: dict[str, Any] | None = None  # registry/prices.yaml of the head, for the footprint section
+
+
+SectionBuilder = Callable[[TenantChange], list[str]]
+
+
+def plain_words(change: TenantChange) -> list[str]:
+    lines = [f"- {line}" for line in tenant_changes(change.before, change.after)]
+    if change.files and not lines:
+        lines.append(f"- {len(change.files)} rendered file(s) change; no configuration the tenant sets changes.")
+    if change.held:
+        lines.append(f"- Holds its current platform (auto_deploy: false or a fork image): "
+                     f"`dataplane promote {change.name}` moves it in a pull request of its own.")
+    return lines
+
+
+def footprint_change(change: TenantChange) -> list[str]:
+    """The compute and cost the change frees or adds (always-on and ceiling), when it does."""
+    if change.prices is None:
+        return []
+
+    def of(eff: Effective | None, shared: Shared | None) -> footprint.Footprint | None:
+        if eff is None or shared is None:
+            return None
+        ctx = context.tenant_context(eff, shared.platform.data)
+        return footprint.compute(ctx, eff.values["extractors"], change.prices or {})
+
+    before, after = of(change.before, change.before_shared), of(change.after, change.after_shared)
+    if before and after and (before.always_on, before.ceiling) == (after.always_on, after.ceiling):
+        return []
+    return [""] + footprint.footprint_change_markdown(before, after).splitlines()
+
+
+SECTION_BUILDERS: tuple[SectionBuilder, ...] = (plain_words, footprint_change)
+
+
+def tenant_of(path: str) -> str | None:
+    for folder in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR):
+        if layout.is_inside(path, folder):
+            parts = path[len(folder) + 1:].split("/")
+            return parts[0] if len(parts) > 1 else None
+    return None
+
+
+def changed_files(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
+    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+
+
+def unified_diff(before: dict[str, bytes], after: dict[str, bytes], paths: list[str]) -> str:
+    out: list[str] = []
+    for path in paths:
+        a = before.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        b = after.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        out += difflib.unified_diff(a, b, f"a/{path}" if path in before else "/dev/null",
+                                    f"b/{path}" if path in after else "/dev/null")
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n"
+    return "".join(out)
+
+
+def comment(changes: list[TenantChange], before: dict[str, bytes], after: dict[str, bytes],
+            notes: list[str] | None = None, limit: int = MAX_COMMENT) -> str:
+    """The whole comment body: header, a section per changed tenant, the diff."""
+    paths = changed_files(before, after)
+    lines = [MARKER, "## dataplane: what this pull request changes", ""] + (notes or [])
+    shown = [c for c in changes if c.files or c.held or tenant_changes(c.before, c.after)]
+    if not shown:
+        lines.append("No tenant's rendered files or configuration change.")
+    for change in shown:
+        lines += ["", f"### {change.name}", ""]
+        for builder in SECTION_BUILDERS:
+            lines += builder(change)
+    head = "\n".join(lines) + "\n"
+    if not paths:
+        return head
+    diff = unified_diff(before, after, paths).replace("```", "`\u200b``")
+    opening = f"\n<details><summary>Rendered diff: {len(paths)} file(s)</summary>\n\n```diff\n"
+    closing = "```\n\n</details>\n"
+    room = limit - len(head) - len(opening) - len(closing) - 200
+    if len(diff) > room:
+        cut = diff[: max(room, 0)].rsplit("\n", 1)[0] + "\n"
+        diff = cut + f"... diff truncated ({len(diff) - len(cut)} more characters); run `dataplane render` locally.\n"
+    return head + opening + diff + closing

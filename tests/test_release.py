@@ -1,0 +1,147 @@
+"""render/release.py, render/summary.py and the load stage's pinned revisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.flow_repo import commit_all, git, make_origin, clone
+from render.load import load_repo, parse_yaml
+from render.merge import Effective
+from render.pipeline import render_repo, shared_for, shared_of
+from render.problems import ProblemsError
+from render.release import Target, fork_image, is_fork, moved, plan_update, release_text, set_scalars
+from render.summary import tenant_changes
+from render.validate import validate_repo
+
+REV1, REV2, PREV = "1" * 40, "2" * 40, "3" * 40
+TARGET = Target("2026.12.1", "ghcr.io/x/engine:2026.12.1", REV2)
+OLD = {"platform_version": "2026.11.3", "image": "ghcr.io/x/engine:2026.11.3"}
+
+
+def test_plan_bumps_auto_deploy_and_holds_the_rest():
+    fork = {**OLD, "image": "ghcr.io/x/engine:tenant-forky-" + "a" * 40}
+    plan = plan_update({"auto": (True, OLD), "held": (False, OLD), "forky": (True, fork),
+                        "pinned": (False, {**OLD, "platform_revision": REV1})}, TARGET, PREV)
+    assert plan.bumped == {"auto": {"platform_version": "2026.12.1", "image": TARGET.image, "platform_revision": REV2}}
+    assert plan.pinned == {"held": {**OLD, "platform_revision": PREV}, "forky": {**fork, "platform_revision": PREV}}
+    assert [(p.name, p.reason.split(" ")[0]) for p in plan.pending] == [("forky", "runs"), ("held", "auto_deploy"),
+                                                                        ("pinned", "auto_deploy")]
+
+
+def test_plan_keeps_an_equivalent_revision():
+    on_target = {"platform_version": "2026.12.1", "image": TARGET.image, "platform_revision": REV1}
+    assert plan_update({"a": (True, on_target)}, TARGET, None, frozenset({REV1})).bumped == {}
+    assert plan_update({"a": (True, on_target)}, TARGET, None).bumped["a"]["platform_revision"] == REV2
+
+
+def test_moved_drops_the_fork_unless_kept():
+    fork = {**OLD, "image": "r:tenant-acme-" + "a" * 40, "fork": {"repository": "a/b", "ref": "main", "commit": "a" * 40}}
+    assert is_fork(fork) and not is_fork(OLD)
+    assert "fork" not in moved(fork, TARGET) and moved(fork, TARGET)["image"] == TARGET.image
+    assert moved(fork, TARGET, keep_image=True)["image"] == fork["image"]
+
+
+def test_fork_image_uses_the_full_commit():
+    assert fork_image("ghcr.io/x/engine", "acme", "a" * 40) == "ghcr.io/x/engine:tenant-acme-" + "a" * 40
+
+
+def test_release_text_round_trips_in_a_fixed_order():
+    data = {"fork": {"commit": "c" * 40, "repository": "a/b", "ref": "main"}, "platform_revision": REV1, **OLD}
+    text = release_text(data)
+    assert yaml.safe_load(text) == data
+    keys = [line.split(":")[0] for line in text.splitlines() if line and not line.startswith(("#", " "))]
+    assert keys == ["platform_version", "image", "platform_revision", "fork"]
+
+
+def test_set_scalars_edits_in_place_and_keeps_comments():
+    text = '# top\nplatform_version: "1.0"  # the label\nengine:\n  repository: r\n  # tag\n  tag: 1.0\n'
+    out = set_scalars(text, parse_yaml(text, "p.yaml"), {("platform_version",): "2.0", ("engine", "tag"): "2.0"})
+    assert out == '# top\nplatform_version: "2.0"  # the label\nengine:\n  repository: r\n  # tag\n  tag: "2.0"\n'
+
+
+def test_set_scalars_refuses_a_missing_key():
+    with pytest.raises(ProblemsError):
+        set_scalars("a: 1\n", parse_yaml("a: 1\n", "p.yaml"), {("b",): "x"})
+
+
+def eff(**values) -> Effective:
+    base = {"release": OLD, "auto_deploy": True, "extractors": {}, "cluster": {}, "head": {"cpu": "2", "memory": "8Gi"},
+            "env": {}}
+    return Effective({**base, **values}, {})
+
+
+def ext(enabled: bool = True, lo: int = 0, hi: int = 2, **kw) -> dict[str, object]:
+    return {"enabled": enabled, "min_replicas": lo, "max_replicas": hi, "num_cpus": 1, "num_gpus": 0, "memory": "4Gi", **kw}
+
+
+def test_summary_sentences():
+    before = eff(extractors={"a_v1": ext(), "b_v1": ext(), "c_v1": ext(False)},
+                 cluster={"gpu-workers": {"min_replicas": 0, "max_replicas": 2, "replicas": 0, "cpu": "7", "memory": "28Gi", "gpus": 1}})
+    after = eff(release={**OLD, "image": "r:new"}, auto_deploy=False,
+                extractors={"a_v1": ext(lo=1, hi=4, memory="6Gi"), "b_v1": ext(False), "c_v1": ext(), "d_v1": ext()},
+                cluster={"gpu-workers": {"min_replicas": 1, "max_replicas": 3, "replicas": 1, "cpu": "7", "memory": "30Gi", "gpus": 1}},
+                head={"cpu": "4", "memory": "8Gi"}, env={"LOG_LEVEL": "DEBUG"})
+    assert tenant_changes(before, after) == [
+        "Engine image changes from `ghcr.io/x/engine:2026.11.3` to `r:new`.",
+        "Platform updates no longer deploy automatically (auto_deploy: false).",
+        "a_v1 replicas 0–2 → 1–4.",
+        "a_v1 per replica: memory 4Gi → 6Gi.",
+        "Extractor b_v1 is disabled.",
+        "Extractor c_v1 is enabled.",
+        "New extractor d_v1 from the registry (enabled).",
+        "gpu-workers node range 0–2 → 1–3.",
+        "gpu-workers starts with 1 nodes (was 0).",
+        "gpu-workers per node: memory 28Gi → 30Gi.",
+        "Head node: CPU 2 → 4.",
+        "Environment changes: LOG_LEVEL.",
+    ]
+    assert tenant_changes(before, before) == []
+    assert tenant_changes(None, before) == ["New tenant: its data plane is created."]
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    return clone(make_origin(tmp_path), tmp_path / "work")
+
+
+def test_a_pinned_tenant_renders_from_its_revision(work):
+    pinned_at = git(work, "rev-parse", "HEAD")
+    release = work / "tenants/initech/release.yaml"
+    release.write_text(release.read_text() + f'platform_revision: "{pinned_at}"\n')
+    template = work / "base/namespace.yaml.j2"
+    template.write_text(template.read_text().replace("  labels:\n", "  labels:\n    x: {{ \"y\" | j }}\n", 1))
+    commit_all(work, "template change")
+
+    repo = load_repo(work)
+    assert validate_repo(repo) == []
+    assert shared_for(repo, "acme") == shared_of(repo)
+    assert shared_for(repo, "initech").templates != shared_of(repo).templates
+    out = render_repo(repo)
+    assert b"x: y" in out["rendered/acme"]["rendered/acme/namespace-tenant-acme.yaml"]
+    assert b"x: y" not in out["rendered/initech"]["rendered/initech/namespace-tenant-initech.yaml"]
+
+
+@pytest.mark.parametrize("revision", ["0" * 40, "abc", "HEAD", "1" * 40 + "\n"])
+def test_an_unknown_or_malformed_revision_is_a_problem_on_its_line(work, revision):
+    release = work / "tenants/initech/release.yaml"
+    release.write_text(release.read_text() + f"platform_revision: {revision!r}\n".replace("'", '"'))
+    try:
+        problems = validate_repo(load_repo(work))
+    except ProblemsError as e:
+        problems = e.problems
+    assert problems and all(p.file == "tenants/initech/release.yaml" for p in problems)
+    assert problems[0].pointer == "platform_revision" and problems[0].line == 5
+
+
+def test_a_pinned_registry_is_validated_against_the_tenants_overrides(work):
+    pinned_at = git(work, "rev-parse", "HEAD")
+    release = work / "tenants/initech/release.yaml"
+    release.write_text(release.read_text() + f'platform_revision: "{pinned_at}"\n')
+    overrides = work / "tenants/initech/overrides.yaml"
+    overrides.write_text(overrides.read_text().replace("disabled:\n", "disabled:\n  - sentiment_extractor\n"))  # newer registry
+    problems = validate_repo(load_repo(work))
+    assert [(p.file, p.message) for p in problems] == [
+        ("tenants/initech/overrides.yaml", "unknown extractor 'sentiment_extractor'")]

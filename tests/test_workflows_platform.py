@@ -1,0 +1,208 @@
+"""Flow: platform updates (new engine image, merge to base/ or registry/) and promote.
+
+Each test runs the subcommand the platform-update workflow runs, on a clone of a bare
+repository in tmp_path, with a simulated event payload, then inspects the commits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.flow_repo import AUTO_DEPLOY, tenant_of, clone, commit_all, dataplane, event, files_under, git, make_origin, origin_head, push, touched
+from render.release import release_text
+
+NEW_EXTRACTOR = """
+  sentiment_extractor_v1:
+    name: sentiment_extractor
+    version: v1
+    description: Sentiment of short texts.
+    modalities: [text]
+    runtime: ray_serve
+    worker_group: cpu-workers
+    import_path: engine.extractors.sentiment_extractor.v1:app
+    num_cpus: 1
+    num_gpus: 0
+    memory: 2Gi
+    min_replicas: 0
+    max_replicas: 2
+    target_ongoing_requests: 4
+    upscale_delay_s: 30
+    downscale_delay_s: 600
+    max_ongoing_requests: 8
+    capabilities: [sentiment]
+    enabled_by_default: true
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[Path, Path]:
+    origin = make_origin(tmp_path)
+    return origin, clone(origin, tmp_path / "work")
+
+
+def release(work: Path, tenant: str) -> dict[str, object]:
+    return dict(yaml.safe_load((work / f"tenants/{tenant}/release.yaml").read_text()))
+
+
+def pin(work: Path, tenant: str) -> str:
+    """Pin `tenant` to HEAD's platform (what a first platform update does) and push."""
+    rev = git(work, "rev-parse", "HEAD")
+    data = release(work, tenant)
+    (work / f"tenants/{tenant}/release.yaml").write_text(release_text({**data, "platform_revision": rev}))
+    commit_all(work, f"pin {tenant}")
+    push(work)
+    return rev
+
+
+def serve_apps(work: Path, tenant: str) -> list[str]:
+    ray = yaml.safe_load((work / f"rendered/{tenant}/rayservice-engine.yaml").read_text())
+    return [app["name"] for app in yaml.safe_load(ray["spec"]["serveConfigV2"])["applications"]]
+
+
+def test_new_engine_image_bumps_auto_deploy_tenants_and_leaves_pinned_ones_untouched(repo, tmp_path):
+    origin, work = repo
+    pin(work, "initech")
+    initech_before = files_under(work, "tenants/initech") | files_under(work, "rendered/initech")
+    start = git(work, "rev-parse", "HEAD")
+    payload = event(tmp_path, "dispatch", {"action": "engine-published",
+                                           "client_payload": {"version": "2026.12.1", "tag": "2026.12.1"}})
+    summary = tmp_path / "summary.md"
+
+    assert dataplane(work, "platform-update", "--event-name", "repository_dispatch", "--event", str(payload),
+                     "--push", "--summary", str(summary)) == 0
+
+    assert git(work, "rev-parse", "HEAD") == origin_head(origin)
+    engine_commit = git(work, "rev-parse", "HEAD^")
+    assert touched(work, f"{start}..{engine_commit}") == ["registry/platform.yaml"]
+    release_files = touched(work, f"{engine_commit}..HEAD")
+    assert {tenant_of(p) for p in release_files} == set(AUTO_DEPLOY)
+    assert all(p.endswith("release.yaml") or not p.startswith("tenants/") for p in release_files)
+    for tenant in AUTO_DEPLOY:
+        assert release(work, tenant) == {"platform_version": "2026.12.1", "image": "ghcr.io/dataplane-platform/engine:2026.12.1",
+                                         "platform_revision": engine_commit}
+        rendered = b"".join(files_under(work, f"rendered/{tenant}").values())
+        assert b"engine:2026.12.1" in rendered and b"engine:2026.11.3" not in rendered
+    assert files_under(work, "tenants/initech") | files_under(work, "rendered/initech") == initech_before
+    report = summary.read_text()
+    assert "**initech** stays on 2026.10.2: auto_deploy is false" in report and "**acme**" in report
+    assert dataplane(work, "render", "--check") == 0
+
+
+def test_first_update_pins_held_tenants_where_they_were(repo, tmp_path):
+    origin, work = repo
+    initech_rendered = files_under(work, "rendered/initech")
+    start = git(work, "rev-parse", "HEAD")
+
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+
+    assert release(work, "initech")["platform_revision"] == start
+    assert release(work, "initech")["image"] == "ghcr.io/dataplane-platform/engine:2026.10.2"
+    assert files_under(work, "rendered/initech") == initech_rendered
+    assert dataplane(work, "render", "--check") == 0
+
+
+def test_merge_changing_a_template_rolls_out_to_auto_deploy_tenants_only(repo, tmp_path):
+    origin, work = repo
+    pin(work, "initech")
+    assert dataplane(work, "platform-update", "--version", "2026.11.3", "--push") == 0  # pins acme, globex too
+    initech_before = files_under(work, "tenants/initech") | files_under(work, "rendered/initech")
+    template = work / "base/namespace.yaml.j2"
+    template.write_text(template.read_text().replace("  labels:\n", "  labels:\n    dataplane.io/tier: {{ \"enterprise\" | j }}\n", 1))
+    merge = commit_all(work, "platform: tier label on namespaces")
+    push(work)
+    payload = event(tmp_path, "push", {"ref": "refs/heads/main", "before": "0" * 40, "after": merge})
+
+    assert dataplane(work, "platform-update", "--event-name", "push", "--event", str(payload), "--push") == 0
+
+    assert git(work, "rev-parse", "HEAD^") == merge
+    for tenant in AUTO_DEPLOY:
+        assert release(work, tenant)["platform_revision"] == merge
+        assert "dataplane.io/tier: enterprise" in (work / f"rendered/{tenant}/namespace-tenant-{tenant}.yaml").read_text()
+    assert files_under(work, "tenants/initech") | files_under(work, "rendered/initech") == initech_before
+    assert "dataplane.io/tier" not in (work / "rendered/initech/namespace-tenant-initech.yaml").read_text()
+    assert dataplane(work, "render", "--check") == 0
+
+
+def test_registry_change_adds_extractor_for_auto_deploy_then_promote_for_pinned(repo, tmp_path, capsys):
+    origin, work = repo
+    pin(work, "initech")
+    (work / "registry/extractors.yaml").write_text((work / "registry/extractors.yaml").read_text() + NEW_EXTRACTOR)
+    commit_all(work, "registry: sentiment extractor")
+    push(work)
+
+    assert dataplane(work, "platform-update", "--event-name", "push", "--event",
+                     str(event(tmp_path, "push", {"before": "0" * 40})), "--push") == 0
+
+    assert "sentiment_extractor_v1" in serve_apps(work, "acme")
+    assert "sentiment_extractor_v1" in serve_apps(work, "globex")
+    assert "sentiment_extractor_v1" not in serve_apps(work, "initech")
+    assert "passthrough_extractor_v1" not in serve_apps(work, "globex")  # globex's disabled one stays disabled
+
+    capsys.readouterr()
+    assert dataplane(work, "promote", "initech") == 0
+    said = capsys.readouterr().out
+    assert "New extractor sentiment_extractor_v1 from the registry (enabled)." in said
+    assert "sentiment_extractor_v1" in serve_apps(work, "initech")
+    assert not {"face_identity_extractor_v1", "web_scraper_v1"} & set(serve_apps(work, "initech"))
+    assert release(work, "initech")["platform_revision"] == git(work, "rev-parse", "HEAD")
+    changed = git(work, "status", "--porcelain").splitlines()
+    assert changed and all("initech" in line for line in changed)
+    assert dataplane(work, "render", "--check") == 0
+
+
+def test_update_is_idempotent(repo):
+    origin, work = repo
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+    head = origin_head(origin)
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+    assert origin_head(origin) == head
+
+
+def test_update_never_pushes_the_commits_of_the_branch_it_started_on(repo):
+    origin, work = repo
+    git(work, "checkout", "-q", "-b", "feature")
+    (work / "tenants/acme/overrides.yaml").write_text("auto_deploy: false\n")
+    unreviewed = commit_all(work, "unreviewed change")
+
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+
+    log = git(origin, "log", "--format=%H", "refs/heads/main")
+    assert unreviewed not in log
+    assert "2026.12.1" in git(origin, "show", "refs/heads/main:tenants/acme/release.yaml")
+
+
+def test_promote_refuses_uncommitted_platform_changes(repo, capsys):
+    origin, work = repo
+    (work / "base/namespace.yaml.j2").write_text((work / "base/namespace.yaml.j2").read_text() + "\n")
+    assert dataplane(work, "promote", "initech") == 2
+    assert "uncommitted changes" in capsys.readouterr().err
+
+
+def test_hostile_platform_versions_are_refused(repo, tmp_path):
+    origin, work = repo
+    head = origin_head(origin)
+    for version, tag in (("2026.12.1; rm -rf /", None), ("../x", None), ("2026.12.1", "tenant-acme-abc")):
+        payload = {"inputs": {"version": version, **({"tag": tag} if tag else {})}}
+        assert dataplane(work, "platform-update", "--event-name", "workflow_dispatch", "--event",
+                         str(event(tmp_path, "dispatch", payload)), "--push") == 2
+    assert origin_head(origin) == head
+
+
+def test_a_tenant_running_its_fork_is_held_even_with_auto_deploy(repo, tmp_path):
+    origin, work = repo
+    assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
+                     f"--commit={'a' * 40}", "--push") == 0
+    acme = files_under(work, "tenants/acme") | files_under(work, "rendered/acme")
+    summary = tmp_path / "summary.md"
+
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push", "--summary", str(summary)) == 0
+
+    assert files_under(work, "tenants/acme") | files_under(work, "rendered/acme") == acme
+    assert "**acme** stays on 2026.11.3: runs its fork image" in summary.read_text()
+    assert release(work, "globex")["image"] == "ghcr.io/dataplane-platform/engine:2026.12.1"
+    assert dataplane(work, "promote", "acme", "--keep-image") == 0
+    assert release(work, "acme")["image"] == f"ghcr.io/dataplane-platform/engine:tenant-acme-{'a' * 40}"
+    assert release(work, "acme")["platform_version"] == "2026.12.1"

@@ -1,0 +1,193 @@
+"""Flow: pull-request validation and its one comment, against a local fake of GitHub's API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin
+from render import report
+from render.report import MARKER, TenantChange
+
+NEW_EXTRACTOR = (Path(__file__).parent / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    return clone(make_origin(tmp_path), tmp_path / "work")
+
+
+def pr_event(tmp_path: Path, base: str, head_repo: str = "org/dataplane") -> Path:
+    return event(tmp_path, "pull_request", {
+        "pull_request": {"number": 7, "base": {"sha": base}, "head": {"repo": {"full_name": head_repo}}},
+        "repository": {"full_name": "org/dataplane"}})
+
+
+def test_report_describes_a_tenant_change_in_plain_words_then_the_diff(work, tmp_path):
+    base = git(work, "rev-parse", "HEAD")
+    git(work, "checkout", "-q", "-b", "pr")
+    (work / "tenants/globex/overrides.yaml").write_text(
+        (work / "tenants/globex/overrides.yaml").read_text()
+        .replace("  - passthrough_extractor\n", "  - passthrough_extractor\n  - web_scraper\n")
+        .replace("max_replicas: 8", "max_replicas: 10")
+        .replace("  gpu-workers:\n    min_replicas: 1\n    max_replicas: 6", "  gpu-workers:\n    min_replicas: 1\n    max_replicas: 3")
+        .replace("  cpu: \"4\"\n  memory: 16Gi", "  cpu: \"6\"\n  memory: 16Gi"))
+    assert dataplane(work, "render") == 0
+    commit_all(work, "globex: tune")
+    out = tmp_path / "comment.md"
+
+    assert dataplane(work, "pr-report", "--event", str(pr_event(tmp_path, base)), "--out", str(out)) == 0
+
+    body = out.read_text()
+    assert body.startswith(MARKER)
+    words = body.split("<details>")[0]
+    assert "### globex" in words and "### acme" not in words and "### initech" not in words
+    for sentence in ("Extractor web_scraper_v1 is disabled.", "image_extractor_v1 replicas 2–8 → 2–10.",
+                     "gpu-workers node range 1–6 → 1–3.", "Head node: CPU 4 → 6."):
+        assert sentence in words
+    # The GPU pool's ceiling falls from 6 to 3 L4 nodes: the footprint section says so.
+    assert "#### Footprint of `globex` (gcp europe-west4)" in words
+    assert "| GPUs (L4) | 2 | 2 | 0 | 6 | 3 | -3 |" in words  # extractor minimums keep 2 nodes on
+    assert "<summary>Rendered diff:" in body and "```diff" in body
+    assert "+++ b/rendered/globex/rayservice-engine.yaml" in body and "-    - name: web_scraper_v1" in body
+
+
+def test_report_on_a_platform_change_previews_the_release(work, tmp_path):
+    base = git(work, "rev-parse", "HEAD")
+    initech = (work / "tenants/initech/release.yaml")
+    initech.write_text(initech.read_text() + f'platform_revision: "{base}"\n')
+    base = commit_all(work, "pin initech")
+    (work / "registry/extractors.yaml").write_text((work / "registry/extractors.yaml").read_text() + NEW_EXTRACTOR)
+    commit_all(work, "registry: sentiment extractor")
+    assert dataplane(work, "render", "--check") == 1  # acme and globex follow the working tree until the first release
+
+    body = tmp_path / "comment.md"
+    assert dataplane(work, "pr-report", "--base", base, "--out", str(body)) == 0
+    text = body.read_text()
+    assert f"On merge, the platform update deploys it to the auto_deploy tenants ({', '.join(AUTO_DEPLOY)})" in text
+    assert text.count("New extractor sentiment_extractor_v1 from the registry (enabled).") == len(AUTO_DEPLOY)
+    assert "`dataplane promote initech`" in text
+    assert "rendered/initech/" not in text
+
+
+def test_report_with_no_change(work, tmp_path):
+    base = git(work, "rev-parse", "HEAD")
+    out = tmp_path / "c.md"
+    assert dataplane(work, "pr-report", "--base", base, "--out", str(out)) == 0
+    assert "No tenant's rendered files or configuration change." in out.read_text()
+    assert "<details>" not in out.read_text()
+
+
+def test_bad_input_is_annotated_on_the_exact_line(work, capsys):
+    (work / "tenants/acme/overrides.yaml").write_text("cluster:\n  cpu-workers:\n    max_replicas: three\n")
+    assert dataplane(work, "--format", "github", "validate") == 2
+    out = capsys.readouterr().out
+    assert out.startswith("::error file=tenants/acme/overrides.yaml,line=3,col=5::cluster.cpu-workers.max_replicas: expected a whole number")
+
+
+def test_section_builders_can_append_a_section(monkeypatch):
+    monkeypatch.setattr(report, "SECTION_BUILDERS", report.SECTION_BUILDERS + (lambda c: [f"- footprint of {c.name}"],))
+    body = report.comment([TenantChange("acme", None, None, None, None, ["rendered/acme/x.yaml"])],
+                          {}, {"rendered/acme/x.yaml": b"a: 1\n"})
+    assert "### acme\n\n- 1 rendered file(s) change; no configuration the tenant sets changes.\n- footprint of acme\n" in body
+
+
+def test_a_long_diff_is_truncated_below_githubs_limit():
+    after = {f"rendered/acme/f{i}.yaml": ("x: " + "y" * 200 + "\n").encode() * 50 for i in range(20)}
+    body = report.comment([TenantChange("acme", None, None, None, None, sorted(after))], {}, after, limit=20_000)
+    assert len(body) <= 20_000
+    assert "diff truncated" in body and body.endswith("```\n\n</details>\n")
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    """Just the issue-comment endpoints, kept in the server object."""
+
+    def _reply(self, code: int, data: Any) -> None:
+        raw = json.dumps(data).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _body(self) -> dict[str, Any]:
+        return dict(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+
+    def do_GET(self) -> None:  # noqa: N802
+        state = self.server.state  # type: ignore[attr-defined]
+        state["auth"].append(self.headers["Authorization"])
+        page = int(parse_qs(urlsplit(self.path).query).get("page", ["1"])[0])
+        self._reply(200, state["comments"][(page - 1) * 100: page * 100])
+
+    def do_POST(self) -> None:  # noqa: N802
+        state = self.server.state  # type: ignore[attr-defined]
+        comment = {"id": 1000 + len(state["comments"]), "body": self._body()["body"], "user": {"login": "github-actions[bot]"}}
+        state["comments"].append(comment)
+        self._reply(201, comment)
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        state = self.server.state  # type: ignore[attr-defined]
+        cid = int(self.path.rsplit("/", 1)[1])
+        for c in state["comments"]:
+            if c["id"] == cid:
+                c["body"] = self._body()["body"]
+                state["patched"].append(cid)
+        self._reply(200, {})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def github() -> Iterator[tuple[str, dict[str, Any]]]:
+    server = HTTPServer(("127.0.0.1", 0), FakeGitHub)
+    state: dict[str, Any] = {"comments": [], "patched": [], "auth": []}
+    server.state = state  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", state
+    server.shutdown()
+    server.server_close()
+
+
+def test_one_comment_is_created_then_updated_in_place(work, tmp_path, github, monkeypatch):
+    api, state = github
+    # Somebody else's comment quoting the marker: never edited.
+    state["comments"] += [{"id": i, "body": "lgtm", "user": {"login": "someone"}} for i in range(120)]
+    state["comments"].append({"id": 500, "body": f"{MARKER} fake", "user": {"login": "mallory"}})
+    monkeypatch.setenv("GITHUB_API_URL", api)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "org/dataplane")
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    payload = pr_event(tmp_path, git(work, "rev-parse", "HEAD"))
+
+    assert dataplane(work, "pr-report", "--event", str(payload), "--post", "--summary", str(tmp_path / "s.md")) == 0
+    ours = [c for c in state["comments"] if c["user"]["login"] == "github-actions[bot]"]
+    assert len(ours) == 1 and ours[0]["body"].startswith(MARKER)
+
+    (work / "tenants/acme/overrides.yaml").write_text("disabled: [web_scraper]\n")
+    assert dataplane(work, "render") == 0
+    assert dataplane(work, "pr-report", "--event", str(payload), "--post") == 0
+
+    ours = [c for c in state["comments"] if c["user"]["login"] == "github-actions[bot]"]
+    assert len(ours) == 1 and state["patched"] == [ours[0]["id"]]
+    assert "Extractor web_scraper_v1 is disabled." in ours[0]["body"]
+    assert state["comments"][120]["body"] == f"{MARKER} fake"
+    assert set(state["auth"]) == {"Bearer t0ken"}
+
+
+def test_a_pull_request_from_a_fork_gets_the_report_in_the_job_summary(work, tmp_path, github, monkeypatch, capsys):
+    api, state = github
+    monkeypatch.setenv("GITHUB_API_URL", api)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "org/dataplane")
+    monkeypatch.setenv("GITHUB_TOKEN", "t0ken")
+    summary = tmp_path / "summary.md"
+    payload = pr_event(tmp_path, git(work, "rev-parse", "HEAD"), head_repo="someone/dataplane")
+    assert dataplane(work, "pr-report", "--event", str(payload), "--post", "--summary", str(summary)) == 0
+    assert state["comments"] == [] and summary.read_text().startswith(MARKER)
+    assert "from a fork" in capsys.readouterr().out
