@@ -8,6 +8,8 @@ expansion.
 
 from __future__ import annotations
 
+import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +60,22 @@ class _Budget:
 
     def __init__(self) -> None:
         self.left = MAX_VALUES
+        self.reported = False
         self.scalars = yaml.constructor.SafeConstructor()
+
+    def spend(self, node: yaml.Node, path: Path_, file: str, depth: int, problems: list[Problem]) -> bool:
+        """Count one value; False (and one problem, the first time) once a limit is passed."""
+        self.left -= 1
+        if self.left >= 0 and depth <= MAX_DEPTH:
+            return True
+        if not self.reported:
+            self.reported = True
+            line, col = _where(node)
+            what = (f"nesting deeper than {MAX_DEPTH} levels (does an alias refer to itself?)" if depth > MAX_DEPTH
+                    else f"the document expands to more than {MAX_VALUES} values once aliases are followed")
+            problems.append(Problem(file, line, col, dotted(path[:8]) + ("..." if len(path) > 8 else ""), what,
+                                    "anchors and aliases (&x / *x) are expanded: write the values out instead"))
+        return False
 
 
 def parse_yaml(text: str, file: str) -> Document:
@@ -66,10 +83,12 @@ def parse_yaml(text: str, file: str) -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = f"invalid YAML: {e.problem or e.context}"
-        raise ProblemsError([Problem(file, line, col, "", message, "check indentation and quoting near this line")]) from None
+        raise ProblemsError([_syntax_problem(e, file, text)]) from None
+    except yaml.reader.ReaderError as e:
+        before = text[: e.position] if isinstance(e.position, int) else ""
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        raise ProblemsError([Problem(file, line, col, "", f"invalid YAML: {e.reason}",
+                                     "remove control characters; only printable text is accepted")]) from None
     except yaml.YAMLError as e:
         first_line = str(e).splitlines()[0] if str(e) else "unreadable"
         raise ProblemsError([Problem(file, 1, 1, "", f"invalid YAML: {first_line}", "")]) from None
@@ -83,6 +102,35 @@ def parse_yaml(text: str, file: str) -> Document:
     return Document(file, data, marks)
 
 
+def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
+    mark = e.problem_mark or e.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem, context = e.problem or "", e.context or ""
+    if "another document" in problem:
+        return Problem(file, line, col, "", "a file holds one YAML document, but a second one starts here",
+                       "remove the `---` line and merge the two parts")
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context and problem else context)
+    return Problem(file, line, col, "", message, _syntax_hint(problem, context, text, line, e.context_mark))
+
+
+def _syntax_hint(problem: str, context: str, text: str, line: int, start: yaml.Mark | None) -> str:
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "\t" in here[: len(here) - len(here.lstrip())] or "'\\t'" in problem:
+        return "YAML indents with spaces, not tabs"
+    if "quoted scalar" in context and start is not None:
+        return f"close the quote opened on line {start.line + 1}"
+    if "mapping values are not allowed" in problem:
+        return "a value containing ': ' must be quoted, e.g. key: \"a: b\""
+    if "undefined alias" in problem:
+        return "a value starting with '*' must be quoted, e.g. \"*.example.com\""
+    if "cannot start any token" in problem:
+        return "a value starting with @, ` or % must be quoted"
+    if "flow" in context:
+        return "check the brackets: every [ needs a ] and every { a }"
+    return "check indentation and quoting near this line"
+
+
 def _where(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -90,37 +138,13 @@ def _where(node: yaml.Node) -> tuple[int, int]:
 def _construct(node: yaml.Node, path: Path_, file: str, marks: dict[Path_, tuple[int, int]],
                problems: list[Problem], budget: _Budget, depth: int) -> Any:
     marks.setdefault(path, _where(node))
-    budget.left -= 1
-    if budget.left < 0 or depth > MAX_DEPTH:
-        if budget.left == -1 or depth == MAX_DEPTH + 1:
-            line, col = _where(node)
-            problems.append(Problem(file, line, col, dotted(path),
-                                    f"document expands to more than {MAX_VALUES} values or {MAX_DEPTH} levels",
-                                    "anchors and aliases (&x / *x) are expanded: write the values out instead"))
+    if not budget.spend(node, path, file, depth, problems):
         return None
     if isinstance(node, yaml.MappingNode):
         if node.tag != _TAG + "map":
             problems.append(_tag_problem(node, path, file))
             return None
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line, col = _where(key_node)
-            if key_node.tag == _TAG + "merge":
-                problems.append(Problem(file, line, col, dotted(path), "merge keys (<<) are not supported",
-                                        "write the keys out in full; merged values hide where a setting comes from"))
-                continue
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
-                problems.append(Problem(file, line, col, dotted(path), "keys must be plain strings", ""))
-                continue
-            key = str(key_node.value)
-            if key in out:
-                first = marks.get(path + (key,), (line, col))
-                problems.append(Problem(file, line, col, dotted(path + (key,)), f"duplicate key {key!r}",
-                                        f"it is already set on line {first[0]}; keep one"))
-                continue
-            marks[path + (key,)] = (line, col)
-            out[key] = _construct(value_node, path + (key,), file, marks, problems, budget, depth + 1)
-        return out
+        return _mapping(node, path, file, marks, problems, budget, depth)
     if isinstance(node, yaml.SequenceNode):
         if node.tag != _TAG + "seq":
             problems.append(_tag_problem(node, path, file))
@@ -130,14 +154,51 @@ def _construct(node: yaml.Node, path: Path_, file: str, marks: dict[Path_, tuple
     return _scalar(node, path, file, problems, budget)
 
 
+def _mapping(node: yaml.MappingNode, path: Path_, file: str, marks: dict[Path_, tuple[int, int]],
+             problems: list[Problem], budget: _Budget, depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        line, col = _where(key_node)
+        if key_node.tag == _TAG + "merge":
+            problems.append(Problem(file, line, col, dotted(path), "merge keys (<<) are not supported",
+                                    "write the keys out in full; merged values hide where a setting comes from"))
+            continue
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
+            problems.append(Problem(file, line, col, dotted(path), "keys must be plain strings",
+                                    "a key is a plain word followed by ': '"))
+            continue
+        key = str(key_node.value)
+        if key in out:
+            first = marks.get(path + (key,), (line, col))
+            problems.append(Problem(file, line, col, dotted(path + (key,)), f"duplicate key {key!r}",
+                                    f"it is already set on line {first[0]}; keep one"))
+            continue
+        marks[path + (key,)] = (line, col)
+        out[key] = _construct(value_node, path + (key,), file, marks, problems, budget, depth + 1)
+    return out
+
+
 def _scalar(node: yaml.Node, path: Path_, file: str, problems: list[Problem], budget: _Budget) -> Any:
-    if node.tag in _SCALAR_TAGS:
-        return budget.scalars.construct_object(node)
     if node.tag == _TAG + "timestamp":
         # Dates are plain text to us; keep what the user wrote.
         return str(node.value)
-    problems.append(_tag_problem(node, path, file))
-    return None
+    if node.tag not in _SCALAR_TAGS:
+        problems.append(_tag_problem(node, path, file))
+        return None
+    try:
+        value = budget.scalars.construct_object(node)
+    except (ValueError, KeyError, TypeError, yaml.YAMLError):
+        line, col = _where(node)
+        kind = node.tag.removeprefix(_TAG)
+        problems.append(Problem(file, line, col, dotted(path), f"{str(node.value)[:40]!r} cannot be read as {kind}",
+                                f"write a valid {kind}, or quote the value to make it text"))
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        line, col = _where(node)
+        problems.append(Problem(file, line, col, dotted(path), f"{node.value!r} is not a finite number",
+                                "write an ordinary number"))
+        return None
+    return value
 
 
 def _tag_problem(node: yaml.Node, path: Path_, file: str) -> Problem:
@@ -202,8 +263,26 @@ def list_tenants(root: Path) -> list[str]:
 
 def read_templates(root: Path) -> dict[str, str]:
     folder = root / layout.BASE_DIR
-    return {f"{layout.BASE_DIR}/{p.name}": p.read_text(encoding="utf-8")
-            for p in sorted(folder.glob("*" + layout.TEMPLATE_SUFFIX))}
+    out = {}
+    for p in sorted(folder.glob("*" + layout.TEMPLATE_SUFFIX)):
+        rel = f"{layout.BASE_DIR}/{p.name}"
+        try:
+            out[rel] = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ProblemsError([Problem(rel, 1, 1, "", f"cannot read template: {e}", "save the file as UTF-8")]) from None
+    return out
+
+
+def stray_files(root: Path, name: str) -> list[Problem]:
+    """YAML files in a tenant folder that the renderer would ignore: usually a misspelt name."""
+    folder = root / layout.tenant_dir(name)
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix in (".yaml", ".yml") and p.name not in layout.TENANT_FILES:
+            close = difflib.get_close_matches(p.name, layout.TENANT_FILES, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}?" if close else f"a tenant folder holds {', '.join(layout.TENANT_FILES)}"
+            out.append(Problem(layout.tenant_file(name, p.name), 1, 1, "", "unexpected file: it would be ignored", hint))
+    return out
 
 
 def load_repo(root: Path, only: list[str] | None = None) -> Repo:
@@ -226,8 +305,14 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
             problems.append(Problem(layout.tenant_dir(name), 1, 1, "", f"no tenant named {name!r}",
                                     f"tenants are folders under {layout.TENANTS_DIR}/"))
             continue
+        problems += stray_files(root, name)
         docs = [attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES]
         tenants[name] = TenantFiles(name, *docs)
+    try:
+        templates = read_templates(root)
+    except ProblemsError as e:
+        problems += e.problems
+        templates = {}
     if problems:
         raise ProblemsError(problems)
-    return Repo(extractors, platform, read_templates(root), tenants)
+    return Repo(extractors, platform, templates, tenants)
