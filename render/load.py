@@ -103,23 +103,24 @@ def parse_yaml(text: str, file: str) -> Document:
 
 
 def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
-    mark = e.problem_mark or e.context_mark
-    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem, context = e.problem or "", e.context or ""
+    # An unclosed quote is found at the end of the file; the quote itself is the mistake.
+    mark = e.context_mark if "quoted scalar" in context and e.context_mark else e.problem_mark or e.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     if "another document" in problem:
         return Problem(file, line, col, "", "a file holds one YAML document, but a second one starts here",
                        "remove the `---` line and merge the two parts")
     message = f"invalid YAML: {problem}" + (f" ({context})" if context and problem else context)
-    return Problem(file, line, col, "", message, _syntax_hint(problem, context, text, line, e.context_mark))
+    return Problem(file, line, col, "", message, _syntax_hint(problem, context, text, line))
 
 
-def _syntax_hint(problem: str, context: str, text: str, line: int, start: yaml.Mark | None) -> str:
+def _syntax_hint(problem: str, context: str, text: str, line: int) -> str:
     lines = text.splitlines()
     here = lines[line - 1] if 0 < line <= len(lines) else ""
     if "\t" in here[: len(here) - len(here.lstrip())] or "'\\t'" in problem:
         return "YAML indents with spaces, not tabs"
-    if "quoted scalar" in context and start is not None:
-        return f"close the quote opened on line {start.line + 1}"
+    if "quoted scalar" in context:
+        return "close the quote opened here"
     if "mapping values are not allowed" in problem:
         return "a value containing ': ' must be quoted, e.g. key: \"a: b\""
     if "undefined alias" in problem:
@@ -227,7 +228,8 @@ def read_yaml(root: Path, rel: str, *, mapping: bool = True) -> Document:
     if mapping and doc.data is None:
         return Document(rel, {}, doc.marks)
     if mapping and not isinstance(doc.data, dict):
-        raise ProblemsError([Problem(rel, 1, 1, "", f"the top level must be a mapping of keys to values, not a {_kind(doc.data)}",
+        line, col = doc.mark(())
+        raise ProblemsError([Problem(rel, line, col, "", f"the top level must be a mapping of keys to values, not a {_kind(doc.data)}",
                                      "start the file with `key: value` lines")])
     return doc
 

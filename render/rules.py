@@ -168,7 +168,7 @@ def _range_rules(e: dict[str, Any], layers: Layers, tenant: bool) -> list[Proble
         if not (isinstance(low, (int, float)) and isinstance(high, (int, float))) or low <= high:
             continue
         o_low, o_high = layers.extractor(e["id"], name, low_key), layers.extractor(e["id"], name, high_key)
-        at = _blame(tenant, o_low, o_high)
+        at = _blame(tenant, o_high, o_low)
         if at is o_low:
             out.append(at.problem(f"{low_key} {low} is above {high_key} {high} ({_where(o_high)}): {why}",
                                   f"lower {low_key} to at most {high}, or raise {high_key}"))
