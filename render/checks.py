@@ -173,18 +173,18 @@ def check_release(files: TenantFiles) -> list[Problem]:
 Claim = tuple[str, str, Document, Path_]  # (what, value, where it is claimed, key path)
 
 
-def claims(files: TenantFiles, platform: Document) -> list[Claim]:
+def claims(name: str, tenant: Document, platform: Document) -> list[Claim]:
     """Names one tenant takes from a space all tenants share."""
-    data = _mapping(files.tenant.data)
+    data = _mapping(tenant.data)
     out: list[Claim] = []
     if isinstance(data.get("organization_id"), str):
-        out.append(("organization id", data["organization_id"], files.tenant, ("organization_id",)))
+        out.append(("organization id", data["organization_id"], tenant, ("organization_id",)))
     prefix = _mapping(_mapping(platform.data).get("control_plane")).get("bucket_prefix")
     derived: list[tuple[str, Callable[[str], str]]] = [("database", layout.database_name),
                                                       ("vector collection prefix", layout.vector_prefix)]
     if isinstance(prefix, str):
         derived.append(("bucket", lambda n: layout.bucket_name(prefix, n)))
-    out += [(what, make(files.name), files.tenant, ("name",)) for what, make in derived]
+    out += [(what, make(name), tenant, ("name",)) for what, make in derived]
     return out
 
 

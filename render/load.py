@@ -254,6 +254,8 @@ class Repo:
     platform: Document
     templates: dict[str, str]
     tenants: dict[str, TenantFiles]
+    # tenant.yaml of every tenant left out of a partial load: fleet-wide checks need them.
+    peers: dict[str, Document] = field(default_factory=dict)
 
 
 def list_tenants(root: Path) -> list[str]:
@@ -317,4 +319,16 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
         templates = {}
     if problems:
         raise ProblemsError(problems)
-    return Repo(extractors, platform, templates, tenants)
+    return Repo(extractors, platform, templates, tenants, _peers(root, names) if only is not None else {})
+
+
+def _peers(root: Path, loaded: list[str]) -> dict[str, Document]:
+    """tenant.yaml of the tenants not loaded; unreadable ones are their own run's business."""
+    out = {}
+    for name in list_tenants(root):
+        if name not in loaded:
+            try:
+                out[name] = read_yaml(root, layout.tenant_file(name, layout.TENANT_FILE))
+            except ProblemsError:
+                continue
+    return out

@@ -180,8 +180,10 @@ def validate_repo(repo: Repo) -> list[Problem]:
         problems += checks.check_env(repo.platform, [])
     for files in repo.tenants.values():
         problems += validate_tenant(files, repo if not registry else None)
-    all_claims = [c for files in repo.tenants.values() for c in checks.claims(files, repo.platform)]
-    problems += checks.fleet_conflicts(all_claims)
+    tenant_docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
+    all_claims = [c for name, doc in sorted(tenant_docs.items()) for c in checks.claims(name, doc, repo.platform)]
+    peer_files = {doc.file for doc in repo.peers.values()}
+    problems += [p for p in checks.fleet_conflicts(all_claims) if p.file not in peer_files]
     return sorted(set(problems))
 
 
