@@ -94,6 +94,8 @@ def quantity_problem(value: Any, what: str, pod: bool) -> tuple[str, str] | None
         return (f"{text!r} means {text[:-1]} thousandths of a byte", f"write {text[:-1] + 'Mi'!r}")
     if amount == 0 and pod:
         return (f"{what} {text!r} leaves the pod with nothing", "use a size above zero")
+    if what == "cpu" and 0 < amount < Decimal("0.001"):
+        return (f"{text!r} is less than 1m, the smallest CPU amount", 'use e.g. "100m" (a tenth of a core)')
     if what == "memory" and 0 < amount < MEBI:
         return (f"{text!r} is only {amount.normalize()} bytes", f"add a unit, e.g. {text + 'Gi'!r}")
     if amount > (CPU_MAX if what == "cpu" else MEMORY_MAX):

@@ -188,7 +188,7 @@ def _scalar(node: yaml.Node, path: Path_, file: str, problems: list[Problem], bu
         return None
     try:
         value = budget.scalars.construct_object(node)
-    except (ValueError, KeyError, TypeError, yaml.YAMLError):
+    except Exception:  # noqa: BLE001 - PyYAML's scalar constructors fail in many ways ('!!int ' is an IndexError)
         line, col = _where(node)
         kind = node.tag.removeprefix(_TAG)
         problems.append(Problem(file, line, col, dotted(path), f"{str(node.value)[:40]!r} cannot be read as {kind}",
