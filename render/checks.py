@@ -165,7 +165,7 @@ def check_release(files: TenantFiles) -> list[Problem]:
         return [files.release.problem(("image",), f"tag {tag!r} looks like a fork build but is not tenant-<name>-<sha>",
                                       f"fork builds of this tenant are tagged tenant-{files.name}-<git sha>")]
     if match["owner"] != files.name:
-        return [files.release.problem(("image",), f"image {image!r} is tenant {match['owner']!r}'s fork build",
+        return [files.release.problem(("image",), f"image {image!r} is a fork build of tenant {match['owner']}",
                                       f"a fork image runs only in its own tenant; use tenant-{files.name}-<sha> or the platform image")]
     return []
 

@@ -159,7 +159,7 @@ def extractor_rules(extractors: list[dict[str, Any]], groups: dict[str, Any], la
 def _range_rules(e: dict[str, Any], layers: Layers, tenant: bool) -> list[Problem]:
     out = []
     name = e.get("name", e["id"])
-    pairs = (("min_replicas", "max_replicas", "replicas always running exceed the most allowed"),
+    pairs = (("min_replicas", "max_replicas", ""),
              ("target_ongoing_requests", "max_ongoing_requests",
               "a replica never holds more than max_ongoing_requests, so Ray Serve would never scale up"))
     # For a Celery extractor the target is a queue depth per worker, which may exceed its concurrency.
@@ -170,10 +170,10 @@ def _range_rules(e: dict[str, Any], layers: Layers, tenant: bool) -> list[Proble
         o_low, o_high = layers.extractor(e["id"], name, low_key), layers.extractor(e["id"], name, high_key)
         at = _blame(tenant, o_high, o_low)
         if at is o_low:
-            out.append(at.problem(f"{low_key} {low} is above {high_key} {high} ({_where(o_high)}): {why}",
+            out.append(at.problem(f"{low_key} {low} is above {high_key} {high} ({_where(o_high)})" + (f": {why}" if why else ""),
                                   f"lower {low_key} to at most {high}, or raise {high_key}"))
         elif at is o_high:
-            out.append(at.problem(f"{high_key} {high} is below {low_key} {low} ({_where(o_low)}): {why}",
+            out.append(at.problem(f"{high_key} {high} is below {low_key} {low} ({_where(o_low)})" + (f": {why}" if why else ""),
                                   f"raise {high_key} to at least {low}, or lower {low_key}"))
     return out
 

@@ -120,8 +120,7 @@ def _describe(schema_: dict[str, Any], key: str) -> str:
 
 
 def _describe_schema(sub: dict[str, Any]) -> str:
-    text = str(sub.get("description", ""))
-    return text[:1].lower() + text[1:] if text else ""
+    return str(sub.get("description", ""))
 
 
 def _unknown_key_hint(key: str, allowed: list[str], name: str) -> str:

@@ -240,7 +240,7 @@ def test_all_problems_of_all_files_sorted_by_file_and_line(broken: Path) -> None
         "    hint: write '8Gi'\n"
         "tenants/acme/tenant.yaml:6:1: cloud: \"gpc\" is not one of: gcp, aws\n"
         "    hint: did you mean 'gcp'?\n"
-        "tenants/globex/release.yaml:2:1: image: image 'ghcr.io/e:tenant-acme-3f9a1c2' is tenant 'acme''s fork build\n"
+        "tenants/globex/release.yaml:2:1: image: image 'ghcr.io/e:tenant-acme-3f9a1c2' is a fork build of tenant acme\n"
         "    hint: a fork image runs only in its own tenant; use tenant-globex-<sha> or the platform image\n"
         "3 problems found; nothing was written.\n")
 
