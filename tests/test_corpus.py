@@ -62,3 +62,30 @@ def test_corpus_case(case: Path, tmp_path: Path) -> None:
     for file, line, fragment in wanted:
         assert any(g[0] == file and g[1] == line and fragment in g[2] for g in got), (
             f"wanted {file}:{line}: ...{fragment}...\ngot:\n" + "\n".join(f"{f}:{ln}: {t}" for f, ln, t in got))
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "tenants.md"
+
+
+def produced_messages(tmp_path: Path) -> list[str]:
+    """'pointer: message (hint: hint)' of every problem the corpus produces."""
+    root = copy_repo(tmp_path)
+    out = []
+    for case in CASES:
+        target = root / TARGETS[case.parent.name]
+        original = target.read_bytes()
+        target.write_bytes(case.read_bytes())
+        _, text, _ = run(root, "--format", "json", "validate", "acme")
+        target.write_bytes(original)
+        out += [f"{p['pointer']}: {p['message']} (hint: {p['hint']})" for p in json.loads(text)]
+    return out
+
+
+def test_documented_common_mistakes_are_the_real_messages(tmp_path: Path) -> None:
+    section = DOCS.read_text(encoding="utf-8").split("## Common mistakes", 1)[1]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Mistake")]
+    messages = produced_messages(tmp_path)
+    fragments = [f for row in rows for f in re.findall(r"`([^`]+)`", row[1])]
+    assert len(rows) >= 25 and fragments
+    missing = [f for f in fragments if not any(f in m for m in messages)]
+    assert missing == []

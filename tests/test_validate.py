@@ -266,3 +266,21 @@ def test_invalid_input_and_stale_output_have_different_exit_codes(broken: Path, 
     root = copy_repo(tmp_path / "stale", outputs=True)
     replace(root, OV, "{}", "env: {LOG_LEVEL: DEBUG}")
     assert run(root, "render", "--check")[0] == 1
+
+
+def test_docs_show_every_overrides_key_and_extractor() -> None:
+    docs = (ROOT / "docs" / "tenants.md").read_text(encoding="utf-8")
+
+    def keys(node: dict[str, object]) -> set[str]:
+        props = node.get("properties", {})
+        assert isinstance(props, dict)
+        out = set(props)
+        for sub in list(props.values()) + [node.get("additionalProperties")]:
+            if isinstance(sub, dict):
+                out |= keys(sub)
+        return out
+
+    missing = [k for k in sorted(keys(schema("overrides"))) if f"{k}:" not in docs]
+    assert missing == []
+    extractors = load_repo(ROOT).extractors.data["extractors"]
+    assert [i for i in extractors if f"`{i}`" not in docs] == []
