@@ -142,13 +142,18 @@ def check_extractor_names(doc: Document, registry: Document) -> list[Problem]:
 
 
 def _disabled_by(disabled: list[Any], key: str, entries: dict[str, Any]) -> str:
-    """The `disabled` item that turns `key` off ('' if none): its name, or any of its ids."""
-    names = {key}
+    """The `disabled` item that leaves overrides of `key` nothing to apply to ('' if none).
+
+    An id is off when it or its name is listed; a name is off when it is listed, or when
+    every one of its versions is (a name's overrides still reach any version left on).
+    """
+    listed = [d for d in disabled if isinstance(d, str)]
     if key in entries:
-        names.add(str(entries[key].get("name")))
-    else:
-        names |= {i for i, e in entries.items() if isinstance(e, dict) and e.get("name") == key}
-    return next((d for d in disabled if isinstance(d, str) and d in names), "")
+        return next((d for d in listed if d in (key, entries[key].get("name"))), "")
+    if key in listed:
+        return key
+    versions = [i for i, e in entries.items() if isinstance(e, dict) and e.get("name") == key]
+    return listed[max(listed.index(v) for v in versions)] if versions and all(v in listed for v in versions) else ""
 
 
 # -- release ---------------------------------------------------------------------------

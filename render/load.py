@@ -214,7 +214,9 @@ def read_yaml(root: Path, rel: str, *, mapping: bool = True) -> Document:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ProblemsError([Problem(rel, 1, 1, "", "file is missing", "every tenant folder needs tenant.yaml, overrides.yaml and release.yaml")]) from None
+        hint = ("every tenant folder needs tenant.yaml, overrides.yaml and release.yaml" if rel.startswith(layout.TENANTS_DIR)
+                else f"is {root} the repository root? (set it with --repo)")
+        raise ProblemsError([Problem(rel, 1, 1, "", "file is missing", hint)]) from None
     except OSError as e:
         raise ProblemsError([Problem(rel, 1, 1, "", f"cannot read file: {e.strerror}", "")]) from None
     if len(raw) > MAX_FILE_BYTES:

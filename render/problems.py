@@ -29,7 +29,9 @@ class Problem:
         if self.hint:
             text += f" (hint: {self.hint})"
         text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::error file={self.file},line={self.line},col={self.column}::{text}"
+        # Property values also escape ':' and ',' (GitHub's workflow-command syntax).
+        file = self.file.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+        return f"::error file={file},line={self.line},col={self.column}::{text}"
 
 
 class ProblemsError(Exception):

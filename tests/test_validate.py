@@ -284,3 +284,24 @@ def test_docs_show_every_overrides_key_and_extractor() -> None:
     assert missing == []
     extractors = load_repo(ROOT).extractors.data["extractors"]
     assert [i for i in extractors if f"`{i}`" not in docs] == []
+
+
+def test_name_overrides_still_apply_while_one_version_is_disabled(tmp_path: Path) -> None:
+    root = copy_repo(tmp_path)
+    write(root, OV, "disabled: [multimodal_extractor_v1]\noverrides:\n  multimodal_extractor:\n    max_replicas: 3\n")
+    assert problems(root) == []
+    write(root, OV, "disabled: [multimodal_extractor_v1, multimodal_extractor_v2]\n"
+                    "overrides:\n  multimodal_extractor:\n    max_replicas: 3\n")
+    assert [p.message for p in problems(root)] == [
+        "'multimodal_extractor' is disabled (line 1), so these overrides would never apply"]
+
+
+def test_github_annotation_escapes_properties_and_text() -> None:
+    p = Problem("tenants/a,b:c.yaml", 3, 5, "env.X", "50% done\nnext", "h")
+    assert p.github() == "::error file=tenants/a%2Cb%3Ac.yaml,line=3,col=5::env.X: 50%25 done%0Anext (hint: h)"
+
+
+def test_missing_registry_suggests_the_repository_root(tmp_path: Path) -> None:
+    code, _, err = run(tmp_path, "validate")
+    assert code == 2
+    assert "registry/platform.yaml:1:1: file is missing\n    hint: is " in err
