@@ -105,7 +105,8 @@ def parse_yaml(text: str, file: str) -> Document:
 def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
     problem, context = e.problem or "", e.context or ""
     # An unclosed quote is found at the end of the file; the quote itself is the mistake.
-    mark = e.context_mark if "quoted scalar" in context and e.context_mark else e.problem_mark or e.context_mark
+    unclosed = "quoted scalar" in context and "end of stream" in problem
+    mark = e.context_mark if unclosed and e.context_mark else e.problem_mark or e.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     if "another document" in problem:
         return Problem(file, line, col, "", "a file holds one YAML document, but a second one starts here",
@@ -119,8 +120,10 @@ def _syntax_hint(problem: str, context: str, text: str, line: int) -> str:
     here = lines[line - 1] if 0 < line <= len(lines) else ""
     if "\t" in here[: len(here) - len(here.lstrip())] or "'\\t'" in problem:
         return "YAML indents with spaces, not tabs"
-    if "quoted scalar" in context:
+    if "quoted scalar" in context and "end of stream" in problem:
         return "close the quote opened here"
+    if "escape" in problem:
+        return "inside double quotes write \\\\ for a backslash, or use single quotes"
     if "mapping values are not allowed" in problem:
         return "a value containing ': ' must be quoted, e.g. key: \"a: b\""
     if "undefined alias" in problem:
