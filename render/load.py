@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ MAX_DEPTH = 50
 
 Path_ = tuple[str | int, ...]
 _TAG = "tag:yaml.org,2002:"
+_DECIMAL = re.compile(r"^[-+]?(0|[1-9][0-9]*|[0-9]*\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?$|^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 
 
@@ -196,6 +198,12 @@ def _scalar(node: yaml.Node, path: Path_, file: str, problems: list[Problem], bu
         kind = node.tag.removeprefix(_TAG)
         problems.append(Problem(file, line, col, dotted(path), f"{str(node.value)[:40]!r} cannot be read as {kind}",
                                 f"write a valid {kind}, or quote the value to make it text"))
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not _DECIMAL.match(str(node.value)):
+        # YAML 1.1 reads 1:30 as 90 (base 60), 010 as 8 and 0x10 as 16: surprising in a config file.
+        line, col = _where(node)
+        problems.append(Problem(file, line, col, dotted(path), f"{node.value!r} is read by YAML as {value}",
+                                f"write plain decimal ({value}), or quote it if you meant text"))
         return None
     if isinstance(value, float) and not math.isfinite(value):
         line, col = _where(node)

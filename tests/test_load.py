@@ -209,3 +209,15 @@ def test_unknown_tenant_and_unreadable_template(tmp_path: Path) -> None:
         load_repo(root, ["nobody"])
     assert [(p.file, p.message[:20]) for p in info.value.problems] == [
         ("base/broken.yaml.j2", "cannot read template"), ("tenants/nobody", "no tenant named 'nob")]
+
+
+@pytest.mark.parametrize("text, value", [("1:30", 90), ("010", 8), ("0x10", 16), ("1_000", 1000)])
+def test_numbers_yaml_would_read_surprisingly(text: str, value: int) -> None:
+    assert problems_of(f"a: {text}\n") == [Problem("f.yaml", 1, 4, "a", f"{text!r} is read by YAML as {value}",
+                                                   f"write plain decimal ({value}), or quote it if you meant text")]
+
+
+@pytest.mark.parametrize("text, value", [("0", 0), ("-3", -3), ("+2", 2), ("1.5", 1.5), (".5", 0.5), ("1.0e+3", 1000.0),
+                                         ("'010'", "010"), ("\"1:30\"", "1:30")])
+def test_plain_decimal_numbers_and_quoted_text(text: str, value: object) -> None:
+    assert parse_yaml(f"a: {text}\n", "f.yaml").data == {"a": value}
