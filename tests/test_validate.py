@@ -193,21 +193,6 @@ def test_partial_validation_still_sees_the_fleet(tmp_path: Path) -> None:
     assert [(p["file"], p["line"]) for p in json.loads(out)] == [("tenants/acme/tenant.yaml", 5)]
 
 
-def test_fleet_conflicts_on_any_shared_name() -> None:
-    a = Document("tenants/a/tenant.yaml", {}, {("name",): (3, 1)})
-    b = Document("tenants/b/tenant.yaml", {}, {("name",): (4, 1)})
-    c = Document("tenants/c/tenant.yaml", {}, {("name",): (5, 1)})
-    found = checks.fleet_conflicts([("bucket", "dp-x", a, ("name",)), ("bucket", "dp-x", b, ("name",)),
-                                    ("bucket", "dp-y", c, ("name",)), ("database", "dp_x", a, ("name",)),
-                                    ("database", "dp_x", c, ("name",))])
-    assert [(p.file, p.message) for p in found] == [
-        ("tenants/a/tenant.yaml", "bucket 'dp-x' is also claimed by tenants/b/tenant.yaml:4"),
-        ("tenants/b/tenant.yaml", "bucket 'dp-x' is also claimed by tenants/a/tenant.yaml:3"),
-        ("tenants/a/tenant.yaml", "database 'dp_x' is also claimed by tenants/c/tenant.yaml:5"),
-        ("tenants/c/tenant.yaml", "database 'dp_x' is also claimed by tenants/a/tenant.yaml:3"),
-    ]
-
-
 def test_every_tenant_claims_its_bucket_database_and_vector_prefix() -> None:
     repo = load_repo(ROOT)
     got = {(what, value) for what, value, _, _ in checks.claims("acme", repo.tenants["acme"].tenant, repo.platform)}
