@@ -76,7 +76,7 @@ def check_quantities(doc: Document, kind: str) -> list[Problem]:
             value = value[key]
         problem = quantity_problem(value, what, pod)
         if problem:
-            out.append(doc.problem(path, *problem))
+            out.append(doc.problem(path, *problem, at_value=True))
     return out
 
 
@@ -130,7 +130,8 @@ def check_extractor_names(doc: Document, registry: Document) -> list[Problem]:
     disabled = data.get("disabled") if isinstance(data.get("disabled"), list) else []
     for i, item in enumerate(disabled):
         if isinstance(item, str) and item not in known:
-            out.append(doc.problem(("disabled", i), f"unknown extractor {item!r}", did_you_mean(item, known, "extractors")))
+            out.append(doc.problem(("disabled", i), f"unknown extractor {item!r}", did_you_mean(item, known, "extractors"),
+                                   at_value=True))
     for key in _mapping(data.get("overrides")):
         if key not in known:
             out.append(doc.problem(("overrides", key), f"unknown extractor {key!r}", did_you_mean(key, known, "extractors")))
@@ -168,10 +169,11 @@ def check_release(files: TenantFiles) -> list[Problem]:
     match = FORK_TAG.match(tag)
     if not match:
         return [files.release.problem(("image",), f"tag {tag!r} looks like a fork build but is not tenant-<name>-<sha>",
-                                      f"fork builds of this tenant are tagged tenant-{files.name}-<git sha>")]
+                                      f"fork builds of this tenant are tagged tenant-{files.name}-<git sha>", at_value=True)]
     if match["owner"] != files.name:
         return [files.release.problem(("image",), f"image {image!r} is a fork build of tenant {match['owner']}",
-                                      f"a fork image runs only in its own tenant; use tenant-{files.name}-<sha> or the platform image")]
+                                      f"a fork image runs only in its own tenant; use tenant-{files.name}-<sha> or the platform image",
+                                      at_value=True)]
     return []
 
 
@@ -207,5 +209,5 @@ def fleet_conflicts(all_claims: list[Claim]) -> list[Problem]:
         for _, _, doc, path in group:
             others = ", ".join(f"{c[2].file}:{c[2].mark(c[3])[0]}" for c in group if c[2].file != doc.file)
             out.append(doc.problem(path, f"{what} {value!r} is also claimed by {others}",
-                                   f"every tenant needs its own {what}"))
+                                   f"every tenant needs its own {what}", at_value=True))
     return out

@@ -32,7 +32,7 @@ class Origin:
     tenant: bool
 
     def problem(self, message: str, hint: str) -> Problem:
-        return self.doc.problem(self.path, message, hint)
+        return self.doc.problem(self.path, message, hint, at_value=True)
 
 
 def _get(data: Any, *path: str | int) -> Any:

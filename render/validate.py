@@ -62,10 +62,10 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError, name: str)
     if v == "enum":
         options = ", ".join(str(o) for o in error.validator_value)
         close = did_you_mean(str(error.instance), [str(o) for o in error.validator_value], "values")
-        return [doc.problem(path, f"{_show(error.instance)} is not one of: {options}", close)]
+        return [doc.problem(path, f"{_show(error.instance)} is not one of: {options}", close, at_value=True)]
     if v == "type":
         return [doc.problem(path, f"expected {_types(error.validator_value)}, got {_show(error.instance)}",
-                            _type_hint(path, error))]
+                            _type_hint(path, error), at_value=True)]
     if v == "uniqueItems" and isinstance(error.instance, list):
         seen: dict[str, int] = {}
         out = []
@@ -73,15 +73,17 @@ def _schema_problem(doc: Document, error: jsonschema.ValidationError, name: str)
             key = json.dumps(item, sort_keys=True)
             if key in seen:
                 out.append(doc.problem(path + (i,), f"{_show(item)} is listed twice",
-                                       f"it is already listed on line {doc.mark(path + (seen[key],))[0]}; keep one"))
+                                       f"it is already listed on line {doc.mark(path + (seen[key],))[0]}; keep one",
+                                       at_value=True))
             seen.setdefault(key, i)
         return out
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return [doc.problem(path, f"{field} {_show(error.instance)} {_bound_words(v, error.validator_value)}",
-                            _bound_hint(field, v, error.validator_value))]
+                            _bound_hint(field, v, error.validator_value), at_value=True)]
     if v in ("pattern", "minLength", "maxLength", "propertyNames"):
-        return [doc.problem(path, f"{_show(error.instance)} is not a valid {field}", _describe_schema(error.schema))]
-    return [doc.problem(path, error.message, "")]
+        return [doc.problem(path, f"{_show(error.instance)} is not a valid {field}", _describe_schema(error.schema),
+                            at_value=True)]
+    return [doc.problem(path, error.message, "", at_value=True)]
 
 
 def _bound_words(v: str, bound: Any) -> str:

@@ -34,11 +34,16 @@ _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 
 @dataclass(frozen=True)
 class Document:
-    """One loaded YAML file: its data and the 1-based (line, column) of every key path."""
+    """One loaded YAML file: its data and the 1-based (line, column) of every key path.
+
+    `marks` holds where each path's key is written (an item's own place for list items);
+    `value_marks` where a scalar value is, for problems about the value itself.
+    """
 
     file: str
     data: Any
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
+    value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
 
     def mark(self, path: Path_) -> tuple[int, int]:
         """Where `path` (or its nearest existing parent) is written in the file."""
@@ -47,31 +52,40 @@ class Document:
             path = path[:-1]
         return self.marks.get(path, (1, 1))
 
-    def problem(self, path: Path_, message: str, hint: str = "") -> Problem:
-        line, col = self.mark(path)
+    def problem(self, path: Path_, message: str, hint: str = "", *, at_value: bool = False) -> Problem:
+        """A problem at `path`'s key, or (at_value) at its scalar value when it has one."""
+        line, col = self.value_marks.get(tuple(path)) or self.mark(path) if at_value else self.mark(path)
         return Problem(self.file, line, col, dotted(path), message, hint)
 
 
-class _Budget:
-    """Per-parse state: values left before the alias limit, and a scalar constructor."""
+class _State:
+    """One parse: the file, marks found so far, problems, and the alias budget."""
 
-    def __init__(self) -> None:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.marks: dict[Path_, tuple[int, int]] = {}
+        self.value_marks: dict[Path_, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
         self.left = MAX_VALUES
-        self.reported = False
+        self.over = False
         self.scalars = yaml.constructor.SafeConstructor()
 
-    def spend(self, node: yaml.Node, path: Path_, file: str, depth: int, problems: list[Problem]) -> bool:
+    def add(self, node: yaml.Node, path: Path_, message: str, hint: str) -> None:
+        line, col = _where(node)
+        self.problems.append(Problem(self.file, line, col, dotted(path), message, hint))
+
+    def spend(self, node: yaml.Node, path: Path_, depth: int) -> bool:
         """Count one value; False (and one problem, the first time) once a limit is passed."""
         self.left -= 1
         if self.left >= 0 and depth <= MAX_DEPTH:
             return True
-        if not self.reported:
-            self.reported = True
-            line, col = _where(node)
+        if not self.over:
+            self.over = True
             what = (f"nesting deeper than {MAX_DEPTH} levels (does an alias refer to itself?)" if depth > MAX_DEPTH
                     else f"the document expands to more than {MAX_VALUES} values once aliases are followed")
-            problems.append(Problem(file, line, col, dotted(path[:8]) + ("..." if len(path) > 8 else ""), what,
-                                    "anchors and aliases (&x / *x) are expanded: write the values out instead"))
+            line, col = _where(node)
+            self.problems.append(Problem(self.file, line, col, dotted(path[:8]) + ("..." if len(path) > 8 else ""), what,
+                                         "anchors and aliases (&x / *x) are expanded: write the values out instead"))
         return False
 
 
@@ -91,12 +105,11 @@ def parse_yaml(text: str, file: str) -> Document:
         raise ProblemsError([Problem(file, 1, 1, "", f"invalid YAML: {first_line}", "")]) from None
     if node is None:
         return Document(file, None, {(): (1, 1)})
-    marks: dict[Path_, tuple[int, int]] = {}
-    problems: list[Problem] = []
-    data = _construct(node, (), file, marks, problems, _Budget(), 0)
-    if problems:
-        raise ProblemsError(problems)
-    return Document(file, data, marks)
+    state = _State(file)
+    data = _construct(node, (), state, 0)
+    if state.problems:
+        raise ProblemsError(state.problems)
+    return Document(file, data, state.marks, state.value_marks)
 
 
 def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
@@ -136,79 +149,66 @@ def _where(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _construct(node: yaml.Node, path: Path_, file: str, marks: dict[Path_, tuple[int, int]],
-               problems: list[Problem], budget: _Budget, depth: int) -> Any:
-    marks.setdefault(path, _where(node))
-    if not budget.spend(node, path, file, depth, problems):
+def _construct(node: yaml.Node, path: Path_, state: _State, depth: int) -> Any:
+    state.marks.setdefault(path, _where(node))
+    if not state.spend(node, path, depth):
         return None
     if isinstance(node, yaml.MappingNode):
         if node.tag != _TAG + "map":
-            problems.append(_tag_problem(node, path, file))
-            return None
-        return _mapping(node, path, file, marks, problems, budget, depth)
+            return _tag_problem(node, path, state)
+        return _mapping(node, path, state, depth)
     if isinstance(node, yaml.SequenceNode):
         if node.tag != _TAG + "seq":
-            problems.append(_tag_problem(node, path, file))
-            return None
-        return [_construct(item, path + (i,), file, marks, problems, budget, depth + 1)
-                for i, item in enumerate(node.value)]
-    return _scalar(node, path, file, problems, budget)
+            return _tag_problem(node, path, state)
+        return [_construct(item, path + (i,), state, depth + 1) for i, item in enumerate(node.value)]
+    state.value_marks[path] = _where(node)
+    return _scalar(node, path, state)
 
 
-def _mapping(node: yaml.MappingNode, path: Path_, file: str, marks: dict[Path_, tuple[int, int]],
-             problems: list[Problem], budget: _Budget, depth: int) -> dict[str, Any]:
+def _mapping(node: yaml.MappingNode, path: Path_, state: _State, depth: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key_node, value_node in node.value:
-        line, col = _where(key_node)
         if key_node.tag == _TAG + "merge":
-            problems.append(Problem(file, line, col, dotted(path), "merge keys (<<) are not supported",
-                                    "write the keys out in full; merged values hide where a setting comes from"))
+            state.add(key_node, path, "merge keys (<<) are not supported",
+                      "write the keys out in full; merged values hide where a setting comes from")
             continue
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
-            problems.append(Problem(file, line, col, dotted(path), "keys must be plain strings",
-                                    "a key is a plain word followed by ': '"))
+            state.add(key_node, path, "keys must be plain strings", "a key is a plain word followed by ': '")
             continue
         key = str(key_node.value)
         if key in out:
-            first = marks.get(path + (key,), (line, col))
-            problems.append(Problem(file, line, col, dotted(path + (key,)), f"duplicate key {key!r}",
-                                    f"it is already set on line {first[0]}; keep one"))
+            first = state.marks[path + (key,)]
+            state.add(key_node, path + (key,), f"duplicate key {key!r}", f"it is already set on line {first[0]}; keep one")
             continue
-        marks[path + (key,)] = (line, col)
-        out[key] = _construct(value_node, path + (key,), file, marks, problems, budget, depth + 1)
+        state.marks[path + (key,)] = _where(key_node)
+        out[key] = _construct(value_node, path + (key,), state, depth + 1)
     return out
 
 
-def _scalar(node: yaml.Node, path: Path_, file: str, problems: list[Problem], budget: _Budget) -> Any:
+def _scalar(node: yaml.Node, path: Path_, state: _State) -> Any:
     if node.tag == _TAG + "timestamp":
         # Dates are plain text to us; keep what the user wrote.
         return str(node.value)
     if node.tag not in _SCALAR_TAGS:
-        problems.append(_tag_problem(node, path, file))
-        return None
+        return _tag_problem(node, path, state)
     try:
-        value = budget.scalars.construct_object(node)
+        value = state.scalars.construct_object(node)
     except Exception:  # noqa: BLE001 - PyYAML's scalar constructors fail in many ways ('!!int ' is an IndexError)
-        line, col = _where(node)
         kind = node.tag.removeprefix(_TAG)
-        problems.append(Problem(file, line, col, dotted(path), f"{str(node.value)[:40]!r} cannot be read as {kind}",
-                                f"write a valid {kind}, or quote the value to make it text"))
+        state.add(node, path, f"{str(node.value)[:40]!r} cannot be read as {kind}",
+                  f"write a valid {kind}, or quote the value to make it text")
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not _DECIMAL.match(str(node.value)):
         # YAML 1.1 reads 1:30 as 90 (base 60), 010 as 8 and 0x10 as 16: surprising in a config file.
-        line, col = _where(node)
-        problems.append(Problem(file, line, col, dotted(path), f"{node.value!r} is read by YAML as {value}",
-                                f"write plain decimal ({value}), or quote it if you meant text"))
+        state.add(node, path, f"{node.value!r} is read by YAML as {value}",
+                  f"write plain decimal ({value}), or quote it if you meant text")
         return None
     if isinstance(value, float) and not math.isfinite(value):
-        line, col = _where(node)
-        problems.append(Problem(file, line, col, dotted(path), f"{node.value!r} is not a finite number",
-                                "write an ordinary number"))
+        state.add(node, path, f"{node.value!r} is not a finite number", "write an ordinary number")
         return None
     return value
 
 
-def _tag_problem(node: yaml.Node, path: Path_, file: str) -> Problem:
-    line, col = _where(node)
-    return Problem(file, line, col, dotted(path), f"YAML tag {node.tag!r} is not allowed",
-                   "remove the tag; only plain strings, numbers, booleans, lists and mappings are accepted")
+def _tag_problem(node: yaml.Node, path: Path_, state: _State) -> None:
+    state.add(node, path, f"YAML tag {node.tag!r} is not allowed",
+              "remove the tag; only plain strings, numbers, booleans, lists and mappings are accepted")

@@ -110,7 +110,7 @@ def test_gpu_extractor_enabled_explicitly_while_gpu_group_is_empty(tmp_path: Pat
                     "cluster:\n  cpu-workers:\n    min_replicas: 0\n    max_replicas: 0\n"
                     "overrides:\n  scrolling_text_extractor:\n    enabled: true\n")
     found = [p for p in problems(root) if p.line == 8]
-    assert found == [Problem(OV, 8, 5, "overrides.scrolling_text_extractor.enabled",
+    assert found == [Problem(OV, 8, 14, "overrides.scrolling_text_extractor.enabled",
                              "scrolling_text_extractor_v1 runs on cpu-workers, whose max_replicas is 0: it could never start",
                              "raise cluster.cpu-workers.max_replicas, or leave this extractor off")]
 
@@ -177,9 +177,9 @@ def test_duplicate_organization_points_at_both_files(tmp_path: Path) -> None:
     root = copy_repo(tmp_path)
     replace(root, "tenants/initech/tenant.yaml", "org_19c5e6f0", "org_7f3a9c21")
     assert [p.format() for p in problems(root)] == [
-        "tenants/acme/tenant.yaml:5:1: organization_id: organization id 'org_7f3a9c21' is also claimed by "
+        "tenants/acme/tenant.yaml:5:18: organization_id: organization id 'org_7f3a9c21' is also claimed by "
         "tenants/initech/tenant.yaml:5\n    hint: every tenant needs its own organization id",
-        "tenants/initech/tenant.yaml:5:1: organization_id: organization id 'org_7f3a9c21' is also claimed by "
+        "tenants/initech/tenant.yaml:5:18: organization_id: organization id 'org_7f3a9c21' is also claimed by "
         "tenants/acme/tenant.yaml:5\n    hint: every tenant needs its own organization id",
     ]
 
@@ -221,11 +221,11 @@ def test_all_problems_of_all_files_sorted_by_file_and_line(broken: Path) -> None
     code, out, err = run(broken, "--format", "text", "validate")
     assert (code, out) == (2, "")
     assert err == (
-        "tenants/acme/overrides.yaml:3:5: overrides.text_extractor.memory: '8GB' is not a Kubernetes quantity\n"
+        "tenants/acme/overrides.yaml:3:13: overrides.text_extractor.memory: '8GB' is not a Kubernetes quantity\n"
         "    hint: write '8Gi'\n"
-        "tenants/acme/tenant.yaml:6:1: cloud: \"gpc\" is not one of: gcp, aws\n"
+        "tenants/acme/tenant.yaml:6:8: cloud: \"gpc\" is not one of: gcp, aws\n"
         "    hint: did you mean 'gcp'?\n"
-        "tenants/globex/release.yaml:2:1: image: image 'ghcr.io/e:tenant-acme-3f9a1c2' is a fork build of tenant acme\n"
+        "tenants/globex/release.yaml:2:8: image: image 'ghcr.io/e:tenant-acme-3f9a1c2' is a fork build of tenant acme\n"
         "    hint: a fork image runs only in its own tenant; use tenant-globex-<sha> or the platform image\n"
         "3 problems found; nothing was written.\n")
 
@@ -233,7 +233,7 @@ def test_all_problems_of_all_files_sorted_by_file_and_line(broken: Path) -> None
 def test_json_format(broken: Path) -> None:
     code, out, _ = run(broken, "validate", "--format", "json")
     assert code == 2
-    assert json.loads(out)[0] == {"file": OV, "line": 3, "column": 5, "pointer": "overrides.text_extractor.memory",
+    assert json.loads(out)[0] == {"file": OV, "line": 3, "column": 13, "pointer": "overrides.text_extractor.memory",
                                   "message": "'8GB' is not a Kubernetes quantity", "hint": "write '8Gi'"}
 
 
@@ -241,7 +241,7 @@ def test_github_annotations_under_github_actions(broken: Path, monkeypatch: pyte
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     code, out, _ = run(broken, "validate")
     assert code == 2
-    assert out.splitlines()[0] == (f"::error file={OV},line=3,col=5::overrides.text_extractor.memory: "
+    assert out.splitlines()[0] == (f"::error file={OV},line=3,col=13::overrides.text_extractor.memory: "
                                    "'8GB' is not a Kubernetes quantity (hint: write '8Gi')")
     assert len(out.splitlines()) == 3
 
