@@ -136,3 +136,12 @@ def test_numbers_yaml_would_read_surprisingly(text: str, value: int) -> None:
                                          ("'010'", "010"), ("\"1:30\"", "1:30")])
 def test_plain_decimal_numbers_and_quoted_text(text: str, value: object) -> None:
     assert parse_yaml(f"a: {text}\n", "f.yaml").data == {"a": value}
+
+
+def test_value_marks_point_at_scalars() -> None:
+    doc = parse_yaml("a:\n  b:   8GB\n  c: [x, 5]\n  d:\n    e: 1\n", "f.yaml")
+    assert doc.problem(("a", "b"), "m", at_value=True).column == 8
+    assert doc.problem(("a", "b"), "m").column == 3
+    assert doc.problem(("a", "c", 1), "m", at_value=True).column == 10
+    # A mapping has no scalar to point at: its key is used.
+    assert (doc.problem(("a", "d"), "m", at_value=True).line, doc.problem(("a", "d"), "m", at_value=True).column) == (4, 3)
