@@ -133,6 +133,8 @@ def extractor_rules(extractors: list[dict[str, Any]], groups: dict[str, Any], la
     small: _Small = {}
     for e in extractors:
         out += _range_rules(e, layers, tenant)
+        # Only enabled Ray Serve replicas are placed on a worker group; a Celery extractor
+        # runs in its own Deployment and names a group for sizing reference only.
         if not e.get("enabled") or e.get("runtime") != "ray_serve":
             continue
         group = groups.get(e.get("worker_group")) or {}
