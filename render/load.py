@@ -1,150 +1,27 @@
 """Stage 1, load: read every input file strictly, remembering where each value came from.
 
-The only module (with `emit`) that touches the filesystem. YAML is composed with
-libyaml into nodes and constructed here by hand, so that we can reject what PyYAML
-would silently accept (duplicate keys, merge keys, custom tags) and bound alias
-expansion.
+The only module (with `emit`) that reads the repository. Files are checked for size and
+encoding here, and parsed by `yamlstrict` (duplicate keys, tags, merge keys and alias
+bombs are problems there).
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from render import layout
 from render.load_git import GitError, GitTree
-from render.problems import Problem, ProblemsError, dotted
+from render.problems import Problem, ProblemsError
+from render.yamlstrict import MAX_DEPTH, MAX_VALUES, Document, parse_yaml
 
-try:  # libyaml's C parser; the pure-Python one behaves the same, only slower.
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_VALUES", "Document", "PlatformInputs", "Repo", "TenantFiles",
+           "list_tenants", "load_pinned", "load_platform_at", "load_repo", "load_repo_at", "parse_bytes", "parse_yaml",
+           "pinned_revision", "read_templates", "read_yaml", "stray_files"]
 
 MAX_FILE_BYTES = 512 * 1024
-# Values one file may expand to once aliases are followed: a "billion laughs" file
-# stops here instead of eating memory.
-MAX_VALUES = 50_000
-MAX_DEPTH = 50
-
-Path_ = tuple[str | int, ...]
-_TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
-
-
-@dataclass(frozen=True)
-class Document:
-    """One loaded YAML file: its data and the 1-based (line, column) of every key path."""
-
-    file: str
-    data: Any
-    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
-
-    def mark(self, path: Path_) -> tuple[int, int]:
-        """Where `path` (or its nearest existing parent) is written in the file."""
-        path = tuple(path)
-        while path not in self.marks and path:
-            path = path[:-1]
-        return self.marks.get(path, (1, 1))
-
-    def problem(self, path: Path_, message: str, hint: str = "") -> Problem:
-        line, col = self.mark(path)
-        return Problem(self.file, line, col, dotted(path), message, hint)
-
-
-class _Budget:
-    """Per-parse state: values left before the alias limit, and a scalar constructor."""
-
-    def __init__(self) -> None:
-        self.left = MAX_VALUES
-        self.scalars = yaml.constructor.SafeConstructor()
-
-
-def parse_yaml(text: str, file: str) -> Document:
-    """Parse one YAML document strictly. Raises ProblemsError (never a yaml exception)."""
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = f"invalid YAML: {e.problem or e.context}"
-        raise ProblemsError([Problem(file, line, col, "", message, "check indentation and quoting near this line")]) from None
-    except yaml.YAMLError as e:
-        first_line = str(e).splitlines()[0] if str(e) else "unreadable"
-        raise ProblemsError([Problem(file, 1, 1, "", f"invalid YAML: {first_line}", "")]) from None
-    if node is None:
-        return Document(file, None, {(): (1, 1)})
-    marks: dict[Path_, tuple[int, int]] = {}
-    problems: list[Problem] = []
-    data = _construct(node, (), file, marks, problems, _Budget(), 0)
-    if problems:
-        raise ProblemsError(problems)
-    return Document(file, data, marks)
-
-
-def _where(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _construct(node: yaml.Node, path: Path_, file: str, marks: dict[Path_, tuple[int, int]],
-               problems: list[Problem], budget: _Budget, depth: int) -> Any:
-    marks.setdefault(path, _where(node))
-    budget.left -= 1
-    if budget.left < 0 or depth > MAX_DEPTH:
-        if budget.left == -1 or depth == MAX_DEPTH + 1:
-            line, col = _where(node)
-            problems.append(Problem(file, line, col, dotted(path),
-                                    f"document expands to more than {MAX_VALUES} values or {MAX_DEPTH} levels",
-                                    "anchors and aliases (&x / *x) are expanded: write the values out instead"))
-        return None
-    if isinstance(node, yaml.MappingNode):
-        if node.tag != _TAG + "map":
-            problems.append(_tag_problem(node, path, file))
-            return None
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line, col = _where(key_node)
-            if key_node.tag == _TAG + "merge":
-                problems.append(Problem(file, line, col, dotted(path), "merge keys (<<) are not supported",
-                                        "write the keys out in full; merged values hide where a setting comes from"))
-                continue
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
-                problems.append(Problem(file, line, col, dotted(path), "keys must be plain strings", ""))
-                continue
-            key = str(key_node.value)
-            if key in out:
-                first = marks.get(path + (key,), (line, col))
-                problems.append(Problem(file, line, col, dotted(path + (key,)), f"duplicate key {key!r}",
-                                        f"it is already set on line {first[0]}; keep one"))
-                continue
-            marks[path + (key,)] = (line, col)
-            out[key] = _construct(value_node, path + (key,), file, marks, problems, budget, depth + 1)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        if node.tag != _TAG + "seq":
-            problems.append(_tag_problem(node, path, file))
-            return None
-        return [_construct(item, path + (i,), file, marks, problems, budget, depth + 1)
-                for i, item in enumerate(node.value)]
-    return _scalar(node, path, file, problems, budget)
-
-
-def _scalar(node: yaml.Node, path: Path_, file: str, problems: list[Problem], budget: _Budget) -> Any:
-    if node.tag in _SCALAR_TAGS:
-        return budget.scalars.construct_object(node)
-    if node.tag == _TAG + "timestamp":
-        # Dates are plain text to us; keep what the user wrote.
-        return str(node.value)
-    problems.append(_tag_problem(node, path, file))
-    return None
-
-
-def _tag_problem(node: yaml.Node, path: Path_, file: str) -> Problem:
-    line, col = _where(node)
-    return Problem(file, line, col, dotted(path), f"YAML tag {node.tag!r} is not allowed",
-                   "remove the tag; only plain strings, numbers, booleans, lists and mappings are accepted")
 
 
 def read_yaml(root: Path, rel: str, *, mapping: bool = True) -> Document:
@@ -153,7 +30,9 @@ def read_yaml(root: Path, rel: str, *, mapping: bool = True) -> Document:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ProblemsError([Problem(rel, 1, 1, "", "file is missing", "every tenant folder needs tenant.yaml, overrides.yaml and release.yaml")]) from None
+        hint = ("every tenant folder needs tenant.yaml, overrides.yaml and release.yaml" if rel.startswith(layout.TENANTS_DIR)
+                else f"is {root} the repository root? (set it with --repo)")
+        raise ProblemsError([Problem(rel, 1, 1, "", "file is missing", hint)]) from None
     except OSError as e:
         raise ProblemsError([Problem(rel, 1, 1, "", f"cannot read file: {e.strerror}", "")]) from None
     return parse_bytes(raw, rel, mapping=mapping)
@@ -172,7 +51,8 @@ def parse_bytes(raw: bytes, rel: str, *, mapping: bool = True) -> Document:
     if mapping and doc.data is None:
         return Document(rel, {}, doc.marks)
     if mapping and not isinstance(doc.data, dict):
-        raise ProblemsError([Problem(rel, 1, 1, "", f"the top level must be a mapping of keys to values, not a {_kind(doc.data)}",
+        line, col = doc.mark(())
+        raise ProblemsError([Problem(rel, line, col, "", f"the top level must be a mapping of keys to values, not a {_kind(doc.data)}",
                                      "start the file with `key: value` lines")])
     return doc
 
@@ -211,6 +91,8 @@ class Repo:
     templates: dict[str, str]
     tenants: dict[str, TenantFiles]
     revisions: dict[str, PlatformInputs] = field(default_factory=dict)
+    # tenant.yaml of every tenant left out of a partial load: fleet-wide checks need them.
+    peers: dict[str, Document] = field(default_factory=dict)
 
 
 def list_tenants(root: Path) -> list[str]:
@@ -222,8 +104,26 @@ def list_tenants(root: Path) -> list[str]:
 
 def read_templates(root: Path) -> dict[str, str]:
     folder = root / layout.BASE_DIR
-    return {f"{layout.BASE_DIR}/{p.name}": p.read_text(encoding="utf-8")
-            for p in sorted(folder.glob("*" + layout.TEMPLATE_SUFFIX))}
+    out = {}
+    for p in sorted(folder.glob("*" + layout.TEMPLATE_SUFFIX)):
+        rel = f"{layout.BASE_DIR}/{p.name}"
+        try:
+            out[rel] = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ProblemsError([Problem(rel, 1, 1, "", f"cannot read template: {e}", "save the file as UTF-8")]) from None
+    return out
+
+
+def stray_files(root: Path, name: str) -> list[Problem]:
+    """YAML files in a tenant folder that the renderer would ignore: usually a misspelt name."""
+    folder = root / layout.tenant_dir(name)
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix in (".yaml", ".yml") and p.name not in layout.TENANT_FILES:
+            close = difflib.get_close_matches(p.name, layout.TENANT_FILES, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]!r}?" if close else f"a tenant folder holds {', '.join(layout.TENANT_FILES)}"
+            out.append(Problem(layout.tenant_file(name, p.name), 1, 1, "", "unexpected file: it would be ignored", hint))
+    return out
 
 
 def load_repo(root: Path, only: list[str] | None = None) -> Repo:
@@ -246,12 +146,30 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
             problems.append(Problem(layout.tenant_dir(name), 1, 1, "", f"no tenant named {name!r}",
                                     f"tenants are folders under {layout.TENANTS_DIR}/"))
             continue
+        problems += stray_files(root, name)
         docs = [attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES]
         tenants[name] = TenantFiles(name, *docs)
+    try:
+        templates = read_templates(root)
+    except ProblemsError as e:
+        problems += e.problems
+        templates = {}
     revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
-    return Repo(extractors, platform, read_templates(root), tenants, revisions)
+    return Repo(extractors, platform, templates, tenants, revisions, _peers(root, names) if only is not None else {})
+
+
+def _peers(root: Path, loaded: list[str]) -> dict[str, Document]:
+    """tenant.yaml of the tenants not loaded; unreadable ones are their own run's business."""
+    out = {}
+    for name in list_tenants(root):
+        if name not in loaded:
+            try:
+                out[name] = read_yaml(root, layout.tenant_file(name, layout.TENANT_FILE))
+            except ProblemsError:
+                continue
+    return out
 
 
 def pinned_revision(files: TenantFiles) -> str | None:

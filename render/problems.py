@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import asdict, dataclass
 
@@ -28,7 +29,9 @@ class Problem:
         if self.hint:
             text += f" (hint: {self.hint})"
         text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::error file={self.file},line={self.line},col={self.column}::{text}"
+        # Property values also escape ':' and ',' (GitHub's workflow-command syntax).
+        file = self.file.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+        return f"::error file={file},line={self.line},col={self.column}::{text}"
 
 
 class ProblemsError(Exception):
@@ -49,3 +52,17 @@ def dotted(path: tuple[object, ...] | list[object]) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def did_you_mean(word: str, options: list[str], noun: str = "keys") -> str:
+    """'did you mean X?' for the closest option (case and '-'/'_' ignored), else the options."""
+    def norm(s: str) -> str:
+        return s.lower().replace("-", "_")
+
+    by_norm = {norm(o): o for o in options}
+    if norm(word) in by_norm:
+        return f"did you mean {by_norm[norm(word)]!r}?"
+    close = difflib.get_close_matches(norm(word), list(by_norm), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {by_norm[close[0]]!r}?"
+    return f"valid {noun}: {', '.join(options)}" if options and len(options) <= 12 else ""

@@ -154,16 +154,6 @@ def preview_update(repo: Repo) -> tuple[Repo, list[str]]:
     return replace(repo, tenants=tenants), sorted(moved_names)
 
 
-def release_problems(files: TenantFiles) -> list[Problem]:
-    """A fork image tenant-X-<sha> may run only in tenant X."""
-    data = files.release.data if isinstance(files.release.data, dict) else {}
-    tag = image_tag(str(data.get("image", "")))
-    if tag.startswith("tenant-") and not tag.startswith(layout.fork_tag_prefix(files.name)):
-        return [files.release.problem(("image",), f"fork image tag {tag!r} belongs to another tenant",
-                                      f"a fork image of {files.name} is tagged {layout.fork_tag_prefix(files.name)}<sha>")]
-    return []
-
-
 def set_scalars(text: str, doc: Document, values: dict[tuple[str, ...], str]) -> str:
     """`text` with the scalar at each key path replaced, comments and layout kept."""
     lines = text.splitlines(keepends=True)

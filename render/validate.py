@@ -2,11 +2,14 @@
 
 Pure: takes loaded documents, returns problems. The schemas in render/schemas/ are the
 same files editors use through each input file's `yaml-language-server` line.
+
+Order, per tenant: each file against its schema; checks of single files (names,
+quantities, env, release image); then, only when the tenant's files are schema-valid,
+the rules over its effective (merged) values; last, fleet-wide claims.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import replace
 from functools import cache
@@ -15,10 +18,16 @@ from typing import Any
 
 import jsonschema
 
-from render import layout, migration, quantity
+from render import checks, migration, rules
 from render.load import Document, Repo, TenantFiles, pinned_revision
-from render.problems import Problem
-from render.release import release_problems
+from render.problems import Problem, did_you_mean
+
+__all__ = ["check_schema", "did_you_mean", "schema", "validate_repo", "validate_tenant"]
+
+# A whole number is an int, never 1.0 (JSON Schema would accept it) nor true.
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, v: isinstance(v, int) and not isinstance(v, bool))
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)
 
 
 @cache
@@ -28,35 +37,118 @@ def schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _validator(name: str) -> jsonschema.protocols.Validator:
-    s = schema(name)
-    return jsonschema.Draft202012Validator(s, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+def _validator(name: str) -> Any:
+    return _Validator(schema(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def check_schema(doc: Document, name: str) -> list[Problem]:
     problems = []
     for error in _validator(name).iter_errors(doc.data):
-        problems.extend(_schema_problem(doc, error))
+        problems.extend(_schema_problem(doc, error, name))
     return problems
 
 
-def _schema_problem(doc: Document, error: jsonschema.ValidationError) -> list[Problem]:
+def _schema_problem(doc: Document, error: jsonschema.ValidationError, name: str) -> list[Problem]:
     path = tuple(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    field = str(path[-1]) if path else "the file"
+    v = error.validator
+    if v == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(error.schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed]
-        return [doc.problem(path + (k,), f"unknown key {k!r}", did_you_mean(k, allowed)) for k in extra]
-    if error.validator == "required":
-        return [doc.problem(path, error.message.replace("'", "", 0), "add the missing key")]
-    if error.validator == "enum":
+        noun = "worker group" if path == ("cluster",) else "key"
+        return [doc.problem(path + (k,), f"unknown {noun} {k!r}", _unknown_key_hint(k, allowed, name))
+                for k in error.instance if k not in allowed]
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [doc.problem(path, f"missing required key {missing!r}", _describe(error.schema, missing))]
+    if v == "enum":
         options = ", ".join(str(o) for o in error.validator_value)
-        close = did_you_mean(str(error.instance), [str(o) for o in error.validator_value])
-        return [doc.problem(path, f"{error.instance!r} is not one of: {options}", close)]
-    if error.validator == "type":
-        return [doc.problem(path, f"expected {_types(error.validator_value)}, got {_show(error.instance)}", "")]
-    if error.validator == "propertyNames":
-        return [doc.problem(path, error.message, "")]
-    return [doc.problem(path, error.message, _hint_for(error))]
+        close = did_you_mean(str(error.instance), [str(o) for o in error.validator_value], "values")
+        return [doc.problem(path, f"{_show(error.instance)} is not one of: {options}", close, at_value=True)]
+    if v == "type":
+        return [doc.problem(path, f"expected {_types(error.validator_value)}, got {_show(error.instance)}",
+                            _type_hint(path, error), at_value=True)]
+    if v == "uniqueItems" and isinstance(error.instance, list):
+        seen: dict[str, int] = {}
+        out = []
+        for i, item in enumerate(error.instance):
+            key = json.dumps(item, sort_keys=True)
+            if key in seen:
+                out.append(doc.problem(path + (i,), f"{_show(item)} is listed twice",
+                                       f"it is already listed on line {doc.mark(path + (seen[key],))[0]}; keep one",
+                                       at_value=True))
+            seen.setdefault(key, i)
+        return out
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return [doc.problem(path, f"{field} {_show(error.instance)} {_bound_words(v, error.validator_value)}",
+                            _bound_hint(field, v, error.validator_value), at_value=True)]
+    if v in ("pattern", "minLength", "maxLength", "propertyNames"):
+        return [doc.problem(path, f"{_show(error.instance)} is not a valid {field}", _describe_schema(error.schema),
+                            at_value=True)]
+    return [doc.problem(path, error.message, "", at_value=True)]
+
+
+def _bound_words(v: str, bound: Any) -> str:
+    return {"minimum": f"is below the minimum of {bound}", "maximum": f"is above the maximum of {bound}",
+            "exclusiveMinimum": f"must be more than {bound}", "exclusiveMaximum": f"must be less than {bound}"}[v]
+
+
+def _bound_hint(field: str, v: str, bound: Any) -> str:
+    if field == "max_replicas" and v == "minimum":
+        return "an extractor needs at least one replica; to turn it off, list it under `disabled`"
+    if v in ("maximum", "exclusiveMaximum"):
+        return f"use a value up to {bound}; larger is almost surely a typo"
+    return f"use a value of at least {bound}" if v == "minimum" else f"use a value above {bound}"
+
+
+def _type_hint(path: tuple[Any, ...], error: jsonschema.ValidationError) -> str:
+    value, expected = error.instance, error.validator_value
+    if path[:1] == ("env",) and len(path) == 2:
+        if isinstance(value, bool):
+            return "quote the value as you wrote it: YAML reads unquoted yes/no/on/off/true/false as booleans"
+        if value is None:
+            return f'write {path[1]}: "" for an empty value'
+        return f'quote it: {path[1]}: "{value}"'
+    if value is None and expected in ("object", "array"):
+        return "indent the entries under this key, or remove the key"
+    if expected == "integer" and isinstance(value, float):
+        return f"write a whole number, e.g. {round(value)}"
+    if expected == "integer" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return f"remove the quotes: {value.strip()}"
+    return _describe_schema(error.schema)
+
+
+def _describe(schema_: dict[str, Any], key: str) -> str:
+    sub = schema_.get("properties", {}).get(key, {})
+    return _describe_schema(sub) or "add the missing key"
+
+
+def _describe_schema(sub: dict[str, Any]) -> str:
+    return str(sub.get("description", ""))
+
+
+def _unknown_key_hint(key: str, allowed: list[str], name: str) -> str:
+    close = did_you_mean(key, allowed)
+    if close.startswith("did you mean"):
+        return close
+    homes = _homes(schema(name), key)
+    if homes:
+        return f"{key} belongs under {' or '.join(homes)}"
+    return close
+
+
+def _homes(node: dict[str, Any], key: str, prefix: str = "") -> list[str]:
+    """Where `key` is a valid property in a schema, as dotted paths ('overrides.<extractor>')."""
+    out = []
+    props = node.get("properties", {}) if isinstance(node, dict) else {}
+    if key in props and prefix:
+        # The worker groups share one shape: name the shape, not each group.
+        out.append("cluster.<group>" if prefix.startswith("cluster.") else prefix)
+    for k, sub in props.items():
+        out += _homes(sub, key, f"{prefix}.{k}" if prefix else k)
+    extra = node.get("additionalProperties") if isinstance(node, dict) else None
+    if isinstance(extra, dict) and prefix:
+        out += _homes(extra, key, f"{prefix}.<{'extractor' if prefix == 'overrides' else 'name'}>")
+    return sorted(set(out))[:3]
 
 
 def _types(value: Any) -> str:
@@ -72,7 +164,7 @@ def _show(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, str):
-        return f'"{value}"'
+        return json.dumps(value if len(value) <= 60 else value[:57] + "...", ensure_ascii=False)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -80,27 +172,12 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _hint_for(error: jsonschema.ValidationError) -> str:
-    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        return "use a value in the allowed range"
-    if error.validator == "pattern":
-        return "check the value's format against docs/tenants.md"
-    return ""
-
-
-def did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return f"valid keys: {', '.join(options)}" if options and len(options) <= 12 else ""
-
-
 def validate_repo(repo: Repo) -> list[Problem]:
     """Every problem in every input file of the repository."""
-    problems = check_schema(repo.platform, "platform") + check_schema(repo.extractors, "extractors")
+    problems = _registry_problems(repo.platform, repo.extractors)
     registry_ok = {None: not problems}
     for rev, pinned in repo.revisions.items():  # the registry of each pinned platform revision
-        found = check_schema(pinned.platform, "platform") + check_schema(pinned.extractors, "extractors")
+        found = _registry_problems(pinned.platform, pinned.extractors)
         registry_ok[rev] = not found
         problems += found
     for files in repo.tenants.values():
@@ -112,86 +189,35 @@ def validate_repo(repo: Repo) -> list[Problem]:
         view = repo if rev is None else replace(repo, platform=repo.revisions[rev].platform,
                                                 extractors=repo.revisions[rev].extractors)
         problems += validate_tenant(files, view if registry_ok.get(rev) else None)
+    tenant_docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
+    all_claims = [c for name, doc in sorted(tenant_docs.items()) for c in checks.claims(name, doc, repo.platform)]
+    peer_files = {doc.file for doc in repo.peers.values()}
+    problems += [p for p in checks.fleet_conflicts(all_claims) if p.file not in peer_files]
     return sorted(set(problems))
 
 
 def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
+    """Problems of one tenant's files; `repo` is None when the registry itself is broken."""
     problems = (check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides")
                 + check_schema(files.release, "release"))
-    problems += _check_name(files)
-    problems += release_problems(files)
-    problems += _check_quantities(files.overrides)
+    problems += checks.check_name(files) + checks.check_release(files)
+    problems += checks.check_quantities(files.overrides, "overrides")
     problems += migration.check(files.tenant, repo.platform.data.get("shared_platform") if repo is not None else {})
-    if repo is not None:
-        problems += _check_extractor_names(files.overrides, repo.extractors)
-        problems += _check_protected_env(files.overrides, repo.platform)
+    if repo is None:
+        return problems
+    protected = repo.platform.data.get("protected_env") or []
+    problems += checks.check_extractor_names(files.overrides, repo.extractors)
+    problems += checks.check_env(files.overrides, protected)
+    if not problems:
+        problems += rules.tenant_rules(files, repo.platform, repo.extractors)
     return problems
 
 
-def _check_name(files: TenantFiles) -> list[Problem]:
-    out = []
-    name = files.name
-    if not layout.DNS1123_LABEL.match(name) or len(name) > layout.TENANT_NAME_MAX:
-        out.append(Problem(layout.tenant_dir(name), 1, 1, "", f"tenant folder name {name!r} is not a DNS-1123 label of at most {layout.TENANT_NAME_MAX} characters",
-                           "use lower-case letters, digits and '-', starting and ending with a letter or digit"))
-    declared = files.tenant.data.get("name") if isinstance(files.tenant.data, dict) else None
-    if isinstance(declared, str) and declared != name:
-        out.append(files.tenant.problem(("name",), f"name {declared!r} differs from the folder name {name!r}",
-                                        f"set name: {name}, or rename the folder"))
-    return out
-
-
-def _check_quantities(doc: Document) -> list[Problem]:
-    data = doc.data if isinstance(doc.data, dict) else {}
-    places: list[tuple[tuple[str | int, ...], Any]] = []
-    for ext, entry in (data.get("overrides") or {}).items():
-        if isinstance(entry, dict) and "memory" in entry:
-            places.append((("overrides", ext, "memory"), entry["memory"]))
-    for group, entry in (data.get("cluster") or {}).items():
-        if isinstance(entry, dict):
-            places += [(("cluster", group, k), entry[k]) for k in ("cpu", "memory") if k in entry]
-    head = data.get("head") or {}
-    if isinstance(head, dict):
-        places += [(("head", k), head[k]) for k in ("cpu", "memory") if k in head]
-    out = []
-    for path, value in places:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and not quantity.is_quantity(value):
-            fix = quantity.suggest(str(value))
-            out.append(doc.problem(path, f"{value!r} is not a Kubernetes quantity",
-                                   f"write {fix!r}" if fix else 'use e.g. "2", "500m", "8Gi"'))
-    return out
-
-
-def _check_extractor_names(doc: Document, registry: Document) -> list[Problem]:
-    data = doc.data if isinstance(doc.data, dict) else {}
-    entries = registry.data["extractors"]
-    known = sorted(set(entries) | {e["name"] for e in entries.values()})
-    out = []
-    disabled = data.get("disabled") or []
-    for i, item in enumerate(disabled if isinstance(disabled, list) else []):
-        if isinstance(item, str) and item not in known:
-            out.append(doc.problem(("disabled", i), f"unknown extractor {item!r}", did_you_mean(item, known)))
-    section = data.get("overrides") or {}
-    for key in section if isinstance(section, dict) else {}:
-        if key not in known:
-            out.append(doc.problem(("overrides", key), f"unknown extractor {key!r}", did_you_mean(key, known)))
-        elif _disables(disabled, key, entries):
-            out.append(doc.problem(("overrides", key), f"{key!r} is disabled, so its overrides would never apply",
-                                   "remove it from `disabled` or delete these overrides"))
-    return out
-
-
-def _disables(disabled: Any, key: str, entries: dict[str, Any]) -> bool:
-    if not isinstance(disabled, list):
-        return False
-    names = {key} | ({entries[key]["name"]} if key in entries else set())
-    return bool(names & set(d for d in disabled if isinstance(d, str)))
-
-
-def _check_protected_env(doc: Document, platform: Document) -> list[Problem]:
-    data = doc.data if isinstance(doc.data, dict) else {}
-    env = data.get("env") or {}
-    protected = set(platform.data.get("protected_env") or [])
-    return [doc.problem(("env", key), f"{key} is set by the platform and cannot be overridden",
-                        "it carries this tenant's isolation (datastores, queues, identity); remove it")
-            for key in (env if isinstance(env, dict) else {}) if key in protected]
+def _registry_problems(platform: Document, extractors: Document) -> list[Problem]:
+    """Problems of the platform files of one revision: schemas first, then their rules."""
+    problems = (check_schema(platform, "platform") + check_schema(extractors, "extractors")
+                + checks.check_quantities(platform, "platform") + checks.check_quantities(extractors, "extractors"))
+    if not problems:
+        problems += rules.registry_rules(platform, extractors)
+        problems += checks.check_env(platform, [])
+    return problems

@@ -270,8 +270,8 @@ def test_missing_repo_url_is_a_problem(tmp_path: Path) -> None:
     with pytest.raises(ProblemsError) as err:
         render_repo(load_repo(root))
     [problem] = err.value.problems
-    assert (problem.file, problem.pointer) == (layout.PLATFORM_FILE, "control_plane.repo_url")
-    assert "control_plane.repo_url" in problem.hint
+    assert (problem.file, problem.pointer) == (layout.PLATFORM_FILE, "control_plane")
+    assert "missing required key 'repo_url'" in problem.message
 
 
 def test_docs_describe_the_rendered_settings() -> None:

@@ -73,11 +73,16 @@ overrides_strategy = st.fixed_dictionaries({}, optional={
 })
 
 
+def _off(key: str, disabled: set[str]) -> bool:
+    """Every version `key` names (an id, or a name) is disabled."""
+    ids = [i for i in IDS if key in (i, REGISTRY[i]["name"])]
+    return all(i in disabled or REGISTRY[i]["name"] in disabled for i in ids)
+
+
 def _valid(overrides: dict) -> dict:
     """Drop overrides of disabled extractors (that is an input error, tested elsewhere)."""
     disabled = set(overrides.get("disabled", []))
-    kept = {k: v for k, v in overrides.get("overrides", {}).items()
-            if k not in disabled and (REGISTRY.get(k, {}).get("name") not in disabled)}
+    kept = {k: v for k, v in overrides.get("overrides", {}).items() if not _off(k, disabled)}
     return {**overrides, "overrides": kept} if "overrides" in overrides else overrides
 
 

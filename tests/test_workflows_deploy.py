@@ -135,7 +135,7 @@ def test_a_fork_image_of_one_tenant_is_refused_in_another(repo, capsys):
     path = work / "tenants/globex/release.yaml"
     path.write_text(path.read_text().replace(f"{ENGINE}:2026.11.3", f"{ENGINE}:tenant-acme-{SHA_A}"))
     assert dataplane(work, "validate") == 2
-    assert "belongs to another tenant" in capsys.readouterr().err
+    assert "is a fork build of tenant acme" in capsys.readouterr().err
 
 
 def test_fork_image_names_the_full_commit(repo, tmp_path, capsys):

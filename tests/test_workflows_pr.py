@@ -88,7 +88,7 @@ def test_bad_input_is_annotated_on_the_exact_line(work, capsys):
     (work / "tenants/acme/overrides.yaml").write_text("cluster:\n  cpu-workers:\n    max_replicas: three\n")
     assert dataplane(work, "--format", "github", "validate") == 2
     out = capsys.readouterr().out
-    assert out.startswith("::error file=tenants/acme/overrides.yaml,line=3,col=5::cluster.cpu-workers.max_replicas: expected a whole number")
+    assert out.startswith("::error file=tenants/acme/overrides.yaml,line=3,col=19::cluster.cpu-workers.max_replicas: expected a whole number")
 
 
 def test_section_builders_can_append_a_section(monkeypatch):

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from render import emit, layout
-from render.load import list_tenants, load_repo
+from render.load import load_repo
 from render.pipeline import render_repo
 
 EXIT_STALE = 1

@@ -17,11 +17,17 @@ EXIT_FAILED = 1
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "validate", help="check every input file; with --deep, every rendered object too",
-        description="Load and check registry/ and tenants/ (schemas and semantic rules); exits 2 when an input "
-                    "is invalid. With --deep, also check every object under rendered/ and argocd/ with the real "
-                    "engines' rules (Kubernetes OpenAPI schemas, upstream CRDs, Ray Serve, Celery, yamllint), "
-                    "print one summary line per validator and exit 1 on any failure. See docs/validation.md.")
+        description="Load and check registry/ and tenants/ (schemas and semantic rules). Prints nothing and exits 0 "
+                    "when every file is valid; otherwise prints every problem of every file as "
+                    "FILE:LINE:COL: KEY: MESSAGE with a hint, and exits 2. Fleet-wide checks (one organization id "
+                    "per tenant, ...) always see every tenant. With --deep, also check every object under rendered/ "
+                    "and argocd/ with the real engines' rules (Kubernetes OpenAPI schemas, upstream CRDs, Ray Serve, "
+                    "Celery, yamllint), print one summary line per validator and exit 1 on any failure. "
+                    "See docs/validation.md.")
     p.add_argument("tenants", nargs="*", metavar="TENANT", help="tenants to check (default: all)")
+    # Also accepted after the command name; SUPPRESS keeps a value given before it.
+    p.add_argument("--format", choices=("text", "json", "github"), default=argparse.SUPPRESS,
+                   help="how problems are printed (default: github under GitHub Actions, else text)")
     p.add_argument("--deep", action="store_true",
                    help="also validate the rendered output with the real engines' own validators")
     p.add_argument("--crds", type=Path, default=_env_path("DATAPLANE_CRDS"), metavar="DIR",

@@ -1,0 +1,213 @@
+"""Semantic checks of single files and of the fleet, beyond what a JSON Schema can say.
+
+Pure: documents in, problems out. Every check tolerates wrongly typed data (the schema
+reports those), so all of them can run in one pass and report everything at once.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Callable
+
+from render import layout, quantity
+from render.load import Document, TenantFiles
+
+from render.problems import Problem, did_you_mean
+
+Path_ = tuple[str | int, ...]
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+FORK_TAG = re.compile(r"^tenant-(?P<owner>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(?P<sha>[0-9a-f]{7,40})$")
+MEBI = Decimal(2) ** 20
+# Larger than any machine a cloud rents: surely a typo.
+CPU_MAX = Decimal(1024)
+MEMORY_MAX = Decimal(2) ** 45  # 32Ti
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def check_name(files: TenantFiles) -> list[Problem]:
+    out = []
+    name = files.name
+    if not layout.DNS1123_LABEL.match(name) or len(name) > layout.TENANT_NAME_MAX:
+        out.append(Problem(layout.tenant_dir(name), 1, 1, "", f"tenant folder name {name!r} is not a DNS-1123 label of at most {layout.TENANT_NAME_MAX} characters",
+                           "use lower-case letters, digits and '-', starting and ending with a letter or digit"))
+    declared = _mapping(files.tenant.data).get("name")
+    if isinstance(declared, str) and declared != name:
+        out.append(files.tenant.problem(("name",), f"name {declared!r} differs from the folder name {name!r}",
+                                        f"set name: {name}, or rename the folder"))
+    return out
+
+
+# -- resource quantities ---------------------------------------------------------------
+
+def quantity_places(doc: Document, kind: str) -> list[tuple[Path_, str, bool]]:
+    """(path, 'cpu' or 'memory', is_pod_size) of every quantity in a file of `kind`."""
+    data = _mapping(doc.data)
+    places: list[tuple[Path_, str, bool]] = []
+    if kind == "overrides":
+        places += [(("overrides", ext, "memory"), "memory", False) for ext, e in _mapping(data.get("overrides")).items()
+                   if "memory" in _mapping(e)]
+        groups, head = _mapping(data.get("cluster")), _mapping(data.get("head"))
+    elif kind == "extractors":
+        return [(("extractors", ext, "memory"), "memory", False) for ext, e in _mapping(data.get("extractors")).items()
+                if "memory" in _mapping(e)]
+    else:
+        groups, head = _mapping(data.get("worker_groups")), _mapping(data.get("head"))
+        if "memory" in _mapping(data.get("extractor_defaults")):
+            places.append((("extractor_defaults", "memory"), "memory", False))
+        for section in (("datastores", "mongodb"), ("datastores", "redis"), ("celery", "worker"), ("celery", "beat")):
+            entry = _mapping(_mapping(data.get(section[0])).get(section[1]))
+            places += [(section + (k,), k, True) for k in ("cpu", "memory") if k in entry]
+    for group, entry in groups.items():
+        places += [(("cluster" if kind == "overrides" else "worker_groups", group, k), k, True)
+                   for k in ("cpu", "memory") if k in _mapping(entry)]
+    places += [(("head", k), k, True) for k in ("cpu", "memory") if k in head]
+    return places
+
+
+def check_quantities(doc: Document, kind: str) -> list[Problem]:
+    out = []
+    for path, what, pod in quantity_places(doc, kind):
+        value: Any = doc.data
+        for key in path:
+            value = value[key]
+        problem = quantity_problem(value, what, pod)
+        if problem:
+            out.append(doc.problem(path, *problem, at_value=True))
+    return out
+
+
+def quantity_problem(value: Any, what: str, pod: bool) -> tuple[str, str] | None:
+    """(message, hint) when `value` is not a sensible Kubernetes quantity of `what`."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None  # the schema reports the type
+    if not quantity.is_quantity(value):
+        fix = quantity.suggest(str(value))
+        return (f"{value!r} is not a Kubernetes quantity",
+                f"write {fix!r}" if fix else ('use e.g. "8Gi" or "512Mi"' if what == "memory" else 'use e.g. "2" or "500m"'))
+    amount = quantity.parse(value)
+    text = str(value)
+    if what == "memory" and text.endswith("m"):
+        return (f"{text!r} means {text[:-1]} thousandths of a byte", f"write {text[:-1] + 'Mi'!r}")
+    if amount == 0 and pod:
+        return (f"{what} {text!r} leaves the pod with nothing", "use a size above zero")
+    if what == "cpu" and 0 < amount < Decimal("0.001"):
+        return (f"{text!r} is less than 1m, the smallest CPU amount", 'use e.g. "100m" (a tenth of a core)')
+    if what == "memory" and 0 < amount < MEBI:
+        return (f"{text!r} is only {amount.normalize()} bytes", f"add a unit, e.g. {text + 'Gi'!r}")
+    if amount > (CPU_MAX if what == "cpu" else MEMORY_MAX):
+        return (f"{text!r} is larger than any machine", "check the number and its unit")
+    return None
+
+
+# -- env -------------------------------------------------------------------------------
+
+def check_env(doc: Document, protected: list[str]) -> list[Problem]:
+    out = []
+    upper = {p.upper() for p in protected}
+    for key in _mapping(_mapping(doc.data).get("env")):
+        if key.upper() in upper:
+            out.append(doc.problem(("env", key), f"{key} is set by the platform and cannot be overridden",
+                                   "it carries this tenant's isolation (datastores, queues, identity); remove it"))
+        elif not ENV_NAME.match(key):
+            fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
+            fixed = "_" + fixed if fixed[:1].isdigit() or not fixed else fixed
+            out.append(doc.problem(("env", key), f"{key!r} is not a valid environment variable name",
+                                   f"use letters, digits and '_', not starting with a digit, e.g. {fixed}"))
+    return out
+
+
+# -- extractor names -------------------------------------------------------------------
+
+def check_extractor_names(doc: Document, registry: Document) -> list[Problem]:
+    data = _mapping(doc.data)
+    entries = _mapping(_mapping(registry.data).get("extractors"))
+    known = sorted(set(entries) | {str(e.get("name")) for e in entries.values() if isinstance(e, dict)})
+    out = []
+    disabled = data.get("disabled") if isinstance(data.get("disabled"), list) else []
+    for i, item in enumerate(disabled):
+        if isinstance(item, str) and item not in known:
+            out.append(doc.problem(("disabled", i), f"unknown extractor {item!r}", did_you_mean(item, known, "extractors"),
+                                   at_value=True))
+    for key in _mapping(data.get("overrides")):
+        if key not in known:
+            out.append(doc.problem(("overrides", key), f"unknown extractor {key!r}", did_you_mean(key, known, "extractors")))
+        elif _disabled_by(disabled, key, entries):
+            line = doc.mark(("disabled", disabled.index(_disabled_by(disabled, key, entries))))[0]
+            out.append(doc.problem(("overrides", key), f"{key!r} is disabled (line {line}), so these overrides would never apply",
+                                   "remove it from `disabled`, or delete these overrides"))
+    return out
+
+
+def _disabled_by(disabled: list[Any], key: str, entries: dict[str, Any]) -> str:
+    """The `disabled` item that leaves overrides of `key` nothing to apply to ('' if none).
+
+    An id is off when it or its name is listed; a name is off when it is listed, or when
+    every one of its versions is (a name's overrides still reach any version left on).
+    """
+    listed = [d for d in disabled if isinstance(d, str)]
+    if key in entries:
+        return next((d for d in listed if d in (key, entries[key].get("name"))), "")
+    if key in listed:
+        return key
+    versions = [i for i, e in entries.items() if isinstance(e, dict) and e.get("name") == key]
+    return listed[max(listed.index(v) for v in versions)] if versions and all(v in listed for v in versions) else ""
+
+
+# -- release ---------------------------------------------------------------------------
+
+def check_release(files: TenantFiles) -> list[Problem]:
+    image = _mapping(files.release.data).get("image")
+    if not isinstance(image, str) or ":" not in image:
+        return []
+    tag = image.rsplit(":", 1)[1]
+    if not tag.startswith("tenant-"):
+        return []
+    match = FORK_TAG.match(tag)
+    if not match:
+        return [files.release.problem(("image",), f"tag {tag!r} looks like a fork build but is not tenant-<name>-<sha>",
+                                      f"fork builds of this tenant are tagged tenant-{files.name}-<git sha>", at_value=True)]
+    if match["owner"] != files.name:
+        return [files.release.problem(("image",), f"image {image!r} is a fork build of tenant {match['owner']}",
+                                      f"a fork image runs only in its own tenant; use tenant-{files.name}-<sha> or the platform image",
+                                      at_value=True)]
+    return []
+
+
+# -- the fleet -------------------------------------------------------------------------
+
+Claim = tuple[str, str, Document, Path_]  # (what, value, where it is claimed, key path)
+
+
+def claims(name: str, tenant: Document, platform: Document) -> list[Claim]:
+    """Names one tenant takes from a space all tenants share."""
+    data = _mapping(tenant.data)
+    out: list[Claim] = []
+    if isinstance(data.get("organization_id"), str):
+        out.append(("organization id", data["organization_id"], tenant, ("organization_id",)))
+    prefix = _mapping(_mapping(platform.data).get("control_plane")).get("bucket_prefix")
+    derived: list[tuple[str, Callable[[str], str]]] = [("database", layout.database_name),
+                                                      ("vector collection prefix", layout.vector_prefix)]
+    if isinstance(prefix, str):
+        derived.append(("bucket", lambda n: layout.bucket_name(prefix, n)))
+    out += [(what, make(name), tenant, ("name",)) for what, make in derived]
+    return out
+
+
+def fleet_conflicts(all_claims: list[Claim]) -> list[Problem]:
+    """One problem per claimant of a value more than one tenant claims, naming the others."""
+    by_value: dict[tuple[str, str], list[Claim]] = {}
+    for claim in all_claims:
+        by_value.setdefault((claim[0], claim[1]), []).append(claim)
+    out = []
+    for (what, value), group in sorted(by_value.items()):
+        if len({c[2].file for c in group}) < 2:
+            continue
+        for _, _, doc, path in group:
+            others = ", ".join(f"{c[2].file}:{c[2].mark(c[3])[0]}" for c in group if c[2].file != doc.file)
+            out.append(doc.problem(path, f"{what} {value!r} is also claimed by {others}",
+                                   f"every tenant needs its own {what}", at_value=True))
+    return out

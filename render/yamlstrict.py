@@ -1,0 +1,214 @@
+"""Strict YAML: one document of plain data, with the line and column of every value.
+
+YAML is composed with libyaml into nodes and constructed here by hand, so that we can
+reject what PyYAML would silently accept (duplicate keys, merge keys, custom tags,
+numbers in base 60) and bound alias expansion. Pure: text in, Document or Problems out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from render.problems import Problem, ProblemsError, dotted
+
+try:  # libyaml's C parser; the pure-Python one behaves the same, only slower.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+# Values one file may expand to once aliases are followed: a "billion laughs" file
+# stops here instead of eating memory.
+MAX_VALUES = 50_000
+MAX_DEPTH = 50
+
+Path_ = tuple[str | int, ...]
+_TAG = "tag:yaml.org,2002:"
+_DECIMAL = re.compile(r"^[-+]?(0|[1-9][0-9]*|[0-9]*\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?$|^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+
+
+@dataclass(frozen=True)
+class Document:
+    """One loaded YAML file: its data and the 1-based (line, column) of every key path.
+
+    `marks` holds where each path's key is written (an item's own place for list items);
+    `value_marks` where a scalar value is, for problems about the value itself.
+    """
+
+    file: str
+    data: Any
+    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
+    value_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
+
+    def mark(self, path: Path_) -> tuple[int, int]:
+        """Where `path` (or its nearest existing parent) is written in the file."""
+        path = tuple(path)
+        while path not in self.marks and path:
+            path = path[:-1]
+        return self.marks.get(path, (1, 1))
+
+    def problem(self, path: Path_, message: str, hint: str = "", *, at_value: bool = False) -> Problem:
+        """A problem at `path`'s key, or (at_value) at its scalar value when it has one."""
+        line, col = self.value_marks.get(tuple(path)) or self.mark(path) if at_value else self.mark(path)
+        return Problem(self.file, line, col, dotted(path), message, hint)
+
+
+class _State:
+    """One parse: the file, marks found so far, problems, and the alias budget."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.marks: dict[Path_, tuple[int, int]] = {}
+        self.value_marks: dict[Path_, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
+        self.left = MAX_VALUES
+        self.over = False
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def add(self, node: yaml.Node, path: Path_, message: str, hint: str) -> None:
+        line, col = _where(node)
+        self.problems.append(Problem(self.file, line, col, dotted(path), message, hint))
+
+    def spend(self, node: yaml.Node, path: Path_, depth: int) -> bool:
+        """Count one value; False (and one problem, the first time) once a limit is passed."""
+        self.left -= 1
+        if self.left >= 0 and depth <= MAX_DEPTH:
+            return True
+        if not self.over:
+            self.over = True
+            what = (f"nesting deeper than {MAX_DEPTH} levels (does an alias refer to itself?)" if depth > MAX_DEPTH
+                    else f"the document expands to more than {MAX_VALUES} values once aliases are followed")
+            line, col = _where(node)
+            self.problems.append(Problem(self.file, line, col, dotted(path[:8]) + ("..." if len(path) > 8 else ""), what,
+                                         "anchors and aliases (&x / *x) are expanded: write the values out instead"))
+        return False
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Parse one YAML document strictly. Raises ProblemsError (never a yaml exception)."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as e:
+        raise ProblemsError([_syntax_problem(e, file, text)]) from None
+    except yaml.reader.ReaderError as e:
+        before = text[: e.position] if isinstance(e.position, int) else ""
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        raise ProblemsError([Problem(file, line, col, "", f"invalid YAML: {e.reason}",
+                                     "remove control characters; only printable text is accepted")]) from None
+    except yaml.YAMLError as e:
+        first_line = str(e).splitlines()[0] if str(e) else "unreadable"
+        raise ProblemsError([Problem(file, 1, 1, "", f"invalid YAML: {first_line}", "")]) from None
+    if node is None:
+        return Document(file, None, {(): (1, 1)})
+    state = _State(file)
+    data = _construct(node, (), state, 0)
+    if state.problems:
+        raise ProblemsError(state.problems)
+    return Document(file, data, state.marks, state.value_marks)
+
+
+def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
+    problem, context = e.problem or "", e.context or ""
+    # An unclosed quote is found at the end of the file; the quote itself is the mistake.
+    unclosed = "quoted scalar" in context and "end of stream" in problem
+    mark = e.context_mark if unclosed and e.context_mark else e.problem_mark or e.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if "another document" in problem:
+        return Problem(file, line, col, "", "a file holds one YAML document, but a second one starts here",
+                       "remove the `---` line and merge the two parts")
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context and problem else context)
+    return Problem(file, line, col, "", message, _syntax_hint(problem, context, text, line))
+
+
+def _syntax_hint(problem: str, context: str, text: str, line: int) -> str:
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "\t" in here[: len(here) - len(here.lstrip())] or "'\\t'" in problem:
+        return "YAML indents with spaces, not tabs"
+    if "quoted scalar" in context and "end of stream" in problem:
+        return "close the quote opened here"
+    if "escape" in problem:
+        return "inside double quotes write \\\\ for a backslash, or use single quotes"
+    if "mapping values are not allowed" in problem:
+        return "a value containing ': ' must be quoted, e.g. key: \"a: b\""
+    if "undefined alias" in problem:
+        return "a value starting with '*' must be quoted, e.g. \"*.example.com\""
+    if "cannot start any token" in problem:
+        return "a value starting with @, ` or % must be quoted"
+    if "flow" in context:
+        return "check the brackets: every [ needs a ] and every { a }"
+    return "check indentation and quoting near this line"
+
+
+def _where(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _construct(node: yaml.Node, path: Path_, state: _State, depth: int) -> Any:
+    state.marks.setdefault(path, _where(node))
+    if not state.spend(node, path, depth):
+        return None
+    if isinstance(node, yaml.MappingNode):
+        if node.tag != _TAG + "map":
+            return _tag_problem(node, path, state)
+        return _mapping(node, path, state, depth)
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != _TAG + "seq":
+            return _tag_problem(node, path, state)
+        return [_construct(item, path + (i,), state, depth + 1) for i, item in enumerate(node.value)]
+    state.value_marks[path] = _where(node)
+    return _scalar(node, path, state)
+
+
+def _mapping(node: yaml.MappingNode, path: Path_, state: _State, depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _TAG + "merge":
+            state.add(key_node, path, "merge keys (<<) are not supported",
+                      "write the keys out in full; merged values hide where a setting comes from")
+            continue
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
+            state.add(key_node, path, "keys must be plain strings", "a key is a plain word followed by ': '")
+            continue
+        key = str(key_node.value)
+        if key in out:
+            first = state.marks[path + (key,)]
+            state.add(key_node, path + (key,), f"duplicate key {key!r}", f"it is already set on line {first[0]}; keep one")
+            continue
+        state.marks[path + (key,)] = _where(key_node)
+        out[key] = _construct(value_node, path + (key,), state, depth + 1)
+    return out
+
+
+def _scalar(node: yaml.Node, path: Path_, state: _State) -> Any:
+    if node.tag == _TAG + "timestamp":
+        # Dates are plain text to us; keep what the user wrote.
+        return str(node.value)
+    if node.tag not in _SCALAR_TAGS:
+        return _tag_problem(node, path, state)
+    try:
+        value = state.scalars.construct_object(node)
+    except Exception:  # noqa: BLE001 - PyYAML's scalar constructors fail in many ways ('!!int ' is an IndexError)
+        kind = node.tag.removeprefix(_TAG)
+        state.add(node, path, f"{str(node.value)[:40]!r} cannot be read as {kind}",
+                  f"write a valid {kind}, or quote the value to make it text")
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not _DECIMAL.match(str(node.value)):
+        # YAML 1.1 reads 1:30 as 90 (base 60), 010 as 8 and 0x10 as 16: surprising in a config file.
+        state.add(node, path, f"{node.value!r} is read by YAML as {value}",
+                  f"write plain decimal ({value}), or quote it if you meant text")
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        state.add(node, path, f"{node.value!r} is not a finite number", "write an ordinary number")
+        return None
+    return value
+
+
+def _tag_problem(node: yaml.Node, path: Path_, state: _State) -> None:
+    state.add(node, path, f"YAML tag {node.tag!r} is not allowed",
+              "remove the tag; only plain strings, numbers, booleans, lists and mappings are accepted")

@@ -1,0 +1,91 @@
+"""The bad-input corpus: each file in tests/corpus/ holds one mistake, and its header says
+which problem `dataplane validate` must report for it.
+
+Header lines (before the YAML):
+  # expect: LINE: FRAGMENT         the one problem, in the file the corpus folder maps to
+  # also: FILE:LINE:FRAGMENT       (optional) a problem the same mistake causes in another file
+FRAGMENT is matched against "pointer: message (hint: hint)".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.validation_repo import copy_repo, run
+
+CORPUS = Path(__file__).parent / "corpus"
+TARGETS = {
+    "overrides": "tenants/acme/overrides.yaml",
+    "yaml": "tenants/acme/overrides.yaml",
+    "tenant": "tenants/acme/tenant.yaml",
+    "release": "tenants/acme/release.yaml",
+}
+CASES = sorted(CORPUS.glob("*/*.yaml"))
+
+
+def expectations(path: Path) -> list[tuple[str, int, str]]:
+    """(file, line, fragment) of every problem the case must produce, and no others."""
+    out = []
+    for raw in path.read_bytes().splitlines():
+        text = raw.decode("latin-1")
+        if m := re.match(r"^# expect: (\d+): (.+)$", text):
+            out.append((TARGETS[path.parent.name], int(m[1]), m[2]))
+        elif m := re.match(r"^# also: ([^:]+):(\d+):(.+)$", text):
+            out.append((m[1], int(m[2]), m[3]))
+        elif not text.startswith("#"):
+            break
+    return out
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 60
+    for case in CASES:
+        assert case.parent.name in TARGETS, case
+        assert expectations(case), f"{case} has no '# expect:' header"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_corpus_case(case: Path, tmp_path: Path) -> None:
+    root = copy_repo(tmp_path)
+    (root / TARGETS[case.parent.name]).write_bytes(case.read_bytes())
+    code, out, err = run(root, "--format", "json", "validate")
+    assert code == 2, err
+    problems = json.loads(out)
+    got = [(p["file"], p["line"], f"{p['pointer']}: {p['message']}" + (f" (hint: {p['hint']})" if p["hint"] else ""))
+           for p in problems]
+    wanted = expectations(case)
+    assert len(got) == len(wanted), "\n".join(map(str, got))
+    for file, line, fragment in wanted:
+        assert any(g[0] == file and g[1] == line and fragment in g[2] for g in got), (
+            f"wanted {file}:{line}: ...{fragment}...\ngot:\n" + "\n".join(f"{f}:{ln}: {t}" for f, ln, t in got))
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "tenants.md"
+
+
+def produced_messages(tmp_path: Path) -> list[str]:
+    """'pointer: message (hint: hint)' of every problem the corpus produces."""
+    root = copy_repo(tmp_path)
+    out = []
+    for case in CASES:
+        target = root / TARGETS[case.parent.name]
+        original = target.read_bytes()
+        target.write_bytes(case.read_bytes())
+        _, text, _ = run(root, "--format", "json", "validate", "acme")
+        target.write_bytes(original)
+        out += [f"{p['pointer']}: {p['message']} (hint: {p['hint']})" for p in json.loads(text)]
+    return out
+
+
+def test_documented_common_mistakes_are_the_real_messages(tmp_path: Path) -> None:
+    section = DOCS.read_text(encoding="utf-8").split("## Common mistakes", 1)[1]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Mistake")]
+    messages = produced_messages(tmp_path)
+    fragments = [f for row in rows for f in re.findall(r"`([^`]+)`", row[1])]
+    assert len(rows) >= 25 and fragments
+    missing = [f for f in fragments if not any(f in m for m in messages)]
+    assert missing == []

@@ -1,0 +1,44 @@
+"""Rules on effective values: who is blamed, and where."""
+
+from __future__ import annotations
+
+from render import layout, rules
+from render.load import TenantFiles, load_repo
+from render.yamlstrict import parse_yaml
+from tests.validation_repo import ROOT
+
+REPO = load_repo(ROOT)
+
+
+def tenant(overrides: str) -> TenantFiles:
+    files = REPO.tenants["acme"]
+    return TenantFiles("acme", files.tenant, parse_yaml(overrides, "tenants/acme/overrides.yaml"), files.release)
+
+
+def test_registry_defaults_are_consistent() -> None:
+    assert rules.registry_rules(REPO.platform, REPO.extractors) == []
+
+
+def test_example_tenants_pass() -> None:
+    for files in REPO.tenants.values():
+        assert rules.tenant_rules(files, REPO.platform, REPO.extractors) == []
+
+
+def test_tenant_is_blamed_only_for_its_own_lines() -> None:
+    found = rules.tenant_rules(tenant("overrides:\n  image_extractor:\n    min_replicas: 9\n"), REPO.platform, REPO.extractors)
+    assert [(p.file, p.line, p.pointer) for p in found] == [
+        ("tenants/acme/overrides.yaml", 3, "overrides.image_extractor.min_replicas")]
+
+
+def test_id_entry_wins_over_name_entry_when_blaming() -> None:
+    text = "overrides:\n  text_extractor:\n    num_cpus: 30\n  text_extractor_v1:\n    num_cpus: 3\n"
+    assert rules.tenant_rules(tenant(text), REPO.platform, REPO.extractors) == []
+    text = "overrides:\n  text_extractor:\n    num_cpus: 3\n  text_extractor_v1:\n    num_cpus: 30\n"
+    [problem] = rules.tenant_rules(tenant(text), REPO.platform, REPO.extractors)
+    assert (problem.line, problem.pointer) == (5, "overrides.text_extractor_v1.num_cpus")
+
+
+def test_every_worker_group_is_checked() -> None:
+    text = "cluster:\n" + "".join(f"  {g}:\n    min_replicas: 5\n    max_replicas: 4\n" for g in layout.WORKER_GROUPS)
+    found = rules.tenant_rules(tenant(text), REPO.platform, REPO.extractors)
+    assert [p.pointer for p in found] == [f"cluster.{g}.max_replicas" for g in layout.WORKER_GROUPS]
