@@ -89,6 +89,10 @@ class _State:
         return False
 
 
+# The message for a file with more than one YAML document (multi-document readers split on it).
+SECOND_DOCUMENT = "a file holds one YAML document, but a second one starts here"
+
+
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document strictly. Raises ProblemsError (never a yaml exception)."""
     try:
@@ -119,7 +123,7 @@ def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> Problem:
     mark = e.context_mark if unclosed and e.context_mark else e.problem_mark or e.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     if "another document" in problem:
-        return Problem(file, line, col, "", "a file holds one YAML document, but a second one starts here",
+        return Problem(file, line, col, "", SECOND_DOCUMENT,
                        "remove the `---` line and merge the two parts")
     message = f"invalid YAML: {problem}" + (f" ({context})" if context and problem else context)
     return Problem(file, line, col, "", message, _syntax_hint(problem, context, text, line))

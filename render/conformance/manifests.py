@@ -11,6 +11,7 @@ import yaml
 from render import layout
 from render.load import Document, parse_yaml
 from render.problems import Problem, ProblemsError, dotted
+from render.yamlstrict import SECOND_DOCUMENT
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -107,7 +108,7 @@ def _documents(text: str, rel: str) -> list[Document]:
     try:
         return [parse_yaml(text, rel)]
     except ProblemsError as e:
-        if not any("another document" in p.message for p in e.problems):
+        if not any(p.message == SECOND_DOCUMENT for p in e.problems):
             raise
     docs = []
     for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
