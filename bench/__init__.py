@@ -1,0 +1,1 @@
+"""Fleet generator and benchmark: `python -m bench` renders synthetic fleets and reports timings."""
