@@ -11,6 +11,7 @@ Pure: no I/O, no state between calls.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator
 
 import yaml
@@ -29,8 +30,11 @@ INT, FLOAT, BOOL, NULL = _T + "int", _T + "float", _T + "bool", _T + "null"
 _DEFAULT_TAGS = {ScalarNode: STR, SequenceNode: SEQ, MappingNode: MAP}
 
 
-def _plain_tag(resolvers: dict[Any, list[tuple[str, Any]]], value: str) -> str:
-    """The implicit tag of a plain scalar: exactly BaseResolver.resolve's rule."""
+@functools.lru_cache(maxsize=1 << 16)
+def _plain_tag(value: str) -> str:
+    """The implicit tag of a plain scalar: exactly BaseResolver.resolve's rule (a pure function,
+    so memoised: the same keys and values recur in every object)."""
+    resolvers = yaml.resolver.Resolver.yaml_implicit_resolvers
     for tag, regexp in resolvers.get(value[0] if value else "", []) + resolvers.get(None, []):
         if regexp.match(value):
             return str(tag)
@@ -40,9 +44,6 @@ def _plain_tag(resolvers: dict[Any, list[tuple[str, Any]]], value: str) -> str:
 class _LeanResolve:
     """PyYAML's resolver without path resolvers (we register none), so per-node calls are cheap."""
 
-    yaml_implicit_resolvers: dict[Any, list[tuple[str, Any]]]
-    _plain_tags: dict[str, str]  # per instance: one parse or one dump
-
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         pass
 
@@ -51,28 +52,18 @@ class _LeanResolve:
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         if kind is ScalarNode and implicit[0]:
-            try:
-                return self._plain_tags[value]
-            except KeyError:
-                tag = self._plain_tags[value] = _plain_tag(self.yaml_implicit_resolvers, value)
-                return tag
+            return _plain_tag(value)
         return _DEFAULT_TAGS[kind]
 
 
 class _Loader(_LeanResolve, _BaseLoader):  # type: ignore[misc, valid-type]
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._plain_tags = {}
+    pass
 
 
 class _Dumper(_LeanResolve, _BaseDumper):  # type: ignore[misc, valid-type]
     """CSafeDumper; plain data is represented without alias bookkeeping or type dispatch."""
 
     literal_blocks = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._plain_tags = {}
 
     def represent(self, data: Any) -> None:
         try:
