@@ -200,6 +200,14 @@ def list_tenants(root: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def read_tenant_bytes(root: Path, name: str) -> dict[str, bytes] | None:
+    """The raw bytes of a tenant's input files (for cache keys), or None if any is unreadable."""
+    try:
+        return {f: (root / layout.tenant_file(name, f)).read_bytes() for f in layout.TENANT_FILES}
+    except OSError:
+        return None
+
+
 def read_templates(root: Path) -> dict[str, str]:
     folder = root / layout.BASE_DIR
     return {f"{layout.BASE_DIR}/{p.name}": p.read_text(encoding="utf-8")

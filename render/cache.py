@@ -1,0 +1,211 @@
+"""Content-hash cache of rendered tenants, and an index of the output files on disk.
+
+Two stores under `.cache/dataplane/` in the repository (or `$DATAPLANE_CACHE_DIR`):
+
+- `objects/`: for every tenant key, the bytes that tenant renders to. The key is a hash
+  of everything a render of that tenant can read: its three input files' bytes, the
+  Shared inputs actually used (registry, platform defaults, every template) and the
+  engine itself (ENGINE_VERSION, plus the package's code and schemas, so that a changed
+  engine can never serve old output even if nobody bumped the version). No path, clock
+  or temporary folder enters a key, so one cache serves any checkout and never serves
+  stale output. An entry exists only for a tenant that validated and rendered cleanly.
+- `index/`: per checkout, for each output scope, the key it was rendered from and the
+  size, mtime, ctime and inode of each of its files as written. A scope whose key is
+  unchanged and whose files still have those stats needs neither a render nor a read
+  (the same trust git puts in its index).
+
+Every file carries a SHA-256 of its body: a corrupted, truncated or foreign file reads
+as a miss and is rebuilt. This module does I/O; nothing in the pure stages calls it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from render import ENGINE_VERSION
+
+if TYPE_CHECKING:
+    from render.emit import Outputs
+    from render.load import Document
+    from render.pipeline import Shared
+
+CACHE_ENV = "DATAPLANE_CACHE_DIR"
+DEFAULT_DIR = ".cache/dataplane"
+FORMAT = b"dataplane-cache 1\n"
+Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+def cache_dir(root: Path) -> Path:
+    configured = os.environ.get(CACHE_ENV)
+    return Path(configured) if configured else root / DEFAULT_DIR
+
+
+@cache
+def engine_digest() -> str:
+    """ENGINE_VERSION and the bytes of the engine's own code and schemas."""
+    h = hashlib.sha256(f"engine {ENGINE_VERSION}\n".encode())
+    package = resources.files("render")
+    files = [f for f in package.iterdir() if f.name.endswith(".py")]
+    files += [f for f in package.joinpath("commands").iterdir() if f.name.endswith(".py")]
+    files += [f for f in package.joinpath("schemas").iterdir() if f.name.endswith(".json")]
+    for f in sorted(files, key=lambda f: str(f)):
+        _add(h, f.name, f.read_bytes())
+    return h.hexdigest()
+
+
+def _add(h: Any, name: str, data: bytes) -> None:
+    h.update(f"{name}\0{len(data)}\0".encode())
+    h.update(data)
+
+
+def document_digest(doc: Document) -> bytes:
+    """Everything a Document holds: its file name, its data (types and key order kept) and marks."""
+    body = json.dumps([doc.file, doc.data, sorted(doc.marks.items(), key=repr)], ensure_ascii=False, default=repr)
+    return hashlib.sha256(body.encode()).digest()
+
+
+def shared_digest(shared: Shared) -> str:
+    """A hash of the Shared inputs a tenant is rendered with (from whatever revision they came)."""
+    h = hashlib.sha256(b"shared\n")
+    h.update(document_digest(shared.platform))
+    h.update(document_digest(shared.extractors))
+    for name in sorted(shared.templates):
+        _add(h, name, shared.templates[name].encode())
+    return h.hexdigest()
+
+
+def tenant_key(files: dict[str, bytes], shared: str) -> str:
+    """The cache key of one tenant: its input files' bytes, the Shared digest and the engine."""
+    h = hashlib.sha256(f"tenant\0{engine_digest()}\0{shared}\0".encode())
+    for name in sorted(files):
+        _add(h, name, files[name])
+    return h.hexdigest()
+
+
+def _seal(body: bytes) -> bytes:
+    return FORMAT + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+
+
+def _unseal(raw: bytes) -> bytes | None:
+    head = len(FORMAT) + 65
+    if not raw.startswith(FORMAT) or len(raw) < head:
+        return None
+    body = raw[head:]
+    return body if hashlib.sha256(body).hexdigest().encode() == raw[len(FORMAT):head - 1] else None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    body = _unseal(raw)
+    if body is None:
+        path.unlink(missing_ok=True)  # corrupted: drop it, the caller rebuilds it
+    return body
+
+
+@dataclass(frozen=True)
+class Store:
+    """Rendered bytes by tenant key."""
+
+    folder: Path
+
+    def _path(self, key: str) -> Path:
+        return self.folder / "objects" / key[:2] / key
+
+    def get(self, key: str) -> Outputs | None:
+        body = _read(self._path(key))
+        if body is None:
+            return None
+        try:
+            header, _, data = body.partition(b"\n")
+            out: Outputs = {}
+            at = 0
+            for scope, path, size in json.loads(header):
+                out.setdefault(scope, {})[path] = data[at:at + size]
+                at += size
+            return out
+        except (ValueError, TypeError):
+            return None
+
+    def put(self, key: str, outputs: Outputs) -> None:
+        table = [(scope, path, len(data)) for scope, files in outputs.items() for path, data in files.items()]
+        chunks = [data for files in outputs.values() for data in files.values()]
+        body = json.dumps(table).encode() + b"\n" + b"".join(chunks)
+        _write_atomic(self._path(key), _seal(body))
+
+
+@dataclass
+class Index:
+    """What this checkout's output scopes hold: the key each was rendered from, and file stats."""
+
+    path: Path
+    scopes: dict[str, tuple[str, dict[str, Signature]]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, folder: Path, root: Path) -> Index:
+        name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
+        index = cls(folder / "index" / name)
+        body = _read(index.path)
+        if body is not None:
+            try:
+                data = json.loads(body)
+                index.scopes = {s: (k, {p: tuple(sig) for p, sig in files.items()}) for s, (k, files) in data.items()}
+            except (ValueError, TypeError):
+                index.scopes = {}
+        return index
+
+    def save(self) -> None:
+        _write_atomic(self.path, _seal(json.dumps(self.scopes, sort_keys=True).encode()))
+
+    def fresh(self, root: Path, scope: str, key: str) -> bool:
+        """True when `scope` was rendered from `key` and its files are exactly as written then."""
+        entry = self.scopes.get(scope)
+        return entry is not None and entry[0] == key and signatures(root, scope) == entry[1]
+
+    def record(self, root: Path, scope: str, key: str) -> None:
+        self.scopes[scope] = (key, signatures(root, scope))
+
+    def forget(self, scope: str) -> None:
+        self.scopes.pop(scope, None)
+
+
+def signatures(root: Path, scope: str) -> dict[str, Signature]:
+    """Size, mtime, ctime and inode of every file under `scope` (repo-relative paths)."""
+    out: dict[str, Signature] = {}
+    stack = [scope]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(root / folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            rel = f"{folder}/{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(rel)
+            else:
+                st = entry.stat(follow_symlinks=False)
+                out[rel] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return out

@@ -1,0 +1,160 @@
+"""Render a fleet incrementally: only tenants whose inputs changed are validated and rendered.
+
+1. Load the Shared inputs (registry, platform defaults, templates) and each tenant's raw
+   input bytes, and key every tenant (`cache.tenant_key`).
+2. A tenant whose output scope was written from that key and whose files are untouched
+   since (`cache.Index`) is done: no parse, no validation, no render, no read.
+3. Otherwise its bytes may be in the store (a key rendered before, e.g. on another
+   branch). The rest are loaded, validated (every problem is reported and nothing is
+   written) and rendered, across cores when there are many.
+4. Fleet builders run when any tenant changed (they span tenants), else their scopes too
+   are checked against the index.
+
+The caller (the render command) compares or writes the returned outputs through emit
+and then calls `remember`. Without a cache every tenant takes path 3: a full render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from render import cache, emit, layout, parallel
+from render.load import Repo, list_tenants, load_repo, read_tenant_bytes
+from render.pipeline import FLEET_BUILDERS, Shared, effective, shared_of
+from render.problems import Problem, ProblemsError
+from render.validate import validate_repo
+
+# The Shared inputs a tenant renders with. By default every tenant uses the working tree's;
+# a pinned tenant would get its revision's, and its key follows whatever this returns.
+SharedFor = Callable[[Repo, str], Shared]
+
+
+class _Digests:
+    """Shared digests, computed once per distinct Shared object (kept alive, compared by identity)."""
+
+    def __init__(self) -> None:
+        self.known: list[tuple[Shared, str]] = []
+
+    def __call__(self, shared: Shared) -> str:
+        for seen, digest in self.known:
+            if seen is shared:
+                return digest
+        digest = cache.shared_digest(shared)
+        self.known.append((shared, digest))
+        return digest
+
+
+@dataclass
+class FleetRender:
+    """What a fleet render produced: outputs to compare or write, and scopes known fresh."""
+
+    names: list[str]
+    outputs: emit.Outputs = field(default_factory=dict)  # scopes to compare or write
+    fresh: dict[str, int] = field(default_factory=dict)  # scope -> file count, known unchanged
+    keys: dict[str, str] = field(default_factory=dict)  # scope -> cache key
+    rendered: list[str] = field(default_factory=list)  # tenants rendered now
+    reused: list[str] = field(default_factory=list)  # tenants whose bytes came from the store
+    index: cache.Index | None = None
+
+
+def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool = True,
+                 shared_for: SharedFor | None = None,
+                 progress: Callable[[int, str], None] | None = None) -> FleetRender:
+    """Render `only` (default: every tenant) with the cache; raises ProblemsError on any problem."""
+    base = load_repo(root, [])
+    if shared_for is None:
+        working_tree = shared_of(base)
+        shared_for = lambda repo, name: working_tree  # noqa: E731 - one Shared for every tenant
+    digests = _Digests()
+    names = list_tenants(root) if only is None else list(only)
+    folder = cache.cache_dir(root)
+    store, index = cache.Store(folder), cache.Index.open(folder, root) if use_cache else None
+    result = FleetRender(names, index=index)
+    todo: list[str] = []
+    for name in names:
+        raw = read_tenant_bytes(root, name)
+        scope = layout.rendered_dir(name)
+        if raw is None or not layout.DNS1123_LABEL.match(name):
+            todo.append(name)  # load reports the problem
+            continue
+        key = result.keys[scope] = cache.tenant_key(raw, digests(shared_for(base, name)))
+        if index is not None and index.fresh(root, scope, key):
+            result.fresh[scope] = len(index.scopes[scope][1])
+        elif (hit := store.get(key) if use_cache else None) is not None:
+            result.outputs.update(hit)
+            result.reused.append(name)
+        else:
+            todo.append(name)
+    repo = _render_missing(root, todo, names, result, shared_for, digests, progress)
+    if use_cache:
+        for name in result.rendered:
+            scope = layout.rendered_dir(name)
+            if scope in result.keys:
+                store.put(result.keys[scope], {scope: result.outputs[scope]})
+    _fleet_outputs(root, repo, names, result, index, shared_for)
+    return result
+
+
+def _render_missing(root: Path, todo: list[str], names: list[str], result: FleetRender, shared_for: SharedFor,
+                    digests: _Digests, progress: Callable[[int, str], None] | None) -> Repo | None:
+    """Load, validate and render the tenants in `todo`. Fleet builders need every tenant loaded."""
+    if not todo:
+        return None
+    repo = load_repo(root, names if FLEET_BUILDERS else todo)
+    problems = validate_repo(Repo(repo.extractors, repo.platform, repo.templates,
+                                  {n: repo.tenants[n] for n in todo}) if FLEET_BUILDERS else repo)
+    if problems:
+        raise ProblemsError(problems)
+    groups: dict[str, tuple[Shared, list[str]]] = {}  # tenants rendering from the same Shared inputs
+    for name in todo:
+        shared = shared_for(repo, name)
+        groups.setdefault(digests(shared), (shared, []))[1].append(name)
+    failures: list[Problem] = []
+    done = 0
+    for shared, members in groups.values():
+        for name, outputs, problems in parallel.render_all([repo.tenants[n] for n in members], shared):
+            failures += problems
+            if outputs is not None:
+                result.outputs.update(outputs)
+                result.rendered.append(name)
+            done += 1
+            if progress:
+                progress(done, name)
+    if failures:
+        raise ProblemsError(failures)
+    result.rendered.sort()
+    return repo
+
+
+def _fleet_outputs(root: Path, repo: Repo | None, names: list[str], result: FleetRender,
+                   index: cache.Index | None, shared_for: SharedFor) -> None:
+    """Outputs spanning tenants: skipped when no tenant changed and their files are untouched."""
+    if not FLEET_BUILDERS:
+        return
+    key = hashlib.sha256("\n".join(f"{s} {k}" for s, k in sorted(result.keys.items())).encode()).hexdigest()
+    previous = [s for s, (k, _) in (index.scopes.items() if index else []) if k == f"fleet:{key}"]
+    if index is not None and repo is None and previous and all(index.fresh(root, s, f"fleet:{key}") for s in previous):
+        result.fresh.update({s: len(index.scopes[s][1]) for s in previous})
+        return
+    repo = repo or load_repo(root, names)
+    effectives = {name: effective(files, shared_for(repo, name)) for name, files in sorted(repo.tenants.items())}
+    for builder in FLEET_BUILDERS:
+        for scope, files in builder(repo, effectives).items():
+            result.outputs[scope] = files
+            result.keys[scope] = f"fleet:{key}"
+
+
+def remember(root: Path, result: FleetRender, settled: list[str], pruned: list[str]) -> None:
+    """Record in the index the scopes now on disk as rendered (written, or found equal)."""
+    index = result.index
+    if index is None:
+        return
+    for scope in settled:
+        if scope in result.keys:
+            index.record(root, scope, result.keys[scope])
+    for scope in pruned:
+        index.forget(scope)
+    index.save()
