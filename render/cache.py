@@ -48,10 +48,14 @@ def cache_dir(root: Path) -> Path:
     return Path(configured) if configured else root / DEFAULT_DIR
 
 
-@cache
 def engine_digest() -> str:
     """ENGINE_VERSION and the bytes of the engine's own code and schemas."""
-    h = hashlib.sha256(f"engine {ENGINE_VERSION}\n".encode())
+    return _engine_digest(ENGINE_VERSION)
+
+
+@cache
+def _engine_digest(version: str) -> str:
+    h = hashlib.sha256(f"engine {version}\n".encode())
     package = resources.files("render")
     files = [f for f in package.iterdir() if f.name.endswith(".py")]
     files += [f for f in package.joinpath("commands").iterdir() if f.name.endswith(".py")]

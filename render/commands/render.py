@@ -79,7 +79,7 @@ class Progress:
 
     def __init__(self, stream: TextIO, every: float = 0.1, clock: Callable[[], float] = time.monotonic) -> None:
         self.stream, self.every, self.clock = stream, every, clock
-        self.shown = 0.0
+        self.shown = float("-inf")
         self.drawn = False
 
     def update(self, done: int, name: str) -> None:
