@@ -166,6 +166,7 @@ class Index:
 
     path: Path
     scopes: dict[str, tuple[str, dict[str, Signature]]] = field(default_factory=dict)
+    changed: bool = False
 
     @classmethod
     def open(cls, folder: Path, root: Path) -> Index:
@@ -181,6 +182,8 @@ class Index:
         return index
 
     def save(self) -> None:
+        if not self.changed and self.path.exists():
+            return
         _write_atomic(self.path, _seal(json.dumps(self.scopes, sort_keys=True).encode()))
 
     def fresh(self, root: Path, scope: str, key: str) -> bool:
@@ -189,10 +192,13 @@ class Index:
         return entry is not None and entry[0] == key and signatures(root, scope) == entry[1]
 
     def record(self, root: Path, scope: str, key: str) -> None:
-        self.scopes[scope] = (key, signatures(root, scope))
+        entry = (key, signatures(root, scope))
+        if self.scopes.get(scope) != entry:
+            self.scopes[scope], self.changed = entry, True
 
     def forget(self, scope: str) -> None:
-        self.scopes.pop(scope, None)
+        if self.scopes.pop(scope, None) is not None:
+            self.changed = True
 
 
 def signatures(root: Path, scope: str) -> dict[str, Signature]:

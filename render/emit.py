@@ -55,49 +55,104 @@ def existing_files(root: Path, scope: str) -> dict[str, bytes]:
 
 def compare(root: Path, outputs: Outputs, stale_scopes: list[str]) -> Report:
     """What a write would change: `written` = stale or missing, `pruned` = extra files."""
-    report = Report()
-    for scope, files in sorted(outputs.items()):
-        before = existing_files(root, scope)
-        changed = sorted(p for p, data in files.items() if before.get(p) != data)
-        extra = sorted(p for p in before if p not in files)
-        report.written += changed
-        report.pruned += extra
-        report.unchanged += len(files) - len(changed)
-        if changed or extra:
-            report.scopes_changed.append(scope)
-    for scope in stale_scopes:
-        report.pruned += sorted(existing_files(root, scope))
-        report.scopes_changed.append(scope)
-    return report
+    writer = Writer(root, check=True)
+    for scope, files in outputs.items():
+        writer.add(scope, files)
+    return writer.finish(stale_scopes)
 
 
 def write(root: Path, outputs: Outputs, stale_scopes: list[str]) -> Report:
     """Bring every scope to its desired files; remove the folders of stale scopes."""
-    report = compare(root, outputs, stale_scopes)
-    for scope in report.scopes_changed:
-        if scope in outputs:
-            _replace_scope(root, scope, outputs[scope])
-        else:
-            shutil.rmtree(root / scope, ignore_errors=True)
-            _remove_empty_parents(root, root / scope)
-    return report
+    writer = Writer(root)
+    try:
+        for scope, files in outputs.items():
+            writer.add(scope, files)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.finish(stale_scopes)
 
 
-def _replace_scope(root: Path, scope: str, files: dict[str, bytes]) -> None:
-    final = root / scope
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
+class Writer:
+    """Compares (and, unless `check`, stages) each scope as soon as its files are known.
+
+    A changed scope is filled into a staging folder beside it at once, so writing overlaps
+    with rendering; `finish` swaps every staged scope in and removes stale ones, and
+    `abort` drops the staged folders, leaving the old output untouched (a render that
+    fails half-way writes nothing).
+    """
+
+    def __init__(self, root: Path, *, check: bool = False) -> None:
+        self.root, self.check = root, check
+        self.report = Report()
+        self.staged: dict[str, Path] = {}
+
+    def add(self, scope: str, files: dict[str, bytes]) -> None:
+        before = existing_files(self.root, scope)
+        changed = [p for p, data in files.items() if before.get(p) != data]
+        extra = [p for p in before if p not in files]
+        self.report.written += changed
+        self.report.pruned += extra
+        self.report.unchanged += len(files) - len(changed)
+        if changed or extra:
+            self.report.scopes_changed.append(scope)
+            if not self.check:
+                self.staged[scope] = _stage(self.root, scope, files)
+
+    def finish(self, stale_scopes: list[str]) -> Report:
+        report = self.report
+        for scope in stale_scopes:
+            report.pruned += existing_files(self.root, scope)
+            report.scopes_changed.append(scope)
+            if not self.check:
+                shutil.rmtree(self.root / scope, ignore_errors=True)
+                _remove_empty_parents(self.root, self.root / scope)
+        for scope, staging in sorted(self.staged.items()):
+            _swap(self.root, scope, staging)
+        self.staged = {}
+        report.written.sort()
+        report.pruned.sort()
+        report.scopes_changed.sort()
+        return report
+
+    def abort(self) -> None:
+        for staging in self.staged.values():
+            shutil.rmtree(staging, ignore_errors=True)
+        self.staged = {}
+
+
+def _temp_dir(root: Path, scope: str, kind: str) -> Path:
+    """A hidden folder at the top of the scope's output folder, where `recover` finds it cheaply."""
+    top = root / scope.split("/", 1)[0]
+    top.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{scope.rsplit('/', 1)[-1]}.{kind}-", dir=top))
+
+
+def _stage(root: Path, scope: str, files: dict[str, bytes]) -> Path:
+    staging = _temp_dir(root, scope, "new")
     try:
         for rel, data in files.items():
             target = staging / Path(rel).relative_to(scope)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent != staging:
+                target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _swap(root: Path, scope: str, staging: Path) -> None:
+    final = root / scope
+    try:
         if final.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            retired = _temp_dir(root, scope, "old")
+            (retired / "scope").write_text(scope, encoding="utf-8")  # where `recover` puts it back
             os.rename(final, retired / "x")
             os.rename(staging, final)
             shutil.rmtree(retired, ignore_errors=True)
         else:
+            final.parent.mkdir(parents=True, exist_ok=True)
             os.rename(staging, final)
     finally:
         if staging.exists():
@@ -112,16 +167,24 @@ def _remove_empty_parents(root: Path, path: Path) -> None:
 
 
 def recover(root: Path, folders: list[str]) -> None:
-    """Clean what an interrupted write left: staging folders, and a scope caught mid-swap."""
+    """Clean what an interrupted write left: staging folders, and a scope caught mid-swap.
+
+    Both live at the top of an output folder (see `_temp_dir`), so no deep scan is needed.
+    """
     for folder in folders:
         base = root / folder
         if not base.is_dir():
             continue
-        for leftover in sorted(base.rglob(".*.new-*")):
-            shutil.rmtree(leftover, ignore_errors=True)
-        for retired in sorted(base.rglob(".*.old-*")):
-            name = retired.name.split(".old-")[0].lstrip(".")
-            final = retired.parent / name
-            if not final.exists() and (retired / "x").is_dir():
-                os.rename(retired / "x", final)
-            shutil.rmtree(retired, ignore_errors=True)
+        leftovers = sorted(e.name for e in os.scandir(base) if e.name.startswith(".") and e.is_dir())
+        for name in leftovers:
+            if ".new-" in name:
+                shutil.rmtree(base / name, ignore_errors=True)
+        for name in leftovers:
+            if ".old-" in name:
+                retired = base / name
+                scope_file = retired / "scope"
+                scope = scope_file.read_text(encoding="utf-8") if scope_file.is_file() else ""
+                if scope and not (root / scope).exists() and (retired / "x").is_dir():
+                    (root / scope).parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(retired / "x", root / scope)
+                shutil.rmtree(retired, ignore_errors=True)

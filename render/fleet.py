@@ -47,23 +47,40 @@ class _Digests:
         return digest
 
 
+Sink = Callable[[str, dict[str, bytes]], None]  # receives each scope's files as soon as they are known
+
+
 @dataclass
 class FleetRender:
     """What a fleet render produced: outputs to compare or write, and scopes known fresh."""
 
     names: list[str]
-    outputs: emit.Outputs = field(default_factory=dict)  # scopes to compare or write
+    sink: Sink | None = None  # without one, outputs are collected in `outputs`
+    outputs: emit.Outputs = field(default_factory=dict)
+    scopes: list[str] = field(default_factory=list)  # every scope handed to the sink (or collected)
     fresh: dict[str, int] = field(default_factory=dict)  # scope -> file count, known unchanged
     keys: dict[str, str] = field(default_factory=dict)  # scope -> cache key
     rendered: list[str] = field(default_factory=list)  # tenants rendered now
     reused: list[str] = field(default_factory=list)  # tenants whose bytes came from the store
     index: cache.Index | None = None
 
+    def emit(self, outputs: emit.Outputs) -> None:
+        for scope, files in outputs.items():
+            self.scopes.append(scope)
+            if self.sink is None:
+                self.outputs[scope] = files
+            else:
+                self.sink(scope, files)
+
 
 def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool = True,
-                 shared_for: SharedFor | None = None,
+                 shared_for: SharedFor | None = None, sink: Sink | None = None,
                  progress: Callable[[int, str], None] | None = None) -> FleetRender:
-    """Render `only` (default: every tenant) with the cache; raises ProblemsError on any problem."""
+    """Render `only` (default: every tenant) with the cache; raises ProblemsError on any problem.
+
+    Each scope that is not known fresh goes to `sink` as soon as it is rendered (or read
+    from the store), so that the caller can compare or stage it while rendering goes on.
+    """
     base = load_repo(root, [])
     if shared_for is None:
         working_tree = shared_of(base)
@@ -72,7 +89,7 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
     names = list_tenants(root) if only is None else list(only)
     folder = cache.cache_dir(root)
     store, index = cache.Store(folder), cache.Index.open(folder, root) if use_cache else None
-    result = FleetRender(names, index=index)
+    result = FleetRender(names, sink=sink, index=index)
     todo: list[str] = []
     for name in names:
         raw = read_tenant_bytes(root, name)
@@ -84,22 +101,18 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
         if index is not None and index.fresh(root, scope, key):
             result.fresh[scope] = len(index.scopes[scope][1])
         elif (hit := store.get(key) if use_cache else None) is not None:
-            result.outputs.update(hit)
+            result.emit(hit)
             result.reused.append(name)
         else:
             todo.append(name)
-    repo = _render_missing(root, todo, names, result, shared_for, digests, progress)
-    if use_cache:
-        for name in result.rendered:
-            scope = layout.rendered_dir(name)
-            if scope in result.keys:
-                store.put(result.keys[scope], {scope: result.outputs[scope]})
+    repo = _render_missing(root, todo, names, result, shared_for, digests, store if use_cache else None, progress)
     _fleet_outputs(root, repo, names, result, index, shared_for)
     return result
 
 
 def _render_missing(root: Path, todo: list[str], names: list[str], result: FleetRender, shared_for: SharedFor,
-                    digests: _Digests, progress: Callable[[int, str], None] | None) -> Repo | None:
+                    digests: _Digests, store: cache.Store | None,
+                    progress: Callable[[int, str], None] | None) -> Repo | None:
     """Load, validate and render the tenants in `todo`. Fleet builders need every tenant loaded."""
     if not todo:
         return None
@@ -117,9 +130,11 @@ def _render_missing(root: Path, todo: list[str], names: list[str], result: Fleet
     for shared, members in groups.values():
         for name, outputs, problems in parallel.render_all([repo.tenants[n] for n in members], shared):
             failures += problems
-            if outputs is not None:
-                result.outputs.update(outputs)
+            if outputs is not None and not failures:
+                result.emit(outputs)
                 result.rendered.append(name)
+                if store is not None and (key := result.keys.get(layout.rendered_dir(name))):
+                    store.put(key, outputs)
             done += 1
             if progress:
                 progress(done, name)
@@ -142,9 +157,9 @@ def _fleet_outputs(root: Path, repo: Repo | None, names: list[str], result: Flee
     repo = repo or load_repo(root, names)
     effectives = {name: effective(files, shared_for(repo, name)) for name, files in sorted(repo.tenants.items())}
     for builder in FLEET_BUILDERS:
-        for scope, files in builder(repo, effectives).items():
-            result.outputs[scope] = files
-            result.keys[scope] = f"fleet:{key}"
+        outputs = builder(repo, effectives)
+        result.keys.update({scope: f"fleet:{key}" for scope in outputs})
+        result.emit(outputs)
 
 
 def remember(root: Path, result: FleetRender, settled: list[str], pruned: list[str]) -> None:

@@ -8,6 +8,7 @@ expansion.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,10 +203,15 @@ def list_tenants(root: Path) -> list[str]:
 
 def read_tenant_bytes(root: Path, name: str) -> dict[str, bytes] | None:
     """The raw bytes of a tenant's input files (for cache keys), or None if any is unreadable."""
+    folder = os.path.join(root, layout.tenant_dir(name))
+    out = {}
     try:
-        return {f: (root / layout.tenant_file(name, f)).read_bytes() for f in layout.TENANT_FILES}
+        for file in layout.TENANT_FILES:
+            with open(os.path.join(folder, file), "rb") as f:  # plain open: called for every tenant
+                out[file] = f.read()
     except OSError:
         return None
+    return out
 
 
 def read_templates(root: Path) -> dict[str, str]:

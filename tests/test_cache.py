@@ -38,8 +38,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[st
 def rerender(root: Path) -> fleet.FleetRender:
     """Render like the command does, returning what was rendered and what was known fresh."""
     result = fleet.render_fleet(root)
-    report = emit.write(root, result.outputs, [])
-    fleet.remember(root, result, list(result.outputs), report.pruned)
+    emit.write(root, result.outputs, [])
+    fleet.remember(root, result, result.scopes, [])
     return result
 
 
@@ -63,7 +63,7 @@ def edit(path: Path, old: str, new: str) -> None:
 def test_unchanged_fleet_renders_nothing(repo: tuple[Path, list[str]]) -> None:
     root, names = repo
     result = rerender(root)
-    assert result.rendered == [] and result.reused == [] and result.outputs == {}
+    assert result.rendered == [] and result.reused == [] and result.scopes == []
     assert sorted(result.fresh) == [f"rendered/{n}" for n in names]
 
 
@@ -241,3 +241,13 @@ def test_summary_line_and_progress(repo: tuple[Path, list[str]], capsys: pytest.
         bar.update(i, f"t{i}")
     bar.close()
     assert stream.text == "\rrendering: 1 tenants (t1)\033[K\rrendering: 3 tenants (t3)\033[K\r\033[K"
+
+
+def test_a_template_failing_mid_render_writes_nothing(repo: tuple[Path, list[str]]) -> None:
+    root, _ = repo
+    before = tree(root)
+    edit(root / "base/redis.yaml.j2", "\n", "\n{{ no_such_value | j }}\n")
+    with pytest.raises(ProblemsError):
+        render(root=root, tenants=[])
+    assert tree(root) == before
+    assert not [p.name for p in (root / "rendered").iterdir() if p.name.startswith(".")]  # no staging left

@@ -31,16 +31,21 @@ def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bo
     started = time.monotonic()
     emit.recover(root, list(layout.OUTPUT_DIRS))
     bar = Progress(sys.stdout) if sys.stdout.isatty() else None
+    writer = emit.Writer(root, check=check)  # compares, and stages writes, while tenants render
     try:
-        result = fleet.render_fleet(root, tenants or None, use_cache=use_cache, progress=bar.update if bar else None)
+        result = fleet.render_fleet(root, tenants or None, use_cache=use_cache, sink=writer.add,
+                                    progress=bar.update if bar else None)
+    except BaseException:
+        writer.abort()
+        raise
     finally:
         if bar:
             bar.close()
     stale = [] if tenants else stale_scopes(root, set(result.names))
-    report = emit.compare(root, result.outputs, stale) if check else emit.write(root, result.outputs, stale)
+    report = writer.finish(stale)
     report.unchanged += sum(result.fresh.values())
     unsettled = set(report.scopes_changed) if check else set()
-    fleet.remember(root, result, [s for s in result.outputs if s not in unsettled], stale if not check else [])
+    fleet.remember(root, result, [s for s in result.scopes if s not in unsettled], stale if not check else [])
     if check:
         return _check_summary(root, report, len(result.names))
     unchanged = len(result.names) - len(result.rendered) - len(result.reused)
