@@ -15,6 +15,8 @@ import functools
 from typing import Any, Iterator
 
 import yaml
+from yaml.events import (DocumentEndEvent, DocumentStartEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
+                         SequenceEndEvent, SequenceStartEvent)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:
@@ -65,10 +67,21 @@ class _Dumper(_LeanResolve, _BaseDumper):  # type: ignore[misc, valid-type]
 
     literal_blocks = False
 
+    def __init__(self, stream: Any, **options: Any) -> None:
+        super().__init__(stream, **options)
+        # libyaml keeps these in C; the event path below needs them too.
+        self.document = {k: options.get(k) for k in ("explicit_start", "explicit_end", "version", "tags", "canonical")}
+
     def represent(self, data: Any) -> None:
         try:
             if self.sort_keys or self.default_style is not None:
                 raise _NotPlain
+            if self.default_flow_style is not None and not self.document["canonical"]:
+                # Straight to libyaml's emitter: no node tree, no second walk, no resolver calls.
+                events: list[Any] = []
+                _events(data, self, events, set())
+                self._emit_document(events)
+                return
             node = _node(data, self, set())
         except _NotPlain:
             node = self.represent_data(data)  # PyYAML's own path (aliases, other types, options)
@@ -76,6 +89,13 @@ class _Dumper(_LeanResolve, _BaseDumper):  # type: ignore[misc, valid-type]
         self.represented_objects = {}
         self.object_keeper = []
         self.alias_key = None
+
+    def _emit_document(self, events: list[Any]) -> None:
+        d = self.document
+        self.emit(DocumentStartEvent(explicit=d["explicit_start"], version=d["version"], tags=d["tags"]))
+        for event in events:
+            self.emit(event)
+        self.emit(DocumentEndEvent(explicit=d["explicit_end"]))
 
 
 class _BlockDumper(_Dumper):
@@ -120,6 +140,32 @@ def _node(data: Any, dumper: Any, seen: set[int]) -> Node:
     if kind is float:
         return dumper.represent_float(data)  # type: ignore[no-any-return]
     raise _NotPlain
+
+
+def _events(data: Any, dumper: Any, out: list[Any], seen: set[int]) -> None:
+    """The events PyYAML's serializer would emit for `data` (block or flow style fixed)."""
+    kind = type(data)
+    if kind is str:
+        style = _str_style(data) if dumper.literal_blocks else None
+        out.append(ScalarEvent(None, STR, (_plain_tag(data) == STR, True), data, style=style))
+    elif kind is dict:
+        _once(data, seen)
+        out.append(MappingStartEvent(None, MAP, True, flow_style=bool(dumper.default_flow_style)))
+        for key, value in data.items():
+            _events(key, dumper, out, seen)
+            _events(value, dumper, out, seen)
+        out.append(MappingEndEvent())
+    elif kind is list:
+        _once(data, seen)
+        out.append(SequenceStartEvent(None, SEQ, True, flow_style=bool(dumper.default_flow_style)))
+        for value in data:
+            _events(value, dumper, out, seen)
+        out.append(SequenceEndEvent())
+    elif kind is bool or kind is int or kind is float or data is None:
+        node = _node(data, dumper, seen)
+        out.append(ScalarEvent(None, node.tag, (_plain_tag(node.value) == node.tag, False), node.value))
+    else:
+        raise _NotPlain
 
 
 def _once(data: Any, seen: set[int]) -> None:
