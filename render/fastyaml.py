@@ -144,28 +144,52 @@ def _node(data: Any, dumper: Any, seen: set[int]) -> Node:
 
 def _events(data: Any, dumper: Any, out: list[Any], seen: set[int]) -> None:
     """The events PyYAML's serializer would emit for `data` (block or flow style fixed)."""
+    _walk(data, dumper, bool(dumper.literal_blocks), bool(dumper.default_flow_style), out, seen)
+
+
+def _walk(data: Any, dumper: Any, literal: bool, flow: bool, out: list[Any], seen: set[int]) -> None:
     kind = type(data)
     if kind is str:
-        style = _str_style(data) if dumper.literal_blocks else None
-        out.append(ScalarEvent(None, STR, (_plain_tag(data) == STR, True), data, style=style))
+        # Short strings (keys, names, enum values) recur endlessly; long ones are unique.
+        out.append(_str_event(data, literal) if len(data) <= 80 else _str_event.__wrapped__(data, literal))
     elif kind is dict:
         _once(data, seen)
-        out.append(MappingStartEvent(None, MAP, True, flow_style=bool(dumper.default_flow_style)))
+        out.append(_MAPPING_START[flow])
         for key, value in data.items():
-            _events(key, dumper, out, seen)
-            _events(value, dumper, out, seen)
-        out.append(MappingEndEvent())
+            _walk(key, dumper, literal, flow, out, seen)
+            _walk(value, dumper, literal, flow, out, seen)
+        out.append(_MAPPING_END)
     elif kind is list:
         _once(data, seen)
-        out.append(SequenceStartEvent(None, SEQ, True, flow_style=bool(dumper.default_flow_style)))
+        out.append(_SEQUENCE_START[flow])
         for value in data:
-            _events(value, dumper, out, seen)
-        out.append(SequenceEndEvent())
-    elif kind is bool or kind is int or kind is float or data is None:
-        node = _node(data, dumper, seen)
+            _walk(value, dumper, literal, flow, out, seen)
+        out.append(_SEQUENCE_END)
+    elif kind is bool or kind is int or data is None:
+        out.append(_constant_event(data))
+    elif kind is float:
+        node = dumper.represent_float(data)
         out.append(ScalarEvent(None, node.tag, (_plain_tag(node.value) == node.tag, False), node.value))
     else:
         raise _NotPlain
+
+
+# Events are only read by the emitter, so equal ones can be shared between dumps.
+_MAPPING_START = {flow: MappingStartEvent(None, MAP, True, flow_style=flow) for flow in (False, True)}
+_SEQUENCE_START = {flow: SequenceStartEvent(None, SEQ, True, flow_style=flow) for flow in (False, True)}
+_MAPPING_END, _SEQUENCE_END = MappingEndEvent(), SequenceEndEvent()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _str_event(value: str, literal: bool) -> ScalarEvent:
+    style = _str_style(value) if literal else None
+    return ScalarEvent(None, STR, (_plain_tag(value) == STR, True), value, style=style)
+
+
+@functools.lru_cache(maxsize=1 << 12, typed=True)  # typed: True, 1 and 1.0 are different scalars
+def _constant_event(data: bool | int | None) -> ScalarEvent:
+    node = _node(data, None, set())
+    return ScalarEvent(None, node.tag, (_plain_tag(node.value) == node.tag, False), node.value)
 
 
 def _once(data: Any, seen: set[int]) -> None:
