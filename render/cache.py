@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 CACHE_ENV = "DATAPLANE_CACHE_DIR"
 DEFAULT_DIR = ".cache/dataplane"
 FORMAT = b"dataplane-cache 1\n"
-Signature = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+Signature = list[int]  # size, mtime_ns, ctime_ns, inode (a list: JSON reads it back as one)
 
 
 def cache_dir(root: Path) -> Path:
@@ -160,6 +160,43 @@ class Store:
         _write_atomic(self._path(key), _seal(body))
 
 
+def _pack(entries: dict[str, bytes]) -> bytes:
+    table = [(name, len(data)) for name, data in entries.items()]
+    return json.dumps(table).encode() + b"\n" + b"".join(entries.values())
+
+
+def _unpack(body: bytes) -> dict[str, bytes] | None:
+    try:
+        header, _, data = body.partition(b"\n")
+        out, at = {}, 0
+        for name, size in json.loads(header):
+            out[str(name)] = data[at:at + size]
+            at += size
+        return out
+    except (ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Bytecode:
+    """Compiled templates (Jinja bytecode), so a small render does not compile every template.
+
+    One file per engine digest: Jinja checks each entry against its template's source
+    and Python's version itself; the engine digest covers the environment's options."""
+
+    folder: Path
+
+    def _path(self) -> Path:
+        return self.folder / f"jinja-{engine_digest()[:24]}"
+
+    def load(self) -> dict[str, bytes]:
+        body = _read(self._path())
+        return (_unpack(body) if body is not None else None) or {}
+
+    def save(self, entries: dict[str, bytes]) -> None:
+        _write_atomic(self._path(), _seal(_pack(entries)))
+
+
 @dataclass
 class Index:
     """What this checkout's output scopes hold: the key each was rendered from, and file stats."""
@@ -176,7 +213,7 @@ class Index:
         if body is not None:
             try:
                 data = json.loads(body)
-                index.scopes = {s: (k, {p: tuple(sig) for p, sig in files.items()}) for s, (k, files) in data.items()}
+                index.scopes = {s: (k, files) for s, (k, files) in data.items()}
             except (ValueError, TypeError):
                 index.scopes = {}
         return index
@@ -193,7 +230,7 @@ class Index:
 
     def record(self, root: Path, scope: str, key: str) -> None:
         entry = (key, signatures(root, scope))
-        if self.scopes.get(scope) != entry:
+        if tuple(self.scopes.get(scope, ())) != entry:
             self.scopes[scope], self.changed = entry, True
 
     def forget(self, scope: str) -> None:
@@ -217,5 +254,5 @@ def signatures(root: Path, scope: str) -> dict[str, Signature]:
                 stack.append(rel)
             else:
                 st = entry.stat(follow_symlinks=False)
-                out[rel] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                out[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
     return out

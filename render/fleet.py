@@ -127,8 +127,12 @@ def _render_missing(root: Path, todo: list[str], names: list[str], result: Fleet
         groups.setdefault(digests(shared), (shared, []))[1].append(name)
     failures: list[Problem] = []
     done = 0
+    bytecode = cache.Bytecode(store.folder) if store is not None else None
+    compiled = bytecode.load() if bytecode is not None else {}
+    known = len(compiled)
     for shared, members in groups.values():
-        for name, outputs, problems in parallel.render_all([repo.tenants[n] for n in members], shared):
+        for name, outputs, problems in parallel.render_all([repo.tenants[n] for n in members], shared,
+                                                           bytecode=compiled):
             failures += problems
             if outputs is not None and not failures:
                 result.emit(outputs)
@@ -140,6 +144,8 @@ def _render_missing(root: Path, todo: list[str], names: list[str], result: Fleet
                 progress(done, name)
     if failures:
         raise ProblemsError(failures)
+    if bytecode is not None and len(compiled) != known:
+        bytecode.save(compiled)
     result.rendered.sort()
     return repo
 

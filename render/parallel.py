@@ -36,8 +36,8 @@ def workers_for(count: int) -> int:
     return wanted if wanted >= 2 else 0
 
 
-def _init(shared: Shared) -> None:
-    _worker_state["shared"] = (shared, templates.environment(shared.templates))
+def _init(shared: Shared, bytecode: dict[str, bytes] | None) -> None:
+    _worker_state["shared"] = (shared, templates.environment(shared.templates, bytecode))
 
 
 def _render_one(files: TenantFiles) -> Result:
@@ -53,11 +53,15 @@ def _attempt(files: TenantFiles, shared: Shared, env: jinja2.Environment) -> Res
 
 
 def render_all(tenants: list[TenantFiles], shared: Shared, *, workers: int | None = None,
+               bytecode: dict[str, bytes] | None = None,
                progress: Callable[[str], None] | None = None) -> Iterator[Result]:
-    """(name, outputs, problems) for every tenant, in completion order."""
+    """(name, outputs, problems) for every tenant, in completion order.
+
+    `bytecode`: compiled templates to start from (see templates.environment); an
+    in-process render adds what it compiles."""
     count = workers_for(len(tenants)) if workers is None else workers
     if count < 2:
-        env = templates.environment(shared.templates)
+        env = templates.environment(shared.templates, bytecode)
         for files in tenants:
             result = _attempt(files, shared, env)
             if progress:
@@ -66,7 +70,7 @@ def render_all(tenants: list[TenantFiles], shared: Shared, *, workers: int | Non
         return
     chunk = max(1, min(16, len(tenants) // (count * 8)))
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ctx.Pool(count, initializer=_init, initargs=(shared,)) as pool:
+    with ctx.Pool(count, initializer=_init, initargs=(shared, bytecode)) as pool:
         for result in pool.imap_unordered(_render_one, tenants, chunksize=chunk):
             if progress:
                 progress(result[0])

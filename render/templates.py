@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from render.problems import Problem, ProblemsError
@@ -20,9 +21,27 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
-def environment(templates: dict[str, str]) -> jinja2.Environment:
+class _MemoryBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in a dict the caller owns (and may persist): no I/O here.
+
+    Jinja checks each entry against the template source's checksum and its own format
+    and Python version, so a stale entry is recompiled, never used."""
+
+    def __init__(self, store: dict[str, bytes]) -> None:
+        self.store = store
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+def environment(templates: dict[str, str], bytecode: dict[str, bytes] | None = None) -> jinja2.Environment:
     env = ImmutableSandboxedEnvironment(
         loader=jinja2.DictLoader(templates),
+        bytecode_cache=_MemoryBytecode(bytecode) if bytecode is not None else None,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
