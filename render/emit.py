@@ -73,6 +73,15 @@ def write(root: Path, outputs: Outputs, stale_scopes: list[str]) -> Report:
     return writer.finish(stale_scopes)
 
 
+@dataclass
+class Part:
+    """A detached share of a Writer's work: its report, staged folders and scopes seen."""
+
+    report: Report
+    staged: dict[str, Path]
+    added: list[str]
+
+
 class Writer:
     """Compares (and, unless `check`, stages) each scope as soon as its files are known.
 
@@ -86,8 +95,24 @@ class Writer:
         self.root, self.check = root, check
         self.report = Report()
         self.staged: dict[str, Path] = {}
+        self.added: list[str] = []
+
+    def detach(self) -> Part:
+        """What this writer did so far, for another writer (in another process) to adopt."""
+        part = Part(self.report, self.staged, self.added)
+        self.report, self.staged, self.added = Report(), {}, []
+        return part
+
+    def adopt(self, part: Part) -> None:
+        self.report.written += part.report.written
+        self.report.pruned += part.report.pruned
+        self.report.unchanged += part.report.unchanged
+        self.report.scopes_changed += part.report.scopes_changed
+        self.staged.update(part.staged)
+        self.added += part.added
 
     def add(self, scope: str, files: dict[str, bytes]) -> None:
+        self.added.append(scope)
         before = existing_files(self.root, scope)
         changed = [p for p, data in files.items() if before.get(p) != data]
         extra = [p for p in before if p not in files]

@@ -16,13 +16,14 @@ and then calls `remember`. Without a cache every tenant takes path 3: a full ren
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from render import cache, emit, layout, parallel
-from render.load import Repo, list_tenants, load_repo, read_tenant_bytes
+from render.load import Repo, TenantFiles, list_tenants, load_repo, read_tenant_bytes
 from render.pipeline import FLEET_BUILDERS, Shared, effective, shared_of
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
@@ -47,17 +48,14 @@ class _Digests:
         return digest
 
 
-Sink = Callable[[str, dict[str, bytes]], None]  # receives each scope's files as soon as they are known
-
-
 @dataclass
 class FleetRender:
     """What a fleet render produced: outputs to compare or write, and scopes known fresh."""
 
     names: list[str]
-    sink: Sink | None = None  # without one, outputs are collected in `outputs`
+    writer: emit.Writer | None = None  # without one, outputs are collected in `outputs`
     outputs: emit.Outputs = field(default_factory=dict)
-    scopes: list[str] = field(default_factory=list)  # every scope handed to the sink (or collected)
+    scopes: list[str] = field(default_factory=list)  # every scope handed to the writer (or collected)
     fresh: dict[str, int] = field(default_factory=dict)  # scope -> file count, known unchanged
     keys: dict[str, str] = field(default_factory=dict)  # scope -> cache key
     rendered: list[str] = field(default_factory=list)  # tenants rendered now
@@ -67,19 +65,19 @@ class FleetRender:
     def emit(self, outputs: emit.Outputs) -> None:
         for scope, files in outputs.items():
             self.scopes.append(scope)
-            if self.sink is None:
+            if self.writer is None:
                 self.outputs[scope] = files
             else:
-                self.sink(scope, files)
+                self.writer.add(scope, files)
 
 
 def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool = True,
-                 shared_for: SharedFor | None = None, sink: Sink | None = None,
+                 shared_for: SharedFor | None = None, writer: emit.Writer | None = None,
                  progress: Callable[[int, str], None] | None = None) -> FleetRender:
     """Render `only` (default: every tenant) with the cache; raises ProblemsError on any problem.
 
-    Each scope that is not known fresh goes to `sink` as soon as it is rendered (or read
-    from the store), so that the caller can compare or stage it while rendering goes on.
+    Each scope that is not known fresh goes to `writer` as soon as it is rendered (or read
+    from the store): compared, and staged unless checking, by the worker that rendered it.
     """
     base = load_repo(root, [])
     if shared_for is None:
@@ -89,7 +87,7 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
     names = list_tenants(root) if only is None else list(only)
     folder = cache.cache_dir(root)
     store, index = cache.Store(folder), cache.Index.open(folder, root) if use_cache else None
-    result = FleetRender(names, sink=sink, index=index)
+    result = FleetRender(names, writer=writer, index=index)
     todo: list[str] = []
     for name in names:
         raw = read_tenant_bytes(root, name)
@@ -130,15 +128,20 @@ def _render_missing(root: Path, todo: list[str], names: list[str], result: Fleet
     bytecode = cache.Bytecode(store.folder) if store is not None else None
     compiled = bytecode.load() if bytecode is not None else {}
     known = len(compiled)
+    keys = {name: result.keys[layout.rendered_dir(name)] for name in todo if layout.rendered_dir(name) in result.keys}
+    deliver = functools.partial(_deliver, root, result.writer.check if result.writer else None,
+                                store.folder if store is not None else None, keys)
     for shared, members in groups.values():
-        for name, outputs, problems in parallel.render_all([repo.tenants[n] for n in members], shared,
-                                                           bytecode=compiled):
+        for name, delivered, problems in parallel.render_all([repo.tenants[n] for n in members], shared,
+                                                             bytecode=compiled, deliver=deliver):
             failures += problems
-            if outputs is not None and not failures:
-                result.emit(outputs)
+            if delivered is not None:
+                if result.writer is not None:
+                    result.writer.adopt(delivered)  # adopted even after a failure, so abort cleans it
+                    result.scopes += delivered.added
+                else:
+                    result.emit(delivered)
                 result.rendered.append(name)
-                if store is not None and (key := result.keys.get(layout.rendered_dir(name))):
-                    store.put(key, outputs)
             done += 1
             if progress:
                 progress(done, name)
@@ -148,6 +151,19 @@ def _render_missing(root: Path, todo: list[str], names: list[str], result: Fleet
         bytecode.save(compiled)
     result.rendered.sort()
     return repo
+
+
+def _deliver(root: Path, check: bool | None, store: Path | None, keys: dict[str, str],
+             files: TenantFiles, outputs: emit.Outputs) -> emit.Part | emit.Outputs:
+    """Runs where a tenant was rendered: store its bytes, and compare or stage its scopes."""
+    if store is not None and files.name in keys:
+        cache.Store(store).put(keys[files.name], outputs)
+    if check is None:
+        return outputs
+    writer = emit.Writer(root, check=check)
+    for scope, data in outputs.items():
+        writer.add(scope, data)
+    return writer.detach()
 
 
 def _fleet_outputs(root: Path, repo: Repo | None, names: list[str], result: FleetRender,

@@ -251,3 +251,19 @@ def test_a_template_failing_mid_render_writes_nothing(repo: tuple[Path, list[str
         render(root=root, tenants=[])
     assert tree(root) == before
     assert not [p.name for p in (root / "rendered").iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_a_fleet_rendered_by_workers_equals_one_rendered_in_process(repo: tuple[Path, list[str]], tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    root, names = repo
+    monkeypatch.setattr(parallel, "MIN_TENANTS_PER_WORKER", 1)  # workers even for a small fleet
+    assert parallel.workers_for(N) >= 2 or len(parallel.os.sched_getaffinity(0)) < 2
+    shutil.rmtree(root / "rendered")
+    shutil.rmtree(tmp_path / "cache")
+    assert render(root=root, tenants=[]) == 0
+    assert f"({N} rendered, 0 from cache, 0 unchanged): {len(tree(root))} files written" in capsys.readouterr().out
+    assert tree(root) == fresh_render(root, tmp_path)
+    edit(root / "tenants" / names[4] / "release.yaml", "\n", "\n# new\n")
+    assert render(root=root, tenants=[], check=True, use_cache=False) == 0  # workers comparing, not writing
+    assert rerender(root).rendered == [names[4]]

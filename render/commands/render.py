@@ -33,7 +33,7 @@ def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bo
     bar = Progress(sys.stdout) if sys.stdout.isatty() else None
     writer = emit.Writer(root, check=check)  # compares, and stages writes, while tenants render
     try:
-        result = fleet.render_fleet(root, tenants or None, use_cache=use_cache, sink=writer.add,
+        result = fleet.render_fleet(root, tenants or None, use_cache=use_cache, writer=writer,
                                     progress=bar.update if bar else None)
     except BaseException:
         writer.abort()
