@@ -116,8 +116,8 @@ def touch_one_tenant(root: Path, name: str, round_: int) -> None:
     path.write_text(text.split("\n", 1)[0] + "\n" + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-def measure(n: int, repeat: int) -> dict[str, Run | float]:
-    with tempfile.TemporaryDirectory(prefix=f"dataplane-bench-{n}-") as tmp:
+def measure(n: int, repeat: int, where: str | None) -> dict[str, Run | float]:
+    with tempfile.TemporaryDirectory(prefix=f"dataplane-bench-{n}-", dir=where) as tmp:
         root = Path(tmp)
         names = generate_fleet(root, n)
         results: dict[str, list[Run]] = {k: [] for k in ("cold", "noop", "one", "check", "check_nocache")}
@@ -177,12 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="fleet sizes (default: 100 1000)")
     p.add_argument("--repeat", type=int, default=3, help="runs per figure; the best is reported (default: 3)")
+    p.add_argument("--tmpdir", help="where the temporary fleets are written (default: the system's temporary folder)")
     args = p.parse_args(argv)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    figures = {n: measure(n, args.repeat) for n in args.sizes}
-    print(f"Command: `python -m bench --sizes {' '.join(map(str, args.sizes))} --repeat {args.repeat}` on "
-          f"{cores} cores, Python {sys.version.split()[0]}, load average {load:.2f} at start.\n")
+    figures = {n: measure(n, args.repeat, args.tmpdir) for n in args.sizes}
+    where = Path(args.tmpdir or tempfile.gettempdir())
+    mounts = [p for p in psutil.disk_partitions(all=True) if str(where.resolve()).startswith(p.mountpoint)]
+    fs = max(mounts, key=lambda p: len(p.mountpoint)).fstype if mounts else "?"
+    tmpdir = f" --tmpdir {args.tmpdir}" if args.tmpdir else ""
+    print(f"Command: `python -m bench --sizes {' '.join(map(str, args.sizes))} --repeat {args.repeat}{tmpdir}` on "
+          f"{cores} cores, Python {sys.version.split()[0]}, fleets in {where} ({fs}), "
+          f"load average {load:.2f} at start (other processes share these cores).\n")
     print("\n".join(table(figures)))
     return 0
 

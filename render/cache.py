@@ -1,6 +1,6 @@
 """Content-hash cache of rendered tenants, and an index of the output files on disk.
 
-Two stores under `.cache/dataplane/` in the repository (or `$DATAPLANE_CACHE_DIR`):
+Under `.cache/dataplane/` in the repository (or `$DATAPLANE_CACHE_DIR`):
 
 - `objects/`: for every tenant key, the bytes that tenant renders to. The key is a hash
   of everything a render of that tenant can read: its three input files' bytes, the
@@ -9,10 +9,11 @@ Two stores under `.cache/dataplane/` in the repository (or `$DATAPLANE_CACHE_DIR
   engine can never serve old output even if nobody bumped the version). No path, clock
   or temporary folder enters a key, so one cache serves any checkout and never serves
   stale output. An entry exists only for a tenant that validated and rendered cleanly.
-- `index/`: per checkout, for each output scope, the key it was rendered from and the
-  size, mtime, ctime and inode of each of its files as written. A scope whose key is
-  unchanged and whose files still have those stats needs neither a render nor a read
-  (the same trust git puts in its index).
+- `index/`: per checkout, for each output scope, the key it was rendered from and a
+  digest of the paths, sizes, mtimes, ctimes and inodes of its files as written. A scope
+  whose key is unchanged and whose files still have those stats needs neither a render
+  nor a read (the same trust git puts in its index).
+- `jinja-<engine digest>`: compiled templates, so a small render compiles nothing.
 
 Every file carries a SHA-256 of its body: a corrupted, truncated or foreign file reads
 as a miss and is rebuilt. This module does I/O; nothing in the pure stages calls it.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
 CACHE_ENV = "DATAPLANE_CACHE_DIR"
 DEFAULT_DIR = ".cache/dataplane"
 FORMAT = b"dataplane-cache 1\n"
-Signature = list[int]  # size, mtime_ns, ctime_ns, inode (a list: JSON reads it back as one)
 
 
 def cache_dir(root: Path) -> Path:
@@ -199,10 +200,11 @@ class Bytecode:
 
 @dataclass
 class Index:
-    """What this checkout's output scopes hold: the key each was rendered from, and file stats."""
+    """What this checkout's output scopes hold: the key each was rendered from, and a digest
+    of its files' stats (kept small: it is read and written on every render)."""
 
     path: Path
-    scopes: dict[str, tuple[str, dict[str, Signature]]] = field(default_factory=dict)
+    scopes: dict[str, list[Any]] = field(default_factory=dict)  # scope -> [key, file count, stats digest]
     changed: bool = False
 
     @classmethod
@@ -213,8 +215,8 @@ class Index:
         if body is not None:
             try:
                 data = json.loads(body)
-                index.scopes = {s: (k, files) for s, (k, files) in data.items()}
-            except (ValueError, TypeError):
+                index.scopes = {str(s): list(entry) for s, entry in data.items() if len(entry) == 3}
+            except (ValueError, TypeError, AttributeError):
                 index.scopes = {}
         return index
 
@@ -226,11 +228,14 @@ class Index:
     def fresh(self, root: Path, scope: str, key: str) -> bool:
         """True when `scope` was rendered from `key` and its files are exactly as written then."""
         entry = self.scopes.get(scope)
-        return entry is not None and entry[0] == key and signatures(root, scope) == entry[1]
+        return entry is not None and entry[0] == key and list(signature(root, scope)) == entry[1:]
+
+    def files(self, scope: str) -> int:
+        return int(self.scopes[scope][1])
 
     def record(self, root: Path, scope: str, key: str) -> None:
-        entry = (key, signatures(root, scope))
-        if tuple(self.scopes.get(scope, ())) != entry:
+        entry = [key, *signature(root, scope)]
+        if self.scopes.get(scope) != entry:
             self.scopes[scope], self.changed = entry, True
 
     def forget(self, scope: str) -> None:
@@ -238,21 +243,22 @@ class Index:
             self.changed = True
 
 
-def signatures(root: Path, scope: str) -> dict[str, Signature]:
-    """Size, mtime, ctime and inode of every file under `scope` (repo-relative paths)."""
-    out: dict[str, Signature] = {}
+def signature(root: Path, scope: str) -> tuple[int, str]:
+    """How many files `scope` holds, and a digest of their paths, sizes, mtimes, ctimes and inodes."""
+    found: list[tuple[str, int, int, int, int]] = []
     stack = [scope]
     while stack:
         folder = stack.pop()
+        base = os.path.join(root, folder)
         try:
-            entries = list(os.scandir(root / folder))
+            names = os.listdir(base)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        for entry in entries:
-            rel = f"{folder}/{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(rel)
+        for name in names:
+            st = os.lstat(f"{base}/{name}")
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(f"{folder}/{name}")
             else:
-                st = entry.stat(follow_symlinks=False)
-                out[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-    return out
+                found.append((f"{folder}/{name}", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    found.sort()
+    return len(found), hashlib.sha256(repr(found).encode()).hexdigest()

@@ -10,8 +10,9 @@
 4. Fleet builders run when any tenant changed (they span tenants), else their scopes too
    are checked against the index.
 
-The caller (the render command) compares or writes the returned outputs through emit
-and then calls `remember`. Without a cache every tenant takes path 3: a full render.
+The caller (the render command) passes an emit.Writer, which compares and stages every
+scope as it arrives (in the worker that rendered it), then finishes the writer and calls
+`remember`. Without a cache every tenant takes path 3: a full render.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from render import cache, emit, layout, parallel
+from render import cache, emit, layout, parallel, templates
 from render.load import Repo, TenantFiles, list_tenants, load_repo, read_tenant_bytes
 from render.pipeline import FLEET_BUILDERS, Shared, effective, shared_of
 from render.problems import Problem, ProblemsError
@@ -97,7 +98,7 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
             continue
         key = result.keys[scope] = cache.tenant_key(raw, digests(shared_for(base, name)))
         if index is not None and index.fresh(root, scope, key):
-            result.fresh[scope] = len(index.scopes[scope][1])
+            result.fresh[scope] = index.files(scope)
         elif (hit := store.get(key) if use_cache else None) is not None:
             result.emit(hit)
             result.reused.append(name)
@@ -132,6 +133,7 @@ def _render_missing(root: Path, todo: list[str], names: list[str], result: Fleet
     deliver = functools.partial(_deliver, root, result.writer.check if result.writer else None,
                                 store.folder if store is not None else None, keys)
     for shared, members in groups.values():
+        templates.precompile(shared.templates, compiled)  # once, here: workers inherit it
         for name, delivered, problems in parallel.render_all([repo.tenants[n] for n in members], shared,
                                                              bytecode=compiled, deliver=deliver):
             failures += problems
@@ -172,9 +174,9 @@ def _fleet_outputs(root: Path, repo: Repo | None, names: list[str], result: Flee
     if not FLEET_BUILDERS:
         return
     key = hashlib.sha256("\n".join(f"{s} {k}" for s, k in sorted(result.keys.items())).encode()).hexdigest()
-    previous = [s for s, (k, _) in (index.scopes.items() if index else []) if k == f"fleet:{key}"]
+    previous = [s for s, entry in (index.scopes.items() if index else []) if entry[0] == f"fleet:{key}"]
     if index is not None and repo is None and previous and all(index.fresh(root, s, f"fleet:{key}") for s in previous):
-        result.fresh.update({s: len(index.scopes[s][1]) for s in previous})
+        result.fresh.update({s: index.files(s) for s in previous})
         return
     repo = repo or load_repo(root, names)
     effectives = {name: effective(files, shared_for(repo, name)) for name, files in sorted(repo.tenants.items())}

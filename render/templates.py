@@ -52,6 +52,16 @@ def environment(templates: dict[str, str], bytecode: dict[str, bytes] | None = N
     return env
 
 
+def precompile(templates: dict[str, str], bytecode: dict[str, bytes]) -> None:
+    """Compile every template into `bytecode` (a broken one is left for `render` to report)."""
+    env = environment(templates, bytecode)
+    for name in templates:
+        try:
+            env.get_template(name)
+        except jinja2.TemplateError:
+            pass
+
+
 def render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
     """Render one template; any template error becomes a Problem at the template's line."""
     try:
