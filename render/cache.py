@@ -21,6 +21,7 @@ as a miss and is rebuilt. This module does I/O; nothing in the pure stages calls
 
 from __future__ import annotations
 
+import array
 import hashlib
 import json
 import os
@@ -30,9 +31,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from render import ENGINE_VERSION
+from render import ENGINE_VERSION, layout
 
 if TYPE_CHECKING:
     from render.emit import Outputs
@@ -87,12 +88,19 @@ def shared_digest(shared: Shared) -> str:
     return h.hexdigest()
 
 
-def tenant_key(files: dict[str, bytes], shared: str) -> str:
-    """The cache key of one tenant: its input files' bytes, the Shared digest and the engine."""
-    h = hashlib.sha256(f"tenant\0{engine_digest()}\0{shared}\0".encode())
+def files_digest(files: dict[str, bytes]) -> str:
+    """A hash of a tenant's input files: names and bytes."""
+    h = hashlib.sha256(b"files\n")
     for name in sorted(files):
         _add(h, name, files[name])
     return h.hexdigest()
+
+
+def tenant_key(files: dict[str, bytes] | str, shared: str) -> str:
+    """The cache key of one tenant: its input files (or their `files_digest`), the Shared digest
+    and the engine."""
+    digest = files if isinstance(files, str) else files_digest(files)
+    return hashlib.sha256(f"tenant\0{engine_digest()}\0{shared}\0{digest}".encode()).hexdigest()
 
 
 def _seal(body: bytes) -> bytes:
@@ -205,6 +213,7 @@ class Index:
 
     path: Path
     scopes: dict[str, list[Any]] = field(default_factory=dict)  # scope -> [key, file count, stats digest]
+    inputs: dict[str, list[str]] = field(default_factory=dict)  # tenant -> [stats digest, files_digest]
     changed: bool = False
 
     @classmethod
@@ -215,15 +224,39 @@ class Index:
         if body is not None:
             try:
                 data = json.loads(body)
-                index.scopes = {str(s): list(entry) for s, entry in data.items() if len(entry) == 3}
-            except (ValueError, TypeError, AttributeError):
-                index.scopes = {}
+                index.scopes = {str(s): list(e) for s, e in data["scopes"].items() if len(e) == 3}
+                index.inputs = {str(t): list(e) for t, e in data["inputs"].items() if len(e) == 2}
+            except (ValueError, TypeError, AttributeError, KeyError):
+                index.scopes, index.inputs = {}, {}
         return index
 
     def save(self) -> None:
         if not self.changed and self.path.exists():
             return
-        _write_atomic(self.path, _seal(json.dumps(self.scopes, sort_keys=True).encode()))
+        data = {"scopes": self.scopes, "inputs": self.inputs}
+        _write_atomic(self.path, _seal(json.dumps(data, sort_keys=True).encode()))
+
+    def input_digest(self, root: Path, tenant: str, files: tuple[str, ...],
+                     read: Callable[[], dict[str, bytes] | None]) -> str | None:
+        """`files_digest` of a tenant's inputs: remembered while their stats are unchanged,
+        else computed from `read()` (None when a file cannot be read)."""
+        stats = array.array("q")
+        try:
+            for name in files:
+                st = os.stat(root / layout.tenant_file(tenant, name))
+                stats.extend((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+        except OSError:
+            return None
+        seen = hashlib.sha256(stats.tobytes()).hexdigest()
+        known = self.inputs.get(tenant)
+        if known is not None and known[0] == seen:
+            return known[1]
+        raw = read()
+        if raw is None:
+            return None
+        digest = files_digest(raw)
+        self.inputs[tenant], self.changed = [seen, digest], True
+        return digest
 
     def fresh(self, root: Path, scope: str, key: str) -> bool:
         """True when `scope` was rendered from `key` and its files are exactly as written then."""
@@ -245,13 +278,14 @@ class Index:
 
 def signature(root: Path, scope: str) -> tuple[int, str]:
     """How many files `scope` holds, and a digest of their paths, sizes, mtimes, ctimes and inodes."""
-    found: list[tuple[str, int, int, int, int]] = []
+    paths: list[str] = []
+    stats = array.array("q")
     stack = [scope]
     while stack:
         folder = stack.pop()
         base = os.path.join(root, folder)
         try:
-            names = os.listdir(base)
+            names = sorted(os.listdir(base))
         except (FileNotFoundError, NotADirectoryError):
             continue
         for name in names:
@@ -259,6 +293,8 @@ def signature(root: Path, scope: str) -> tuple[int, str]:
             if stat.S_ISDIR(st.st_mode):
                 stack.append(f"{folder}/{name}")
             else:
-                found.append((f"{folder}/{name}", st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    found.sort()
-    return len(found), hashlib.sha256(repr(found).encode()).hexdigest()
+                paths.append(f"{folder}/{name}")
+                stats.extend((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    h = hashlib.sha256("\0".join(paths).encode())
+    h.update(stats.tobytes())
+    return len(paths), h.hexdigest()

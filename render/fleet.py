@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from render import cache, emit, layout, parallel, templates
-from render.load import Repo, TenantFiles, list_tenants, load_repo, read_tenant_bytes
+from render.load import Repo, TenantFiles, list_tenants, load_repo, load_tenants, read_tenant_bytes
 from render.pipeline import FLEET_BUILDERS, Shared, effective, shared_of
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
@@ -91,12 +91,15 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
     result = FleetRender(names, writer=writer, index=index)
     todo: list[str] = []
     for name in names:
-        raw = read_tenant_bytes(root, name)
         scope = layout.rendered_dir(name)
-        if raw is None or not layout.DNS1123_LABEL.match(name):
+        read = functools.partial(read_tenant_bytes, root, name)
+        files = None
+        if layout.DNS1123_LABEL.match(name):
+            files = index.input_digest(root, name, layout.TENANT_FILES, read) if index else read()
+        if files is None:
             todo.append(name)  # load reports the problem
             continue
-        key = result.keys[scope] = cache.tenant_key(raw, digests(shared_for(base, name)))
+        key = result.keys[scope] = cache.tenant_key(files, digests(shared_for(base, name)))
         if index is not None and index.fresh(root, scope, key):
             result.fresh[scope] = index.files(scope)
         elif (hit := store.get(key) if use_cache else None) is not None:
@@ -104,18 +107,19 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
             result.reused.append(name)
         else:
             todo.append(name)
-    repo = _render_missing(root, todo, names, result, shared_for, digests, store if use_cache else None, progress)
-    _fleet_outputs(root, repo, names, result, index, shared_for)
+    repo = _render_missing(base, root, todo, names, result, shared_for, digests, store if use_cache else None,
+                           progress)
+    _fleet_outputs(base, root, repo, names, result, index, shared_for)
     return result
 
 
-def _render_missing(root: Path, todo: list[str], names: list[str], result: FleetRender, shared_for: SharedFor,
+def _render_missing(base: Repo, root: Path, todo: list[str], names: list[str], result: FleetRender, shared_for: SharedFor,
                     digests: _Digests, store: cache.Store | None,
                     progress: Callable[[int, str], None] | None) -> Repo | None:
     """Load, validate and render the tenants in `todo`. Fleet builders need every tenant loaded."""
     if not todo:
         return None
-    repo = load_repo(root, names if FLEET_BUILDERS else todo)
+    repo = load_tenants(base, root, names if FLEET_BUILDERS else todo)
     problems = validate_repo(Repo(repo.extractors, repo.platform, repo.templates,
                                   {n: repo.tenants[n] for n in todo}) if FLEET_BUILDERS else repo)
     if problems:
@@ -168,7 +172,7 @@ def _deliver(root: Path, check: bool | None, store: Path | None, keys: dict[str,
     return writer.detach()
 
 
-def _fleet_outputs(root: Path, repo: Repo | None, names: list[str], result: FleetRender,
+def _fleet_outputs(base: Repo, root: Path, repo: Repo | None, names: list[str], result: FleetRender,
                    index: cache.Index | None, shared_for: SharedFor) -> None:
     """Outputs spanning tenants: skipped when no tenant changed and their files are untouched."""
     if not FLEET_BUILDERS:
@@ -178,7 +182,7 @@ def _fleet_outputs(root: Path, repo: Repo | None, names: list[str], result: Flee
     if index is not None and repo is None and previous and all(index.fresh(root, s, f"fleet:{key}") for s in previous):
         result.fresh.update({s: index.files(s) for s in previous})
         return
-    repo = repo or load_repo(root, names)
+    repo = repo or load_tenants(base, root, names)
     effectives = {name: effective(files, shared_for(repo, name)) for name, files in sorted(repo.tenants.items())}
     for builder in FLEET_BUILDERS:
         outputs = builder(repo, effectives)

@@ -214,6 +214,30 @@ def read_tenant_bytes(root: Path, name: str) -> dict[str, bytes] | None:
     return out
 
 
+def load_tenants(base: Repo, root: Path, names: list[str]) -> Repo:
+    """`base` (its registry and templates already loaded) with the named tenants' files.
+
+    Collects the problems of every file before raising, like load_repo."""
+    problems: list[Problem] = []
+    tenants = {}
+    for name in names:
+        if not (root / layout.tenant_dir(name)).is_dir():
+            problems.append(Problem(layout.tenant_dir(name), 1, 1, "", f"no tenant named {name!r}",
+                                    f"tenants are folders under {layout.TENANTS_DIR}/"))
+            continue
+        docs = []
+        for file in layout.TENANT_FILES:
+            try:
+                docs.append(read_yaml(root, layout.tenant_file(name, file)))
+            except ProblemsError as e:
+                problems.extend(e.problems)
+                docs.append(Document(layout.tenant_file(name, file), {}, {}))
+        tenants[name] = TenantFiles(name, *docs)
+    if problems:
+        raise ProblemsError(problems)
+    return Repo(base.extractors, base.platform, base.templates, tenants)
+
+
 def read_templates(root: Path) -> dict[str, str]:
     folder = root / layout.BASE_DIR
     return {f"{layout.BASE_DIR}/{p.name}": p.read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ Correctness only; speed is measured by `python -m bench`."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -267,3 +268,12 @@ def test_a_fleet_rendered_by_workers_equals_one_rendered_in_process(repo: tuple[
     edit(root / "tenants" / names[4] / "release.yaml", "\n", "\n# new\n")
     assert render(root=root, tenants=[], check=True, use_cache=False) == 0  # workers comparing, not writing
     assert rerender(root).rendered == [names[4]]
+
+
+def test_touching_an_input_without_changing_it_renders_nothing(repo: tuple[Path, list[str]]) -> None:
+    root, names = repo
+    path = root / "tenants" / names[5] / "tenant.yaml"
+    path.write_bytes(path.read_bytes())  # new mtime and ctime, same bytes: same key
+    os.utime(root / "tenants" / names[4] / "release.yaml", ns=(1, 1))
+    result = rerender(root)
+    assert result.rendered == [] and len(result.fresh) == N
