@@ -103,6 +103,14 @@ def tenant_key(files: dict[str, bytes] | str, shared: str) -> str:
     return hashlib.sha256(f"tenant\0{engine_digest()}\0{shared}\0{digest}".encode()).hexdigest()
 
 
+def _scan(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except OSError:
+        return []
+
+
 def _seal(body: bytes) -> bytes:
     return FORMAT + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
 
@@ -148,9 +156,11 @@ class Store:
         return self.folder / "objects" / key[:2] / key
 
     def get(self, key: str) -> Outputs | None:
-        body = _read(self._path(key))
+        path = self._path(key)
+        body = _read(path)
         if body is None:
             return None
+        os.utime(path)  # recently used: kept by `prune`
         try:
             header, _, data = body.partition(b"\n")
             out: Outputs = {}
@@ -161,6 +171,14 @@ class Store:
             return out
         except (ValueError, TypeError):
             return None
+
+    def prune(self, keep: int) -> None:
+        """Delete the least recently used entries beyond the newest `keep`."""
+        entries = []
+        for shard in _scan(self.folder / "objects"):
+            entries += [(e.stat().st_mtime_ns, e.path) for e in _scan(Path(shard.path)) if e.is_file()]
+        for _, path in sorted(entries)[: max(0, len(entries) - keep)]:
+            Path(path).unlink(missing_ok=True)
 
     def put(self, key: str, outputs: Outputs) -> None:
         table = [(scope, path, len(data)) for scope, files in outputs.items() for path, data in files.items()]
@@ -203,7 +221,11 @@ class Bytecode:
         return (_unpack(body) if body is not None else None) or {}
 
     def save(self, entries: dict[str, bytes]) -> None:
-        _write_atomic(self._path(), _seal(_pack(entries)))
+        path = self._path()
+        _write_atomic(path, _seal(_pack(entries)))
+        for old in self.folder.glob("jinja-*"):  # compiled by another engine: never read again
+            if old != path:
+                old.unlink(missing_ok=True)
 
 
 @dataclass
@@ -214,6 +236,7 @@ class Index:
     path: Path
     scopes: dict[str, list[Any]] = field(default_factory=dict)  # scope -> [key, file count, stats digest]
     inputs: dict[str, list[str]] = field(default_factory=dict)  # tenant -> [stats digest, files_digest]
+    stored: int = 0  # store entries written since the store was last pruned
     changed: bool = False
 
     @classmethod
@@ -226,6 +249,7 @@ class Index:
                 data = json.loads(body)
                 index.scopes = {str(s): list(e) for s, e in data["scopes"].items() if len(e) == 3}
                 index.inputs = {str(t): list(e) for t, e in data["inputs"].items() if len(e) == 2}
+                index.stored = int(data["stored"])
             except (ValueError, TypeError, AttributeError, KeyError):
                 index.scopes, index.inputs = {}, {}
         return index
@@ -233,7 +257,7 @@ class Index:
     def save(self) -> None:
         if not self.changed and self.path.exists():
             return
-        data = {"scopes": self.scopes, "inputs": self.inputs}
+        data = {"scopes": self.scopes, "inputs": self.inputs, "stored": self.stored}
         _write_atomic(self.path, _seal(json.dumps(data, sort_keys=True).encode()))
 
     def input_digest(self, root: Path, tenant: str, files: tuple[str, ...],

@@ -29,6 +29,11 @@ from render.pipeline import FLEET_BUILDERS, Shared, effective, shared_of
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
 
+# Store entries kept: a few versions of every tenant (branches, reverts), then the least
+# recently used go.
+STORE_ENTRIES_PER_TENANT = 4
+STORE_SPARE = 256
+
 # The Shared inputs a tenant renders with. By default every tenant uses the working tree's;
 # a pinned tenant would get its revision's, and its key follows whatever this returns.
 SharedFor = Callable[[Repo, str], Shared]
@@ -155,6 +160,13 @@ def _render_missing(base: Repo, root: Path, todo: list[str], names: list[str], r
         raise ProblemsError(failures)
     if bytecode is not None and len(compiled) != known:
         bytecode.save(compiled)
+    if store is not None and result.index is not None:
+        # Pruning scans the store: do it once as many entries as tenants were added.
+        result.index.stored += len(result.rendered)
+        result.index.changed = True
+        if result.index.stored > len(names) + STORE_SPARE:
+            store.prune(keep=STORE_ENTRIES_PER_TENANT * len(names) + STORE_SPARE)
+            result.index.stored = 0
     result.rendered.sort()
     return repo
 

@@ -277,3 +277,13 @@ def test_touching_an_input_without_changing_it_renders_nothing(repo: tuple[Path,
     os.utime(root / "tenants" / names[4] / "release.yaml", ns=(1, 1))
     result = rerender(root)
     assert result.rendered == [] and len(result.fresh) == N
+
+
+def test_the_store_keeps_the_most_recently_used_entries(tmp_path: Path) -> None:
+    store = cache.Store(tmp_path)
+    for i in range(5):
+        store.put(f"{i:064x}", {"rendered/t": {"rendered/t/a.yaml": str(i).encode()}})
+        os.utime(store._path(f"{i:064x}"), ns=(i * 10**9, i * 10**9))
+    assert store.get(f"{0:064x}") == {"rendered/t": {"rendered/t/a.yaml": b"0"}}  # used now: kept
+    store.prune(keep=2)
+    assert [i for i in range(5) if store.get(f"{i:064x}") is not None] == [0, 4]
