@@ -85,7 +85,8 @@ class Part:
 class Writer:
     """Compares (and, unless `check`, stages) each scope as soon as its files are known.
 
-    A changed scope is filled into a staging folder beside it at once, so writing overlaps
+    A changed scope is filled into a hidden staging folder at the top of its output folder
+    at once (by the worker that rendered it, through detach/adopt), so writing overlaps
     with rendering; `finish` swaps every staged scope in and removes stale ones, and
     `abort` drops the staged folders, leaving the old output untouched (a render that
     fails half-way writes nothing).
