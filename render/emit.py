@@ -156,16 +156,31 @@ def _temp_dir(root: Path, scope: str, kind: str) -> Path:
 
 def _stage(root: Path, scope: str, files: dict[str, bytes]) -> Path:
     staging = _temp_dir(root, scope, "new")
+    staging.chmod(0o755)  # mkdtemp makes it private; it becomes the scope's folder
+    prefix = scope + "/"
     try:
         for rel, data in files.items():
-            target = staging / Path(rel).relative_to(scope)
-            if target.parent != staging:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            if not rel.startswith(prefix):
+                raise ValueError(f"{rel} is outside its scope {scope}")
+            inner = rel[len(prefix):]
+            if "/" in inner:
+                (staging / inner).parent.mkdir(parents=True, exist_ok=True)
+            _write_new(os.path.join(staging, inner), data)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Create a file in a fresh staging folder: plain system calls, as a fleet writes thousands."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _swap(root: Path, scope: str, staging: Path) -> None:
