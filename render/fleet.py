@@ -79,7 +79,7 @@ class FleetRender:
 
 def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool = True,
                  shared_for: SharedFor | None = None, writer: emit.Writer | None = None,
-                 progress: Callable[[int, str], None] | None = None) -> FleetRender:
+                 progress: Callable[[int, int, str], None] | None = None) -> FleetRender:
     """Render `only` (default: every tenant) with the cache; raises ProblemsError on any problem.
 
     Each scope that is not known fresh goes to `writer` as soon as it is rendered (or read
@@ -120,7 +120,7 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
 
 def _render_missing(base: Repo, root: Path, todo: list[str], names: list[str], result: FleetRender, shared_for: SharedFor,
                     digests: _Digests, store: cache.Store | None,
-                    progress: Callable[[int, str], None] | None) -> Repo | None:
+                    progress: Callable[[int, int, str], None] | None) -> Repo | None:
     """Load, validate and render the tenants in `todo`. Fleet builders need every tenant loaded."""
     if not todo:
         return None
@@ -155,7 +155,7 @@ def _render_missing(base: Repo, root: Path, todo: list[str], names: list[str], r
                 result.rendered.append(name)
             done += 1
             if progress:
-                progress(done, name)
+                progress(done, len(todo), name)
     if failures:
         raise ProblemsError(failures)
     if bytecode is not None and len(compiled) != known:

@@ -239,9 +239,10 @@ def test_summary_line_and_progress(repo: tuple[Path, list[str]], capsys: pytest.
     stream = Stream()
     bar = Progress(stream, every=0.1, clock=lambda: next(ticks))  # type: ignore[arg-type]
     for i in range(1, 4):
-        bar.update(i, f"t{i}")
+        bar.update(i, 6, f"t{i}")
     bar.close()
-    assert stream.text == "\rrendering: 1 tenants (t1)\033[K\rrendering: 3 tenants (t3)\033[K\r\033[K"
+    assert stream.text == ("\rrendering [#####                         ] 1/6 tenants (t1)\033[K"
+                           "\rrendering [###############               ] 3/6 tenants (t3)\033[K\r\033[K")
 
 
 def test_a_template_failing_mid_render_writes_nothing(repo: tuple[Path, list[str]]) -> None:

@@ -89,12 +89,14 @@ class Progress:
         self.shown = float("-inf")
         self.drawn = False
 
-    def update(self, done: int, name: str) -> None:
+    def update(self, done: int, total: int, name: str) -> None:
         now = self.clock()
-        if now - self.shown < self.every:
+        if now - self.shown < self.every and done < total:
             return
         self.shown, self.drawn = now, True
-        self.stream.write(f"\rrendering: {done} tenants ({name})\033[K")
+        width = 30
+        bar = "#" * (width * done // max(total, 1))
+        self.stream.write(f"\rrendering [{bar:<{width}}] {done}/{total} tenants ({name})\033[K")
         self.stream.flush()
 
     def close(self) -> None:
