@@ -1,1 +1,1 @@
-"""Fleet generator and benchmarks."""
+"""Fleet generator and benchmark: `python -m bench` renders synthetic fleets and reports timings."""

@@ -1,8 +1,9 @@
-"""A generated fleet of valid, varied tenants (for benchmarks and fleet-wide checks).
+"""Write a realistic, valid fleet of N tenants into a copy of this repository's inputs.
 
-Minimal version: copies registry/ and base/ into `root` and writes `n` tenants that
-differ in cloud, region, database mode, disabled extractors, overrides, worker-group
-sizes and GPU use. Deterministic for a given `seed`.
+Deterministic for a given seed. Tenants vary the way real ones do: both clouds, several
+regions, dedicated and shared databases, disabled lists by name and by id, per-extractor
+overrides, worker-group sizes, GPU pools on or off, auto_deploy on or off, pinned older
+releases and fork images. Every tenant is valid input for `dataplane render`.
 """
 
 from __future__ import annotations
@@ -10,64 +11,138 @@ from __future__ import annotations
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-PLACES = {"gcp": ["us-central1", "europe-west4", "asia-southeast1"], "aws": ["us-east-1", "eu-west-1", "ap-south-1"]}
-# Extractor names every fleet tenant may disable or tune (all in registry/extractors.yaml).
-TUNABLE = ["text_extractor", "image_extractor", "face_identity_extractor", "audio_fingerprint_extractor",
-           "document_graph_extractor", "web_scraper", "gemini_multifile_extractor", "passthrough_extractor"]
-GPU = ["image_extractor", "face_identity_extractor"]
+REPO = Path(__file__).resolve().parents[1]
+INPUT_DIRS = ("registry", "base")
+WORDS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka", "tyrell", "cyberdyne",
+         "soylent", "vandelay", "massive", "pied", "aperture", "oscorp", "nakatomi", "gringotts", "monarch", "dunder")
+REGIONS = {"gcp": ("us-central1", "us-east4", "europe-west4", "asia-southeast1"),
+           "aws": ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")}
+OLD_RELEASES = ("2026.10.2", "2026.9.1")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING")
+GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")
 
 
 def generate_fleet(root: Path, n: int, seed: int = 0) -> list[str]:
-    """Write a repository with `n` tenants under `root`; return their names, sorted."""
-    for folder in ("registry", "base"):
+    """Copy registry/ and base/ into `root` and write `n` tenants; return their sorted names."""
+    root.mkdir(parents=True, exist_ok=True)
+    for folder in INPUT_DIRS:
         shutil.copytree(REPO / folder, root / folder, dirs_exist_ok=True)
+    platform = yaml.safe_load((root / "registry/platform.yaml").read_text(encoding="utf-8"))
+    extractors = yaml.safe_load((root / "registry/extractors.yaml").read_text(encoding="utf-8"))["extractors"]
     rng = random.Random(seed)
-    names = [f"fleet-{i:03d}" for i in range(n)]
-    for i, name in enumerate(names):
-        _write(root / "tenants" / name, name, i, rng)
-    return names
+    names = []
+    for i in range(n):
+        name = f"{WORDS[i % len(WORDS)]}-{i:05d}"
+        files = tenant_files(rng, name, i, platform, extractors)
+        folder = root / "tenants" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for file, text in files.items():
+            (folder / file).write_text(text, encoding="utf-8")
+        names.append(name)
+    return sorted(names)
 
 
-def _write(folder: Path, name: str, i: int, rng: random.Random) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    cloud = "gcp" if i % 2 == 0 else "aws"
-    region = rng.choice(PLACES[cloud])
+def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, Any],
+                 extractors: dict[str, Any]) -> dict[str, str]:
+    """The three input files of one tenant, as YAML text."""
+    cloud = "gcp" if rng.random() < 0.6 else "aws"
+    region = rng.choice(REGIONS[cloud])
     tenant = {
-        "name": name, "display_name": f"Fleet tenant {i}", "organization_id": f"org_fleet{i:04d}",
-        "cloud": cloud, "region": region,
+        "name": name,
+        "display_name": name.replace("-", " ").title(),
+        "organization_id": f"org_{index:06d}{rng.getrandbits(32):08x}",
+        "cloud": cloud,
+        "region": region,
         "cluster": f"dp-{'gke' if cloud == 'gcp' else 'eks'}-{region}",
-        "cloud_account": "dp-tenants-fleet" if cloud == "gcp" else f"{100000000000 + i}",
+        "cloud_account": f"dp-tenants-{rng.choice(('prod', 'eu', 'apac'))}" if cloud == "gcp"
+        else str(rng.randrange(10**11, 10**12)),
         "operator_group": f"{name}-operators",
-        "database": {"mode": rng.choice(["dedicated_instance", "shared_instance"])},
+        "database": {"mode": rng.choice(("dedicated_instance", "dedicated_instance", "shared_instance"))},
         "vector_store": {"endpoint": f"https://qdrant.{region}.dataplane.internal:6333"},
     }
-    _dump(folder / "tenant.yaml", tenant)
-    _dump(folder / "overrides.yaml", _overrides(i, rng))
-    _dump(folder / "release.yaml", {"platform_version": "2026.11.3", "image": "ghcr.io/dataplane-platform/engine:2026.11.3"})
+    return {
+        "tenant.yaml": _text("tenant", tenant),
+        "overrides.yaml": _text("overrides", overrides(rng, extractors)),
+        "release.yaml": _text("release", release(rng, name, platform)),
+    }
 
 
-def _overrides(i: int, rng: random.Random) -> dict[str, object]:
-    disabled = sorted(rng.sample(TUNABLE, rng.randint(0, 3)))
-    out: dict[str, object] = {"auto_deploy": rng.random() < 0.5}
+def overrides(rng: random.Random, extractors: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if rng.random() < 0.8:
+        out["auto_deploy"] = rng.random() < 0.7
+    uses_gpu = rng.random() < 0.4
+    ids = sorted(extractors)
+    # GPU-less tenants turn their GPU extractors off; others drop a few at random.
+    disabled = {e for e in ids if extractors[e]["worker_group"] == "gpu-workers"} if not uses_gpu else set()
+    disabled |= set(rng.sample(ids, rng.randrange(0, 4)))
     if disabled:
-        out["disabled"] = disabled
-    overrides: dict[str, dict[str, object]] = {}
-    for extractor in rng.sample([t for t in TUNABLE if t not in disabled], 2):
-        low = rng.randint(0, 2)
-        overrides[extractor] = {"min_replicas": low, "max_replicas": low + rng.randint(1, 4)}
-    if i % 3 == 0:
-        overrides["scrolling_text_extractor"] = {"enabled": True, "max_replicas": 3}
-    out["overrides"] = overrides
-    if i % 4 == 0 and not set(GPU) <= set(disabled):
-        out["cluster"] = {"gpu-workers": {"min_replicas": 1, "max_replicas": 3, "replicas": 1}}
-    if i % 5 == 0:
-        out["env"] = {"LOG_LEVEL": rng.choice(["DEBUG", "WARNING"])}
+        # Name a disabled extractor by its bare name half the time (every version).
+        out["disabled"] = sorted({extractors[e]["name"] if rng.random() < 0.5 else e for e in disabled})
+    blocked = set(out.get("disabled", []))
+    candidates = [e for e in ids if e not in disabled and extractors[e]["name"] not in blocked]
+    tuned = {}
+    for ext in rng.sample(candidates, min(len(candidates), rng.randrange(0, 5))):
+        tuned[extractors[ext]["name"] if rng.random() < 0.3 else ext] = extractor_override(rng, extractors[ext])
+    if tuned:
+        out["overrides"] = dict(sorted(tuned.items()))
+    cluster = {g: group_size(rng, g) for g in GROUPS if rng.random() < 0.5 or (g == "gpu-workers" and uses_gpu)}
+    if cluster:
+        out["cluster"] = cluster
+    if rng.random() < 0.3:
+        out["head"] = {"cpu": rng.choice(("2", "4", "3500m")), "memory": rng.choice(("8Gi", "16Gi", "12Gi"))}
+    if rng.random() < 0.5:
+        out["env"] = {"LOG_LEVEL": rng.choice(LOG_LEVELS), "FEATURE_FLAGS": rng.choice(("", "fast-ingest", "beta,v2"))}
+    if rng.random() < 0.3:
+        out["spec"] = {"readiness_failure_threshold": rng.randrange(5, 30),
+                       "serve_unhealthy_after_s": rng.choice((600, 900, 1800))}
     return out
 
 
-def _dump(path: Path, data: object) -> None:
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+def extractor_override(rng: random.Random, entry: dict[str, Any]) -> dict[str, Any]:
+    low = rng.randrange(0, 3)
+    out: dict[str, Any] = {"min_replicas": low, "max_replicas": low + rng.randrange(1, 8)}
+    if not entry.get("enabled_by_default", True):
+        out["enabled"] = True
+    if rng.random() < 0.5:
+        out["target_ongoing_requests"] = rng.choice((2, 4, 6, 8, 2.5))
+    if rng.random() < 0.3:
+        out["downscale_delay_s"] = rng.choice((300, 900, 1200))
+    if rng.random() < 0.3:
+        out["num_cpus"] = rng.choice((1, 2, 4, 0.5))
+        out["memory"] = rng.choice(("2Gi", "4Gi", "6Gi", "8192Mi"))
+    if rng.random() < 0.2:
+        out["max_ongoing_requests"] = rng.randrange(2, 32)
+    # A replica never holds more than max_ongoing_requests: keep the target reachable.
+    target = out.get("target_ongoing_requests", entry.get("target_ongoing_requests", 0))
+    if target > out.get("max_ongoing_requests", entry.get("max_ongoing_requests", 0)):
+        out["max_ongoing_requests"] = int(target) * 2
+    return out
+
+
+def group_size(rng: random.Random, group: str) -> dict[str, Any]:
+    low = rng.randrange(1 if group == "gpu-workers" else 0, 3)
+    high = low + rng.randrange(1, 6)
+    out: dict[str, Any] = {"min_replicas": low, "max_replicas": high, "replicas": rng.randrange(low, high + 1)}
+    if rng.random() < 0.3:
+        out["memory"] = rng.choice(("28Gi", "30Gi", "56Gi"))
+    return out
+
+
+def release(rng: random.Random, name: str, platform: dict[str, Any]) -> dict[str, Any]:
+    repository = platform["engine"]["repository"]
+    roll = rng.random()
+    if roll < 0.1:  # a fork deploy: tenant-<name>-<sha>
+        return {"platform_version": platform["platform_version"],
+                "image": f"{repository}:tenant-{name}-{rng.getrandbits(28):07x}"}
+    version = platform["platform_version"] if roll < 0.8 else rng.choice(OLD_RELEASES)
+    return {"platform_version": version, "image": f"{repository}:{version}"}
+
+
+def _text(kind: str, data: dict[str, Any]) -> str:
+    head = f"# yaml-language-server: $schema=../../render/schemas/{kind}.schema.json\n"
+    return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)

@@ -56,7 +56,7 @@ RAY_HEAD_SERVICE = "engine-head-svc"
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
-def build_platform(repo: Repo, effectives: dict[str, Effective]) -> emit.Outputs:
+def build_platform(repo: Repo) -> emit.Outputs:
     """Fleet builder: argocd/platform/ (a function of registry/platform.yaml only)."""
     s = settings(repo.platform)
     return {layout.ARGOCD_PLATFORM_DIR: _files(layout.ARGOCD_PLATFORM_DIR, platform_objects(s))}

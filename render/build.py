@@ -12,13 +12,8 @@ from typing import Any
 import jinja2
 import yaml
 
-from render import ENGINE_VERSION, layout, templates
+from render import ENGINE_VERSION, fastyaml, layout, templates
 from render.problems import Problem, ProblemsError
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 # ArgoCD applies lower waves first: guardrails, then config and datastores, then compute.
 SYNC_WAVES = {
@@ -43,7 +38,7 @@ def build_tenant(ctx: dict[str, Any], env: jinja2.Environment, template_names: l
     for template in template_names:
         text = templates.render(env, template, ctx)
         try:
-            docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+            docs = [d for d in fastyaml.load_all(text) if d is not None]
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = mark.line + 1 if mark else 1

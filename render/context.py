@@ -11,15 +11,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import yaml
-
-from render import ENGINE_VERSION, layout, migration, monitoring, quantity
+from render import ENGINE_VERSION, fastyaml, layout, migration, monitoring, quantity
 from render.merge import Effective
-
-try:
-    from yaml import CSafeDumper as _Dumper
-except ImportError:  # pragma: no cover
-    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
 
 SERVE_PORT = 8000
 DASHBOARD_PORT = 8265
@@ -177,7 +170,7 @@ def serve_config(serve: list[dict[str, Any]], platform: dict[str, Any], env: dic
         "logging_config": {"encoding": "JSON", "log_level": str(env.get("LOG_LEVEL", "INFO")).upper()},
         "applications": apps,
     }
-    return str(yaml.dump(config, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=4096))
+    return fastyaml.dump(config, sort_keys=False, default_flow_style=False, width=4096)
 
 
 def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extractors: list[dict[str, Any]]) -> dict[str, Any]:

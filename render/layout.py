@@ -150,3 +150,8 @@ def migration_copy_job(attempt: int) -> str:
 
 def migration_verify_job(attempt: int) -> str:
     return f"migrate-verify-{attempt}"
+
+
+def tenant_scopes(name: str) -> tuple[str, ...]:
+    """Every output folder of one tenant; they are rendered, cached and pruned together."""
+    return (rendered_dir(name), argocd_tenant_dir(name), routing_dir(name))

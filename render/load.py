@@ -8,6 +8,7 @@ bombs are problems there).
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,51 @@ def list_tenants(root: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def read_tenant_bytes(root: Path, name: str) -> dict[str, bytes] | None:
+    """The raw bytes of a tenant's input files (for cache keys), or None if any is unreadable."""
+    folder = os.path.join(root, layout.tenant_dir(name))
+    out = {}
+    try:
+        for file in layout.TENANT_FILES:
+            with open(os.path.join(folder, file), "rb") as f:  # plain open: called for every tenant
+                out[file] = f.read()
+    except OSError:
+        return None
+    return out
+
+
+def load_tenants(base: Repo, root: Path, names: list[str]) -> Repo:
+    """`base` (its registry and templates already loaded) with the named tenants' files,
+    their pinned platform revisions, and every other tenant's tenant.yaml as peers.
+
+    Collects the problems of every file before raising, like load_repo."""
+    problems: list[Problem] = []
+    tenants = _tenant_files(root, names, problems)
+    revisions = load_pinned(root, tenants, problems)
+    if problems:
+        raise ProblemsError(problems)
+    return Repo(base.extractors, base.platform, base.templates, tenants, revisions, _peers(root, names))
+
+
+def _tenant_files(root: Path, names: list[str], problems: list[Problem]) -> dict[str, TenantFiles]:
+    def attempt(rel: str) -> Document:
+        try:
+            return read_yaml(root, rel)
+        except ProblemsError as e:
+            problems.extend(e.problems)
+            return Document(rel, {}, {})
+
+    tenants = {}
+    for name in names:
+        if not (root / layout.tenant_dir(name)).is_dir():
+            problems.append(Problem(layout.tenant_dir(name), 1, 1, "", f"no tenant named {name!r}",
+                                    f"tenants are folders under {layout.TENANTS_DIR}/"))
+            continue
+        problems += stray_files(root, name)
+        tenants[name] = TenantFiles(name, *[attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES])
+    return tenants
+
+
 def read_templates(root: Path) -> dict[str, str]:
     folder = root / layout.BASE_DIR
     out = {}
@@ -140,15 +186,7 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     extractors = attempt(layout.EXTRACTORS_FILE)
     platform = attempt(layout.PLATFORM_FILE)
     names = list_tenants(root) if only is None else only
-    tenants = {}
-    for name in names:
-        if not (root / layout.tenant_dir(name)).is_dir():
-            problems.append(Problem(layout.tenant_dir(name), 1, 1, "", f"no tenant named {name!r}",
-                                    f"tenants are folders under {layout.TENANTS_DIR}/"))
-            continue
-        problems += stray_files(root, name)
-        docs = [attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES]
-        tenants[name] = TenantFiles(name, *docs)
+    tenants = _tenant_files(root, names, problems)
     try:
         templates = read_templates(root)
     except ProblemsError as e:
@@ -157,7 +195,7 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
-    return Repo(extractors, platform, templates, tenants, revisions, _peers(root, names) if only is not None else {})
+    return Repo(extractors, platform, templates, tenants, revisions, _peers(root, names) if only else {})
 
 
 def _peers(root: Path, loaded: list[str]) -> dict[str, Document]:

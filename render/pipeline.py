@@ -57,20 +57,22 @@ def tenant_objects(files: TenantFiles, shared: Shared, env: jinja2.Environment) 
 
 
 def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -> emit.Outputs:
-    """All output scopes of one tenant: rendered/<name>/ and argocd/tenants/<name>/."""
+    """All output scopes of one tenant: rendered/<name>/, argocd/tenants/<name>/ and
+    control-plane/routing/<name>/."""
     eff = effective(files, shared)
     objects = build.build_tenant(context.tenant_context(eff, shared.platform.data), env, shared.template_names)
     outputs = {layout.rendered_dir(files.name): {path: emit.dump(obj) for path, obj in objects.items()}}
     outputs.update(argocd.build_tenant(files, eff, objects, shared.platform))
+    outputs.update(routing.build_tenant(eff, shared.platform.data))
     return outputs
 
 
-# Builders of outputs that span tenants (ArgoCD objects, the routing table, ...): each
-# takes the loaded repo and every tenant's effective configuration and returns Outputs
-# (scope folder -> {path: bytes}). A builder must give each tenant its own scope
-# (e.g. argocd/tenants/<name>) so that rendering a subset of tenants stays correct.
-FleetBuilder = Callable[[Repo, dict[str, Effective]], emit.Outputs]
-FLEET_BUILDERS: tuple[FleetBuilder, ...] = (argocd.build_platform, routing.build_routing)
+# Builders of the platform's own outputs (argocd/platform/): a function of the working
+# tree's platform inputs only, never of a tenant, so rendering any subset of tenants (or
+# one tenant, incrementally) leaves them correct. Everything of a tenant comes from
+# render_tenant.
+FleetBuilder = Callable[[Repo], emit.Outputs]
+FLEET_BUILDERS: tuple[FleetBuilder, ...] = (argocd.build_platform,)
 
 
 def render_repo(repo: Repo) -> emit.Outputs:
@@ -80,7 +82,6 @@ def render_repo(repo: Repo) -> emit.Outputs:
         raise ProblemsError(problems)
     envs: dict[str | None, jinja2.Environment] = {}  # one per platform revision
     outputs: emit.Outputs = {}
-    effectives = {}
     for name in sorted(repo.tenants):
         files = repo.tenants[name]
         shared = shared_for(repo, name)
@@ -88,7 +89,6 @@ def render_repo(repo: Repo) -> emit.Outputs:
         if rev not in envs:
             envs[rev] = templates.environment(shared.templates)
         outputs.update(render_tenant(files, shared, envs[rev]))
-        effectives[name] = effective(files, shared)
     for builder in FLEET_BUILDERS:
-        outputs.update(builder(repo, effectives))
+        outputs.update(builder(repo))
     return outputs

@@ -9,7 +9,8 @@ volume, which yields a folder of `<organization_id>.json` files for render/resol
 An entry holds addresses and references to secrets in the platform's secret store, never
 a secret value. `endpoints` are the ones in force: the data plane's when routing is
 dedicated, the shared platform's (keyed by organization id) when routing is shared.
-The format is published as render/schemas/routing.schema.json. Pure: effective configuration in, output bytes out.
+The format is published as render/schemas/routing.schema.json. Pure: effective
+configuration in, output bytes out.
 """
 
 from __future__ import annotations
@@ -18,38 +19,18 @@ import json
 from typing import Any
 
 from render import ENGINE_VERSION, context, emit, layout, migration
-from render.load import Repo
 from render.merge import Effective
-from render.problems import ProblemsError
 
 SCHEMA_VERSION = 1
 
 
-def build_routing(repo: Repo, effectives: dict[str, Effective]) -> emit.Outputs:
-    """FLEET_BUILDERS entry: the routing ConfigMap of every tenant in `effectives`."""
-    platform = repo.platform.data
-    _check_unique_organizations(repo, effectives)
-    outputs: emit.Outputs = {}
-    for name, eff in sorted(effectives.items()):
-        entry = routing_entry(routing_context(eff, platform))
-        obj = configmap(entry, platform)
-        scope = layout.routing_dir(name)
-        outputs[scope] = {f"{scope}/{layout.object_file('ConfigMap', obj['metadata']['name'])}": emit.dump(obj)}
-    return outputs
-
-
-def _check_unique_organizations(repo: Repo, effectives: dict[str, Effective]) -> None:
-    seen: dict[str, str] = {}
-    problems = []
-    for name, eff in sorted(effectives.items()):
-        org = eff.values["tenant"]["organization_id"]
-        if org in seen:
-            doc = repo.tenants[name].tenant
-            problems.append(doc.problem(("organization_id",), f"organization {org} is already routed to tenant {seen[org]!r}",
-                                        "an organization has exactly one data plane; fix the id"))
-        seen.setdefault(org, name)
-    if problems:
-        raise ProblemsError(problems)
+def build_tenant(eff: Effective, platform: dict[str, Any]) -> emit.Outputs:
+    """control-plane/routing/<name>/: the routing ConfigMap of one tenant. An organization
+    claimed by two tenants is a validation problem (render/checks.py), caught before this."""
+    entry = routing_entry(routing_context(eff, platform))
+    obj = configmap(entry, platform)
+    scope = layout.routing_dir(eff.values["tenant"]["name"])
+    return {scope: {f"{scope}/{layout.object_file('ConfigMap', obj['metadata']['name'])}": emit.dump(obj)}}
 
 
 def routing_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from render.problems import Problem, ProblemsError
@@ -28,9 +29,27 @@ def to_json(value: Any) -> str:
     return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def environment(templates: dict[str, str]) -> jinja2.Environment:
+class _MemoryBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in a dict the caller owns (and may persist): no I/O here.
+
+    Jinja checks each entry against the template source's checksum and its own format
+    and Python version, so a stale entry is recompiled, never used."""
+
+    def __init__(self, store: dict[str, bytes]) -> None:
+        self.store = store
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+def environment(templates: dict[str, str], bytecode: dict[str, bytes] | None = None) -> jinja2.Environment:
     env = ImmutableSandboxedEnvironment(
         loader=jinja2.DictLoader(templates),
+        bytecode_cache=_MemoryBytecode(bytecode) if bytecode is not None else None,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -39,6 +58,16 @@ def environment(templates: dict[str, str]) -> jinja2.Environment:
     )
     env.filters["j"] = to_json
     return env
+
+
+def precompile(templates: dict[str, str], bytecode: dict[str, bytes]) -> None:
+    """Compile every template into `bytecode` (a broken one is left for `render` to report)."""
+    env = environment(templates, bytecode)
+    for name in templates:
+        try:
+            env.get_template(name)
+        except jinja2.TemplateError:
+            pass
 
 
 def render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:

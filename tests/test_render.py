@@ -84,23 +84,24 @@ def test_rendering_one_tenant_leaves_others_alone(tmp_path: Path) -> None:
 
 
 def test_interrupted_write_leaves_previous_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure midway through writing a tenant keeps the old folder whole and no temp files."""
+    """A failure midway through writing leaves the old folders whole and no temp files."""
     root = copy_repo(tmp_path)
     before = snapshot(root)
     (root / "tenants/acme/overrides.yaml").write_text("disabled: [web_scraper]\n")
-    real_write_bytes = Path.write_bytes
+    real_write_new = emit._write_new
     calls = {"n": 0}
 
-    def flaky(self: Path, data: bytes) -> int:
+    def flaky(path: str, data: bytes) -> None:
         calls["n"] += 1
         if calls["n"] == 5:
             raise OSError(28, "No space left on device")
-        return real_write_bytes(self, data)
+        real_write_new(path, data)
 
-    monkeypatch.setattr(Path, "write_bytes", flaky)
+    monkeypatch.setattr(emit, "_write_new", flaky)
     with pytest.raises(OSError):
         emit.write(root, _outputs(root), [])
     monkeypatch.undo()
+    assert calls["n"] == 5
     assert snapshot(root) == before
 
 
@@ -109,6 +110,7 @@ def test_recover_restores_a_scope_caught_mid_swap(tmp_path: Path) -> None:
     before = snapshot(root)
     retired = root / "rendered/.acme.old-x"
     retired.mkdir()
+    (retired / "scope").write_text("rendered/acme")
     (root / "rendered/acme").rename(retired / "x")
     (root / "rendered/.acme.new-y").mkdir()
     emit.recover(root, ["rendered"])
