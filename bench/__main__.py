@@ -91,12 +91,10 @@ def floor_seconds(root: Path) -> float:
     repo = load_repo(root)
     shared = pipeline.shared_of(repo)
     env = templates.environment(shared.templates)
-    objects = [obj for name in sorted(repo.tenants)
-               for obj in pipeline.tenant_objects(repo.tenants[name], shared, env).values()]
-    effectives = {name: pipeline.effective(files, shared) for name, files in sorted(repo.tenants.items())}
-    for builder in pipeline.FLEET_BUILDERS:
-        for files in builder(repo, effectives).values():
-            objects += [yaml.load(data, Loader=yaml.CSafeLoader) for data in files.values()]
+    outputs = [pipeline.render_tenant(repo.tenants[name], shared, env) for name in sorted(repo.tenants)]
+    outputs += [builder(repo) for builder in pipeline.FLEET_BUILDERS]
+    objects = [yaml.load(data, Loader=yaml.CSafeLoader)
+               for scopes in outputs for files in scopes.values() for data in files.values()]
     started = time.perf_counter()
     for obj in objects:
         yaml.dump(obj, Dumper=yaml.CSafeDumper, **FLOOR_OPTIONS)
@@ -104,7 +102,7 @@ def floor_seconds(root: Path) -> float:
 
 
 def reset(root: Path) -> None:
-    for folder in ("rendered", "argocd", ".cache"):
+    for folder in ("rendered", "argocd", "control-plane", ".cache"):
         subprocess.run(["rm", "-rf", str(root / folder)], check=True)
 
 
