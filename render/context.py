@@ -190,7 +190,10 @@ def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extracto
         "task_routes": routes,
         "task_create_missing_queues": False,
         "worker_enable_remote_control": False,
-        "worker_send_task_events": False,
+        # Task events feed the tenant's Celery exporter (task rates on its dashboards); they
+        # travel on the tenant's own Redis, so they never reach another tenant.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
         "worker_prefetch_multiplier": 1,
         "task_acks_late": True,
     }
