@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -185,6 +186,13 @@ def test_no_kubeconfig_is_a_clear_error(tmp_path, capsys):
     empty.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     assert run("doctor", "acme", "--kubeconfig", str(empty)) == 2
     assert "no usable Kubernetes configuration" in capsys.readouterr().err
+
+
+def test_without_the_kubernetes_client_the_commands_say_what_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "kubernetes", None)  # `import kubernetes` now raises ImportError
+    assert run("status", "acme") == 2
+    err = capsys.readouterr().err
+    assert "the Kubernetes client is not installed" in err and ".[ops]" in err and "Traceback" not in err
 
 
 def test_an_unreachable_cluster_is_a_clear_error(tmp_path, capsys):

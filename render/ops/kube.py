@@ -36,8 +36,12 @@ class Cluster:
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
     """API clients from the kubeconfig (KUBECONFIG or ~/.kube/config unless given)."""
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
+    try:
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+    except ImportError:
+        raise OpsError("the Kubernetes client is not installed",
+                       "install the ops extra: pip install -e '.[ops]'") from None
 
     api = client.ApiClient(configuration=client.Configuration())
     try:
