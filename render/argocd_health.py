@@ -15,12 +15,13 @@ from typing import Any
 from render import ENGINE_VERSION, layout
 
 HEALTH_DIR = "health"
-# (API group, kind) -> Lua script under render/health/.
-HEALTH_SCRIPTS: dict[tuple[str, str], str] = {
-    ("ray.io", "RayService"): "rayservice.lua",
-    ("ray.io", "RayCluster"): "raycluster.lua",
-    ("s3.services.k8s.aws", "Bucket"): "ack.lua",
-    ("iam.services.k8s.aws", "Role"): "ack.lua",
+# (API group, kind) -> Lua files under render/health/, joined into one script in order.
+KUBERAY = "kuberay.lua"  # helpers of the KubeRay scripts
+HEALTH_SCRIPTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ray.io", "RayService"): (KUBERAY, "rayservice.lua"),
+    ("ray.io", "RayCluster"): (KUBERAY, "raycluster.lua"),
+    ("s3.services.k8s.aws", "Bucket"): ("ack.lua",),
+    ("iam.services.k8s.aws", "Role"): ("ack.lua",),
 }
 ARGOCD_CM = "argocd-cm"
 # Annotation tracking keeps our own app.kubernetes.io/instance labels meaningful and lets
@@ -31,9 +32,10 @@ TRACKING_METHOD = "annotation"
 CM_SYNC_OPTIONS = "ServerSideApply=true,Prune=false,Delete=false"
 
 
-def script(file: str) -> str:
-    """The text of one Lua health script shipped with the package."""
-    return resources.files("render").joinpath(f"{HEALTH_DIR}/{file}").read_text(encoding="utf-8")
+def script(files: tuple[str, ...]) -> str:
+    """One health script: the text of its Lua files shipped with the package, in order."""
+    folder = resources.files("render").joinpath(HEALTH_DIR)
+    return "".join(folder.joinpath(file).read_text(encoding="utf-8") for file in files)
 
 
 def health_key(group: str, kind: str) -> str:
@@ -44,8 +46,8 @@ def health_key(group: str, kind: str) -> str:
 def argocd_cm(argocd_namespace: str) -> dict[str, Any]:
     """The argocd-cm fragment: health checks and the tracking method, nothing else."""
     data = {"application.resourceTrackingMethod": TRACKING_METHOD}
-    for (group, kind), file in sorted(HEALTH_SCRIPTS.items()):
-        data[health_key(group, kind)] = script(file)
+    for (group, kind), files in sorted(HEALTH_SCRIPTS.items()):
+        data[health_key(group, kind)] = script(files)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

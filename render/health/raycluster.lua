@@ -8,33 +8,9 @@ if obj.status == nil then
 end
 local st = obj.status
 
-local function condition(kind)
-  if st.conditions == nil then
-    return nil
-  end
-  for _, c in ipairs(st.conditions) do
-    if c.type == kind then
-      return c
-    end
-  end
-  return nil
-end
-
 local function is_true(kind)
   local c = condition(kind)
   return c ~= nil and c.status == "True"
-end
-
-local function describe(kind, fallback)
-  local c = condition(kind)
-  local text = ""
-  if c ~= nil then
-    text = c.message or c.reason or ""
-  end
-  if text == "" then
-    return fallback
-  end
-  return fallback .. ": " .. text
 end
 
 local generation = obj.metadata and obj.metadata.generation
@@ -50,7 +26,7 @@ if st.state == "failed" then
 end
 if is_true("ReplicaFailure") then
   hs.status = "Degraded"
-  hs.message = describe("ReplicaFailure", "Pods cannot be created or deleted")
+  hs.message = describe(condition("ReplicaFailure"), "Pods cannot be created or deleted")
   return hs
 end
 if is_true("RayClusterSuspended") or st.state == "suspended" then
@@ -70,14 +46,14 @@ if provisioned ~= nil or head ~= nil then
     if provisioned ~= nil and provisioned.status == "True" then
       -- Provisioned once, so a head that is not ready now is a failure, not a start-up.
       hs.status = "Degraded"
-      hs.message = describe("HeadPodReady", "Head pod is not ready")
+      hs.message = describe(condition("HeadPodReady"), "Head pod is not ready")
       return hs
     end
-    hs.message = describe("HeadPodReady", "Waiting for the head pod")
+    hs.message = describe(condition("HeadPodReady"), "Waiting for the head pod")
     return hs
   end
   if provisioned == nil or provisioned.status ~= "True" then
-    hs.message = describe("RayClusterProvisioned", "Waiting for all Ray pods to be ready")
+    hs.message = describe(condition("RayClusterProvisioned"), "Waiting for all Ray pods to be ready")
     return hs
   end
   hs.status = "Healthy"

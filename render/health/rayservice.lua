@@ -8,26 +8,6 @@ if obj.status == nil then
 end
 local st = obj.status
 
-local function condition(kind)
-  if st.conditions == nil then
-    return nil
-  end
-  for _, c in ipairs(st.conditions) do
-    if c.type == kind then
-      return c
-    end
-  end
-  return nil
-end
-
-local function describe(c, fallback)
-  local text = c.message or c.reason or ""
-  if text == "" then
-    return fallback
-  end
-  return fallback .. ": " .. text
-end
-
 -- A failed or unhealthy Serve application, active or pending, makes the service Degraded.
 local function failed_app(service, which)
   if service == nil or service.applicationStatuses == nil then
