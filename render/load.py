@@ -129,14 +129,16 @@ def load_tenants(base: Repo, root: Path, names: list[str]) -> Repo:
     return Repo(base.extractors, base.platform, base.templates, tenants, revisions, _peers(root, names))
 
 
-def _tenant_files(root: Path, names: list[str], problems: list[Problem]) -> dict[str, TenantFiles]:
-    def attempt(rel: str) -> Document:
-        try:
-            return read_yaml(root, rel)
-        except ProblemsError as e:
-            problems.extend(e.problems)
-            return Document(rel, {}, {})
+def _attempt(root: Path, rel: str, problems: list[Problem]) -> Document:
+    """Read one file; on failure record its problems and go on, so every file is reported."""
+    try:
+        return read_yaml(root, rel)
+    except ProblemsError as e:
+        problems.extend(e.problems)
+        return Document(rel, {}, {})
 
+
+def _tenant_files(root: Path, names: list[str], problems: list[Problem]) -> dict[str, TenantFiles]:
     tenants = {}
     for name in names:
         if not (root / layout.tenant_dir(name)).is_dir():
@@ -144,7 +146,8 @@ def _tenant_files(root: Path, names: list[str], problems: list[Problem]) -> dict
                                     f"tenants are folders under {layout.TENANTS_DIR}/"))
             continue
         problems += stray_files(root, name)
-        tenants[name] = TenantFiles(name, *[attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES])
+        tenants[name] = TenantFiles(name, *[_attempt(root, layout.tenant_file(name, f), problems)
+                                            for f in layout.TENANT_FILES])
     return tenants
 
 
@@ -175,16 +178,8 @@ def stray_files(root: Path, name: str) -> list[Problem]:
 def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     """Load every input, collecting the problems of all files before raising."""
     problems: list[Problem] = []
-
-    def attempt(rel: str) -> Document:
-        try:
-            return read_yaml(root, rel)
-        except ProblemsError as e:
-            problems.extend(e.problems)
-            return Document(rel, {}, {})
-
-    extractors = attempt(layout.EXTRACTORS_FILE)
-    platform = attempt(layout.PLATFORM_FILE)
+    extractors = _attempt(root, layout.EXTRACTORS_FILE, problems)
+    platform = _attempt(root, layout.PLATFORM_FILE, problems)
     names = list_tenants(root) if only is None else only
     tenants = _tenant_files(root, names, problems)
     try:
