@@ -198,17 +198,20 @@ def validate_repo(repo: Repo) -> list[Problem]:
 
 def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     """Problems of one tenant's files; `repo` is None when the registry itself is broken."""
-    problems = (check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides")
-                + check_schema(files.release, "release"))
-    problems += checks.check_name(files) + checks.check_release(files)
-    problems += checks.check_quantities(files.overrides, "overrides")
+    shape = (check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides")
+             + check_schema(files.release, "release"))
+    problems = shape + checks.check_name(files) + checks.check_release(files)
+    sizes = checks.check_quantities(files.overrides, "overrides")
+    problems += sizes
     problems += migration.check(files.tenant, repo.platform.data.get("shared_platform") if repo is not None else {})
     if repo is None:
         return problems
     protected = repo.platform.data.get("protected_env") or []
     problems += checks.check_extractor_names(files.overrides, repo.extractors)
     problems += checks.check_env(files.overrides, protected)
-    if not problems:
+    # Rules on the merged values need well-shaped files and readable sizes; other mistakes
+    # (an unknown name, a protected env key) do not stop them, so all are reported at once.
+    if not shape and not sizes:
         problems += rules.tenant_rules(files, repo.platform, repo.extractors)
     return problems
 

@@ -139,6 +139,15 @@ def test_no_effective_rules_while_a_file_has_schema_problems(tmp_path: Path) -> 
     assert [p.message for p in problems(root)] == ['expected a whole number, got "many"']
 
 
+def test_effective_rules_run_beside_other_semantic_problems(tmp_path: Path) -> None:
+    """An unknown name or a protected env key does not hide a min > max in the same run."""
+    root = copy_repo(tmp_path)
+    write(root, OV, "disabled: [web_scrapr]\noverrides:\n  text_extractor:\n    min_replicas: 5\n"
+                    "    max_replicas: 2\nenv:\n  MONGO_URI: x\n")
+    found = [(p.line, p.pointer) for p in problems(root) if p.file == OV]
+    assert found == [(1, "disabled[0]"), (5, "overrides.text_extractor.max_replicas"), (7, "env.MONGO_URI")]
+
+
 def test_registry_rules_point_at_the_registry_once(tmp_path: Path) -> None:
     root = copy_repo(tmp_path)
     replace(root, layout.PLATFORM_FILE, "    max_replicas: 2\n    replicas: 0\n    cpu: \"7\"\n    memory: 28Gi\n    gpus: 1",
