@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -107,7 +108,9 @@ def test_a_disabled_extractor_is_never_rendered(overrides: dict) -> None:
         for ext_id in gone:
             assert not eff.values["extractors"][ext_id]["enabled"]
             assert ext_id not in apps
-            assert all(ext_id not in yaml.safe_dump(o) for o in objects.values())
+            # Whole names only: text_extractor_v1 is a substring of scrolling_text_extractor_v1.
+            whole = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(ext_id)}(?![A-Za-z0-9_])")
+            assert not any(whole.search(yaml.safe_dump(o)) for o in objects.values())
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

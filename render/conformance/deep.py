@@ -2,7 +2,7 @@
 
 Walks every YAML document under rendered/ and argocd/ and dispatches each object by
 apiVersion/kind: built-in kinds to Kubernetes' schemas, custom resources to their CRD
-(from the CRD folder, or a shipped schema for kinds that have none there). RayServices
+(the upstream CRDs in the CRD folder, ../shared/crds in CI). RayServices
 and Celery configurations also go through Ray Serve and Celery; yamllint reads every
 YAML file of the repository.
 """
@@ -20,8 +20,6 @@ from render.conformance.manifests import Manifest, collect
 from render.conformance.report import Outcome
 from render.load import read_yaml
 from render.problems import Problem
-
-SHIPPED_SCHEMAS = Path(__file__).parent / "schemas"
 
 
 @dataclass(frozen=True)
@@ -43,23 +41,21 @@ def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = Non
     want = targets(root)
     manifests, unreadable = collect(root, tenants)
     k8s = KubernetesSchemas(want.kubernetes)
-    shipped = CrdSchemas.from_folder(SHIPPED_SCHEMAS)
     upstream = CrdSchemas.from_folder(crds) if crds else None
-    buckets = dispatch(manifests, k8s, shipped, upstream)
+    buckets = dispatch(manifests, k8s, upstream)
     return [
         _kubernetes(k8s, buckets["kubernetes"], unreadable, buckets["not-objects"]),
         _crds(k8s, upstream, buckets["crds"], crds, require_crds),
-        _shipped(k8s, shipped, buckets["shipped"]),
         serve.check(manifests, want.ray),
         celeryconf.check(manifests),
         lint.check(root, tenants),
     ]
 
 
-def dispatch(manifests: list[Manifest], k8s: KubernetesSchemas, shipped: CrdSchemas,
+def dispatch(manifests: list[Manifest], k8s: KubernetesSchemas,
              upstream: CrdSchemas | None) -> dict[str, list[Manifest]]:
     """Which validator owns each document, by apiVersion and kind."""
-    out: dict[str, list[Manifest]] = {"kubernetes": [], "shipped": [], "crds": [], "not-objects": []}
+    out: dict[str, list[Manifest]] = {"kubernetes": [], "crds": [], "not-objects": []}
     for m in manifests:
         if not m.is_object:
             out["not-objects"].append(m)
@@ -67,8 +63,6 @@ def dispatch(manifests: list[Manifest], k8s: KubernetesSchemas, shipped: CrdSche
             out["kubernetes"].append(m)
         elif upstream is not None and upstream.has(m):
             out["crds"].append(m)
-        elif shipped.has(m):
-            out["shipped"].append(m)
         elif k8s.is_builtin(m):
             out["kubernetes"].append(m)  # a built-in group without that kind: reported by k8s
         else:
@@ -97,11 +91,6 @@ def _crds(k8s: KubernetesSchemas, upstream: CrdSchemas | None, objects: list[Man
             failures += upstream.check(m) + k8s.check_metadata(m)
         else:
             failures.append(m.problem(("apiVersion",), f"no CRD for {m.kind} in group {m.group or 'core'!r}",
-                                      f"add its upstream CRD to {folder} or a schema to render/conformance/schemas"))
+                                      f"add its upstream CRD to {folder}"))
     return Outcome(f"custom resources (CRDs in {folder})", len(objects), "objects", failures, note=", ".join(kinds))
 
-
-def _shipped(k8s: KubernetesSchemas, shipped: CrdSchemas, objects: list[Manifest]) -> Outcome:
-    failures = [p for m in objects for p in shipped.check(m) + k8s.check_metadata(m)]
-    return Outcome("shipped schemas (kinds with no upstream CRD)", len(objects), "objects", failures,
-                   note=", ".join(sorted({m.kind for m in objects})) or "none rendered")
