@@ -47,7 +47,7 @@ class Run:
 
 def run_render(root: Path, *args: str) -> Run:
     """One `python -m render --repo root render ARGS` in a child process, timed and watched."""
-    env = dict(os.environ, DATAPLANE_CACHE_DIR=str(root / ".cache" / "dataplane"), PYTHONPATH=str(REPO))
+    env = dict(os.environ, DATAPLANE_CACHE_DIR=str(cache_of(root)), PYTHONPATH=str(REPO))
     env.pop("GITHUB_ACTIONS", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -101,9 +101,15 @@ def floor_seconds(root: Path) -> float:
     return time.perf_counter() - started
 
 
+def cache_of(root: Path) -> Path:
+    """The fleet's render cache: beside it, never inside (the engine refuses that)."""
+    return root.parent / f"{root.name}.cache"
+
+
 def reset(root: Path) -> None:
-    for folder in ("rendered", "argocd", "control-plane", ".cache"):
+    for folder in ("rendered", "argocd", "control-plane"):
         subprocess.run(["rm", "-rf", str(root / folder)], check=True)
+    subprocess.run(["rm", "-rf", str(cache_of(root))], check=True)
 
 
 def touch_one_tenant(root: Path, name: str, round_: int) -> None:

@@ -69,8 +69,20 @@ def build_tenant(files: TenantFiles, eff: Effective, objects: dict[str, dict[str
     problems = check_name(files.tenant, ("cluster",)) + check_name(files.tenant, ("operator_group",))
     if problems:
         raise ProblemsError(problems)
+    allowed = allowed_kinds(platform)
+    problems = [platform.problem(("tenant_kinds",), f"{path} is a {gk[0] + '/' if gk[0] else ''}{gk[1]}, which no "
+                                 "tenant Application may sync",
+                                 "a template may render only the kinds in tenant_kinds (adding one is a platform review)")
+                for path, o in sorted(objects.items()) if (gk := group_kind(o)) not in allowed and gk not in GUARDRAIL_KINDS]
+    if problems:
+        raise ProblemsError(problems)
     scope = layout.argocd_tenant_dir(files.name)
-    return {scope: _files(scope, tenant_objects(eff.values, objects, settings(platform)))}
+    return {scope: _files(scope, tenant_objects(eff.values, objects, settings(platform), sorted(allowed)))}
+
+
+def allowed_kinds(platform: Document) -> set[tuple[str, str]]:
+    """registry/platform.yaml `tenant_kinds` as (group, kind): the workloads project's whitelist."""
+    return {(g, k) for g, _, k in (str(entry).rpartition("/") for entry in platform.data["tenant_kinds"])}
 
 
 def _files(scope: str, objects: list[dict[str, Any]]) -> dict[str, bytes]:
@@ -93,13 +105,14 @@ def file_set(paths: list[str]) -> str:
     return "{" + ",".join(sorted(p.rsplit("/", 1)[-1] for p in paths)) + "}"
 
 
-def tenant_objects(v: dict[str, Any], objects: dict[str, dict[str, Any]], s: Settings) -> list[dict[str, Any]]:
-    """The two AppProjects and two Applications of one tenant."""
+def tenant_objects(v: dict[str, Any], objects: dict[str, dict[str, Any]], s: Settings,
+                   work_kinds: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The two AppProjects and two Applications of one tenant. The projects' whitelists are
+    platform-owned lists (tenant_kinds, GUARDRAIL_KINDS), never derived from the templates."""
     t = v["tenant"]
     name, ns = t["name"], layout.namespace(t["name"])
     guard, work = split(objects)
-    work_kinds = sorted({group_kind(o) for o in work.values()})
-    guard_kinds = sorted({group_kind(o) for o in guard.values()})
+    guard_kinds = sorted(GUARDRAIL_KINDS)
     destinations = [{"name": t["cluster"], "namespace": ns}]
     tenant_project = _project(name, ns, s, "workloads", destinations)
     tenant_project["spec"].update({

@@ -1,6 +1,8 @@
 """Content-hash cache of rendered tenants, and an index of the output files on disk.
 
-Under `.cache/dataplane/` in the repository (or `$DATAPLANE_CACHE_DIR`):
+In the user's cache folder (`$XDG_CACHE_HOME/dataplane`, by default
+`~/.cache/dataplane`), or `$DATAPLANE_CACHE_DIR`; never inside the repository, where a
+committed entry could stand in for rendering (see docs/security.md):
 
 - `objects/`: for every tenant key, the bytes that tenant renders to. The key is a hash
   of everything a render of that tenant can read: its three input files' bytes, the
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from render import ENGINE_VERSION, layout
+from render.problems import UserError
 
 if TYPE_CHECKING:
     from render.emit import Outputs
@@ -41,13 +44,27 @@ if TYPE_CHECKING:
     from render.pipeline import Shared
 
 CACHE_ENV = "DATAPLANE_CACHE_DIR"
-DEFAULT_DIR = ".cache/dataplane"
 FORMAT = b"dataplane-cache 1\n"
 
 
+class CacheLocationError(UserError):
+    hint = f"point ${CACHE_ENV} at a folder outside the repository, or render with --no-cache"
+
+
 def cache_dir(root: Path) -> Path:
+    """The cache folder: $DATAPLANE_CACHE_DIR, else the user's cache folder. A folder inside
+    the repository is refused: the checkout is data, and a cache read from it could replace
+    rendering with bytes someone committed."""
     configured = os.environ.get(CACHE_ENV)
-    return Path(configured) if configured else root / DEFAULT_DIR
+    if configured:
+        folder = Path(configured)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        folder = (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "dataplane"
+    resolved, repo = folder.resolve(), root.resolve()
+    if resolved == repo or repo in resolved.parents:
+        raise CacheLocationError(f"the render cache {folder} is inside the repository {root}")
+    return folder
 
 
 def engine_digest() -> str:

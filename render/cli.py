@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from render.commands import COMMANDS
-from render.problems import ProblemsError, as_json
+from render.problems import UserError, as_json
 
 EXIT_OK = 0
 EXIT_STALE = 1
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
-    except ProblemsError as e:
+    except UserError as e:  # ProblemsError, git, GitHub API, cluster: the user's to fix
         print_problems(e, args.format)
         return EXIT_INVALID
     except KeyboardInterrupt:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def print_problems(error: ProblemsError, fmt: str | None) -> None:
+def print_problems(error: UserError, fmt: str | None) -> None:
     fmt = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     if fmt == "json":
         print(as_json(error.problems))

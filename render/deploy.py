@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from render import emit, gitops, layout, load_git, scope
-from render.load import Repo, load_repo
-from render.pipeline import render_repo
+from render import emit, fleet, gitops, layout, load_git, scope
+from render.load import Repo, load_platform_at, load_repo
 from render.problems import Problem, ProblemsError
 from render.release import Target, release_text, target_of
 from render.validate import validate_repo
@@ -27,13 +26,41 @@ def load_valid(root: Path, only: list[str] | None = None) -> Repo:
 
 
 def current_target(root: Path, repo: Repo) -> Target:
-    """The platform at HEAD. Refuses when base/ or registry/ has uncommitted changes:
-    a release must name a commit that holds exactly what the tenant renders from."""
+    """The platform at HEAD, which a platform update releases. Refuses when base/ or
+    registry/ has uncommitted changes: a release must name a commit that holds exactly
+    what the tenant renders from."""
+    _refuse_dirty_platform(root)
+    return target_of(repo.platform.data, gitops.head(root))
+
+
+def latest_release(root: Path) -> Target:
+    """The newest platform release HEAD contains (what `promote` pins a tenant to)."""
+    _refuse_dirty_platform(root)
+    tag = load_git.latest_release(root)
+    if tag is None:
+        raise ProblemsError([Problem(layout.PLATFORM_FILE, 1, 1, "", "no platform release to move to: no "
+                                     f"annotated tag {layout.RELEASE_TAG_PREFIX}* is reachable from HEAD",
+                                     "platform-update creates one on main; fetch tags (git fetch --tags)")])
+    return target_at(root, load_git.resolve(root, tag))
+
+
+def target_at(root: Path, revision: str) -> Target:
+    """The platform as registry/platform.yaml at `revision` describes it."""
+    return target_of(load_platform_at(load_git.GitTree(root, revision)).platform.data, revision)
+
+
+def release(root: Path, target: Target) -> bool:
+    """Record `target` as a platform release (an annotated tag pushed with the update), so
+    tenants may pin it. True when the tag is new."""
+    return gitops.tag_release(root, layout.release_tag(target.platform_version, target.revision), target.revision,
+                              f"platform release {target.platform_version}")
+
+
+def _refuse_dirty_platform(root: Path) -> None:
     changed = gitops.dirty(root, *PLATFORM_DIRS)
     if changed:
         raise ProblemsError([Problem(changed[0], 1, 1, "", "base/ or registry/ has uncommitted changes",
                                      "commit the platform change first, then move tenants to it")])
-    return target_of(repo.platform.data, gitops.head(root))
 
 
 def equivalent_revisions(root: Path, repo: Repo, target: Target) -> frozenset[str]:
@@ -47,24 +74,9 @@ def write_release(root: Path, name: str, release: dict[str, Any]) -> None:
 
 
 def render(root: Path, tenants: list[str] | None) -> emit.Report:
-    """Render (all tenants, or some) and write; prune the output of removed tenants."""
-    emit.recover(root, list(layout.OUTPUT_DIRS))
-    repo = load_repo(root, tenants)
-    outputs = render_repo(repo)
-    stale = [] if tenants else _stale_scopes(root, set(repo.tenants))
-    return emit.write(root, outputs, stale)
-
-
-def _stale_scopes(root: Path, tenants: set[str]) -> list[str]:
-    """Output folders of tenants that no longer exist (as `dataplane render` prunes them;
-    not imported from the command, which would make render.commands import itself)."""
-    out = []
-    for parent in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR):
-        folder = root / parent
-        if folder.is_dir():
-            out += [f"{parent}/{p.name}" for p in sorted(folder.iterdir())
-                    if p.is_dir() and not p.name.startswith(".") and p.name not in tenants]
-    return out
+    """Render (all tenants, or some) and write, as `dataplane render --no-cache` does:
+    a workflow never lets a cache stand in for rendering."""
+    return fleet.render_to_disk(root, tenants, use_cache=False).report
 
 
 def commit_tenant(root: Path, tenant: str, message: str, *, release: bool) -> list[str]:

@@ -87,8 +87,9 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
     # it is only re-rendered more often than needed when the working tree's platform moves.
     platform_digest = cache.shared_digest(shared_of(base))
     names = list_tenants(root) if only is None else list(only)
-    folder = cache.cache_dir(root)
-    store, index = cache.Store(folder), cache.Index.open(folder, root) if use_cache else None
+    folder = cache.cache_dir(root) if use_cache else None
+    store = cache.Store(folder) if folder is not None else None
+    index = cache.Index.open(folder, root) if folder is not None else None
     result = FleetRender(names, writer=writer, index=index)
     todo: list[str] = []
     for name in names:
@@ -104,12 +105,12 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
         result.keys.update({scope: key for scope in scopes})
         if index is not None and all(index.fresh(root, scope, key) for scope in scopes):
             result.fresh.update({scope: index.files(scope) for scope in scopes})
-        elif (hit := store.get(key) if use_cache else None) is not None:
+        elif (hit := store.get(key) if store is not None else None) is not None:
             result.emit(hit)
             result.reused.append(name)
         else:
             todo.append(name)
-    _render_missing(base, root, todo, names, result, store if use_cache else None, progress)
+    _render_missing(base, root, todo, names, result, store, progress)
     _platform_outputs(base, root, result, index, platform_digest)
     return result
 
@@ -189,12 +190,46 @@ def _platform_outputs(base: Repo, root: Path, result: FleetRender, index: cache.
         return
     for builder in FLEET_BUILDERS:
         outputs = builder(base)
+        if not set(outputs) <= set(layout.PLATFORM_SCOPES):  # the closed-tree check keeps only those
+            raise ValueError(f"{builder.__name__} wrote {sorted(outputs)}; platform scopes are layout.PLATFORM_SCOPES")
         result.keys.update({scope: key for scope in outputs})
         result.emit(outputs)
 
 
 def engine_key(digest: str) -> str:
     return hashlib.sha256(f"{cache.engine_digest()}\0{digest}".encode()).hexdigest()
+
+
+@dataclass
+class OnDisk:
+    """What `render_to_disk` did (or, checking, found): the emit report, and the fleet render."""
+
+    report: emit.Report
+    render: FleetRender
+    recovered: list[str]  # what recovery repaired or removed before rendering
+
+
+def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool = False, use_cache: bool = True,
+                   progress: Callable[[int, int, str], None] | None = None) -> OnDisk:
+    """The one way output reaches disk: render `tenants` (default: all) and write, or with
+    `check` compare. A full render also closes the generated trees: every file or folder
+    under rendered/, argocd/ and control-plane/ that no current scope accounts for (a
+    removed tenant, a hand-added file, a dot-folder) is removed, or listed as extra.
+    Raises ProblemsError, writing nothing, when any input is invalid."""
+    recovered = emit.recover(root) if not check else []
+    names = list_tenants(root) if not tenants else list(tenants)
+    stale = [] if tenants else emit.foreign(root, layout.fleet_scopes(names))  # before staging folders appear
+    writer = emit.Writer(root, check=check)
+    try:
+        result = render_fleet(root, tenants or None, use_cache=use_cache, writer=writer, progress=progress)
+    except BaseException:
+        writer.abort()
+        raise
+    report = writer.finish(stale)
+    report.unchanged += sum(result.fresh.values())
+    unsettled = set(report.scopes_changed) if check else set()
+    remember(root, result, [s for s in result.scopes if s not in unsettled], [] if check else stale)
+    return OnDisk(report, result, recovered)
 
 
 def remember(root: Path, result: FleetRender, settled: list[str], pruned: list[str]) -> None:

@@ -9,11 +9,12 @@ import http.client
 import json
 import urllib.request
 from typing import Any
+from render.problems import UserError
 
 BOT_LOGIN = "github-actions[bot]"
 
 
-class ApiError(Exception):
+class ApiError(UserError):
     pass
 
 

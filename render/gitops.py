@@ -14,13 +14,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from render.problems import UserError
 
 BOT_NAME = "github-actions[bot]"
 BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 ATTEMPTS = 5
 
 
-class GitCommandError(Exception):
+class GitCommandError(UserError):
     pass
 
 
@@ -79,6 +80,15 @@ def commit(root: Path, message: str) -> str | None:
     return head(root)
 
 
+def tag_release(root: Path, name: str, revision: str, message: str) -> bool:
+    """Create the annotated release tag `name` at `revision` unless it exists; True if created."""
+    if git(root, "tag", "--list", name).strip():
+        return False
+    git(root, "-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}", "tag", "-a", "-m", message,
+        name, revision)
+    return True
+
+
 @dataclass(frozen=True)
 class Pushed:
     commits: list[str]
@@ -100,14 +110,15 @@ def deploy(root: Path, apply: Callable[[], list[str]], *, push: bool, remote: st
     for attempt in range(1, attempts + 1):
         if push:
             git(root, "fetch", "-q", remote, branch, env=env)
-            git(root, "reset", "-q", "--hard", "FETCH_HEAD")
+            git(root, "checkout", "-q", "-B", branch, "FETCH_HEAD")  # work on the branch pins are checked against
         commits = apply()
         if not push or not commits:
             return Pushed(commits, attempt)
         if before_push is not None:
             before_push(attempt)
         try:
-            git(root, "push", "-q", remote, f"HEAD:refs/heads/{branch}", env=env)
+            # --follow-tags: the release tags of the pushed commits go with them, atomically.
+            git(root, "push", "-q", "--atomic", "--follow-tags", remote, f"HEAD:refs/heads/{branch}", env=env)
             return Pushed(commits, attempt)
         except GitCommandError as e:
             if "non-fast-forward" not in str(e) and "fetch first" not in str(e) and "rejected" not in str(e):

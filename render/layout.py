@@ -23,6 +23,18 @@ ARGOCD_DIR = "argocd"
 CONTROL_PLANE_DIR = "control-plane"
 OUTPUT_DIRS = (RENDERED_DIR, ARGOCD_DIR, CONTROL_PLANE_DIR)
 
+# Platform releases: a tenant may pin only a commit that an annotated tag under
+# refs/tags/platform/ names and that the protected branch contains (platform-update
+# creates the tags; a pull request cannot).
+RELEASE_BRANCH = "main"
+RELEASE_TAG_PREFIX = "platform/"
+
+
+def release_tag(version: str, revision: str) -> str:
+    """platform/<version>/<12 hex>: one tag per released commit, even for a reused version label."""
+    return f"{RELEASE_TAG_PREFIX}{version}/{revision[:12]}"
+
+
 # Published JSON Schemas (the package ships them; editors read them from the repo).
 SCHEMA_DIR = "render/schemas"
 
@@ -152,6 +164,24 @@ def migration_verify_job(attempt: int) -> str:
     return f"migrate-verify-{attempt}"
 
 
+# The parents of every tenant's output folders, in the order of tenant_scopes.
+TENANT_SCOPE_PARENTS = (RENDERED_DIR, ARGOCD_TENANTS_DIR, ROUTING_DIR)
+# Output folders of the platform's own objects (pipeline.FLEET_BUILDERS write only these).
+PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR,)
+
+
 def tenant_scopes(name: str) -> tuple[str, ...]:
     """Every output folder of one tenant; they are rendered, cached and pruned together."""
-    return (rendered_dir(name), argocd_tenant_dir(name), routing_dir(name))
+    return tuple(f"{parent}/{name}" for parent in TENANT_SCOPE_PARENTS)
+
+
+def fleet_scopes(tenants: list[str]) -> list[str]:
+    """Every output folder a full render of `tenants` owns: the generated trees hold these and nothing else."""
+    return sorted([*PLATFORM_SCOPES, *(scope for name in tenants for scope in tenant_scopes(name))])
+
+
+def is_scope(path: str) -> bool:
+    """True for a path the engine could have written as a scope (a platform folder, or a
+    tenant folder with a valid name): the only destinations a leftover may name."""
+    parent, _, name = path.rpartition("/")
+    return path in PLATFORM_SCOPES or (parent in TENANT_SCOPE_PARENTS and bool(DNS1123_LABEL.match(name)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from render import layout
+from render import layout, load_git
 from render.load_git import GitError, GitTree
 from render.problems import Problem, ProblemsError
 from render.yamlstrict import MAX_DEPTH, MAX_VALUES, Document, parse_yaml
@@ -213,13 +213,20 @@ def pinned_revision(files: TenantFiles) -> str | None:
 
 
 def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Problem]) -> dict[str, PlatformInputs]:
-    """The platform inputs at every revision the tenants pin, read from git history."""
+    """The platform inputs at every revision the tenants pin, read from git history. A pin
+    is followed only when it names a platform release (see `release_problem`)."""
     out: dict[str, PlatformInputs] = {}
+    releases: dict[str, str] | None = None
     for files in tenants.values():
         rev = pinned_revision(files)
         if rev is None or rev in out:
             continue
         try:
+            releases = load_git.release_tags(root) if releases is None else releases
+            refused = release_problem(root, files, rev, releases)
+            if refused:
+                problems.append(refused)
+                continue
             out[rev] = load_platform_at(GitTree(root, rev))
         except GitError as e:
             problems.append(files.release.problem(("platform_revision",), f"cannot read the platform at this revision: {e}",
@@ -227,6 +234,27 @@ def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Prob
         except ProblemsError as e:
             problems.extend(e.problems)
     return out
+
+
+def release_problem(root: Path, files: TenantFiles, revision: str, releases: dict[str, str]) -> Problem | None:
+    """Why `revision` may not be pinned, or None: it must be named by an annotated
+    platform release tag and contained in the protected branch. Any other commit (one of
+    a pull request's own, say) could carry templates nobody reviewed."""
+    pointer = ("platform_revision",)
+    tag = releases.get(revision)
+    if tag is None:
+        return files.release.problem(pointer, f"{revision[:12]} is not a platform release (no annotated tag "
+                                     f"{layout.RELEASE_TAG_PREFIX}* names it)",
+                                     f"pin a release (git tag -l '{layout.RELEASE_TAG_PREFIX}*'), or run "
+                                     f"`dataplane promote {files.name}`")
+    branches = load_git.release_branches(root)
+    if not branches:
+        return files.release.problem(pointer, f"cannot check release {tag}: no branch {layout.RELEASE_BRANCH} here",
+                                     "CI needs the full history (actions/checkout with fetch-depth: 0)")
+    if not any(load_git.contains(root, branch, revision) for branch in branches):
+        return files.release.problem(pointer, f"release {tag} is not on {layout.RELEASE_BRANCH}",
+                                     f"pin a release made on {layout.RELEASE_BRANCH} (fetch it if it is new)")
+    return None
 
 
 def load_platform_at(tree: GitTree) -> PlatformInputs:

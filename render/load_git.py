@@ -12,11 +12,12 @@ import subprocess
 from pathlib import Path
 
 from render import layout
+from render.problems import UserError
 
 REVISION = re.compile(r"^[0-9a-f]{40}$")
 
 
-class GitError(Exception):
+class GitError(UserError):
     """A revision or path that git cannot read (message says which)."""
 
 
@@ -99,6 +100,41 @@ def resolve(root: Path, ref: str) -> str:
     if ref.startswith("-"):
         raise GitError(f"{ref!r} is not a revision")
     return _git(root, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
+
+
+def release_tags(root: Path) -> dict[str, str]:
+    """Commit id -> name of the annotated platform release tag naming it. Lightweight tags
+    do not count: platform-update writes annotated ones, with a tagger."""
+    out = _git(root, "for-each-ref", "--format=%(objecttype) %(*objectname) %(refname)",
+               f"refs/tags/{layout.RELEASE_TAG_PREFIX}")
+    tags: dict[str, str] = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        kind, target, ref = line.split(" ", 2)
+        if kind == "tag" and REVISION.fullmatch(target):
+            tags.setdefault(target, ref.removeprefix("refs/tags/"))
+    return tags
+
+
+def release_branches(root: Path) -> list[str]:
+    """The protected branch as this checkout knows it: the local branch and origin's copy
+    (a CI checkout of a pull request has only the latter; neither is the PR's own)."""
+    refs = (f"refs/heads/{layout.RELEASE_BRANCH}", f"refs/remotes/origin/{layout.RELEASE_BRANCH}")
+    return [ref for ref in refs if subprocess.run(["git", "-C", str(root), "rev-parse", "-q", "--verify", ref],
+                                                   capture_output=True, check=False).returncode == 0]
+
+
+def contains(root: Path, ref: str, revision: str) -> bool:
+    """True when `revision` is `ref` or one of its ancestors."""
+    done = subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", revision, ref],
+                          capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def latest_release(root: Path) -> str | None:
+    """The newest platform release tag HEAD contains, or None."""
+    done = subprocess.run(["git", "-C", str(root), "describe", "--abbrev=0", "--match",
+                           f"{layout.RELEASE_TAG_PREFIX}*", "HEAD"], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 def platform_trees(root: Path, revision: str) -> tuple[str, str]:

@@ -34,12 +34,29 @@ class Problem:
         return f"::error file={file},line={self.line},col={self.column}::{text}"
 
 
-class ProblemsError(Exception):
+class UserError(Exception):
+    """A mistake the user can fix (a refused revision, no git repository, a rejected
+    request): the CLI prints it as a Problem and exits 2. Git, GitHub API, cluster and
+    routing errors derive from it; anything else that escapes is a bug."""
+
+    file = "."  # repo-relative file the mistake is in ("." = the repository itself)
+    hint = ""
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [Problem(self.file, 1, 1, "", str(self), self.hint)]
+
+
+class ProblemsError(UserError):
     """Raised by a stage with every problem it found; only the CLI catches it."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(set(problems))
-        super().__init__(f"{len(self.problems)} problem(s)")
+        self._problems = sorted(set(problems))
+        super().__init__(f"{len(self._problems)} problem(s)")
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self._problems
 
 
 def as_json(problems: list[Problem]) -> str:

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from render.problems import UserError
+
 SCHEMA_VERSION = 1
 
 
-class RoutingError(Exception):
+class RoutingError(UserError):
     """The routing table itself is unusable (a bad or conflicting entry)."""
 
 

@@ -19,7 +19,7 @@ STAGED = "staged changes"
 def allowed(tenant: str, *, release: bool) -> tuple[list[str], list[str]]:
     """(files, folders) a deploy of `tenant` may change."""
     files = [layout.tenant_file(tenant, layout.RELEASE_FILE)] if release else []
-    return files, [layout.rendered_dir(tenant), layout.argocd_tenant_dir(tenant), layout.routing_dir(tenant)]
+    return files, list(layout.tenant_scopes(tenant))
 
 
 def _clean(path: str) -> bool:

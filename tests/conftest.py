@@ -79,3 +79,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(autouse=True)
+def _own_render_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test renders with a cache of its own, outside any repository it makes (the
+    engine refuses a cache inside the checkout), so tests never share cache entries."""
+    if "DATAPLANE_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("DATAPLANE_CACHE_DIR", str(tmp_path_factory.mktemp("render-cache")))

@@ -63,6 +63,17 @@ def commit_all(work: Path, message: str) -> str:
     return git(work, "rev-parse", "HEAD")
 
 
+def tag_release(work: Path, rev: str, *, publish: bool = True) -> str:
+    """Record `rev` as a platform release, as platform-update does (and push the tag)."""
+    from render import gitops, layout
+
+    name = layout.release_tag("test", rev)
+    gitops.tag_release(work, name, rev, "platform release test")
+    if publish:
+        git(work, "push", "-q", "origin", f"refs/tags/{name}")
+    return rev
+
+
 def push(work: Path) -> None:
     git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
 

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import yaml
 
+from render import layout
 from render.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-INPUTS = ("base", "registry", "tenants")
+INPUTS = (layout.BASE_DIR, layout.REGISTRY_DIR, layout.TENANTS_DIR)
 
 
 def copy_repo(dest: Path, *, outputs: bool = True) -> Path:
     """A copy of this repository's inputs (and, by default, its committed outputs)."""
-    for folder in INPUTS + (("rendered", "argocd", "control-plane") if outputs else ()):
+    for folder in INPUTS + (layout.OUTPUT_DIRS if outputs else ()):
         if (REPO / folder).is_dir():
             shutil.copytree(REPO / folder, dest / folder)
     return dest
@@ -32,7 +33,7 @@ def dataplane(root: Path, *args: str) -> int:
     return main(["--repo", str(root), *args])
 
 
-def snapshot(root: Path, folders: tuple[str, ...] = ("rendered", "argocd")) -> dict[str, bytes]:
+def snapshot(root: Path, folders: tuple[str, ...] = layout.OUTPUT_DIRS) -> dict[str, bytes]:
     """Every file (and leftover temp folder) under the output folders."""
     out: dict[str, bytes] = {}
     for folder in folders:

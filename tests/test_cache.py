@@ -52,7 +52,7 @@ def fresh_render(root: Path, tmp_path: Path) -> dict[str, bytes]:
     for folder in ("registry", "base", "tenants"):
         shutil.copytree(root / folder, clean / folder)
     assert render(root=clean, tenants=[], use_cache=False) == 0
-    assert not (clean / cache.DEFAULT_DIR).exists()
+    assert not (clean / ".cache").exists()
     return tree(clean)
 
 

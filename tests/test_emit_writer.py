@@ -45,6 +45,6 @@ def test_recover_drops_staging_and_restores_a_scope_caught_mid_swap(tmp_path: Pa
     (retired / "scope").write_text("argocd/tenants/t1")
     os.rename(tmp_path / "argocd/tenants/t1", retired / "x")
     assert staging.parent == retired.parent == tmp_path / "argocd"
-    emit.recover(tmp_path, ["rendered", "argocd"])
+    emit.recover(tmp_path)
     assert sorted(p.name for p in (tmp_path / "argocd").iterdir()) == ["tenants"]
     assert (tmp_path / "argocd/tenants/t1/a.yaml").read_text() == "old"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.flow_repo import commit_all, git, make_origin, clone
+from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
 from render.load import load_repo, parse_yaml
 from render.merge import Effective
 from render.pipeline import render_repo, shared_for, shared_of
@@ -108,7 +108,7 @@ def work(tmp_path: Path) -> Path:
 
 
 def test_a_pinned_tenant_renders_from_its_revision(work):
-    pinned_at = git(work, "rev-parse", "HEAD")
+    pinned_at = tag_release(work, git(work, "rev-parse", "HEAD"))
     release = work / "tenants/initech/release.yaml"
     release.write_text(release.read_text() + f'platform_revision: "{pinned_at}"\n')
     template = work / "base/namespace.yaml.j2"
@@ -137,7 +137,7 @@ def test_an_unknown_or_malformed_revision_is_a_problem_on_its_line(work, revisio
 
 
 def test_a_pinned_registry_is_validated_against_the_tenants_overrides(work):
-    pinned_at = git(work, "rev-parse", "HEAD")
+    pinned_at = tag_release(work, git(work, "rev-parse", "HEAD"))
     release = work / "tenants/initech/release.yaml"
     release.write_text(release.read_text() + f'platform_revision: "{pinned_at}"\n')
     overrides = work / "tenants/initech/overrides.yaml"

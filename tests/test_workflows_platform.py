@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.flow_repo import AUTO_DEPLOY, tenant_of, clone, commit_all, dataplane, event, files_under, git, make_origin, origin_head, push, touched
+from tests.flow_repo import (AUTO_DEPLOY, clone, commit_all, dataplane, event, files_under, git, make_origin, origin_head,
+                             push, tag_release, tenant_of, touched)
 from render.release import release_text
 
 NEW_EXTRACTOR = """
@@ -51,7 +52,7 @@ def pin(work: Path, tenant: str) -> str:
     """Pin `tenant` to HEAD's platform (what a first platform update does) and push."""
     rev = git(work, "rev-parse", "HEAD")
     data = release(work, tenant)
-    (work / f"tenants/{tenant}/release.yaml").write_text(release_text({**data, "platform_revision": rev}))
+    (work / f"tenants/{tenant}/release.yaml").write_text(release_text({**data, "platform_revision": tag_release(work, rev)}))
     commit_all(work, f"pin {tenant}")
     push(work)
     return rev
@@ -147,7 +148,9 @@ def test_registry_change_adds_extractor_for_auto_deploy_then_promote_for_pinned(
     assert "New extractor sentiment_extractor_v1 from the registry (enabled)." in said
     assert "sentiment_extractor_v1" in serve_apps(work, "initech")
     assert not {"face_identity_extractor_v1", "web_scraper_v1"} & set(serve_apps(work, "initech"))
-    assert release(work, "initech")["platform_revision"] == git(work, "rev-parse", "HEAD")
+    # The release the update recorded (what acme now runs), not the release commit itself.
+    assert release(work, "initech")["platform_revision"] == release(work, "acme")["platform_revision"]
+    assert git(work, "tag", "--points-at", release(work, "acme")["platform_revision"]).startswith("platform/")
     changed = git(work, "status", "--porcelain").splitlines()
     assert changed and all("initech" in line for line in changed)
     assert dataplane(work, "render", "--check") == 0

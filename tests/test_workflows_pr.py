@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin
+from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
 from render import report
 from render.report import MARKER, TenantChange
 
@@ -59,7 +59,7 @@ def test_report_describes_a_tenant_change_in_plain_words_then_the_diff(work, tmp
 
 
 def test_report_on_a_platform_change_previews_the_release(work, tmp_path):
-    base = git(work, "rev-parse", "HEAD")
+    base = tag_release(work, git(work, "rev-parse", "HEAD"))
     initech = (work / "tenants/initech/release.yaml")
     initech.write_text(initech.read_text() + f'platform_revision: "{base}"\n')
     base = commit_all(work, "pin initech")

