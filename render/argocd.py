@@ -195,7 +195,7 @@ def _application(v: dict[str, Any], name: str, project: str, s: Settings, direct
 def _ui_labels(v: dict[str, Any]) -> dict[str, str]:
     labels = {LABEL_AUTO_DEPLOY: str(v["auto_deploy"]).lower()}
     version = str(v["release"]["platform_version"])
-    if len(version) <= 63 and LABEL_VALUE.match(version):
+    if len(version) <= 63 and LABEL_VALUE.fullmatch(version):
         labels[LABEL_PLATFORM_VERSION] = version
     return labels
 

@@ -16,8 +16,9 @@ from render.load import Document, TenantFiles
 from render.problems import Problem, did_you_mean
 
 Path_ = tuple[str | int, ...]
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-FORK_TAG = re.compile(r"^tenant-(?P<owner>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(?P<sha>[0-9a-f]{7,40})$")
+# Matched whole (fullmatch): "$" alone would accept a trailing newline.
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+FORK_TAG = re.compile(r"tenant-(?P<owner>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(?P<sha>[0-9a-f]{7,40})")
 MEBI = Decimal(2) ** 20
 # Larger than any machine a cloud rents: surely a typo.
 CPU_MAX = Decimal(1024)
@@ -112,7 +113,7 @@ def check_env(doc: Document, protected: list[str]) -> list[Problem]:
         if key.upper() in upper:
             out.append(doc.problem(("env", key), f"{key} is set by the platform and cannot be overridden",
                                    "it carries this tenant's isolation (datastores, queues, identity); remove it"))
-        elif not ENV_NAME.match(key):
+        elif not ENV_NAME.fullmatch(key):
             fixed = re.sub(r"[^A-Za-z0-9_]", "_", key)
             fixed = "_" + fixed if fixed[:1].isdigit() or not fixed else fixed
             out.append(doc.problem(("env", key), f"{key!r} is not a valid environment variable name",
@@ -159,14 +160,23 @@ def _disabled_by(disabled: list[Any], key: str, entries: dict[str, Any]) -> str:
 
 # -- release ---------------------------------------------------------------------------
 
-def check_release(files: TenantFiles) -> list[Problem]:
+def check_release(files: TenantFiles, platform: Document | None) -> list[Problem]:
+    """The image is the platform's own: its engine repository with a release tag, or this
+    tenant's fork build tenant-<name>-<sha> (optionally pinned by digest). `platform` is
+    the platform the tenant renders from (None when it could not be read)."""
     image = _mapping(files.release.data).get("image")
     if not isinstance(image, str) or ":" not in image:
         return []
-    tag = image.rsplit(":", 1)[1]
+    reference = image.split("@", 1)[0]
+    repository, _, tag = reference.rpartition(":")
+    engine = _mapping(_mapping(platform.data if platform else {}).get("engine")).get("repository")
+    if isinstance(engine, str) and repository != engine:
+        return [files.release.problem(("image",), f"{image!r} is not an image of the platform registry {engine}",
+                                      f"run a platform release ({engine}:<version>) or this tenant's fork build "
+                                      f"({engine}:tenant-{files.name}-<sha>)", at_value=True)]
     if not tag.startswith("tenant-"):
         return []
-    match = FORK_TAG.match(tag)
+    match = FORK_TAG.fullmatch(tag)
     if not match:
         return [files.release.problem(("image",), f"tag {tag!r} looks like a fork build but is not tenant-<name>-<sha>",
                                       f"fork builds of this tenant are tagged tenant-{files.name}-<git sha>", at_value=True)]
@@ -194,6 +204,28 @@ def claims(name: str, tenant: Document, platform: Document) -> list[Claim]:
     if isinstance(prefix, str):
         derived.append(("bucket", lambda n: layout.bucket_name(prefix, n)))
     out += [(what, make(name), tenant, ("name",)) for what, make in derived]
+    out += [(what, make(name), tenant, ("name",)) for what, make in PREFIXES.items()]
+    return out
+
+
+# Claims used as prefixes: besides being unique, none may be a prefix of another's.
+PREFIXES: dict[str, Callable[[str], str]] = {"vector collection prefix": layout.vector_prefix,
+                                             "queue prefix": layout.queue_prefix,
+                                             "Redis key prefix": layout.redis_key_prefix}
+
+
+def prefix_conflicts(all_claims: list[Claim]) -> list[Problem]:
+    """A problem for every prefix claim that starts another tenant's claim of the same kind.
+    Sorted values: a prefix sorts right before the values it starts, so neighbours suffice."""
+    out = []
+    for what in PREFIXES:
+        group = sorted((c for c in all_claims if c[0] == what), key=lambda c: c[1])
+        for shorter, longer in zip(group, group[1:]):
+            if longer[1].startswith(shorter[1]) and longer[1] != shorter[1]:
+                where = f"{shorter[2].file}:{shorter[2].mark(shorter[3])[0]}"
+                out.append(longer[2].problem(longer[3], f"{what} {longer[1]!r} starts with {shorter[1]!r}, claimed by "
+                                             f"{where}", "a prefix must not start another tenant's; rename one tenant",
+                                             at_value=True))
     return out
 
 

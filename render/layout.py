@@ -81,6 +81,9 @@ def database_name(name: str) -> str:
     return "dp_" + name.replace("-", "_")
 
 
+# Prefixes are matched as prefixes (queue routing, key scans, collection listings), so
+# each ends with a terminator no tenant name can contain ('.', ':', '_' are not in
+# DNS-1123 labels): no tenant's prefix is then a prefix of another's ("acme" vs "acme-prod").
 def queue_prefix(name: str) -> str:
     return f"{name}."
 
@@ -90,7 +93,7 @@ def redis_key_prefix(name: str) -> str:
 
 
 def vector_prefix(name: str) -> str:
-    return f"{name.replace('-', '_')}__"
+    return f"{name}__"  # '-' kept: mapping it to '_' would make acme--prod's prefix start with acme__
 
 
 def bucket_name(bucket_prefix: str, name: str) -> str:

@@ -28,6 +28,7 @@ MAX_FILE_BYTES = 512 * 1024
 def read_yaml(root: Path, rel: str, *, mapping: bool = True) -> Document:
     """Read and parse `root/rel`; size, encoding and top-level shape are checked."""
     path = root / rel
+    refuse_symlinks(root, rel)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -96,6 +97,18 @@ class Repo:
     peers: dict[str, Document] = field(default_factory=dict)
 
 
+def refuse_symlinks(root: Path, rel: str) -> None:
+    """Inputs are plain files of the repository: a symlink anywhere on the path (which a
+    pull request can commit) could make the engine read a file outside it."""
+    path = root
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            link = path.relative_to(root).as_posix()
+            raise ProblemsError([Problem(rel, 1, 1, "", f"{link} is a symbolic link; inputs must be plain files",
+                                         f"replace {link} with the file or folder itself")])
+
+
 def list_tenants(root: Path) -> list[str]:
     folder = root / layout.TENANTS_DIR
     if not folder.is_dir():
@@ -108,8 +121,11 @@ def read_tenant_bytes(root: Path, name: str) -> dict[str, bytes] | None:
     folder = os.path.join(root, layout.tenant_dir(name))
     out = {}
     try:
+        if os.path.islink(folder):
+            return None  # load reports it
         for file in layout.TENANT_FILES:
-            with open(os.path.join(folder, file), "rb") as f:  # plain open: called for every tenant
+            fd = os.open(os.path.join(folder, file), os.O_RDONLY | os.O_NOFOLLOW)  # a symlink fails: load reports it
+            with open(fd, "rb") as f:
                 out[file] = f.read()
     except OSError:
         return None
@@ -156,6 +172,7 @@ def read_templates(root: Path) -> dict[str, str]:
     out = {}
     for p in sorted(folder.glob("*" + layout.TEMPLATE_SUFFIX)):
         rel = f"{layout.BASE_DIR}/{p.name}"
+        refuse_symlinks(root, rel)
         try:
             out[rel] = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:

@@ -23,7 +23,7 @@ GI = Decimal(2) ** 30
 
 def is_quantity(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 or (
-        isinstance(value, str) and QUANTITY.match(value) is not None)
+        isinstance(value, str) and QUANTITY.fullmatch(value) is not None)
 
 
 def parse(value: str | int | float) -> Decimal:
@@ -32,7 +32,7 @@ def parse(value: str | int | float) -> Decimal:
         raise ValueError(f"not a quantity: {value!r}")
     if isinstance(value, (int, float)):
         return Decimal(str(value))
-    match = QUANTITY.match(value.strip()) if isinstance(value, str) else None
+    match = QUANTITY.fullmatch(value.strip()) if isinstance(value, str) else None
     if not match:
         raise ValueError(f"not a quantity: {value!r}")
     try:

@@ -192,15 +192,18 @@ def validate_repo(repo: Repo) -> list[Problem]:
     tenant_docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     all_claims = [c for name, doc in sorted(tenant_docs.items()) for c in checks.claims(name, doc, repo.platform)]
     peer_files = {doc.file for doc in repo.peers.values()}
-    problems += [p for p in checks.fleet_conflicts(all_claims) if p.file not in peer_files]
+    problems += [p for p in checks.fleet_conflicts(all_claims) + checks.prefix_conflicts(all_claims)
+                 if p.file not in peer_files]
     return sorted(set(problems))
 
 
 def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     """Problems of one tenant's files; `repo` is None when the registry itself is broken."""
-    shape = (check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides")
-             + check_schema(files.release, "release"))
-    problems = shape + checks.check_name(files) + checks.check_release(files)
+    release_shape = check_schema(files.release, "release")
+    shape = check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides") + release_shape
+    problems = shape + checks.check_name(files)
+    if not release_shape:  # a malformed image is reported once, by the schema
+        problems += checks.check_release(files, repo.platform if repo else None)
     sizes = checks.check_quantities(files.overrides, "overrides")
     problems += sizes
     problems += migration.check(files.tenant, repo.platform.data.get("shared_platform") if repo is not None else {})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +181,11 @@ def _mapping(node: yaml.MappingNode, path: Path_, state: _State, depth: int) -> 
             state.add(key_node, path, "keys must be plain strings", "a key is a plain word followed by ': '")
             continue
         key = str(key_node.value)
+        if any(unicodedata.category(c) in ("Cc", "Cf") for c in key):
+            # "MONGO_URI\n" or a zero-width character would slip past exact-name rules.
+            state.add(key_node, path, f"key {key!r} contains a control or invisible character",
+                      "keys are plain words: remove the escape or invisible character")
+            continue
         if key in out:
             first = state.marks[path + (key,)]
             state.add(key_node, path + (key,), f"duplicate key {key!r}", f"it is already set on line {first[0]}; keep one")

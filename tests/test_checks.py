@@ -39,8 +39,15 @@ def files(name: str, release: str) -> TenantFiles:
     ("ghcr.io/e:tenant-acme-latest", "tag 'tenant-acme-latest' looks like a fork build but is not tenant-<name>-<sha>"),
 ])
 def test_fork_images_stay_with_their_tenant(image: str, message: str | None) -> None:
-    found = checks.check_release(files("acme", f"image: {image}\n"))
+    found = checks.check_release(files("acme", f"image: {image}\n"), None)
     assert [p.message for p in found] == ([message] if message else [])
+
+
+def test_an_image_outside_the_platform_registry_is_refused() -> None:
+    platform = Document("registry/platform.yaml", {"engine": {"repository": "ghcr.io/e"}}, {})
+    assert checks.check_release(files("acme", "image: ghcr.io/e:2026.11.3\n"), platform) == []
+    found = checks.check_release(files("acme", "image: ghcr.io/e2:2026.11.3\n"), platform)
+    assert [p.message for p in found] == ["'ghcr.io/e2:2026.11.3' is not an image of the platform registry ghcr.io/e"]
 
 
 def test_env_names() -> None:

@@ -184,3 +184,83 @@ def test_a_template_rendering_a_kind_outside_tenant_kinds_is_refused(tmp_path: P
     assert snapshot(root) == before
     projects = (root / "argocd/tenants/acme/appproject-tenant-acme.yaml").read_text()
     assert "DaemonSet" not in projects
+
+
+@pytest.mark.parametrize("link", ["tenants/acme/overrides.yaml", "tenants/acme", "base/ray.yaml.j2"])
+def test_inputs_that_are_symlinks_are_refused(tmp_path: Path, link: str, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path / "repo")
+    before = snapshot(root)
+    moved = tmp_path / "elsewhere"
+    (root / link).rename(moved)
+    os.symlink(moved, root / link)
+    capsys.readouterr()
+    assert dataplane(root, "render", "--no-cache") == 2
+    err = capsys.readouterr().err
+    assert f"{link} is a symbolic link; inputs must be plain files" in err and "Traceback" not in err
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ('env:\n  "MONGO_URI\\n": "mongodb://evil"\n', "contains a control or invisible character"),
+    ('env:\n  "MONGO_URI\\u200b": "mongodb://evil"\n', "contains a control or invisible character"),
+    ('overrides:\n  "text_extractor\\t":\n    max_replicas: 3\n', "contains a control or invisible character"),
+    ('env:\n  mongo_uri: "mongodb://evil"\n', "is set by the platform and cannot be overridden"),
+])
+def test_protected_keys_are_matched_whole(tmp_path: Path, overrides: str, message: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path)
+    write(root, {"tenants/acme/overrides.yaml": overrides})
+    capsys.readouterr()
+    assert dataplane(root, "validate") == 2
+    err = capsys.readouterr().err
+    assert "tenants/acme/overrides.yaml:2:" in err and message in err
+
+
+@pytest.mark.parametrize("image, accepted", [
+    ("ghcr.io/dataplane-platform/engine:2026.11.3", True),
+    ("ghcr.io/dataplane-platform/engine:tenant-acme-" + "a" * 40, True),
+    ("ghcr.io/dataplane-platform/engine:tenant-acme-" + "a" * 40 + "@sha256:" + "b" * 64, True),
+    ("docker.io/evil/miner:latest", False),
+    ("ghcr.io/dataplane-platform/engine-evil:2026.11.3", False),
+    ("ghcr.io/dataplane-platform/engine:tenant-globex-" + "a" * 40, False),
+    ("ghcr.io/dataplane-platform/engine:2026.11.3@sha256:short", False),
+])
+def test_images_come_from_the_platform_registry_only(tmp_path: Path, image: str, accepted: bool,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path)
+    release = root / "tenants/acme/release.yaml"
+    release.write_text(release.read_text().replace("image: ghcr.io/dataplane-platform/engine:2026.11.3", f"image: {image}"))
+    capsys.readouterr()
+    assert dataplane(root, "validate") == (0 if accepted else 2)
+    if not accepted:
+        assert "tenants/acme/release.yaml:4:8: image:" in capsys.readouterr().err
+
+
+def test_no_tenant_prefix_starts_another_tenants(tmp_path: Path) -> None:
+    """acme and acme--prod: the vector prefix used to be acme__ and acme__prod__."""
+    from render import layout
+
+    names = ["acme", "acme--prod", "acme-prod", "acme0", "a", "a-b", "a--b"]
+    for make in (layout.vector_prefix, layout.queue_prefix, layout.redis_key_prefix):
+        values = [make(n) for n in names]
+        assert not [(x, y) for x in values for y in values if x != y and y.startswith(x)], make.__name__
+    root = copy_repo(tmp_path)
+    for name, org in (("acme--prod", "org_00000001"), ("acme-prod", "org_00000002")):
+        (root / "tenants" / name).mkdir()
+        for file in ("overrides.yaml", "release.yaml"):
+            (root / "tenants" / name / file).write_bytes((root / "tenants/acme" / file).read_bytes())
+        tenant = (root / "tenants/acme/tenant.yaml").read_text().replace("name: acme", f"name: {name}")
+        tenant = tenant.replace("org_7f3a9c21", org)
+        (root / "tenants" / name / "tenant.yaml").write_text(tenant)
+    assert dataplane(root, "validate") == 0
+
+
+def test_the_fleet_check_refuses_a_prefix_claim(tmp_path: Path) -> None:
+    from render import checks
+    from render.load import Document
+
+    a = Document("tenants/a/tenant.yaml", {"name": "a"}, {("name",): (2, 7)})
+    b = Document("tenants/b/tenant.yaml", {"name": "b"}, {("name",): (2, 7)})
+    problems = checks.prefix_conflicts([("queue prefix", "acme.", a, ("name",)), ("queue prefix", "acme.x.", b, ("name",))])
+    assert [(p.file, p.message) for p in problems] == [
+        ("tenants/b/tenant.yaml", "queue prefix 'acme.x.' starts with 'acme.', claimed by tenants/a/tenant.yaml:2")]

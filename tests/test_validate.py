@@ -206,7 +206,7 @@ def test_every_tenant_claims_its_bucket_database_and_vector_prefix() -> None:
     repo = load_repo(ROOT)
     got = {(what, value) for what, value, _, _ in checks.claims("acme", repo.tenants["acme"].tenant, repo.platform)}
     assert got == {("organization id", "org_7f3a9c21"), ("database", "dp_acme"), ("bucket", "dp-data-acme"),
-                   ("vector collection prefix", "acme__")}
+                   ("vector collection prefix", "acme__"), ("queue prefix", "acme."), ("Redis key prefix", "acme:")}
 
 
 def test_own_fork_image_is_fine(tmp_path: Path) -> None:
@@ -221,7 +221,7 @@ def test_own_fork_image_is_fine(tmp_path: Path) -> None:
 def broken(tmp_path: Path) -> Path:
     root = copy_repo(tmp_path)
     write(root, OV, "overrides:\n  text_extractor:\n    memory: 8GB\n")
-    write(root, "tenants/globex/release.yaml", "platform_version: x\nimage: ghcr.io/e:tenant-acme-3f9a1c2\n")
+    write(root, "tenants/globex/release.yaml", "platform_version: x\nimage: ghcr.io/dataplane-platform/engine:tenant-acme-3f9a1c2\n")
     replace(root, "tenants/acme/tenant.yaml", "cloud: gcp", "cloud: gpc")
     return root
 
@@ -234,7 +234,8 @@ def test_all_problems_of_all_files_sorted_by_file_and_line(broken: Path) -> None
         "    hint: write '8Gi'\n"
         "tenants/acme/tenant.yaml:6:8: cloud: \"gpc\" is not one of: gcp, aws\n"
         "    hint: did you mean 'gcp'?\n"
-        "tenants/globex/release.yaml:2:8: image: image 'ghcr.io/e:tenant-acme-3f9a1c2' is a fork build of tenant acme\n"
+        "tenants/globex/release.yaml:2:8: image: image 'ghcr.io/dataplane-platform/engine:tenant-acme-3f9a1c2' is a fork "
+        "build of tenant acme\n"
         "    hint: a fork image runs only in its own tenant; use tenant-globex-<sha> or the platform image\n"
         "3 problems found; nothing was written.\n")
 
