@@ -75,6 +75,24 @@ def write(root: Path, outputs: Outputs, stale_scopes: list[str]) -> Report:
     return writer.finish(stale_scopes)
 
 
+def single_file(root: Path, rel: str, data: bytes, report: Report, *, check: bool) -> None:
+    """One generated file outside the output folders (.github/CODEOWNERS): compared, and
+    unless checking replaced atomically (a symlink there is replaced, never followed)."""
+    path = root / rel
+    current = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+    if current == data:
+        report.unchanged += 1
+        return
+    report.written.append(rel)
+    if check:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.new")
+    _remove(temp)
+    _write_new(str(temp), data)
+    os.replace(temp, path)
+
+
 @dataclass
 class Part:
     """A detached share of a Writer's work: its report, staged folders and scopes seen."""

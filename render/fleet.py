@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from render import cache, emit, layout, parallel, templates
+from render import cache, emit, layout, ownership, parallel, templates
 from render.load import Repo, TenantFiles, list_tenants, load_repo, load_tenants, read_tenant_bytes
 from render.pipeline import FLEET_BUILDERS, Shared, shared_for, shared_of
 from render.problems import Problem, ProblemsError
@@ -219,6 +219,7 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
     recovered = emit.recover(root) if not check else []
     names = list_tenants(root) if not tenants else list(tenants)
     stale = [] if tenants else emit.foreign(root, layout.fleet_scopes(names))  # before staging folders appear
+    owners = None if tenants else ownership.codeowners(ownership.load_ownership(root), names).encode()
     writer = emit.Writer(root, check=check)
     try:
         result = render_fleet(root, tenants or None, use_cache=use_cache, writer=writer, progress=progress)
@@ -226,6 +227,8 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
         writer.abort()
         raise
     report = writer.finish(stale)
+    if owners is not None:
+        emit.single_file(root, layout.CODEOWNERS_FILE, owners, report, check=check)
     report.unchanged += sum(result.fresh.values())
     unsettled = set(report.scopes_changed) if check else set()
     remember(root, result, [s for s in result.scopes if s not in unsettled], [] if check else stale)

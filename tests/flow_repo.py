@@ -16,7 +16,7 @@ from typing import Any
 from render import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("base", "registry", "tenants", "rendered", "argocd", "control-plane")
+COPIED = ("base", "registry", "tenants", "rendered", "argocd", "control-plane", ".github")
 
 
 def _auto_deploy(name: str) -> bool:

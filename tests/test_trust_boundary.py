@@ -264,3 +264,53 @@ def test_the_fleet_check_refuses_a_prefix_claim(tmp_path: Path) -> None:
     problems = checks.prefix_conflicts([("queue prefix", "acme.", a, ("name",)), ("queue prefix", "acme.x.", b, ("name",))])
     assert [(p.file, p.message) for p in problems] == [
         ("tenants/b/tenant.yaml", "queue prefix 'acme.x.' starts with 'acme.', claimed by tenants/a/tenant.yaml:2")]
+
+
+def test_codeowners_is_generated_from_the_ownership_map_and_checked(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path)
+    owners = (root / ".github/CODEOWNERS").read_text()
+    assert "* @dataplane-platform/platform\n" in owners
+    assert "/tenants/acme/overrides.yaml @dataplane-platform/tenant-acme\n" in owners
+    assert "tenant.yaml" not in owners and "release.yaml" not in owners  # the platform team's, by the * line
+    (root / ".github/CODEOWNERS").write_text(owners.replace("tenant-acme", "tenant-globex"))  # a hand edit
+    capsys.readouterr()
+    assert dataplane(root, "render", "--check") == 1
+    assert "stale: .github/CODEOWNERS" in capsys.readouterr().out
+    assert dataplane(root, "render") == 0
+    assert (root / ".github/CODEOWNERS").read_text() == owners
+
+
+def test_a_pull_request_editing_platform_owned_files_is_named_for_platform_review(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Attack 6: a tenant PR edits its tenant.yaml (another organization's id) and its
+    release.yaml; check-scope lists both as needing platform review."""
+    work = clone(make_origin(tmp_path), tmp_path / "work")
+    base = git(work, "rev-parse", "HEAD")
+    tenant = work / "tenants/acme/tenant.yaml"
+    tenant.write_text(tenant.read_text().replace("org_7f3a9c21", "org_00000000"))
+    release = work / "tenants/acme/release.yaml"
+    release.write_text(release.read_text().replace("2026.11.3\n", "2026.11.4\n"))
+    overrides = work / "tenants/acme/overrides.yaml"
+    overrides.write_text("auto_deploy: false\n")
+    commit_all(work, "acme: settings")
+    summary = tmp_path / "summary.md"
+    capsys.readouterr()
+    assert dataplane(work, "check-scope", "--base", base, "--summary", str(summary)) == 0
+    out = capsys.readouterr().out
+    platform = out.split("Platform-owned changes: need platform review:\n")[1].split(":\n")[0]
+    assert "tenants/acme/tenant.yaml" in platform and "overrides.yaml" not in platform
+    assert "Automation-owned files changed by hand: need platform review:\n  - tenants/acme/release.yaml (acme)" in out
+    assert "Tenant-owned (self-service):\n  - tenants/acme/overrides.yaml (acme)" in out
+    assert "## Changes by owner" in summary.read_text()
+
+
+def test_the_pull_request_workflow_runs_the_scope_and_migration_checks_without_a_cache() -> None:
+    import yaml
+
+    from tests.support import REPO
+
+    steps = yaml.safe_load((REPO / ".github/workflows/pr.yml").read_text())["jobs"]["validate"]["steps"]
+    runs = " ".join(step.get("run", "") for step in steps)
+    assert "dataplane render --check --no-cache" in runs
+    assert 'dataplane check-scope --base "$BASE_SHA"' in runs and 'dataplane migration --against "$BASE_SHA"' in runs

@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import io
-import shutil
 from pathlib import Path
 
 from render import layout
 from render.cli import main
+from tests import support
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS = (layout.REGISTRY_DIR, layout.BASE_DIR, layout.TENANTS_DIR)
 
 
 def copy_repo(dest: Path, *, outputs: bool = False) -> Path:
-    """The registry, templates and example tenants (and, if asked, the committed output)."""
-    for folder in INPUTS + (layout.OUTPUT_DIRS if outputs else ()):
-        if (ROOT / folder).is_dir():
-            shutil.copytree(ROOT / folder, dest / folder)
-    return dest
+    """tests.support.copy_repo, without the committed output unless asked (validation
+    tests render into an empty tree)."""
+    return support.copy_repo(dest, outputs=outputs)
 
 
 def run(root: Path, *args: str) -> tuple[int, str, str]:

@@ -1,30 +1,68 @@
-"""`dataplane check-scope TENANT`: refuse staged (or committed) paths outside one tenant's scope."""
+"""`dataplane check-scope`: the paths a change touches, checked against who may change them.
+
+- `check-scope TENANT [--release] [--since REV]`: a deploy's staged (or committed) paths
+  must lie within one tenant's scope; anything else is refused (exit 2).
+- `check-scope --base REV`: a pull request's changed paths, sorted by owner from
+  registry/ownership.yaml; platform-owned changes are named as needing platform review.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from render import events, gitops, scope
+from render import events, gitops, ownership, scope
+from render.ghactions import add_summary
 from render.problems import ProblemsError
+
+HEADINGS = {
+    ownership.PLATFORM: "Platform-owned changes: need platform review",
+    ownership.AUTOMATION: "Automation-owned files changed by hand: need platform review",
+    ownership.TENANT: "Tenant-owned (self-service)",
+    ownership.GENERATED: "Generated output (checked by `dataplane render --check`)",
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("check-scope", help="fail if staged changes touch anything outside one tenant's files",
-                       description="Check that the staged changes (or the commits since --since) touch only "
-                                   "rendered/TENANT/, argocd/tenants/TENANT/ and, with --release, "
-                                   "tenants/TENANT/release.yaml. Exits 2 and names every other path.")
-    p.add_argument("tenant", metavar="TENANT")
+    p = sub.add_parser("check-scope", help="check changed paths against who may change them",
+                       description="With TENANT: check that the staged changes (or the commits since --since) touch "
+                                   "only rendered/TENANT/, argocd/tenants/TENANT/, control-plane/routing/TENANT/ and, "
+                                   "with --release, tenants/TENANT/release.yaml; exits 2 naming every other path. "
+                                   "With --base REV: list a pull request's changes by owner (registry/ownership.yaml).")
+    p.add_argument("tenant", nargs="?", metavar="TENANT")
     p.add_argument("--release", action="store_true", help="also allow tenants/TENANT/release.yaml (a fork deploy)")
     p.add_argument("--since", metavar="REV", help="check the commits from REV to HEAD instead of the staged changes")
-    p.set_defaults(run=lambda a: check_scope(root=a.repo, tenant=a.tenant, release=a.release, since=a.since))
+    p.add_argument("--base", metavar="REV", help="a pull request's base: list its changes by owner")
+    p.add_argument("--summary", type=Path, help="append the list as markdown here (in a workflow: $GITHUB_STEP_SUMMARY)")
+    p.set_defaults(run=lambda a: check_scope(root=a.repo, tenant=a.tenant, release=a.release, since=a.since,
+                                             base=a.base, summary=a.summary))
 
 
-def check_scope(*, root: Path, tenant: str, release: bool = False, since: str | None = None) -> int:
+def check_scope(*, root: Path, tenant: str | None, release: bool = False, since: str | None = None,
+                base: str | None = None, summary: Path | None = None) -> int:
+    if base is not None or tenant is None:
+        return by_owner(root, base or "HEAD", summary)
     name = events.tenant_name(tenant)
     paths = gitops.changed_since(root, events.git_ref(since, "since")) if since else gitops.staged(root)
     problems = scope.check_paths(name, paths, release=release)
     if problems:
         raise ProblemsError(problems)
     print(f"{len(paths)} changed path(s), all within {name}'s scope")
+    return 0
+
+
+def by_owner(root: Path, base: str, summary: Path | None) -> int:
+    own = ownership.load_ownership(root)
+    groups: dict[str, list[str]] = {kind: [] for kind in HEADINGS}
+    for path in gitops.changed_since(root, events.git_ref(base, "base")):
+        owner = ownership.owner_of(path, own)
+        label = f"{path} ({owner.tenant})" if owner.tenant and owner.kind != ownership.GENERATED else path
+        groups[owner.kind].append(label)
+    lines = []
+    for kind, heading in HEADINGS.items():
+        if groups[kind]:
+            lines += [f"{heading}:"] + [f"  - {p}" for p in groups[kind]]
+    print("\n".join(lines) if lines else "no changed paths")
+    if summary is not None:
+        add_summary(summary, "\n".join(["## Changes by owner", ""] + [line.replace("  - ", "- ") for line in lines]))
     return 0
