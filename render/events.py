@@ -49,6 +49,16 @@ def repository(value: Any, pointer: str = "repository") -> str:
     return repo
 
 
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def digest(value: Any, pointer: str = "digest") -> str:
+    text = _text(value, pointer)
+    if not DIGEST.fullmatch(text):
+        raise _bad(pointer, f"{text!r} is not an image digest", "sha256: and 64 hexadecimal digits")
+    return text
+
+
 def git_ref(value: Any, pointer: str = "ref") -> str:
     """A branch, tag or commit id; refuses what git or a shell could misread."""
     ref = _text(value, pointer)
@@ -109,11 +119,20 @@ class ForkDeploy:
     tenant: str
     repository: str
     ref: str
+    actor: str | None = None  # who dispatched (the payload's sender; never an input)
+
+
+ACTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(\[bot\])?")
 
 
 def fork_deploy(payload: dict[str, Any]) -> ForkDeploy:
     values = payload.get("inputs") or {}
-    return ForkDeploy(tenant_name(values.get("tenant")), repository(values.get("repository")), git_ref(values.get("ref")))
+    sender = (payload.get("sender") or {}).get("login")
+    actor = _text(sender, "sender.login") if sender is not None else None
+    if actor is not None and not ACTOR.fullmatch(actor):
+        raise _bad("sender.login", f"{actor!r} is not a GitHub login", "")
+    return ForkDeploy(tenant_name(values.get("tenant")), repository(values.get("repository")), git_ref(values.get("ref")),
+                      actor)
 
 
 def config_deploy(payload: dict[str, Any]) -> str:

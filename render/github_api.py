@@ -1,4 +1,4 @@
-"""The one GitHub API call the workflows need: create or update the pull-request comment.
+"""The GitHub API calls the workflows need: the pull-request comment, and team membership.
 
 Plain urllib against $GITHUB_API_URL, so tests run it against a local HTTP server.
 """
@@ -8,7 +8,9 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.request
+from urllib.parse import quote
 from typing import Any
+
 from render.problems import UserError
 
 BOT_LOGIN = "github-actions[bot]"
@@ -50,3 +52,16 @@ def upsert_comment(api: str, token: str, repository: str, number: int, body: str
         page += 1
     _call(api, token, "POST", f"/repos/{repository}/issues/{number}/comments", {"body": body})
     return "created"
+
+
+def team_member(api: str, token: str, team: str, login: str) -> bool:
+    """True when `login` is an active member of `team` (@org/slug). A 404 means no.
+    The token needs read access to the organization's teams (GITHUB_TOKEN has none)."""
+    org, slug = team.removeprefix("@").split("/", 1)
+    try:
+        found = _call(api, token, "GET", f"/orgs/{quote(org, safe='')}/teams/{quote(slug, safe='')}/memberships/{quote(login, safe='')}")
+    except ApiError as e:
+        if "HTTP 404" in str(e):
+            return False
+        raise
+    return isinstance(found, dict) and found.get("state") == "active"

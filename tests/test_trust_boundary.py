@@ -6,7 +6,11 @@ this repository and asserts the refusal: a clear problem, and nothing written.
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -314,3 +318,98 @@ def test_the_pull_request_workflow_runs_the_scope_and_migration_checks_without_a
     runs = " ".join(step.get("run", "") for step in steps)
     assert "dataplane render --check --no-cache" in runs
     assert 'dataplane check-scope --base "$BASE_SHA"' in runs and 'dataplane migration --against "$BASE_SHA"' in runs
+
+
+class _Teams(BaseHTTPRequestHandler):
+    """A stand-in GitHub API: GET /orgs/<org>/teams/<team>/memberships/<login>."""
+
+    members = {("dataplane-platform", "tenant-globex", "globex-dev")}
+
+    def do_GET(self) -> None:  # noqa: N802
+        parts = self.path.strip("/").split("/")
+        self.server.seen.append((self.path, self.headers.get("Authorization")))  # type: ignore[attr-defined]
+        if len(parts) == 6 and parts[0] == "orgs" and (parts[1], parts[3], parts[5]) in self.members:
+            body = json.dumps({"state": "active", "role": "member"}).encode()
+            self.send_response(200)
+        else:
+            body = b'{"message": "Not Found"}'
+            self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def teams_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str | None]]]:
+    server = HTTPServer(("127.0.0.1", 0), _Teams)
+    server.seen = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("DATAPLANE_TEAMS_TOKEN", "t0ken")
+    yield server.seen  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+def _dispatch(tmp_path: Path, tenant: str, repository: str, sender: str | None) -> Path:
+    payload: dict[str, object] = {"inputs": {"tenant": tenant, "repository": repository, "ref": "main"}}
+    if sender is not None:
+        payload["sender"] = {"login": sender}
+    path = tmp_path / "dispatch.json"
+    path.write_text(json.dumps(payload))
+    return path
+
+
+SHA = "c" * 40
+
+
+def test_a_fork_deploy_into_another_tenant_is_refused(tmp_path: Path, teams_api: list[tuple[str, str | None]],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Attack 2: tenant globex, repository acme-corp/engine: acme's code with globex's credentials."""
+    origin = make_origin(tmp_path)
+    work = clone(origin, tmp_path / "work")
+    start = git(work, "rev-parse", "HEAD")
+    event = _dispatch(tmp_path, "globex", "acme-corp/engine", "globex-dev")
+    capsys.readouterr()
+    assert dataplane(work, "fork-inputs", "--event", str(event)) == 2
+    assert "acme-corp/engine is not a fork globex may deploy from" in capsys.readouterr().err
+    assert dataplane(work, "fork-deploy", "--event", str(event), f"--commit={SHA}", "--push") == 2
+    assert git(origin, "rev-parse", "refs/heads/main") == start and git(work, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("sender, token, expected, message", [
+    ("globex-dev", "t0ken", 0, "fork deploy of globex from globex/engine@main"),
+    ("acme-dev", "t0ken", 2, "acme-dev is not a member of @dataplane-platform/tenant-globex"),
+    (None, "t0ken", 2, "the dispatch names no sender"),
+    ("globex-dev", "", 2, "$DATAPLANE_TEAMS_TOKEN is not set"),
+])
+def test_only_the_tenants_team_may_dispatch_its_fork_deploy(
+        tmp_path: Path, teams_api: list[tuple[str, str | None]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], sender: str | None, token: str, expected: int, message: str) -> None:
+    monkeypatch.setenv("DATAPLANE_TEAMS_TOKEN", token)
+    root = copy_repo(tmp_path / "repo")
+    output = tmp_path / "output"
+    capsys.readouterr()
+    code = dataplane(root, "fork-inputs", "--event", str(_dispatch(tmp_path, "globex", "globex/engine", sender)),
+                     "--output", str(output))
+    captured = capsys.readouterr()
+    assert code == expected and message in captured.out + captured.err
+    assert output.exists() == (expected == 0)
+    if sender and token:
+        assert teams_api == [(f"/orgs/dataplane-platform/teams/tenant-globex/memberships/{sender}", "Bearer t0ken")]
+
+
+def test_a_fork_deploy_records_the_image_by_digest(tmp_path: Path) -> None:
+    work = clone(make_origin(tmp_path), tmp_path / "work")
+    digest = "sha256:" + "d" * 64
+    assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
+                     f"--commit={SHA}", f"--digest={digest}") == 0
+    release = (work / "tenants/acme/release.yaml").read_text()
+    assert f"engine:tenant-acme-{SHA}@{digest}" in release
+    assert dataplane(work, "validate") == 0 and dataplane(work, "render", "--check") == 0
+    assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
+                     f"--commit={SHA}", "--digest=sha256:short") == 2

@@ -110,7 +110,7 @@ def test_a_pushing_deploy_refuses_to_start_over_uncommitted_changes(repo, tmp_pa
     start = origin_head(origin)
     (work / "rendered/globex/namespace-tenant-globex.yaml").write_text("# replaced\n")
 
-    assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "a/b", "--ref", "main",
+    assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
                      f"--commit={SHA_A}", "--push") == 1
 
     assert "uncommitted changes" in capsys.readouterr().err

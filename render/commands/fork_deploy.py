@@ -9,9 +9,11 @@ commit is refused if it would touch anything outside the tenant's scope.
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 from pathlib import Path
 
-from render import deploy, events, gitops, layout
+from render import deploy, events, github_api, gitops, layout, ownership
 from render.ghactions import add_summary, read_event, set_output
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
@@ -45,10 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "rendered/TENANT/ and argocd/tenants/TENANT/; anything else aborts it.")
     _event_args(p)
     p.add_argument("--commit", required=True, help="the fork commit the image was built from")
+    p.add_argument("--digest", help="the pushed image's digest (sha256:...): release.yaml pins the image by it")
     p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
     p.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
     p.set_defaults(run=lambda a: fork_deploy(root=a.repo, event=a.event, tenant=a.tenant, repository=a.repository,
-                                             ref=a.ref, commit=a.commit, push=a.push, summary=a.summary))
+                                             ref=a.ref, commit=a.commit, digest=a.digest, push=a.push,
+                                             summary=a.summary))
 
 
 def _event_args(p: argparse.ArgumentParser) -> None:
@@ -58,19 +62,46 @@ def _event_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ref", help="branch, tag or commit of the fork")
 
 
+TEAMS_TOKEN_ENV = "DATAPLANE_TEAMS_TOKEN"  # reads the organization's teams; GITHUB_TOKEN cannot
+
+
 def _inputs(root: Path, event: Path | None, tenant: str | None, repository: str | None,
-            ref: str | None) -> events.ForkDeploy:
+            ref: str | None, *, check_actor: bool = False) -> events.ForkDeploy:
+    """The dispatch's inputs, bound to the tenant: the repository must be one of the forks
+    its tenant.yaml declares, and (`check_actor`) the dispatcher a member of its team."""
     payload = read_event(event) if event else {"inputs": {"tenant": tenant, "repository": repository, "ref": ref}}
     inputs = events.fork_deploy(payload)
     if not (root / layout.tenant_dir(inputs.tenant)).is_dir():
         raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", f"no tenant named {inputs.tenant!r}",
                                      f"tenants are folders under {layout.TENANTS_DIR}/")])
+    doc = read_yaml(root, layout.tenant_file(inputs.tenant, layout.TENANT_FILE))
+    forks = [f for f in (doc.data.get("forks") or []) if isinstance(f, str)]
+    if inputs.repository.lower() not in {f.lower() for f in forks}:  # GitHub names ignore case
+        raise ProblemsError([Problem(events.INPUTS, 1, 1, "repository", f"{inputs.repository} is not a fork "
+                                     f"{inputs.tenant} may deploy from", f"{doc.file} `forks` lists "
+                                     f"{', '.join(forks) or 'none'}; the platform team adds one by pull request")])
+    if check_actor:
+        _check_actor(root, inputs)
     return inputs
+
+
+def _check_actor(root: Path, inputs: events.ForkDeploy) -> None:
+    team = ownership.load_ownership(root).team_of(inputs.tenant)
+    refuse = functools.partial(Problem, events.INPUTS, 1, 1, "sender")
+    token = os.environ.get(TEAMS_TOKEN_ENV)
+    if inputs.actor is None or not token:
+        why = "the dispatch names no sender" if inputs.actor is None else f"${TEAMS_TOKEN_ENV} is not set"
+        raise ProblemsError([refuse(f"cannot check who dispatched this fork deploy: {why}",
+                                    f"set {TEAMS_TOKEN_ENV} to a token that can read {team} (docs/security.md)")])
+    api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
+    if not github_api.team_member(api, token, team, inputs.actor):
+        raise ProblemsError([refuse(f"{inputs.actor} is not a member of {team}",
+                                    f"only {inputs.tenant}'s team may deploy its forks")])
 
 
 def fork_inputs(*, root: Path, event: Path | None = None, tenant: str | None = None, repository: str | None = None,
                 ref: str | None = None, output: Path | None = None) -> int:
-    inputs = _inputs(root, event, tenant, repository, ref)
+    inputs = _inputs(root, event, tenant, repository, ref, check_actor=event is not None)
     for key, value in (("tenant", inputs.tenant), ("repository", inputs.repository), ("ref", inputs.ref)):
         set_output(output, key, value)
     print(f"fork deploy of {inputs.tenant} from {inputs.repository}@{inputs.ref}")
@@ -97,13 +128,15 @@ def fork_image_command(*, root: Path, tenant: str, source: Path | None = None, c
 
 
 def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = None, repository: str | None = None,
-                ref: str | None = None, commit: str, push: bool = False, summary: Path | None = None) -> int:
+                ref: str | None = None, commit: str, digest: str | None = None, push: bool = False,
+                summary: Path | None = None) -> int:
     inputs = _inputs(root, event, tenant, repository, ref)
     sha = events.commit(commit)
+    pinned = f"@{events.digest(digest)}" if digest is not None else ""
     name = inputs.tenant
 
     def apply() -> list[str]:
-        image = _image(root, name, sha)
+        image = _image(root, name, sha) + pinned
         repo = deploy.load_valid(root, [name])
         release = {**release_data(repo.tenants[name]), "image": image,
                    "fork": {"repository": inputs.repository, "ref": inputs.ref, "commit": sha}}
