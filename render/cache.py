@@ -74,14 +74,24 @@ def engine_digest() -> str:
 
 @cache
 def _engine_digest(version: str) -> str:
+    """Every file of the engine package (code, schemas, Lua, anything added later), by
+    its path inside the package: no engine change can be masked by a stale cache."""
     h = hashlib.sha256(f"engine {version}\n".encode())
-    package = resources.files("render")
-    files = [f for f in package.iterdir() if f.name.endswith(".py")]
-    files += [f for f in package.joinpath("commands").iterdir() if f.name.endswith(".py")]
-    files += [f for f in package.joinpath("schemas").iterdir() if f.name.endswith(".json")]
-    for f in sorted(files, key=lambda f: str(f)):
-        _add(h, f.name, f.read_bytes())
+    for name, data in sorted(_package_files(resources.files("render"), "")):
+        _add(h, name, data)
     return h.hexdigest()
+
+
+def _package_files(folder: Any, prefix: str) -> list[tuple[str, bytes]]:
+    out = []
+    for entry in folder.iterdir():
+        if entry.name == "__pycache__" or entry.name.endswith(".pyc"):
+            continue
+        if entry.is_dir():
+            out += _package_files(entry, f"{prefix}{entry.name}/")
+        else:
+            out.append((prefix + entry.name, entry.read_bytes()))
+    return out
 
 
 def _add(h: Any, name: str, data: bytes) -> None:
