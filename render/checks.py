@@ -106,10 +106,21 @@ def quantity_problem(value: Any, what: str, pod: bool) -> tuple[str, str] | None
 
 # -- env -------------------------------------------------------------------------------
 
+# Env keys the engine also reads itself, and the values both readers accept (Ray Serve's
+# logging_config.log_level and Celery's --loglevel).
+ENV_VALUES = {"LOG_LEVEL": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
+
+
 def check_env(doc: Document, protected: list[str]) -> list[Problem]:
     out = []
     upper = {p.upper() for p in protected}
-    for key in _mapping(_mapping(doc.data).get("env")):
+    env = _mapping(_mapping(doc.data).get("env"))
+    for key, value in env.items():
+        allowed = ENV_VALUES.get(key)
+        if allowed and not (isinstance(value, str) and value.upper() in allowed):
+            out.append(doc.problem(("env", key), f"{value!r} is not a {key} the engine understands",
+                                   f"one of {', '.join(allowed)}", at_value=True))
+    for key in env:
         if key.upper() in upper:
             out.append(doc.problem(("env", key), f"{key} is set by the platform and cannot be overridden",
                                    "it carries this tenant's isolation (datastores, queues, identity); remove it"))

@@ -164,7 +164,15 @@ def _range_rules(e: dict[str, Any], layers: Layers, tenant: bool) -> list[Proble
     pairs = (("min_replicas", "max_replicas", ""),
              ("target_ongoing_requests", "max_ongoing_requests",
               "a replica never holds more than max_ongoing_requests, so Ray Serve would never scale up"))
-    # For a Celery extractor the target is a queue depth per worker, which may exceed its concurrency.
+    # For a Celery extractor the target is a queue depth per worker (KEDA's listLength), which
+    # may exceed its concurrency but must be a whole number of messages.
+    target = e.get("target_ongoing_requests")
+    if e.get("runtime") != "ray_serve" and isinstance(target, (int, float)) and (target < 1 or target != int(target)):
+        at = _blame(tenant, layers.extractor(e["id"], name, "target_ongoing_requests"))
+        if at is not None:
+            out.append(at.problem(f"target_ongoing_requests {target} is not a whole number of queued tasks: {e['id']} "
+                                  "runs on Celery, where it is the queue length per worker",
+                                  f"use a whole number of at least 1, e.g. {max(1, round(target))}"))
     for low_key, high_key, why in pairs if e.get("runtime") == "ray_serve" else pairs[:1]:
         low, high = e.get(low_key), e.get(high_key)
         if not (isinstance(low, (int, float)) and isinstance(high, (int, float))) or low <= high:

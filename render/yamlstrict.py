@@ -11,6 +11,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -29,7 +30,9 @@ MAX_DEPTH = 50
 
 Path_ = tuple[str | int, ...]
 _TAG = "tag:yaml.org,2002:"
-_DECIMAL = re.compile(r"^[-+]?(0|[1-9][0-9]*|[0-9]*\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?$|^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
+# Plain decimals only: no exponent (yamllint's forbid-scientific-notation, which
+# `validate --deep` runs over the inputs), no base 60, octal or hex.
+_DECIMAL = re.compile(r"^[-+]?(0|[1-9][0-9]*|[0-9]*\.[0-9]+|[0-9]+\.[0-9]*)$|^[-+]?\.(inf|Inf|INF|nan|NaN|NAN)$")
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 
 
@@ -210,8 +213,9 @@ def _scalar(node: yaml.Node, path: Path_, state: _State) -> Any:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not _DECIMAL.match(str(node.value)):
         # YAML 1.1 reads 1:30 as 90 (base 60), 010 as 8 and 0x10 as 16: surprising in a config file.
+        plain = format(Decimal(str(value)), "f") if isinstance(value, float) else str(value)
         state.add(node, path, f"{node.value!r} is read by YAML as {value}",
-                  f"write plain decimal ({value}), or quote it if you meant text")
+                  f"write plain decimal ({plain[:24]}{'...' if len(plain) > 24 else ''}), or quote it if you meant text")
         return None
     if isinstance(value, float) and not math.isfinite(value):
         state.add(node, path, f"{node.value!r} is not a finite number", "write an ordinary number")

@@ -19,6 +19,7 @@ def copy_repo(dest: Path, *, outputs: bool = True) -> Path:
     for folder in INPUTS + (layout.OUTPUT_DIRS if outputs else ()):
         if (REPO / folder).is_dir():
             shutil.copytree(REPO / folder, dest / folder)
+    shutil.copy(REPO / ".yamllint.yaml", dest / ".yamllint.yaml")  # the strict config `validate --deep` reads
     if outputs:
         (dest / ".github").mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / layout.CODEOWNERS_FILE, dest / layout.CODEOWNERS_FILE)

@@ -413,3 +413,18 @@ def test_a_fork_deploy_records_the_image_by_digest(tmp_path: Path) -> None:
     assert dataplane(work, "validate") == 0 and dataplane(work, "render", "--check") == 0
     assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
                      f"--commit={SHA}", "--digest=sha256:short") == 2
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ('env:\n  LOG_LEVEL: "{{ 7*7 }}"\n', "is not a LOG_LEVEL the engine understands"),
+    ("overrides:\n  text_extractor:\n    num_cpus: 1.0e-300\n", "is read by YAML as 1e-300"),
+    ("overrides:\n  universal_extractor:\n    target_ongoing_requests: 0.5\n", "is not a whole number of queued tasks"),
+])
+def test_values_the_deep_validators_refuse_are_refused_by_validate(tmp_path: Path, overrides: str, message: str,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Each was accepted by validate and rendered output that validate --deep refused."""
+    root = copy_repo(tmp_path)
+    write(root, {"tenants/acme/overrides.yaml": overrides})
+    capsys.readouterr()
+    assert dataplane(root, "validate") == 2
+    assert message in capsys.readouterr().err

@@ -132,10 +132,15 @@ def test_numbers_yaml_would_read_surprisingly(text: str, value: int) -> None:
                                                    f"write plain decimal ({value}), or quote it if you meant text")]
 
 
-@pytest.mark.parametrize("text, value", [("0", 0), ("-3", -3), ("+2", 2), ("1.5", 1.5), (".5", 0.5), ("1.0e+3", 1000.0),
+@pytest.mark.parametrize("text, value", [("0", 0), ("-3", -3), ("+2", 2), ("1.5", 1.5), (".5", 0.5),
                                          ("'010'", "010"), ("\"1:30\"", "1:30")])
 def test_plain_decimal_numbers_and_quoted_text(text: str, value: object) -> None:
     assert parse_yaml(f"a: {text}\n", "f.yaml").data == {"a": value}
+
+
+def test_scientific_notation_is_refused_as_yamllint_refuses_it() -> None:
+    assert problems_of("a: 1.0e+3\n") == [Problem("f.yaml", 1, 4, "a", "'1.0e+3' is read by YAML as 1000.0",
+                                                  "write plain decimal (1000.0), or quote it if you meant text")]
 
 
 def test_value_marks_point_at_scalars() -> None:
