@@ -155,3 +155,11 @@ def migration_verify_job(attempt: int) -> str:
 def tenant_scopes(name: str) -> tuple[str, ...]:
     """Every output folder of one tenant; they are rendered, cached and pruned together."""
     return (rendered_dir(name), argocd_tenant_dir(name), routing_dir(name))
+
+
+# Progressive rollouts: the plan is platform-owned (registry/); the state of the rollout in
+# progress is automation-owned and lives outside base/ and registry/, so that recording a
+# wave neither changes the platform revision's trees nor triggers a platform update.
+ROLLOUT_PLAN_FILE = "registry/rollout.yaml"
+ROLLOUT_DIR = "rollout"
+ROLLOUT_STATE_FILE = "rollout/state.yaml"
