@@ -101,6 +101,10 @@ def test_a_healthy_rollout_moves_wave_by_wave_after_each_soak(work, argocd, tmp_
 
     assert advance(work, argocd, clock.at(125)) == 0  # soaked: wave-1 moves
     assert release(work, "umbrella")["platform_revision"] == target
+    parent = git(work, "rev-parse", "HEAD^")
+    assert dataplane(work, "check-scope", "--rollout", "umbrella", "--since", parent) == 0
+    assert dataplane(work, "check-scope", "--rollout", "acme", "--since", parent) == 2
+    assert dataplane(work, "check-scope", "umbrella", "--release", "--since", parent) == 2  # the state is not a tenant's
     assert release(work, "globex")["platform_version"] == "2026.11.3"
     capsys.readouterr()
     assert advance(work, argocd, clock.at(130)) == 0  # ArgoCD still shows the commit before the move
