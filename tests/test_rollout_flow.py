@@ -7,6 +7,7 @@ tenant, soak 60) and wave-2 (the rest); initech has auto_deploy: false.
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +16,8 @@ import pytest
 import yaml
 
 from render.commands.platform_update import platform_update
+from render.problems import ProblemsError
+from render.release import release_text
 from render.rollout import cli as rollout
 from render.rollout.argocd_api import ArgoCD
 from render.rollout.state import read_state
@@ -56,6 +59,10 @@ def release(work: Path, tenant: str) -> dict[str, object]:
 def tenant_bytes(work: Path, tenant: str) -> dict[str, bytes]:
     return files_under(work, f"tenants/{tenant}") | files_under(work, f"rendered/{tenant}") | \
         files_under(work, f"argocd/tenants/{tenant}")
+
+
+def git_bytes(work: Path, rev: str, rel: str) -> bytes:
+    return subprocess.run(["git", "-C", str(work), "show", f"{rev}:{rel}"], capture_output=True, check=True).stdout
 
 
 def output(files: dict[str, bytes]) -> dict[str, bytes]:
@@ -130,7 +137,17 @@ def test_a_healthy_rollout_moves_wave_by_wave_after_each_soak(work, argocd, tmp_
     assert git(work, "rev-parse", "HEAD") == origin_head(work.parent / "origin.git")
 
 
+def pin_all(work: Path) -> None:
+    """Every tenant pinned to HEAD's platform, as after any earlier platform update."""
+    head = git(work, "rev-parse", "HEAD")
+    for folder in sorted((work / "tenants").iterdir()):
+        (folder / "release.yaml").write_text(release_text({**release(work, folder.name), "platform_revision": head}))
+    commit_all(work, "pin every tenant")
+    push(work)
+
+
 def test_a_degraded_canary_halts_and_rollback_restores_the_previous_bytes(work, argocd, tmp_path, monkeypatch, capsys):
+    pin_all(work)
     acme_before = tenant_bytes(work, "acme")
     assert update(work, "2026.12.1", Clock()) == 0
     sync(work, argocd)
@@ -247,3 +264,43 @@ def test_unreadable_argocd_changes_nothing(work, argocd, capsys):
     assert rollout.advance(root=work, client=lambda: ArgoCD(argocd.url, "wrong-token"), clock=Clock(), push=True) == 1
     assert "cannot read ArgoCD, nothing changed: GET application tenant-acme: HTTP 401" in capsys.readouterr().err
     assert origin_head(work.parent / "origin.git") == head
+
+
+def test_rollback_of_every_wave_restores_each_tenant_from_before_its_own_wave(work, argocd):
+    before = {t: tenant_bytes(work, t) for t in ("acme", "umbrella")}
+    clock = Clock()
+    assert update(work, "2026.12.1", clock) == 0
+    sync(work, argocd)
+    assert advance(work, argocd, clock.at(1)) == 0
+    assert advance(work, argocd, clock.at(121)) == 0  # wave-1: umbrella
+    moved = git(work, "rev-parse", "HEAD")
+    sync(work, argocd)
+    argocd.set("tenant-umbrella", health="Degraded")
+    assert advance(work, argocd, clock.at(122)) == 1
+    assert read_state(work).status == "halted" and "tenant umbrella" in read_state(work).reason
+
+    assert rollout.rollback(root=work, every_wave=True, reason="bad image", push=True) == 0
+
+    # acme pinned no revision before (it rendered from the working tree): it is pinned to the
+    # commit its wave started from, so it renders exactly what it rendered then
+    assert output(tenant_bytes(work, "acme")) == output(before["acme"])
+    assert release(work, "acme") == {**yaml.safe_load(before["acme"]["tenants/acme/release.yaml"]),
+                                     "platform_revision": read_state(work).waves[0].base}
+    assert output(tenant_bytes(work, "umbrella")) == output(before["umbrella"])
+    assert release(work, "umbrella")["platform_version"] == "2026.11.3"
+    # umbrella's release.yaml as wave-1 found it: pinned where it was by the first update
+    assert (work / "tenants/umbrella/release.yaml").read_bytes() == \
+        git_bytes(work, f"{moved}^", "tenants/umbrella/release.yaml")
+    state = read_state(work)
+    assert state.status == "rolled_back" and state.reason == "bad image"
+    assert all(w.rolled_back for w in state.waves[:2]) and not state.waves[2].moved
+    head = origin_head(work.parent / "origin.git")
+    assert rollout.rollback(root=work, push=True) == 0  # nothing left to roll back: no commit
+    assert origin_head(work.parent / "origin.git") == head
+    assert dataplane(work, "render", "--check") == 0
+
+
+def test_rollback_refuses_a_multi_line_reason(work):
+    assert update(work, "2026.12.1", Clock()) == 0
+    with pytest.raises(ProblemsError):
+        rollout.rollback(root=work, reason="x\n::error::forged", push=True)

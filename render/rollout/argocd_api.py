@@ -42,12 +42,16 @@ def application_names(tenant: str) -> tuple[str, str]:
 
 
 def parse_application(name: str, data: Any) -> AppStatus:
-    status = data.get("status") if isinstance(data, dict) else None
-    status = status if isinstance(status, dict) else {}
-    health = status.get("health") if isinstance(status.get("health"), dict) else {}
-    sync = status.get("sync") if isinstance(status.get("sync"), dict) else {}
+    status = _mapping(data, "status")
+    health, sync = _mapping(status, "health"), _mapping(status, "sync")
     return AppStatus(name, True, str(health.get("status") or "Unknown"), str(sync.get("status") or "Unknown"),
                      str(sync.get("revision") or ""), str(health.get("message") or "")[:300])
+
+
+def _mapping(data: Any, key: str) -> dict[str, Any]:
+    """data[key] when both are mappings, else {}: an odd answer reads as Unknown, never Healthy."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def base_url(url: str) -> str:

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 
 from render import deploy, gitops, layout, load_git, scope
-from render.load import Repo
+from render.load import Repo, parse_bytes
 from render.load_git import GitError, GitTree
 from render.problems import ProblemsError
-from render.release import Target, moved, release_data
+from render.release import Target, moved, release_data, release_text
 from render.rollout.plan import Candidate, Waves, candidates, held_reason, make_waves, read_plan
 from render.rollout.state import ACTIVE, COMPLETE, ROLLED_BACK, ROLLING, State, WaveState, read_state, write_state
 
@@ -107,7 +107,7 @@ def move_wave(root: Path, repo: Repo, state: State, index: int, now: datetime) -
 
 def rollback(root: Path, repo: Repo, state: State, reason: str, every_wave: bool) -> tuple[State, list[str], str | None]:
     """Each tenant of the current wave (or of every wave) back to its release.yaml as it was
-    before its wave moved, byte for byte; tenants changed since then are left alone."""
+    before its wave moved, byte for byte (see `pinned_bytes`); tenants changed since are left alone."""
     indices = [i for i, w in enumerate(state.waves) if w.moved and not w.rolled_back]
     indices = indices if every_wave else indices[-1:]
     restored, new = [], state
@@ -119,7 +119,7 @@ def rollback(root: Path, repo: Repo, state: State, reason: str, every_wave: bool
             rel = layout.tenant_file(name, layout.RELEASE_FILE)
             before = tree.read(rel)
             if name in repo.tenants and on_target(repo, name, state) and before is not None:
-                (root / rel).write_bytes(before)
+                (root / rel).write_bytes(pinned_bytes(before, rel, wave.base))
                 restored.append(name)
         new = new.with_wave(i, replace(wave, rolled_back=True, healthy_since=None))
     new = replace(new, status=ROLLED_BACK, reason=reason)
@@ -127,6 +127,16 @@ def rollback(root: Path, repo: Repo, state: State, reason: str, every_wave: bool
         deploy.render(root, sorted(restored))
     names = ", ".join(sorted(restored)) or "no tenant"
     return new, sorted(restored), commit(root, new, sorted(restored), f"rollout: roll back platform {state.label()} ({names})")
+
+
+def pinned_bytes(raw: bytes, rel: str, base: str) -> bytes:
+    """The release.yaml bytes a rollback restores: exactly `raw`, unless that release pins
+    no revision (a tenant that rendered from the working tree, then the commit `base`): it
+    is pinned to `base`, or it would render from today's base/ and registry/."""
+    data = parse_bytes(raw, rel).data
+    if not isinstance(data, dict) or "platform_revision" in data:
+        return raw
+    return release_text({**data, "platform_revision": base}).encode()
 
 
 def commit(root: Path, state: State, tenants: list[str], message: str) -> str | None:

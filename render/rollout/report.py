@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from render.rollout.plan import minutes_text
-from render.rollout.state import State, timestamp
+from render.rollout.state import HALTED, State, WaveState, timestamp
 
 
 def state_lines(state: State) -> list[str]:
@@ -23,13 +23,12 @@ def state_lines(state: State) -> list[str]:
     return lines
 
 
-def _wave_status(w: object) -> str:
-    moved_at, healthy, back = (getattr(w, k) for k in ("moved_at", "healthy_since", "rolled_back"))
-    if back:
-        return f"rolled back (had moved {timestamp(moved_at)})"
-    if moved_at is None:
+def _wave_status(w: WaveState) -> str:
+    if w.moved_at is None:
         return "waiting"
-    return f"moved {timestamp(moved_at)}" + (f", healthy since {timestamp(healthy)}" if healthy else "")
+    if w.rolled_back:
+        return f"rolled back (had moved {timestamp(w.moved_at)})"
+    return f"moved {timestamp(w.moved_at)}" + (f", healthy since {timestamp(w.healthy_since)}" if w.healthy_since else "")
 
 
 def state_markdown(state: State | None, headline: str, commits: list[str]) -> str:
@@ -37,7 +36,7 @@ def state_markdown(state: State | None, headline: str, commits: list[str]) -> st
     if state is not None:
         lines += ["```", *state_lines(state), "```", ""]
     lines.append(f"Commits: {', '.join(c[:12] for c in commits) or 'none'}.")
-    if state is not None and state.status == "halted":
+    if state is not None and state.status == HALTED:
         lines += ["", "No further wave moves. Roll the wave back with the rollout workflow (action `rollback`, or "
                       "`dataplane rollout rollback`), or fix forward with a new release, which supersedes this rollout."]
     return "\n".join(lines) + "\n"
