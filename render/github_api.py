@@ -49,3 +49,12 @@ def upsert_comment(api: str, token: str, repository: str, number: int, body: str
         page += 1
     _call(api, token, "POST", f"/repos/{repository}/issues/{number}/comments", {"body": body})
     return "created"
+
+
+def set_status(api: str, token: str, repository: str, sha: str, state: str, context: str, description: str,
+               target_url: str = "") -> None:
+    """A commit status (pending, success, failure or error) on `sha`, under `context`."""
+    body = {"state": state, "context": context, "description": description[:140]}
+    if target_url:
+        body["target_url"] = target_url
+    _call(api, token, "POST", f"/repos/{repository}/statuses/{sha}", body)

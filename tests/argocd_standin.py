@@ -1,7 +1,8 @@
 """A stand-in for the ArgoCD REST API on 127.0.0.1: GET /api/v1/applications/<name>.
 
 Answers as ArgoCD does (status.health, status.sync with the revision it compared), asks for
-the bearer token, and records every request, so tests can say what the gate read.
+the bearer token, and records every request, so tests can say what the gate read. It also
+stands in for GitHub's commit statuses (POST /repos/<owner>/<name>/statuses/<sha>).
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ class FakeArgoCD:
     apps: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> health/sync/revision/message
     missing: set[str] = field(default_factory=set)
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, authorization
+    statuses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # path, body
     url: str = ""
 
     def set(self, app: str, **status: str) -> None:
         self.apps[app] = status
 
-    def answer(self, method: str, path: str, auth: str) -> tuple[int, dict[str, Any]]:
+    def answer(self, method: str, path: str, auth: str, body: bytes = b"") -> tuple[int, dict[str, Any]]:
         self.requests.append((method, path, auth))
+        if method == "POST" and path.startswith("/repos/") and "/statuses/" in path:
+            self.statuses.append((path, json.loads(body)))
+            return 201, {"state": json.loads(body)["state"]}
         if auth != f"Bearer {TOKEN}":
             return 401, {"error": "invalid session", "code": 16}
         name = path[len(PREFIX):] if method == "GET" and path.startswith(PREFIX) else ""
@@ -48,7 +53,8 @@ class FakeArgoCD:
 def serve(fake: FakeArgoCD) -> Iterator[FakeArgoCD]:
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
-            code, payload = fake.answer(self.command, self.path.split("?")[0], self.headers.get("Authorization", ""))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            code, payload = fake.answer(self.command, self.path.split("?")[0], self.headers.get("Authorization", ""), body)
             data = json.dumps(payload).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")

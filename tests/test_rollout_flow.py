@@ -154,15 +154,24 @@ def test_a_degraded_canary_halts_and_rollback_restores_the_previous_bytes(work, 
     argocd.set("tenant-acme", health="Degraded", revision=argocd.revision,
                message="RayService engine: serve application text_extractor_v1 DEPLOY_FAILED")
     monkeypatch.setenv("ARGOCD_AUTH_TOKEN", TOKEN)
+    for key, value in (("GITHUB_TOKEN", "gh-token"), ("GITHUB_REPOSITORY", "dataplane-platform/dataplane"),
+                       ("GITHUB_API_URL", argocd.url), ("GITHUB_RUN_ID", "42")):
+        monkeypatch.setenv(key, value)
     summary = tmp_path / "summary.md"
     capsys.readouterr()
 
-    assert dataplane(work, "rollout", "advance", "--argocd-url", argocd.url, "--push", "--summary", str(summary)) == 1
+    assert dataplane(work, "rollout", "advance", "--argocd-url", argocd.url, "--push", "--summary", str(summary),
+                     "--commit-status") == 1
 
     said = capsys.readouterr().out
     assert "rollout halted at wave canary: tenant acme: Application tenant-acme is Degraded" in said
     assert "DEPLOY_FAILED" in said and "DEPLOY_FAILED" in summary.read_text()
     assert read_state(work).status == "halted"
+    path, status = argocd.statuses[-1]  # on the release's commit, for the PR and commit views
+    assert path == f"/repos/dataplane-platform/dataplane/statuses/{read_state(work).revision}"
+    assert status["state"] == "failure" and status["context"] == "dataplane/rollout"
+    assert status["description"].startswith("2026.12.1: rollout halted at wave canary: tenant acme")
+    assert status["target_url"].endswith("/dataplane-platform/dataplane/actions/runs/42")
     halted = origin_head(work.parent / "origin.git")
     assert git(work, "rev-parse", "HEAD") == halted
     argocd.set("tenant-acme")  # healthy again: a halted rollout still moves nothing

@@ -16,14 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from render import deploy, events, gitops
+from render import deploy, events, github_api, gitops
 from render.ghactions import add_summary
 from render.load import Repo
 from render.problems import Problem, ProblemsError
 from render.rollout import gate, moves
 from render.rollout.argocd_api import ArgoCD, ArgoCDError, application_names
 from render.rollout.plan import candidates, make_waves, plan_lines, read_plan
-from render.rollout.report import annotate, state_lines, state_markdown
+from render.rollout.report import STATUS_CONTEXT, annotate, commit_state, state_lines, state_markdown
 from render.rollout.state import COMPLETE, HALTED, ROLLING, State, read_state, utc_now
 
 Clock = Callable[[], datetime]
@@ -51,10 +51,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     for verb in (adv, back):
         verb.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
         verb.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
+        verb.add_argument("--commit-status", action="store_true",
+                          help="set the status `dataplane/rollout` on the release's commit (needs $GITHUB_TOKEN, "
+                               "$GITHUB_REPOSITORY)")
     adv.set_defaults(run=lambda a: advance(root=a.repo, client=lambda: _client(a.argocd_url), push=a.push,
-                                           summary=a.summary))
+                                           summary=a.summary, status=a.commit_status))
     back.set_defaults(run=lambda a: rollback(root=a.repo, every_wave=a.every_wave, reason=a.reason, push=a.push,
-                                             summary=a.summary))
+                                             summary=a.summary, status=a.commit_status))
 
 
 def _client(url: str | None) -> ArgoCD:
@@ -88,7 +91,7 @@ class Outcome:
 
 
 def advance(*, root: Path, client: Callable[[], ArgoCD], clock: Clock = utc_now, push: bool = False,
-            summary: Path | None = None) -> int:
+            summary: Path | None = None, status: bool = False) -> int:
     outcomes: list[Outcome] = []
 
     def apply() -> list[str]:
@@ -104,7 +107,7 @@ def advance(*, root: Path, client: Callable[[], ArgoCD], clock: Clock = utc_now,
         return 1
     if result is None:
         return 1
-    return _report(outcomes[0], "advance", result.commits, summary)
+    return _report(outcomes[0], "advance", result.commits, summary, status)
 
 
 def _advance_once(root: Path, client: Callable[[], ArgoCD], now: datetime) -> tuple[Outcome, str | None]:
@@ -163,7 +166,7 @@ def _transition(root: Path, repo: Repo, state: State, d: gate.Decision, now: dat
 
 
 def rollback(*, root: Path, every_wave: bool = False, reason: str | None = None, push: bool = False,
-             summary: Path | None = None) -> int:
+             summary: Path | None = None, status: bool = False) -> int:
     note = _reason(reason)
     outcomes: list[Outcome] = []
 
@@ -182,7 +185,7 @@ def rollback(*, root: Path, every_wave: bool = False, reason: str | None = None,
     result = deploy.push_change(root, apply, push=push)
     if result is None:
         return 1
-    return _report(outcomes[0], "rollback", result.commits, summary)
+    return _report(outcomes[0], "rollback", result.commits, summary, status)
 
 
 def _reason(text: str | None) -> str:
@@ -194,9 +197,28 @@ def _reason(text: str | None) -> str:
     return text
 
 
-def _report(outcome: Outcome, step: str, commits: list[str], summary: Path | None) -> int:
+def _report(outcome: Outcome, step: str, commits: list[str], summary: Path | None, status: bool) -> int:
     print(outcome.message)
     if outcome.halted:
         annotate(outcome.message)
     add_summary(summary, state_markdown(outcome.state, f"rollout {step}: {outcome.message}", commits))
+    if status and outcome.state is not None:
+        _commit_status(outcome.state, outcome.message)
     return 1 if outcome.halted else 0
+
+
+def _commit_status(state: State, message: str) -> None:
+    """The rollout's state as a status on the release's commit; a failure here is only a warning
+    (the step itself is done and pushed)."""
+    env = os.environ
+    token, repository = env.get("GITHUB_TOKEN", ""), env.get("GITHUB_REPOSITORY", "")
+    if not token or not events.REPOSITORY.fullmatch(repository):
+        print("dataplane: no commit status: GITHUB_TOKEN and GITHUB_REPOSITORY are needed", file=sys.stderr)
+        return
+    run = (f"{env.get('GITHUB_SERVER_URL', 'https://github.com')}/{repository}/actions/runs/{env['GITHUB_RUN_ID']}"
+           if env.get("GITHUB_RUN_ID", "").isdigit() else "")
+    try:
+        github_api.set_status(env.get("GITHUB_API_URL", "https://api.github.com"), token, repository, state.revision,
+                              commit_state(state), STATUS_CONTEXT, f"{state.version}: {message}", run)
+    except github_api.ApiError as e:
+        print(f"dataplane: could not set the commit status: {e}", file=sys.stderr)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 
 from render.rollout.plan import minutes_text
-from render.rollout.state import HALTED, State, WaveState, timestamp
+from render.rollout.state import COMPLETE, HALTED, ROLLING, State, WaveState, timestamp
+
+STATUS_CONTEXT = "dataplane/rollout"
 
 
 def state_lines(state: State) -> list[str]:
@@ -47,3 +49,8 @@ def annotate(message: str) -> None:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         text = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         print(f"::error title=Rollout halted::{text}")
+
+
+def commit_state(state: State) -> str:
+    """The commit status of a rollout: pending while it rolls, success once complete."""
+    return {ROLLING: "pending", COMPLETE: "success", HALTED: "failure"}.get(state.status, "error")
