@@ -235,3 +235,14 @@ def test_a_rollout_commit_may_touch_only_its_tenants_and_the_state():
 
 def test_a_tenant_deploy_may_not_touch_the_rollout_state():
     assert scope.check_paths("acme", ["rollout/state.yaml"], release=True)
+
+
+def test_a_label_in_tenant_yaml_makes_a_canary(tmp_path, capsys):
+    root = copy_repo(tmp_path)
+    tenant = root / "tenants/globex/tenant.yaml"
+    tenant.write_text(tenant.read_text() + "rollout:\n  labels: [canary]\n")
+    assert main(["--repo", str(root), "rollout", "plan", "2026.12.1"]) == 0
+    assert "1. canary (2 tenant(s), soak 2h00m; moved by `dataplane platform-update`): acme, globex" in capsys.readouterr().out
+    tenant.write_text(tenant.read_text().replace("labels: [canary]", "labels: [../canary]"))
+    assert main(["--repo", str(root), "--format", "text", "validate"]) == 2
+    assert "tenants/globex/tenant.yaml" in capsys.readouterr().err
