@@ -133,6 +133,11 @@ def test_a_healthy_rollout_moves_wave_by_wave_after_each_soak(work, argocd, tmp_
     assert {p for _, p, auth in argocd.requests if auth == f"Bearer {TOKEN}"} >= {
         "/api/v1/applications/tenant-acme", "/api/v1/applications/tenant-acme-guardrails"}
     assert "tenant-initech" not in argocd.read()
+    capsys.readouterr()
+    assert dataplane(work, "rollout", "status") == 0
+    said = capsys.readouterr().out
+    assert f"rollout of platform 2026.12.1 at {target[:12]}" in said and ": complete, started 2026-12-01T09:00:00Z" in said
+    assert "  2. wave-1: moved 2026-12-01T11:05:00Z, healthy since 2026-12-01T11:15:00Z; soak 1h00m; umbrella" in said
     assert dataplane(work, "render", "--check") == 0
     assert git(work, "rev-parse", "HEAD") == origin_head(work.parent / "origin.git")
 

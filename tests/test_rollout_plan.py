@@ -187,6 +187,9 @@ def test_state_round_trips_and_a_broken_hand_edit_is_a_problem():
     with pytest.raises(ProblemsError) as caught:
         from_document(parse_yaml(text.replace("2026-12-01T09:05:00Z", "yesterday"), "rollout/state.yaml"))
     assert "'yesterday' is not a UTC time" in caught.value.problems[0].format()
+    with pytest.raises(ProblemsError) as caught:
+        from_document(parse_yaml(text.replace(f"  base: {'a' * 40}\n", ""), "rollout/state.yaml"))
+    assert "a wave that moved needs `base`" in caught.value.problems[0].format()
 
 
 # -- ArgoCD client ---------------------------------------------------------------------

@@ -122,6 +122,10 @@ def from_document(doc: Document) -> State:
                             _time(doc, ("waves", i, "healthy_since"), w.get("healthy_since")),
                             bool(w.get("rolled_back", False)))
                   for i, w in enumerate(d["waves"]))
+    for i, w in enumerate(waves):
+        if w.moved and w.base is None:  # the gate and a rollback both need the commit before the move
+            raise ProblemsError([doc.problem(("waves", i), "a wave that moved needs `base`, the commit before its move",
+                                             "rollout/state.yaml is written by automation; restore it from git log")])
     started = _time(doc, ("started",), d["started"])
     assert started is not None
     return State(d["version"], d["image"], d["revision"], d["status"], started, d["timeout_minutes"], waves,
