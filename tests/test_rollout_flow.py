@@ -318,3 +318,26 @@ def test_rollback_refuses_a_multi_line_reason(work):
     assert update(work, "2026.12.1", Clock()) == 0
     with pytest.raises(ProblemsError):
         rollout.rollback(root=work, reason="x\n::error::forged", push=True)
+
+
+def test_a_tenant_added_during_the_last_wave_moves_in_a_wave_of_its_own(work, argocd):
+    clock = Clock()
+    assert update(work, "2026.12.1", clock) == 0
+    for minutes in (1, 121, 122, 182):  # canary soaks, wave-1 moves and soaks, wave-2 moves
+        sync(work, argocd)
+        assert advance(work, argocd, clock.at(minutes)) == 0
+    assert read_state(work).current == 2
+    assert dataplane(work, "new-tenant", "zeta", "--cloud", "gcp", "--region", "us-central1") == 0
+    assert dataplane(work, "render", "zeta") == 0
+    commit_all(work, "tenant zeta")
+    push(work)
+    for minutes in (183, 243):
+        sync(work, argocd)
+        assert advance(work, argocd, clock.at(minutes)) == 0
+    state = read_state(work)
+    assert (state.waves[3].name, state.waves[3].tenants, state.status) == ("added-4", ("zeta",), "rolling")
+    for minutes in (244, 304):
+        sync(work, argocd)
+        assert advance(work, argocd, clock.at(minutes)) == 0
+    assert read_state(work).status == "complete"
+    assert release(work, "zeta")["platform_revision"] == state.revision

@@ -157,8 +157,9 @@ def _transition(root: Path, repo: Repo, state: State, d: gate.Decision, now: dat
         new = state.with_wave(i, replace(wave, healthy_since=now))
         return Outcome(d.message, new), moves.commit(root, new, [], f"rollout: wave {wave.name} healthy, soaking")
     if d.kind == gate.ADVANCE or (d.kind == gate.COMPLETE and moves.late_tenants(repo, state)):
-        new, sha = moves.move_wave(root, repo, state, i + 1, now)
-        return Outcome(f"{d.message}; moved {', '.join(new.waves[i + 1].tenants) or 'no tenant'}", new), sha
+        new, sha = moves.move_wave(root, repo, state, i + 1, now)  # tenants added meanwhile come along
+        said = d.message if d.kind == gate.ADVANCE else f"wave {wave.name} soaked; tenants added during the rollout move"
+        return Outcome(f"{said}; moved {', '.join(new.waves[i + 1].tenants) or 'no tenant'}", new), sha
     if d.kind == gate.COMPLETE:
         new = replace(state, status=COMPLETE)
         return Outcome(d.message, new), moves.commit(root, new, [], f"rollout: platform {state.label()} complete")
