@@ -7,6 +7,7 @@ tenant, soak 60) and wave-2 (the rest); initech has auto_deploy: false.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -341,3 +342,23 @@ def test_a_tenant_added_during_the_last_wave_moves_in_a_wave_of_its_own(work, ar
         assert advance(work, argocd, clock.at(minutes)) == 0
     assert read_state(work).status == "complete"
     assert release(work, "zeta")["platform_revision"] == state.revision
+
+
+def test_a_merge_changing_a_template_reaches_the_canary_first(work, tmp_path):
+    template = work / "base/namespace.yaml.j2"
+    template.write_text(template.read_text().replace("  labels:\n", "  labels:\n    dataplane.io/tier: {{ \"enterprise\" | j }}\n", 1))
+    # (tenants without a pinned revision render from the working tree: pin them as an earlier update would have)
+    for folder in sorted((work / "tenants").iterdir()):
+        before = git(work, "rev-parse", "HEAD")
+        (folder / "release.yaml").write_text(release_text({**release(work, folder.name), "platform_revision": before}))
+    merge = commit_all(work, "platform: tier label on namespaces")
+    push(work)
+    payload = tmp_path / "push.json"
+    payload.write_text(json.dumps({"ref": "refs/heads/main", "before": "0" * 40, "after": merge}))
+
+    assert platform_update(root=work, event_name="push", event=payload, push=True, clock=Clock()) == 0
+
+    labelled = {t for t in ("acme", "globex", "umbrella", "initech")
+                if "dataplane.io/tier" in (work / f"rendered/{t}/namespace-tenant-{t}.yaml").read_text()}
+    assert labelled == {"acme"}
+    assert read_state(work).revision == merge
