@@ -219,7 +219,8 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
     recovered = emit.recover(root) if not check else []
     names = list_tenants(root) if not tenants else list(tenants)
     stale = [] if tenants else emit.foreign(root, layout.fleet_scopes(names))  # before staging folders appear
-    owners = None if tenants else ownership.codeowners(ownership.load_ownership(root), names).encode()
+    # CODEOWNERS lists every tenant: kept current by partial renders too (a new tenant's, say).
+    owners = ownership.codeowners(ownership.load_ownership(root), list_tenants(root)).encode()
     writer = emit.Writer(root, check=check)
     try:
         result = render_fleet(root, tenants or None, use_cache=use_cache, writer=writer, progress=progress)
@@ -227,8 +228,7 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
         writer.abort()
         raise
     report = writer.finish(stale)
-    if owners is not None:
-        emit.single_file(root, layout.CODEOWNERS_FILE, owners, report, check=check)
+    emit.single_file(root, layout.CODEOWNERS_FILE, owners, report, check=check)
     report.unchanged += sum(result.fresh.values())
     unsettled = set(report.scopes_changed) if check else set()
     remember(root, result, [s for s in result.scopes if s not in unsettled], [] if check else stale)

@@ -65,3 +65,12 @@ def team_member(api: str, token: str, team: str, login: str) -> bool:
             return False
         raise
     return isinstance(found, dict) and found.get("state") == "active"
+
+
+def set_status(api: str, token: str, repository: str, sha: str, state: str, context: str, description: str,
+               target_url: str = "") -> None:
+    """A commit status (pending, success, failure or error) on `sha`, under `context`."""
+    body = {"state": state, "context": context, "description": description[:140]}
+    if target_url:
+        body["target_url"] = target_url
+    _call(api, token, "POST", f"/repos/{repository}/statuses/{sha}", body)

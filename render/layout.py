@@ -190,3 +190,11 @@ def is_scope(path: str) -> bool:
     tenant folder with a valid name): the only destinations a leftover may name."""
     parent, _, name = path.rpartition("/")
     return path in PLATFORM_SCOPES or (parent in TENANT_SCOPE_PARENTS and bool(DNS1123_LABEL.match(name)))
+
+
+# Progressive rollouts: the plan is platform-owned (registry/); the state of the rollout in
+# progress is automation-owned and lives outside base/ and registry/, so that recording a
+# wave neither changes the platform revision's trees nor triggers a platform update.
+ROLLOUT_PLAN_FILE = "registry/rollout.yaml"
+ROLLOUT_DIR = "rollout"
+ROLLOUT_STATE_FILE = "rollout/state.yaml"

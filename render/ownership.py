@@ -62,6 +62,8 @@ def owner_of(path: str, own: Ownership) -> Owner:
             return Owner(GENERATED, name if layout.DNS1123_LABEL.match(name) else None)
     if any(path.startswith(scope + "/") for scope in layout.PLATFORM_SCOPES):
         return Owner(GENERATED)
+    if path.startswith(layout.ROLLOUT_DIR + "/"):  # the rollout's state: written by the rollout workflow only
+        return Owner(AUTOMATION)
     return Owner(PLATFORM)
 
 

@@ -105,25 +105,29 @@ class Plan:
 
 
 def plan_update(tenants: dict[str, tuple[bool, dict[str, Any]]], target: Target, previous: str | None,
-                equivalent: frozenset[str] = frozenset()) -> Plan:
+                equivalent: frozenset[str] = frozenset(), hold: dict[str, str] | None = None) -> Plan:
     """Bump every auto_deploy tenant to `target`; hold the others where they are.
 
     `tenants` maps a name to (auto_deploy, release data). A held tenant that pins no
     revision yet rendered from the working tree until now: it is pinned to `previous`
     (the commit before the update), so its rendered files do not change. A tenant
     pinned to a revision in `equivalent` (same base/ and registry/ as the target) keeps
-    it, so running an update twice changes nothing the second time.
+    it, so running an update twice changes nothing the second time. `hold` names
+    auto_deploy tenants that stay too, with the reason (a later wave of a rollout).
     """
     plan = Plan(target)
+    hold = hold or {}
     for name, (auto_deploy, release) in sorted(tenants.items()):
-        if auto_deploy and not is_fork(release):
+        if auto_deploy and not is_fork(release) and name not in hold:
             new = moved(release, target)
             if release.get("platform_revision") in equivalent:
                 new["platform_revision"] = release["platform_revision"]
             if new != release:
                 plan.bumped[name] = new
             continue
-        reason = "auto_deploy is false" if not auto_deploy else f"runs its fork image (rebase the fork, fork-deploy, then `dataplane promote {name} --keep-image`)"
+        reason = ("auto_deploy is false" if not auto_deploy
+                  else f"runs its fork image (rebase the fork, fork-deploy, then `dataplane promote {name} --keep-image`)"
+                  if is_fork(release) else hold[name])
         plan.pending.append(Pending(name, str(release.get("platform_version", "")), reason))
         if "platform_revision" not in release and previous:
             plan.pinned[name] = {**release, "platform_revision": previous}

@@ -46,3 +46,19 @@ def check_paths(tenant: str, paths: list[str], *, release: bool) -> list[Problem
     return [Problem(STAGED, 1, 1, "", f"{path!r} is outside tenant {name}'s deploy scope",
                     f"a deploy of {name} may change only {where}")
             for path in sorted(paths) if not path_allowed(name, path, release=release)]
+
+
+# Rollout commits (`platform-update` under a plan, `rollout advance|rollback`): the moved
+# tenants' release.yaml and output, and the automation-owned rollout state. Nothing else.
+def rollout_path_allowed(tenants: list[str], path: str) -> bool:
+    if not _clean(path):
+        return False
+    return path == layout.ROLLOUT_STATE_FILE or any(path_allowed(t, path, release=True) for t in tenants)
+
+
+def check_rollout_paths(tenants: list[str], paths: list[str]) -> list[Problem]:
+    names = [events.tenant_name(t) for t in tenants]
+    return [Problem(STAGED, 1, 1, "", f"{path!r} is outside this rollout step's scope",
+                    f"a rollout step may change only {layout.ROLLOUT_STATE_FILE} and the release.yaml and output "
+                    f"of the tenants it moves ({', '.join(names) or 'none'})")
+            for path in sorted(paths) if not rollout_path_allowed(names, path)]

@@ -51,6 +51,8 @@ def check_schema(doc: Document, name: str) -> list[Problem]:
 def _schema_problem(doc: Document, error: jsonschema.ValidationError, name: str) -> list[Problem]:
     path = tuple(error.absolute_path)
     field = str(path[-1]) if path else "the file"
+    if path and isinstance(path[-1], int):  # a list item: name the list, not the index
+        field = f"entry of {path[-2]}" if len(path) > 1 else "entry"
     v = error.validator
     if v == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(error.schema.get("properties", {}))

@@ -36,13 +36,16 @@ def git(cwd: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def make_origin(tmp_path: Path) -> Path:
-    """A bare repository holding one commit: a copy of this checkout's inputs and output."""
+def make_origin(tmp_path: Path, without: tuple[str, ...] = ()) -> Path:
+    """A bare repository holding one commit: a copy of this checkout's inputs and output
+    (less the files named in `without`)."""
     seed = tmp_path / "seed"
     seed.mkdir()
     for folder in COPIED:
         if (ROOT / folder).is_dir():
             shutil.copytree(ROOT / folder, seed / folder)
+    for rel in without:
+        (seed / rel).unlink()
     git(seed, "init", "-q", "-b", "main")
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "seed")

@@ -16,7 +16,7 @@ from render.problems import Problem
 from render.validate import schema, validate_repo
 from tests.validation_repo import ROOT, copy_repo, run
 
-SCHEMAS = ("overrides", "tenant", "release", "platform", "extractors")
+SCHEMAS = ("overrides", "tenant", "release", "platform", "extractors", "rollout", "rollout_state")
 OV = "tenants/acme/overrides.yaml"
 
 

@@ -33,8 +33,9 @@ def load(path: Path) -> dict[Any, Any]:
     return dict(data)
 
 
-def test_the_four_workflows_exist():
-    assert [p.name for p in FILES] == ["config-deploy.yml", "fork-deploy.yml", "platform-update.yml", "pr.yml"]
+def test_the_five_workflows_exist():
+    assert [p.name for p in FILES] == ["config-deploy.yml", "fork-deploy.yml", "platform-update.yml", "pr.yml",
+                                       "rollout.yml"]
 
 
 def test_actionlint_reports_nothing():
@@ -104,3 +105,14 @@ def test_every_step_that_does_work_is_a_dataplane_subcommand():
                 line = line.strip()
                 if line and not line.startswith("--"):
                     assert allowed.match(line), f"{path.name}:{job}: {line}"
+
+
+def test_the_rollout_workflow_runs_on_schedule_and_rolls_back_only_by_hand():
+    data = load(WORKFLOWS / "rollout.yml")
+    assert data["on"]["schedule"] and data["on"]["workflow_dispatch"]["inputs"]["action"]["options"] == ["advance", "rollback"]
+    assert data["concurrency"]["group"] != load(WORKFLOWS / "platform-update.yml")["concurrency"]["group"]
+    runs = {step.get("name"): step for _, step in steps(WORKFLOWS / "rollout.yml")}
+    assert "dataplane rollout advance" in runs["Advance the rollout (gate in ArgoCD)"]["run"]
+    rollback = runs["Roll the current wave back"]
+    assert "dataplane rollout rollback" in rollback["run"] and "workflow_dispatch" in rollback["if"]
+    assert "ARGOCD_AUTH_TOKEN" not in rollback["env"]  # rolling back needs no ArgoCD token

@@ -2,6 +2,8 @@
 
 - `check-scope TENANT [--release] [--since REV]`: a deploy's staged (or committed) paths
   must lie within one tenant's scope; anything else is refused (exit 2).
+- `check-scope --rollout [TENANT...] [--since REV]`: a rollout step may change only the
+  moved tenants' release.yaml and output, and rollout/state.yaml.
 - `check-scope --base REV`: a pull request's changed paths, sorted by owner from
   registry/ownership.yaml; platform-owned changes are named as needing platform review.
 """
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from render import events, gitops, ownership, scope
 from render.ghactions import add_summary
-from render.problems import ProblemsError
+from render.problems import Problem, ProblemsError
 
 HEADINGS = {
     ownership.PLATFORM: "Platform-owned changes: need platform review",
@@ -28,20 +30,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description="With TENANT: check that the staged changes (or the commits since --since) touch "
                                    "only rendered/TENANT/, argocd/tenants/TENANT/, control-plane/routing/TENANT/ and, "
                                    "with --release, tenants/TENANT/release.yaml; exits 2 naming every other path. "
-                                   "With --base REV: list a pull request's changes by owner (registry/ownership.yaml).")
-    p.add_argument("tenant", nargs="?", metavar="TENANT")
+                                   "With --rollout: the same for a rollout step. With --base REV: list a pull "
+                                   "request's changes by owner (registry/ownership.yaml).")
+    p.add_argument("tenants", nargs="*", metavar="TENANT", help="the tenant (with --rollout: the tenants moved, if any)")
     p.add_argument("--release", action="store_true", help="also allow tenants/TENANT/release.yaml (a fork deploy)")
+    p.add_argument("--rollout", action="store_true",
+                   help="a rollout step: the TENANTs' release.yaml and output, and rollout/state.yaml")
     p.add_argument("--since", metavar="REV", help="check the commits from REV to HEAD instead of the staged changes")
     p.add_argument("--base", metavar="REV", help="a pull request's base: list its changes by owner")
     p.add_argument("--summary", type=Path, help="append the list as markdown here (in a workflow: $GITHUB_STEP_SUMMARY)")
-    p.set_defaults(run=lambda a: check_scope(root=a.repo, tenant=a.tenant, release=a.release, since=a.since,
-                                             base=a.base, summary=a.summary))
+    p.set_defaults(run=_run)
 
 
-def check_scope(*, root: Path, tenant: str | None, release: bool = False, since: str | None = None,
-                base: str | None = None, summary: Path | None = None) -> int:
-    if base is not None or tenant is None:
-        return by_owner(root, base or "HEAD", summary)
+def _run(a: argparse.Namespace) -> int:
+    if a.rollout:
+        return check_rollout(root=a.repo, tenants=a.tenants, since=a.since)
+    if a.base is not None:
+        return by_owner(root=a.repo, base=a.base, summary=a.summary)
+    if len(a.tenants) != 1:
+        raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", "name exactly one TENANT",
+                                     "or list a pull request's changes with --base REV, or check a rollout step "
+                                     "with --rollout [TENANT...]")])
+    return check_scope(root=a.repo, tenant=a.tenants[0], release=a.release, since=a.since)
+
+
+def check_scope(*, root: Path, tenant: str, release: bool = False, since: str | None = None) -> int:
     name = events.tenant_name(tenant)
     paths = gitops.changed_since(root, events.git_ref(since, "since")) if since else gitops.staged(root)
     problems = scope.check_paths(name, paths, release=release)
@@ -51,7 +64,18 @@ def check_scope(*, root: Path, tenant: str | None, release: bool = False, since:
     return 0
 
 
-def by_owner(root: Path, base: str, summary: Path | None) -> int:
+def check_rollout(*, root: Path, tenants: list[str], since: str | None = None) -> int:
+    """A rollout step may change only the moved tenants' release.yaml and output, and the state."""
+    names = [events.tenant_name(t) for t in tenants]
+    paths = gitops.changed_since(root, events.git_ref(since, "since")) if since else gitops.staged(root)
+    problems = scope.check_rollout_paths(names, paths)
+    if problems:
+        raise ProblemsError(problems)
+    print(f"{len(paths)} changed path(s), all within the rollout step's scope")
+    return 0
+
+
+def by_owner(*, root: Path, base: str, summary: Path | None = None) -> int:
     own = ownership.load_ownership(root)
     groups: dict[str, list[str]] = {kind: [] for kind in HEADINGS}
     for path in gitops.changed_since(root, events.git_ref(base, "base")):

@@ -10,23 +10,31 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from render import deploy, events, gitops, layout
 from render.ghactions import add_summary, read_event
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
 from render.release import Plan, auto_deploy, plan_update, release_data, set_scalars
+from render.rollout import moves
+from render.rollout.state import State, utc_now, write_state
 
 RELEASE_PATHS = [layout.TENANTS_DIR, *layout.OUTPUT_DIRS]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("platform-update", help="bump, render and commit every auto_deploy tenant to the platform at HEAD",
+    p = sub.add_parser("platform-update", help="bump, render and commit the auto_deploy tenants of the first wave to the platform at HEAD",
                        description="Roll a platform update out: with --version (a new engine image) first set "
-                                   "registry/platform.yaml and commit it; then move every auto_deploy tenant to HEAD "
+                                   "registry/platform.yaml and commit it; then move the auto_deploy tenants to HEAD "
                                    "(release.yaml: platform_version, image, platform_revision), re-render and commit. "
-                                   "Tenants with auto_deploy: false are listed as pending and left untouched.")
+                                   "With a rollout plan (registry/rollout.yaml) only the first wave moves and the "
+                                   "rollout is recorded in rollout/state.yaml (`dataplane rollout advance` moves the "
+                                   "next waves); a rollout in progress is superseded. Without a plan every auto_deploy "
+                                   "tenant moves at once. Tenants with auto_deploy: false are listed as pending and "
+                                   "left untouched.")
     p.add_argument("--event-name", default=os.environ.get("GITHUB_EVENT_NAME"),
                    help="push, repository_dispatch or workflow_dispatch (default: $GITHUB_EVENT_NAME)")
     p.add_argument("--event", type=Path, help="the event payload JSON (in a workflow: $GITHUB_EVENT_PATH)")
@@ -40,13 +48,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def platform_update(*, root: Path, event_name: str | None = None, event: Path | None = None,
-                    version: str | None = None, tag: str | None = None, push: bool = False, summary: Path | None = None) -> int:
+                    version: str | None = None, tag: str | None = None, push: bool = False, summary: Path | None = None,
+                    clock: Callable[[], datetime] = utc_now) -> int:
     if event_name:
         update = events.platform_update(event_name, read_event(event))
     else:
         v = events.version(version) if version else None
         update = events.PlatformUpdate(v, events.image_tag(tag or v) if v else None)
-    plans: list[Plan] = []
+    plans: list[tuple[Plan, moves.Start | None]] = []
 
     def apply() -> list[str]:
         plans.clear()
@@ -56,14 +65,14 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
             commits += _set_engine(root, update.version, update.tag)
         # A held tenant without a revision rendered from HEAD's platform until now (a
         # pull request's `render --check` saw to it): it is pinned there.
-        plan, sha = _roll_out(root, before, update.version)
-        plans.append(plan)
+        plan, start, sha = _roll_out(root, before, update.version, clock())
+        plans.append((plan, start))
         return commits + ([sha] if sha else [])
 
     result = deploy.push_change(root, apply, push=push)
     if result is None:
         return 1
-    add_summary(summary, summary_markdown(plans[0], result.commits))
+    add_summary(summary, summary_markdown(plans[0][0], result.commits) + rollout_markdown(plans[0][1]))
     return 0
 
 
@@ -80,11 +89,14 @@ def _set_engine(root: Path, version: str, tag: str) -> list[str]:
     return [sha] if sha else []
 
 
-def _roll_out(root: Path, previous: str | None, version: str | None) -> tuple[Plan, str | None]:
+def _roll_out(root: Path, previous: str | None, version: str | None,
+              now: datetime) -> tuple[Plan, moves.Start | None, str | None]:
     repo = deploy.load_valid(root)
     target = deploy.current_target(root, repo)
     tenants = {name: (auto_deploy(files), release_data(files)) for name, files in repo.tenants.items()}
-    plan = plan_update(tenants, target, previous, deploy.equivalent_revisions(root, repo, target))
+    start = moves.start(root, repo, target, now)  # None without a rollout plan: every tenant at once
+    plan = plan_update(tenants, target, previous, deploy.equivalent_revisions(root, repo, target),
+                       start.hold if start else None)
     # Every revision the plan pins becomes a platform release: the only commits a pin may name.
     deploy.release(root, target)
     if previous and previous != target.revision and plan.pinned:
@@ -92,16 +104,20 @@ def _roll_out(root: Path, previous: str | None, version: str | None) -> tuple[Pl
     for name, release in plan.releases.items():
         deploy.write_release(root, name, release)
     deploy.render(root, None)  # every tenant: held ones render from their pinned revision, unchanged
-    staged = gitops.stage(root, RELEASE_PATHS)
-    outside = [p for p in staged if not (p.endswith("/" + layout.RELEASE_FILE)
+    if start and start.state:
+        write_state(root, start.state)
+    staged = gitops.stage(root, RELEASE_PATHS + [layout.ROLLOUT_STATE_FILE])
+    outside = [p for p in staged if not (p.endswith("/" + layout.RELEASE_FILE) or p == layout.ROLLOUT_STATE_FILE
                                          or p.startswith(tuple(d + "/" for d in layout.OUTPUT_DIRS)))]
     if outside:
-        raise ProblemsError([Problem(p, 1, 1, "", "a platform update may change only release.yaml files and output", "")
-                             for p in outside])
+        raise ProblemsError([Problem(p, 1, 1, "", "a platform update may change only release.yaml files, output "
+                                                  "and the rollout state", "") for p in outside])
     names = ", ".join(sorted(plan.bumped)) or "no tenant"
+    who = f"wave {start.state.waves[0].name} of its rollout" if start and start.state and start.state.waves else "auto_deploy tenants"
+    also = f"; supersedes the rollout of {start.state.supersedes}" if start and start.state and start.state.supersedes else ""
     sha = gitops.commit(root, f"release: platform {version or target.platform_version} at "
-                              f"{target.revision[:12]} to auto_deploy tenants ({names})")
-    return plan, sha
+                              f"{target.revision[:12]} to {who} ({names}){also}")
+    return plan, start, sha
 
 
 def summary_markdown(plan: Plan, commits: list[str]) -> str:
@@ -117,3 +133,23 @@ def summary_markdown(plan: Plan, commits: list[str]) -> str:
         lines += [f"- **{p.name}** stays on {p.platform_version or 'its release'}: {p.reason}" for p in plan.pending]
     lines += ["", f"Commits: {', '.join(c[:12] for c in commits) or 'none'}."]
     return "\n".join(lines) + "\n"
+
+
+def rollout_markdown(start: moves.Start | None) -> str:
+    """The rollout part of the summary: the waves to come, and the rollout superseded."""
+    if start is None:
+        return ""
+    if start.state is None:
+        return "\nA rollout of this platform is already recorded in rollout/state.yaml; nothing new to start.\n"
+    lines = ["", f"### Progressive rollout ({layout.ROLLOUT_PLAN_FILE})", ""]
+    lines += [f"{i + 1}. **{w.name}** (soak {w.soak_minutes} min): {', '.join(w.tenants)}"
+              + (" (moved now)" if i == 0 else "") for i, w in enumerate(start.state.waves)]
+    lines += ["", "Later waves move with `dataplane rollout advance` (the rollout workflow) once every tenant "
+                  "moved so far has been Healthy and Synced in ArgoCD for the wave's soak time."]
+    if start.superseded is not None:
+        lines += ["", f"**Supersedes** the rollout of {_state_line(start.superseded)}: no further wave of it moves."]
+    return "\n".join(lines) + "\n"
+
+
+def _state_line(state: State) -> str:
+    return f"{state.label()} ({state.status}, waves moved: {', '.join(w.name for w in state.waves if w.moved) or 'none'})"

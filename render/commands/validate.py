@@ -9,6 +9,7 @@ from pathlib import Path
 
 from render.load import load_repo
 from render.problems import ProblemsError
+from render.rollout.plan import plan_file_problems
 from render.validate import validate_repo
 
 EXIT_FAILED = 1
@@ -47,7 +48,7 @@ def _env_path(name: str) -> Path | None:
 
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
              require_crds: bool = False, fmt: str | None = None) -> int:
-    problems = validate_repo(load_repo(root, tenants or None))
+    problems = validate_repo(load_repo(root, tenants or None)) + plan_file_problems(root)
     if problems:
         raise ProblemsError(problems)
     if not deep:

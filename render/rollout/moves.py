@@ -1,0 +1,154 @@
+"""The repository side of a rollout: start one (for `platform-update`), move a wave, roll a
+wave back. Each writes release.yaml files and rollout/state.yaml, re-renders the tenants it
+moved and commits once, after checking the staged paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from render import deploy, gitops, layout, load_git, scope
+from render.load import Repo, parse_bytes
+from render.load_git import GitError, GitTree
+from render.problems import ProblemsError
+from render.release import Target, moved, release_data, release_text
+from render.rollout.plan import Candidate, Waves, candidates, held_reason, make_waves, read_plan
+from render.rollout.state import ACTIVE, COMPLETE, ROLLED_BACK, ROLLING, State, WaveState, read_state, write_state
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a platform update does under a rollout plan."""
+
+    hold: dict[str, str]  # tenants that stay where they are now, and why
+    state: State | None = None  # a new rollout to record (None: the one recorded goes on)
+    superseded: State | None = None  # the rollout the new one replaces
+
+
+def start(root: Path, repo: Repo, target: Target, now: datetime) -> Start | None:
+    """The first wave of `target`'s rollout; None without registry/rollout.yaml (every
+    auto_deploy tenant moves at once). Running it again for the same platform changes nothing."""
+    spec = read_plan(root, set(repo.tenants))
+    if spec is None:
+        return None
+    old = read_state(root)
+    if old is not None and same_platform(root, old, target):
+        keep = set(old.moved_tenants()) if old.status != COMPLETE else set(repo.tenants)
+        return Start({t: f"rollout of {old.label()} is {old.status}" for t in repo.tenants if t not in keep})
+    waves = make_waves(spec, candidates(repo), target.platform_version)
+    hold = dict(waves.held)
+    for w in waves.waves[1:]:
+        hold.update({t: f"waits for wave {w.name} (`dataplane rollout advance`)" for t in w.tenants})
+    state = new_state(waves, target, spec.timeout_minutes, gitops.head(root), now)
+    if old is not None and old.status in ACTIVE:
+        where = old.waves[old.current].name if old.current >= 0 else "no wave"
+        state = replace(state, supersedes=f"{old.label()} ({old.status} at wave {where})")
+        return Start(hold, state, old)
+    return Start(hold, state)
+
+
+def new_state(waves: Waves, target: Target, timeout: int, base: str, now: datetime) -> State:
+    states = [WaveState(w.name, w.tenants, w.soak_minutes) for w in waves.waves]
+    if states:
+        states[0] = replace(states[0], base=base, moved_at=now)
+    return State(target.platform_version, target.image, target.revision, ROLLING if states else COMPLETE, now,
+                 timeout, tuple(states), held=dict(waves.held))
+
+
+def same_platform(root: Path, state: State, target: Target) -> bool:
+    if state.image != target.image:
+        return False
+    try:
+        return load_git.platform_trees(root, state.revision) == load_git.platform_trees(root, target.revision)
+    except GitError:
+        return False
+
+
+def candidate(repo: Repo, name: str) -> Candidate | None:
+    return next((c for c in candidates(repo) if c.name == name), None)
+
+
+def on_target(repo: Repo, name: str, state: State) -> bool:
+    release = release_data(repo.tenants[name])
+    return release.get("platform_revision") == state.revision and release.get("image") == state.image
+
+
+def late_tenants(repo: Repo, state: State) -> list[str]:
+    """Tenants that take part in this release but are in no wave: added during the rollout."""
+    known = state.in_waves() | set(state.held)
+    return sorted(c.name for c in candidates(repo)
+                  if c.name not in known and held_reason(c, state.version) is None and not on_target(repo, c.name, state))
+
+
+def move_wave(root: Path, repo: Repo, state: State, index: int, now: datetime) -> tuple[State, str | None]:
+    """Move wave `index` (with any tenant added since the rollout began) to the rollout's
+    target; tenants that left the release meanwhile (pinned, fork, skip, removed) stay."""
+    if index == len(state.waves):
+        state = replace(state, waves=state.waves + (WaveState(f"added-{index + 1}", (), state.waves[-1].soak_minutes),))
+    wave, held = state.waves[index], dict(state.held)
+    names = []
+    for name in list(wave.tenants) + late_tenants(repo, state):
+        c = candidate(repo, name)
+        reason = "removed" if c is None else held_reason(c, state.version)
+        if reason is not None:
+            held[name] = f"left wave {wave.name}: {reason}"
+            continue
+        names.append(name)
+        deploy.write_release(root, name, moved(release_data(repo.tenants[name]), state.target))
+    new = replace(state, held=held).with_wave(index, replace(wave, tenants=tuple(names), base=gitops.head(root),
+                                                                 moved_at=now))
+    if names:
+        deploy.render(root, names)
+    sha = commit(root, new, names, f"rollout: platform {state.label()}, wave {wave.name} "
+                                   f"({', '.join(names) or 'no tenant'})")
+    return new, sha
+
+
+def rollback(root: Path, repo: Repo, state: State, reason: str, every_wave: bool) -> tuple[State, list[str], str | None]:
+    """Each tenant of the current wave (or of every wave) back to its release.yaml as it was
+    before its wave moved, byte for byte (see `pinned_bytes`); tenants changed since are left alone."""
+    indices = [i for i, w in enumerate(state.waves) if w.moved and not w.rolled_back]
+    indices = indices if every_wave else indices[-1:]
+    restored, new = [], state
+    for i in indices:
+        wave = state.waves[i]
+        assert wave.base is not None
+        tree = GitTree(root, wave.base)
+        for name in wave.tenants:
+            rel = layout.tenant_file(name, layout.RELEASE_FILE)
+            before = tree.read(rel)
+            if name in repo.tenants and on_target(repo, name, state) and before is not None:
+                restore = pinned_bytes(before, rel, wave.base)
+                if restore != before:  # now pinned to the wave's base: record it as a release, as pins must be
+                    deploy.release(root, deploy.target_at(root, wave.base))
+                (root / rel).write_bytes(restore)
+                restored.append(name)
+        new = new.with_wave(i, replace(wave, rolled_back=True, healthy_since=None))
+    new = replace(new, status=ROLLED_BACK, reason=reason)
+    if restored:
+        deploy.render(root, sorted(restored))
+    names = ", ".join(sorted(restored)) or "no tenant"
+    return new, sorted(restored), commit(root, new, sorted(restored), f"rollout: roll back platform {state.label()} ({names})")
+
+
+def pinned_bytes(raw: bytes, rel: str, base: str) -> bytes:
+    """The release.yaml bytes a rollback restores: exactly `raw`, unless that release pins
+    no revision (a tenant that rendered from the working tree, then the commit `base`): it
+    is pinned to `base`, or it would render from today's base/ and registry/."""
+    data = parse_bytes(raw, rel).data
+    if not isinstance(data, dict) or "platform_revision" in data:
+        return raw
+    return release_text({**data, "platform_revision": base}).encode()
+
+
+def commit(root: Path, state: State, tenants: list[str], message: str) -> str | None:
+    """Write the state, stage it with the tenants' releases and output, check, commit."""
+    write_state(root, state)
+    files = [layout.tenant_file(t, layout.RELEASE_FILE) for t in tenants] + [layout.ROLLOUT_STATE_FILE]
+    staged = gitops.stage(root, files + [d for t in tenants for d in layout.tenant_scopes(t)])
+    problems = scope.check_rollout_paths(tenants, staged)
+    if problems:
+        gitops.git(root, "reset", "-q")
+        raise ProblemsError(problems)
+    return gitops.commit(root, message)
