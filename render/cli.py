@@ -13,13 +13,11 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+from render import exitcodes
 from render.commands import COMMANDS
 from render.problems import UserError, as_json
 
-EXIT_OK = 0
-EXIT_STALE = 1
-EXIT_INVALID = 2
-EXIT_INTERNAL = 3
+EXIT_OK, EXIT_STALE, EXIT_INVALID, EXIT_INTERNAL = exitcodes.OK, exitcodes.FAILED, exitcodes.INVALID, exitcodes.INTERNAL
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print_problems(e, args.format)
         return EXIT_INVALID
     except KeyboardInterrupt:
-        return 130
+        return exitcodes.INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception:  # noqa: BLE001 - a traceback is a bug; say so

@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from render import layout
+from render import exitcodes, layout
 from render.ops.kube import OpsError
 
-EXIT_CLUSTER = 2  # no cluster, no permission, nothing to act on: like invalid input
+EXIT_CLUSTER = exitcodes.INVALID  # no cluster, no permission, nothing to act on: like invalid input
 
 
 def add_args(p: argparse.ArgumentParser) -> None:

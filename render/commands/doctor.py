@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from render import layout
+from render import exitcodes, layout
 from render.commands import _cluster
 from render.ops import kube
 from render.ops.diagnose import diagnose, format_finding
 
-EXIT_FOUND = 1  # at least one error-level finding
+EXIT_FOUND = exitcodes.FAILED  # at least one error-level finding
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Callable, TextIO
 
-from render import emit, fleet
+from render import emit, exitcodes, fleet
 
-EXIT_STALE = 1
+EXIT_STALE = exitcodes.FAILED
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

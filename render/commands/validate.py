@@ -7,12 +7,13 @@ import os
 import sys
 from pathlib import Path
 
+from render import exitcodes
 from render.load import load_repo
 from render.problems import ProblemsError
 from render.rollout.plan import plan_file_problems
 from render.validate import validate_repo
 
-EXIT_FAILED = 1
+EXIT_FAILED = exitcodes.FAILED
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
