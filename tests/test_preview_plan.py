@@ -174,10 +174,12 @@ def test_the_report_lists_every_difference_and_fails_on_any():
     found = bad.differences(0.02)
     assert any("not only on cpu-workers" in d for d in found)
     assert any("rose to 1, not 2" in d and "1 replica(s) found no node in cpu-workers" in d for d in found)
-    assert any("before downscale_delay_s" in d for d in found)
-    assert any(d.startswith("cannot be placed at max_replicas 2: too small") for d in found)
+    unsettled = report.Outcome(i, status="RUNNING", groups_seen={"cpu-workers"}, expected_peak=2, peak=2,
+                               final_replicas=2)
+    assert any("2 replicas remained, not min_replicas 1" in d for d in unsettled.differences(0.02))
     text = report.table([good, bad], 0.02)
     assert "passthrough_extractor_v1: cannot be placed" in text and text.splitlines()[1].endswith("ok")
+    assert "2->1 in 9.0s (delay 6.0s)" in text.splitlines()[1]
     assert report.exit_code([good, bad], 0.02) == 1
 
 

@@ -89,22 +89,26 @@ def _interrupt(signum: int, frame: Any) -> None:
 def _stop(cluster: Any) -> None:
     import ray
 
+    started = set(_children())  # before shutdown: some (the dashboard's forkserver) outlive their parent
     try:
         ray.shutdown()
     finally:
         if cluster is not None:
             cluster.shutdown()
-        _end_children()
+        _end(started)
 
 
-def _end_children(grace_s: float = 10.0) -> None:
-    """Ray's node processes are this process's children: wait for them, then end any left."""
-    children = _children()
+def _end(started: set[int], grace_s: float = 15.0) -> None:
+    """Wait for every Ray process this process started to exit, then end any left."""
+    def alive() -> set[int]:
+        return {pid for pid in started | set(_children()) if _is_ray(pid)}
+
+    left = alive()
     end = time.monotonic() + grace_s
-    while children and time.monotonic() < end:
+    while left and time.monotonic() < end:
         time.sleep(0.2)
-        children = _children()
-    for pid in children:
+        left = alive()
+    for pid in left:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -136,7 +140,11 @@ def _children() -> list[int]:
 
 
 def _is_ray(pid: int) -> bool:
+    """A live (not zombie) process whose command line is Ray's."""
     try:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             return b"ray" in f.read()
     except OSError:

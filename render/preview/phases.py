@@ -90,7 +90,7 @@ class Run:
             for o in live:
                 s = found[o.intent.extractor]
                 o.peak = max(o.peak, len(s.running))
-                o.unplaced = max(o.unplaced, s.unplaced)
+                o.unplaced = s.unplaced  # the latest: replicas being started have no node for a moment
                 # Wanted, but no node has room: waiting longer changes nothing on a fixed-size cluster.
                 if s.unplaced and s.target >= o.expected_peak:
                     stuck_since.setdefault(o.intent.extractor, now)
@@ -119,7 +119,8 @@ class Run:
             for o in live:
                 s = found[o.intent.extractor]
                 o.final_replicas = len(s.running)
-                at_min = o.final_replicas == o.intent.min_replicas == s.target and not s.others and not s.unplaced
+                # Replicas still stopping no longer serve (Ray gives each a graceful shutdown period).
+                at_min = o.final_replicas == o.intent.min_replicas == s.target and not s.unplaced
                 if at_min and o.scale_down_s is None:
                     o.scale_down_s = time.monotonic() - start
                 elif not at_min:

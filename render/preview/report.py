@@ -49,9 +49,8 @@ class Outcome:
                        f"not {self.expected_peak} (max_replicas {i.max_replicas}){why}")
         if self.final_replicas is not None and self.final_replicas != i.min_replicas:
             out.append(f"after the load, {self.final_replicas} replicas remained, not min_replicas {i.min_replicas}")
-        delay = i.downscale_delay_s * time_scale
-        if self.scale_down_s is not None and i.max_replicas > i.min_replicas and self.scale_down_s < 0.9 * delay:
-            out.append(f"scaled down after {self.scale_down_s:.1f}s, before downscale_delay_s ({delay:.1f}s scaled)")
+        if self.final_replicas is not None and self.final_replicas == i.min_replicas and self.scale_down_s is None:
+            out.append("replicas did not settle at min_replicas within the wait")
         if self.requests_failed:
             out.append(f"{self.requests_failed} of {self.requests_ok + self.requests_failed} requests failed: "
                        + "; ".join(self.request_errors))
@@ -65,8 +64,11 @@ def row(o: Outcome, time_scale: float) -> tuple[str, ...]:
     i = o.intent
     seen = ",".join(sorted(o.groups_seen)) or "-"
     up = f"{o.start_replicas}->{o.peak} of {o.expected_peak}" if o.expected_peak else "-"
+    # Reported beside the scaled delay, not judged by it: Ray counts the delay from its first
+    # decision to scale down, which may come before the load stops when the load is near target.
+    delay = f" (delay {i.downscale_delay_s * time_scale:.1f}s)"
     down = "-" if o.final_replicas is None else (
-        f"{o.peak}->{o.final_replicas} in {o.scale_down_s:.1f}s" if o.scale_down_s is not None
+        f"{o.peak}->{o.final_replicas} in {o.scale_down_s:.1f}s{delay}" if o.scale_down_s is not None
         else f"{o.final_replicas} left")
     cold = "-" if i.min_replicas else (f"{o.cold_start_s:.1f}s" if o.cold_start_s is not None else "failed")
     return (i.extractor, i.group or "?", o.status, seen, up, down, cold,
