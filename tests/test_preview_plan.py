@@ -95,6 +95,31 @@ def test_the_rewrite_changes_only_code_cpus_gpus_delays_and_the_proxy():
             assert opts["resources"][shp.GPU_STANDIN] == wo["num_gpus"]
 
 
+def test_a_runtime_env_is_dropped_so_nothing_is_downloaded():
+    s = acme()
+    config = cfg.load(s)
+    config["applications"][0]["runtime_env"] = {"pip": ["tenant-package"]}
+    config["applications"][0]["deployments"][0]["ray_actor_options"]["runtime_env"] = {"pip": ["other"]}
+    out = cfg.rewrite(config, [config["applications"][0]["name"]], cpu_factor=Decimal(1), time_scale=1.0,
+                      delay_s=0.1, port=18000)
+    assert "runtime_env" not in out["applications"][0]
+    assert "runtime_env" not in out["applications"][0]["deployments"][0]["ray_actor_options"]
+
+
+def test_a_tenant_without_rendered_ray_service_is_a_problem(tmp_path):
+    with pytest.raises(ProblemsError) as e:
+        shp.read(tmp_path, "acme")
+    p = e.value.problems[0]
+    assert p.file == "rendered/acme/rayservice-*.yaml" and "dataplane render" in p.hint
+
+
+def test_a_bad_tenant_name_is_refused_before_anything_starts(capsys):
+    from render.commands import preview as command
+
+    assert command.preview(root=REPO, tenant="../acme") == 2
+    assert "is not a tenant name" in capsys.readouterr().err
+
+
 def test_ray_serve_accepts_the_rewritten_config():
     pytest.importorskip("ray.serve") if not _ci() else None
     from ray.serve.schema import ServeDeploySchema

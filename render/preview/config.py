@@ -1,7 +1,8 @@
 """The rendered serveConfigV2, read as intents and rewritten for the local Ray. Pure.
 
 The rewrite keeps every rendered setting and changes only what the local machine forces:
-each application's code (`import_path`, replaced by the engine's stand-in), CPUs and GPUs
+each application's code (`import_path`, replaced by the engine's stand-in; a `runtime_env`,
+which would fetch the real code's packages, is dropped), CPUs and GPUs
 (scaled by the cluster's factor; GPUs become a custom resource), the autoscaling delays
 (multiplied by the time scale, with Ray's look-back window scaled alike), and where the
 HTTP proxy listens (127.0.0.1 on a free port, one proxy: the nodes share one address).
@@ -157,6 +158,8 @@ def rewrite(config: dict[str, Any], apps: list[str], *, cpu_factor: Decimal, tim
     out["proxy_location"] = "HeadOnly"
     for app in out["applications"]:
         names = [str(d["name"]) for d in app.get("deployments") or []]
+        # The stand-in needs no packages or files: a runtime_env would download the tenant's.
+        app.pop("runtime_env", None)
         app["import_path"] = STANDIN_BUILDER
         app["args"] = {"extractor": str(app["name"]), "deployments": names, "delay_s": delay_s}
         for d in app.get("deployments") or []:
@@ -168,6 +171,7 @@ def rewrite(config: dict[str, Any], apps: list[str], *, cpu_factor: Decimal, tim
 
 def scale_actor(actor: dict[str, Any], factor: Decimal) -> dict[str, Any]:
     out = dict(actor)
+    out.pop("runtime_env", None)
     out["num_cpus"] = float(Decimal(str(actor.get("num_cpus", 1))) * factor)
     gpus = actor.get("num_gpus") or 0
     out.pop("num_gpus", None)
