@@ -63,18 +63,23 @@ def running(shape: Shape, factor: Decimal, env: dict[str, str], say: Callable[[s
     try:
         dashboard_port = free_port()
         say("starting Ray: head node")
-        cluster = Cluster(initialize_head=True, shutdown_at_exit=True, head_node_args={
-            "num_cpus": int(shape.head_cpu * factor), "include_dashboard": True, "dashboard_host": "127.0.0.1",
-            "dashboard_port": dashboard_port, "object_store_memory": OBJECT_STORE_BYTES,
-            "labels": {GROUP_LABEL: HEAD}})
-        groups = {cluster.head_node.node_id: HEAD}
-        for g in shape.groups:
-            if g.max_pods:
-                say(f"starting Ray: node for {g.name}")
-                node = cluster.add_node(object_store_memory=OBJECT_STORE_BYTES, **node_resources(g, factor))
-                groups[node.node_id] = g.name
-        cluster.wait_for_nodes()
-        ray.init(address=cluster.address, logging_level=logging.ERROR, log_to_driver=False)
+        try:
+            cluster = Cluster(initialize_head=True, shutdown_at_exit=True, head_node_args={
+                "num_cpus": int(shape.head_cpu * factor), "include_dashboard": True, "dashboard_host": "127.0.0.1",
+                "dashboard_port": dashboard_port, "object_store_memory": OBJECT_STORE_BYTES,
+                "labels": {GROUP_LABEL: HEAD}})
+            groups = {cluster.head_node.node_id: HEAD}
+            for g in shape.groups:
+                if g.max_pods:
+                    say(f"starting Ray: node for {g.name}")
+                    node = cluster.add_node(object_store_memory=OBJECT_STORE_BYTES, **node_resources(g, factor))
+                    groups[node.node_id] = g.name
+            cluster.wait_for_nodes()
+            ray.init(address=cluster.address, logging_level=logging.ERROR, log_to_driver=False)
+            signal.signal(signal.SIGTERM, _interrupt)  # ray.init installs its own, which aborts the process
+        except Exception as e:  # noqa: BLE001 - Ray's start-up errors are many; each is the machine's, not a bug
+            raise PreviewError(f"the local Ray did not start: {e}",
+                               "Ray's logs are under /tmp/ray/session_latest/logs") from None
         yield Local(cluster, groups, f"http://127.0.0.1:{dashboard_port}", free_port())
     finally:
         say("stopping Ray")

@@ -18,6 +18,8 @@ PROGRESS_EVERY_S = 5.0
 START_SLACK_S = 90.0
 # How long replicas wanted by the autoscaler may wait for a node before they count as unplaceable.
 STUCK_S = 10.0
+# Extractors loaded at once.
+LOAD_BATCH = 2
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Run:
     def __init__(self, local: Local, outcomes: list[Outcome], settings: Settings, say: Callable[[str], None]) -> None:
         self.local, self.outcomes, self.settings, self.say = local, outcomes, settings, say
         self.intents = [o.intent for o in outcomes]
+        self.stopped: dict[str, float] = {}  # extractor -> when its load stopped
 
     def poll(self) -> dict[str, observe.AppState]:
         found = observe.states(self.local.dashboard, self.intents)
@@ -38,6 +41,7 @@ class Run:
             s = found[o.intent.extractor]
             o.status, o.message = s.status, s.message
             o.groups_seen |= {self.local.groups.get(n, f"unknown node {n[:8]}") for n in s.running}
+        self.track_scale_down(found)
         return found
 
     def wait(self, done: Callable[[dict[str, observe.AppState]], bool], bound_s: float, label: str) -> float:
@@ -67,27 +71,30 @@ class Run:
             ok, took, error = observe.timed_request(self.local.serve_port, i.route, START_SLACK_S)
             o.cold_start_s, o.cold_start_error = (took, "") if ok else (None, error)
 
-    def scale_up(self) -> float:
-        """Load every RUNNING extractor; returns when each reached its expected peak (or the bound)."""
+    def scale_up(self) -> None:
+        """Load the RUNNING extractors, a few at a time (two cores cannot drive them all at once
+        without starving the proxy, which would read as low load); each batch until every one
+        reached its expected peak, or the bound."""
         live = [o for o in self.outcomes if o.status == "RUNNING"]
-        loads = {}
+        before = self.poll()
         for o in live:
-            i = o.intent
-            o.load = self.settings.load or default_load(i)
-            o.expected_peak = expected_peak(i, o.load)
-            o.start_replicas = len(self.poll()[i.extractor].running)
-            loads[i.extractor] = observe.Load(self.local.serve_port, i.route, o.load, self.settings.request_timeout_s)
-        if not live:
-            return 0.0
-        self.say("load: " + ", ".join(f"{o.intent.extractor} {o.load} in flight" for o in live))
+            o.load = self.settings.load or default_load(o.intent)
+            o.expected_peak = expected_peak(o.intent, o.load)
+            o.start_replicas = len(before[o.intent.extractor].running)
+        for first in range(0, len(live), LOAD_BATCH):
+            self._load(live[first:first + LOAD_BATCH])
+
+    def _load(self, batch: list[Outcome]) -> None:
+        loads = {o.intent.extractor: observe.Load(self.local.serve_port, o.intent.route, o.load,
+                                                  self.settings.request_timeout_s) for o in batch}
+        self.say("load: " + ", ".join(f"{o.intent.extractor} {o.load} in flight" for o in batch))
         for load in loads.values():
             load.start()
-
         stuck_since: dict[str, float] = {}
 
         def peaked(found: dict[str, observe.AppState]) -> bool:
             now = time.monotonic()
-            for o in live:
+            for o in batch:
                 s = found[o.intent.extractor]
                 o.peak = max(o.peak, len(s.running))
                 o.unplaced = s.unplaced  # the latest: replicas being started have no node for a moment
@@ -97,39 +104,41 @@ class Run:
                 else:
                     stuck_since.pop(o.intent.extractor, None)
             return all(o.peak >= o.expected_peak or now - stuck_since.get(o.intent.extractor, now) >= STUCK_S
-                       for o in live)
+                       for o in batch)
 
-        bound = max(self._scaled(i.upscale_delay_s) for i in self.intents) + self._scaled(RAY_LOOK_BACK_S) + START_SLACK_S
+        bound = max(self._scaled(o.intent.upscale_delay_s) for o in batch) + self._scaled(RAY_LOOK_BACK_S) + START_SLACK_S
         try:
-            return self.wait(peaked, bound, "scale-up")
+            self.wait(peaked, bound, "scale-up")
         finally:
-            self.say("load stopped")
-            for o in live:
+            self.say("load stopped: " + ", ".join(o.intent.extractor for o in batch))
+            for o in batch:
                 load = loads[o.intent.extractor]
                 load.stop()
                 o.requests_ok, o.requests_failed, o.request_errors = load.ok, load.failed, load.errors
+                self.stopped[o.intent.extractor] = time.monotonic()
+
+    def track_scale_down(self, found: dict[str, observe.AppState]) -> None:
+        """For each extractor whose load stopped: its replicas now, and when they settled at min."""
+        for o in self.outcomes:
+            since = self.stopped.get(o.intent.extractor)
+            if since is None:
+                continue
+            s = found[o.intent.extractor]
+            o.final_replicas = len(s.running)
+            # Replicas still stopping no longer serve (Ray gives each a graceful shutdown period).
+            at_min = o.final_replicas == o.intent.min_replicas == s.target and not s.unplaced
+            if at_min and o.scale_down_s is None:
+                o.scale_down_s = time.monotonic() - since
+            elif not at_min:
+                o.scale_down_s = None  # it left min again: the fall back is not over
 
     def scale_down(self) -> None:
-        live = [o for o in self.outcomes if o.status == "RUNNING" and o.expected_peak]
+        live = [o for o in self.outcomes if o.intent.extractor in self.stopped]
         if not live:
             return
-        start = time.monotonic()
-
-        def settled(found: dict[str, observe.AppState]) -> bool:
-            for o in live:
-                s = found[o.intent.extractor]
-                o.final_replicas = len(s.running)
-                # Replicas still stopping no longer serve (Ray gives each a graceful shutdown period).
-                at_min = o.final_replicas == o.intent.min_replicas == s.target and not s.unplaced
-                if at_min and o.scale_down_s is None:
-                    o.scale_down_s = time.monotonic() - start
-                elif not at_min:
-                    o.scale_down_s = None  # it left min again: the fall back is not over
-            return all(o.scale_down_s is not None for o in live)
-
         bound = max(self._scaled(o.intent.downscale_delay_s) for o in live) + self._scaled(RAY_LOOK_BACK_S) + START_SLACK_S
         self.say(f"idle: waiting for replicas to fall back to min_replicas (at most {bound:.0f}s)")
-        self.wait(settled, bound, "scale-down")
+        self.wait(lambda found: all(o.scale_down_s is not None for o in live), bound, "scale-down")
 
     def _scaled(self, seconds: float) -> float:
         return seconds * self.settings.time_scale

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from render.preview import config as cfg
+from render.preview import observe
 from render.preview import report
 from render.preview import shape as shp
 from render.preview.cluster import Local, require_ray, running
@@ -81,8 +82,6 @@ def preview(root: Path, opts: Options) -> int:
         deployed = cfg.rewrite(config, apps, cpu_factor=factor, time_scale=opts.time_scale,
                                delay_s=opts.delay_s, port=local.serve_port)
         say(f"deploying {len(apps)} application(s) through the dashboard's Serve API")
-        from render.preview import observe
-
         observe.deploy(local.dashboard, deployed)
         run = Run(local, outcomes, Settings(opts.time_scale, opts.load, request_timeout_s=60.0), say)
         run.running()
