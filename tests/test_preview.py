@@ -122,7 +122,8 @@ def test_a_group_too_small_for_max_replicas_is_reported_unplaceable(preview, tmp
     assert "CPU factor x10" in out  # 0.5 CPU is started as 5, replicas' 0.5 as 5
 
 
-def test_ctrl_c_while_it_runs_stops_every_ray_process(preview, tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupt_while_it_runs_stops_every_ray_process(preview, tmp_path, how):
     key, value = MARK.split("=")
     repo = _broken_repo(tmp_path / "repo")  # one worker node: the quickest cluster to start
     log = tmp_path / "stderr"
@@ -133,8 +134,11 @@ def test_ctrl_c_while_it_runs_stops_every_ray_process(preview, tmp_path):
                              env={**os.environ, key: value}, stdout=subprocess.DEVNULL, stderr=err,
                              start_new_session=True)
         try:
-            _wait_for(log, "deploying", p)
-            os.killpg(p.pid, signal.SIGINT)
+            _wait_for(log, "deploying" if how == "ctrl-c" else "load:", p)
+            if how == "ctrl-c":
+                os.killpg(p.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole process group
+            else:
+                os.kill(p.pid, signal.SIGTERM)  # `kill`, a CI timeout: the preview process only
             assert p.wait(timeout=120) == 130
         finally:
             if p.poll() is None:
