@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 420  # a bound, never an expectation: a run is about a minute
+LOCK_BOUND_S = 900
 # 24 in flight: 1.5x passthrough's target of 16 (-> 2 replicas), 3x gemini's 8 (-> 3).
 FAST = ["--time-scale", "0.02", "--delay", "0.3", "--load", "24"]
 
@@ -52,8 +54,30 @@ def _marked() -> list[int]:
 MARK = f"DATAPLANE_PREVIEW_TEST={uuid.uuid4().hex}"
 
 
+@pytest.fixture(scope="module")
+def one_ray_at_a_time() -> Iterator[None]:
+    """Previews in this module take a machine-wide lock: two Ray clusters on two cores (pytest
+    -n 2) would starve each other's Serve proxy, which Ray reads as low load."""
+    import fcntl
+    import time
+
+    with open(Path(tempfile.gettempdir()) / "dataplane-preview-tests.lock", "w") as lock:
+        end = time.monotonic() + LOCK_BOUND_S
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < end, f"another preview test held the lock for {LOCK_BOUND_S}s"
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture
-def preview() -> Iterator:
+def preview(one_ray_at_a_time: None) -> Iterator:
     """Runs `dataplane preview` in a marked process; afterwards, nothing marked may be left."""
     def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
         key, value = MARK.split("=")
