@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,24 +148,31 @@ def test_a_group_too_small_for_max_replicas_is_reported_unplaceable(preview, tmp
     assert "CPU factor x10" in out  # 0.5 CPU is started as 5, replicas' 0.5 as 5
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
-def test_an_interrupt_while_it_runs_stops_every_ray_process(preview, tmp_path, how):
+@pytest.mark.parametrize("how", ["ctrl-c after --keep", "sigterm mid-run"])
+def test_an_interrupt_stops_every_ray_process(preview, tmp_path, how):
     key, value = MARK.split("=")
     repo = _broken_repo(tmp_path / "repo")  # one worker node: the quickest cluster to start
     log = tmp_path / "stderr"
+    keep = how.startswith("ctrl-c")
     with open(log, "w") as err:
         # Its own session: Ctrl-C at a terminal reaches the whole foreground process group.
         p = subprocess.Popen([sys.executable, "-m", "render", "--repo", str(repo), "preview", "broken",
-                              "--extractor", "passthrough_extractor_v1", *FAST],
+                              "--extractor", "passthrough_extractor_v1", *FAST, *(["--keep"] if keep else [])],
                              env={**os.environ, key: value}, stdout=subprocess.DEVNULL, stderr=err,
                              start_new_session=True)
         try:
-            _wait_for(log, "deploying" if how == "ctrl-c" else "load:", p)
-            if how == "ctrl-c":
+            if keep:
+                _wait_for(log, "kept running", p)
+                port = re.search(r"Serve http://127\.0\.0\.1:(\d+)", log.read_text()).group(1)
+                answer = json.loads(urllib.request.urlopen(urllib.request.Request(
+                    f"http://127.0.0.1:{port}/extractors/passthrough_extractor_v1", data=b"{}"), timeout=60).read())
+                assert answer["extractor"] == "passthrough_extractor_v1" and answer["status"] == "ok"
                 os.killpg(p.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole process group
+                assert p.wait(timeout=120) == 1  # the checks' verdict: this fixture differs
             else:
+                _wait_for(log, "load:", p)
                 os.kill(p.pid, signal.SIGTERM)  # `kill`, a CI timeout: the preview process only
-            assert p.wait(timeout=120) == 130
+                assert p.wait(timeout=120) == 130
         finally:
             if p.poll() is None:
                 p.kill()

@@ -76,7 +76,9 @@ def running(shape: Shape, factor: Decimal, env: dict[str, str], say: Callable[[s
                     groups[node.node_id] = g.name
             cluster.wait_for_nodes()
             ray.init(address=cluster.address, logging_level=logging.ERROR, log_to_driver=False)
-            signal.signal(signal.SIGTERM, _interrupt)  # ray.init installs its own, which aborts the process
+            # ray.init installs its own handlers (SIGTERM's aborts the process): ours go back.
+            signal.signal(signal.SIGTERM, _interrupt)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         except Exception as e:  # noqa: BLE001 - Ray's start-up errors are many; each is the machine's, not a bug
             raise PreviewError(f"the local Ray did not start: {e}",
                                "Ray's logs are under /tmp/ray/session_latest/logs") from None

@@ -4,7 +4,6 @@ observe, report. The cluster is stopped whatever happens (unless --keep, until C
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -99,6 +98,7 @@ def keep(local: Local) -> None:
     print(f"kept running: Serve http://127.0.0.1:{local.serve_port}  dashboard {local.dashboard}  (Ctrl-C to stop)",
           file=sys.stderr, flush=True)
     try:
-        threading.Event().wait()
+        while True:
+            time.sleep(1)
     except KeyboardInterrupt:
         pass
