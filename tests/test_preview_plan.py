@@ -206,6 +206,8 @@ def test_the_report_lists_every_difference_and_fails_on_any():
     assert "passthrough_extractor_v1: cannot be placed" in text and text.splitlines()[1].endswith("ok")
     assert "2->1 in 9.0s (delay 6.0s)" in text.splitlines()[1]
     assert report.exit_code([good, bad], 0.02) == 1
+    twice = report.table([bad, bad], 0.02)
+    assert twice.count("too small") == 1 and "the same shortfall of cpu-workers as above" in twice
 
 
 def test_the_render_path_never_imports_ray():

@@ -79,8 +79,12 @@ def table(outcomes: list[Outcome], time_scale: float) -> str:
     rows = [COLUMNS] + [row(o, time_scale) for o in outcomes]
     widths = [max(len(r[c]) for r in rows) for c in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    said: set[str] = set()
     for o in outcomes:
         for d in o.differences(time_scale):
+            if o.capacity and o.capacity in d and o.capacity in said:  # one group's shortfall, said once
+                d = d.replace(o.capacity, f"the same shortfall of {o.intent.group} as above")
+            said.add(o.capacity)
             lines.append(f"{o.intent.extractor}: {d}")
     return "\n".join(lines)
 
