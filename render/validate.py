@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from render import checks, migration, rules
+from render import checks, extractor_names, migration, misplaced, rules
 from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.problems import Problem, did_you_mean
 
@@ -197,7 +197,14 @@ def validate_repo(repo: Repo) -> list[Problem]:
 
 
 def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
-    """Problems of one tenant's files; `repo` is None when the registry itself is broken."""
+    """Problems of one tenant's files; `repo` is None when the registry itself is broken.
+    A setting at the wrong indentation level is reported once; the problems it causes are not."""
+    wrong_level = misplaced.find(files.overrides, schema("overrides"))
+    problems = _tenant_problems(files, repo)
+    return wrong_level.problems + [p for p in problems if not wrong_level.covers(p, files.overrides.file)]
+
+
+def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     shape = (check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides")
              + check_schema(files.release, "release"))
     problems = shape + checks.check_name(files) + checks.check_release(files)
@@ -223,4 +230,5 @@ def _registry_problems(platform: Document, extractors: Document) -> list[Problem
     if not problems:
         problems += rules.registry_rules(platform, extractors)
         problems += checks.check_env(platform, [])
+        problems += extractor_names.check_aliases(extractors)
     return problems
