@@ -173,6 +173,20 @@ def test_config_deploy_with_nothing_to_change_commits_nothing(repo, tmp_path):
     assert origin_head(origin) == start
 
 
+def test_config_deploy_refuses_uncommitted_inputs_and_names_them(repo, capsys):
+    """Regression: an uncommitted edit was rendered and committed, so HEAD's output no longer
+    matched HEAD's inputs (`render --check` failed on the new commit)."""
+    origin, work = repo
+    start = origin_head(origin)
+    (work / "tenants/acme/overrides.yaml").write_text("disabled: [web_scraper]\n")
+    (work / "registry/notes.yaml").write_text("a: 1\n")
+    assert dataplane(work, "--format", "json", "config-deploy", "acme") == 2
+    problems = yaml.safe_load(capsys.readouterr().out)
+    assert [p["file"] for p in problems] == ["registry/notes.yaml", "tenants/acme/overrides.yaml"]
+    assert all(p["message"] == "uncommitted change to an input of the render" for p in problems)
+    assert git(work, "rev-parse", "HEAD") == start and not git(work, "status", "--porcelain", "--", "rendered")
+
+
 def test_a_rejected_push_is_retried_on_the_new_tip(repo, tmp_path):
     """Two deploys race: B's first push loses to A's, B re-renders on top and wins."""
     origin, work_b = repo

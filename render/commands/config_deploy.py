@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from render import deploy, events, layout
+from render import deploy, events, gitops, layout
 from render.ghactions import add_summary, read_event, set_output
 from render.problems import Problem, ProblemsError
 
@@ -37,6 +37,13 @@ def config_deploy(*, root: Path, tenant: str | None = None, event: Path | None =
     if not (root / layout.tenant_dir(name)).is_dir():
         raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", f"no tenant named {name!r}",
                                      f"tenants are folders under {layout.TENANTS_DIR}/")])
+
+    uncommitted = gitops.dirty(root, *layout.INPUT_DIRS)
+    if uncommitted:  # the commit would hold output that the committed inputs do not produce
+        raise ProblemsError([Problem(path, 1, 1, "", "uncommitted change to an input of the render",
+                                     "config-deploy renders the committed inputs: commit this change (through a pull "
+                                     "request) or discard it (git restore / git clean), then deploy")
+                             for path in uncommitted])
 
     def apply() -> list[str]:
         deploy.load_valid(root, [name])
