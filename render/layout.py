@@ -40,6 +40,8 @@ PART_OF = "dataplane"
 MANAGED_BY = "dataplane"
 ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 ANNOTATION_ENGINE = "dataplane.io/engine-version"
+# On the Ray pod templates: bumped by each config deploy so KubeRay starts a new RayCluster.
+ANNOTATION_CONFIG_DEPLOY = "dataplane.io/config-deploy"
 
 # Ray worker group names (the spec's kubectl selectors use ray.io/group=<name>).
 WORKER_GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")

@@ -105,6 +105,9 @@ def _release(b: dict[str, Any], a: dict[str, Any]) -> list[str]:
         out.append(f"Engine image changes from `{b.get('image')}` to `{a.get('image')}` (release.yaml).")
     if b.get("platform_version") != a.get("platform_version"):
         out.append(f"Platform version {b.get('platform_version')} → {a.get('platform_version')} (release.yaml).")
+    if b.get("config_deploy") != a.get("config_deploy"):
+        out.append(f"Config deploy {a.get('config_deploy')}: KubeRay starts a new RayCluster whose worker groups "
+                   "start from the overrides (manual scaling is reset) (release.yaml).")
     rev = a.get("platform_revision")
     if b.get("platform_revision") != rev:
         out.append(f"Renders from platform revision `{rev[:12]}` (its base/ and registry/)." if rev
