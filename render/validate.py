@@ -199,9 +199,11 @@ def validate_repo(repo: Repo) -> list[Problem]:
 def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     """Problems of one tenant's files; `repo` is None when the registry itself is broken.
     A setting at the wrong indentation level is reported once; the problems it causes are not."""
-    wrong_level = misplaced.find(files.overrides, schema("overrides"))
+    wrong_level = [(misplaced.find(doc, schema(name)), doc.file)
+                   for doc, name in ((files.tenant, "tenant"), (files.overrides, "overrides"))]
     problems = _tenant_problems(files, repo)
-    return wrong_level.problems + [p for p in problems if not wrong_level.covers(p, files.overrides.file)]
+    return [p for found, _ in wrong_level for p in found.problems] + [
+        p for p in problems if not any(found.covers(p, file) for found, file in wrong_level)]
 
 
 def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:

@@ -100,3 +100,13 @@ def test_explain_fits_100_columns_and_has_json(tmp_path, capsys):
     assert rows["extractors.image_extractor_v1.min_replicas"] == {
         "path": "extractors.image_extractor_v1.min_replicas", "value": 2, "layer": "overrides",
         "file": "tenants/globex/overrides.yaml", "line": 10}
+
+
+def test_a_tenant_yaml_setting_at_the_wrong_level_is_one_problem(tmp_path, capsys):
+    root = copy_repo(tmp_path, outputs=False)
+    tenant = root / "tenants/acme/tenant.yaml"
+    tenant.write_text(tenant.read_text().replace("database:\n  mode: dedicated_instance", "database:\nmode: dedicated_instance"))
+    assert dataplane(root, "--format", "json", "validate") == 2
+    [p] = json.loads(capsys.readouterr().out)
+    assert (p["file"], p["pointer"]) == ("tenants/acme/tenant.yaml", "mode")
+    assert "is a setting of `database`" in p["message"] and p["hint"].startswith("indentation:")

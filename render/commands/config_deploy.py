@@ -50,7 +50,7 @@ def config_deploy(*, root: Path, tenant: str | None = None, event: Path | None =
                   output: Path | None = None, summary: Path | None = None) -> int:
     name = events.config_deploy(read_event(event)) if event else events.tenant_name(tenant)
     if not (root / layout.tenant_dir(name)).is_dir():
-        raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", f"no tenant named {name!r}",
+        raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "tenant", f"no tenant named {name!r}",
                                      f"tenants are folders under {layout.TENANTS_DIR}/")])
 
     uncommitted = gitops.dirty(root, *layout.INPUT_DIRS)
