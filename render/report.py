@@ -14,8 +14,8 @@ a section (a footprint or cost change, say), append a builder to that tuple.
 from __future__ import annotations
 
 import difflib
-from pathlib import PurePosixPath
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Callable
 
 from render import context, footprint, layout

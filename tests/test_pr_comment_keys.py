@@ -93,3 +93,19 @@ def test_disabling_an_extractor_by_its_product_name_is_named():
 def test_an_unchanged_tenant_is_not_listed_and_the_comment_says_nothing_changed():
     body = _comment_for({})
     assert "### acme" not in body and "No input, effective value or rendered file changes." in body
+
+
+def test_platform_owned_changes_say_what_they_do_in_their_own_section():
+    old = memory_repo({"acme": (tenant_yaml("acme", org="org_x1") + "routing: shared\n", "{}\n", RELEASE_YAML)})
+    new = memory_repo({"acme": (tenant_yaml("acme", org="org_x1") + "routing: dedicated\n", "{}\n",
+                                RELEASE_YAML.replace("2026.11.3", "2026.12.1"))})
+    before, after = effective(old.tenants["acme"], shared_for(old, "acme")), effective(new.tenants["acme"], shared_for(new, "acme"))
+    body = report.comment([TenantChange("acme", before, after, None, None)], {}, {})
+    section = body.split("### Platform-owned changes: need platform review\n\n", 1)[1]
+    assert section.startswith(
+        "- **acme**: Engine image changes from `ghcr.io/dataplane-platform/engine:2026.11.3` to "
+        "`ghcr.io/dataplane-platform/engine:2026.12.1` (release.yaml).\n"
+        "- **acme**: Platform version 2026.11.3 → 2026.12.1 (release.yaml).\n"
+        "- **acme**: Organization org_x1 moves from the shared platform to its dedicated data plane "
+        "(routing: dedicated).\n")
+    assert "### acme" not in body  # nothing the tenant itself sets changed
