@@ -27,13 +27,17 @@ def _entries(registry: Any) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in (data or {}).items() if isinstance(v, dict)} if isinstance(data, dict) else {}
 
 
+def _aliases(entry: dict[str, Any]) -> list[Any]:
+    aliases = entry.get("aliases")
+    return aliases if isinstance(aliases, list) else []
+
+
 def _words(registry: Any) -> dict[str, str]:
     """Every way to name an extractor (normalised) -> the name or id to write instead."""
     out: dict[str, str] = {}
     for ext_id, entry in sorted(_entries(registry).items()):
         name = str(entry.get("name", ext_id))
-        aliases = entry.get("aliases") if isinstance(entry.get("aliases"), list) else []
-        for alias in aliases:
+        for alias in _aliases(entry):
             out.setdefault(_norm(str(alias)), name)
         out[_norm(ext_id)] = ext_id
     for entry in _entries(registry).values():  # names last: they win over an alias spelled alike
@@ -61,7 +65,7 @@ def check_aliases(registry: Document) -> list[Problem]:
     out = []
     for ext_id, entry in sorted(_entries(registry.data).items()):
         name = str(entry.get("name", ext_id))
-        for i, alias in enumerate(entry.get("aliases") if isinstance(entry.get("aliases"), list) else []):
+        for i, alias in enumerate(_aliases(entry)):
             path = ("extractors", ext_id, "aliases", i)
             key = _norm(str(alias))
             if key in names:

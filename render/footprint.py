@@ -240,9 +240,9 @@ def footprint_change_markdown(before: Footprint | None, after: Footprint | None)
     out.append(f"| monthly estimate (USD) | {_usd(b_cost)} | {_usd(a_cost)} | {_delta(a_cost - b_cost, usd=True)} "
                f"| {_usd(b_top)} | {_usd(a_top)} | {_delta(a_top - b_top, usd=True)} |")
     out += _component_changes(before, after)
-    out += ["", f"<sub>Estimate: list prices from {layout.PRICES_FILE}; platform fee plus nodes and disks at cost "
-                f"+ {_n(fp.billing['management_markup_percent'])}% management markup. Bucket storage and egress are "
-                "usage (`dataplane footprint --bucket-gib --egress-gib`) and not compared here.</sub>"]
+    out += ["", (f"<sub>Estimate: list prices from {layout.PRICES_FILE}; platform fee plus nodes and disks at cost "
+                 f"+ {_n(fp.billing['management_markup_percent'])}% management markup. Bucket storage and egress are "
+                 "usage (`dataplane footprint --bucket-gib --egress-gib`) and not compared here.</sub>")]
     return "\n".join(out) + "\n"
 
 

@@ -83,13 +83,15 @@ def _home(node: dict[str, Any], data: dict[str, Any], before: list[str], path: P
     if not before:
         return None
     chain: list[tuple[Path_, dict[str, Any]]] = []
-    owner, value, at = node, data, path
+    owner: dict[str, Any] = node
+    value: Any = data
+    at: Path_ = path
     last = before[-1]
     while True:
         sub = _child(owner, last) if isinstance(value, dict) else None
         if sub is None:
             break
-        at, owner, value = at + (last,), sub, value.get(last)
+        at, owner, value = at + (str(last),), sub, value.get(last)
         chain.append((at, owner))
         if not isinstance(value, dict) or not value:
             break
@@ -97,10 +99,8 @@ def _home(node: dict[str, Any], data: dict[str, Any], before: list[str], path: P
         if not keys:
             break
         last = keys[-1]
-    for where, sub in reversed(chain):
-        if key in (sub.get("properties") or {}):
-            return where
-    return None
+    homes: list[Path_] = [where for where, schema in chain if key in (schema.get("properties") or {})]
+    return homes[-1] if homes else None
 
 
 def _report(doc: Document, path: Path_, keys: list[str], home: Path_, out: Misplaced) -> None:

@@ -11,7 +11,7 @@ from tests.support import copy_repo, dataplane
 
 DOC = (Path(__file__).parents[1] / "docs/onboarding.md").read_text(encoding="utf-8")
 # The platform version moves with every release; everything else must match byte for byte.
-RELEASE = re.compile(r'^(platform_version: "|image: \S+:)[^"\n]+', re.M)
+RELEASE = re.compile(r'^(platform_version: "|image: \S+:)[^"\n]+', re.MULTILINE)
 
 
 def _command() -> list[str]:
@@ -21,7 +21,7 @@ def _command() -> list[str]:
 
 
 def _documented_files() -> dict[str, str]:
-    return dict(re.findall(r"^`tenants/wayne/([a-z]+\.yaml)` \([^\n]*\):\n\n```yaml\n(.*?)```", DOC, re.M | re.S))
+    return dict(re.findall(r"^`tenants/wayne/([a-z]+\.yaml)` \([^\n]*\):\n\n```yaml\n(.*?)```", DOC, re.MULTILINE | re.DOTALL))
 
 
 def test_the_documented_command_writes_exactly_the_documented_files(tmp_path):

@@ -15,8 +15,8 @@ from render.load_git import GitTree
 from render.pipeline import effective, render_repo, shared_for
 from render.problems import Problem, ProblemsError
 from render.release import preview_update
-from render.validate import check_schema
 from render.report import MARKER, TenantChange, changed_files, comment, tenant_of
+from render.validate import check_schema
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
