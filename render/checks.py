@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any, Callable
 
-from render import layout, quantity
+from render import extractor_names, layout, quantity
 from render.load import Document, TenantFiles
 
 from render.problems import Problem, did_you_mean
@@ -142,16 +142,20 @@ def check_extractor_names(doc: Document, registry: Document) -> list[Problem]:
     disabled = data.get("disabled") if isinstance(data.get("disabled"), list) else []
     for i, item in enumerate(disabled):
         if isinstance(item, str) and item not in known:
-            out.append(doc.problem(("disabled", i), f"unknown extractor {item!r}", did_you_mean(item, known, "extractors"),
+            out.append(doc.problem(("disabled", i), f"unknown extractor {item!r}", _suggest(item, registry, known),
                                    at_value=True))
     for key in _mapping(data.get("overrides")):
         if key not in known:
-            out.append(doc.problem(("overrides", key), f"unknown extractor {key!r}", did_you_mean(key, known, "extractors")))
+            out.append(doc.problem(("overrides", key), f"unknown extractor {key!r}", _suggest(key, registry, known)))
         elif _disabled_by(disabled, key, entries):
             line = doc.mark(("disabled", disabled.index(_disabled_by(disabled, key, entries))))[0]
             out.append(doc.problem(("overrides", key), f"{key!r} is disabled (line {line}), so these overrides would never apply",
                                    "remove it from `disabled`, or delete these overrides"))
     return out
+
+
+def _suggest(word: str, registry: Document, known: list[str]) -> str:
+    return extractor_names.suggest(word, registry.data) or did_you_mean(word, known, "extractors")
 
 
 def _disabled_by(disabled: list[Any], key: str, entries: dict[str, Any]) -> str:

@@ -9,12 +9,14 @@ ceiling: everything at its maximum (worker groups at max_replicas nodes, Celery 
 A worker pod fills one node of its group's machine type, so worker groups are counted and
 priced as nodes of that machine (registry/prices.yaml `machines`); every other pod counts
 its requests. Money: cloud list price x hours, then the billing model: a fixed platform fee
-plus the passthrough (compute and disks at cost) times (1 + markup).
+plus the passthrough (nodes and pods, persistent disks, bucket storage and network egress at
+cost) times (1 + markup). Bucket and egress volumes are usage, not configuration: they come
+from the caller (`dataplane footprint --bucket-gib --egress-gib`), zero when not given.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -65,6 +67,8 @@ class Footprint:
     rates: dict[str, Decimal]
     billing: dict[str, Decimal]
     notes: tuple[str, ...] = ()
+    usage: dict[str, Decimal] = field(default_factory=dict)  # bucket_gib (stored), egress_gib (a month)
+    excluded: tuple[str, ...] = ()  # what the estimate leaves out (registry/prices.yaml billing.excluded)
 
     @property
     def always_on(self) -> Resources:
@@ -82,9 +86,13 @@ class Footprint:
         r = self.always_on if level == "always_on" else self.ceiling
         compute = self.hourly(r) * self.billing["hours_per_month"]
         storage = self.storage_gib * self.rates["storage_gib_month"]
-        passthrough = (compute + storage) * (1 + self.billing["management_markup_percent"] / 100)
-        return {"compute": compute, "storage": storage, "passthrough": passthrough,
-                "platform_fee": self.billing["platform_fee_month"], "total": passthrough + self.billing["platform_fee_month"]}
+        bucket = self.usage.get("bucket_gib", Decimal(0)) * self.rates["bucket_gib_month"]
+        egress = self.usage.get("egress_gib", Decimal(0)) * self.rates["egress_gib"]
+        at_cost = compute + storage + bucket + egress
+        markup = at_cost * self.billing["management_markup_percent"] / 100
+        fee = self.billing["platform_fee_month"]
+        return {"compute": compute, "storage": storage, "bucket": bucket, "egress": egress, "at_cost": at_cost,
+                "markup": markup, "passthrough": at_cost + markup, "platform_fee": fee, "total": at_cost + markup + fee}
 
 
 def _res(pod: dict[str, Any]) -> Resources:
@@ -95,14 +103,17 @@ def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, Any]) -> Footprint:
+def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, Any],
+            usage: dict[str, Decimal] | None = None) -> Footprint:
     """The footprint of one tenant. `ctx` is its template context, `extractors` its effective
-    extractor entries (values["extractors"]), `prices` registry/prices.yaml."""
+    extractor entries (values["extractors"]), `prices` registry/prices.yaml, `usage` the
+    bucket storage (GiB) and monthly egress (GiB) to price."""
     cloud, region = ctx["cloud"], ctx["tenant"]["region"]
     rates = (prices["clouds"].get(cloud) or {}).get(region)
     if rates is None:
         raise ProblemsError([Problem(layout.PRICES_FILE, 1, 1, f"clouds.{cloud}", f"no prices for {cloud} region {region}",
-                                     f"add clouds.{cloud}.{region} with vcpu_hour, gib_hour, l4_gpu_hour and storage_gib_month")])
+                                     f"add clouds.{cloud}.{region} with vcpu_hour, gib_hour, l4_gpu_hour, storage_gib_month, "
+                                     "bucket_gib_month and egress_gib")])
     notes: list[str] = []
     lines = [Line("ray-head", "pod", 1, 1, _res(ctx["head"])), Line("ray-autoscaler", "pod", 1, 1, _res(AUTOSCALER))]
     for group in ctx["worker_groups"]:
@@ -127,7 +138,8 @@ def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, A
                "platform_fee_month": _dec(prices["billing"]["platform_fee_month"]),
                "management_markup_percent": _dec(prices["billing"]["management_markup_percent"])}
     return Footprint(ctx["name"], cloud, region, tuple(lines), storage, reserved,
-                     {k: _dec(v) for k, v in rates.items()}, billing, tuple(notes))
+                     {k: _dec(v) for k, v in rates.items()}, billing, tuple(notes), dict(usage or {}),
+                     tuple(str(x) for x in prices["billing"].get("excluded") or ()))
 
 
 def _serve(extractors: dict[str, Any], group: str | None = None) -> list[dict[str, Any]]:
@@ -196,6 +208,9 @@ def as_dict(fp: Footprint) -> dict[str, Any]:
         "storage_gib": number(fp.storage_gib), "extractor_reserved": res(fp.extractor_reserved),
         "monthly_usd": {"always_on": cost("always_on"), "ceiling": cost("ceiling")},
         "billing": {k: number(v) for k, v in fp.billing.items()},
+        "usage": {"bucket_gib": number(fp.usage.get("bucket_gib", Decimal(0))),
+                  "egress_gib": number(fp.usage.get("egress_gib", Decimal(0)))},
+        "excluded": list(fp.excluded),
         "notes": list(fp.notes),
     }
 
@@ -225,8 +240,9 @@ def footprint_change_markdown(before: Footprint | None, after: Footprint | None)
     out.append(f"| monthly estimate (USD) | {_usd(b_cost)} | {_usd(a_cost)} | {_delta(a_cost - b_cost, usd=True)} "
                f"| {_usd(b_top)} | {_usd(a_top)} | {_delta(a_top - b_top, usd=True)} |")
     out += _component_changes(before, after)
-    out += ["", f"<sub>Estimate: list prices from {layout.PRICES_FILE}; platform fee plus compute at cost "
-                f"+ {_n(fp.billing['management_markup_percent'])}% management markup.</sub>"]
+    out += ["", (f"<sub>Estimate: list prices from {layout.PRICES_FILE}; platform fee plus nodes and disks at cost "
+                 f"+ {_n(fp.billing['management_markup_percent'])}% management markup. Bucket storage and egress are "
+                 "usage (`dataplane footprint --bucket-gib --egress-gib`) and not compared here.</sub>")]
     return "\n".join(out) + "\n"
 
 

@@ -18,6 +18,7 @@ OVERRIDES_FILE = "overrides.yaml"
 RELEASE_FILE = "release.yaml"
 TENANT_FILES = (TENANT_FILE, OVERRIDES_FILE, RELEASE_FILE)
 TEMPLATE_SUFFIX = ".yaml.j2"
+INPUT_DIRS = (BASE_DIR, REGISTRY_DIR, TENANTS_DIR)  # everything a render reads
 
 # Output folders: written by the renderer only.
 RENDERED_DIR = "rendered"
@@ -53,6 +54,8 @@ PART_OF = "dataplane"
 MANAGED_BY = "dataplane"
 ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 ANNOTATION_ENGINE = "dataplane.io/engine-version"
+# On the Ray pod templates: bumped by each config deploy so KubeRay starts a new RayCluster.
+ANNOTATION_CONFIG_DEPLOY = "dataplane.io/config-deploy"
 
 # Ray worker group names (the spec's kubectl selectors use ray.io/group=<name>).
 WORKER_GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")

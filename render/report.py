@@ -3,6 +3,10 @@
 Pure: the rendered files of both sides and each tenant's effective configuration in,
 markdown out. One comment per pull request is kept up to date; MARKER finds it again.
 
+Order: changes to platform-owned files first (they need a platform reviewer), then per
+tenant every effective value that changes and its footprint, then the diff. A changed
+input is always mentioned, even when no effective value or rendered file changes.
+
 Each tenant's section is the concatenation of SECTION_BUILDERS' lines, in order: to add
 a section (a footprint or cost change, say), append a builder to that tuple.
 """
@@ -11,15 +15,17 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Callable
 
 from render import context, footprint, layout
 from render.merge import Effective
 from render.pipeline import Shared
-from render.summary import tenant_changes
+from render.summary import describe
 
 MARKER = "<!-- dataplane:pr-report -->"
 MAX_COMMENT = 60_000  # GitHub refuses comments over 65,536 characters
+PLATFORM_HEADING = "### Platform-owned changes: need platform review"
 
 
 @dataclass(frozen=True)
@@ -34,19 +40,40 @@ class TenantChange:
     files: list[str] = field(default_factory=list)  # rendered paths that change
     held: bool = False  # a platform change that waits for `dataplane promote`
     prices: dict[str, Any] | None = None  # registry/prices.yaml of the head, for the footprint section
+    inputs: list[str] = field(default_factory=list)  # the tenant's input files that change
+
+    def shown(self) -> bool:
+        return bool(self.files or self.held or self.inputs or describe(self.before, self.after).tenant
+                    or describe(self.before, self.after).platform)
 
 
 SectionBuilder = Callable[[TenantChange], list[str]]
 
 
 def plain_words(change: TenantChange) -> list[str]:
-    lines = [f"- {line}" for line in tenant_changes(change.before, change.after)]
-    if change.files and not lines:
-        lines.append(f"- {len(change.files)} rendered file(s) change; no configuration the tenant sets changes.")
+    """Every effective value the tenant sets or receives that changes, before -> after."""
+    found = describe(change.before, change.after)
+    lines = [f"- {line}" for line in found.tenant]
+    if not lines and not found.platform:
+        if change.inputs:
+            lines.append(f"- {', '.join(f'`{p}`' for p in change.inputs)} change(s), but no effective value "
+                         "does (comments, order or spelling of the same values).")
+        if change.files:
+            lines.append(f"- {len(change.files)} rendered file(s) change with every configuration value unchanged: "
+                         "the change comes from the platform's templates or the engine.")
     if change.held:
         lines.append(f"- Holds its current platform (auto_deploy: false or a fork image): "
                      f"`dataplane promote {change.name}` moves it in a pull request of its own.")
     return lines
+
+
+def platform_owned(change: TenantChange) -> list[str]:
+    """Changes to files only the platform may change (tenant.yaml, release.yaml) and to routing."""
+    lines = describe(change.before, change.after).platform
+    routing = [p for p in change.files if layout.is_inside(p, layout.routing_dir(change.name))]
+    if routing:
+        lines.append(f"The control plane's routing changes ({', '.join(f'`{p}`' for p in routing)}).")
+    return [f"- **{change.name}**: {line}" for line in lines]
 
 
 def footprint_change(change: TenantChange) -> list[str]:
@@ -70,10 +97,10 @@ SECTION_BUILDERS: tuple[SectionBuilder, ...] = (plain_words, footprint_change)
 
 
 def tenant_of(path: str) -> str | None:
-    for folder in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR):
-        if layout.is_inside(path, folder):
-            parts = path[len(folder) + 1:].split("/")
-            return parts[0] if len(parts) > 1 else None
+    """The tenant whose output folder (layout.tenant_scopes) holds `path`, if any."""
+    for name in PurePosixPath(path).parts[1:-1]:
+        if any(layout.is_inside(path, scope) for scope in layout.tenant_scopes(name)):
+            return name
     return None
 
 
@@ -95,16 +122,21 @@ def unified_diff(before: dict[str, bytes], after: dict[str, bytes], paths: list[
 
 def comment(changes: list[TenantChange], before: dict[str, bytes], after: dict[str, bytes],
             notes: list[str] | None = None, limit: int = MAX_COMMENT) -> str:
-    """The whole comment body: header, a section per changed tenant, the diff."""
+    """The whole comment body: header, platform-owned changes, a section per changed tenant, the diff.
+    `notes` are platform-wide changes (base/, registry/, platform output) for the platform section."""
     paths = changed_files(before, after)
-    lines = [MARKER, "## dataplane: what this pull request changes", ""] + (notes or [])
-    shown = [c for c in changes if c.files or c.held or tenant_changes(c.before, c.after)]
-    if not shown:
-        lines.append("No tenant's rendered files or configuration change.")
+    lines = [MARKER, "## dataplane: what this pull request changes"]
+    platform = (notes or []) + [line for c in changes for line in platform_owned(c)]
+    if platform:
+        lines += ["", PLATFORM_HEADING, ""] + platform
+    shown = [c for c in changes if c.shown()]
+    if not shown and not platform:
+        lines += ["", "No input, effective value or rendered file changes."]
     for change in shown:
-        lines += ["", f"### {change.name}", ""]
-        for builder in SECTION_BUILDERS:
-            lines += builder(change)
+        body = [line for builder in SECTION_BUILDERS for line in builder(change)]
+        if not body:
+            continue  # its only changes are platform-owned, listed above
+        lines += ["", f"### {change.name}", ""] + body
     head = "\n".join(lines) + "\n"
     if not paths:
         return head

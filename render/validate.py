@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema
 
-from render import checks, migration, rules
+from render import checks, extractor_names, migration, misplaced, rules
 from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.problems import Problem, did_you_mean
 
@@ -200,7 +200,16 @@ def validate_repo(repo: Repo) -> list[Problem]:
 
 
 def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
-    """Problems of one tenant's files; `repo` is None when the registry itself is broken."""
+    """Problems of one tenant's files; `repo` is None when the registry itself is broken.
+    A setting at the wrong indentation level is reported once; the problems it causes are not."""
+    wrong_level = [(misplaced.find(doc, schema(name)), doc.file)
+                   for doc, name in ((files.tenant, "tenant"), (files.overrides, "overrides"))]
+    problems = _tenant_problems(files, repo)
+    return [p for found, _ in wrong_level for p in found.problems] + [
+        p for p in problems if not any(found.covers(p, file) for found, file in wrong_level)]
+
+
+def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     release_shape = check_schema(files.release, "release")
     shape = check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides") + release_shape
     problems = shape + checks.check_name(files)
@@ -228,4 +237,5 @@ def _registry_problems(platform: Document, extractors: Document) -> list[Problem
     if not problems:
         problems += rules.registry_rules(platform, extractors)
         problems += checks.check_env(platform, [])
+        problems += extractor_names.check_aliases(extractors)
     return problems

@@ -142,6 +142,10 @@ def _syntax_hint(problem: str, context: str, text: str, line: int) -> str:
         return "close the quote opened here"
     if "escape" in problem:
         return "inside double quotes write \\\\ for a backslash, or use single quotes"
+    indentation = _indentation_hint(lines, line)
+    if indentation and ("mapping values are not allowed" in problem or "expected <block end>" in problem
+                        or "expected key" in problem):
+        return indentation
     if "mapping values are not allowed" in problem:
         return "a value containing ': ' must be quoted, e.g. key: \"a: b\""
     if "undefined alias" in problem:
@@ -151,6 +155,31 @@ def _syntax_hint(problem: str, context: str, text: str, line: int) -> str:
     if "flow" in context:
         return "check the brackets: every [ needs a ] and every { a }"
     return "check indentation and quoting near this line"
+
+
+_KEY_LINE = re.compile(r"^( *)(- )?([^\s#'\"][^:#]*?|'[^']*'|\"[^\"]*\"):( |$)")
+
+
+def _indentation_hint(lines: list[str], line: int) -> str:
+    """An indentation hint when line `line` is deeper than the key line above it (and that key has a
+    value, so nothing can nest under it) or matches no enclosing key's indentation; else ''."""
+    here = _KEY_LINE.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    if here is None:
+        return ""
+    depth = len(here.group(1))
+    above = [(n, m) for n, m in ((n, _KEY_LINE.match(lines[n - 1])) for n in range(line - 1, 0, -1)) if m]
+    if not above:
+        return ""
+    n, prev = above[0]
+    has_value = lines[n - 1][prev.end():].split("#")[0].strip() != ""
+    if depth > len(prev.group(1)) and has_value:
+        return (f"indentation: this line is indented deeper than `{prev.group(3).strip()}` on line {n}, which has a "
+                f"value and so cannot hold settings; indent it by {len(prev.group(1))} spaces like its siblings")
+    depths = {len(m.group(1)) for _, m in above}
+    if depth < len(prev.group(1)) and depth not in depths:
+        return (f"indentation: this line is indented by {depth} spaces and `{prev.group(3).strip()}` on line {n} by "
+                f"{len(prev.group(1))}; settings of one block line up, so indent both alike")
+    return ""
 
 
 def _where(node: yaml.Node) -> tuple[int, int]:

@@ -21,14 +21,15 @@ from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
 # Round prices, so that every expected figure below can be worked out on paper.
 PRICES = """\
 hours_per_month: 730
-billing: {currency: USD, platform_fee_month: 1000, management_markup_percent: 10}
+billing: {currency: USD, platform_fee_month: 1000, management_markup_percent: 10, excluded: [taxes]}
 machines:
   n2-standard-8: {vcpu: 8, memory_gib: 32, gpus: 0}
   n2-standard-16: {vcpu: 16, memory_gib: 64, gpus: 0}
   g2-standard-8: {vcpu: 8, memory_gib: 32, gpus: 1}
 clouds:
   gcp:
-    us-central1: {vcpu_hour: 0.04, gib_hour: 0.005, l4_gpu_hour: 0.5, storage_gib_month: 0.1}
+    us-central1: {vcpu_hour: 0.04, gib_hour: 0.005, l4_gpu_hour: 0.5, storage_gib_month: 0.1, bucket_gib_month: 0.02,
+                  egress_gib: 0.1}
 """
 
 
@@ -169,8 +170,37 @@ def test_text_report_and_json_agree(tmp_path: Path) -> None:
     fp = load_footprint(repo(tmp_path), "acme")
     text = "\n".join(text_report(fp))
     assert "always-on  18.75 vCPU, 61 GiB, 0 L4 GPU" in text
-    assert "total                           1,859.27    6,251.68" in text
+    assert "total                                 1,859.27    6,251.68" in text
+    assert "management markup (10%)                  78.12      477.43" in text
+    assert "excluded: taxes" in text and "give --bucket-gib and --egress-gib" in text
     assert as_dict(fp)["monthly_usd"]["always_on"]["total"] == 1859.27
+
+
+def test_bucket_storage_and_egress_are_passed_through_with_the_markup(tmp_path: Path) -> None:
+    """The product's passthrough covers nodes, storage and networking at cost plus the markup."""
+    fp = load_footprint(repo(tmp_path), "acme", {"bucket_gib": Decimal(500), "egress_gib": Decimal(200)})
+    low = fp.monthly("always_on")
+    # bucket 500 GiB x 0.02 = 10; egress 200 GiB x 0.1 = 20
+    assert (low["bucket"], low["egress"]) == (Decimal("10.00"), Decimal("20.0"))
+    # at cost 770.15 + 11 + 10 + 20 = 811.15; markup 10% = 81.115; + 1000 fee = 1892.265 -> 1892.27
+    assert low["at_cost"] == Decimal("811.15") and low["markup"] == Decimal("81.115")
+    assert money(low["total"]) == Decimal("1892.27")
+    data = as_dict(fp)
+    assert data["usage"] == {"bucket_gib": 500, "egress_gib": 200} and data["excluded"] == ["taxes"]
+    text = "\n".join(text_report(fp))
+    assert "bucket at cost (500 GiB)                 10.00       10.00" in text
+    assert "egress at cost (200 GiB)                 20.00       20.00" in text
+    assert "give --bucket-gib" not in text
+
+
+def test_footprint_volumes_come_from_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from render import cli
+    root = repo(tmp_path)
+    assert cli.main(["--repo", str(root), "footprint", "acme", "--bucket-gib", "500", "--egress-gib", "200",
+                     "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["monthly_usd"]["always_on"]["total"] == 1892.27
+    with pytest.raises(SystemExit):
+        cli.main(["--repo", str(root), "footprint", "acme", "--egress-gib", "-1"])
 
 
 COST_LABELS = ("dataplane.io/tenant", "app.kubernetes.io/component")

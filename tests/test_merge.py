@@ -120,7 +120,7 @@ def test_a_new_registry_entry_appears_unless_disabled(overrides: dict, disable_n
     if disable_new:
         overrides["disabled"] = list(overrides.get("disabled", [])) + ["sketch_extractor"]
     registry = copy.deepcopy(REGISTRY)
-    registry["sketch_extractor_v1"] = {**REGISTRY["text_extractor_v1"], "name": "sketch_extractor",
+    registry["sketch_extractor_v1"] = {**REGISTRY["text_extractor_v1"], "name": "sketch_extractor", "aliases": [],
                                        "import_path": "engine.extractors.sketch_extractor.v1:app"}
     repo = memory_repo({"acme": (tenant_yaml("acme"), yaml.safe_dump(overrides), RELEASE_YAML)},
                        extractors=yaml.safe_dump({"extractors": registry}))

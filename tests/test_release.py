@@ -9,7 +9,7 @@ import yaml
 
 from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
 from render.load import load_repo, parse_yaml
-from render.merge import Effective
+from render.merge import Effective, Source, _leaves
 from render.pipeline import render_repo, shared_for, shared_of
 from render.problems import ProblemsError
 from render.release import Target, fork_image, is_fork, moved, plan_update, release_text, set_scalars
@@ -70,7 +70,9 @@ def test_set_scalars_refuses_a_missing_key():
 def eff(**values) -> Effective:
     base = {"release": OLD, "auto_deploy": True, "extractors": {}, "cluster": {}, "head": {"cpu": "2", "memory": "8Gi"},
             "env": {}}
-    return Effective({**base, **values}, {})
+    merged = {**base, **values}
+    # provenance as the merge records it: one entry per leaf (dicts are walked, lists are leaves)
+    return Effective(merged, {path: Source("test", "", 0) for path in _leaves(merged)})
 
 
 def ext(enabled: bool = True, lo: int = 0, hi: int = 2, **kw) -> dict[str, object]:
@@ -85,18 +87,17 @@ def test_summary_sentences():
                 cluster={"gpu-workers": {"min_replicas": 1, "max_replicas": 3, "replicas": 1, "cpu": "7", "memory": "30Gi", "gpus": 1}},
                 head={"cpu": "4", "memory": "8Gi"}, env={"LOG_LEVEL": "DEBUG"})
     assert tenant_changes(before, after) == [
-        "Engine image changes from `ghcr.io/x/engine:2026.11.3` to `r:new`.",
-        "Platform updates no longer deploy automatically (auto_deploy: false).",
-        "a_v1 replicas 0–2 → 1–4.",
-        "a_v1 per replica: memory 4Gi → 6Gi.",
+        "Engine image changes from `ghcr.io/x/engine:2026.11.3` to `r:new` (release.yaml).",
+        "Extractor a_v1: minimum replicas (`min_replicas`) 0 → 1, maximum replicas (`max_replicas`) 2 → 4, "
+        "memory (`memory`) 4Gi → 6Gi.",
         "Extractor b_v1 is disabled.",
         "Extractor c_v1 is enabled.",
         "New extractor d_v1 from the registry (enabled).",
-        "gpu-workers node range 0–2 → 1–3.",
-        "gpu-workers starts with 1 nodes (was 0).",
-        "gpu-workers per node: memory 28Gi → 30Gi.",
-        "Head node: CPU 2 → 4.",
-        "Environment changes: LOG_LEVEL.",
+        "Platform updates no longer deploy automatically (`auto_deploy`: false).",
+        "Worker group gpu-workers: minimum replicas (`min_replicas`) 0 → 1, maximum replicas (`max_replicas`) 2 → 3, "
+        "starting nodes (`replicas`) 0 → 1, memory (`memory`) 28Gi → 30Gi.",
+        "Head node: CPU (`cpu`) 2 → 4.",
+        "Environment variable `LOG_LEVEL` is set.",
     ]
     assert tenant_changes(before, before) == []
     assert tenant_changes(None, before) == ["New tenant: its data plane is created."]

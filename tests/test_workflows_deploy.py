@@ -159,18 +159,33 @@ def test_config_deploy_rerenders_one_tenant_and_names_its_application(repo, tmp_
                      "--push", "--output", str(out)) == 0
 
     changed = touched(work, f"{start}..HEAD")
-    assert changed and all(p.startswith("rendered/acme/") for p in changed)
+    assert changed and all(p.startswith("rendered/acme/") or p == "tenants/acme/release.yaml" for p in changed)
     assert b"web_scraper_v1" not in (work / "rendered/acme/rayservice-engine.yaml").read_bytes()
     assert files_under(work, "rendered/globex") == globex
     assert out.read_text() == "tenant=acme\napp=tenant-acme\n"
     assert origin_head(origin) == git(work, "rev-parse", "HEAD")
 
 
-def test_config_deploy_with_nothing_to_change_commits_nothing(repo, tmp_path):
+def test_config_deploy_with_no_input_change_still_commits_the_scaling_reset(repo, tmp_path):
     origin, work = repo
     start = origin_head(origin)
     assert dataplane(work, "config-deploy", "acme", "--push") == 0
-    assert origin_head(origin) == start
+    assert origin_head(origin) != start
+    assert touched(work, f"{start}..HEAD") == ["rendered/acme/rayservice-engine.yaml", "tenants/acme/release.yaml"]
+
+
+def test_config_deploy_refuses_uncommitted_inputs_and_names_them(repo, capsys):
+    """Regression: an uncommitted edit was rendered and committed, so HEAD's output no longer
+    matched HEAD's inputs (`render --check` failed on the new commit)."""
+    origin, work = repo
+    start = origin_head(origin)
+    (work / "tenants/acme/overrides.yaml").write_text("disabled: [web_scraper]\n")
+    (work / "registry/notes.yaml").write_text("a: 1\n")
+    assert dataplane(work, "--format", "json", "config-deploy", "acme") == 2
+    problems = yaml.safe_load(capsys.readouterr().out)
+    assert [p["file"] for p in problems] == ["registry/notes.yaml", "tenants/acme/overrides.yaml"]
+    assert all(p["message"] == "uncommitted change to an input of the render" for p in problems)
+    assert git(work, "rev-parse", "HEAD") == start and not git(work, "status", "--porcelain", "--", "rendered")
 
 
 def test_a_rejected_push_is_retried_on_the_new_tip(repo, tmp_path):
@@ -227,7 +242,7 @@ def test_concurrent_deploys_are_serialised(repo, tmp_path):
 
     assert errors == []
     log = git(origin, "log", "--format=%s", f"{start}..refs/heads/main").splitlines()
-    assert sorted(s.split(":")[0] for s in log) == ["fork deploy"] * 3
+    assert sorted(s.split(":")[0] for s in log) == ["config deploy 1"] + ["fork deploy"] * 3
     assert len(git(origin, "rev-list", "--merges", f"{start}..refs/heads/main")) == 0  # linear history
     final = clone(origin, tmp_path / "final")
     acme = release(final, "acme")["image"]

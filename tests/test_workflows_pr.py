@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
-from render import report
+from render import layout, report
 from render.report import MARKER, TenantChange
 
 NEW_EXTRACTOR = (Path(__file__).parent / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
@@ -48,8 +48,10 @@ def test_report_describes_a_tenant_change_in_plain_words_then_the_diff(work, tmp
     assert body.startswith(MARKER)
     words = body.split("<details>")[0]
     assert "### globex" in words and "### acme" not in words and "### initech" not in words
-    for sentence in ("Extractor web_scraper_v1 is disabled.", "image_extractor_v1 replicas 2–8 → 2–10.",
-                     "gpu-workers node range 1–6 → 1–3.", "Head node: CPU 4 → 6."):
+    for sentence in ("Extractor web_scraper_v1 is disabled.",
+                     "Extractor image_extractor_v1: maximum replicas (`max_replicas`) 8 → 10.",
+                     "Worker group gpu-workers: maximum replicas (`max_replicas`) 6 → 3.",
+                     "Head node: CPU (`cpu`) 4 → 6."):
         assert sentence in words
     # The GPU pool's ceiling falls from 6 to 3 L4 nodes: the footprint section says so.
     assert "#### Footprint of `globex` (gcp europe-west4)" in words
@@ -70,7 +72,9 @@ def test_report_on_a_platform_change_previews_the_release(work, tmp_path):
     body = tmp_path / "comment.md"
     assert dataplane(work, "pr-report", "--base", base, "--out", str(body)) == 0
     text = body.read_text()
-    assert f"On merge, the platform update deploys it to the auto_deploy tenants ({', '.join(AUTO_DEPLOY)})" in text
+    assert "### Platform-owned changes: need platform review" in text
+    assert "Platform inputs change: `registry/extractors.yaml`." in text
+    assert f"On merge, the platform update deploys this to the auto_deploy tenants ({', '.join(AUTO_DEPLOY)})" in text
     assert text.count("New extractor sentiment_extractor_v1 from the registry (enabled).") == len(AUTO_DEPLOY)
     assert "`dataplane promote initech`" in text
     assert "rendered/initech/" not in text
@@ -80,8 +84,62 @@ def test_report_with_no_change(work, tmp_path):
     base = git(work, "rev-parse", "HEAD")
     out = tmp_path / "c.md"
     assert dataplane(work, "pr-report", "--base", base, "--out", str(out)) == 0
-    assert "No tenant's rendered files or configuration change." in out.read_text()
+    assert "No input, effective value or rendered file changes." in out.read_text()
     assert "<details>" not in out.read_text()
+
+
+def test_a_routing_only_change_is_reported_for_its_tenant_and_as_platform_owned(work, tmp_path):
+    """Regression: the comment said no tenant changed when only control-plane/ output did."""
+    base = git(work, "rev-parse", "HEAD")
+    tenant = work / "tenants/acme/tenant.yaml"
+    tenant.write_text(tenant.read_text() + "suspended: true\n")
+    assert dataplane(work, "render") == 0
+    changed = git(work, "status", "--porcelain", "--", "rendered", "argocd", "control-plane").split()
+    assert "control-plane/routing/acme/configmap-routing-acme.yaml" in changed
+    out = tmp_path / "c.md"
+
+    assert dataplane(work, "pr-report", "--base", base, "--out", str(out)) == 0
+
+    text = out.read_text()
+    assert "No input" not in text and "no tenant" not in text.lower()
+    assert "### Platform-owned changes: need platform review" in text
+    assert "- **acme**: Organization org_7f3a9c21 is suspended: the control plane refuses its requests" in text
+    assert "- **acme**: The control plane's routing changes (`control-plane/routing/acme/configmap-routing-acme.yaml`)" in text
+    assert "+++ b/control-plane/routing/acme/configmap-routing-acme.yaml" in text
+
+
+def test_tenant_of_covers_every_tenant_output_folder():
+    for scope in layout.tenant_scopes("acme"):
+        assert report.tenant_of(f"{scope}/x.yaml") == "acme"
+    assert report.tenant_of("argocd/platform/appproject-tenants.yaml") is None
+
+
+def test_an_input_change_with_no_effect_is_still_named(work, tmp_path):
+    base = git(work, "rev-parse", "HEAD")
+    overrides = work / "tenants/globex/overrides.yaml"
+    overrides.write_text("# reordered\n" + overrides.read_text())
+    out = tmp_path / "c.md"
+    assert dataplane(work, "pr-report", "--base", base, "--out", str(out)) == 0
+    assert "### globex\n\n- `tenants/globex/overrides.yaml` change(s), but no effective value does" in out.read_text()
+
+
+def test_base_accepts_any_revision_git_accepts(work, tmp_path):
+    overrides = work / "tenants/globex/overrides.yaml"
+    overrides.write_text(overrides.read_text().replace("downscale_delay_s: 1200", "downscale_delay_s: 120"))
+    assert dataplane(work, "render") == 0
+    commit_all(work, "globex: faster scale-down")
+    out = tmp_path / "c.md"
+    assert dataplane(work, "pr-report", "--base", "HEAD~1", "--out", str(out)) == 0
+    assert "scale-down delay (s) (`downscale_delay_s`) 1200 → 120" in out.read_text()
+
+
+def test_a_missing_or_unknown_base_points_at_the_flag(work, capsys):
+    assert dataplane(work, "pr-report") == 2
+    err = capsys.readouterr()
+    assert "--base:1:1: base: no base revision" in err.out + err.err and "workflow inputs" not in err.out + err.err
+    assert dataplane(work, "pr-report", "--base", "HEAD~99") == 2
+    err = capsys.readouterr()
+    assert "--base:1:1: base: 'HEAD~99' names no commit of this repository" in err.out + err.err
 
 
 def test_bad_input_is_annotated_on_the_exact_line(work, capsys):
@@ -95,7 +153,8 @@ def test_section_builders_can_append_a_section(monkeypatch):
     monkeypatch.setattr(report, "SECTION_BUILDERS", report.SECTION_BUILDERS + (lambda c: [f"- footprint of {c.name}"],))
     body = report.comment([TenantChange("acme", None, None, None, None, ["rendered/acme/x.yaml"])],
                           {}, {"rendered/acme/x.yaml": b"a: 1\n"})
-    assert "### acme\n\n- 1 rendered file(s) change; no configuration the tenant sets changes.\n- footprint of acme\n" in body
+    assert ("### acme\n\n- 1 rendered file(s) change with every configuration value unchanged: the change comes "
+            "from the platform's templates or the engine.\n- footprint of acme\n") in body
 
 
 def test_a_long_diff_is_truncated_below_githubs_limit():

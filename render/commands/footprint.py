@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from render import context, layout
@@ -19,15 +20,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description="Print TENANT's compute footprint: always on (worker groups at their minimum nodes, "
                                    "head, datastores, Celery) and at its ceiling (every group at max nodes), in vCPU, "
                                    "memory and L4 GPUs, with a monthly estimate from registry/prices.yaml: platform fee "
-                                   "plus compute passthrough at cost plus the management markup.")
+                                   "plus the passthrough of nodes, persistent disks, bucket storage and network egress "
+                                   "at cost, plus the management markup; then what the estimate excludes.")
     p.add_argument("tenant", metavar="TENANT")
     p.add_argument("--format", dest="output", choices=("text", "json"), default="text",
                    help="text (default) or json (numbers: vCPU, GiB, GPUs, USD per month)")
-    p.set_defaults(run=lambda a: footprint(root=a.repo, tenant=a.tenant, output=a.output))
+    p.add_argument("--bucket-gib", type=_gib, default=Decimal(0), metavar="GIB",
+                   help="data stored in the tenant's bucket, GiB (priced per GiB-month; default 0)")
+    p.add_argument("--egress-gib", type=_gib, default=Decimal(0), metavar="GIB",
+                   help="internet egress in a month, GiB (priced per GiB; default 0)")
+    p.set_defaults(run=lambda a: footprint(root=a.repo, tenant=a.tenant, output=a.output,
+                                           usage={"bucket_gib": a.bucket_gib, "egress_gib": a.egress_gib}))
 
 
-def footprint(*, root: Path, tenant: str, output: str = "text") -> int:
-    fp = load_footprint(root, tenant)
+def _gib(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GiB") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GiB (0 or more)")
+    return value
+
+
+def footprint(*, root: Path, tenant: str, output: str = "text", usage: dict[str, Decimal] | None = None) -> int:
+    fp = load_footprint(root, tenant, usage)
     if output == "json":
         print(json.dumps(as_dict(fp), indent=2))
     else:
@@ -35,7 +52,7 @@ def footprint(*, root: Path, tenant: str, output: str = "text") -> int:
     return 0
 
 
-def load_footprint(root: Path, tenant: str) -> Footprint:
+def load_footprint(root: Path, tenant: str, usage: dict[str, Decimal] | None = None) -> Footprint:
     """The footprint of `tenant` in the repository at `root` (e.g. a pull request's base and head)."""
     repo = load_repo(root, [tenant])
     prices = read_yaml(root, layout.PRICES_FILE)
@@ -44,7 +61,7 @@ def load_footprint(root: Path, tenant: str) -> Footprint:
         raise ProblemsError(problems)
     eff = effective(repo.tenants[tenant], shared_of(repo))
     ctx = context.tenant_context(eff, repo.platform.data)
-    return compute(ctx, eff.values["extractors"], prices.data)
+    return compute(ctx, eff.values["extractors"], prices.data, usage)
 
 
 def text_report(fp: Footprint) -> list[str]:
@@ -60,11 +77,17 @@ def text_report(fp: Footprint) -> list[str]:
     out.append(f"extractor min replicas reserve {number(fp.extractor_reserved.vcpu)} vCPU, "
                f"{number(fp.extractor_reserved.memory_gib)} GiB, {number(fp.extractor_reserved.gpus)} GPU of the worker nodes")
     out += ["", f"monthly estimate, USD ({number(fp.billing['hours_per_month'])} h; list prices from {layout.PRICES_FILE})",
-            f"{'':<28}{'always-on':>12}{'ceiling':>12}"]
+            f"{'':<34}{'always-on':>12}{'ceiling':>12}"]
     low, high = fp.monthly("always_on"), fp.monthly("ceiling")
     markup = number(fp.billing["management_markup_percent"])
-    for key, label in (("compute", "compute at cost"), ("storage", "disks at cost"),
-                       ("passthrough", f"passthrough (+{markup}%)"), ("platform_fee", "platform fee"), ("total", "total")):
-        out.append(f"{label:<28}{money(low[key]):>12,.2f}{money(high[key]):>12,.2f}")
+    bucket, egress = (number(fp.usage.get(k, Decimal(0))) for k in ("bucket_gib", "egress_gib"))
+    for key, label in (("compute", "nodes and pods at cost"), ("storage", f"disks at cost ({number(fp.storage_gib)} GiB)"),
+                       ("bucket", f"bucket at cost ({bucket} GiB)"), ("egress", f"egress at cost ({egress} GiB)"),
+                       ("markup", f"management markup ({markup}%)"), ("passthrough", "passthrough"),
+                       ("platform_fee", "platform fee"), ("total", "total")):
+        out.append(f"{label:<34}{money(low[key]):>12,.2f}{money(high[key]):>12,.2f}")
+    if not (bucket or egress):
+        out.append("bucket storage and egress are usage: give --bucket-gib and --egress-gib to price them")
+    out += [f"excluded: {x}" for x in fp.excluded]
     out += [f"note: {n}" for n in fp.notes]
     return out

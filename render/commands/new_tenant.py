@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
+import re
 from pathlib import Path
+from typing import Any
 
 from render import layout
-from render.load import read_yaml
+from render.load import Document, list_tenants, read_yaml
 from render.problems import Problem, ProblemsError
+from render.validate import schema
 
 TENANT_TEMPLATE = """\
 # yaml-language-server: $schema=../../render/schemas/tenant.schema.json
@@ -49,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("name", metavar="NAME", help="tenant name (DNS-1123 label; namespace becomes tenant-NAME)")
     p.add_argument("--cloud", choices=("gcp", "aws"), required=True)
     p.add_argument("--region", required=True, help="e.g. us-central1 or us-east-1")
-    p.add_argument("--organization-id", help="control-plane organization id (default: derived placeholder)")
+    p.add_argument("--organization-id", required=True,
+                   help="the control plane's organization id, e.g. org_4c1d9e02 (from the account team; never invented)")
     p.add_argument("--cluster", help="ArgoCD cluster name (default: dp-gke-REGION or dp-eks-REGION)")
     p.add_argument("--cloud-account", help="GCP project id or AWS account id (default: dp-tenants)")
     p.add_argument("--operator-group", help="SSO group of the tenant's operators (default: NAME-operators)")
@@ -64,7 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         database_mode=a.database_mode, display_name=a.display_name, routing=a.routing))
 
 
-def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_id: str | None = None,
+def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_id: str,
                cluster: str | None = None, cloud_account: str | None = None, operator_group: str | None = None,
                database_mode: str = "dedicated_instance", display_name: str | None = None,
                routing: str = "dedicated") -> int:
@@ -75,11 +78,14 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
     if folder.exists():
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"tenant {name!r} already exists", "pick another name")])
     platform = read_yaml(root, layout.PLATFORM_FILE).data
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    problems = (_organization_problems(root, organization_id)
+                + _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region))
+    if problems:
+        raise ProblemsError(problems)
     values = {
         "name": name,
         "display_name": display_name or name.replace("-", " ").title(),
-        "organization_id": organization_id or f"org_{digest}",
+        "organization_id": organization_id,
         "cloud": cloud,
         "region": region,
         "cluster": cluster or f"dp-{'gke' if cloud == 'gcp' else 'eks'}-{region}",
@@ -98,3 +104,39 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
     print(f"created {layout.tenant_dir(name)}/: review tenant.yaml, then run `dataplane render {name}`; "
           f"the render also writes its routing entry, {layout.routing_dir(name)}/")
     return 0
+
+
+def _organization_problems(root: Path, organization_id: str) -> list[Problem]:
+    """The id must have the control plane's format and belong to no other tenant."""
+    pattern = str(schema("tenant")["properties"]["organization_id"]["pattern"])
+    if not re.fullmatch(pattern, organization_id):
+        return [Problem("--organization-id", 1, 1, "organization_id", f"{organization_id!r} is not an organization id",
+                        f"the control plane's id, matching {pattern}, e.g. org_4c1d9e02")]
+    for other in list_tenants(root):
+        try:
+            doc = read_yaml(root, layout.tenant_file(other, layout.TENANT_FILE))
+        except ProblemsError:
+            continue  # `dataplane validate` reports a broken file; it claims no id here
+        if isinstance(doc.data, dict) and doc.data.get("organization_id") == organization_id:
+            return [doc.problem(("organization_id",), f"organization {organization_id} is already tenant {other!r}",
+                                "one organization has one data plane; check the id with the account team")]
+    return []
+
+
+def _placement_problems(prices: Document, platform: dict[str, Any], cloud: str, region: str) -> list[Problem]:
+    """The region must have prices, and every worker group's machine type a known shape, so that
+    `dataplane footprint` and the bill can be computed for the tenant from its first commit."""
+    clouds = prices.data.get("clouds") if isinstance(prices.data, dict) else None
+    regions = sorted((clouds or {}).get(cloud) or {})
+    out = []
+    if region not in regions:
+        out.append(prices.problem(("clouds", cloud), f"no prices for {cloud} region {region!r}",
+                                  f"priced {cloud} regions: {', '.join(regions) or 'none'}; choose one, or add the "
+                                  "region's prices here first"))
+    machines = (prices.data.get("machines") or {}) if isinstance(prices.data, dict) else {}
+    for group, spec in sorted((platform.get("worker_groups") or {}).items()):
+        machine = ((spec or {}).get("machine") or {}).get(cloud)
+        if machine not in machines:
+            out.append(prices.problem(("machines",), f"{group} runs on {cloud} machine {machine!r}, which has no shape here",
+                                      "add its vcpu, memory_gib and gpus under machines, as in registry/platform.yaml"))
+    return out

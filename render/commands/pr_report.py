@@ -15,8 +15,8 @@ from render.load_git import GitTree
 from render.pipeline import effective, render_repo, shared_for
 from render.problems import Problem, ProblemsError
 from render.release import preview_update
-from render.validate import check_schema
 from render.report import MARKER, TenantChange, changed_files, comment, tenant_of
+from render.validate import check_schema
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,13 +38,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def pr_report(*, root: Path, base: str | None = None, event: Path | None = None, out: Path | None = None,
               summary: Path | None = None, post: bool = False) -> int:
     pr = events.pull_request(read_event(event)) if event else None
+    where = str(event) if event and base is None else "--base"  # where the revision came from
     if base is None and pr is None:
-        raise ProblemsError([Problem(events.INPUTS, 1, 1, "base", "no base revision", "give --base REV or --event")])
+        raise ProblemsError([Problem("--base", 1, 1, "base", "no base revision to compare with",
+                                     "give --base REV (any revision git accepts: main, HEAD~1, a commit id) "
+                                     "or --event with a pull_request payload")])
     try:
-        base_rev = load_git.resolve(root, events.git_ref(base, "base")) if base else pr.base  # type: ignore[union-attr]
+        base_rev = _resolve(root, base) if base is not None else pr.base  # type: ignore[union-attr]
         body = build(root, base_rev)
     except load_git.GitError as e:
-        raise ProblemsError([Problem(events.INPUTS, 1, 1, "base", str(e), "fetch the full history (fetch-depth: 0)")]) from None
+        raise ProblemsError([Problem(where, 1, 1, "base", str(e),
+                                     "fetch the full history (actions/checkout with fetch-depth: 0)")]) from None
     if out is not None:
         out.write_text(body, encoding="utf-8")
     if summary is not None:
@@ -56,9 +60,19 @@ def pr_report(*, root: Path, base: str | None = None, event: Path | None = None,
     return 0
 
 
+def _resolve(root: Path, base: str) -> str:
+    """Any revision git accepts (a branch, a tag, HEAD~1, a commit id) -> its commit id."""
+    try:
+        return load_git.resolve(root, base)
+    except load_git.GitError:
+        raise ProblemsError([Problem("--base", 1, 1, "base", f"{base!r} names no commit of this repository",
+                                     "any revision git accepts: main, origin/main, HEAD~1, a tag or a commit id; "
+                                     "in CI fetch the full history (fetch-depth: 0)")]) from None
+
+
 def _post(pr: events.PullRequest | None, body: str) -> None:
     if pr is None:
-        raise ProblemsError([Problem(events.INPUTS, 1, 1, "event", "--post needs the pull_request --event", "")])
+        raise ProblemsError([Problem("--post", 1, 1, "event", "--post needs the pull_request --event", "give --event $GITHUB_EVENT_PATH")])
     if not pr.same_repository:
         print("pull request from a fork: its token cannot comment; the report is in the job summary")
         return
@@ -66,7 +80,7 @@ def _post(pr: events.PullRequest | None, body: str) -> None:
     api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
     token = os.environ.get("GITHUB_TOKEN", "")
     if not token:
-        raise ProblemsError([Problem(events.INPUTS, 1, 1, "GITHUB_TOKEN", "not set", "pass it in the step's env")])
+        raise ProblemsError([Problem("environment", 1, 1, "GITHUB_TOKEN", "not set", "pass it in the step's env")])
     try:
         done = github_api.upsert_comment(api, token, repository, pr.number, body, MARKER)
     except github_api.ApiError as e:
@@ -90,6 +104,7 @@ def build(root: Path, base_rev: str) -> str:
     except ProblemsError:
         base_repo = None  # an invalid base: show the diff, not the before-configuration
     paths = changed_files(before, after)
+    inputs = changed_files(tree.walk(*layout.INPUT_DIRS), _worktree(root, *layout.INPUT_DIRS))
     prices = _prices(root)
     changes = []
     for name in sorted(set(after_repo.tenants) | set(base_repo.tenants if base_repo else ())):
@@ -100,13 +115,30 @@ def build(root: Path, base_rev: str) -> str:
             effective(base_repo.tenants[name], b_shared) if base_repo and b_shared else None,
             effective(after_repo.tenants[name], a_shared) if a_shared else None,
             b_shared, a_shared, [p for p in paths if tenant_of(p) == name],
-            held=platform_changed and name in after_repo.tenants and name not in moved, prices=prices))
+            held=platform_changed and name in after_repo.tenants and name not in moved, prices=prices,
+            inputs=[p for p in inputs if layout.is_inside(p, layout.tenant_dir(name))]))
+    return comment(changes, before, after, _platform_notes(platform_changed, moved, inputs, paths))
+
+
+def _platform_notes(platform_changed: bool, moved: list[str], inputs: list[str], paths: list[str]) -> list[str]:
+    """Platform-wide changes: base/ and registry/ files, and output that belongs to no tenant."""
     notes = []
+    shared_inputs = [p for p in inputs if not layout.is_inside(p, layout.TENANTS_DIR)]
+    if shared_inputs:
+        notes.append(f"- Platform inputs change: {', '.join(f'`{p}`' for p in shared_inputs)}.")
     if platform_changed:
-        notes = [f"This pull request changes the platform (`base/` or `registry/`). On merge, the platform update "
-                 f"deploys it to the auto_deploy tenants ({', '.join(moved) or 'none'}); the diff "
-                 f"shows them as that release will leave them.", ""]
-    return comment(changes, before, after, notes)
+        notes.append(f"- On merge, the platform update deploys this to the auto_deploy tenants "
+                     f"({', '.join(moved) or 'none'}); the diff shows them as that release will leave them.")
+    platform_out = [p for p in paths if tenant_of(p) is None]
+    if platform_out:
+        notes.append(f"- Platform-wide output changes: {', '.join(f'`{p}`' for p in platform_out)}.")
+    return notes
+
+
+def _worktree(root: Path, *folders: str) -> dict[str, bytes]:
+    """Every file under `folders` of the working tree, by repo-relative path (like GitTree.walk)."""
+    return {path.relative_to(root).as_posix(): path.read_bytes()
+            for folder in folders for path in sorted((root / folder).rglob("*")) if path.is_file()}
 
 
 def _prices(root: Path) -> dict[str, Any] | None:
