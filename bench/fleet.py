@@ -43,7 +43,17 @@ def generate_fleet(root: Path, n: int, seed: int = 0) -> list[str]:
         for file, text in files.items():
             (folder / file).write_text(text, encoding="utf-8")
         names.append(name)
+    _canaries(root, sorted(names)[:1])
     return sorted(names)
+
+
+def _canaries(root: Path, names: list[str]) -> None:
+    """The rollout plan names example tenants as canaries: name this fleet's instead."""
+    path = root / "registry/rollout.yaml"
+    if path.is_file():
+        plan = yaml.safe_load(path.read_text(encoding="utf-8"))
+        plan.setdefault("canary", {})["tenants"] = names
+        path.write_text(yaml.safe_dump(plan, sort_keys=False), encoding="utf-8")
 
 
 def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, Any],
@@ -109,7 +119,9 @@ def extractor_override(rng: random.Random, entry: dict[str, Any]) -> dict[str, A
     if not entry.get("enabled_by_default", True):
         out["enabled"] = True
     if rng.random() < 0.5:
-        out["target_ongoing_requests"] = rng.choice((2, 4, 6, 8, 2.5))
+        target = rng.choice((2, 4, 6, 8, 2.5))
+        # On Celery the target is a whole queue length per worker.
+        out["target_ongoing_requests"] = int(target) if entry.get("runtime") == "celery" else target
     if rng.random() < 0.3:
         out["downscale_delay_s"] = rng.choice((300, 900, 1200))
     if rng.random() < 0.3:

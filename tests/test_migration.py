@@ -103,7 +103,9 @@ def test_unknown_state_is_a_schema_problem_with_a_suggestion(tmp_path: Path) -> 
 def test_shared_routing_needs_the_shared_platform_section(tmp_path: Path) -> None:
     root = make_repo(tmp_path, {"umbrella": tenant_yaml("umbrella", ORG, "routing: shared\n")})
     platform = (root / "registry/platform.yaml").read_text(encoding="utf-8")
-    (root / "registry/platform.yaml").write_text(platform.split("\nshared_platform:")[0] + "\n", encoding="utf-8")
+    head, rest = platform.split("\nshared_platform:")
+    tail = rest.split("\n\n", 1)[1] if "\n\n" in rest else ""  # the sections after shared_platform stay
+    (root / "registry/platform.yaml").write_text(head + "\n\n" + tail, encoding="utf-8")
     (p,) = validate_repo(load_repo(root))
     assert (p.file, p.pointer) == (FILE, "routing")
     assert "shared_platform" in p.message
