@@ -13,7 +13,8 @@ from render.commands.validate import validate
 from render.conformance import deep
 from tests.conftest import REPO, crds_dir
 
-VALIDATORS = ("kubernetes", "custom resources", "shipped schemas", "ray serve", "celery", "yamllint")
+VALIDATORS = ("kubernetes", "custom resources", "shipped schemas", "ray serve", "celery", "yamllint", "reachability",
+              "capacity")
 
 
 def summary(out: str) -> dict[str, str]:
