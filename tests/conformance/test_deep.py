@@ -14,7 +14,7 @@ from render.conformance import deep
 from tests.conftest import REPO, crds_dir
 
 VALIDATORS = ("kubernetes", "custom resources", "shipped schemas", "ray serve", "celery", "yamllint", "reachability",
-              "capacity")
+              "capacity", "references")
 
 
 def summary(out: str) -> dict[str, str]:

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from render import capacity as node_model
-from render.conformance import deep, reachability
-from render.conformance.manifests import collect
+from render.conformance import deep, reachability, references
+from render.conformance.manifests import Manifest, collect
+from render.load import parse_yaml
 from tests.conftest import REPO, crds_dir
 
 FIXTURES = REPO / "tests" / "fixtures" / "wholesystem"
@@ -26,17 +27,27 @@ CASES = {
         "capacity", "RayService/engine: spec.rayClusterConfig.workerGroupSpecs[2].template",
         "pod engine-raycluster-gpu-workers-worker requests 7 CPU, 30.0Gi memory, 1 GPU: more than one node holds "
         "(g2-standard-8 allocatable 7510m CPU, 26.4Gi memory, 1 GPU)"),
+    "references-service-selects-nothing.yaml": (
+        "references", "Service/redis: spec.selector", "selects no pod of the rendered workloads"),
 }
 
 
 def repo_with(tmp_path: Path, fixture: str) -> Path:
-    """The registry, acme's tenant.yaml (its cloud and cluster) and one rendered file: the fixture."""
+    """The registry, acme's tenant.yaml and rendered objects, with the fixture's objects in
+    place of the rendered ones of the same kind and name (for the reachability fixture: of
+    every NetworkPolicy, since it leaves one out)."""
     (tmp_path / "registry").mkdir()
     shutil.copy(REPO / "registry" / "platform.yaml", tmp_path / "registry" / "platform.yaml")
     shutil.copy(REPO / ".yamllint.yaml", tmp_path / ".yamllint.yaml")
     (tmp_path / "tenants" / "acme").mkdir(parents=True)
     shutil.copy(REPO / "tenants" / "acme" / "tenant.yaml", tmp_path / "tenants" / "acme" / "tenant.yaml")
-    (tmp_path / "rendered" / "acme").mkdir(parents=True)
+    shutil.copytree(REPO / "rendered" / "acme", tmp_path / "rendered" / "acme")
+    replaced = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all((FIXTURES / fixture).read_text()) if d}
+    kinds = {k for k, _ in replaced}
+    for path in (tmp_path / "rendered" / "acme").glob("*.yaml"):
+        obj = next(d for d in yaml.safe_load_all(path.read_text()) if d)
+        if (obj["kind"], obj["metadata"]["name"]) in replaced or (obj["kind"] == "NetworkPolicy" and "NetworkPolicy" in kinds):
+            path.unlink()
     shutil.copy(FIXTURES / fixture, tmp_path / "rendered" / "acme" / fixture)
     return tmp_path
 
@@ -54,7 +65,7 @@ def test_each_broken_fixture_is_caught_by_its_check_only(tmp_path: Path, fixture
 
 def test_the_examples_pass_the_whole_system_checks() -> None:
     outcomes = {o.name.split(" ")[0]: o for o in deep.run(REPO, crds=crds_dir())}
-    for name in ("reachability", "capacity"):
+    for name in ("reachability", "capacity", "references"):
         assert not outcomes[name].failed, [p.format() for p in outcomes[name].failures]
     tenants = len([p for p in (REPO / "tenants").iterdir() if p.is_dir()])
     assert outcomes["reachability"].note == f"{tenants} tenants" and outcomes["reachability"].checked > 30 * tenants
@@ -66,8 +77,7 @@ def test_reachability_reports_every_flow_the_old_policies_got_wrong(tmp_path: Pa
     root = repo_with(tmp_path, "reachability-no-operator-ingress.yaml")
     old = (FIXTURES / "old-network-policies.yaml").read_text(encoding="utf-8")
     target = root / "rendered" / "acme" / "reachability-no-operator-ingress.yaml"
-    ray_and_redis = [d for d in target.read_text(encoding="utf-8").split("\n---\n") if "kind: NetworkPolicy" not in d]
-    target.write_text("\n---\n".join(ray_and_redis) + "\n---\n" + old, encoding="utf-8")
+    target.write_text(old, encoding="utf-8")
     manifests, _ = collect(root)
     platform = yaml.safe_load((REPO / "registry" / "platform.yaml").read_text(encoding="utf-8"))
     tenant = yaml.safe_load((REPO / "tenants" / "acme" / "tenant.yaml").read_text(encoding="utf-8"))
@@ -106,3 +116,53 @@ def test_the_node_model_follows_the_documented_reservations() -> None:
     eks = node_model.node("m6i.2xlarge", "aws", platform["nodes"])
     assert eks is not None and eks.memory == 31 * node_model.GI - (255 + 11 * 58 + 100) * node_model.MI - node_model.GI
     assert node_model.node("no-such-machine", "gcp", platform["nodes"]) is None
+
+
+def _manifests(text: str) -> list[Manifest]:
+    return [Manifest(parse_yaml(doc, "rendered/acme/x.yaml")) for doc in text.split("---\n") if doc.strip()]
+
+
+def test_a_metric_without_a_rendered_scraped_exporter_is_reported() -> None:
+    rule = """apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: {name: dataplane-alerts, namespace: tenant-acme}
+spec:
+  groups:
+    - name: g
+      rules:
+        - {alert: A, expr: 'redis_up{namespace="tenant-acme"} == 0'}
+        - {alert: B, expr: 'kube_pod_status_ready{namespace="tenant-acme"} == 0'}
+        - {alert: C, expr: 'made_up_total{namespace="tenant-acme"} > 0'}
+"""
+    outcome = references.check(_manifests(rule))
+    messages = sorted(p.message for p in outcome.failures)
+    assert messages == ["metric made_up_total: no exporter exports it",
+                        "metric redis_up: its exporter Deployment/redis-exporter is not rendered in tenant-acme"]
+
+
+def test_a_missing_secret_key_and_a_misnamed_probe_port_are_reported() -> None:
+    pod = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: tenant-acme}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: web:1
+          ports: [{name: http, containerPort: 80}]
+          env:
+            - name: PASSWORD
+              valueFrom: {secretKeyRef: {name: creds, key: pasword}}
+          readinessProbe: {tcpSocket: {port: htpp}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: tenant-acme}
+stringData: {password: x}
+"""
+    messages = sorted(p.message for p in references.check(_manifests(pod)).failures)
+    assert messages == ["Secret 'creds' has no key 'pasword' (it has: password)",
+                        "probe port 'htpp' is not a port of the container"]
