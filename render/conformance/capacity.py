@@ -93,9 +93,13 @@ def serve_warnings(m: Manifest, platform: dict[str, Any], cloud: str) -> list[st
         pod_cpu, _, pod_gpu = requests(containers)
         count = int(g.get("maxReplicas", 0) or 0)
         if cpu > pod_cpu * count or gpu > pod_gpu * count:
-            out.append(f"{namespace_of(m)} {group}: Serve apps need {cpu} CPU/{gpu} GPU at max replicas, "
-                       f"the group holds {pod_cpu * count} CPU/{pod_gpu * count} GPU at {count} pods")
+            out.append(f"{namespace_of(m)} {group}: Serve apps need {_n(cpu)} CPU/{_n(gpu)} GPU at max replicas, "
+                       f"the group holds {_n(pod_cpu * count)} CPU/{pod_gpu * count} GPU at {count} pods")
     return out
+
+
+def _n(d: Decimal) -> str:
+    return format(d.normalize(), "f")
 
 
 def _quota(m: Manifest, ns_pods: list[Pod]) -> list[Problem]:
