@@ -48,12 +48,16 @@ class Flow:
     protocol: str
     reason: str
     clouds: tuple[str, ...]
+    # Applies only to tenants with (only_with) / without (unless) a pod of that role.
+    only_with: str = ""
+    unless: str = ""
 
 
 def load_flows(path: Path = FLOWS_FILE) -> dict[str, list[Flow]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return {kind: [Flow(f["from"], f["to"], int(f.get("port", 0)), f.get("protocol", "TCP"), f["reason"],
-                        tuple(f.get("clouds", ("gcp", "aws")))) for f in data[kind]] for kind in ("required", "forbidden")}
+                        tuple(f.get("clouds", ("gcp", "aws"))), f.get("only_with", ""), f.get("unless", ""))
+                   for f in data[kind]] for kind in ("required", "forbidden")}
 
 
 def check(manifests: list[Manifest], platform: dict[str, Any], tenants: dict[str, dict[str, Any]]) -> Outcome:
@@ -91,7 +95,8 @@ def _tenant(ns: str, nps: list[Manifest], ns_pods: list[Pod], platform: dict[str
     out, n = [], 0
     for kind, want in (("required", True), ("forbidden", False)):
         for f in flows[kind]:
-            if cloud not in f.clouds:
+            if cloud not in f.clouds or (f.only_with and not world.role_pod(f.only_with)) \
+                    or (f.unless and world.role_pod(f.unless)):
                 continue
             for src, dst, port, proto in world.expand(f):
                 n += 1
@@ -119,7 +124,9 @@ class World:
                       "keda": (peers["keda"]["namespace"], peers["keda"]["labels"]),
                       "kube-dns": (peers["kube_dns"]["namespace"], peers["kube_dns"]["labels"]),
                       "prometheus": (platform["control_plane"]["monitoring_namespace"], {"app.kubernetes.io/name": "prometheus"}),
-                      "other-namespace": (OTHER_NAMESPACE, {"app": "probe"})}
+                      "other-namespace": (OTHER_NAMESPACE, {"app": "probe"}),
+                      "shared-mongodb": (platform["datastores"]["mongodb"]["shared_namespace"],
+                                         {layout.LABEL_NAME: "mongodb"})}
 
     def role_pod(self, role: str) -> str | None:
         key, value = ROLES.get(role, (layout.LABEL_NAME, role))
@@ -156,8 +163,7 @@ class World:
         return items
 
     def namespaces(self) -> list[str]:
-        return sorted({self.ns, OTHER_TENANT} | {ns for ns, _ in self.peers.values()}
-                      | {self.platform["datastores"]["mongodb"]["shared_namespace"]})
+        return sorted({self.ns, OTHER_TENANT} | {ns for ns, _ in self.peers.values()})
 
 
 def _pod(ns: str, name: str, labels: dict[str, str]) -> dict[str, Any]:

@@ -166,3 +166,9 @@ stringData: {password: x}
     messages = sorted(p.message for p in references.check(_manifests(pod)).failures)
     assert messages == ["Secret 'creds' has no key 'pasword' (it has: password)",
                         "probe port 'htpp' is not a port of the container"]
+
+
+def test_the_architecture_doc_shows_every_flow() -> None:
+    doc = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for f in reachability.load_flows()["required"] + reachability.load_flows()["forbidden"]:
+        assert f"| {f.src} | {f.dst} |" in doc and f.reason in doc, f
