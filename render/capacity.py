@@ -45,7 +45,7 @@ class Node:
         return cpu <= self.cpu and memory <= self.memory and gpus <= self.gpus
 
     def describe(self) -> str:
-        return f"{self.machine} allocatable {quantity.cpu(self.cpu)} CPU, {_gib(self.memory)} memory, {self.gpus} GPU"
+        return f"{self.machine} allocatable {quantity.cpu(self.cpu)} CPU, {gib(self.memory)} memory, {self.gpus} GPU"
 
 
 def _tiered(total: Decimal, steps: tuple[tuple[Decimal | None, Decimal], ...]) -> Decimal:
@@ -59,7 +59,7 @@ def _tiered(total: Decimal, steps: tuple[tuple[Decimal | None, Decimal], ...]) -
     return out
 
 
-def _gib(b: Decimal) -> str:
+def gib(b: Decimal) -> str:
     return f"{(b / GI).quantize(Decimal('0.1'))}Gi"
 
 

@@ -61,9 +61,9 @@ def _fits(p: Pod, platform: dict[str, Any], cloud: str) -> list[Problem]:
     cpu, mem, gpu = requests(p.containers)
     if node.fits(cpu, mem, gpu):
         return []
-    return [p.source.problem(p.path, f"pod {p.name} requests {quantity.cpu(cpu)} CPU, {capacity._gib(mem)} memory, "
+    return [p.source.problem(p.path, f"pod {p.name} requests {quantity.cpu(cpu)} CPU, {capacity.gib(mem)} memory, "
                                      f"{gpu} GPU: more than one node holds ({node.describe()})",
-                             f"at most {capacity._gib(node.memory)} memory and {quantity.cpu(node.cpu)} CPU per pod")]
+                             f"at most {capacity.gib(node.memory)} memory and {quantity.cpu(node.cpu)} CPU per pod")]
 
 
 def serve_warnings(m: Manifest, platform: dict[str, Any], cloud: str) -> list[str]:
@@ -109,7 +109,7 @@ def _quota(m: Manifest, ns_pods: list[Pod]) -> list[Problem]:
     for key, need in (("requests.cpu", cpu), ("requests.memory", mem), ("requests.nvidia.com/gpu", Decimal(gpu)),
                       ("pods", Decimal(count))):
         if key in hard and quantity.parse(hard[key]) < need:
-            shown = capacity._gib(need) if key == "requests.memory" else str(need.normalize())
+            shown = capacity.gib(need) if key == "requests.memory" else str(need.normalize())
             out.append(m.problem(("spec", "hard", key), f"{key} {hard[key]} does not admit an upgrade: it needs {shown} "
                                  "(every pod at its max, a second Ray cluster at its starting size, one surge pod per Deployment)",
                                  "size the quota for the upgrade surge"))
