@@ -19,8 +19,6 @@ REPO = Path(__file__).resolve().parents[1]
 INPUT_DIRS = ("registry", "base")
 WORDS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka", "tyrell", "cyberdyne",
          "soylent", "vandelay", "massive", "pied", "aperture", "oscorp", "nakatomi", "gringotts", "monarch", "dunder")
-REGIONS = {"gcp": ("us-central1", "us-east4", "europe-west4", "asia-southeast1"),
-           "aws": ("us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")}
 OLD_RELEASES = ("2026.10.2", "2026.9.1")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING")
 GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")
@@ -60,14 +58,16 @@ def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, 
                  extractors: dict[str, Any]) -> dict[str, str]:
     """The three input files of one tenant, as YAML text."""
     cloud = "gcp" if rng.random() < 0.6 else "aws"
-    region = rng.choice(REGIONS[cloud])
+    # A cluster the platform declares (its issuer and address ranges), in its region.
+    cluster = rng.choice(sorted(c for c, v in platform["clusters"].items() if v["cloud"] == cloud))
+    region = cluster.split("-", 2)[2]
     tenant = {
         "name": name,
         "display_name": name.replace("-", " ").title(),
         "organization_id": f"org_{index:06d}{rng.getrandbits(32):08x}",
         "cloud": cloud,
         "region": region,
-        "cluster": f"dp-{'gke' if cloud == 'gcp' else 'eks'}-{region}",
+        "cluster": cluster,
         "cloud_account": f"dp-tenants-{rng.choice(('prod', 'eu', 'apac'))}" if cloud == "gcp"
         else str(rng.randrange(10**11, 10**12)),
         "operator_group": f"{name}-operators",
@@ -140,8 +140,8 @@ def group_size(rng: random.Random, group: str) -> dict[str, Any]:
     low = rng.randrange(1 if group == "gpu-workers" else 0, 3)
     high = low + rng.randrange(1, 6)
     out: dict[str, Any] = {"min_replicas": low, "max_replicas": high, "replicas": rng.randrange(low, high + 1)}
-    if rng.random() < 0.3:
-        out["memory"] = rng.choice(("28Gi", "30Gi", "56Gi"))
+    if rng.random() < 0.3:  # sizes that fit the group's machine (registry/platform.yaml `nodes`)
+        out["memory"] = rng.choice(("48Gi", "52Gi", "54Gi") if group == "batch-workers" else ("20Gi", "24Gi", "26Gi"))
     return out
 
 

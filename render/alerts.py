@@ -17,11 +17,11 @@ P99_SECONDS = 2.0  # gateway p99
 EXTRACTOR_P99_MS = 10000  # an extractor's p99, cold starts included
 
 
-def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int) -> list[dict[str, Any]]:
+def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int, serve_unhealthy_after_s: int = 900) -> list[dict[str, Any]]:
     doctor = f"Run `dataplane doctor {tenant}` for the cause and the overrides.yaml change that fixes it."
     return [
         {"name": "dataplane.pods", "rules": _pod_rules(t, doctor)},
-        {"name": "dataplane.serve", "rules": _serve_rules(t, doctor)},
+        {"name": "dataplane.serve", "rules": _serve_rules(t, doctor) + [_serve_unhealthy(t, doctor, serve_unhealthy_after_s)]},
         {"name": "dataplane.queues", "rules": _queue_rules(t, tenant, doctor, beat_stale_after_s)},
         {"name": "dataplane.gateway", "rules": _gateway_rules(t, doctor)},
     ]
@@ -65,6 +65,18 @@ def _serve_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:
                "15m", "warning", "Extractor {{ $labels.application }} p99 latency is above " + f"{EXTRACTOR_P99_MS} ms.",
                "Sustained slowness: raise max_replicas or lower target_ongoing_requests. " + doctor),
     ]
+
+
+def _serve_unhealthy(t: Targets, doctor: str, after_s: int) -> dict[str, Any]:
+    """KubeRay v1 never replaces a cluster whose Serve stays unhealthy (the old thresholds are
+    deprecated and ignored): an operator is paged instead, after the tenant's
+    spec.serve_unhealthy_after_s."""
+    return _alert("DataplaneServeUnhealthy",
+                  f"max by (application) ({t.ns.sel('ray_serve_deployment_replica_healthy')}) == 0",
+                  f"{after_s}s", "critical",
+                  "Extractor {{ $labels.application }} has had replicas but none healthy for " + f"{after_s}s.",
+                  "Its replicas fail their health checks, and KubeRay does not replace the cluster by itself: "
+                  "roll back the release or restart the RayService. " + doctor)
 
 
 def _queue_rules(t: Targets, tenant: str, doctor: str, beat_stale_after_s: int) -> list[dict[str, Any]]:

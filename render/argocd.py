@@ -70,10 +70,14 @@ def build_tenant(files: TenantFiles, eff: Effective, objects: dict[str, dict[str
     if problems:
         raise ProblemsError(problems)
     allowed = allowed_kinds(platform)
-    problems = [platform.problem(("tenant_kinds",), f"{path} is a {gk[0] + '/' if gk[0] else ''}{gk[1]}, which no "
-                                 "tenant Application may sync",
+    refused: dict[tuple[str, str], list[str]] = {}
+    for path, o in sorted(objects.items()):
+        if (gk := group_kind(o)) not in allowed and gk not in GUARDRAIL_KINDS:
+            refused.setdefault(gk, []).append(path)
+    problems = [platform.problem(("tenant_kinds",), f"{paths[0]}{f' (and {len(paths) - 1} more)' if len(paths) > 1 else ''}"
+                                 f" is a {group + '/' if group else ''}{kind}, which no tenant Application may sync",
                                  "a template may render only the kinds in tenant_kinds (adding one is a platform review)")
-                for path, o in sorted(objects.items()) if (gk := group_kind(o)) not in allowed and gk not in GUARDRAIL_KINDS]
+                for (group, kind), paths in sorted(refused.items())]
     if problems:
         raise ProblemsError(problems)
     scope = layout.argocd_tenant_dir(files.name)

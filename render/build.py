@@ -22,7 +22,7 @@ SYNC_WAVES = {
     "Role": -2, "RoleBinding": -2,
     "ExternalSecret": -1, "ConfigMap": -1,
     "StorageBucket": 0, "IAMServiceAccount": 0, "IAMPolicyMember": 0, "Bucket": 0,
-    "Service": 0, "StatefulSet": 0,
+    "Service": 0, "StatefulSet": 0, "PodDisruptionBudget": 0,
     "RayService": 1, "Deployment": 1, "ScaledObject": 2,
 }
 DEFAULT_WAVE = 1

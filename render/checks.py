@@ -132,6 +132,25 @@ def check_env(doc: Document, protected: list[str]) -> list[Problem]:
     return out
 
 
+def check_cluster(doc: Document, platform: Document) -> list[Problem]:
+    """The tenant's cluster is one the platform declares (its OIDC issuer, API server and
+    vector store addresses come from there), on the tenant's cloud."""
+    data = _mapping(doc.data)
+    cluster, cloud = data.get("cluster"), data.get("cloud")
+    clusters = _mapping(_mapping(platform.data).get("clusters"))
+    if not isinstance(cluster, str) or not layout.DNS1123_LABEL.match(cluster):
+        return []  # not a name at all: the schema's pattern reports it
+    if cluster not in clusters:
+        return [doc.problem(("cluster",), f"cluster {cluster!r} is not declared in registry/platform.yaml `clusters`",
+                            did_you_mean(cluster, sorted(clusters), "clusters") or "declare it there first (its OIDC issuer, "
+                            "API server and vector store ranges)", at_value=True)]
+    declared = _mapping(clusters[cluster]).get("cloud")
+    if isinstance(cloud, str) and declared != cloud:
+        return [doc.problem(("cloud",), f"cluster {cluster!r} runs on {declared}, not {cloud}",
+                            "place the tenant on a cluster of its cloud", at_value=True)]
+    return []
+
+
 # -- extractor names -------------------------------------------------------------------
 
 def check_extractor_names(doc: Document, registry: Document) -> list[Problem]:

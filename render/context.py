@@ -8,6 +8,7 @@ sees this tenant's values and the platform's, never another tenant's.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,11 @@ GCS_PORT = 6379
 METRICS_PORT = 8080
 REDIS_PORT = 6379
 MONGODB_PORT = 27017
+# The worker heartbeat module shipped in celery-config (render/dataplane_heartbeat.py).
+HEARTBEAT_MODULE = Path(__file__).with_name("dataplane_heartbeat.py")
+HEARTBEAT_STALE_S = 60
+# Requests of the Ray autoscaler sidecar KubeRay adds to the head (autoscalerOptions).
+AUTOSCALER_SIDECAR = {"cpu": "500m", "memory": "512Mi"}  # 30 missed 2 s heartbeats
 # Synthetic Ray resource units one worker pod advertises for its group; a replica takes one.
 GROUP_RESOURCE_UNITS = 1000
 
@@ -51,6 +57,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "images": platform["images"],
         "control_plane": platform["control_plane"],
         "network": platform["network"],
+        "cluster": _cluster(t, platform),
         "names": names,
         "ports": {"serve": SERVE_PORT, "dashboard": DASHBOARD_PORT, "client": CLIENT_PORT, "gcs": GCS_PORT,
                   "metrics": METRICS_PORT, "redis": REDIS_PORT, "mongodb": MONGODB_PORT},
@@ -63,12 +70,14 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "env": _engine_env(v["env"], platform, t, names),
         "spec": v["spec"],
     }
+    ctx["autoscaler_sidecar"] = AUTOSCALER_SIDECAR
+    ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["quota"] = _quota(ctx)
     ctx["container_max"] = _container_max(ctx)
     ctx["migration"] = migration.context(ctx)
     ctx["monitoring"] = monitoring.monitoring_context(ctx)
     if cloud == "aws":
-        ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ns, names["service_account"])
+        ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, names["service_account"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
     return ctx
 
@@ -92,8 +101,17 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "cloud_identity": _cloud_identity(t),
         "ray_address": f"ray://engine-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
         "serve_url": f"http://engine-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
+        # The tenant's internal Serve load balancer, published by external-dns in the
+        # cluster's internal zone: how the gateway on the management cluster reaches it.
+        "serve_host": serve_host(t, platform),
+        "gateway_serve_url": f"http://{serve_host(t, platform)}:{SERVE_PORT}",
         "secret_prefix": f"dataplane/tenants/{name}",
     }
+
+
+def serve_host(t: dict[str, Any], platform: dict[str, Any]) -> str:
+    domain = platform.get("clusters", {}).get(t["cluster"], {}).get("serve_domain", "invalid")
+    return f"serve-{t['name']}.{domain}"
 
 
 def _cloud_identity(t: dict[str, Any]) -> str:
@@ -181,7 +199,12 @@ def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extracto
     config = {
         "broker_url": f"redis://{names['redis_host']}:{REDIS_PORT}/0",
         "result_backend": f"redis://{names['redis_host']}:{REDIS_PORT}/1",
-        "broker_transport_options": {"global_keyprefix": names["redis_key_prefix"]},
+        # A task whose worker died unacknowledged comes back after visibility_timeout: longer
+        # than the longest task (no task runs twice) and than the shutdown grace period.
+        "broker_transport_options": {"global_keyprefix": names["redis_key_prefix"],
+                                     "visibility_timeout": _visibility_timeout(c)},
+        "task_time_limit": int(c["longest_task_s"]),
+        "task_soft_time_limit": max(int(c["longest_task_s"]) - 30, 1),
         "result_backend_transport_options": {"global_keyprefix": names["redis_key_prefix"]},
         # Celery's own mapping form (name -> options): a list of bare names is not a valid
         # task_queues value, Celery needs Queue objects or this mapping.
@@ -205,9 +228,28 @@ def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extracto
                    "max_replicas": e["max_replicas"], "target": e["target_ongoing_requests"],
                    "cooldown_s": e["downscale_delay_s"], "concurrency": e["max_ongoing_requests"],
                    "resources": _pod_resources(e["num_cpus"], e["memory"], 0), "ids": [x["id"] for x in extractors]}
-    return {"config": config, "config_json": json.dumps(config, indent=2, sort_keys=True) + "\n", "queues": prefixed, "worker_queues": main_queues, "extract": extract,
+    # ExternalSecret templates (Go text/template): the password from the platform store, escaped.
+    auth = f"redis://:{{{{ .password | urlquery }}}}@{names['redis_host']}:{REDIS_PORT}"
+    return {"broker_url_template": f"{auth}/0", "result_backend_template": f"{auth}/1",
+            "config": config, "config_json": json.dumps(config, indent=2, sort_keys=True) + "\n", "queues": prefixed, "worker_queues": main_queues, "extract": extract,
+            "heartbeat": _heartbeat(), "grace_period_s": _grace_period(c),
             "worker": {**c["worker"], "resources": _pod_resources(c["worker"]["cpu"], c["worker"]["memory"], 0)},
             "beat": _pod_resources(c["beat"]["cpu"], c["beat"]["memory"], 0)}
+
+
+def _grace_period(c: dict[str, Any]) -> int:
+    """Warm shutdown lets a running task finish: the longest task plus a minute."""
+    return int(c["longest_task_s"]) + 60
+
+
+def _visibility_timeout(c: dict[str, Any]) -> int:
+    return max(2 * int(c["longest_task_s"]), _grace_period(c) + 60)
+
+
+def _heartbeat() -> dict[str, Any]:
+    probe = ["sh", "-c", f"test $(( $(date +%s) - $(stat -c %Y /tmp/worker_heartbeat) )) -lt {HEARTBEAT_STALE_S}"]
+    return {"module": HEARTBEAT_MODULE.read_text(encoding="utf-8"), "probe": probe,
+            "startup_failure_threshold": 60}  # 5 minutes for the first heartbeat
 
 
 def _datastores(t: dict[str, Any], platform: dict[str, Any], cloud: str) -> dict[str, Any]:
@@ -249,7 +291,9 @@ def _engine_env(env: dict[str, Any], platform: dict[str, Any], t: dict[str, Any]
 
 
 def _quota(ctx: dict[str, Any]) -> dict[str, str]:
-    """Requests ceiling of the namespace: every pod at its maximum count, plus 10% headroom."""
+    """Requests ceiling of the namespace: every pod at its maximum count, plus the upgrade
+    surge (a second Ray cluster at its starting size during KubeRay's NewCluster upgrade,
+    one surge pod per Deployment, the autoscaler sidecar), plus 10% headroom."""
     cpu, mem, gpu, pods = Decimal(0), Decimal(0), 0, 0
 
     def add(res: dict[str, Any], count: int) -> None:
@@ -259,22 +303,24 @@ def _quota(ctx: dict[str, Any]) -> dict[str, str]:
         gpu += int(res.get("nvidia.com/gpu", 0)) * count
         pods += count
 
-    add(ctx["head"], 1)
+    add(ctx["head"], 2)
+    cpu += 2 * quantity.parse(AUTOSCALER_SIDECAR["cpu"])  # a container of each head pod
+    mem += 2 * quantity.parse(AUTOSCALER_SIDECAR["memory"])
     for g in ctx["worker_groups"]:
-        add(g["resources"], g["max_replicas"])
+        add(g["resources"], g["max_replicas"] + g["replicas"])
     add(ctx["datastores"]["redis"], 1)
     if ctx["datastores"]["mongodb_dedicated"]:
         add(ctx["datastores"]["mongodb"], 1)
-    add(ctx["celery"]["worker"]["resources"], ctx["celery"]["worker"]["replicas"])
+    add(ctx["celery"]["worker"]["resources"], ctx["celery"]["worker"]["replicas"] + 1)
     add(ctx["celery"]["beat"], 1)
     if ctx["celery"]["extract"]:
-        add(ctx["celery"]["extract"]["resources"], ctx["celery"]["extract"]["max_replicas"])
+        add(ctx["celery"]["extract"]["resources"], ctx["celery"]["extract"]["max_replicas"] + 1)
     headroom = Decimal("1.1")
     return {
         "cpu": quantity.cpu((cpu * headroom).to_integral_value(rounding="ROUND_CEILING")),
         "memory": quantity.memory((mem * headroom / quantity.GI).to_integral_value(rounding="ROUND_CEILING") * quantity.GI),
         "gpu": str(gpu),
-        "pods": str(pods + 10),  # room for migration Jobs and rolling updates
+        "pods": str(pods + 10),  # room for migration Jobs and the surge pods of the exporters
     }
 
 
@@ -285,9 +331,26 @@ def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
             "memory": quantity.memory(max(quantity.parse(p["memory"]) for p in pods))}
 
 
-def _irsa_trust_policy(t: dict[str, Any], ns: str, service_account: str) -> str:
-    """Only this tenant's engine ServiceAccount may assume its role (EKS IRSA)."""
-    issuer = f"oidc.eks.{t['region']}.amazonaws.com/id/{t['cluster']}"
+def _serve_service_annotations(cloud: str, host: str) -> dict[str, str]:
+    """An internal load balancer on each cloud, named in the cluster's internal DNS zone."""
+    lb = {"gcp": {"networking.gke.io/load-balancer-type": "Internal"},
+          "aws": {"service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+                  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance"}}[cloud]
+    return dict(sorted({**lb, "external-dns.alpha.kubernetes.io/hostname": host}.items()))
+
+
+def _cluster(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+    """The facts of the tenant's cluster (registry/platform.yaml `clusters`); validation
+    has already refused a tenant placed on an undeclared cluster."""
+    empty = {"apiserver_cidrs": [], "vector_store_cidrs": [], "serve_domain": "invalid"}
+    return {**empty, **platform.get("clusters", {}).get(t["cluster"], {})}
+
+
+def _irsa_trust_policy(t: dict[str, Any], cluster: dict[str, Any], ns: str, service_account: str) -> str:
+    """Only this tenant's engine ServiceAccount may assume its role (EKS IRSA). The issuer
+    id is generated by EKS, so it is a platform input, never built from the cluster name."""
+    issuer = str(cluster.get("oidc_issuer", "")).removeprefix("https://")
     doc = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow",
         "Principal": {"Federated": f"arn:aws:iam::{t['cloud_account']}:oidc-provider/{issuer}"},

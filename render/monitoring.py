@@ -55,7 +55,7 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
     boards = [{"slug": d.slug, "title": d.title, "file": f"{ns}-{d.slug}.json",
                "json": grafana.dumps(grafana.dashboard_json(d, name, tags))}
               for d in dashboards.all_dashboards(t)]
-    groups = alerts.rule_groups(t, name, int(ctx["spec"]["beat_stale_after_s"]))
+    groups = alerts.rule_groups(t, name, int(ctx["spec"]["beat_stale_after_s"]), int(ctx["spec"]["serve_unhealthy_after_s"]))
     for group in groups:
         for rule in group["rules"]:
             rule["labels"] = {**rule["labels"], "tenant": name, "namespace": ns}

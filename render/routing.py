@@ -74,7 +74,7 @@ def dedicated_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
                      "credentials": _secret(ctx, f"{prefix}/mongodb", "uri")},
         "cache": {"host": n["redis_host"], "port": ports["redis"], "key_prefix": n["redis_key_prefix"],
                   "credentials": _secret(ctx, f"{prefix}/redis", "url")},
-        "serve": {"url": n["serve_url"]},
+        "serve": {"url": n["gateway_serve_url"]},
         "bucket": {"url": n["bucket_url"] + "/"},
         "queues": {"prefix": n["queue_prefix"], "broker": f"redis://{n['redis_host']}:{ports['redis']}/0"},
         "vector_store": {"endpoint": ctx["tenant"]["vector_store"]["endpoint"], "collection_prefix": n["vector_prefix"],

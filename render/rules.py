@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from render import layout, quantity
+from render import capacity, layout, quantity
 from render.load import Document, TenantFiles
 from render.merge import merge_tenant
 from render.problems import Problem
@@ -84,7 +84,9 @@ def tenant_rules(files: TenantFiles, platform: Document, registry: Document) -> 
     layers = Layers(platform, registry, files.overrides)
     groups = values["cluster"]
     extractors = list(values["extractors"].values())
-    return (group_rules(groups, layers, True) + extractor_rules(extractors, groups, layers, True))
+    cloud = _get(files.tenant.data, "cloud")
+    return (group_rules(groups, layers, True) + extractor_rules(extractors, groups, layers, True)
+            + node_rules(groups, layers, True, platform.data, [cloud] if cloud in ("gcp", "aws") else []))
 
 
 def registry_rules(platform: Document, registry: Document) -> list[Problem]:
@@ -101,7 +103,31 @@ def registry_rules(platform: Document, registry: Document) -> list[Problem]:
         if ext_id != expected:
             out.append(registry.problem(("extractors", ext_id), f"id {ext_id!r} does not match its name and version",
                                         f"ids are <name>_<version>: rename it {expected!r}"))
-    return out + group_rules(groups, layers, False) + extractor_rules(extractors, groups, layers, False)
+    return (out + group_rules(groups, layers, False) + extractor_rules(extractors, groups, layers, False)
+            + node_rules(groups, layers, False, platform.data, ["gcp", "aws"]))
+
+
+def node_rules(groups: dict[str, Any], layers: Layers, tenant: bool, platform: dict[str, Any],
+               clouds: list[str]) -> list[Problem]:
+    """One worker pod fills one node of its group's machine type: its size must fit what
+    that node can give a pod (render/capacity.py's node model), or it never schedules."""
+    out = []
+    for name in layout.WORKER_GROUPS:
+        g = groups.get(name) or {}
+        for cloud in clouds:
+            node = capacity.group_node(platform, cloud, name)
+            if node is None:
+                continue
+            for field, have in (("memory", node.memory), ("cpu", node.cpu)):
+                want = _amount(g.get(field))
+                at = _blame(tenant, layers.group(name, field))
+                if want is None or want <= have or at is None:
+                    continue
+                most = f"{int(have // capacity.GI)}Gi" if field == "memory" else quantity.cpu(have)
+                out.append(at.problem(f"{field} {g.get(field)} does not fit one node of {name} on {cloud}: "
+                                      f"{node.describe()} after the cloud's reservations and the DaemonSet budget",
+                                      f"use at most {most} (registry/platform.yaml `nodes`)"))
+    return out
 
 
 def group_rules(groups: dict[str, Any], layers: Layers, tenant: bool) -> list[Problem]:

@@ -125,7 +125,7 @@ def test_new_and_removed_tenants() -> None:
 
 def test_a_region_without_prices_is_a_problem(tmp_path: Path) -> None:
     root = repo(tmp_path)
-    (root / "tenants/acme/tenant.yaml").write_text(tenant_yaml("acme", "org_a1").replace("us-central1", "asia-south1"))
+    (root / "tenants/acme/tenant.yaml").write_text(tenant_yaml("acme", "org_a1").replace("region: us-central1", "region: asia-south1"))
     with pytest.raises(ProblemsError) as e:
         load_footprint(root, "acme")
     (p,) = e.value.problems

@@ -196,3 +196,21 @@ def test_more_memory_rounds_up_to_whole_gib():
     assert more_memory("512Mi") == "1Gi"
     assert more_memory(4294967296) == "6Gi"
     assert more_memory("7Gi") == "11Gi"
+
+
+def test_a_suggested_memory_increase_never_exceeds_a_node():
+    from render import capacity
+    from render.commands.doctor import node_memory
+
+    root = Path(__file__).resolve().parents[1]
+    held = node_memory(root, "acme")  # acme runs on GKE: n2-standard-8 for cpu-workers
+    node = capacity.group_node(yaml.safe_load((root / "registry/platform.yaml").read_text()), "gcp", "cpu-workers")
+    assert node is not None and held["cpu-workers"] == node.memory
+    assert more_memory("20Gi", held["cpu-workers"]) == "26Gi"  # 30Gi wanted, 26.4Gi allocatable
+    name = f"{CLUSTER}-cpu-workers-worker-7kq2p"
+    at_cap = [pod(name, "cpu-workers", memory="26Gi", statuses=[oom_status()])]
+    f = only(diagnose(snapshot(at_cap), "acme", NOW, node_memory=held), "OOMKilled")
+    assert not f.overrides and "larger machine type" in f.fix
+    below = [pod(name, "cpu-workers", memory="16Gi", statuses=[oom_status()])]
+    f = only(diagnose(snapshot(below), "acme", NOW, node_memory=held), "OOMKilled")
+    assert yaml.safe_load(f.overrides) == {"cluster": {"cpu-workers": {"memory": "24Gi"}}}

@@ -123,11 +123,14 @@ def test_status_prints_groups_and_extractors(api, tmp_path, capsys):
 
 def test_doctor_exits_1_on_errors_and_prints_a_pasteable_fix(api, tmp_path, capsys):
     fake, port = api
-    fake.pods = healthy_pods() + [pod(f"{CLUSTER}-cpu-workers-worker-zz", "cpu-workers", statuses=[oom_status()])]
-    assert run("doctor", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 1
+    fake.pods = healthy_pods() + [pod(f"{CLUSTER}-cpu-workers-worker-zz", "cpu-workers", memory="20Gi",
+                                      statuses=[oom_status()])]
+    root = Path(__file__).resolve().parents[1]
+    assert run("--repo", str(root), "doctor", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 1
     out = capsys.readouterr().out
     assert "[error] pod engine-x7k2p-cpu-workers-worker-zz (cpu-workers): OOMKilled" in out
-    assert "  in tenants/acme/overrides.yaml:\n    cluster:\n      cpu-workers:\n        memory: 42Gi\n" in out
+    # 1.5 x 20Gi would be 30Gi; one n2-standard-8 node holds 26.4Gi (the capacity check's node model).
+    assert "  in tenants/acme/overrides.yaml:\n    cluster:\n      cpu-workers:\n        memory: 26Gi\n" in out
 
 
 def test_doctor_reports_a_missing_rayservice(api, tmp_path, capsys):

@@ -35,7 +35,8 @@ def test_resolves_every_example_organization(entries: list[dict[str, Any]]) -> N
     assert acme.endpoints.database.database == "dp_acme"
     assert acme.endpoints.database.credentials.key == "dataplane/tenants/acme/mongodb"
     assert acme.endpoints.cache.host == "redis.tenant-acme.svc.cluster.local"
-    assert acme.endpoints.serve_url.startswith("http://engine-serve-svc.tenant-acme.")
+    # The tenant's internal Serve load balancer, by its name in the cluster's internal zone.
+    assert acme.endpoints.serve_url == "http://serve-acme.us-central1.dp.internal:8000"
     assert acme.endpoints.queue_prefix == "acme."
     assert acme.endpoints.vector_store.collection_prefix == "acme__"
     umbrella = table.resolve("org_5d2c8e47")  # mid-migration: still on the shared platform

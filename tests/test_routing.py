@@ -56,7 +56,9 @@ def test_dedicated_entry_points_at_the_tenant_namespace_only(tmp_path: Path) -> 
     assert ep["database"] == {"host": "mongodb-0.mongodb.tenant-acme.svc.cluster.local", "port": 27017, "database": "dp_acme",
                               "credentials": {"store": "platform-secrets", "key": "dataplane/tenants/acme/mongodb", "property": "uri"}}
     assert ep["cache"]["key_prefix"] == "acme:" and ep["queues"]["prefix"] == "acme."
-    assert ep["serve"]["url"] == "http://engine-serve-svc.tenant-acme.svc.cluster.local:8000"
+    # The gateway runs on the management cluster: it reaches the tenant's internal Serve load
+    # balancer by its name in the tenant cluster's internal zone, never a cluster.local name.
+    assert ep["serve"]["url"] == "http://serve-acme.us-central1.dp.internal:8000"
     assert ep["bucket"]["url"] == "gs://dp-data-acme/"
     assert ep["vector_store"]["collection_prefix"] == "acme__"
 

@@ -54,7 +54,8 @@ def test_every_input_file_names_its_schema() -> None:
 
 def test_new_tenant_files_name_their_schema_and_validate(tmp_path: Path) -> None:
     root = copy_repo(tmp_path)
-    assert run(root, "new-tenant", "hooli", "--cloud", "aws", "--region", "us-west-2", "--organization-id", "org_h00l1")[0] == 0
+    assert run(root, "new-tenant", "hooli", "--cloud", "aws", "--region", "us-east-1", "--organization-id",
+               "org_h00l1")[0] == 0
     for file in layout.TENANT_FILES:
         first = (root / layout.tenant_file("hooli", file)).read_text(encoding="utf-8").splitlines()[0]
         assert first == f"# yaml-language-server: $schema=../../render/schemas/{file.removesuffix('.yaml')}.schema.json"
@@ -150,8 +151,8 @@ def test_effective_rules_run_beside_other_semantic_problems(tmp_path: Path) -> N
 
 def test_registry_rules_point_at_the_registry_once(tmp_path: Path) -> None:
     root = copy_repo(tmp_path)
-    replace(root, layout.PLATFORM_FILE, "    max_replicas: 2\n    replicas: 0\n    cpu: \"7\"\n    memory: 28Gi\n    gpus: 1",
-            "    max_replicas: 0\n    replicas: 0\n    cpu: \"7\"\n    memory: 28Gi\n    gpus: 1")
+    replace(root, layout.PLATFORM_FILE, "    max_replicas: 2\n    replicas: 0\n    cpu: \"7\"\n    memory: 26Gi\n    gpus: 1",
+            "    max_replicas: 0\n    replicas: 0\n    cpu: \"7\"\n    memory: 26Gi\n    gpus: 1")
     replace(root, layout.EXTRACTORS_FILE, "  universal_extractor_v1:\n    name: universal_extractor\n",
             "  universal_extractor_v1:\n    name: universal_extracter\n")
     found = problems(root)

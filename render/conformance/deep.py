@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from render import layout
-from render.conformance import celeryconf, lint, serve
+from render.conformance import capacity, celeryconf, lint, reachability, references, serve
 from render.conformance.crds import CrdSchemas
 from render.conformance.k8s import KubernetesSchemas
 from render.conformance.manifests import Manifest, collect
@@ -39,7 +42,10 @@ def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = Non
         require_crds: bool = False) -> list[Outcome]:
     """One Outcome per validator, in a fixed order."""
     want = targets(root)
+    platform = read_yaml(root, layout.PLATFORM_FILE).data
     manifests, unreadable = collect(root, tenants)
+    tenant_data = tenant_files(root)
+    clouds = tenant_clouds(manifests, tenant_data)
     k8s = KubernetesSchemas(want.kubernetes)
     upstream = CrdSchemas.from_folder(crds) if crds else None
     buckets = dispatch(manifests, k8s, upstream)
@@ -49,7 +55,32 @@ def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = Non
         serve.check(manifests, want.ray),
         celeryconf.check(manifests),
         lint.check(root, tenants),
+        reachability.check(manifests, platform, tenant_data),
+        capacity.check(manifests, platform, clouds),
+        references.check(manifests),
     ]
+
+
+def tenant_files(root: Path) -> dict[str, dict[str, Any]]:
+    """namespace -> tenants/<name>/tenant.yaml data (placement: cloud and cluster)."""
+    out: dict[str, dict[str, Any]] = {}
+    folder = root / layout.TENANTS_DIR
+    for tenant_file in sorted(folder.glob("*/tenant.yaml")) if folder.is_dir() else []:
+        data = yaml.safe_load(tenant_file.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            out[layout.namespace(tenant_file.parent.name)] = data
+    return out
+
+
+def tenant_clouds(manifests: list[Manifest], tenants: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """namespace -> cloud: from the tenant's tenant.yaml, else from the bucket kind rendered."""
+    out: dict[str, str] = {}
+    for m in manifests:
+        ns = str((m.obj.get("metadata") or {}).get("namespace", "")) if m.is_object else ""
+        if m.kind in ("StorageBucket", "Bucket") and ns:
+            out[ns] = "gcp" if m.kind == "StorageBucket" else "aws"
+    out.update({ns: str(t["cloud"]) for ns, t in tenants.items() if t.get("cloud") in ("gcp", "aws")})
+    return out
 
 
 def dispatch(manifests: list[Manifest], k8s: KubernetesSchemas,

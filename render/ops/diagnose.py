@@ -4,17 +4,20 @@ tenant's Kubernetes objects. Pure: a Snapshot (plain API dicts) in, sorted findi
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from render.ops import diagnose_pods, diagnose_ray
 from render.ops.findings import Finding
 from render.ops.snapshot import Snapshot
 
 
-def diagnose(s: Snapshot, tenant: str, now: datetime | None = None) -> list[Finding]:
+def diagnose(s: Snapshot, tenant: str, now: datetime | None = None,
+             node_memory: dict[str, Decimal] | None = None) -> list[Finding]:
+    """`node_memory`: pod role -> memory one node of its pool holds, capping suggestions."""
     findings = (
         diagnose_ray.service_findings(s, tenant)
         + diagnose_pods.pending_findings(s, tenant, now)
-        + diagnose_pods.oom_findings(s, tenant)
+        + diagnose_pods.oom_findings(s, tenant, node_memory)
         + diagnose_pods.crashloop_findings(s)
         + diagnose_ray.extractor_findings(s)
         + diagnose_ray.batch_findings(s, tenant)

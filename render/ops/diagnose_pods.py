@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from render import quantity
 from render.ops import snapshot as snap
 from render.ops.findings import Finding, memory_override, more_memory, snippet
 
@@ -94,14 +96,15 @@ def _age(pod: snap.Obj, now: datetime | None) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def oom_findings(s: snap.Snapshot, tenant: str) -> list[Finding]:
+def oom_findings(s: snap.Snapshot, tenant: str, node_memory: dict[str, Decimal] | None = None) -> list[Finding]:
+    """`node_memory`: pod role -> what one node of its pool holds (None: no cap known)."""
     out = []
     for pod in s.pods:
         for cs in snap.container_statuses(pod):
             term = _terminated(cs)
             if term.get("reason") != "OOMKilled":
                 continue
-            out.append(_oom(s, pod, cs, term, tenant))
+            out.append(_oom(s, pod, cs, term, tenant, (node_memory or {}).get(snap.pod_role(pod))))
     return out
 
 
@@ -110,12 +113,18 @@ def _terminated(cs: dict[str, Any]) -> dict[str, Any]:
     return dict(state or (cs.get("lastState") or {}).get("terminated") or {})
 
 
-def _oom(s: snap.Snapshot, pod: snap.Obj, cs: dict[str, Any], term: dict[str, Any], tenant: str) -> Finding:
+def _oom(s: snap.Snapshot, pod: snap.Obj, cs: dict[str, Any], term: dict[str, Any], tenant: str,
+         node_memory: Decimal | None = None) -> Finding:
     name, role, container = snap.name_of(pod), snap.pod_role(pod), str(cs.get("name"))
     limit = ((snap.container_spec(pod, container).get("resources") or {}).get("limits") or {}).get("memory")
     details = [f"container {container}: OOMKilled at {term.get('finishedAt', '?')}, restarts {cs.get('restartCount', 0)}",
                f"memory limit {limit or 'unset'}"]
-    override = memory_override(role, more_memory(limit)) if limit else None
+    bigger = more_memory(limit, node_memory) if limit else None
+    if bigger is not None and quantity.parse(bigger) <= quantity.parse(limit):
+        return Finding("error", f"pod {name} ({role})", "OOMKilled: exceeded its memory limit", tuple(details),
+                       f"{role} already requests all a node of its machine type holds ({bigger}): ask the platform "
+                       "team for a larger machine type for this group, or lower the work per pod.")
+    override = memory_override(role, bigger) if bigger else None
     if override:
         return Finding("error", f"pod {name} ({role})", "OOMKilled: exceeded its memory limit", tuple(details),
                        f"Increase memory for {role} in overrides.yaml, then deploy. A worker pod fills one node "

@@ -35,10 +35,13 @@ def snippet(data: dict[str, Any]) -> str:
     return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
 
 
-def more_memory(limit: Any) -> str:
-    """The memory to ask for after an OOM kill at `limit` (a quantity or a byte count)."""
+def more_memory(limit: Any, node_memory: Decimal | None = None) -> str:
+    """The memory to ask for after an OOM kill at `limit` (a quantity or a byte count),
+    never more than one node of the pod's pool holds (render/capacity.py's node model)."""
     current = quantity.parse(limit if isinstance(limit, (int, float, str)) else str(limit))
     gib = math.ceil(current * OOM_GROWTH / quantity.GI)
+    if node_memory is not None:
+        gib = min(gib, int(node_memory // quantity.GI))
     return f"{max(gib, 1)}Gi"
 
 

@@ -13,7 +13,8 @@ from render.commands.validate import validate
 from render.conformance import deep
 from tests.conftest import REPO, crds_dir
 
-VALIDATORS = ("kubernetes", "custom resources", "ray serve", "celery", "yamllint")
+VALIDATORS = ("kubernetes", "custom resources", "ray serve", "celery", "yamllint", "reachability", "capacity",
+              "references")
 
 
 def summary(out: str) -> dict[str, str]:
