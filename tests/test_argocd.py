@@ -309,7 +309,8 @@ def test_any_tenant_value_is_rejected_or_lands_verbatim_without_a_pattern(field:
             assert set(value) & argocd_platform.PATTERN_CHARS
             return
         v = {"tenant": {**values, field: value}, "release": {"platform_version": "1", "image": "x:1"}, "auto_deploy": True}
-        projects = [o for o in argocd.tenant_objects(v, objects, s) if o["kind"] == "AppProject"]
+        kinds = sorted(argocd.allowed_kinds(repo.platform))
+        projects = [o for o in argocd.tenant_objects(v, objects, s, kinds) if o["kind"] == "AppProject"]
         texts = strings([[p["spec"]["destinations"], p["spec"].get("roles", [])] for p in projects])
         assert not any(PATTERN & set(t) for t in texts), texts
         assert value in texts, "the value is used as given, never rewritten"

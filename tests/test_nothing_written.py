@@ -32,7 +32,7 @@ def test_render_writes_nothing_for_any_corpus_case(case: Path, tmp_path: Path) -
 def test_one_bad_tenant_stops_every_write(tmp_path: Path, args: list[str]) -> None:
     root = copy_repo(tmp_path, outputs=True)
     # globex's output is stale (it would be rewritten) and acme's input is invalid.
-    (root / "tenants/globex/overrides.yaml").write_text("env:\n  LOG_LEVEL: TRACE\n", encoding="utf-8")
+    (root / "tenants/globex/overrides.yaml").write_text("env:\n  LOG_LEVEL: DEBUG\n", encoding="utf-8")
     (root / "tenants/acme/overrides.yaml").write_text("cluster:\n  gpu-worker: {}\n", encoding="utf-8")
     before = tree(root)
     code, _, _ = run(root, *args)

@@ -216,7 +216,8 @@ def test_a_canary_not_synced_within_the_gate_halts_the_rollout(work, argocd, cap
 def test_a_tenant_added_during_the_rollout_joins_the_next_wave(work, argocd):
     clock = Clock()
     assert update(work, "2026.12.1", clock) == 0
-    assert dataplane(work, "new-tenant", "zeta", "--cloud", "gcp", "--region", "us-central1") == 0
+    assert dataplane(work, "new-tenant", "zeta", "--cloud", "gcp", "--region", "us-central1",
+                     "--organization-id", "org_2e7a0001") == 0
     assert dataplane(work, "render", "zeta") == 0
     commit_all(work, "tenant zeta")
     push(work)
@@ -329,7 +330,8 @@ def test_a_tenant_added_during_the_last_wave_moves_in_a_wave_of_its_own(work, ar
         sync(work, argocd)
         assert advance(work, argocd, clock.at(minutes)) == 0
     assert read_state(work).current == 2
-    assert dataplane(work, "new-tenant", "zeta", "--cloud", "gcp", "--region", "us-central1") == 0
+    assert dataplane(work, "new-tenant", "zeta", "--cloud", "gcp", "--region", "us-central1",
+                     "--organization-id", "org_2e7a0001") == 0
     assert dataplane(work, "render", "zeta") == 0
     commit_all(work, "tenant zeta")
     push(work)
