@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from render import ENGINE_VERSION, fastyaml, layout, migration, monitoring, quantity
+from render import ENGINE_VERSION, fastyaml, layout, migration, monitoring, quantity, security
 from render.merge import Effective
 
 SERVE_PORT = 8000
@@ -62,13 +62,14 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "datastores": _datastores(t, platform, cloud),
         "env": _engine_env(v["env"], platform, t, names),
         "spec": v["spec"],
+        "security": security.security_context(),
     }
     ctx["quota"] = _quota(ctx)
     ctx["container_max"] = _container_max(ctx)
     ctx["migration"] = migration.context(ctx)
     ctx["monitoring"] = monitoring.monitoring_context(ctx)
     if cloud == "aws":
-        ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ns, names["service_account"])
+        ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
     return ctx
 
@@ -80,7 +81,6 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
     bucket = layout.bucket_name(platform["control_plane"]["bucket_prefix"], name)
     return {
         "ray_service": "engine",
-        "service_account": "engine",
         "database": layout.database_name(name),
         "mongodb_host": mongo_host,
         "redis_host": f"redis.{ns}.svc.cluster.local",
@@ -285,14 +285,14 @@ def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
             "memory": quantity.memory(max(quantity.parse(p["memory"]) for p in pods))}
 
 
-def _irsa_trust_policy(t: dict[str, Any], ns: str, service_account: str) -> str:
-    """Only this tenant's engine ServiceAccount may assume its role (EKS IRSA)."""
+def _irsa_trust_policy(t: dict[str, Any], ns: str, service_accounts: list[str]) -> str:
+    """Only this tenant's ServiceAccounts that use the bucket may assume its role (EKS IRSA)."""
     issuer = f"oidc.eks.{t['region']}.amazonaws.com/id/{t['cluster']}"
     doc = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow",
         "Principal": {"Federated": f"arn:aws:iam::{t['cloud_account']}:oidc-provider/{issuer}"},
         "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{issuer}:sub": f"system:serviceaccount:{ns}:{service_account}",
+        "Condition": {"StringEquals": {f"{issuer}:sub": security.service_account_subjects(ns, service_accounts),
                                        f"{issuer}:aud": "sts.amazonaws.com"}},
     }]}
     return json.dumps(doc, sort_keys=True)
