@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from render import ENGINE_VERSION, fastyaml, layout, migration, monitoring, quantity, security
+from render import ENGINE_VERSION, contract, fastyaml, layout, migration, monitoring, quantity, security
 from render.merge import Effective
 
 SERVE_PORT = 8000
@@ -64,10 +64,10 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "spec": v["spec"],
         "security": security.security_context(),
     }
-    ctx["quota"] = _quota(ctx)
-    ctx["container_max"] = _container_max(ctx)
     ctx["migration"] = migration.context(ctx)
     ctx["monitoring"] = monitoring.monitoring_context(ctx)
+    ctx["quota"] = contract.quota(ctx, platform)
+    ctx["container_max"] = _container_max(ctx)
     if cloud == "aws":
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
@@ -248,39 +248,13 @@ def _engine_env(env: dict[str, Any], platform: dict[str, Any], t: dict[str, Any]
     return dict(sorted(out.items()))
 
 
-def _quota(ctx: dict[str, Any]) -> dict[str, str]:
-    """Requests ceiling of the namespace: every pod at its maximum count, plus 10% headroom."""
-    cpu, mem, gpu, pods = Decimal(0), Decimal(0), 0, 0
-
-    def add(res: dict[str, Any], count: int) -> None:
-        nonlocal cpu, mem, gpu, pods
-        cpu += quantity.parse(res["cpu"]) * count
-        mem += quantity.parse(res["memory"]) * count
-        gpu += int(res.get("nvidia.com/gpu", 0)) * count
-        pods += count
-
-    add(ctx["head"], 1)
-    for g in ctx["worker_groups"]:
-        add(g["resources"], g["max_replicas"])
-    add(ctx["datastores"]["redis"], 1)
-    if ctx["datastores"]["mongodb_dedicated"]:
-        add(ctx["datastores"]["mongodb"], 1)
-    add(ctx["celery"]["worker"]["resources"], ctx["celery"]["worker"]["replicas"])
-    add(ctx["celery"]["beat"], 1)
-    if ctx["celery"]["extract"]:
-        add(ctx["celery"]["extract"]["resources"], ctx["celery"]["extract"]["max_replicas"])
-    headroom = Decimal("1.1")
-    return {
-        "cpu": quantity.cpu((cpu * headroom).to_integral_value(rounding="ROUND_CEILING")),
-        "memory": quantity.memory((mem * headroom / quantity.GI).to_integral_value(rounding="ROUND_CEILING") * quantity.GI),
-        "gpu": str(gpu),
-        "pods": str(pods + 10),  # room for migration Jobs and rolling updates
-    }
-
-
 def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
-    """LimitRange max: the largest container the tenant runs (a worker pod, usually)."""
-    pods = [ctx["head"], ctx["datastores"]["redis"], ctx["datastores"]["mongodb"]] + [g["resources"] for g in ctx["worker_groups"]]
+    """LimitRange max: the largest container of every pod the tenant runs (a worker pod, usually)."""
+    c = ctx["celery"]
+    pods = [ctx["head"], contract.AUTOSCALER, ctx["datastores"]["redis"], ctx["datastores"]["mongodb"],
+            c["worker"]["resources"], c["beat"], ctx["monitoring"]["exporter_resources"]]
+    pods += [g["resources"] for g in ctx["worker_groups"]] + ([c["extract"]["resources"]] if c["extract"] else [])
+    pods += [ctx["migration"]["resources"]] if ctx["migration"] else []
     return {"cpu": quantity.cpu(max(quantity.parse(p["cpu"]) for p in pods)),
             "memory": quantity.memory(max(quantity.parse(p["memory"]) for p in pods))}
 
