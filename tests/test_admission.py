@@ -229,3 +229,14 @@ def test_every_expression_compiles() -> None:
         for item in spec["matchConditions"] + spec["variables"] + spec["validations"]:
             from render.conformance.cel import _program
             _program(item["expression"])
+
+
+def test_a_platform_without_the_admission_section_is_a_problem_not_a_traceback() -> None:
+    from render.problems import ProblemsError
+    from render.yamlstrict import parse_yaml
+
+    text = (REPO / "registry/platform.yaml").read_text().split("\nadmission:")[0]
+    with pytest.raises(ProblemsError) as e:
+        admission.settings(parse_yaml(text, "registry/platform.yaml"))
+    [problem] = e.value.problems
+    assert problem.file == "registry/platform.yaml" and "admission" in problem.message
