@@ -8,7 +8,6 @@ sees this tenant's values and the platform's, never another tenant's.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from render import ENGINE_VERSION, contract, fastyaml, layout, migration, monitoring, quantity, security

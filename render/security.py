@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import layout
-
 # (uid, gid) of the image's own non-root user, by platform.yaml `images` key ("engine": the
 # tenant's engine image, built FROM rayproject/ray).
 IMAGE_USERS: dict[str, tuple[int, int]] = {
@@ -77,7 +75,3 @@ def service_account_subjects(namespace: str, accounts: list[str]) -> list[str]:
     """Kubernetes usernames of ServiceAccounts, as a cloud trust policy names them."""
     return [f"system:serviceaccount:{namespace}:{sa}" for sa in accounts]
 
-
-def fork_tag_pattern(name: str) -> str:
-    """Regular expression of the tag of this tenant's fork builds (tenant-<name>-<sha>)."""
-    return layout.fork_tag_prefix(name) + "[0-9a-f]{7,40}"
