@@ -248,7 +248,7 @@ def contract_rules(files: TenantFiles, platform: Document, registry: Document) -
         need, have = getattr(asked, attr), getattr(sold, attr)
         if need <= have:
             continue
-        at = _contract_blame(layers, ctx) or Origin(files.tenant, ("contract", key) if own else ("name",), False)
+        at = _contract_blame(layers, ctx, attr) or Origin(files.tenant, ("contract", key) if own else ("name",), False)
         out.append(at.problem(
             f"at their maxima this tenant's pods request {_show(attr, need)} {label}, above its contract's "
             f"{_show(attr, have)} ({where.format(key=key)})",
@@ -256,14 +256,18 @@ def contract_rules(files: TenantFiles, platform: Document, registry: Document) -
     return out
 
 
-def _contract_blame(layers: Layers, ctx: dict[str, Any]) -> Origin | None:
-    """The tenant's override that weighs most at the peak: a worker group's max_replicas or size."""
+def _contract_blame(layers: Layers, ctx: dict[str, Any], attr: str) -> Origin | None:
+    """The tenant's override that weighs most in the exceeded ceiling: a worker group's
+    max_replicas or size (GPUs: only groups with GPUs)."""
     best: tuple[Decimal, Origin] | None = None
     for g in ctx["worker_groups"]:
-        weight = quantity.parse(g["resources"]["cpu"]) * g["max_replicas"]
+        res = g["resources"]
+        each = {"cpu": quantity.parse(res["cpu"]), "memory": quantity.parse(res["memory"]),
+                "gpus": Decimal(res.get("nvidia.com/gpu", 0)), "pods": Decimal(1)}[attr]
+        weight = each * g["max_replicas"]
         for field in ("max_replicas", "cpu", "memory", "gpus"):
             o = layers.group(g["name"], field)
-            if o.tenant and (best is None or weight > best[0]):
+            if weight and o.tenant and (best is None or weight > best[0]):
                 best = (weight, o)
     return best[1] if best else None
 
