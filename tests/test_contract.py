@@ -111,3 +111,16 @@ def _container_limits(node: object) -> list[dict]:
     if isinstance(node, list):
         return [r for v in node for r in _container_limits(v)]
     return []
+
+
+def test_footprint_reports_the_same_contract_and_quota(capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from render.commands.footprint import footprint
+
+    assert footprint(root=ROOT, tenant="globex", output="json") == 0
+    sold = json.loads(capsys.readouterr().out)["contract"]
+    assert (sold["source"], sold["vcpu"], sold["memory_gib"], sold["gpus"], sold["pods"]) == ("tenant.yaml", 136, 512, 6, 28)
+    hard = quota_file("globex")
+    assert sold["quota"] == {"cpu": hard["requests.cpu"], "memory": hard["requests.memory"],
+                             "gpu": hard["requests.nvidia.com/gpu"], "pods": hard["pods"]}
