@@ -73,6 +73,8 @@ def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, 
         "operator_group": f"{name}-operators",
         "database": {"mode": rng.choice(("dedicated_instance", "dedicated_instance", "shared_instance"))},
         "vector_store": {"endpoint": f"https://qdrant.{region}.dataplane.internal:6333"},
+        # Sold ceilings roomy enough for any overrides below (validate refuses what exceeds them).
+        "contract": {"vcpu": 2000, "memory": "8Ti", "gpus": 64, "pods": 400},
     }
     return {
         "tenant.yaml": _text("tenant", tenant),

@@ -23,6 +23,10 @@ ARGOCD_API = "argoproj.io/v1alpha1"
 PLATFORM_PROJECT = "dataplane-platform"
 ROOT_APP = "dataplane-root"
 CONTROL_PLANE_APP = "dataplane-control-plane"
+# The cluster-scoped admission policies (render.admission): their own project and app, so the
+# platform project keeps no cluster-scoped kind.
+ADMISSION_APP = "dataplane-admission"
+ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 # Per-tenant routing ConfigMaps of the shared gateway, rendered beside argocd/.
 # control_plane keys in registry/platform.yaml this module needs.
 SETTINGS_KEYS = ("repo_url", "repo_revision", "argocd_namespace", "argocd_cluster", "grafana_url", "gateway_namespace")
@@ -102,15 +106,30 @@ def platform_project(s: Settings) -> dict[str, Any]:
     }
 
 
-def _app(name: str, s: Settings, path: str, namespace: str, options: list[str]) -> dict[str, Any]:
+def admission_project(s: Settings) -> dict[str, Any]:
+    return {
+        "apiVersion": ARGOCD_API,
+        "kind": "AppProject",
+        "metadata": _meta(ADMISSION_APP, s, -1, "platform"),
+        "spec": {
+            "description": "Platform-owned: the admission policies every tenant namespace is held to; no tenant role",
+            "sourceRepos": [s.repo_url],
+            "destinations": [{"name": s.cluster, "namespace": s.namespace}],
+            "clusterResourceWhitelist": [{"group": "admissionregistration.k8s.io", "kind": k} for k in ADMISSION_KINDS],
+        },
+    }
+
+
+def _app(name: str, s: Settings, path: str, namespace: str, options: list[str], project: str = PLATFORM_PROJECT,
+         recurse: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "apiVersion": ARGOCD_API,
         "kind": "Application",
         "metadata": _meta(name, s, 0, "platform"),
         "spec": {
-            "project": PLATFORM_PROJECT,
+            "project": project,
             "source": {"repoURL": s.repo_url, "targetRevision": s.revision, "path": path,
-                       "directory": {"recurse": True}},
+                       "directory": {"recurse": True, **(recurse or {})}},
             "destination": {"name": s.cluster, "namespace": namespace},
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
                            "syncOptions": ["CreateNamespace=false", "PruneLast=true", *options], "retry": ROOT_RETRY},
@@ -122,8 +141,12 @@ def _app(name: str, s: Settings, path: str, namespace: str, options: list[str]) 
 def platform_objects(s: Settings) -> list[dict[str, Any]]:
     return [
         platform_project(s),
-        # A fleet's root holds thousands of objects: apply only what changed.
-        _app(ROOT_APP, s, layout.ARGOCD_DIR, s.namespace, ["ApplyOutOfSyncOnly=true"]),
+        admission_project(s),
+        # A fleet's root holds thousands of objects: apply only what changed. The admission
+        # folder is the admission app's (cluster-scoped kinds the platform project refuses).
+        _app(ROOT_APP, s, layout.ARGOCD_DIR, s.namespace, ["ApplyOutOfSyncOnly=true"],
+             recurse={"exclude": layout.ADMISSION_DIR.split("/", 1)[1] + "/*"}),
         _app(CONTROL_PLANE_APP, s, layout.CONTROL_PLANE_DIR, s.gateway_namespace, []),
+        _app(ADMISSION_APP, s, layout.ADMISSION_DIR, s.namespace, [], project=ADMISSION_APP),
         argocd_cm(s.namespace),
     ]

@@ -12,7 +12,7 @@ from pathlib import Path
 from decimal import Decimal
 from typing import Any
 
-from render import ENGINE_VERSION, fastyaml, layout, migration, monitoring, quantity
+from render import ENGINE_VERSION, contract, fastyaml, layout, migration, monitoring, quantity, security
 from render.merge import Effective
 
 SERVE_PORT = 8000
@@ -69,15 +69,16 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "datastores": _datastores(t, platform, cloud),
         "env": _engine_env(v["env"], platform, t, names),
         "spec": v["spec"],
+        "security": security.security_context(),
     }
     ctx["autoscaler_sidecar"] = AUTOSCALER_SIDECAR
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
-    ctx["quota"] = _quota(ctx)
-    ctx["container_max"] = _container_max(ctx)
     ctx["migration"] = migration.context(ctx)
     ctx["monitoring"] = monitoring.monitoring_context(ctx)
+    ctx["quota"] = contract.quota(ctx, platform)
+    ctx["container_max"] = _container_max(ctx)
     if cloud == "aws":
-        ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, names["service_account"])
+        ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
     return ctx
 
@@ -89,7 +90,6 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
     bucket = layout.bucket_name(platform["control_plane"]["bucket_prefix"], name)
     return {
         "ray_service": "engine",
-        "service_account": "engine",
         "database": layout.database_name(name),
         "mongodb_host": mongo_host,
         "redis_host": f"redis.{ns}.svc.cluster.local",
@@ -290,43 +290,13 @@ def _engine_env(env: dict[str, Any], platform: dict[str, Any], t: dict[str, Any]
     return dict(sorted(out.items()))
 
 
-def _quota(ctx: dict[str, Any]) -> dict[str, str]:
-    """Requests ceiling of the namespace: every pod at its maximum count, plus the upgrade
-    surge (a second Ray cluster at its starting size during KubeRay's NewCluster upgrade,
-    one surge pod per Deployment, the autoscaler sidecar), plus 10% headroom."""
-    cpu, mem, gpu, pods = Decimal(0), Decimal(0), 0, 0
-
-    def add(res: dict[str, Any], count: int) -> None:
-        nonlocal cpu, mem, gpu, pods
-        cpu += quantity.parse(res["cpu"]) * count
-        mem += quantity.parse(res["memory"]) * count
-        gpu += int(res.get("nvidia.com/gpu", 0)) * count
-        pods += count
-
-    add(ctx["head"], 2)
-    cpu += 2 * quantity.parse(AUTOSCALER_SIDECAR["cpu"])  # a container of each head pod
-    mem += 2 * quantity.parse(AUTOSCALER_SIDECAR["memory"])
-    for g in ctx["worker_groups"]:
-        add(g["resources"], g["max_replicas"] + g["replicas"])
-    add(ctx["datastores"]["redis"], 1)
-    if ctx["datastores"]["mongodb_dedicated"]:
-        add(ctx["datastores"]["mongodb"], 1)
-    add(ctx["celery"]["worker"]["resources"], ctx["celery"]["worker"]["replicas"] + 1)
-    add(ctx["celery"]["beat"], 1)
-    if ctx["celery"]["extract"]:
-        add(ctx["celery"]["extract"]["resources"], ctx["celery"]["extract"]["max_replicas"] + 1)
-    headroom = Decimal("1.1")
-    return {
-        "cpu": quantity.cpu((cpu * headroom).to_integral_value(rounding="ROUND_CEILING")),
-        "memory": quantity.memory((mem * headroom / quantity.GI).to_integral_value(rounding="ROUND_CEILING") * quantity.GI),
-        "gpu": str(gpu),
-        "pods": str(pods + 10),  # room for migration Jobs and the surge pods of the exporters
-    }
-
-
 def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
-    """LimitRange max: the largest container the tenant runs (a worker pod, usually)."""
-    pods = [ctx["head"], ctx["datastores"]["redis"], ctx["datastores"]["mongodb"]] + [g["resources"] for g in ctx["worker_groups"]]
+    """LimitRange max: the largest container of every pod the tenant runs (a worker pod, usually)."""
+    c = ctx["celery"]
+    pods = [ctx["head"], contract.AUTOSCALER, ctx["datastores"]["redis"], ctx["datastores"]["mongodb"],
+            c["worker"]["resources"], c["beat"], ctx["monitoring"]["exporter_resources"]]
+    pods += [g["resources"] for g in ctx["worker_groups"]] + ([c["extract"]["resources"]] if c["extract"] else [])
+    pods += [ctx["migration"]["resources"]] if ctx["migration"] else []
     return {"cpu": quantity.cpu(max(quantity.parse(p["cpu"]) for p in pods)),
             "memory": quantity.memory(max(quantity.parse(p["memory"]) for p in pods))}
 
@@ -347,15 +317,15 @@ def _cluster(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
     return {**empty, **platform.get("clusters", {}).get(t["cluster"], {})}
 
 
-def _irsa_trust_policy(t: dict[str, Any], cluster: dict[str, Any], ns: str, service_account: str) -> str:
-    """Only this tenant's engine ServiceAccount may assume its role (EKS IRSA). The issuer
-    id is generated by EKS, so it is a platform input, never built from the cluster name."""
+def _irsa_trust_policy(t: dict[str, Any], cluster: dict[str, Any], ns: str, service_accounts: list[str]) -> str:
+    """Only this tenant's ServiceAccounts that use the bucket may assume its role (EKS IRSA).
+    The issuer id is generated by EKS, so it is a platform input, never built from the cluster name."""
     issuer = str(cluster.get("oidc_issuer", "")).removeprefix("https://")
     doc = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow",
         "Principal": {"Federated": f"arn:aws:iam::{t['cloud_account']}:oidc-provider/{issuer}"},
         "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{issuer}:sub": f"system:serviceaccount:{ns}:{service_account}",
+        "Condition": {"StringEquals": {f"{issuer}:sub": security.service_account_subjects(ns, service_accounts),
                                        f"{issuer}:aud": "sts.amazonaws.com"}},
     }]}
     return json.dumps(doc, sort_keys=True)

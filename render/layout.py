@@ -124,6 +124,9 @@ def is_inside(path: str, folder: str) -> bool:
 # ArgoCD output: one folder per tenant, and one for the platform's own objects.
 ARGOCD_TENANTS_DIR = "argocd/tenants"
 ARGOCD_PLATFORM_DIR = "argocd/platform"
+# Cluster-scoped admission policies and bindings (render/admission.py): their own ArgoCD
+# project and Application, kept out of the root app (which may create no cluster-scoped kind).
+ADMISSION_DIR = "argocd/admission"
 
 
 def argocd_tenant_dir(name: str) -> str:
@@ -175,7 +178,7 @@ def migration_verify_job(attempt: int) -> str:
 # The parents of every tenant's output folders, in the order of tenant_scopes.
 TENANT_SCOPE_PARENTS = (RENDERED_DIR, ARGOCD_TENANTS_DIR, ROUTING_DIR)
 # Output folders of the platform's own objects (pipeline.FLEET_BUILDERS write only these).
-PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR,)
+PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR, ADMISSION_DIR)
 
 
 def tenant_scopes(name: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import jinja2
 
-from render import argocd, build, context, emit, layout, routing, templates
+from render import admission, argocd, build, context, emit, layout, routing, templates
 from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.merge import Effective, merge_tenant
 from render.problems import ProblemsError
@@ -72,7 +72,7 @@ def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -
 # one tenant, incrementally) leaves them correct. Everything of a tenant comes from
 # render_tenant.
 FleetBuilder = Callable[[Repo], emit.Outputs]
-FLEET_BUILDERS: tuple[FleetBuilder, ...] = (argocd.build_platform,)
+FLEET_BUILDERS: tuple[FleetBuilder, ...] = (argocd.build_platform, admission.build)
 
 
 def render_repo(repo: Repo) -> emit.Outputs:

@@ -259,3 +259,54 @@ def _amount(value: Any) -> Decimal | None:
         return quantity.parse(value)
     except (ValueError, TypeError):
         return None
+
+
+# The tenant's contract (render/contract.py): what its overrides ask for at their maxima may
+# not exceed what it was sold. One problem per exceeded ceiling, at the tenant's line that
+# raised it most (a worker group's max_replicas or size), else at the contract.
+_CEILINGS = (("cpu", "vcpu", "vCPU"), ("memory", "memory", "memory"), ("gpus", "gpus", "GPUs"), ("pods", "pods", "pods"))
+
+
+def contract_rules(files: TenantFiles, platform: Document, registry: Document) -> list[Problem]:
+    from render import context, contract
+
+    eff = merge_tenant(platform, registry, files)
+    ctx = context.tenant_context(eff, platform.data)
+    asked, sold = contract.peak(ctx), contract.contract(ctx, platform.data)
+    own = contract.of_tenant(files.tenant.data if isinstance(files.tenant.data, dict) else {}) is not None
+    where = (f"contract.{{key}} in {files.tenant.file}:{files.tenant.mark(('contract',))[0]}" if own
+             else f"the standard contract: the platform's default sizes, as {files.tenant.file} sets none")
+    layers = Layers(platform, registry, files.overrides)
+    out = []
+    for attr, key, label in _CEILINGS:
+        need, have = getattr(asked, attr), getattr(sold, attr)
+        if need <= have:
+            continue
+        at = _contract_blame(layers, ctx, attr) or Origin(files.tenant, ("contract", key) if own else ("name",), False)
+        out.append(at.problem(
+            f"at their maxima this tenant's pods request {_show(attr, need)} {label}, above its contract's "
+            f"{_show(attr, have)} ({where.format(key=key)})",
+            "lower max_replicas or a group's size; the contract is platform-owned: the platform team changes it"))
+    return out
+
+
+def _contract_blame(layers: Layers, ctx: dict[str, Any], attr: str) -> Origin | None:
+    """The tenant's override that weighs most in the exceeded ceiling: a worker group's
+    max_replicas or size (GPUs: only groups with GPUs)."""
+    best: tuple[Decimal, Origin] | None = None
+    for g in ctx["worker_groups"]:
+        res = g["resources"]
+        each = {"cpu": quantity.parse(res["cpu"]), "memory": quantity.parse(res["memory"]),
+                "gpus": Decimal(res.get("nvidia.com/gpu", 0)), "pods": Decimal(1)}[attr]
+        weight = each * g["max_replicas"]
+        for field in ("max_replicas", "cpu", "memory", "gpus"):
+            o = layers.group(g["name"], field)
+            if weight and o.tenant and (best is None or weight > best[0]):
+                best = (weight, o)
+    return best[1] if best else None
+
+
+def _show(attr: str, value: Decimal | int) -> str:
+    if attr == "memory":
+        return f"{(Decimal(value) / quantity.GI).quantize(Decimal('0.1')).normalize():f}Gi"
+    return f"{Decimal(value).quantize(Decimal('0.01')).normalize():f}"

@@ -229,6 +229,8 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
     if not shape and not sizes:
         problems += rules.tenant_rules(files, repo.platform, repo.extractors)
+        if not problems:  # the peak is only meaningful over values every other rule accepts
+            problems += rules.contract_rules(files, repo.platform, repo.extractors)
     return problems
 
 

@@ -58,7 +58,7 @@ def permitted(project: dict[str, Any], obj: dict[str, Any]) -> bool:
     spec = project["spec"]
     gk = argocd.group_kind(obj)
     entry = {"group": gk[0], "kind": gk[1]}
-    if obj["kind"] == "Namespace":
+    if "namespace" not in obj["metadata"]:  # cluster-scoped: only what the whitelist names
         return any(e["group"] == gk[0] and e["kind"] == gk[1] and e.get("name", obj["metadata"]["name"]) == obj["metadata"]["name"]
                    for e in spec.get("clusterResourceWhitelist", []))
     white = spec.get("namespaceResourceWhitelist")
@@ -123,7 +123,7 @@ def strings(value: Any) -> list[str]:
 
 def test_no_project_allows_a_pattern_anywhere(outputs: dict[str, Any]) -> None:
     projects = of_kind(outputs, "AppProject")
-    assert len(projects) == 2 * len(tenants()) + 1
+    assert len(projects) == 2 * len(tenants()) + 2  # the platform's and the admission policies'
     for path, project in projects.items():
         spec = project["spec"]
         for key in ("sourceRepos", "destinations", "clusterResourceWhitelist", "namespaceResourceWhitelist",
@@ -143,6 +143,8 @@ def test_cluster_scoped_kinds_only_in_guardrails_and_only_the_own_namespace(outp
         if name.endswith("-guardrails"):
             tenant = project["metadata"]["labels"][layout.LABEL_TENANT]
             assert white == [{"group": "", "kind": "Namespace", "name": layout.namespace(tenant)}]
+        elif name == argocd_platform.ADMISSION_APP:
+            assert white == [{"group": "admissionregistration.k8s.io", "kind": k} for k in argocd_platform.ADMISSION_KINDS]
         else:
             assert white == [], f"{name} may create cluster-scoped objects"
 
@@ -170,12 +172,14 @@ def test_tenant_project_blacklists_guardrails_and_its_role_reaches_one_applicati
 def test_root_app_installs_everything_under_argocd(outputs: dict[str, Any]) -> None:
     [root] = [o for o in of_kind(outputs, "Application").values() if o["metadata"]["name"] == argocd_platform.ROOT_APP]
     assert root["spec"]["source"]["path"] == layout.ARGOCD_DIR
-    assert root["spec"]["source"]["directory"] == {"recurse": True}
+    assert root["spec"]["source"]["directory"] == {"recurse": True, "exclude": "admission/*"}
     s = argocd_platform.settings(load_repo(ROOT).platform)
     project = project_of(outputs, root["spec"]["project"])
     assert root["spec"]["destination"] == {"name": s.cluster, "namespace": s.namespace}
     for path, obj in outputs.items():
-        if layout.is_inside(path, layout.ARGOCD_DIR):
+        if layout.is_inside(path, layout.ADMISSION_DIR):  # excluded: the admission app's, cluster-scoped
+            assert permitted(project_of(outputs, argocd_platform.ADMISSION_APP), obj), path
+        elif layout.is_inside(path, layout.ARGOCD_DIR):
             assert obj["metadata"]["namespace"] == s.namespace, path
             assert permitted(project, obj), f"the root app may not apply {path}"
     assert {o["metadata"]["namespace"] for o in of_kind(outputs, "Application").values()} == {s.namespace}

@@ -48,9 +48,15 @@ def check_invariants(per_tenant: dict[str, list[dict]]) -> None:
 
 
 def _check_role(objects: list[dict]) -> None:
-    roles = [o for o in objects if o["kind"] == "Role" and o["apiVersion"].startswith("rbac.")]
-    assert [r["metadata"]["name"] for r in roles] == ["tenant-operator"]
-    granted = {(g, r, v) for rule in roles[0]["rules"] for g in rule["apiGroups"]
+    roles = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Role" and o["apiVersion"].startswith("rbac.")}
+    assert sorted(roles) == ["ray-autoscaler", "tenant-operator"]
+    autoscaler = {(g, r, v) for rule in roles["ray-autoscaler"]["rules"] for g in rule["apiGroups"]
+                  for r in rule["resources"] for v in rule["verbs"]}
+    assert autoscaler == {("", "pods", v) for v in ("get", "list", "watch", "patch")} | {
+        ("ray.io", "rayclusters", "get"), ("ray.io", "rayclusters", "patch")}
+    bound = next(o for o in objects if o["kind"] == "RoleBinding" and o["metadata"]["name"] == "ray-autoscaler")
+    assert [s["name"] for s in bound["subjects"]] == ["ray-head"]
+    granted = {(g, r, v) for rule in roles["tenant-operator"]["rules"] for g in rule["apiGroups"]
                for r in rule["resources"] for v in rule["verbs"]}
     assert not any(r.startswith("secrets") for _, r, _ in granted), "operators may not touch Secrets"
     assert not any(g == "rbac.authorization.k8s.io" for g, _, _ in granted)
@@ -63,9 +69,9 @@ def _check_role(objects: list[dict]) -> None:
         ("", "pods/portforward", "create"), ("", "services", "get"), ("", "services", "list"),
         ("ray.io", "rayservices", "get"), ("ray.io", "rayservices", "list"), ("ray.io", "rayservices", "watch"),
         ("ray.io", "rayclusters", "get"), ("ray.io", "rayclusters", "list"), ("ray.io", "rayclusters", "watch"),
-        ("ray.io", "rayclusters", "patch"),
+        ("ray.io", "rayclusters", "patch"), ("ray.io", "rayservices", "patch"),
     }
-    binding = next(o for o in objects if o["kind"] == "RoleBinding")
+    binding = next(o for o in objects if o["kind"] == "RoleBinding" and o["metadata"]["name"] == "tenant-operator")
     assert binding["roleRef"]["name"] == "tenant-operator"
 
 

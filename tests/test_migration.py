@@ -189,7 +189,7 @@ def test_copying_renders_the_copy_job_only_and_pauses_writes(tmp_path: Path) -> 
     (job,) = jobs(objects).values()
     assert job["metadata"]["name"] == "migrate-copy-1"
     container = job["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "docker.io/library/mongo:7.0.21"  # images.mongodb_tools
+    assert container["image"].startswith("docker.io/library/mongo:7.0.21@sha256:")  # images.mongodb_tools, by digest
     script = container["command"][2]
     assert "mongodump --uri=\"$SOURCE_URI\" --db=org_5d2c8e47 --archive" in script
     assert "--nsInclude='org_5d2c8e47.*' --nsFrom='org_5d2c8e47.*' --nsTo='dp_umbrella.*'" in script

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from render import context, layout
+from render import context, contract, layout, quantity
 from render.footprint import Footprint, as_dict, compute, money, number
 from render.load import load_repo, read_yaml
 from render.pipeline import effective, shared_of
@@ -45,11 +45,34 @@ def _gib(text: str) -> Decimal:
 
 def footprint(*, root: Path, tenant: str, output: str = "text", usage: dict[str, Decimal] | None = None) -> int:
     fp = load_footprint(root, tenant, usage)
+    sold = load_contract(root, tenant)
     if output == "json":
-        print(json.dumps(as_dict(fp), indent=2))
+        print(json.dumps({**as_dict(fp), "contract": sold}, indent=2))
     else:
-        print("\n".join(text_report(fp)))
+        print("\n".join(text_report(fp) + contract_lines(sold)))
     return 0
+
+
+def load_contract(root: Path, tenant: str) -> dict[str, object]:
+    """The tenant's sold ceilings (render/contract.py) and the quota derived from them: the
+    same numbers validate holds the overrides to."""
+    repo = load_repo(root, [tenant])
+    eff = effective(repo.tenants[tenant], shared_of(repo))
+    ctx = context.tenant_context(eff, repo.platform.data)
+    sold = contract.contract(ctx, repo.platform.data)
+    own = contract.of_tenant(ctx["tenant"]) is not None
+    monthly = (ctx["tenant"].get("contract") or {}).get("monthly_compute_usd")
+    return {"source": "tenant.yaml" if own else "standard", "vcpu": number(sold.cpu),
+            "memory_gib": number(sold.memory / quantity.GI), "gpus": sold.gpus, "pods": sold.pods,
+            "monthly_compute_usd": monthly, "quota": ctx["quota"]}
+
+
+def contract_lines(sold: dict[str, object]) -> list[str]:
+    q = sold["quota"]
+    assert isinstance(q, dict)
+    line = (f"contract ({sold['source']}): {sold['vcpu']} vCPU, {sold['memory_gib']} GiB, {sold['gpus']} GPU, "
+            f"{sold['pods']} pods" + (f", {sold['monthly_compute_usd']} USD/month" if sold["monthly_compute_usd"] else ""))
+    return ["", line, f"quota (contract + headroom): {q['cpu']} vCPU, {q['memory']}, {q['gpu']} GPU, {q['pods']} pods"]
 
 
 def load_footprint(root: Path, tenant: str, usage: dict[str, Decimal] | None = None) -> Footprint:

@@ -123,10 +123,16 @@ def surge_need(ns_pods: list[Pod]) -> tuple[Decimal, Decimal, int, int]:
         n = p.max_count
         if p.group:  # the new cluster of a NewCluster upgrade: head + workers at their start size
             n += 1 if p.group == HEAD_GROUP else _start_replicas(p)
-        elif p.source.kind == "Deployment":
+        elif p.source.kind == "Deployment" and _rolls(p):
             n += 1
         cpu, mem, gpu, count = cpu + c * n, mem + m_ * n, gpu + g * n, count + n
     return cpu, mem, gpu, count
+
+
+def _rolls(p: Pod) -> bool:
+    """A rolling Deployment surges one pod during an update; a Recreate one does not."""
+    strategy = ((p.source.obj.get("spec") or {}).get("strategy") or {}).get("type", "RollingUpdate")
+    return bool(strategy != "Recreate")
 
 
 def _start_replicas(p: Pod) -> int:

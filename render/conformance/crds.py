@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from render.conformance import crd_rules
 from render.conformance.errors import describe
 from render.conformance.manifests import SUFFIXES, Manifest
 from render.conformance.openapi import to_json_schema
@@ -76,8 +77,10 @@ class CrdSchemas:
         if m.version not in crd.served:
             return [m.problem(("apiVersion",), f"version {m.version!r} of {m.kind} is not served", "")]
         validator = self._validator(crd, m.version)
-        return [m.problem(path, message, f"schema: {crd.file} ({self.source})")
-                for e in validator.iter_errors(m.obj) for path, message in describe(e)]
+        found = [m.problem(path, message, f"schema: {crd.file} ({self.source})")
+                 for e in validator.iter_errors(m.obj) for path, message in describe(e)]
+        # The CEL rules only mean something on a schema-valid object (the API server's order).
+        return found or crd_rules.check(m, crd.schemas[m.version], crd.file)
 
     def _validator(self, crd: Crd, version: str) -> Any:
         import jsonschema

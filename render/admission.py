@@ -1,0 +1,206 @@
+"""ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1) and their bindings: what the
+API server itself refuses in every tenant namespace, whoever sends it (argocd/admission/).
+
+A fleet builder: a function of registry/platform.yaml only. Three policies (docs/security.md):
+- images: a pod runs only platform images pinned by digest, the engine at a platform
+  release, or this tenant's own fork build (tag tenant-<name>-<sha>);
+- operator scale only: outside the platform's identities, a RayCluster/RayService may change
+  only its worker groups' replicas/minReplicas/maxReplicas, and no pod is created by hand;
+- trusted labels: labels other policies select on are set only by the deploy identity.
+Every expression is evaluated by a real CEL engine in tests/test_admission.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from render import emit, layout
+from render.load import Document, Repo
+from render.problems import Problem, ProblemsError
+
+API = "admissionregistration.k8s.io/v1"
+PREFIX = "dataplane-"
+RELEASE_TAG = "[0-9]{4}[.][0-9]{1,2}[.][0-9]+"
+DIGEST = "@sha256:[0-9a-f]{64}"
+FORK_SHA = "[0-9a-f]{7,40}"
+TENANT_NAMESPACE = "request.namespace.startsWith('tenant-')"
+# Fields of a worker group an operator may change (the spec's "scale worker groups"); the
+# Ray autoscaler (the head's ServiceAccount) also names the workers to delete.
+SCALE_FIELDS = ("replicas", "minReplicas", "maxReplicas")
+AUTOSCALER_FIELDS = ("scaleStrategy",)
+# Labels other policies and selectors trust: NetworkPolicies (component, e.g. "migration"
+# opens the shared MongoDB), Pod Security (namespace), this file's bindings (tenant).
+TRUSTED_LABELS = (layout.LABEL_COMPONENT, layout.LABEL_TENANT, layout.LABEL_ORGANIZATION, "dataplane.io/exporter",
+                  layout.LABEL_WORKER_GROUP)
+TRUSTED_LABEL_PREFIXES = ("pod-security.kubernetes.io/",)
+POD_TEMPLATE_KINDS = ("deployments", "statefulsets", "daemonsets", "replicasets", "jobs")
+
+
+def cel(value: Any) -> str:
+    """A CEL literal (strings, lists of strings): JSON's syntax is CEL's for these."""
+    return json.dumps(value)
+
+
+def _repository(image: str) -> str:
+    """registry/path of an image reference, without tag or digest."""
+    name = image.split("@", 1)[0]
+    return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+
+
+def _regex_literal(text: str) -> str:
+    """`text` as a regular expression matching itself ('.' and '/' are the only specials we meet)."""
+    return "".join("[.]" if ch == "." else ch for ch in text)
+
+
+def settings(platform: Document) -> dict[str, Any]:
+    data = platform.data if isinstance(platform.data, dict) else {}
+    adm, engine = data.get("admission"), data.get("engine")
+    if not isinstance(adm, dict) or not isinstance(engine, dict):
+        raise ProblemsError([Problem(platform.file, 1, 1, "admission", "missing: needed by the admission policies",
+                                     f"add the admission section to {layout.PLATFORM_FILE} (see docs/security.md)")])
+    images = sorted({_repository(i) for i in (data.get("images") or {}).values()})
+    return {"engine": engine["repository"], "images": images, "deploy": adm["deploy_identity"],
+            "controllers": list(adm["controllers"]), "builtin": adm["builtin_controller_prefix"]}
+
+
+def _meta(name: str) -> dict[str, Any]:
+    return {"name": PREFIX + name, "labels": {layout.LABEL_PART_OF: layout.PART_OF, layout.LABEL_MANAGED_BY: layout.MANAGED_BY,
+                                              layout.LABEL_COMPONENT: "admission"}}
+
+
+def _rules(groups: list[str], resources: list[str], operations: list[str]) -> dict[str, Any]:
+    return {"apiGroups": groups, "apiVersions": ["*"], "operations": operations, "resources": resources}
+
+
+def _policy(name: str, rules: list[dict[str, Any]], conditions: list[dict[str, str]], variables: list[dict[str, str]],
+            validations: list[dict[str, str]]) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "ValidatingAdmissionPolicy", "metadata": _meta(name),
+            "spec": {"failurePolicy": "Fail", "matchConstraints": {"resourceRules": rules},
+                     "matchConditions": conditions, "variables": variables, "validations": validations}}
+
+
+def _binding(name: str) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "ValidatingAdmissionPolicyBinding", "metadata": _meta(name),
+            "spec": {"policyName": PREFIX + name, "validationActions": ["Deny", "Audit"]}}
+
+
+def _not_platform(s: dict[str, Any]) -> str:
+    """CEL: the requester is none of the platform's identities (deploy, controllers)."""
+    trusted = [s["deploy"], *s["controllers"]]
+    return f"!(request.userInfo.username in {cel(trusted)}) && !request.userInfo.username.startsWith({cel(s['builtin'])})"
+
+
+def _field(root: str, path: str) -> str:
+    """CEL: the map at root.path, or {} when any step is absent (has() at every step)."""
+    steps = path.split(".")
+    checks = " && ".join(f"has({root}.{'.'.join(steps[:i + 1])})" for i in range(len(steps)))
+    return f"({checks} ? {root}.{path} : {{}})"
+
+
+def images_policy(s: dict[str, Any]) -> dict[str, Any]:
+    platform = "^(" + "|".join(_regex_literal(r) for r in s["images"]) + ")(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?" + DIGEST + "$"
+    engine = _regex_literal(s["engine"])
+    release = "'^" + engine + ":(" + RELEASE_TAG + "|' + request.namespace + '-" + FORK_SHA + ")(" + DIGEST + ")?$'"
+    allowed = f"c.image.matches({cel(platform)}) || c.image.matches({release})"
+    variables = [
+        {"name": "containers", "expression": "object.spec.containers"
+         " + (has(object.spec.initContainers) ? object.spec.initContainers : [])"
+         " + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : [])"},
+        {"name": "refused", "expression": f"variables.containers.filter(c, !({allowed})).map(c, c.image)"},
+    ]
+    validations = [{
+        "expression": "size(variables.refused) == 0",
+        "messageExpression": "'image(s) ' + variables.refused.join(', ') + ' refused in ' + request.namespace + "
+                             "': a tenant runs platform images pinned by digest, the engine at a platform release, "
+                             "or its own fork build ' + request.namespace + '-<sha>'",
+        "reason": "Forbidden",
+    }]
+    rules = [_rules([""], ["pods", "pods/ephemeralcontainers"], ["CREATE", "UPDATE"])]
+    return _policy("tenant-images", rules, [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE}],
+                   variables, validations)
+
+
+def _unchanged_except(new: str, old: str, allowed: str) -> str:
+    """CEL: maps `new` and `old` hold the same keys and values, except the keys in `allowed`."""
+    return (f"{new}.all(k, k in {allowed} || (k in {old} && {new}[k] == {old}[k]))"
+            f" && {old}.all(k, k in {allowed} || k in {new})")
+
+
+def scale_policy(s: dict[str, Any]) -> dict[str, Any]:
+    head_sa = "'system:serviceaccount:' + request.namespace + ':ray-head'"
+    variables = [
+        {"name": "isService", "expression": "request.resource.resource == 'rayservices'"},
+        {"name": "cluster", "expression": "variables.isService ? object.spec.rayClusterConfig : object.spec"},
+        {"name": "oldCluster", "expression": "variables.isService ? oldObject.spec.rayClusterConfig : oldObject.spec"},
+        {"name": "groups", "expression": "has(variables.cluster.workerGroupSpecs) ? variables.cluster.workerGroupSpecs : []"},
+        {"name": "oldGroups", "expression": "has(variables.oldCluster.workerGroupSpecs) ? variables.oldCluster.workerGroupSpecs : []"},
+        {"name": "scaleFields", "expression": f"{cel(list(SCALE_FIELDS))} + (request.userInfo.username == {head_sa}"
+                                              f" ? {cel(list(AUTOSCALER_FIELDS))} : [])"},
+    ]
+    same_group = ("variables.oldGroups.exists(o, o.groupName == g.groupName && "
+                  + _unchanged_except("g", "o", "variables.scaleFields") + ")")
+    scale_message = ("'only worker-group replicas, minReplicas and maxReplicas may change here (' + "
+                     "request.userInfo.username + '); any other change goes through Git'")
+    validations = [
+        {"expression": "request.resource.resource != 'pods'", "reason": "Forbidden",
+         "messageExpression": "'pods in ' + request.namespace + ' are created by their controllers only; "
+                              "delete a pod to restart it'"},
+        {"expression": "request.resource.resource == 'pods' || (!variables.isService || "
+                       + _unchanged_except("object.spec", "oldObject.spec", "['rayClusterConfig']") + ")",
+         "messageExpression": scale_message, "reason": "Forbidden"},
+        {"expression": "request.resource.resource == 'pods' || ("
+                       + _unchanged_except("variables.cluster", "variables.oldCluster", "['workerGroupSpecs']")
+                       + " && size(variables.groups) == size(variables.oldGroups) && variables.groups.all(g, "
+                       + same_group + "))",
+         "messageExpression": scale_message, "reason": "Forbidden"},
+        {"expression": "request.resource.resource == 'pods' || (" + _field("object", "metadata.labels") + " == "
+                       + _field("oldObject", "metadata.labels") + " && " + _field("object", "metadata.annotations")
+                       + " == " + _field("oldObject", "metadata.annotations") + ")",
+         "messageExpression": scale_message, "reason": "Forbidden"},
+    ]
+    rules = [_rules(["ray.io"], ["rayclusters", "rayservices"], ["UPDATE"]), _rules([""], ["pods"], ["CREATE"])]
+    conditions = [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE},
+                  {"name": "not-platform", "expression": _not_platform(s)}]
+    return _policy("operator-scale-only", rules, conditions, variables, validations)
+
+
+def labels_policy(s: dict[str, Any]) -> dict[str, Any]:
+    trusted = f"(k in {cel(list(TRUSTED_LABELS))} || " + " || ".join(f"k.startsWith({cel(p)})" for p in TRUSTED_LABEL_PREFIXES) + ")"
+
+    def kept(new: str, old: str) -> str:
+        return (f"{new}.filter(k, {trusted}).all(k, k in {old} && {old}[k] == {new}[k])"
+                f" && {old}.filter(k, {trusted}).all(k, k in {new})")
+
+    variables = [
+        {"name": "labels", "expression": _field("object", "metadata.labels")},
+        {"name": "oldLabels", "expression": "oldObject == null ? {} : " + _field("oldObject", "metadata.labels")},
+        {"name": "podLabels", "expression": _field("object", "spec.template.metadata.labels")},
+        {"name": "oldPodLabels", "expression": "oldObject == null ? {} : " + _field("oldObject", "spec.template.metadata.labels")},
+    ]
+    message = ("'labels ' + " + cel(", ".join(TRUSTED_LABELS + tuple(p + "*" for p in TRUSTED_LABEL_PREFIXES)))
+               + " + ' are set by the platform deploy only (' + request.userInfo.username + ' may not); change them in Git'")
+    validations = [{"expression": kept("variables.labels", "variables.oldLabels") + " && "
+                    + kept("variables.podLabels", "variables.oldPodLabels"), "messageExpression": message,
+                    "reason": "Forbidden"}]
+    namespaced = TENANT_NAMESPACE + " || (request.resource.resource == 'namespaces' && request.name.startsWith('tenant-'))"
+    rules = [_rules([""], ["namespaces", "pods", "services"], ["CREATE", "UPDATE"]),
+             _rules(["apps", "batch"], list(POD_TEMPLATE_KINDS), ["CREATE", "UPDATE"]),
+             _rules(["ray.io"], ["rayclusters", "rayservices"], ["CREATE", "UPDATE"])]
+    conditions = [{"name": "tenant-namespace", "expression": namespaced},
+                  # Controllers copy labels from objects the deploy identity wrote.
+                  {"name": "not-platform", "expression": _not_platform(s)}]
+    return _policy("trusted-labels", rules, conditions, variables, validations)
+
+
+def objects(s: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = [images_policy(s), scale_policy(s), labels_policy(s)]
+    bindings = [_binding(p["metadata"]["name"][len(PREFIX):]) for p in policies]
+    return policies + bindings
+
+
+def build(repo: Repo) -> emit.Outputs:
+    """Fleet builder: argocd/admission/ (a function of registry/platform.yaml only)."""
+    out = objects(settings(repo.platform))
+    scope = layout.ADMISSION_DIR
+    return {scope: {f"{scope}/{layout.object_file(o['kind'], o['metadata']['name'])}": emit.dump(o) for o in out}}

@@ -1,0 +1,126 @@
+"""The tenant's contract: the quota comes from it (plus documented headroom), never from
+the overrides, and validate refuses overrides whose peak exceeds it."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from render import context, contract, quantity, rules
+from render.load import TenantFiles, load_repo
+from render.merge import merge_tenant
+from render.yamlstrict import parse_yaml
+from tests.support import REPO as ROOT
+from tests.validation_repo import copy_repo, run
+
+REPO = load_repo(ROOT)
+HOSTILE = "".join(f"  {g}:\n    max_replicas: 1000\n    cpu: \"1024\"\n" for g in ("cpu-workers", "batch-workers", "gpu-workers"))
+
+
+def files(name: str, overrides: str | None = None, tenant_extra: str = "") -> TenantFiles:
+    f = REPO.tenants[name]
+    t = parse_yaml(Path(ROOT / f.tenant.file).read_text() + tenant_extra, f.tenant.file) if tenant_extra else f.tenant
+    o = parse_yaml(overrides, f.overrides.file) if overrides is not None else f.overrides
+    return TenantFiles(name, t, o, f.release)
+
+
+def ctx_of(f: TenantFiles) -> dict:
+    return context.tenant_context(merge_tenant(REPO.platform, REPO.extractors, f), REPO.platform.data)
+
+
+def quota_file(name: str) -> dict:
+    return yaml.safe_load((ROOT / f"rendered/{name}/resourcequota-tenant-quota.yaml").read_text())["spec"]["hard"]
+
+
+def test_the_rendered_quota_is_the_contract_plus_the_headroom() -> None:
+    sold = yaml.safe_load((ROOT / "tenants/globex/tenant.yaml").read_text())["contract"]
+    extra = contract.headroom(ctx_of(REPO.tenants["globex"]))
+    hard = quota_file("globex")
+    assert Decimal(hard["requests.cpu"]) == math.ceil(Decimal(sold["vcpu"]) + extra.cpu)
+    assert quantity.parse(hard["requests.memory"]) == math.ceil((quantity.parse(sold["memory"]) + extra.memory) / quantity.GI) * quantity.GI
+    assert int(hard["requests.nvidia.com/gpu"]) == sold["gpus"] + extra.gpus
+    assert int(hard["pods"]) == sold["pods"] + extra.pods
+
+
+def test_the_quota_does_not_follow_the_overrides() -> None:
+    """The hostile case of the issue: every group at 1,000 pods of 1,024 CPU. The quota stays
+    within twice the contract (the headroom is capped by it) and validate refuses it."""
+    hostile = files("globex", "cluster:\n" + HOSTILE)
+    hard = contract.quota(ctx_of(hostile), REPO.platform.data)
+    assert Decimal(hard["cpu"]) <= 2 * 136 and int(hard["pods"]) <= 2 * 28 and int(hard["gpu"]) <= 2 * 6
+    found = rules.contract_rules(hostile, REPO.platform, REPO.extractors)
+    assert {p.file for p in found} == {"tenants/globex/overrides.yaml"} and len(found) == 4
+    cpu = next(p for p in found if "vCPU" in p.message)
+    assert "above its contract's 136 (contract.vcpu in tenants/globex/tenant.yaml:" in cpu.message
+    assert "platform team changes it" in cpu.hint
+
+
+def test_every_pod_of_every_example_fits_its_quota() -> None:
+    for name, f in REPO.tenants.items():
+        c = ctx_of(f)
+        peak, hard = contract.peak(c), quota_file(name)
+        assert peak.cpu <= Decimal(hard["requests.cpu"]) and peak.memory <= quantity.parse(hard["requests.memory"])
+        assert peak.gpus <= int(hard["requests.nvidia.com/gpu"]) and peak.pods <= int(hard["pods"])
+        assert rules.contract_rules(f, REPO.platform, REPO.extractors) == []
+
+
+def test_without_a_contract_the_standard_is_the_platforms_own_sizes() -> None:
+    f = files("acme")
+    c = ctx_of(f)
+    assert contract.of_tenant(c["tenant"]) is None
+    assert contract.contract(c, REPO.platform.data) == contract.peak(c)  # acme keeps the default sizes
+    [problem, *_] = rules.contract_rules(files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n"),
+                                         REPO.platform, REPO.extractors)
+    assert (problem.file, problem.pointer) == ("tenants/acme/overrides.yaml", "cluster.cpu-workers.max_replicas")
+    assert "the standard contract" in problem.message
+
+
+def test_a_raised_contract_admits_the_same_overrides() -> None:
+    raised = files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n",
+                   "contract:\n  vcpu: 200\n  memory: 1Ti\n  gpus: 2\n  pods: 40\n")
+    assert rules.contract_rules(raised, REPO.platform, REPO.extractors) == []
+
+
+def test_validate_refuses_an_override_above_the_contract(tmp_path: Path) -> None:
+    root = copy_repo(tmp_path)
+    (root / "tenants/globex/overrides.yaml").write_text("cluster:\n" + HOSTILE)
+    code, out, err = run(root, "validate")
+    assert code == 2
+    assert "tenants/globex/overrides.yaml" in out + err and "above its contract's 136" in out + err
+
+
+def test_the_limitrange_covers_every_container_we_render() -> None:
+    for name in REPO.tenants:
+        limits = yaml.safe_load((ROOT / f"rendered/{name}/limitrange-tenant-limits.yaml").read_text())
+        top = limits["spec"]["limits"][0]["max"]
+        for path in (ROOT / "rendered" / name).glob("*.yaml"):
+            text = path.read_text()
+            for obj in yaml.safe_load_all(text):
+                for res in _container_limits(obj):
+                    assert quantity.parse(res["cpu"]) <= quantity.parse(top["cpu"]), path
+                    assert quantity.parse(res["memory"]) <= quantity.parse(top["memory"]), path
+
+
+def _container_limits(node: object) -> list[dict]:
+    if isinstance(node, dict):
+        found = [node["limits"]] if "limits" in node and isinstance(node["limits"], dict) and "cpu" in node["limits"] else []
+        return found + [r for v in node.values() for r in _container_limits(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _container_limits(v)]
+    return []
+
+
+def test_footprint_reports_the_same_contract_and_quota(capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from render.commands.footprint import footprint
+
+    assert footprint(root=ROOT, tenant="globex", output="json") == 0
+    sold = json.loads(capsys.readouterr().out)["contract"]
+    assert (sold["source"], sold["vcpu"], sold["memory_gib"], sold["gpus"], sold["pods"]) == ("tenant.yaml", 136, 512, 6, 28)
+    hard = quota_file("globex")
+    assert sold["quota"] == {"cpu": hard["requests.cpu"], "memory": hard["requests.memory"],
+                             "gpu": hard["requests.nvidia.com/gpu"], "pods": hard["pods"]}
