@@ -25,8 +25,10 @@ def test_the_irsa_trust_policy_names_the_clusters_real_oidc_issuer() -> None:
     doc = json.loads(obj("initech", "role-dp-initech-engine.yaml")["spec"]["assumeRolePolicyDocument"])
     statement = doc["Statement"][0]
     assert statement["Principal"]["Federated"] == f"arn:aws:iam::123456789012:oidc-provider/{issuer}"
-    assert statement["Condition"]["StringEquals"] == {f"{issuer}:sub": "system:serviceaccount:tenant-initech:engine",
-                                                      f"{issuer}:aud": "sts.amazonaws.com"}
+    # Only the components that use the bucket (one ServiceAccount each) may assume the role.
+    assert statement["Condition"]["StringEquals"] == {
+        f"{issuer}:sub": ["system:serviceaccount:tenant-initech:ray-worker", "system:serviceaccount:tenant-initech:celery"],
+        f"{issuer}:aud": "sts.amazonaws.com"}
 
 
 def test_an_s3_bucket_in_us_east_1_has_no_location_constraint_and_is_retained() -> None:
