@@ -22,6 +22,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+# A real multi-node Ray on this machine's two cores: run on their own, after the parallel
+# suite (the README's test command does), so the autoscaler's timing is not starved.
+pytestmark = pytest.mark.ray_cluster
+
 REPO = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 420  # a bound, never an expectation: a run is about a minute
 LOCK_BOUND_S = 900
