@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from render import ENGINE_VERSION, fastyaml, layout, migration, monitoring, quantity
+from render import ENGINE_VERSION, fastyaml, layout, migration, monitoring, quantity, tenant_secrets
 from render.merge import Effective
 
 SERVE_PORT = 8000
@@ -67,6 +67,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["container_max"] = _container_max(ctx)
     ctx["migration"] = migration.context(ctx)
     ctx["monitoring"] = monitoring.monitoring_context(ctx)
+    ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None)
     if cloud == "aws":
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ns, names["service_account"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
@@ -92,7 +93,10 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "cloud_identity": _cloud_identity(t),
         "ray_address": f"ray://engine-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
         "serve_url": f"http://engine-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
-        "secret_prefix": f"dataplane/tenants/{name}",
+        "secret_prefix": f"{tenant_secrets.TENANTS_ROOT}/{name}",
+        # Remote keys of this tenant, as its cloud's secret backend names them.
+        "secret_key_prefix": tenant_secrets.tenant_prefix(t["cloud"], name),
+        "secret_store": tenant_secrets.STORE,
     }
 
 
@@ -287,15 +291,7 @@ def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
 
 def _irsa_trust_policy(t: dict[str, Any], ns: str, service_account: str) -> str:
     """Only this tenant's engine ServiceAccount may assume its role (EKS IRSA)."""
-    issuer = f"oidc.eks.{t['region']}.amazonaws.com/id/{t['cluster']}"
-    doc = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Federated": f"arn:aws:iam::{t['cloud_account']}:oidc-provider/{issuer}"},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{issuer}:sub": f"system:serviceaccount:{ns}:{service_account}",
-                                       f"{issuer}:aud": "sts.amazonaws.com"}},
-    }]}
-    return json.dumps(doc, sort_keys=True)
+    return tenant_secrets.irsa_trust_policy(t, service_account)
 
 
 def _bucket_policy(bucket: str) -> str:

@@ -214,6 +214,7 @@ def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     protected = repo.platform.data.get("protected_env") or []
     problems += checks.check_extractor_names(files.overrides, repo.extractors)
     problems += checks.check_env(files.overrides, protected)
+    problems += checks.check_secret_store(files.tenant, repo.platform)
     # Rules on the merged values need well-shaped files and readable sizes; other mistakes
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
     if not shape and not sizes:

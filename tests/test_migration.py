@@ -103,7 +103,8 @@ def test_unknown_state_is_a_schema_problem_with_a_suggestion(tmp_path: Path) -> 
 def test_shared_routing_needs_the_shared_platform_section(tmp_path: Path) -> None:
     root = make_repo(tmp_path, {"umbrella": tenant_yaml("umbrella", ORG, "routing: shared\n")})
     platform = (root / "registry/platform.yaml").read_text(encoding="utf-8")
-    (root / "registry/platform.yaml").write_text(platform.split("\nshared_platform:")[0] + "\n", encoding="utf-8")
+    before, after = platform.split("\nshared_platform:")
+    (root / "registry/platform.yaml").write_text(before + after[after.index("\ntenant_kinds:"):], encoding="utf-8")
     (p,) = validate_repo(load_repo(root))
     assert (p.file, p.pointer) == (FILE, "routing")
     assert "shared_platform" in p.message
@@ -196,7 +197,9 @@ def test_copying_renders_the_copy_job_only_and_pauses_writes(tmp_path: Path) -> 
     assert env == {"SOURCE_URI": {"name": "migration-source-credentials", "key": "uri"},
                    "TARGET_URI": {"name": "mongodb-credentials", "key": "uri"}}
     source = objects["rendered/umbrella/externalsecret-migration-source-credentials.yaml"]
-    assert source["spec"]["data"][0]["remoteRef"]["key"] == f"dataplane/shared/organizations/{ORG}/mongodb"
+    # Read through the tenant's own store; GCP Secret Manager ids hold no '/'.
+    assert source["spec"]["secretStoreRef"] == {"kind": "SecretStore", "name": "tenant-secrets"}
+    assert source["spec"]["data"][0]["remoteRef"]["key"] == f"dataplane_shared_organizations_{ORG}_mongodb"
     policy = objects["rendered/umbrella/networkpolicy-allow-migration-source.yaml"]
     assert policy["spec"]["egress"][0]["to"][0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "shared-platform"}
