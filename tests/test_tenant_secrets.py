@@ -41,7 +41,9 @@ def test_a_pushed_password_is_never_replaced(tenant: str) -> None:
     - updatePolicy IfNotExists: pushSecretEntry asks the provider SecretExists first and
       pushes nothing when the remote key exists, so a reconcile, a new PushSecret or a
       re-created namespace writes only a key that is missing;
-    - refreshInterval 0s: shouldRefresh is false once synced, until the object changes;
+    - refreshInterval 0s: shouldRefresh is false once synced, until the object changes
+      (its generation, labels or annotations: an engine upgrade changes the
+      engine-version annotation, so pushes do happen, and IfNotExists is what saves us);
     - deletionPolicy None: deleting the PushSecret (or the namespace) leaves the remote key,
       so a re-created namespace reads the password its database's volume still holds;
     - one data entry per remote key: SecretExists looks at the key, not the property, so a
@@ -172,3 +174,16 @@ def test_the_secrets_service_account_is_not_the_engines(tenant: str) -> None:
     assert identity != engine and ("secrets" in identity or "dps-" in identity)
     for kind in ("Deployment", "StatefulSet", "RayService", "Job"):
         assert tenant_secrets.SERVICE_ACCOUNT not in yaml.safe_dump(of_kind(tenant, kind)), f"a {kind} runs as it"
+
+
+def test_a_gcp_project_without_a_number_is_a_problem_at_its_key(tmp_path) -> None:
+    """IAM conditions need the project number: validate names the tenant's key and the fix."""
+    from render.load import load_repo
+    from render.validate import validate_repo
+    from tests.support import RELEASE_YAML, memory_repo, tenant_yaml
+
+    text = tenant_yaml("wayne").replace("cloud_account: dp-tenants\n", "cloud_account: dp-unknown-project\n")
+    repo = memory_repo({"wayne": (text, "{}\n", RELEASE_YAML), "acme": (tenant_yaml("acme"), "{}\n", RELEASE_YAML)})
+    problems = validate_repo(repo)
+    assert [(p.file, p.pointer) for p in problems] == [("tenants/wayne/tenant.yaml", "cloud_account")]
+    assert "secret_stores.gcp_project_numbers" in problems[0].message and "projectNumber" in problems[0].hint
