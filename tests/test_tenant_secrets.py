@@ -187,3 +187,22 @@ def test_a_gcp_project_without_a_number_is_a_problem_at_its_key(tmp_path) -> Non
     problems = validate_repo(repo)
     assert [(p.file, p.pointer) for p in problems] == [("tenants/wayne/tenant.yaml", "cloud_account")]
     assert "secret_stores.gcp_project_numbers" in problems[0].message and "projectNumber" in problems[0].hint
+
+
+@pytest.mark.parametrize("cloud, region, mode", [("gcp", "us-east4", "dedicated_instance"),
+                                                 ("aws", "eu-west-1", "dedicated_instance")])
+def test_new_tenant_needs_no_secret_made_by_hand_but_its_vector_store_token(tmp_path, cloud: str, region: str,
+                                                                            mode: str) -> None:
+    """`new-tenant` + render: every key the tenant's ExternalSecrets read is written by one
+    of its own PushSecrets, except the vector-store token the platform issues."""
+    from tests.support import copy_repo, dataplane, rendered_objects
+
+    root = copy_repo(tmp_path)
+    args = ["--cloud-account", "123456789012"] if cloud == "aws" else []
+    assert dataplane(root, "new-tenant", "wayne", "--cloud", cloud, "--region", region, *args) == 0
+    assert dataplane(root, "render", "wayne") == 0
+    objs = rendered_objects(root, "wayne")
+    pushed = {d["match"]["remoteRef"]["remoteKey"] for o in objs if o["kind"] == "PushSecret" for d in o["spec"]["data"]}
+    read = {d["remoteRef"]["key"] for o in objs if o["kind"] == "ExternalSecret" for d in o["spec"]["data"]}
+    assert read - pushed == {tenant_secrets.tenant_key(cloud, "wayne", "vector-store")}
+    assert {o["kind"] for o in objs} >= {"SecretStore", "Password", "PushSecret", "ServiceAccount"}
