@@ -7,7 +7,8 @@ it references a ClusterSecretStore or a store other than `tenant-secrets`, a rem
 outside the tenant's prefix (an ExternalSecret may also read its organization's path on
 the shared platform, which a migration copies from), a store authenticating as anything
 but the `tenant-secrets` ServiceAccount, or a bulk form (find, dataTo, sourceRef) whose
-keys cannot be checked here. The tenant and organization come from the namespace's labels
+keys cannot be checked here. No pod may run as the `tenant-secrets` ServiceAccount, whose
+cloud identity is the store's. The tenant and organization come from the namespace's labels
 (set by the deploy identity only); the namespace must be tenant-<that tenant>.
 
 A function of registry/platform.yaml only: `policy_objects(platform)` returns the policy
@@ -83,8 +84,9 @@ def _validations() -> list[dict[str, str]]:
     ps_keys = (f"!has({spec}.dataTo) && (!has({spec}.data) || {spec}.data.all(d,"
                f" {_under('d.match.remoteRef.remoteKey', 'variables.own')}))")
     where = "' in ' + request.namespace"
+    pods = f"{res} == 'pods'"
     return [
-        {"expression": f"variables.tenant != '' && request.namespace == 'tenant-' + variables.tenant",
+        {"expression": f"{pods} || (variables.tenant != '' && request.namespace == 'tenant-' + variables.tenant)",
          "messageExpression": "'namespace ' + request.namespace + ' is not labelled as tenant-<"
                               + layout.LABEL_TENANT + ">: no secret object may be written in it'",
          "reason": "Forbidden"},
@@ -105,12 +107,19 @@ def _validations() -> list[dict[str, str]]:
                               " + ' only (no ClusterSecretStore, labelSelector or dataTo), keys under ' + variables.own[0] + ' or '"
                               " + variables.own[1]",
          "reason": "Forbidden"},
+        # The secrets identity is for external-secrets' token requests, never a pod's.
+        {"expression": f"!({pods}) || ((!has(object.spec.serviceAccountName) || object.spec.serviceAccountName != {sa})"
+                       f" && (!has(object.spec.serviceAccount) || object.spec.serviceAccount != {sa}))",
+         "messageExpression": f"'no pod' + {where} + ' runs as ServiceAccount ' + {sa} + ': its cloud identity is the "
+                              "secret store of the tenant, for external-secrets only'",
+         "reason": "Forbidden"},
     ]
 
 
 def policy(platform: dict[str, Any]) -> dict[str, Any]:
     rules = [{"apiGroups": ["external-secrets.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
-              "resources": ["externalsecrets", "pushsecrets", "secretstores"]}]
+              "resources": ["externalsecrets", "pushsecrets", "secretstores"]},
+             {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]
     return {"apiVersion": API, "kind": "ValidatingAdmissionPolicy", "metadata": _meta(),
             "spec": {"failurePolicy": "Fail", "matchConstraints": {"resourceRules": rules},
                      "matchConditions": [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE}],

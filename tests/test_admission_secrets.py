@@ -21,6 +21,7 @@ from tests.support import REPO
 PLATFORM = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
 POLICY, BINDING = admission_secrets.policy_objects(PLATFORM)
 KINDS = {"ExternalSecret": "externalsecrets", "PushSecret": "pushsecrets", "SecretStore": "secretstores"}
+RESOURCES = {**KINDS, "Pod": "pods", "ConfigMap": "configmaps"}
 
 
 class Denied(Exception):
@@ -55,12 +56,13 @@ def namespace(tenant: str, org: str | None = "org_acme1") -> dict[str, Any]:
 
 def admit(obj: dict[str, Any], ns: str = "tenant-acme", ns_obj: dict[str, Any] | None = None,
           operation: str = "CREATE") -> tuple[bool, str]:
-    resource = KINDS[obj["kind"]]
-    rule = POLICY["spec"]["matchConstraints"]["resourceRules"][0]
-    if obj["apiVersion"].split("/")[0] not in rule["apiGroups"] or resource not in rule["resources"]:
+    resource = RESOURCES[obj["kind"]]
+    group = obj["apiVersion"].rpartition("/")[0]
+    if not any(group in r["apiGroups"] and resource in r["resources"] and operation in r["operations"]
+               for r in POLICY["spec"]["matchConstraints"]["resourceRules"]):
         return True, "not matched"
     request = {"operation": operation, "namespace": ns, "name": obj["metadata"]["name"],
-               "resource": {"group": "external-secrets.io", "version": "v1", "resource": resource},
+               "resource": {"group": group, "version": "v1", "resource": resource},
                "userInfo": {"username": "system:serviceaccount:argocd:argocd-application-controller"}}
     env: dict[str, Any] = {"request": request, "object": obj, "oldObject": None,
                            "namespaceObject": ns_obj if ns_obj is not None else namespace(ns.removeprefix("tenant-"))}
@@ -240,11 +242,33 @@ def test_denied_secret_stores(obj: dict[str, Any], why: str) -> None:
     assert "the only SecretStore" in message
 
 
+def pod(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "x"}], **spec}}
+
+
+@pytest.mark.parametrize("spec", [{"serviceAccountName": "tenant-secrets"}, {"serviceAccount": "tenant-secrets"}])
+def test_no_pod_runs_as_the_secrets_service_account(spec: dict[str, Any]) -> None:
+    allowed, message = admit(pod(**spec))
+    assert not allowed and "no pod in tenant-acme runs as ServiceAccount tenant-secrets" in message
+
+
+@pytest.mark.parametrize("spec", [{}, {"serviceAccountName": "engine"}])
+def test_other_pods_pass_even_in_an_unlabelled_namespace(spec: dict[str, Any]) -> None:
+    assert admit(pod(**spec), ns_obj={"metadata": {"name": "tenant-acme"}}) == (True, "allowed")
+
+
+def test_other_kinds_are_not_matched() -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    assert admit(cm) == (True, "not matched")
+    assert admit(pod(serviceAccountName="tenant-secrets"), operation="UPDATE") == (True, "not matched")
+
+
 def test_every_validation_can_deny() -> None:
     """Each validation is the one refusing at least one case above (none is dead code)."""
     cases = [(_es(), namespace("globex")), (_store(GCP_OK, name="x"), None),
              (_es(secretStoreRef={"kind": "ClusterSecretStore", "name": "platform-secrets"}), None),
-             (_ps(secretStoreRefs=[]), None)]
+             (_ps(secretStoreRefs=[]), None), (pod(serviceAccountName="tenant-secrets"), None)]
     first_failing = []
     for obj, ns_obj in cases:
         allowed, message = admit(obj, ns_obj=ns_obj)
