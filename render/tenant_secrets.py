@@ -23,10 +23,9 @@ from render import layout
 STORE = "tenant-secrets"
 SERVICE_ACCOUNT = "tenant-secrets"
 TENANTS_ROOT = "dataplane/tenants"
-# Generated in the cluster (Password generator + PushSecret): service -> Secret name.
-GENERATED = {"mongodb": "mongodb-credentials", "redis": "redis-credentials"}
-# Issued by a platform step (docs/onboarding.md): the vector store's per-tenant JWT.
-ISSUED = {"vector-store": "vector-store-credentials"}
+# Services whose password is generated in the cluster (Password generator + PushSecret).
+# The vector store's per-tenant JWT is issued by a platform step (docs/onboarding.md).
+GENERATED = ("mongodb", "redis")
 PASSWORD_PROPERTY = "password"
 API_KEY_PROPERTY = "api-key"
 # Letters and digits only: the password goes into mongodb:// and redis:// URIs as is.
@@ -90,7 +89,6 @@ def context(t: dict[str, Any], names: dict[str, str], ports: dict[str, int], pla
         "service_account": SERVICE_ACCOUNT,
         "identity": cloud_identity(t),
         "provider": _provider(t),
-        "prefix": tenant_prefix(cloud, name),
         "generated": [{"name": f"{service}-password", "remote_key": tenant_key(cloud, name, service),
                        "property": PASSWORD_PROPERTY} for service in generated_services(t)],
         "password_spec": PASSWORD_SPEC,
