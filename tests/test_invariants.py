@@ -14,7 +14,9 @@ from render.load import load_repo
 from render.pipeline import render_repo
 from tests.support import REPO, RELEASE_YAML, memory_repo, tenant_yaml
 
-PROTECTED = yaml.safe_load((REPO / "registry/platform.yaml").read_text())["protected_env"]
+PLATFORM = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
+PROTECTED = PLATFORM["protected_env"]
+SHARED_SECRETS = PLATFORM["shared_platform"]["secret_prefix"]
 EXTRACTOR_NAMES = sorted({e["name"] for e in yaml.safe_load((REPO / "registry/extractors.yaml").read_text())["extractors"].values()})
 
 
@@ -100,7 +102,7 @@ def _check_secrets(name: str, objects: list[dict], fleet: set[str]) -> None:
     assert "ClusterSecretStore" not in text, f"{name} references a cluster-wide store"
     org = next(o for o in objects if o["kind"] == "Namespace")["metadata"]["labels"][layout.LABEL_ORGANIZATION]
     own = [tenant_secrets.tenant_prefix(c, name) for c in ("gcp", "aws")]
-    source = [tenant_secrets.organization_prefix(c, "dataplane/shared", org) for c in ("gcp", "aws")]
+    source = [tenant_secrets.organization_prefix(c, SHARED_SECRETS, org) for c in ("gcp", "aws")]
     for obj in objects:
         spec = obj.get("spec", {})
         refs = [spec["secretStoreRef"]] if "secretStoreRef" in spec else spec.get("secretStoreRefs", [])
