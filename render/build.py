@@ -20,7 +20,9 @@ SYNC_WAVES = {
     "Namespace": -3,
     "ResourceQuota": -2, "LimitRange": -2, "NetworkPolicy": -2, "ServiceAccount": -2,
     "Role": -2, "RoleBinding": -2,
-    "ExternalSecret": -1, "ConfigMap": -1,
+    # The tenant's secret store before what reads or writes through it (base/secrets.yaml.j2).
+    "SecretStore": -2, "Password": -2,
+    "ExternalSecret": -1, "PushSecret": -1, "ConfigMap": -1,
     "StorageBucket": 0, "IAMServiceAccount": 0, "IAMPolicyMember": 0, "Bucket": 0,
     "Service": 0, "StatefulSet": 0, "PodDisruptionBudget": 0,
     "RayService": 1, "Deployment": 1, "ScaledObject": 2,

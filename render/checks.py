@@ -221,6 +221,23 @@ def check_release(files: TenantFiles, platform: Document | None) -> list[Problem
     return []
 
 
+# -- secret store ----------------------------------------------------------------------
+
+def check_secret_store(tenant: Document, platform: Document) -> list[Problem]:
+    """A GCP tenant's project has a number in the platform: its secrets identity's IAM
+    conditions name secrets by project number (render/tenant_secrets.py)."""
+    t = _mapping(tenant.data)
+    if t.get("cloud") != "gcp" or not isinstance(t.get("cloud_account"), str):
+        return []
+    numbers = _mapping(_mapping(_mapping(platform.data).get("secret_stores")).get("gcp_project_numbers"))
+    if t["cloud_account"] in numbers:
+        return []
+    return [tenant.problem(("cloud_account",), f"GCP project {t['cloud_account']!r} has no project number in "
+                           f"{layout.PLATFORM_FILE} secret_stores.gcp_project_numbers",
+                           "the platform team adds the project's number (gcloud projects describe PROJECT "
+                           "--format='value(projectNumber)') before a tenant moves in", at_value=True)]
+
+
 # -- the fleet -------------------------------------------------------------------------
 
 Claim = tuple[str, str, Document, Path_]  # (what, value, where it is claimed, key path)

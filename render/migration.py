@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import layout
+from render import layout, tenant_secrets
 from render.load import Document
 from render.problems import Problem
 
@@ -169,7 +169,7 @@ def context(ctx: dict[str, Any]) -> dict[str, Any] | None:
         "copy_job": layout.migration_copy_job(attempt) if state == "copying" else None,
         "verify_job": verify_job if state == "verifying" else None,
         "source_namespace": shared["namespace"],
-        "source_secret_key": f"{shared['secret_prefix']}/organizations/{t['organization_id']}/mongodb",
+        "source_secret_key": tenant_secrets.organization_key(t["cloud"], shared["secret_prefix"], t["organization_id"], "mongodb"),
         "copy_command": ["/bin/bash", "-c", copy_script(source_db, target_db)],
         "verify_command": ["mongosh", "--quiet", "--nodb", "--eval", verify_script(source_db, target_db, verify_job)],
         "resources": JOB_RESOURCES,

@@ -10,7 +10,7 @@ entries, then `resolve` is a dictionary lookup:
 
 The folder may hold the mounted ConfigMaps' `<organization_id>.json` files or the rendered
 `control-plane/routing/**/configmap-*.yaml` files. Endpoints carry addresses and
-references into the platform's secret store only; an entry with anything else where a
+references into secret stores only (store, key, property); an entry with anything else where a
 secret reference belongs is refused.
 """
 

@@ -6,8 +6,9 @@ stays correct). Its single data key, `<organization_id>.json`, is the routing en
 gateway mounts every ConfigMap labelled dataplane.io/routing=true as one projected
 volume, which yields a folder of `<organization_id>.json` files for render/resolver.py.
 
-An entry holds addresses and references to secrets in the platform's secret store, never
-a secret value. `endpoints` are the ones in force: the data plane's when routing is
+An entry holds addresses and references to secrets, never a secret value: a data plane's
+credentials are in the tenant's own store (readable by its secrets identity only), the
+shared platform's in the platform's store. `endpoints` are the ones in force: the data plane's when routing is
 dedicated, the shared platform's (keyed by organization id) when routing is shared.
 The format is published as render/schemas/routing.schema.json. Pure: effective
 configuration in, output bytes out.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import ENGINE_VERSION, context, emit, layout, migration
+from render import ENGINE_VERSION, context, emit, layout, migration, tenant_secrets
 from render.merge import Effective
 
 SCHEMA_VERSION = 1
@@ -62,39 +63,42 @@ def routing_entry(ctx: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _secret(ctx: dict[str, Any], key: str, prop: str) -> dict[str, str]:
-    """A reference into the platform's secret store: where to read, never what."""
-    return {"store": ctx["control_plane"]["secret_store"], "key": key, "property": prop}
+def _secret(store: str, key: str, prop: str) -> dict[str, str]:
+    """A reference into a secret store: where to read, never what."""
+    return {"store": store, "key": key, "property": prop}
 
 
 def dedicated_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
-    n, ports, prefix = ctx["names"], ctx["ports"], ctx["names"]["secret_prefix"]
+    """The data plane's own: its credentials are in its namespace's store, tenant-secrets."""
+    n, ports, prefix = ctx["names"], ctx["ports"], ctx["names"]["secret_key_prefix"]
+    store = n["secret_store"]
     return {
         "database": {"host": n["mongodb_host"], "port": ports["mongodb"], "database": n["database"],
-                     "credentials": _secret(ctx, f"{prefix}/mongodb", "uri")},
+                     "credentials": _secret(store, prefix + "mongodb", tenant_secrets.PASSWORD_PROPERTY)},
         "cache": {"host": n["redis_host"], "port": ports["redis"], "key_prefix": n["redis_key_prefix"],
-                  "credentials": _secret(ctx, f"{prefix}/redis", "url")},
+                  "credentials": _secret(store, prefix + "redis", tenant_secrets.PASSWORD_PROPERTY)},
         "serve": {"url": n["gateway_serve_url"]},
         "bucket": {"url": n["bucket_url"] + "/"},
         "queues": {"prefix": n["queue_prefix"], "broker": f"redis://{n['redis_host']}:{ports['redis']}/0"},
         "vector_store": {"endpoint": ctx["tenant"]["vector_store"]["endpoint"], "collection_prefix": n["vector_prefix"],
-                         "credentials": _secret(ctx, f"{prefix}/vector-store", "api-key")},
+                         "credentials": _secret(store, prefix + "vector-store", tenant_secrets.API_KEY_PROPERTY)},
     }
 
 
 def shared_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
     s, ports, org = ctx["platform"]["shared_platform"], ctx["ports"], ctx["tenant"]["organization_id"]
-    prefix = f"{s['secret_prefix']}/organizations/{org}"
+    prefix = tenant_secrets.organization_prefix(ctx["tenant"]["cloud"], s["secret_prefix"], org)
+    store = ctx["control_plane"]["secret_store"]
     return {
         "database": {"host": s["mongodb_host"], "port": ports["mongodb"], "database": layout.shared_org_database(org),
-                     "credentials": _secret(ctx, f"{prefix}/mongodb", "uri")},
+                     "credentials": _secret(store, prefix + "mongodb", "uri")},
         "cache": {"host": s["redis_host"], "port": ports["redis"], "key_prefix": layout.shared_key_prefix(org),
-                  "credentials": _secret(ctx, f"{prefix}/redis", "url")},
+                  "credentials": _secret(store, prefix + "redis", "url")},
         "serve": {"url": s["serve_url"]},
         "bucket": {"url": f"{s['bucket_url'].rstrip('/')}/{org}/"},
         "queues": {"prefix": layout.shared_queue_prefix(org), "broker": f"redis://{s['redis_host']}:{ports['redis']}/0"},
         "vector_store": {"endpoint": s["vector_store_endpoint"], "collection_prefix": layout.shared_vector_prefix(org),
-                         "credentials": _secret(ctx, f"{prefix}/vector-store", "api-key")},
+                         "credentials": _secret(store, prefix + "vector-store", "api-key")},
     }
 
 

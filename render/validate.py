@@ -225,6 +225,7 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     problems += checks.check_env(files.overrides, protected)
     if not shape:
         problems += checks.check_cluster(files.tenant, repo.platform)
+    problems += checks.check_secret_store(files.tenant, repo.platform)
     # Rules on the merged values need well-shaped files and readable sizes; other mistakes
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
     if not shape and not sizes:

@@ -55,8 +55,9 @@ def rendered_objects(root: Path, tenant: str) -> list[dict]:
 def tenant_yaml(name: str, *, cloud: str = "gcp", org: str | None = None, mode: str = "dedicated_instance") -> str:
     cluster = "dp-gke-us-central1" if cloud == "gcp" else "dp-eks-us-east-1"
     region = "us-central1" if cloud == "gcp" else "us-east-1"
+    account = "dp-tenants" if cloud == "gcp" else "'123456789012'"  # a GCP project with a number in registry/platform.yaml
     return (f"name: {name}\norganization_id: {org or 'org_' + name.replace('-', '')}\ncloud: {cloud}\n"
-            f"region: {region}\ncluster: {cluster}\ncloud_account: acct-{name}\noperator_group: {name}-ops\n"
+            f"region: {region}\ncluster: {cluster}\ncloud_account: {account}\noperator_group: {name}-ops\n"
             f"database:\n  mode: {mode}\nvector_store:\n  endpoint: https://qdrant.example:6333\n")
 
 

@@ -8,12 +8,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from render import layout
+from bench.fleet import generate_fleet
+from render import layout, tenant_secrets
 from render.load import load_repo
 from render.pipeline import render_repo
 from tests.support import REPO, RELEASE_YAML, memory_repo, tenant_yaml
 
-PROTECTED = yaml.safe_load((REPO / "registry/platform.yaml").read_text())["protected_env"]
+PLATFORM = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
+PROTECTED = PLATFORM["protected_env"]
+SHARED_SECRETS = PLATFORM["shared_platform"]["secret_prefix"]
 EXTRACTOR_NAMES = sorted({e["name"] for e in yaml.safe_load((REPO / "registry/extractors.yaml").read_text())["extractors"].values()})
 
 
@@ -43,6 +46,7 @@ def check_invariants(per_tenant: dict[str, list[dict]]) -> None:
                 assert image == name, f"fork image of {image} in {name}'s manifests"
         _check_role(objects)
         _check_env(name, objects)
+        _check_secrets(name, objects, set(per_tenant))
         for resource in _isolated_names(objects):
             assert claimed.setdefault(resource, name) == name, f"{resource} claimed by {claimed[resource]} and {name}"
 
@@ -84,6 +88,40 @@ def _check_env(name: str, objects: list[dict]) -> None:
     assert env["RAY_ADDRESS"].endswith(f".{layout.namespace(name)}.svc.cluster.local:10001")
 
 
+def _remote_keys(obj: dict) -> list[str]:
+    """Every remote key an ExternalSecret reads or a PushSecret writes."""
+    spec = obj.get("spec", {})
+    if obj["kind"] == "ExternalSecret":
+        return ([d["remoteRef"]["key"] for d in spec.get("data", [])]
+                + [d.get("extract", {}).get("key", "<find>") for d in spec.get("dataFrom", [])])
+    if obj["kind"] == "PushSecret":
+        return [d["match"]["remoteRef"]["remoteKey"] for d in spec.get("data", [])] + ["<dataTo>"] * len(spec.get("dataTo", []))
+    return []
+
+
+def _check_secrets(name: str, objects: list[dict], fleet: set[str]) -> None:
+    """No tenant object names another tenant's secret path or a cluster-wide store: every
+    store reference is the tenant's own SecretStore, every remote key is under its own
+    prefix (or, for a migration's source, its organization's), and no other tenant's
+    prefix appears anywhere in its objects (IAM conditions and ARNs included)."""
+    text = "\n".join(yaml.safe_dump(o) for o in objects)
+    assert "ClusterSecretStore" not in text, f"{name} references a cluster-wide store"
+    org = next(o for o in objects if o["kind"] == "Namespace")["metadata"]["labels"][layout.LABEL_ORGANIZATION]
+    own = [tenant_secrets.tenant_prefix(c, name) for c in ("gcp", "aws")]
+    source = [tenant_secrets.organization_prefix(c, SHARED_SECRETS, org) for c in ("gcp", "aws")]
+    for obj in objects:
+        spec = obj.get("spec", {})
+        refs = [spec["secretStoreRef"]] if "secretStoreRef" in spec else spec.get("secretStoreRefs", [])
+        if obj["kind"] in ("ExternalSecret", "PushSecret"):
+            assert refs and all(r == {"kind": "SecretStore", "name": tenant_secrets.STORE} for r in refs), obj["metadata"]
+        allowed = own + (source if obj["kind"] == "ExternalSecret" else [])
+        for key in _remote_keys(obj):
+            assert any(key.startswith(p) for p in allowed), f"{name}: {obj['kind']}/{obj['metadata']['name']} names {key}"
+    for other in fleet - {name}:
+        for prefix in (tenant_secrets.tenant_prefix(c, other) for c in ("gcp", "aws")):
+            assert prefix not in text, f"{name}'s objects name {other}'s secret path {prefix}"
+
+
 def _isolated_names(objects: list[dict]) -> list[str]:
     """Fleet-unique resources of a tenant: database, bucket, queues, Redis and vector prefixes."""
     env = next(o for o in objects if o["metadata"]["name"] == "engine-env")["data"]
@@ -98,6 +136,31 @@ def _isolated_names(objects: list[dict]) -> list[str]:
 
 def test_example_tenants_are_isolated() -> None:
     check_invariants(_objects(render_repo(load_repo(REPO))))
+
+
+def test_a_generated_bench_fleet_is_isolated(tmp_path) -> None:
+    """bench/fleet.py's tenants: both clouds, both database modes, several projects and
+    accounts. Their overrides are emptied: the generator's random tuning is not stable
+    across processes (it iterates a set) and isolation of secrets does not depend on it."""
+    for name in generate_fleet(tmp_path, 12, seed=18):
+        (tmp_path / "tenants" / name / "overrides.yaml").write_text("{}\n", encoding="utf-8")
+    check_invariants(_objects(render_repo(load_repo(tmp_path))))
+
+
+def test_the_secrets_invariant_catches_a_cluster_store_and_a_neighbours_path() -> None:
+    """The check can fail: a ClusterSecretStore reference, or another tenant's key."""
+    import copy
+
+    import pytest
+
+    per_tenant = _objects(render_repo(load_repo(REPO)))
+    for mutate in ({"secretStoreRef": {"kind": "ClusterSecretStore", "name": "platform-secrets"}},
+                   {"data": [{"secretKey": "p", "remoteRef": {"key": "dataplane_tenants_globex_redis", "property": "password"}}]}):
+        bad = copy.deepcopy(per_tenant)
+        es = next(o for o in bad["acme"] if o["kind"] == "ExternalSecret")
+        es["spec"].update(mutate)
+        with pytest.raises(AssertionError):
+            check_invariants(bad)
 
 
 names = st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,5})?", fullmatch=True)

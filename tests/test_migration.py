@@ -198,7 +198,9 @@ def test_copying_renders_the_copy_job_only_and_pauses_writes(tmp_path: Path) -> 
     assert env == {"SOURCE_URI": {"name": "migration-source-credentials", "key": "uri"},
                    "TARGET_URI": {"name": "mongodb-credentials", "key": "uri"}}
     source = objects["rendered/umbrella/externalsecret-migration-source-credentials.yaml"]
-    assert source["spec"]["data"][0]["remoteRef"]["key"] == f"dataplane/shared/organizations/{ORG}/mongodb"
+    # Read through the tenant's own store; GCP Secret Manager ids hold no '/'.
+    assert source["spec"]["secretStoreRef"] == {"kind": "SecretStore", "name": "tenant-secrets"}
+    assert source["spec"]["data"][0]["remoteRef"]["key"] == f"dataplane_shared_organizations_{ORG}_mongodb"
     policy = objects["rendered/umbrella/networkpolicy-allow-migration-source.yaml"]
     assert policy["spec"]["egress"][0]["to"][0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "shared-platform"}

@@ -33,7 +33,8 @@ def test_resolves_every_example_organization(entries: list[dict[str, Any]]) -> N
     acme = table.resolve("org_7f3a9c21")
     assert (acme.tenant, acme.routing, acme.namespace) == ("acme", "dedicated", "tenant-acme")
     assert acme.endpoints.database.database == "dp_acme"
-    assert acme.endpoints.database.credentials.key == "dataplane/tenants/acme/mongodb"
+    assert acme.endpoints.database.credentials.key == "dataplane_tenants_acme_mongodb"
+    assert acme.endpoints.database.credentials.store == "tenant-secrets"
     assert acme.endpoints.cache.host == "redis.tenant-acme.svc.cluster.local"
     # The tenant's internal Serve load balancer, by its name in the cluster's internal zone.
     assert acme.endpoints.serve_url == "http://serve-acme.us-central1.dp.internal:8000"

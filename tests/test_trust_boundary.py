@@ -31,8 +31,8 @@ def test_a_committed_cache_is_never_read(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("DATAPLANE_CACHE_DIR")
     honest = fleet.render_fleet(root, ["acme"], use_cache=False)
     forged = {scope: dict(files) for scope, files in honest.outputs.items()}
-    path = next(p for p, data in sorted(forged["rendered/acme"].items()) if b"tenants/acme/" in data)
-    forged["rendered/acme"][path] = forged["rendered/acme"][path].replace(b"tenants/acme/", b"tenants/globex/")
+    path = next(p for p, data in sorted(forged["rendered/acme"].items()) if b"dataplane_tenants_acme_" in data)
+    forged["rendered/acme"][path] = forged["rendered/acme"][path].replace(b"dataplane_tenants_acme_", b"dataplane_tenants_globex_")
     (root / path).write_bytes(forged["rendered/acme"][path])
     cache.Store(root / ".cache" / "dataplane").put(honest.keys["rendered/acme"], forged)  # as the old default had it
     capsys.readouterr()

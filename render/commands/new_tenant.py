@@ -102,7 +102,8 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
                            (layout.RELEASE_FILE, RELEASE_TEMPLATE)):
         (folder / file).write_text(template.format(**values), encoding="utf-8")
     print(f"created {layout.tenant_dir(name)}/: review tenant.yaml, then run `dataplane render {name}`; "
-          f"the render also writes its routing entry, {layout.routing_dir(name)}/")
+          f"the render also writes its routing entry, {layout.routing_dir(name)}/; its passwords are generated "
+          f"in the cluster, only its vector-store token is issued by the platform (docs/onboarding.md)")
     return 0
 
 
