@@ -32,6 +32,8 @@ API_KEY_PROPERTY = "api-key"
 PASSWORD_SPEC = {"length": 32, "digits": 8, "symbols": 0, "noUpper": False, "allowRepeat": True, "encoding": "raw"}
 # ESO template placeholder; templates receive it as a value (|j), so Jinja never parses it.
 PASSWORD_VAR = "{{ .password }}"
+# In a URL the password is escaped (Go's urlquery), should a rotation ever bring symbols.
+PASSWORD_IN_URL = "{{ .password | urlquery }}"
 API_KEY_VAR = "{{ .apikey }}"
 
 
@@ -114,9 +116,9 @@ def _external(t: dict[str, Any], names: dict[str, str], ports: dict[str, int]) -
     """The three ExternalSecrets: Secret name, what it reads, the keys it builds."""
     cloud, name = t["cloud"], t["name"]
     user = names["database"]
-    mongo_uri = (f"mongodb://{user}:{PASSWORD_VAR}@{names['mongodb_host']}:{ports['mongodb']}/{names['database']}"
+    mongo_uri = (f"mongodb://{user}:{PASSWORD_IN_URL}@{names['mongodb_host']}:{ports['mongodb']}/{names['database']}"
                  "?authSource=admin")
-    redis_url = f"redis://:{PASSWORD_VAR}@{names['redis_host']}:{ports['redis']}/0"
+    redis_url = f"redis://:{PASSWORD_IN_URL}@{names['redis_host']}:{ports['redis']}/0"
     pw = {"password": {"key": tenant_key(cloud, name, "mongodb"), "property": PASSWORD_PROPERTY}}
     return [
         {"secret": "mongodb-credentials", "data": pw,

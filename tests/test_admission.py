@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from render import admission
+from render import admission, admission_secrets
 from render.conformance.cel import evaluate
 from render.load import read_yaml
 from tests.admission_sim import Request, admit
@@ -217,9 +217,10 @@ def test_the_rendered_policies_are_these_and_each_is_bound_to_deny() -> None:
     folder = REPO / "argocd/admission"
     objs = [yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yaml"))]
     policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ValidatingAdmissionPolicy"}
-    assert policies == POLICIES
+    secrets_policy = admission_secrets.policy_objects(PLATFORM)[0]  # rendered beside these (tests/test_admission_secrets.py)
+    assert policies == {**POLICIES, secrets_policy["metadata"]["name"]: secrets_policy}
     bindings = [o for o in objs if o["kind"] == "ValidatingAdmissionPolicyBinding"]
-    assert sorted(b["spec"]["policyName"] for b in bindings) == sorted(POLICIES)
+    assert sorted(b["spec"]["policyName"] for b in bindings) == sorted(policies)
     assert all("Deny" in b["spec"]["validationActions"] for b in bindings)
 
 

@@ -90,10 +90,12 @@ def test_generated_passwords_fit_in_uris(tenant: str) -> None:
 def test_the_templates_carry_eso_placeholders_and_the_secret_keys_stay(tenant: str) -> None:
     es = {o["metadata"]["name"]: o["spec"] for o in of_kind(tenant, "ExternalSecret")}
     assert set(es["mongodb-credentials"]["target"]["template"]["data"]) == {"uri", "username", "password"}
-    assert set(es["redis-credentials"]["target"]["template"]["data"]) == {"password", "url"}
+    # broker-url and result-backend-url: Celery's, built from the same password.
+    assert set(es["redis-credentials"]["target"]["template"]["data"]) == {"password", "url", "broker-url",
+                                                                          "result-backend-url"}
     assert set(es["vector-store-credentials"]["target"]["template"]["data"]) == {"api-key"}
     redis = es["redis-credentials"]["target"]["template"]["data"]
-    assert redis["url"] == f"redis://:{{{{ .password }}}}@redis.tenant-{tenant}.svc.cluster.local:6379/0"
+    assert redis["url"] == f"redis://:{{{{ .password | urlquery }}}}@redis.tenant-{tenant}.svc.cluster.local:6379/0"
 
 
 def test_the_store_generates_mongodb_only_for_a_dedicated_instance() -> None:
@@ -170,7 +172,7 @@ def test_the_secrets_service_account_is_not_the_engines(tenant: str) -> None:
     assert sa["automountServiceAccountToken"] is False
     keys = ("iam.gke.io/gcp-service-account", "eks.amazonaws.com/role-arn")
     identity = next(v for k, v in sa["metadata"]["annotations"].items() if k in keys)
-    engine = next(v for k, v in accounts["engine"]["metadata"]["annotations"].items() if k in keys)
+    engine = next(v for k, v in accounts["ray-worker"]["metadata"]["annotations"].items() if k in keys)  # the bucket's
     assert identity != engine and ("secrets" in identity or "dps-" in identity)
     for kind in ("Deployment", "StatefulSet", "RayService", "Job"):
         assert tenant_secrets.SERVICE_ACCOUNT not in yaml.safe_dump(of_kind(tenant, kind)), f"a {kind} runs as it"
@@ -199,7 +201,8 @@ def test_new_tenant_needs_no_secret_made_by_hand_but_its_vector_store_token(tmp_
 
     root = copy_repo(tmp_path)
     args = ["--cloud-account", "123456789012"] if cloud == "aws" else []
-    assert dataplane(root, "new-tenant", "wayne", "--cloud", cloud, "--region", region, *args) == 0
+    assert dataplane(root, "new-tenant", "wayne", "--cloud", cloud, "--region", region, "--organization-id",
+                     "org_9a7e0001", *args) == 0
     assert dataplane(root, "render", "wayne") == 0
     objs = rendered_objects(root, "wayne")
     pushed = {d["match"]["remoteRef"]["remoteKey"] for o in objs if o["kind"] == "PushSecret" for d in o["spec"]["data"]}
