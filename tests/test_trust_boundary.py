@@ -212,12 +212,17 @@ def test_inputs_that_are_symlinks_are_refused(tmp_path: Path, link: str, capsys:
 ])
 def test_protected_keys_are_matched_whole(tmp_path: Path, overrides: str, message: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
+    err = _refused_overrides(tmp_path, capsys, overrides)
+    assert "tenants/acme/overrides.yaml:2:" in err and message in err
+
+
+def _refused_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str], overrides: str) -> str:
+    """acme's overrides.yaml replaced by `overrides`: validate refuses it; what it printed."""
     root = copy_repo(tmp_path)
     write(root, {"tenants/acme/overrides.yaml": overrides})
     capsys.readouterr()
     assert dataplane(root, "validate") == 2
-    err = capsys.readouterr().err
-    assert "tenants/acme/overrides.yaml:2:" in err and message in err
+    return capsys.readouterr().err
 
 
 @pytest.mark.parametrize("image, accepted", [
@@ -423,8 +428,4 @@ def test_a_fork_deploy_records_the_image_by_digest(tmp_path: Path) -> None:
 def test_values_the_deep_validators_refuse_are_refused_by_validate(tmp_path: Path, overrides: str, message: str,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """Each was accepted by validate and rendered output that validate --deep refused."""
-    root = copy_repo(tmp_path)
-    write(root, {"tenants/acme/overrides.yaml": overrides})
-    capsys.readouterr()
-    assert dataplane(root, "validate") == 2
-    assert message in capsys.readouterr().err
+    assert message in _refused_overrides(tmp_path, capsys, overrides)
