@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from decimal import Decimal
 from typing import Any
 
 from render import ENGINE_VERSION, contract, fastyaml, layout, migration, monitoring, quantity, security, tenant_secrets

@@ -25,9 +25,6 @@ _merger = Merger([(dict, ["merge"]), (list, ["override"])], ["override"], ["over
 
 Path_ = tuple[str | int, ...]
 
-# Keys of an extractor entry a tenant may override (everything else is the platform's).
-TUNABLE = ("enabled", "min_replicas", "max_replicas", "target_ongoing_requests", "upscale_delay_s",
-           "downscale_delay_s", "max_ongoing_requests", "num_cpus", "num_gpus", "memory")
 DEFAULT_AUTO_DEPLOY = True
 
 

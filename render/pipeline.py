@@ -8,7 +8,7 @@ independently (and in parallel, and cached).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import jinja2
 
@@ -48,12 +48,6 @@ def shared_for(repo: Repo, tenant_name: str) -> Shared:
 
 def effective(files: TenantFiles, shared: Shared) -> Effective:
     return merge_tenant(shared.platform, shared.extractors, files)
-
-
-def tenant_objects(files: TenantFiles, shared: Shared, env: jinja2.Environment) -> dict[str, dict[str, Any]]:
-    """Every rendered object of one tenant, keyed by repo-relative path."""
-    ctx = context.tenant_context(effective(files, shared), shared.platform.data)
-    return build.build_tenant(ctx, env, shared.template_names)
 
 
 def render_tenant(files: TenantFiles, shared: Shared, env: jinja2.Environment) -> emit.Outputs:

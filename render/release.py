@@ -46,10 +46,6 @@ def image_tag(image: str) -> str:
     return image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
 
 
-def image_repository(image: str) -> str:
-    return image[: -len(image_tag(image)) - 1] if image_tag(image) else image
-
-
 def is_fork(release: dict[str, Any]) -> bool:
     """True when the tenant runs an image built from its own fork."""
     return "fork" in release or image_tag(str(release.get("image", ""))).startswith("tenant-")

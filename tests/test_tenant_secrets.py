@@ -180,7 +180,6 @@ def test_the_secrets_service_account_is_not_the_engines(tenant: str) -> None:
 
 def test_a_gcp_project_without_a_number_is_a_problem_at_its_key(tmp_path) -> None:
     """IAM conditions need the project number: validate names the tenant's key and the fix."""
-    from render.load import load_repo
     from render.validate import validate_repo
     from tests.support import RELEASE_YAML, memory_repo, tenant_yaml
 
