@@ -16,3 +16,13 @@ def test_ruff_reports_nothing() -> None:
     done = subprocess.run([ruff, "check", "--no-cache", "render", "bench", "tests"], cwd=REPO,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_pre_commit_files_are_valid_for_pre_commit() -> None:
+    """.pre-commit-config.yaml (this repository's hooks) and .pre-commit-hooks.yaml (the hook
+    other repositories use), checked by pre-commit's own validators."""
+    from pre_commit.clientlib import load_config, load_manifest
+
+    hooks = {h["id"] for repo in load_config(str(REPO / ".pre-commit-config.yaml"))["repos"] for h in repo["hooks"]}
+    assert {"ruff", "dataplane-validate", "dataplane-render-check"} <= hooks
+    assert [h["id"] for h in load_manifest(str(REPO / ".pre-commit-hooks.yaml"))] == ["dataplane-validate"]
