@@ -8,10 +8,10 @@ stands in for GitHub's commit statuses (POST /repos/<owner>/<name>/statuses/<sha
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
+
+from tests.http_standin import serve_json
 
 TOKEN = "test-argocd-token"
 PREFIX = "/api/v1/applications/"
@@ -51,28 +51,9 @@ class FakeArgoCD:
 
 
 def serve(fake: FakeArgoCD) -> Iterator[FakeArgoCD]:
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            code, payload = fake.answer(self.command, self.path.split("?")[0], self.headers.get("Authorization", ""), body)
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
+        return fake.answer(method, path, headers.get("Authorization", ""), body)
 
-        do_GET = do_POST = _serve
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve_json(answer) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

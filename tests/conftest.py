@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -52,26 +53,23 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], deadline_s: float =
     raise RuntimeError("redis-server did not answer PING in time")
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free port of 127.0.0.1, without persistence, for this session.
-
-    Skips when redis-server is not installed, except under CI (CI set), where it fails.
-    """
+@contextlib.contextmanager
+def redis_server(workdir: Path, *options: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A real redis-server on a free port of 127.0.0.1, without persistence; stopped (by its
+    own process handle) on exit. Skips when redis-server is not installed, except under CI
+    (CI set), where that is a failure."""
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed (CI requires it: apt-get install redis-server)")
         pytest.skip("redis-server is not installed")
     port = _free_port()
-    workdir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning"],
+         "--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning", *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_ready(port, process)
-        yield f"redis://127.0.0.1:{port}"
+        yield port, process
     finally:
         process.terminate()
         try:
@@ -79,6 +77,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server for this session (see `redis_server`)."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as (port, process):
+        _wait_ready(port, process)
+        yield f"redis://127.0.0.1:{port}"
 
 
 @pytest.fixture(autouse=True)

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import socket
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
 
+from tests.http_standin import serve_json
 from tests.ops_objects import CLUSTER, NS, healthy_pods, oom_status, pod, ray_cluster, ray_service
 from render import cli
 from render.commands import ray_dashboard
@@ -65,28 +64,11 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
 def api() -> Iterator[tuple[FakeApi, int]]:
     fake = FakeApi()
 
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            code, payload = fake.answer(self.command, self.path.split("?")[0], body, self.headers.get("Content-Type", ""))
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
+        return fake.answer(method, path, body, headers.get("Content-Type", ""))
 
-        do_GET = do_PATCH = _serve
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield fake, server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with serve_json(answer) as url:
+        yield fake, int(url.rsplit(":", 1)[1])
 
 
 def kubeconfig(tmp_path: Path, port: int) -> str:

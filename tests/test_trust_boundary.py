@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from render import cache, emit, fleet
 from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
+from tests.http_standin import serve_json
 from tests.support import copy_repo, dataplane, snapshot, write
 
 
@@ -325,39 +325,25 @@ def test_the_pull_request_workflow_runs_the_scope_and_migration_checks_without_a
     assert 'dataplane check-scope --base "$BASE_SHA"' in runs and 'dataplane migration --against "$BASE_SHA"' in runs
 
 
-class _Teams(BaseHTTPRequestHandler):
-    """A stand-in GitHub API: GET /orgs/<org>/teams/<team>/memberships/<login>."""
-
-    members = {("dataplane-platform", "tenant-globex", "globex-dev")}
-
-    def do_GET(self) -> None:  # noqa: N802
-        parts = self.path.strip("/").split("/")
-        self.server.seen.append((self.path, self.headers.get("Authorization")))  # type: ignore[attr-defined]
-        if len(parts) == 6 and parts[0] == "orgs" and (parts[1], parts[3], parts[5]) in self.members:
-            body = json.dumps({"state": "active", "role": "member"}).encode()
-            self.send_response(200)
-        else:
-            body = b'{"message": "Not Found"}'
-            self.send_response(404)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+TEAM_MEMBERS = {("dataplane-platform", "tenant-globex", "globex-dev")}
 
 
 @pytest.fixture
 def teams_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str | None]]]:
-    server = HTTPServer(("127.0.0.1", 0), _Teams)
-    server.seen = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("DATAPLANE_TEAMS_TOKEN", "t0ken")
-    yield server.seen  # type: ignore[attr-defined]
-    server.shutdown()
-    server.server_close()
+    """A stand-in GitHub API: GET /orgs/<org>/teams/<team>/memberships/<login>; records each call."""
+    seen: list[tuple[str, str | None]] = []
+
+    def answer(method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
+        seen.append((path, headers.get("Authorization")))
+        parts = path.strip("/").split("/")
+        if method == "GET" and len(parts) == 6 and parts[0] == "orgs" and (parts[1], parts[3], parts[5]) in TEAM_MEMBERS:
+            return 200, {"state": "active", "role": "member"}
+        return 404, {"message": "Not Found"}
+
+    with serve_json(answer) as url:
+        monkeypatch.setenv("GITHUB_API_URL", url)
+        monkeypatch.setenv("DATAPLANE_TEAMS_TOKEN", "t0ken")
+        yield seen
 
 
 def _dispatch(tmp_path: Path, tenant: str, repository: str, sender: str | None) -> Path:

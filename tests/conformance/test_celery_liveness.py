@@ -12,7 +12,6 @@ password: the rendered args, env and heartbeat module as the pod gets them.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from urllib.parse import quote_plus
 import pytest
 import yaml
 
-from tests.conftest import _free_port
+from tests.conftest import redis_server
 from tests.conformance.tenant_worker_app import REPO, tenant_app
 
 HERE = Path(__file__).resolve().parent
@@ -54,21 +53,9 @@ def broker_urls(port: int) -> dict[str, str]:
 
 @pytest.fixture()
 def password_redis(tmp_path: Path) -> Iterator[int]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed (CI requires it)")
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--requirepass", PASSWORD, "--dir", str(tmp_path), "--daemonize", "no"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
+    with redis_server(tmp_path, "--requirepass", PASSWORD) as (port, process):
         _wait_authenticated(port, process)
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _wait_authenticated(port: int, process: subprocess.Popen[bytes], deadline_s: float = 10.0) -> None:
