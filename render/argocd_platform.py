@@ -89,35 +89,28 @@ def _meta(name: str, s: Settings, wave: int, component: str) -> dict[str, Any]:
             "annotations": {layout.ANNOTATION_SYNC_WAVE: str(wave), layout.ANNOTATION_ENGINE: ENGINE_VERSION}}
 
 
+def _project(name: str, s: Settings, description: str, destinations: list[dict[str, str]],
+             **whitelists: list[dict[str, str]]) -> dict[str, Any]:
+    """A platform AppProject: this repository only, the given destinations and kinds."""
+    return {"apiVersion": ARGOCD_API, "kind": "AppProject", "metadata": _meta(name, s, -1, "platform"),
+            "spec": {"description": description, "sourceRepos": [s.repo_url], "destinations": destinations,
+                     **whitelists}}
+
+
 def platform_project(s: Settings) -> dict[str, Any]:
-    return {
-        "apiVersion": ARGOCD_API,
-        "kind": "AppProject",
-        "metadata": _meta(PLATFORM_PROJECT, s, -1, "platform"),
-        "spec": {
-            "description": "Platform-owned: ArgoCD's own objects and the control plane's routing; no tenant role",
-            "sourceRepos": [s.repo_url],
-            "destinations": [{"name": s.cluster, "namespace": s.namespace},
-                             {"name": s.cluster, "namespace": s.gateway_namespace}],
-            "namespaceResourceWhitelist": [{"group": "argoproj.io", "kind": "AppProject"},
-                                           {"group": "argoproj.io", "kind": "Application"},
-                                           {"group": "", "kind": "ConfigMap"}],
-        },
-    }
+    return _project(PLATFORM_PROJECT, s,
+                    "Platform-owned: ArgoCD's own objects and the control plane's routing; no tenant role",
+                    [{"name": s.cluster, "namespace": s.namespace}, {"name": s.cluster, "namespace": s.gateway_namespace}],
+                    namespaceResourceWhitelist=[{"group": "argoproj.io", "kind": "AppProject"},
+                                                {"group": "argoproj.io", "kind": "Application"},
+                                                {"group": "", "kind": "ConfigMap"}])
 
 
 def admission_project(s: Settings) -> dict[str, Any]:
-    return {
-        "apiVersion": ARGOCD_API,
-        "kind": "AppProject",
-        "metadata": _meta(ADMISSION_APP, s, -1, "platform"),
-        "spec": {
-            "description": "Platform-owned: the admission policies every tenant namespace is held to; no tenant role",
-            "sourceRepos": [s.repo_url],
-            "destinations": [{"name": s.cluster, "namespace": s.namespace}],
-            "clusterResourceWhitelist": [{"group": "admissionregistration.k8s.io", "kind": k} for k in ADMISSION_KINDS],
-        },
-    }
+    return _project(ADMISSION_APP, s,
+                    "Platform-owned: the admission policies every tenant namespace is held to; no tenant role",
+                    [{"name": s.cluster, "namespace": s.namespace}],
+                    clusterResourceWhitelist=[{"group": "admissionregistration.k8s.io", "kind": k} for k in ADMISSION_KINDS])
 
 
 def _app(name: str, s: Settings, path: str, namespace: str, options: list[str], project: str = PLATFORM_PROJECT,
