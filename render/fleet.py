@@ -216,6 +216,7 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
     under rendered/, argocd/ and control-plane/ that no current scope accounts for (a
     removed tenant, a hand-added file, a dot-folder) is removed, or listed as extra.
     Raises ProblemsError, writing nothing, when any input is invalid."""
+    emit.refuse_linked_folders(root)  # before anything is read or written through one
     recovered = emit.recover(root) if not check else []
     names = list_tenants(root) if not tenants else list(tenants)
     stale = [] if tenants else emit.foreign(root, layout.fleet_scopes(names))  # before staging folders appear

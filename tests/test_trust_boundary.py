@@ -415,3 +415,20 @@ def test_values_the_deep_validators_refuse_are_refused_by_validate(tmp_path: Pat
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """Each was accepted by validate and rendered output that validate --deep refused."""
     assert message in _refused_overrides(tmp_path, capsys, overrides)
+
+
+@pytest.mark.parametrize("folder", ["rendered", "argocd/tenants", "control-plane", ".github"])
+@pytest.mark.parametrize("check", [True, False])
+def test_an_output_folder_that_is_a_symlink_is_refused_not_followed(tmp_path: Path, folder: str, check: bool,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A committed `rendered -> /elsewhere` would make a render write (or a check read) outside the checkout."""
+    root = copy_repo(tmp_path / "repo")
+    outside = tmp_path / "outside"
+    (root / folder).rename(outside)
+    os.symlink(outside, root / folder)
+    before = sorted(p.relative_to(outside).as_posix() for p in outside.rglob("*"))
+    capsys.readouterr()
+    assert dataplane(root, "render", *(["--check"] if check else [])) == 2
+    err = capsys.readouterr().err
+    assert f"{folder}: {folder} is (or lies under) a symbolic link" in err.replace(":1:1", "") and "Traceback" not in err
+    assert sorted(p.relative_to(outside).as_posix() for p in outside.rglob("*")) == before
