@@ -432,3 +432,18 @@ def test_an_output_folder_that_is_a_symlink_is_refused_not_followed(tmp_path: Pa
     err = capsys.readouterr().err
     assert f"{folder}: {folder} is (or lies under) a symbolic link" in err.replace(":1:1", "") and "Traceback" not in err
     assert sorted(p.relative_to(outside).as_posix() for p in outside.rglob("*")) == before
+
+
+def test_a_broken_ownership_map_is_a_problem_and_nothing_is_written(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path)
+    before = snapshot(root)
+    owners = (root / ".github/CODEOWNERS").read_bytes()
+    path = root / "registry/ownership.yaml"
+    path.write_text(path.read_text().replace('tenant_team: "@dataplane-platform/tenant-{tenant}"', 'tenant_team: "*"'))
+    for args in (["validate"], ["render"]):
+        capsys.readouterr()
+        assert dataplane(root, *args) == 2
+        err = capsys.readouterr().err
+        assert "registry/ownership.yaml:" in err and "tenant_team" in err
+    assert snapshot(root) == before and (root / ".github/CODEOWNERS").read_bytes() == owners

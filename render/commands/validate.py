@@ -9,6 +9,7 @@ from pathlib import Path
 
 from render import exitcodes
 from render.load import load_repo
+from render.ownership import ownership_problems
 from render.problems import ProblemsError
 from render.rollout.plan import plan_file_problems
 from render.validate import validate_repo
@@ -49,7 +50,7 @@ def _env_path(name: str) -> Path | None:
 
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
              require_crds: bool = False, fmt: str | None = None) -> int:
-    problems = validate_repo(load_repo(root, tenants or None)) + plan_file_problems(root)
+    problems = validate_repo(load_repo(root, tenants or None)) + plan_file_problems(root) + ownership_problems(root)
     if problems:
         raise ProblemsError(problems)
     if not deep:
