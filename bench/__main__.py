@@ -89,7 +89,7 @@ def floor_seconds(root: Path) -> float:
     from render.load import load_repo
 
     repo = load_repo(root)
-    shared = pipeline.shared_of(repo)
+    shared = pipeline.repo.current
     env = templates.environment(shared.templates)
     outputs = [pipeline.render_tenant(repo.tenants[name], shared, env) for name in sorted(repo.tenants)]
     outputs += [builder(repo) for builder in pipeline.FLEET_BUILDERS]

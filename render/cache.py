@@ -41,7 +41,7 @@ from render.problems import UserError
 if TYPE_CHECKING:
     from render.emit import Outputs
     from render.load import Document
-    from render.pipeline import Shared
+    from render.load import PlatformInputs
 
 CACHE_ENV = "DATAPLANE_CACHE_DIR"
 FORMAT = b"dataplane-cache 1\n"
@@ -105,7 +105,7 @@ def document_digest(doc: Document) -> bytes:
     return hashlib.sha256(body.encode()).digest()
 
 
-def shared_digest(shared: Shared) -> str:
+def shared_digest(shared: PlatformInputs) -> str:
     """A hash of the Shared inputs a tenant is rendered with (from whatever revision they came)."""
     h = hashlib.sha256(b"shared\n")
     h.update(document_digest(shared.platform))
@@ -124,7 +124,7 @@ def files_digest(files: dict[str, bytes]) -> str:
 
 
 def tenant_key(files: dict[str, bytes] | str, shared: str) -> str:
-    """The cache key of one tenant: its input files (or their `files_digest`), the Shared digest
+    """The cache key of one tenant: its input files (or their `files_digest`), the PlatformInputs digest
     and the engine."""
     digest = files if isinstance(files, str) else files_digest(files)
     return hashlib.sha256(f"tenant\0{engine_digest()}\0{shared}\0{digest}".encode()).hexdigest()

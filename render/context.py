@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from render import ENGINE_VERSION, contract, fastyaml, layout, migration, monitoring, quantity, security, tenant_secrets
+from render import ENGINE_VERSION, contract, fastyaml, layout, migration, quantity, security, tenant_secrets
+from render.monitoring import scrape
 from render.merge import Effective
 
 SERVE_PORT = 8000
@@ -73,7 +74,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["autoscaler_sidecar"] = AUTOSCALER_SIDECAR
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
-    ctx["monitoring"] = monitoring.monitoring_context(ctx)
+    ctx["monitoring"] = scrape.monitoring_context(ctx)
     ctx["quota"] = contract.quota(ctx, platform)
     ctx["container_max"] = _container_max(ctx)
     ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None,

@@ -4,7 +4,7 @@ The contract lives in tenant.yaml (platform-owned, `contract`): vCPU, memory, GP
 and a monthly compute estimate. A tenant without one is sold the platform's standard
 configuration: the peak of registry/platform.yaml's own sizes (`standard`). The
 ResourceQuota is the contract plus the headroom below, never a function of overrides; the
-overrides are refused by validate when their peak exceeds the contract (render/rules.py).
+overrides are refused by validate when their peak exceeds the contract (render/validate/effective_rules.py).
 
 Headroom (docs/security.md): during a RayService upgrade (upgradeStrategy NewCluster)
 KubeRay runs a second RayCluster beside the first until it is ready: one more head, its

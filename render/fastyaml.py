@@ -58,11 +58,11 @@ class _LeanResolve:
         return _DEFAULT_TAGS[kind]
 
 
-class _Loader(_LeanResolve, _BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_LeanResolve, _BaseLoader):
     pass
 
 
-class _Dumper(_LeanResolve, _BaseDumper):  # type: ignore[misc, valid-type]
+class _Dumper(_LeanResolve, _BaseDumper):
     """CSafeDumper; plain data is represented without alias bookkeeping or type dispatch."""
 
     literal_blocks = False
@@ -108,7 +108,7 @@ def _str_style(value: str) -> str | None:
     return "|" if "\n" in value and not value.endswith(" ") else None
 
 
-def _represent_block_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _represent_block_str(dumper: _BlockDumper, value: str) -> yaml.Node:
     return dumper.represent_scalar(STR, value, style=_str_style(value))
 
 
@@ -217,6 +217,8 @@ def load_all(text: str) -> Iterator[Any]:
     try:
         while loader.check_node():
             node = loader.get_node()
+            if node is None:  # check_node said there is one
+                break
             try:
                 data = _value(loader, node, set())
             except _NotPlain:

@@ -26,7 +26,8 @@ from typing import Callable
 
 from render import cache, emit, layout, ownership, parallel, templates
 from render.load import Repo, TenantFiles, list_tenants, load_repo, load_tenants, read_tenant_bytes
-from render.pipeline import FLEET_BUILDERS, Shared, shared_for, shared_of
+from render.pipeline import FLEET_BUILDERS
+from render.load import PlatformInputs
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
 
@@ -36,12 +37,12 @@ STORE_ENTRIES_PER_TENANT = 4
 STORE_SPARE = 256
 
 class _Digests:
-    """Shared digests, computed once per distinct Shared object (kept alive, compared by identity)."""
+    """PlatformInputs digests, computed once per distinct PlatformInputs object (kept alive, compared by identity)."""
 
     def __init__(self) -> None:
-        self.known: list[tuple[Shared, str]] = []
+        self.known: list[tuple[PlatformInputs, str]] = []
 
-    def __call__(self, shared: Shared) -> str:
+    def __call__(self, shared: PlatformInputs) -> str:
         for seen, digest in self.known:
             if seen is shared:
                 return digest
@@ -85,7 +86,7 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
     # Keys use the working tree's platform inputs. A pinned tenant's release.yaml names its
     # platform revision (immutable content) and is part of the key, so its key is exact too;
     # it is only re-rendered more often than needed when the working tree's platform moves.
-    platform_digest = cache.shared_digest(shared_of(base))
+    platform_digest = cache.shared_digest(base.current)
     names = list_tenants(root) if only is None else list(only)
     folder = cache.cache_dir(root) if use_cache else None
     store = cache.Store(folder) if folder is not None else None
@@ -126,9 +127,9 @@ def _render_missing(base: Repo, root: Path, todo: list[str], names: list[str], r
     if problems:
         raise ProblemsError(problems)
     digests = _Digests()
-    groups: dict[str, tuple[Shared, list[str]]] = {}  # tenants rendering from the same Shared inputs
+    groups: dict[str, tuple[PlatformInputs, list[str]]] = {}  # tenants rendering from the same Shared inputs
     for name in todo:
-        shared = shared_for(repo, name)
+        shared = repo.inputs_for(name)
         groups.setdefault(digests(shared), (shared, []))[1].append(name)
     failures: list[Problem] = []
     done = 0

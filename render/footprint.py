@@ -95,6 +95,10 @@ class Footprint:
                 "markup": markup, "passthrough": at_cost + markup, "platform_fee": fee, "total": at_cost + markup + fee}
 
 
+def _span(line: Line | None) -> str:
+    return f"{line.min_count}-{line.max_count} x {line.unit}" if line else "none"
+
+
 def _res(pod: dict[str, Any]) -> Resources:
     return Resources(quantity.parse(pod["cpu"]), quantity.parse(pod["memory"]) / quantity.GI, Decimal(pod.get("nvidia.com/gpu", 0)))
 
@@ -268,8 +272,7 @@ def _component_changes(before: Footprint | None, after: Footprint | None) -> lis
     for name in sorted(set(old) | set(new)):
         a, b = old.get(name), new.get(name)
         if a != b:
-            span = lambda ln: f"{ln.min_count}-{ln.max_count} x {ln.unit}" if ln else "none"  # noqa: E731
-            out.append(f"- `{name}`: {span(a)} -> {span(b)}")
+            out.append(f"- `{name}`: {_span(a)} -> {_span(b)}")
     reserved = (before.extractor_reserved, after.extractor_reserved)
     if reserved[0] != reserved[1]:
         out.append(f"- extractor min replicas reserve {_n(reserved[0].vcpu)} -> {_n(reserved[1].vcpu)} vCPU, "

@@ -123,7 +123,7 @@ def is_inside(path: str, folder: str) -> bool:
 # ArgoCD output: one folder per tenant, and one for the platform's own objects.
 ARGOCD_TENANTS_DIR = "argocd/tenants"
 ARGOCD_PLATFORM_DIR = "argocd/platform"
-# Cluster-scoped admission policies and bindings (render/admission.py): their own ArgoCD
+# Cluster-scoped admission policies and bindings (render/admission/policies.py): their own ArgoCD
 # project and Application, kept out of the root app (which may create no cluster-scoped kind).
 ADMISSION_DIR = "argocd/admission"
 

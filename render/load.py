@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from render import layout, load_git
-from render.load_git import GitError, GitTree
+from render import layout
+from render import git
+from render.git import GitError, GitTree
 from render.problems import Problem, ProblemsError
 from render.yamlstrict import MAX_DEPTH, MAX_VALUES, Document, parse_yaml
 
@@ -73,28 +74,38 @@ class TenantFiles:
 
 @dataclass(frozen=True)
 class PlatformInputs:
-    """What every tenant on one platform revision shares: the registry and the templates."""
+    """The platform side of one revision: the extractor registry (registry/extractors.yaml),
+    the platform defaults (registry/platform.yaml) and the templates (base/). Every tenant
+    on that revision renders from them."""
 
     extractors: Document
     platform: Document
     templates: dict[str, str]
+
+    @property
+    def template_names(self) -> list[str]:
+        return sorted(self.templates)
 
 
 @dataclass(frozen=True)
 class Repo:
-    """Every input of a render: the registry, the templates and each tenant's three files.
+    """Every input of a render: the platform inputs and each tenant's three files.
 
-    `revisions` holds the platform inputs of every commit a tenant's release.yaml pins
-    (`platform_revision`); a tenant without one renders from the working tree's.
+    `current` are the platform inputs of the working tree (or of the revision loaded);
+    `revisions` holds those of every platform release a tenant's release.yaml pins
+    (`platform_revision`).
     """
 
-    extractors: Document
-    platform: Document
-    templates: dict[str, str]
+    current: PlatformInputs
     tenants: dict[str, TenantFiles]
     revisions: dict[str, PlatformInputs] = field(default_factory=dict)
     # tenant.yaml of every tenant left out of a partial load: fleet-wide checks need them.
     peers: dict[str, Document] = field(default_factory=dict)
+
+    def inputs_for(self, tenant: str) -> PlatformInputs:
+        """The platform inputs `tenant` renders from: its pinned release's, else the current ones."""
+        rev = pinned_revision(self.tenants[tenant])
+        return self.current if rev is None else self.revisions[rev]
 
 
 def refuse_symlinks(root: Path, rel: str) -> None:
@@ -142,10 +153,10 @@ def load_tenants(base: Repo, root: Path, names: list[str]) -> Repo:
     revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
-    return Repo(base.extractors, base.platform, base.templates, tenants, revisions, _peers(root, names))
+    return Repo(base.current, tenants, revisions, _peers(root, names))
 
 
-def _attempt(root: Path, rel: str, problems: list[Problem]) -> Document:
+def _read_collecting(root: Path, rel: str, problems: list[Problem]) -> Document:
     """Read one file; on failure record its problems and go on, so every file is reported."""
     try:
         return read_yaml(root, rel)
@@ -162,7 +173,7 @@ def _tenant_files(root: Path, names: list[str], problems: list[Problem]) -> dict
                                     f"tenants are folders under {layout.TENANTS_DIR}/"))
             continue
         problems += stray_files(root, name)
-        tenants[name] = TenantFiles(name, *[_attempt(root, layout.tenant_file(name, f), problems)
+        tenants[name] = TenantFiles(name, *[_read_collecting(root, layout.tenant_file(name, f), problems)
                                             for f in layout.TENANT_FILES])
     return tenants
 
@@ -195,8 +206,8 @@ def stray_files(root: Path, name: str) -> list[Problem]:
 def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     """Load every input, collecting the problems of all files before raising."""
     problems: list[Problem] = []
-    extractors = _attempt(root, layout.EXTRACTORS_FILE, problems)
-    platform = _attempt(root, layout.PLATFORM_FILE, problems)
+    extractors = _read_collecting(root, layout.EXTRACTORS_FILE, problems)
+    platform = _read_collecting(root, layout.PLATFORM_FILE, problems)
     names = list_tenants(root) if only is None else only
     tenants = _tenant_files(root, names, problems)
     try:
@@ -207,7 +218,7 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
-    return Repo(extractors, platform, templates, tenants, revisions, _peers(root, names) if only else {})
+    return Repo(PlatformInputs(extractors, platform, templates), tenants, revisions, _peers(root, names) if only else {})
 
 
 def _peers(root: Path, loaded: list[str]) -> dict[str, Document]:
@@ -239,7 +250,7 @@ def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Prob
         if rev is None or rev in out:
             continue
         try:
-            releases = load_git.release_tags(root) if releases is None else releases
+            releases = git.release_tags(root) if releases is None else releases
             refused = release_problem(root, files, rev, releases)
             if refused:
                 problems.append(refused)
@@ -264,11 +275,11 @@ def release_problem(root: Path, files: TenantFiles, revision: str, releases: dic
                                      f"{layout.RELEASE_TAG_PREFIX}* names it)",
                                      f"pin a release (git tag -l '{layout.RELEASE_TAG_PREFIX}*'), or run "
                                      f"`dataplane promote {files.name}`")
-    branches = load_git.release_branches(root)
+    branches = git.release_branches(root)
     if not branches:
         return files.release.problem(pointer, f"cannot check release {tag}: no branch {layout.RELEASE_BRANCH} here",
                                      "CI needs the full history (actions/checkout with fetch-depth: 0)")
-    if not any(load_git.contains(root, branch, revision) for branch in branches):
+    if not any(git.contains(root, branch, revision) for branch in branches):
         return files.release.problem(pointer, f"release {tag} is not on {layout.RELEASE_BRANCH}",
                                      f"pin a release made on {layout.RELEASE_BRANCH} (fetch it if it is new)")
     return None
@@ -312,4 +323,4 @@ def load_repo_at(root: Path, revision: str) -> Repo:
     revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
-    return Repo(shared.extractors, shared.platform, shared.templates, tenants, revisions)
+    return Repo(shared, tenants, revisions)

@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from deepmerge import Merger
+from deepmerge.merger import Merger
 
 from render.load import Document, TenantFiles
 
@@ -96,7 +96,7 @@ def _leaves(data: Any, prefix: Path_ = ()) -> list[Path_]:
     return [prefix]
 
 
-def merge_tenant(platform: Document, registry: Document, files: TenantFiles) -> Effective:
+def merge_tenant(platform: Document, extractors: Document, files: TenantFiles) -> Effective:
     """The effective configuration of one tenant. Pure: inputs are never mutated."""
     prov: dict[Path_, Source] = {}
     ov = files.overrides
@@ -115,13 +115,13 @@ def merge_tenant(platform: Document, registry: Document, files: TenantFiles) -> 
         values[section] = merge_layers(
             [_Layer("platform", platform, (platform_key,)), _Layer("overrides", ov, (section,))], (section,), prov)
 
-    entries = registry.data.get("extractors") or {} if isinstance(registry.data, dict) else {}
+    entries = extractors.data.get("extractors") or {} if isinstance(extractors.data, dict) else {}
     tenant_extractors = overrides.get("overrides") or {}
     values["extractors"] = {}
     for ext_id in sorted(entries):
         name = entries[ext_id].get("name", ext_id)
         layers = [_Layer("platform", platform, ("extractor_defaults",)),
-                  _Layer("registry", registry, ("extractors", ext_id))]
+                  _Layer("registry", extractors, ("extractors", ext_id))]
         for key in dict.fromkeys((name, ext_id)):  # the id layer wins over the name layer
             if key in tenant_extractors:
                 layers.append(_Layer("overrides", ov, ("overrides", key)))

@@ -40,7 +40,7 @@ def ownership_problems(root: Path) -> list[Problem]:
 
 
 def load_ownership(root: Path) -> Ownership:
-    from render.validate import check_schema  # validate imports the pipeline; load it only here
+    from render.validate.schemas import check_schema  # validate imports the pipeline; load it only here
 
     doc = read_yaml(root, layout.OWNERSHIP_FILE)
     problems = check_schema(doc, "ownership")

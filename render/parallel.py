@@ -17,7 +17,8 @@ import jinja2
 from render import templates
 from render.emit import Outputs
 from render.load import TenantFiles
-from render.pipeline import Shared, render_tenant
+from render.pipeline import render_tenant
+from render.load import PlatformInputs
 from render.problems import Problem, ProblemsError
 
 # Below this many tenants per worker, forking and shipping results costs more than it saves.
@@ -29,7 +30,7 @@ Result = tuple[str, Any, list[Problem]]  # name, outputs (or what `deliver` retu
 
 # Set once in each worker process by the pool initializer and only read after that: the
 # one place a worker keeps what every task needs. Never set in the main process.
-_worker_state: dict[str, tuple[Shared, jinja2.Environment, Deliver | None]] = {}
+_worker_state: dict[str, tuple[PlatformInputs, jinja2.Environment, Deliver | None]] = {}
 
 
 def workers_for(count: int) -> int:
@@ -39,15 +40,15 @@ def workers_for(count: int) -> int:
     return wanted if wanted >= 2 else 0
 
 
-def _init(shared: Shared, bytecode: dict[str, bytes] | None, deliver: Deliver | None) -> None:
+def _init(shared: PlatformInputs, bytecode: dict[str, bytes] | None, deliver: Deliver | None) -> None:
     _worker_state["shared"] = (shared, templates.environment(shared.templates, bytecode), deliver)
 
 
 def _render_one(files: TenantFiles) -> Result:
-    return _attempt(files, *_worker_state["shared"])
+    return _render_as_result(files, *_worker_state["shared"])
 
 
-def _attempt(files: TenantFiles, shared: Shared, env: jinja2.Environment, deliver: Deliver | None) -> Result:
+def _render_as_result(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environment, deliver: Deliver | None) -> Result:
     try:
         outputs = render_tenant(files, shared, env)
     except ProblemsError as e:  # travels as data: the exception's args would not rebuild it
@@ -55,7 +56,7 @@ def _attempt(files: TenantFiles, shared: Shared, env: jinja2.Environment, delive
     return files.name, deliver(files, outputs) if deliver else outputs, []
 
 
-def render_all(tenants: list[TenantFiles], shared: Shared, *, workers: int | None = None,
+def render_all(tenants: list[TenantFiles], shared: PlatformInputs, *, workers: int | None = None,
                bytecode: dict[str, bytes] | None = None, deliver: Deliver | None = None,
                progress: Callable[[str], None] | None = None) -> Iterator[Result]:
     """(name, outputs, problems) for every tenant, in completion order.
@@ -67,7 +68,7 @@ def render_all(tenants: list[TenantFiles], shared: Shared, *, workers: int | Non
     if count < 2:
         env = templates.environment(shared.templates, bytecode)
         for files in tenants:
-            result = _attempt(files, shared, env, deliver)
+            result = _render_as_result(files, shared, env, deliver)
             if progress:
                 progress(files.name)
             yield result

@@ -27,7 +27,7 @@ SCHEMA_VERSION = 1
 
 def build_tenant(eff: Effective, platform: dict[str, Any]) -> emit.Outputs:
     """control-plane/routing/<name>/: the routing ConfigMap of one tenant. An organization
-    claimed by two tenants is a validation problem (render/checks.py), caught before this."""
+    claimed by two tenants is a validation problem (render/validate/file_rules.py), caught before this."""
     entry = routing_entry(routing_context(eff, platform))
     obj = configmap(entry, platform)
     scope = layout.routing_dir(eff.values["tenant"]["name"])

@@ -19,7 +19,7 @@ from typing import Any
 from render import layout, security
 
 # The tenant's store and the ServiceAccount it authenticates as: the same in every
-# tenant namespace, so the admission policy can name them (render/admission_secrets.py).
+# tenant namespace, so the admission policy can name them (render/admission/secret_policy.py).
 STORE = "tenant-secrets"
 SERVICE_ACCOUNT = "tenant-secrets"
 TENANTS_ROOT = "dataplane/tenants"

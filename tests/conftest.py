@@ -1,4 +1,4 @@
-"""Shared test helpers: the upstream CRD folder and a real redis-server on 127.0.0.1."""
+"""PlatformInputs test helpers: the upstream CRD folder and a real redis-server on 127.0.0.1."""
 
 from __future__ import annotations
 

@@ -68,10 +68,11 @@ def commit_all(work: Path, message: str) -> str:
 
 def tag_release(work: Path, rev: str, *, publish: bool = True) -> str:
     """Record `rev` as a platform release, as platform-update does (and push the tag)."""
-    from render import gitops, layout
+    from render import git as engine_git
+    from render import layout
 
     name = layout.release_tag("test", rev)
-    gitops.tag_release(work, name, rev, "platform release test")
+    engine_git.tag_release(work, name, rev, "platform release test")
     if publish:
         git(work, "push", "-q", "origin", f"refs/tags/{name}")
     return rev

@@ -68,11 +68,11 @@ def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | N
     """A Repo built in memory from {name: (tenant.yaml, overrides.yaml, release.yaml)} texts,
     with this repository's registry and templates (or the given extractors.yaml text)."""
     from render import layout
-    from render.load import Repo, TenantFiles, parse_yaml, read_templates, read_yaml
+    from render.load import PlatformInputs, Repo, TenantFiles, parse_yaml, read_templates, read_yaml
 
     files = {
         name: TenantFiles(name, *(parse_yaml(text, layout.tenant_file(name, f)) for text, f in zip(texts, layout.TENANT_FILES)))
         for name, texts in tenants.items()
     }
     registry = parse_yaml(extractors, layout.EXTRACTORS_FILE) if extractors else read_yaml(REPO, layout.EXTRACTORS_FILE)
-    return Repo(registry, read_yaml(REPO, layout.PLATFORM_FILE), read_templates(REPO), files)
+    return Repo(PlatformInputs(registry, read_yaml(REPO, layout.PLATFORM_FILE), read_templates(REPO)), files)

@@ -1,4 +1,4 @@
-"""The admission policies (render/admission.py), evaluated by a real CEL engine (cel-python,
+"""The admission policies (render/admission/policies.py), evaluated by a real CEL engine (cel-python,
 with the Kubernetes library functions of render/conformance/cel.py) the way the API server
 evaluates them: allowed and denied requests for every rule."""
 
@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from render import admission, admission_secrets
+from render.admission import policies, secret_policy
 from render.load import read_yaml
 from tests.admission_sim import Request, admit
 from tests.support import REPO
 
-SETTINGS = admission.settings(read_yaml(REPO, "registry/platform.yaml"))
-POLICIES = {p["metadata"]["name"]: p for p in admission.objects(SETTINGS) if p["kind"] == "ValidatingAdmissionPolicy"}
+SETTINGS = policies.settings(read_yaml(REPO, "registry/platform.yaml"))
+POLICIES = {p["metadata"]["name"]: p for p in policies.objects(SETTINGS) if p["kind"] == "ValidatingAdmissionPolicy"}
 IMAGES, SCALE, LABELS = (POLICIES[f"dataplane-{n}"] for n in ("tenant-images", "operator-scale-only", "trusted-labels"))
 PLATFORM = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
 ENGINE = PLATFORM["engine"]["repository"]
@@ -215,7 +215,7 @@ def test_the_rendered_policies_are_these_and_each_is_bound_to_deny() -> None:
     folder = REPO / "argocd/admission"
     objs = [yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yaml"))]
     policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ValidatingAdmissionPolicy"}
-    secrets_policy = admission_secrets.policy_objects(PLATFORM)[0]  # rendered beside these (tests/test_admission_secrets.py)
+    secrets_policy = secret_policy.policy_objects(PLATFORM)[0]  # rendered beside these (tests/test_admission_secrets.py)
     assert policies == {**POLICIES, secrets_policy["metadata"]["name"]: secrets_policy}
     bindings = [o for o in objs if o["kind"] == "ValidatingAdmissionPolicyBinding"]
     assert sorted(b["spec"]["policyName"] for b in bindings) == sorted(policies)
@@ -236,6 +236,6 @@ def test_a_platform_without_the_admission_section_is_a_problem_not_a_traceback()
 
     text = (REPO / "registry/platform.yaml").read_text().split("\nadmission:")[0]
     with pytest.raises(ProblemsError) as e:
-        admission.settings(parse_yaml(text, "registry/platform.yaml"))
+        policies.settings(parse_yaml(text, "registry/platform.yaml"))
     [problem] = e.value.problems
     assert problem.file == "registry/platform.yaml" and "admission" in problem.message

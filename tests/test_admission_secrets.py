@@ -1,4 +1,4 @@
-"""The secrets admission policy (render/admission_secrets.py), every expression evaluated by
+"""The secrets admission policy (render/admission/secret_policy.py), every expression evaluated by
 a real CEL engine (cel-python) the way the API server evaluates a ValidatingAdmissionPolicy:
 resource rules, matchConditions, variables in order, then every validation; a validation
 that is false or errors denies (failurePolicy: Fail). The rendered objects of every example
@@ -15,11 +15,11 @@ import celpy
 import pytest
 import yaml
 
-from render import admission_secrets
+from render.admission import secret_policy
 from tests.support import REPO
 
 PLATFORM = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
-POLICY, BINDING = admission_secrets.policy_objects(PLATFORM)
+POLICY, BINDING = secret_policy.policy_objects(PLATFORM)
 KINDS = {"ExternalSecret": "externalsecrets", "PushSecret": "pushsecrets", "SecretStore": "secretstores"}
 RESOURCES = {**KINDS, "Pod": "pods", "ConfigMap": "configmaps"}
 

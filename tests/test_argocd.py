@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from render import argocd, argocd_platform, grafana, layout
+from render import layout
+from render.argocd import platform_apps, tenant_apps
+from render.monitoring import grafana
 from render.commands.render import render
 from render.load import load_repo
 from render.pipeline import render_repo
@@ -56,7 +58,7 @@ def selects(directory: dict[str, Any], file: str) -> bool:
 def permitted(project: dict[str, Any], obj: dict[str, Any]) -> bool:
     """Does the project let an Application create this object (ArgoCD's rules)?"""
     spec = project["spec"]
-    gk = argocd.group_kind(obj)
+    gk = tenant_apps.group_kind(obj)
     entry = {"group": gk[0], "kind": gk[1]}
     if "namespace" not in obj["metadata"]:  # cluster-scoped: only what the whitelist names
         return any(e["group"] == gk[0] and e["kind"] == gk[1] and e.get("name", obj["metadata"]["name"]) == obj["metadata"]["name"]
@@ -130,7 +132,7 @@ def test_no_project_allows_a_pattern_anywhere(outputs: dict[str, Any]) -> None:
                     "namespaceResourceBlacklist", "roles", "sourceNamespaces"):
             for text in strings(spec.get(key, [])):
                 assert not PATTERN & set(text), f"{path}: {key} holds pattern {text!r}"
-        assert spec["sourceRepos"] == [argocd_platform.settings(load_repo(ROOT).platform).repo_url]
+        assert spec["sourceRepos"] == [platform_apps.settings(load_repo(ROOT).current.platform).repo_url]
         for d in spec["destinations"]:
             assert d.get("name") and d.get("namespace") and "server" not in d, f"{path}: {d}"
         assert "clusterResourceBlacklist" not in spec, "deny-by-default needs no blacklist"
@@ -143,8 +145,8 @@ def test_cluster_scoped_kinds_only_in_guardrails_and_only_the_own_namespace(outp
         if name.endswith("-guardrails"):
             tenant = project["metadata"]["labels"][layout.LABEL_TENANT]
             assert white == [{"group": "", "kind": "Namespace", "name": layout.namespace(tenant)}]
-        elif name == argocd_platform.ADMISSION_APP:
-            assert white == [{"group": "admissionregistration.k8s.io", "kind": k} for k in argocd_platform.ADMISSION_KINDS]
+        elif name == platform_apps.ADMISSION_APP:
+            assert white == [{"group": "admissionregistration.k8s.io", "kind": k} for k in platform_apps.ADMISSION_KINDS]
         else:
             assert white == [], f"{name} may create cluster-scoped objects"
 
@@ -154,7 +156,7 @@ def test_tenant_project_blacklists_guardrails_and_its_role_reaches_one_applicati
     ns = layout.namespace(tenant)
     project = project_of(outputs, ns)
     black = project["spec"]["namespaceResourceBlacklist"]
-    for group, kind in argocd.GUARDRAIL_KINDS:
+    for group, kind in tenant_apps.GUARDRAIL_KINDS:
         if kind != "Namespace":
             assert {"group": group, "kind": kind} in black
     group = yaml.safe_load((ROOT / layout.tenant_file(tenant, layout.TENANT_FILE)).read_text())["operator_group"]
@@ -170,15 +172,15 @@ def test_tenant_project_blacklists_guardrails_and_its_role_reaches_one_applicati
 
 
 def test_root_app_installs_everything_under_argocd(outputs: dict[str, Any]) -> None:
-    [root] = [o for o in of_kind(outputs, "Application").values() if o["metadata"]["name"] == argocd_platform.ROOT_APP]
+    [root] = [o for o in of_kind(outputs, "Application").values() if o["metadata"]["name"] == platform_apps.ROOT_APP]
     assert root["spec"]["source"]["path"] == layout.ARGOCD_DIR
     assert root["spec"]["source"]["directory"] == {"recurse": True, "exclude": "admission/*"}
-    s = argocd_platform.settings(load_repo(ROOT).platform)
+    s = platform_apps.settings(load_repo(ROOT).current.platform)
     project = project_of(outputs, root["spec"]["project"])
     assert root["spec"]["destination"] == {"name": s.cluster, "namespace": s.namespace}
     for path, obj in outputs.items():
         if layout.is_inside(path, layout.ADMISSION_DIR):  # excluded: the admission app's, cluster-scoped
-            assert permitted(project_of(outputs, argocd_platform.ADMISSION_APP), obj), path
+            assert permitted(project_of(outputs, platform_apps.ADMISSION_APP), obj), path
         elif layout.is_inside(path, layout.ARGOCD_DIR):
             assert obj["metadata"]["namespace"] == s.namespace, path
             assert permitted(project, obj), f"the root app may not apply {path}"
@@ -186,9 +188,9 @@ def test_root_app_installs_everything_under_argocd(outputs: dict[str, Any]) -> N
 
 
 def test_control_plane_app_syncs_the_gateway_routing_folder(outputs: dict[str, Any]) -> None:
-    [app] = [o for o in of_kind(outputs, "Application").values() if o["metadata"]["name"] == argocd_platform.CONTROL_PLANE_APP]
-    s = argocd_platform.settings(load_repo(ROOT).platform)
-    assert app["spec"]["project"] == argocd_platform.PLATFORM_PROJECT
+    [app] = [o for o in of_kind(outputs, "Application").values() if o["metadata"]["name"] == platform_apps.CONTROL_PLANE_APP]
+    s = platform_apps.settings(load_repo(ROOT).current.platform)
+    assert app["spec"]["project"] == platform_apps.PLATFORM_PROJECT
     assert app["spec"]["source"]["path"] == layout.CONTROL_PLANE_DIR
     assert app["spec"]["source"]["directory"] == {"recurse": True}
     assert app["spec"]["destination"] == {"name": s.cluster, "namespace": "control-plane"}
@@ -204,19 +206,19 @@ def test_workload_app_syncs_automatically_and_shows_tenant_metadata(outputs: dic
     assert policy["retry"]["limit"] > 0 and policy["retry"]["backoff"]["factor"] > 1
     meta = app["metadata"]
     assert meta["labels"][layout.LABEL_TENANT] == tenant
-    assert meta["labels"][argocd.LABEL_AUTO_DEPLOY] in ("true", "false")
-    assert meta["annotations"][argocd.ANNOTATION_IMAGE] == release["image"]
-    assert meta["annotations"][argocd.LABEL_PLATFORM_VERSION] == release["platform_version"]
-    links = {k: v for k, v in meta["annotations"].items() if k.startswith(argocd.LINK_PREFIX)}
-    assert len([k for k in links if "grafana" in k]) == len(argocd.DASHBOARDS)
+    assert meta["labels"][tenant_apps.LABEL_AUTO_DEPLOY] in ("true", "false")
+    assert meta["annotations"][tenant_apps.ANNOTATION_IMAGE] == release["image"]
+    assert meta["annotations"][tenant_apps.LABEL_PLATFORM_VERSION] == release["platform_version"]
+    links = {k: v for k, v in meta["annotations"].items() if k.startswith(tenant_apps.LINK_PREFIX)}
+    assert len([k for k in links if "grafana" in k]) == len(tenant_apps.DASHBOARDS)
     assert {v.rsplit("/", 1)[1] for k, v in links.items() if "grafana" in k} == \
-        {grafana.uid(tenant, slug) for slug, _ in argocd.DASHBOARDS}
-    assert f"-n {ns} port-forward svc/{argocd.RAY_HEAD_SERVICE}" in meta["annotations"][argocd.ANNOTATION_RAY_DASHBOARD]
+        {grafana.uid(tenant, slug) for slug, _ in tenant_apps.DASHBOARDS}
+    assert f"-n {ns} port-forward svc/{tenant_apps.RAY_HEAD_SERVICE}" in meta["annotations"][tenant_apps.ANNOTATION_RAY_DASHBOARD]
 
 
 def test_ray_head_service_name_matches_the_engine_ray_address(outputs: dict[str, Any]) -> None:
     [env] = [o for p, o in outputs.items() if p == f"{layout.rendered_dir('acme')}/configmap-engine-env.yaml"]
-    assert f"//{argocd.RAY_HEAD_SERVICE}." in env["data"]["RAY_ADDRESS"]
+    assert f"//{tenant_apps.RAY_HEAD_SERVICE}." in env["data"]["RAY_ADDRESS"]
 
 
 def test_rendering_one_tenant_gives_the_same_argocd_bytes() -> None:
@@ -279,17 +281,17 @@ def test_missing_repo_url_is_a_problem(tmp_path: Path) -> None:
 
 
 def test_docs_describe_the_rendered_settings() -> None:
-    from render import argocd_health
+    from render.argocd import health
     docs = (ROOT / "docs/argocd.md").read_text()
-    for option in argocd.SYNC_OPTIONS + [argocd.COMPARE_OPTIONS] + argocd_health.CM_SYNC_OPTIONS.split(","):
+    for option in tenant_apps.SYNC_OPTIONS + [tenant_apps.COMPARE_OPTIONS] + health.CM_SYNC_OPTIONS.split(","):
         assert f"`{option}" in docs or option in docs, f"docs/argocd.md does not mention {option}"
-    for group, kind in argocd_health.HEALTH_SCRIPTS:
+    for group, kind in health.HEALTH_SCRIPTS:
         assert f"{group}/{kind}" in docs
-    for name in (argocd_platform.PLATFORM_PROJECT, argocd_platform.ROOT_APP, argocd_platform.CONTROL_PLANE_APP):
+    for name in (platform_apps.PLATFORM_PROJECT, platform_apps.ROOT_APP, platform_apps.CONTROL_PLANE_APP):
         assert f"`{name}`" in docs
-    assert f"{argocd.RETRY['limit']} times" in docs
-    assert f"{argocd.RETRY['backoff']['duration'].rstrip('s')} s doubling to {argocd.RETRY['backoff']['maxDuration'].rstrip('m')} min" in docs
-    for _, title in argocd.DASHBOARDS:
+    assert f"{tenant_apps.RETRY['limit']} times" in docs
+    assert f"{tenant_apps.RETRY['backoff']['duration'].rstrip('s')} s doubling to {tenant_apps.RETRY['backoff']['maxDuration'].rstrip('m')} min" in docs
+    for _, title in tenant_apps.DASHBOARDS:
         assert title.lower() in docs.lower()
 
 
@@ -299,7 +301,7 @@ def test_any_tenant_value_is_rejected_or_lands_verbatim_without_a_pattern(field:
 
     from render.load import Document
     repo = load_repo(ROOT, ["acme"])
-    s = argocd_platform.settings(repo.platform)
+    s = platform_apps.settings(repo.current.platform)
     base = render_repo(repo)
     objects = {p: yaml.safe_load(d) for p, d in base[layout.rendered_dir("acme")].items()}
     values = yaml.safe_load((ROOT / layout.tenant_file("acme", layout.TENANT_FILE)).read_text())
@@ -308,13 +310,13 @@ def test_any_tenant_value_is_rejected_or_lands_verbatim_without_a_pattern(field:
     @given(st.text(min_size=1, max_size=30))
     def check(value: str) -> None:
         doc = Document(layout.tenant_file("acme", layout.TENANT_FILE), {**values, field: value}, {})
-        problems = argocd_platform.check_name(doc, (field,))
+        problems = platform_apps.plain_name_problems(doc, (field,))
         if problems:
-            assert set(value) & argocd_platform.PATTERN_CHARS
+            assert set(value) & platform_apps.PATTERN_CHARS
             return
         v = {"tenant": {**values, field: value}, "release": {"platform_version": "1", "image": "x:1"}, "auto_deploy": True}
-        kinds = sorted(argocd.allowed_kinds(repo.platform))
-        projects = [o for o in argocd.tenant_objects(v, objects, s, kinds) if o["kind"] == "AppProject"]
+        kinds = sorted(tenant_apps.allowed_kinds(repo.current.platform))
+        projects = [o for o in tenant_apps.projects_and_apps(v, objects, s, kinds) if o["kind"] == "AppProject"]
         texts = strings([[p["spec"]["destinations"], p["spec"].get("roles", [])] for p in projects])
         assert not any(PATTERN & set(t) for t in texts), texts
         assert value in texts, "the value is used as given, never rewritten"

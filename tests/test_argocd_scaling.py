@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from render import argocd, layout
+from render import layout
+from render.argocd import tenant_apps
 from render.load import load_repo
 from render.pipeline import render_repo
 
@@ -79,4 +80,4 @@ def test_workload_apps_apply_server_side_and_self_heal(objects: dict[str, Any]) 
                  and o["metadata"]["name"] == layout.namespace(tenant)]
         assert "ServerSideApply=true" in app["spec"]["syncPolicy"]["syncOptions"]
         assert app["spec"]["syncPolicy"]["automated"]["selfHeal"] is True
-        assert app["spec"]["syncPolicy"]["syncOptions"] == argocd.SYNC_OPTIONS
+        assert app["spec"]["syncPolicy"]["syncOptions"] == tenant_apps.SYNC_OPTIONS

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench.fleet import generate_fleet
-from render import cache, emit, fleet, layout, parallel, pipeline
+from render import cache, emit, fleet, layout, parallel
 from render.commands.render import Progress, render
 from render.load import load_repo
 from render.problems import ProblemsError
@@ -186,7 +186,7 @@ def test_invalid_input_is_reported_and_nothing_is_written(repo: tuple[Path, list
 def test_parallel_render_equals_serial_render(repo: tuple[Path, list[str]]) -> None:
     root, _ = repo
     loaded = load_repo(root)
-    shared = pipeline.shared_of(loaded)
+    shared = loaded.current
     tenants = [loaded.tenants[n] for n in sorted(loaded.tenants)]
     serial = {name: out for name, out, _ in parallel.render_all(tenants, shared, workers=0)}
     forked = {name: out for name, out, _ in parallel.render_all(tenants, shared, workers=2)}
@@ -197,7 +197,7 @@ def test_parallel_workers_report_template_problems(repo: tuple[Path, list[str]])
     root, _ = repo
     edit(root / "base/redis.yaml.j2", "\n", "\n{{ no_such_value | j }}\n")
     loaded = load_repo(root)
-    results = list(parallel.render_all(list(loaded.tenants.values()), pipeline.shared_of(loaded), workers=2))
+    results = list(parallel.render_all(list(loaded.tenants.values()), loaded.current, workers=2))
     assert all(out is None and problems[0].file == "base/redis.yaml.j2" for _, out, problems in results)
 
 
@@ -207,7 +207,7 @@ def test_platform_outputs_rebuild_only_when_the_platform_changes(repo: tuple[Pat
     calls: list[str] = []
 
     def platform_app(loaded: Any) -> emit.Outputs:
-        calls.append(loaded.platform.data["platform_version"])
+        calls.append(loaded.current.platform.data["platform_version"])
         return {"argocd/platform": {"argocd/platform/version.yaml": calls[-1].encode()}}
 
     monkeypatch.setattr(fleet, "FLEET_BUILDERS", (platform_app,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from render import checks
+from render.validate import file_rules, fleet_rules
 from render.load import TenantFiles
 from render.yamlstrict import Document, parse_yaml
 
@@ -23,7 +23,7 @@ from render.yamlstrict import Document, parse_yaml
     (True, "memory", True, None),  # a type error: the schema reports it
 ])
 def test_quantity_problem(value: object, what: str, pod: bool, message: str | None) -> None:
-    found = checks.quantity_problem(value, what, pod)
+    found = file_rules.quantity_problem(value, what, pod)
     assert (found[0] if found else None) == message
 
 
@@ -39,20 +39,20 @@ def files(name: str, release: str) -> TenantFiles:
     ("ghcr.io/e:tenant-acme-latest", "tag 'tenant-acme-latest' looks like a fork build but is not tenant-<name>-<sha>"),
 ])
 def test_fork_images_stay_with_their_tenant(image: str, message: str | None) -> None:
-    found = checks.check_release(files("acme", f"image: {image}\n"), None)
+    found = file_rules.check_release(files("acme", f"image: {image}\n"), None)
     assert [p.message for p in found] == ([message] if message else [])
 
 
 def test_an_image_outside_the_platform_registry_is_refused() -> None:
     platform = Document("registry/platform.yaml", {"engine": {"repository": "ghcr.io/e"}}, {})
-    assert checks.check_release(files("acme", "image: ghcr.io/e:2026.11.3\n"), platform) == []
-    found = checks.check_release(files("acme", "image: ghcr.io/e2:2026.11.3\n"), platform)
+    assert file_rules.check_release(files("acme", "image: ghcr.io/e:2026.11.3\n"), platform) == []
+    found = file_rules.check_release(files("acme", "image: ghcr.io/e2:2026.11.3\n"), platform)
     assert [p.message for p in found] == ["'ghcr.io/e2:2026.11.3' is not an image of the platform registry ghcr.io/e"]
 
 
 def test_env_names() -> None:
     doc = parse_yaml("env:\n  OK_1: a\n  _ALSO: b\n  bad.name: c\n  9X: d\n  tenant_id: e\n", "o.yaml")
-    assert [(p.line, p.message) for p in checks.check_env(doc, ["TENANT_ID"])] == [
+    assert [(p.line, p.message) for p in file_rules.check_env(doc, ["TENANT_ID"])] == [
         (4, "'bad.name' is not a valid environment variable name"),
         (5, "'9X' is not a valid environment variable name"),
         (6, "tenant_id is set by the platform and cannot be overridden"),
@@ -63,7 +63,7 @@ def test_fleet_conflicts_on_any_shared_name() -> None:
     a = Document("tenants/a/tenant.yaml", {}, {("name",): (3, 1)})
     b = Document("tenants/b/tenant.yaml", {}, {("name",): (4, 1)})
     c = Document("tenants/c/tenant.yaml", {}, {("name",): (5, 1)})
-    found = checks.fleet_conflicts([("bucket", "dp-x", a, ("name",)), ("bucket", "dp-x", b, ("name",)),
+    found = fleet_rules.fleet_conflicts([("bucket", "dp-x", a, ("name",)), ("bucket", "dp-x", b, ("name",)),
                                     ("bucket", "dp-y", c, ("name",)), ("database", "dp_x", a, ("name",)),
                                     ("database", "dp_x", c, ("name",))])
     assert [(p.file, p.message) for p in found] == [

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from render import context, contract, quantity, rules
+from render import context, contract, quantity
+from render.validate import effective_rules
 from render.load import TenantFiles, load_repo
 from render.merge import merge_tenant
 from render.yamlstrict import parse_yaml
@@ -29,7 +30,7 @@ def files(name: str, overrides: str | None = None, tenant_extra: str = "") -> Te
 
 
 def ctx_of(f: TenantFiles) -> dict:
-    return context.tenant_context(merge_tenant(REPO.platform, REPO.extractors, f), REPO.platform.data)
+    return context.tenant_context(merge_tenant(REPO.current.platform, REPO.current.extractors, f), REPO.current.platform.data)
 
 
 def quota_file(name: str) -> dict:
@@ -50,9 +51,9 @@ def test_the_quota_does_not_follow_the_overrides() -> None:
     """The hostile case of the issue: every group at 1,000 pods of 1,024 CPU. The quota stays
     within twice the contract (the headroom is capped by it) and validate refuses it."""
     hostile = files("globex", "cluster:\n" + HOSTILE)
-    hard = contract.quota(ctx_of(hostile), REPO.platform.data)
+    hard = contract.quota(ctx_of(hostile), REPO.current.platform.data)
     assert Decimal(hard["cpu"]) <= 2 * 136 and int(hard["pods"]) <= 2 * 28 and int(hard["gpu"]) <= 2 * 6
-    found = rules.contract_rules(hostile, REPO.platform, REPO.extractors)
+    found = effective_rules.contract_rules(hostile, REPO.current.platform, REPO.current.extractors)
     assert {p.file for p in found} == {"tenants/globex/overrides.yaml"} and len(found) == 4
     cpu = next(p for p in found if "vCPU" in p.message)
     assert "above its contract's 136 (contract.vcpu in tenants/globex/tenant.yaml:" in cpu.message
@@ -65,16 +66,16 @@ def test_every_pod_of_every_example_fits_its_quota() -> None:
         peak, hard = contract.peak(c), quota_file(name)
         assert peak.cpu <= Decimal(hard["requests.cpu"]) and peak.memory <= quantity.parse(hard["requests.memory"])
         assert peak.gpus <= int(hard["requests.nvidia.com/gpu"]) and peak.pods <= int(hard["pods"])
-        assert rules.contract_rules(f, REPO.platform, REPO.extractors) == []
+        assert effective_rules.contract_rules(f, REPO.current.platform, REPO.current.extractors) == []
 
 
 def test_without_a_contract_the_standard_is_the_platforms_own_sizes() -> None:
     f = files("acme")
     c = ctx_of(f)
     assert contract.of_tenant(c["tenant"]) is None
-    assert contract.contract(c, REPO.platform.data) == contract.peak(c)  # acme keeps the default sizes
-    [problem, *_] = rules.contract_rules(files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n"),
-                                         REPO.platform, REPO.extractors)
+    assert contract.contract(c, REPO.current.platform.data) == contract.peak(c)  # acme keeps the default sizes
+    [problem, *_] = effective_rules.contract_rules(files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n"),
+                                         REPO.current.platform, REPO.current.extractors)
     assert (problem.file, problem.pointer) == ("tenants/acme/overrides.yaml", "cluster.cpu-workers.max_replicas")
     assert "the standard contract" in problem.message
 
@@ -82,7 +83,7 @@ def test_without_a_contract_the_standard_is_the_platforms_own_sizes() -> None:
 def test_a_raised_contract_admits_the_same_overrides() -> None:
     raised = files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n",
                    "contract:\n  vcpu: 200\n  memory: 1Ti\n  gpus: 2\n  pods: 40\n")
-    assert rules.contract_rules(raised, REPO.platform, REPO.extractors) == []
+    assert effective_rules.contract_rules(raised, REPO.current.platform, REPO.current.extractors) == []
 
 
 def test_validate_refuses_an_override_above_the_contract(tmp_path: Path) -> None:

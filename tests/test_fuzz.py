@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from render import layout
-from render.validate import schema
+from render.validate.schemas import schema
 from tests.validation_repo import copy_repo, run
 
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True,

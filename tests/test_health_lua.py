@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from render import argocd_health
+from render.argocd import health
 
 lua51 = pytest.importorskip("lupa.lua51")
 
@@ -25,7 +25,7 @@ CM = ROOT / "argocd/platform/configmap-argocd-cm.yaml"
 def shipped_script(group: str, kind: str) -> str:
     """The script exactly as committed in argocd-cm (what ArgoCD runs)."""
     data = yaml.safe_load(CM.read_text())["data"]
-    return data[argocd_health.health_key(group, kind)]
+    return data[health.health_key(group, kind)]
 
 
 def run(script: str, obj: dict[str, Any]) -> tuple[str, str]:
@@ -190,9 +190,9 @@ def test_ack_health(group_kind: tuple[str, str], case: str, conditions: list[dic
 
 def test_every_script_in_the_package_is_rendered_and_compiles() -> None:
     lua = lua51.LuaRuntime(register_eval=False)
-    shipped = {p.name for p in (ROOT / "render" / argocd_health.HEALTH_DIR).glob("*.lua")}
-    used = {file for files in argocd_health.HEALTH_SCRIPTS.values() for file in files}
+    shipped = {p.name for p in (ROOT / "render" / "argocd" / health.LUA_DIR).glob("*.lua")}
+    used = {file for files in health.HEALTH_SCRIPTS.values() for file in files}
     assert shipped == used, "a script is shipped but unused, or missing"
-    for (group, kind), files in argocd_health.HEALTH_SCRIPTS.items():
-        assert shipped_script(group, kind) == argocd_health.script(files)
-        lua.eval(f"function() {argocd_health.script(files)} end")  # syntax check: raises LuaSyntaxError
+    for (group, kind), files in health.HEALTH_SCRIPTS.items():
+        assert shipped_script(group, kind) == health.script(files)
+        lua.eval(f"function() {health.script(files)} end")  # syntax check: raises LuaSyntaxError

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from render.pipeline import effective, render_repo, shared_of
+from render.pipeline import effective, render_repo
 from tests.support import REPO, RELEASE_YAML, memory_repo, tenant_yaml
 
 REGISTRY = yaml.safe_load((REPO / "registry/extractors.yaml").read_text())["extractors"]
@@ -20,7 +20,7 @@ SERVE_IDS = [i for i in IDS if REGISTRY[i]["runtime"] == "ray_serve"]
 
 def _effective(overrides: str, name: str = "acme"):
     repo = memory_repo({name: (tenant_yaml(name), overrides, RELEASE_YAML)})
-    return effective(repo.tenants[name], shared_of(repo))
+    return effective(repo.tenants[name], repo.current)
 
 
 def test_empty_overrides_give_registry_and_platform_values() -> None:
@@ -52,7 +52,7 @@ def test_platform_extractor_defaults_fill_missing_fields() -> None:
     registry["custom_extractor_v1"]["name"] = "custom_extractor"
     repo = memory_repo({"acme": (tenant_yaml("acme"), "{}\n", RELEASE_YAML)},
                        extractors=yaml.safe_dump({"extractors": registry}))
-    eff = effective(repo.tenants["acme"], shared_of(repo))
+    eff = effective(repo.tenants["acme"], repo.current)
     custom = eff.values["extractors"]["custom_extractor_v1"]
     assert (custom["num_cpus"], custom["memory"], custom["max_ongoing_requests"]) == (1, "4Gi", 5)
     assert eff.provenance[("extractors", "custom_extractor_v1", "memory")].layer == "platform"
@@ -60,9 +60,9 @@ def test_platform_extractor_defaults_fill_missing_fields() -> None:
 
 def test_inputs_are_never_mutated() -> None:
     repo = memory_repo({"acme": (tenant_yaml("acme"), "overrides:\n  text_extractor:\n    max_replicas: 9\n", RELEASE_YAML)})
-    before = copy.deepcopy((repo.platform.data, repo.extractors.data, repo.tenants["acme"].overrides.data))
+    before = copy.deepcopy((repo.current.platform.data, repo.current.extractors.data, repo.tenants["acme"].overrides.data))
     render_repo(repo)
-    assert (repo.platform.data, repo.extractors.data, repo.tenants["acme"].overrides.data) == before
+    assert (repo.current.platform.data, repo.current.extractors.data, repo.tenants["acme"].overrides.data) == before
 
 
 overrides_strategy = st.fixed_dictionaries({}, optional={
@@ -97,11 +97,11 @@ def _serve_apps(objects: dict) -> list[str]:
 def test_a_disabled_extractor_is_never_rendered(overrides: dict) -> None:
     overrides = _valid(overrides)
     repo = memory_repo({"acme": (tenant_yaml("acme"), yaml.safe_dump(overrides), RELEASE_YAML)})
-    eff = effective(repo.tenants["acme"], shared_of(repo))
+    eff = effective(repo.tenants["acme"], repo.current)
     from render import build, context, templates
 
-    objects = build.build_tenant(context.tenant_context(eff, repo.platform.data),
-                                 templates.environment(repo.templates), sorted(repo.templates))
+    objects = build.build_tenant(context.tenant_context(eff, repo.current.platform.data),
+                                 templates.environment(repo.current.templates), sorted(repo.current.templates))
     apps = _serve_apps(objects)
     for item in overrides.get("disabled", []):
         gone = [i for i in IDS if item in (i, REGISTRY[i]["name"])]

@@ -18,7 +18,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from render import alerts, dashboards, grafana, layout, monitoring, promql
+from render import layout
+from render.monitoring import alerts, dashboards, grafana, promql, scrape
 from render.load import load_repo
 from render.pipeline import render_repo
 
@@ -234,7 +235,7 @@ def test_exporters_read_only_their_tenants_datastores(objects):
         (redis,) = deps["redis-exporter"]["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e.get("value") for e in redis["env"]}
         assert env["REDIS_ADDR"] == f"redis://redis.tenant-{tenant}.svc.cluster.local:6379"
-        assert f"db0={monitoring.beat_heartbeat_key(tenant)}" in env["REDIS_EXPORTER_CHECK_SINGLE_KEYS"].split(",")
+        assert f"db0={scrape.beat_heartbeat_key(tenant)}" in env["REDIS_EXPORTER_CHECK_SINGLE_KEYS"].split(",")
 
 
 def test_exporter_ports_are_the_ones_the_network_policy_opens(objects):
@@ -269,7 +270,7 @@ def test_any_tenant_name_gives_parseable_pinned_queries(tenant):
     ctx = {"name": tenant, "namespace": layout.namespace(tenant),
            "names": {"redis_key_prefix": layout.redis_key_prefix(tenant)},
            "celery": {"queues": [layout.queue_prefix(tenant) + q for q in ("default", "ingest", "batch", "extract")]}}
-    t = monitoring.targets(ctx)
+    t = scrape.targets(ctx)
     exprs = [q.expr for d in dashboards.all_dashboards(t) for p in d.panels for q in p.queries]
     exprs += [r["expr"] for g in alerts.rule_groups(t, tenant, 300) for r in g["rules"]]
     for expr in exprs:

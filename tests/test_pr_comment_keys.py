@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from render import report
-from render.pipeline import effective, shared_for
-from render.report import TenantChange
+from render.workflows import pr_comment
+from render.pipeline import effective
+from render.workflows.pr_comment import TenantChange
 from tests.support import RELEASE_YAML, memory_repo, tenant_yaml
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "render/schemas/overrides.schema.json").read_text())["properties"]
@@ -44,14 +44,14 @@ def _tunables() -> list[tuple[str, ...]]:
 def _comment_for(overrides: dict[str, Any]) -> str:
     old = memory_repo({"acme": (tenant_yaml("acme"), "{}\n", RELEASE_YAML)})
     new = memory_repo({"acme": (tenant_yaml("acme"), yaml.safe_dump(overrides), RELEASE_YAML)})
-    shared = shared_for(old, "acme")
+    shared = old.inputs_for("acme")
     before, after = effective(old.tenants["acme"], shared), effective(new.tenants["acme"], shared)
-    return report.comment([TenantChange("acme", before, after, shared, shared)], {}, {})
+    return pr_comment.comment([TenantChange("acme", before, after, shared, shared)], {}, {})
 
 
 def _current(key: tuple[str, ...]) -> Any:
     repo = memory_repo({"acme": (tenant_yaml("acme"), "{}\n", RELEASE_YAML)})
-    values = effective(repo.tenants["acme"], shared_for(repo, "acme")).values
+    values = effective(repo.tenants["acme"], repo.inputs_for("acme")).values
     where = {"overrides": ("extractors",), "cluster": ("cluster",)}.get(key[0], (key[0],))
     value: Any = values
     for part in where + key[1:]:
@@ -99,8 +99,8 @@ def test_platform_owned_changes_say_what_they_do_in_their_own_section():
     old = memory_repo({"acme": (tenant_yaml("acme", org="org_x1") + "routing: shared\n", "{}\n", RELEASE_YAML)})
     new = memory_repo({"acme": (tenant_yaml("acme", org="org_x1") + "routing: dedicated\n", "{}\n",
                                 RELEASE_YAML.replace("2026.11.3", "2026.12.1"))})
-    before, after = effective(old.tenants["acme"], shared_for(old, "acme")), effective(new.tenants["acme"], shared_for(new, "acme"))
-    body = report.comment([TenantChange("acme", before, after, None, None)], {}, {})
+    before, after = effective(old.tenants["acme"], old.inputs_for("acme")), effective(new.tenants["acme"], new.inputs_for("acme"))
+    body = pr_comment.comment([TenantChange("acme", before, after, None, None)], {}, {})
     section = body.split("### Platform-owned changes: need platform review\n\n", 1)[1]
     assert section.startswith(
         "- **acme**: Engine image changes from `ghcr.io/dataplane-platform/engine:2026.11.3` to "

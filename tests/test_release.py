@@ -1,4 +1,4 @@
-"""render/release.py, render/summary.py and the load stage's pinned revisions."""
+"""render/workflows/release.py, render/workflows/change_summary.py and the load stage's pinned revisions."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import yaml
 from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
 from render.load import load_repo, parse_yaml
 from render.merge import Effective, Source, _leaves
-from render.pipeline import render_repo, shared_for, shared_of
+from render.pipeline import render_repo
 from render.problems import ProblemsError
-from render.release import Target, fork_image, is_fork, moved, plan_update, release_text, set_scalars
-from render.summary import tenant_changes
+from render.workflows.release import Target, fork_image, is_fork, moved, plan_update, release_text, set_scalars
+from render.workflows.change_summary import tenant_changes
 from render.validate import validate_repo
 
 REV1, REV2, PREV = "1" * 40, "2" * 40, "3" * 40
@@ -118,8 +118,8 @@ def test_a_pinned_tenant_renders_from_its_revision(work):
 
     repo = load_repo(work)
     assert validate_repo(repo) == []
-    assert shared_for(repo, "acme") == shared_of(repo)
-    assert shared_for(repo, "initech").templates != shared_of(repo).templates
+    assert repo.inputs_for("acme") == repo.current
+    assert repo.inputs_for("initech").templates != repo.current.templates
     out = render_repo(repo)
     assert b"x: y" in out["rendered/acme"]["rendered/acme/namespace-tenant-acme.yaml"]
     assert b"x: y" not in out["rendered/initech"]["rendered/initech/namespace-tenant-initech.yaml"]

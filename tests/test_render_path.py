@@ -43,7 +43,7 @@ def test_render_removes_a_deleted_tenants_output_in_every_folder(tmp_path: Path)
 
 def test_a_deploy_prunes_a_deleted_tenants_routing_output(tmp_path: Path) -> None:
     """deploy.render used to skip control-plane/: the removed tenant's routing stayed."""
-    from render import deploy
+    from render.workflows import deploy
 
     root = copy_repo(tmp_path)
     _remove_tenant(root, "initech")

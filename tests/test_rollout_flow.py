@@ -18,7 +18,7 @@ import yaml
 
 from render.commands.platform_update import platform_update
 from render.problems import ProblemsError
-from render.release import release_text
+from render.workflows.release import release_text
 from render.rollout import cli as rollout
 from render.rollout.argocd_api import ArgoCD
 from render.rollout.state import read_state

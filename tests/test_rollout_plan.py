@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from render import scope
+from render.workflows import scope
 from render.cli import main
 from render.load import parse_yaml
 from render.problems import ProblemsError

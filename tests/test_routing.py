@@ -160,7 +160,7 @@ def test_committed_control_plane_output_is_current() -> None:
 def test_every_entry_matches_the_published_routing_schema() -> None:
     import jsonschema
 
-    from render.validate import schema
+    from render.validate.schemas import schema
 
     validator = jsonschema.Draft202012Validator(schema("routing"))
     jsonschema.Draft202012Validator.check_schema(schema("routing"))
@@ -171,10 +171,10 @@ def test_every_entry_matches_the_published_routing_schema() -> None:
 
 def test_routing_context_agrees_with_the_full_template_context() -> None:
     from render import context, routing
-    from render.pipeline import effective, shared_of
+    from render.pipeline import effective
 
     repo = load_repo(ROOT)
     for name, files in repo.tenants.items():
-        eff = effective(files, shared_of(repo))
-        full = context.tenant_context(eff, repo.platform.data)
-        assert routing.routing_entry(routing.routing_context(eff, repo.platform.data)) == routing.routing_entry(full)
+        eff = effective(files, repo.current)
+        full = context.tenant_context(eff, repo.current.platform.data)
+        assert routing.routing_entry(routing.routing_context(eff, repo.current.platform.data)) == routing.routing_entry(full)

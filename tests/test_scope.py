@@ -1,4 +1,4 @@
-"""render/scope.py and render/events.py: hostile names, paths and refs are refused."""
+"""render/workflows/scope.py and render/workflows/events.py: hostile names, paths and refs are refused."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from render import events, scope
+from render.workflows import events
+from render.workflows import scope
 from render.problems import ProblemsError
 
 ALLOWED = ["tenants/acme/release.yaml", "rendered/acme/rayservice-engine.yaml", "argocd/tenants/acme/application.yaml",

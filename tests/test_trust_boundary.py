@@ -265,12 +265,12 @@ def test_no_tenant_prefix_starts_another_tenants(tmp_path: Path) -> None:
 
 
 def test_the_fleet_check_refuses_a_prefix_claim(tmp_path: Path) -> None:
-    from render import checks
+    from render.validate import fleet_rules
     from render.load import Document
 
     a = Document("tenants/a/tenant.yaml", {"name": "a"}, {("name",): (2, 7)})
     b = Document("tenants/b/tenant.yaml", {"name": "b"}, {("name",): (2, 7)})
-    problems = checks.prefix_conflicts([("queue prefix", "acme.", a, ("name",)), ("queue prefix", "acme.x.", b, ("name",))])
+    problems = fleet_rules.prefix_conflicts([("queue prefix", "acme.", a, ("name",)), ("queue prefix", "acme.x.", b, ("name",))])
     assert [(p.file, p.message) for p in problems] == [
         ("tenants/b/tenant.yaml", "queue prefix 'acme.x.' starts with 'acme.', claimed by tenants/a/tenant.yaml:2")]
 

@@ -9,11 +9,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from render import checks, layout
+from render import layout
+from render.validate import fleet_rules
 from render.load import load_repo
 from render.merge import merge_tenant
 from render.problems import Problem
-from render.validate import schema, validate_repo
+from render.validate import validate_repo
+from render.validate.schemas import schema
 from tests.validation_repo import ROOT, copy_repo, run
 
 SCHEMAS = ("overrides", "tenant", "release", "platform", "extractors", "rollout", "rollout_state")
@@ -129,7 +131,7 @@ def test_enabled_false_and_disabled_agree_with_merge(tmp_path: Path) -> None:
                     "  scrolling_text_extractor:\n    enabled: true\n")
     repo = load_repo(root)
     assert validate_repo(repo) == []
-    ext = merge_tenant(repo.platform, repo.extractors, repo.tenants["acme"]).values["extractors"]
+    ext = merge_tenant(repo.current.platform, repo.current.extractors, repo.tenants["acme"]).values["extractors"]
     assert [ext[i]["enabled"] for i in ("web_scraper_v1", "face_identity_extractor_v1", "scrolling_text_extractor_v1")] == [
         False, False, True]
 
@@ -205,7 +207,7 @@ def test_partial_validation_still_sees_the_fleet(tmp_path: Path) -> None:
 
 def test_every_tenant_claims_its_bucket_database_and_vector_prefix() -> None:
     repo = load_repo(ROOT)
-    got = {(what, value) for what, value, _, _ in checks.claims("acme", repo.tenants["acme"].tenant, repo.platform)}
+    got = {(what, value) for what, value, _, _ in fleet_rules.claims("acme", repo.tenants["acme"].tenant, repo.current.platform)}
     assert got == {("organization id", "org_7f3a9c21"), ("database", "dp_acme"), ("bucket", "dp-data-acme"),
                    ("vector collection prefix", "acme__"), ("queue prefix", "acme."), ("Redis key prefix", "acme:")}
 
@@ -278,7 +280,7 @@ def test_docs_show_every_overrides_key_and_extractor() -> None:
 
     missing = [k for k in sorted(keys(schema("overrides"))) if f"{k}:" not in docs]
     assert missing == []
-    extractors = load_repo(ROOT).extractors.data["extractors"]
+    extractors = load_repo(ROOT).current.extractors.data["extractors"]
     assert [i for i in extractors if f"`{i}`" not in docs] == []
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.flow_repo import tenant_of, clone, commit_all, dataplane, event, files_under, git, make_origin, origin_head, push, touched
-from render import gitops
+from render import git as engine_git
 from render.commands.config_deploy import config_deploy
 from render.commands.fork_deploy import fork_deploy
 from render.problems import ProblemsError
@@ -204,7 +204,7 @@ def test_a_rejected_push_is_retried_on_the_new_tip(repo, tmp_path):
         commit_all(work_b, "globex: reset overrides")
         return [git(work_b, "rev-parse", "HEAD")]
 
-    result = gitops.deploy(work_b, apply, push=True, before_push=a_pushes_first)
+    result = engine_git.deploy(work_b, apply, push=True, before_push=a_pushes_first)
 
     assert result.attempts == 2
     assert git(origin, "rev-parse", "refs/heads/main^") == raced[0]

@@ -13,7 +13,7 @@ import yaml
 
 from tests.flow_repo import (AUTO_DEPLOY, clone, commit_all, dataplane, event, files_under, git, make_origin, origin_head,
                              push, tag_release, tenant_of, touched)
-from render.release import release_text
+from render.workflows.release import release_text
 
 NEW_EXTRACTOR = """
   sentiment_extractor_v1:

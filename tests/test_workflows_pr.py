@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
-from render import layout, report
-from render.report import MARKER, TenantChange
+from render import layout
+from render.workflows import pr_comment
+from render.workflows.pr_comment import MARKER, TenantChange
 
 NEW_EXTRACTOR = (Path(__file__).parent / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
 
@@ -110,8 +111,8 @@ def test_a_routing_only_change_is_reported_for_its_tenant_and_as_platform_owned(
 
 def test_tenant_of_covers_every_tenant_output_folder():
     for scope in layout.tenant_scopes("acme"):
-        assert report.tenant_of(f"{scope}/x.yaml") == "acme"
-    assert report.tenant_of("argocd/platform/appproject-tenants.yaml") is None
+        assert pr_comment.tenant_of(f"{scope}/x.yaml") == "acme"
+    assert pr_comment.tenant_of("argocd/platform/appproject-tenants.yaml") is None
 
 
 def test_an_input_change_with_no_effect_is_still_named(work, tmp_path):
@@ -150,8 +151,8 @@ def test_bad_input_is_annotated_on_the_exact_line(work, capsys):
 
 
 def test_section_builders_can_append_a_section(monkeypatch):
-    monkeypatch.setattr(report, "SECTION_BUILDERS", report.SECTION_BUILDERS + (lambda c: [f"- footprint of {c.name}"],))
-    body = report.comment([TenantChange("acme", None, None, None, None, ["rendered/acme/x.yaml"])],
+    monkeypatch.setattr(pr_comment, "SECTION_BUILDERS", pr_comment.SECTION_BUILDERS + (lambda c: [f"- footprint of {c.name}"],))
+    body = pr_comment.comment([TenantChange("acme", None, None, None, None, ["rendered/acme/x.yaml"])],
                           {}, {"rendered/acme/x.yaml": b"a: 1\n"})
     assert ("### acme\n\n- 1 rendered file(s) change with every configuration value unchanged: the change comes "
             "from the platform's templates or the engine.\n- footprint of acme\n") in body
@@ -159,7 +160,7 @@ def test_section_builders_can_append_a_section(monkeypatch):
 
 def test_a_long_diff_is_truncated_below_githubs_limit():
     after = {f"rendered/acme/f{i}.yaml": ("x: " + "y" * 200 + "\n").encode() * 50 for i in range(20)}
-    body = report.comment([TenantChange("acme", None, None, None, None, sorted(after))], {}, after, limit=20_000)
+    body = pr_comment.comment([TenantChange("acme", None, None, None, None, sorted(after))], {}, after, limit=20_000)
     assert len(body) <= 20_000
     assert "diff truncated" in body and body.endswith("```\n\n</details>\n")
 

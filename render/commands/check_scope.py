@@ -13,8 +13,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from render import events, gitops, ownership, scope
-from render.ghactions import add_summary
+from render import ownership
+from render.workflows import events
+from render import git
+from render.workflows import scope
+from render.workflows.actions import add_summary
 from render.problems import Problem, ProblemsError
 
 HEADINGS = {
@@ -56,7 +59,7 @@ def _run(a: argparse.Namespace) -> int:
 
 def check_scope(*, root: Path, tenant: str, release: bool = False, since: str | None = None) -> int:
     name = events.tenant_name(tenant)
-    paths = gitops.changed_since(root, events.git_ref(since, "since")) if since else gitops.staged(root)
+    paths = git.changed_since(root, events.git_ref(since, "since")) if since else git.staged(root)
     problems = scope.check_paths(name, paths, release=release)
     if problems:
         raise ProblemsError(problems)
@@ -67,7 +70,7 @@ def check_scope(*, root: Path, tenant: str, release: bool = False, since: str | 
 def check_rollout(*, root: Path, tenants: list[str], since: str | None = None) -> int:
     """A rollout step may change only the moved tenants' release.yaml and output, and the state."""
     names = [events.tenant_name(t) for t in tenants]
-    paths = gitops.changed_since(root, events.git_ref(since, "since")) if since else gitops.staged(root)
+    paths = git.changed_since(root, events.git_ref(since, "since")) if since else git.staged(root)
     problems = scope.check_rollout_paths(names, paths)
     if problems:
         raise ProblemsError(problems)
@@ -78,7 +81,7 @@ def check_rollout(*, root: Path, tenants: list[str], since: str | None = None) -
 def by_owner(*, root: Path, base: str, summary: Path | None = None) -> int:
     own = ownership.load_ownership(root)
     groups: dict[str, list[str]] = {kind: [] for kind in HEADINGS}
-    for path in gitops.changed_since(root, events.git_ref(base, "base")):
+    for path in git.changed_since(root, events.git_ref(base, "base")):
         owner = ownership.owner_of(path, own)
         label = f"{path} ({owner.tenant})" if owner.tenant and owner.kind != ownership.GENERATED else path
         groups[owner.kind].append(label)

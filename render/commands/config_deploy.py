@@ -10,10 +10,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from render import deploy, events, gitops, layout
-from render.ghactions import add_summary, read_event, set_output
+from render import layout
+from render.workflows import events
+from render import git
+from render.workflows import deploy
+from render.workflows.actions import add_summary, read_event, set_output
 from render.problems import Problem, ProblemsError
-from render.release import release_data
+from render.workflows.release import release_data
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,7 +56,7 @@ def config_deploy(*, root: Path, tenant: str | None = None, event: Path | None =
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "tenant", f"no tenant named {name!r}",
                                      f"tenants are folders under {layout.TENANTS_DIR}/")])
 
-    uncommitted = gitops.dirty(root, *layout.INPUT_DIRS)
+    uncommitted = git.dirty(root, *layout.INPUT_DIRS)
     if uncommitted:  # the commit would hold output that the committed inputs do not produce
         raise ProblemsError([Problem(path, 1, 1, "", "uncommitted change to an input of the render",
                                      "config-deploy renders the committed inputs: commit this change (through a pull "

@@ -8,10 +8,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from render import extractor_names, layout
+from render import layout
+from render.validate import extractor_names
 from render.load import Document, load_repo
 from render.merge import Effective
-from render.pipeline import effective, shared_for
+from render.pipeline import effective
 from render.problems import ProblemsError, dotted
 from render.validate import validate_repo
 
@@ -38,7 +39,7 @@ def explain(*, root: Path, tenant: str, extractor: str | None = None, fmt: str =
     problems = validate_repo(repo)
     if problems:
         raise ProblemsError(problems)
-    shared = shared_for(repo, tenant)
+    shared = repo.inputs_for(tenant)
     rows = explain_rows(effective(repo.tenants[tenant], shared), extractor, shared.extractors)
     if fmt == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -10,9 +10,10 @@ from pathlib import Path
 from render import context, contract, layout, quantity
 from render.footprint import Footprint, as_dict, compute, money, number
 from render.load import load_repo, read_yaml
-from render.pipeline import effective, shared_of
+from render.pipeline import effective
 from render.problems import ProblemsError
-from render.validate import check_schema, validate_repo
+from render.validate import validate_repo
+from render.validate.schemas import check_schema
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,9 +58,9 @@ def load_contract(root: Path, tenant: str) -> dict[str, object]:
     """The tenant's sold ceilings (render/contract.py) and the quota derived from them: the
     same numbers validate holds the overrides to."""
     repo = load_repo(root, [tenant])
-    eff = effective(repo.tenants[tenant], shared_of(repo))
-    ctx = context.tenant_context(eff, repo.platform.data)
-    sold = contract.contract(ctx, repo.platform.data)
+    eff = effective(repo.tenants[tenant], repo.current)
+    ctx = context.tenant_context(eff, repo.current.platform.data)
+    sold = contract.contract(ctx, repo.current.platform.data)
     own = contract.of_tenant(ctx["tenant"]) is not None
     monthly = (ctx["tenant"].get("contract") or {}).get("monthly_compute_usd")
     return {"source": "tenant.yaml" if own else "standard", "vcpu": number(sold.cpu),
@@ -82,8 +83,8 @@ def load_footprint(root: Path, tenant: str, usage: dict[str, Decimal] | None = N
     problems = validate_repo(repo) + check_schema(prices, "prices")
     if problems:
         raise ProblemsError(problems)
-    eff = effective(repo.tenants[tenant], shared_of(repo))
-    ctx = context.tenant_context(eff, repo.platform.data)
+    eff = effective(repo.tenants[tenant], repo.current)
+    ctx = context.tenant_context(eff, repo.current.platform.data)
     return compute(ctx, eff.values["extractors"], prices.data, usage)
 
 

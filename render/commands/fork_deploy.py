@@ -13,11 +13,14 @@ import functools
 import os
 from pathlib import Path
 
-from render import deploy, events, github_api, gitops, layout, ownership
-from render.ghactions import add_summary, read_event, set_output
+from render import layout, ownership
+from render.workflows import events
+from render import git
+from render.workflows import deploy, github_api
+from render.workflows.actions import add_summary, read_event, set_output
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
-from render.release import fork_image, release_data
+from render.workflows.release import fork_image, release_data
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -117,8 +120,8 @@ def fork_image_command(*, root: Path, tenant: str, source: Path | None = None, c
                        output: Path | None = None) -> int:
     name = events.tenant_name(tenant)
     try:
-        sha = events.commit(gitops.head(source) if source is not None else commit)
-    except gitops.GitCommandError as e:
+        sha = events.commit(git.head(source) if source is not None else commit)
+    except git.GitError as e:
         raise ProblemsError([Problem(str(source), 1, 1, "", f"not a git checkout: {e}", "")]) from None
     image = _image(root, name, sha)
     set_output(output, "commit", sha)

@@ -10,7 +10,7 @@ from typing import Any
 from render import layout
 from render.load import Document, list_tenants, read_yaml
 from render.problems import Problem, ProblemsError
-from render.validate import schema
+from render.validate.schemas import schema
 
 TENANT_TEMPLATE = """\
 # yaml-language-server: $schema=../../render/schemas/tenant.schema.json

@@ -14,11 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from render import deploy, events, gitops, layout
-from render.ghactions import add_summary, read_event
+from render import layout
+from render.workflows import events
+from render import git
+from render.workflows import deploy
+from render.workflows.actions import add_summary, read_event
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
-from render.release import Plan, auto_deploy, plan_update, release_data, set_scalars
+from render.workflows.release import Plan, auto_deploy, plan_update, release_data, set_scalars
 from render.rollout import moves
 from render.rollout.state import State, utc_now, write_state
 
@@ -60,7 +63,7 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
     def apply() -> list[str]:
         plans.clear()
         commits: list[str] = []
-        before = gitops.head(root)
+        before = git.head(root)
         if update.version and update.tag:
             commits += _set_engine(root, update.version, update.tag)
         # A held tenant without a revision rendered from HEAD's platform until now (a
@@ -84,8 +87,8 @@ def _set_engine(root: Path, version: str, tag: str) -> list[str]:
     if new == text:
         return []
     (root / rel).write_text(new, encoding="utf-8")
-    gitops.stage(root, [rel])
-    sha = gitops.commit(root, f"platform: engine {tag} (platform {version})")
+    git.stage(root, [rel])
+    sha = git.commit(root, f"platform: engine {tag} (platform {version})")
     return [sha] if sha else []
 
 
@@ -106,7 +109,7 @@ def _roll_out(root: Path, previous: str | None, version: str | None,
     deploy.render(root, None)  # every tenant: held ones render from their pinned revision, unchanged
     if start and start.state:
         write_state(root, start.state)
-    staged = gitops.stage(root, RELEASE_PATHS + [layout.ROLLOUT_STATE_FILE])
+    staged = git.stage(root, RELEASE_PATHS + [layout.ROLLOUT_STATE_FILE])
     outside = [p for p in staged if not (p.endswith("/" + layout.RELEASE_FILE) or p == layout.ROLLOUT_STATE_FILE
                                          or p.startswith(tuple(d + "/" for d in layout.OUTPUT_DIRS)))]
     if outside:
@@ -115,7 +118,7 @@ def _roll_out(root: Path, previous: str | None, version: str | None,
     names = ", ".join(sorted(plan.bumped)) or "no tenant"
     who = f"wave {start.state.waves[0].name} of its rollout" if start and start.state and start.state.waves else "auto_deploy tenants"
     also = f"; supersedes the rollout of {start.state.supersedes}" if start and start.state and start.state.supersedes else ""
-    sha = gitops.commit(root, f"release: platform {version or target.platform_version} at "
+    sha = git.commit(root, f"release: platform {version or target.platform_version} at "
                               f"{target.revision[:12]} to {who} ({names}){also}")
     return plan, start, sha
 

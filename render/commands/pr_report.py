@@ -7,16 +7,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from render import events, github_api, layout, load_git
-from render.deploy import load_valid
-from render.ghactions import add_summary, read_event
+from render import layout
+from render.workflows import events
+from render import git
+from render.workflows import github_api
+from render.workflows.deploy import load_valid
+from render.workflows.actions import add_summary, read_event
 from render.load import Repo, load_platform_at, load_repo_at, read_yaml
-from render.load_git import GitTree
-from render.pipeline import effective, render_repo, shared_for
+from render.git import GitTree
+from render.pipeline import effective, render_repo
 from render.problems import Problem, ProblemsError
-from render.release import preview_update
-from render.report import MARKER, TenantChange, changed_files, comment, tenant_of
-from render.validate import check_schema
+from render.workflows.release import preview_update
+from render.workflows.pr_comment import MARKER, TenantChange, changed_files, comment, tenant_of
+from render.validate.schemas import check_schema
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -46,7 +49,7 @@ def pr_report(*, root: Path, base: str | None = None, event: Path | None = None,
     try:
         base_rev = _resolve(root, base) if base is not None else pr.base  # type: ignore[union-attr]
         body = build(root, base_rev)
-    except load_git.GitError as e:
+    except git.GitError as e:
         raise ProblemsError([Problem(where, 1, 1, "base", str(e),
                                      "fetch the full history (actions/checkout with fetch-depth: 0)")]) from None
     if out is not None:
@@ -63,8 +66,8 @@ def pr_report(*, root: Path, base: str | None = None, event: Path | None = None,
 def _resolve(root: Path, base: str) -> str:
     """Any revision git accepts (a branch, a tag, HEAD~1, a commit id) -> its commit id."""
     try:
-        return load_git.resolve(root, base)
-    except load_git.GitError:
+        return git.resolve(root, base)
+    except git.GitError:
         raise ProblemsError([Problem("--base", 1, 1, "base", f"{base!r} names no commit of this repository",
                                      "any revision git accepts: main, origin/main, HEAD~1, a tag or a commit id; "
                                      "in CI fetch the full history (fetch-depth: 0)")]) from None
@@ -95,7 +98,7 @@ def build(root: Path, base_rev: str) -> str:
     tree = GitTree(root, base_rev)
     old = load_platform_at(tree)
     platform_changed = (old.templates, old.platform.data, old.extractors.data) != \
-        (head.templates, head.platform.data, head.extractors.data)
+        (head.current.templates, head.current.platform.data, head.current.extractors.data)
     after_repo, moved = preview_update(head) if platform_changed else (head, [])
     after = {path: data for files in render_repo(after_repo).values() for path, data in files.items()}
     before = tree.walk(*layout.OUTPUT_DIRS)
@@ -108,8 +111,8 @@ def build(root: Path, base_rev: str) -> str:
     prices = _prices(root)
     changes = []
     for name in sorted(set(after_repo.tenants) | set(base_repo.tenants if base_repo else ())):
-        b_shared = shared_for(base_repo, name) if base_repo and name in base_repo.tenants else None
-        a_shared = shared_for(after_repo, name) if name in after_repo.tenants else None
+        b_shared = base_repo.inputs_for(name) if base_repo and name in base_repo.tenants else None
+        a_shared = after_repo.inputs_for(name) if name in after_repo.tenants else None
         changes.append(TenantChange(
             name,
             effective(base_repo.tenants[name], b_shared) if base_repo and b_shared else None,

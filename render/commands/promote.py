@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from render import deploy, events, layout
-from render.pipeline import effective, shared_for
-from render.release import is_fork, moved, release_data
-from render.summary import tenant_changes
+from render import layout
+from render.workflows import events
+from render.workflows import deploy
+from render.pipeline import effective
+from render.workflows.release import is_fork, moved, release_data
+from render.workflows.change_summary import tenant_changes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,11 +34,11 @@ def promote(*, root: Path, tenant: str, keep_image: bool = False) -> int:
     if new == release:
         print(f"{name} already runs platform {target.platform_version} at {target.revision[:12]}")
         return 0
-    before = effective(files, shared_for(repo, name))
+    before = effective(files, repo.inputs_for(name))
     deploy.write_release(root, name, new)
     deploy.render(root, [name])
     after_repo = deploy.load_valid(root, [name])
-    after = effective(after_repo.tenants[name], shared_for(after_repo, name))
+    after = effective(after_repo.tenants[name], after_repo.inputs_for(name))
     print(f"{name} moves to platform {target.platform_version} at {target.revision[:12]}:")
     for line in tenant_changes(before, after):
         print(f"  - {line}")

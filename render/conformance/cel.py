@@ -13,6 +13,9 @@ from functools import lru_cache
 from typing import Any
 
 import celpy
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
 from celpy import celtypes
 
 
@@ -46,19 +49,19 @@ def _program(expression: str) -> Any:
     env = celpy.Environment()
     try:
         ast = env.compile(expression)
-    except celpy.CELParseError as e:
+    except CELParseError as e:
         raise CelError(f"does not compile: {e}") from None
     return env.program(ast, functions=KUBERNETES_FUNCTIONS)
 
 
 def evaluate(expression: str, variables: dict[str, Any]) -> Any:
     """The value of `expression` with `variables` (plain JSON-like data), as Python data."""
-    activation = {k: celpy.json_to_cel(v) for k, v in variables.items()}
+    activation = {k: json_to_cel(v) for k, v in variables.items()}
     try:
         result = _program(expression).evaluate(activation)
-    except celpy.CELEvalError as e:
+    except CELEvalError as e:
         raise CelError(str(e.args[0]) if e.args else str(e)) from None
-    if isinstance(result, celpy.CELEvalError):
+    if isinstance(result, CELEvalError):
         raise CelError(str(result.args[0]) if result.args else str(result))
     return _plain(result)
 

@@ -30,7 +30,7 @@ def supported_version(target: str) -> str:
     shipped = [v for v in utils.all_versions() if Version(utils.major_minor(v)) <= want]
     if not shipped:
         raise ValueError(f"kubernetes-validate ships no schema for Kubernetes {target} or older")
-    return shipped[-1]
+    return str(shipped[-1])
 
 
 class KubernetesSchemas:

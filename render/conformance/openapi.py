@@ -26,7 +26,8 @@ _EMBEDDED = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "meta
 
 def to_json_schema(schema: dict[str, Any], *, root: bool = True) -> dict[str, Any]:
     """A new JSON Schema (draft 4 keywords) equivalent to `schema`, closed where Kubernetes prunes."""
-    return _convert(schema, structural=True, root=root)
+    converted: dict[str, Any] = _convert(schema, structural=True, root=root)
+    return converted
 
 
 def _convert(node: Any, *, structural: bool, root: bool = False) -> Any:

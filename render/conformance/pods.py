@@ -3,7 +3,7 @@
 KubeRay adds its own labels to the head and worker pods of a RayService (ray.io/node-type,
 ray.io/cluster, ray.io/group, ray.io/is-ray-node) and the autoscaler sidecar to the head;
 policies, Services and PodMonitors select on those, so the synthesized pods carry them.
-Shared by the whole-system checks (reachability, capacity, references). Pure.
+PlatformInputs by the whole-system checks (reachability, capacity, references). Pure.
 """
 
 from __future__ import annotations

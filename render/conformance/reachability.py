@@ -214,7 +214,9 @@ def _matches(endpoint: str, want: str) -> bool:
         addr = ipaddress.ip_address(want)
         if "/" in low:
             return addr in ipaddress.ip_network(low, strict=False)
-        return ipaddress.ip_address(low) <= addr <= ipaddress.ip_address(high or low)
+        first, last = ipaddress.ip_address(low), ipaddress.ip_address(high or low)
+        # Addresses of different families never fall in one range (comparing them raises).
+        return addr.version == first.version == last.version and int(first) <= int(addr) <= int(last)
     except ValueError:
         return False
 

@@ -168,7 +168,7 @@ def _pod_refs(p: Pod, manifests: list[Manifest]) -> tuple[list[Problem], int]:
         if keys is False:
             out.append(p.source.problem(where, f"{kind} {name!r} is neither rendered in {p.namespace} nor external",
                                         "render it, or fix the name"))
-        elif key is not None and keys is not None and key not in keys:
+        elif key is not None and isinstance(keys, set) and key not in keys:
             out.append(p.source.problem(where, f"{kind} {name!r} has no key {key!r} (it has: {', '.join(sorted(keys))})"))
     for i, c in enumerate(p.spec.get("containers") or []):
         for probe in ("readinessProbe", "livenessProbe", "startupProbe"):

@@ -120,7 +120,7 @@ def _oom(s: snap.Snapshot, pod: snap.Obj, cs: dict[str, Any], term: dict[str, An
     details = [f"container {container}: OOMKilled at {term.get('finishedAt', '?')}, restarts {cs.get('restartCount', 0)}",
                f"memory limit {limit or 'unset'}"]
     bigger = more_memory(limit, node_memory) if limit else None
-    if bigger is not None and quantity.parse(bigger) <= quantity.parse(limit):
+    if bigger is not None and quantity.parse(bigger) <= quantity.parse(str(limit)):
         return Finding("error", f"pod {name} ({role})", "OOMKilled: exceeded its memory limit", tuple(details),
                        f"{role} already requests all a node of its machine type holds ({bigger}): ask the platform "
                        "team for a larger machine type for this group, or lower the work per pod.")

@@ -4,6 +4,7 @@ each extractor's status and replica range, and the other workloads. Pure."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from render.ops import snapshot as snap
 
@@ -23,7 +24,7 @@ def _service(s: snap.Snapshot) -> list[str]:
     if rs is None:
         return [f"RayService {snap.RAY_SERVICE}: not found in {s.namespace}"]
     status = rs.get("status") or {}
-    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
     state = "Ready" if ready.get("status") == "True" else (ready.get("reason") or status.get("serviceStatus") or "not ready")
     line = f"RayService {snap.RAY_SERVICE}: {state}; serving cluster {snap.active_cluster_name(s) or '-'}"
     if status.get("numServeEndpoints") is not None:

@@ -68,6 +68,7 @@ def running(shape: Shape, factor: Decimal, env: dict[str, str], say: Callable[[s
                 "num_cpus": int(shape.head_cpu * factor), "include_dashboard": True, "dashboard_host": "127.0.0.1",
                 "dashboard_port": dashboard_port, "object_store_memory": OBJECT_STORE_BYTES,
                 "labels": {GROUP_LABEL: HEAD}})
+            assert cluster.head_node is not None  # initialize_head=True
             groups = {cluster.head_node.node_id: HEAD}
             for g in shape.groups:
                 if g.max_pods:

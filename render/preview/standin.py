@@ -35,4 +35,5 @@ def build(args: dict[str, Any]) -> Any:
     names = list(args["deployments"])
     if len(names) != 1:
         raise ValueError(f"the preview stand-in serves one deployment per application, not {names}")
-    return StandIn.options(name=names[0]).bind(str(args["extractor"]), float(args["delay_s"]))
+    deployment: Any = StandIn  # serve.deployment's return type does not carry .options
+    return deployment.options(name=names[0]).bind(str(args["extractor"]), float(args["delay_s"]))

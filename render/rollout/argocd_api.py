@@ -37,7 +37,7 @@ class AppStatus:
 
 
 def application_names(tenant: str) -> tuple[str, str]:
-    """The two Applications render/argocd.py renders per tenant: workloads and guardrails."""
+    """The two Applications render/argocd/tenant_apps.py renders per tenant: workloads and guardrails."""
     return layout.namespace(tenant), f"{layout.namespace(tenant)}-guardrails"
 
 

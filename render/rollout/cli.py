@@ -16,8 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from render import deploy, events, github_api, gitops
-from render.ghactions import add_summary
+from render.workflows import events
+from render import git
+from render.workflows import deploy, github_api
+from render.workflows.actions import add_summary
 from render.load import Repo
 from render.problems import Problem, ProblemsError
 from render.rollout import gate, moves
@@ -138,9 +140,9 @@ def synced_after(root: Path, base: str, revision: str) -> bool:
     if not events.COMMIT.fullmatch(revision) or revision == base:
         return False
     try:
-        gitops.git(root, "merge-base", "--is-ancestor", base, revision)
+        git.run(root, "merge-base", "--is-ancestor", base, revision)
         return True
-    except gitops.GitCommandError:
+    except git.GitError:
         return False
 
 

@@ -8,11 +8,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from render import deploy, gitops, layout, load_git, scope
+from render import layout
+from render import git
+from render.workflows import deploy, scope
 from render.load import Repo, parse_bytes
-from render.load_git import GitError, GitTree
+from render.git import GitError, GitTree
 from render.problems import ProblemsError
-from render.release import Target, moved, release_data, release_text
+from render.workflows.release import Target, moved, release_data, release_text
 from render.rollout.plan import Candidate, Waves, candidates, held_reason, make_waves, read_plan
 from render.rollout.state import ACTIVE, COMPLETE, ROLLED_BACK, ROLLING, State, WaveState, read_state, write_state
 
@@ -40,7 +42,7 @@ def start(root: Path, repo: Repo, target: Target, now: datetime) -> Start | None
     hold = dict(waves.held)
     for w in waves.waves[1:]:
         hold.update({t: f"waits for wave {w.name} (`dataplane rollout advance`)" for t in w.tenants})
-    state = new_state(waves, target, spec.timeout_minutes, gitops.head(root), now)
+    state = new_state(waves, target, spec.timeout_minutes, git.head(root), now)
     if old is not None and old.status in ACTIVE:
         where = old.waves[old.current].name if old.current >= 0 else "no wave"
         state = replace(state, supersedes=f"{old.label()} ({old.status} at wave {where})")
@@ -60,7 +62,7 @@ def same_platform(root: Path, state: State, target: Target) -> bool:
     if state.image != target.image:
         return False
     try:
-        return load_git.platform_trees(root, state.revision) == load_git.platform_trees(root, target.revision)
+        return git.platform_trees(root, state.revision) == git.platform_trees(root, target.revision)
     except GitError:
         return False
 
@@ -96,7 +98,7 @@ def move_wave(root: Path, repo: Repo, state: State, index: int, now: datetime) -
             continue
         names.append(name)
         deploy.write_release(root, name, moved(release_data(repo.tenants[name]), state.target))
-    new = replace(state, held=held).with_wave(index, replace(wave, tenants=tuple(names), base=gitops.head(root),
+    new = replace(state, held=held).with_wave(index, replace(wave, tenants=tuple(names), base=git.head(root),
                                                                  moved_at=now))
     if names:
         deploy.render(root, names)
@@ -146,9 +148,9 @@ def commit(root: Path, state: State, tenants: list[str], message: str) -> str | 
     """Write the state, stage it with the tenants' releases and output, check, commit."""
     write_state(root, state)
     files = [layout.tenant_file(t, layout.RELEASE_FILE) for t in tenants] + [layout.ROLLOUT_STATE_FILE]
-    staged = gitops.stage(root, files + [d for t in tenants for d in layout.tenant_scopes(t)])
+    staged = git.stage(root, files + [d for t in tenants for d in layout.tenant_scopes(t)])
     problems = scope.check_rollout_paths(tenants, staged)
     if problems:
-        gitops.git(root, "reset", "-q")
+        git.run(root, "reset", "-q")
         raise ProblemsError(problems)
-    return gitops.commit(root, message)
+    return git.commit(root, message)

@@ -17,8 +17,8 @@ import yaml
 from render import layout
 from render.load import Document, read_yaml
 from render.problems import ProblemsError
-from render.release import Target
-from render.validate import check_schema
+from render.workflows.release import Target
+from render.validate.schemas import check_schema
 
 ROLLING, HALTED, ROLLED_BACK, COMPLETE, SUPERSEDED = "rolling", "halted", "rolled_back", "complete", "superseded"
 ACTIVE = (ROLLING, HALTED)

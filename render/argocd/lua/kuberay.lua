@@ -1,4 +1,4 @@
--- Helpers of the KubeRay health scripts. render/argocd_health.py writes this text before
+-- Helpers of the KubeRay health scripts. render/argocd/health.py writes this text before
 -- each of them, since an argocd-cm health script is one self-contained chunk.
 
 -- The status condition of this type, or nil.
@@ -26,3 +26,9 @@ local function describe(c, fallback)
   return fallback .. ": " .. text
 end
 
+-- True while KubeRay has not acted on the latest spec yet: its status describes an older one.
+local function spec_unobserved()
+  local generation = obj.metadata and obj.metadata.generation
+  local observed = obj.status and obj.status.observedGeneration
+  return generation ~= nil and observed ~= nil and observed < generation
+end

@@ -2,7 +2,7 @@
 API server itself refuses in every tenant namespace, whoever sends it (argocd/admission/).
 
 A fleet builder: a function of registry/platform.yaml only. Three policies here (docs/security.md),
-and render/admission_secrets.py's, which keeps each tenant's secret objects to its own store:
+and render/admission/secret_policy.py's, which keeps each tenant's secret objects to its own store:
 - images: a pod runs only platform images pinned by digest, the engine at a platform
   release, or this tenant's own fork build (tag tenant-<name>-<sha>);
 - operator scale only: outside the platform's identities, a RayCluster/RayService may change
@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import admission_secrets, emit, layout
+from render import emit, layout
+from render.admission import secret_policy
 from render.load import Document, Repo
 from render.problems import Problem, ProblemsError
 
@@ -203,6 +204,6 @@ def objects(s: dict[str, Any]) -> list[dict[str, Any]]:
 def build(repo: Repo) -> emit.Outputs:
     """Fleet builder: argocd/admission/ (a function of registry/platform.yaml only): these
     policies and the one that keeps each tenant's secret objects to its own store and path."""
-    out = objects(settings(repo.platform)) + admission_secrets.policy_objects(repo.platform.data)
+    out = objects(settings(repo.current.platform)) + secret_policy.policy_objects(repo.current.platform.data)
     scope = layout.ADMISSION_DIR
     return {scope: {f"{scope}/{layout.object_file(o['kind'], o['metadata']['name'])}": emit.dump(o) for o in out}}

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
-from render import extractor_names, layout, quantity
+from render import layout, quantity
+from render.validate import extractor_names
 from render.load import Document, TenantFiles
 
 from render.problems import Problem, did_you_mean
@@ -29,7 +30,7 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def check_name(files: TenantFiles) -> list[Problem]:
+def check_tenant_name(files: TenantFiles) -> list[Problem]:
     out = []
     name = files.name
     if not layout.DNS1123_LABEL.match(name) or len(name) > layout.TENANT_NAME_MAX:
@@ -153,19 +154,19 @@ def check_cluster(doc: Document, platform: Document) -> list[Problem]:
 
 # -- extractor names -------------------------------------------------------------------
 
-def check_extractor_names(doc: Document, registry: Document) -> list[Problem]:
+def check_extractor_names(doc: Document, extractors: Document) -> list[Problem]:
     data = _mapping(doc.data)
-    entries = _mapping(_mapping(registry.data).get("extractors"))
+    entries = _mapping(_mapping(extractors.data).get("extractors"))
     known = sorted(set(entries) | {str(e.get("name")) for e in entries.values() if isinstance(e, dict)})
     out = []
-    disabled = data.get("disabled") if isinstance(data.get("disabled"), list) else []
+    disabled: list[Any] = data["disabled"] if isinstance(data.get("disabled"), list) else []
     for i, item in enumerate(disabled):
         if isinstance(item, str) and item not in known:
-            out.append(doc.problem(("disabled", i), f"unknown extractor {item!r}", _suggest(item, registry, known),
+            out.append(doc.problem(("disabled", i), f"unknown extractor {item!r}", _suggest(item, extractors, known),
                                    at_value=True))
     for key in _mapping(data.get("overrides")):
         if key not in known:
-            out.append(doc.problem(("overrides", key), f"unknown extractor {key!r}", _suggest(key, registry, known)))
+            out.append(doc.problem(("overrides", key), f"unknown extractor {key!r}", _suggest(key, extractors, known)))
         elif _disabled_by(disabled, key, entries):
             line = doc.mark(("disabled", disabled.index(_disabled_by(disabled, key, entries))))[0]
             out.append(doc.problem(("overrides", key), f"{key!r} is disabled (line {line}), so these overrides would never apply",
@@ -173,8 +174,8 @@ def check_extractor_names(doc: Document, registry: Document) -> list[Problem]:
     return out
 
 
-def _suggest(word: str, registry: Document, known: list[str]) -> str:
-    return extractor_names.suggest(word, registry.data) or did_you_mean(word, known, "extractors")
+def _suggest(word: str, extractors: Document, known: list[str]) -> str:
+    return extractor_names.suggest(word, extractors.data) or did_you_mean(word, known, "extractors")
 
 
 def _disabled_by(disabled: list[Any], key: str, entries: dict[str, Any]) -> str:
@@ -236,61 +237,3 @@ def check_secret_store(tenant: Document, platform: Document) -> list[Problem]:
                            f"{layout.PLATFORM_FILE} secret_stores.gcp_project_numbers",
                            "the platform team adds the project's number (gcloud projects describe PROJECT "
                            "--format='value(projectNumber)') before a tenant moves in", at_value=True)]
-
-
-# -- the fleet -------------------------------------------------------------------------
-
-Claim = tuple[str, str, Document, Path_]  # (what, value, where it is claimed, key path)
-
-
-def claims(name: str, tenant: Document, platform: Document) -> list[Claim]:
-    """Names one tenant takes from a space all tenants share."""
-    data = _mapping(tenant.data)
-    out: list[Claim] = []
-    if isinstance(data.get("organization_id"), str):
-        out.append(("organization id", data["organization_id"], tenant, ("organization_id",)))
-    prefix = _mapping(_mapping(platform.data).get("control_plane")).get("bucket_prefix")
-    derived: list[tuple[str, Callable[[str], str]]] = [("database", layout.database_name),
-                                                      ("vector collection prefix", layout.vector_prefix)]
-    if isinstance(prefix, str):
-        derived.append(("bucket", lambda n: layout.bucket_name(prefix, n)))
-    out += [(what, make(name), tenant, ("name",)) for what, make in derived]
-    out += [(what, make(name), tenant, ("name",)) for what, make in PREFIXES.items()]
-    return out
-
-
-# Claims used as prefixes: besides being unique, none may be a prefix of another's.
-PREFIXES: dict[str, Callable[[str], str]] = {"vector collection prefix": layout.vector_prefix,
-                                             "queue prefix": layout.queue_prefix,
-                                             "Redis key prefix": layout.redis_key_prefix}
-
-
-def prefix_conflicts(all_claims: list[Claim]) -> list[Problem]:
-    """A problem for every prefix claim that starts another tenant's claim of the same kind.
-    Sorted values: a prefix sorts right before the values it starts, so neighbours suffice."""
-    out = []
-    for what in PREFIXES:
-        group = sorted((c for c in all_claims if c[0] == what), key=lambda c: c[1])
-        for shorter, longer in zip(group, group[1:]):
-            if longer[1].startswith(shorter[1]) and longer[1] != shorter[1]:
-                where = f"{shorter[2].file}:{shorter[2].mark(shorter[3])[0]}"
-                out.append(longer[2].problem(longer[3], f"{what} {longer[1]!r} starts with {shorter[1]!r}, claimed by "
-                                             f"{where}", "a prefix must not start another tenant's; rename one tenant",
-                                             at_value=True))
-    return out
-
-
-def fleet_conflicts(all_claims: list[Claim]) -> list[Problem]:
-    """One problem per claimant of a value more than one tenant claims, naming the others."""
-    by_value: dict[tuple[str, str], list[Claim]] = {}
-    for claim in all_claims:
-        by_value.setdefault((claim[0], claim[1]), []).append(claim)
-    out = []
-    for (what, value), group in sorted(by_value.items()):
-        if len({c[2].file for c in group}) < 2:
-            continue
-        for _, _, doc, path in group:
-            others = ", ".join(f"{c[2].file}:{c[2].mark(c[3])[0]}" for c in group if c[2].file != doc.file)
-            out.append(doc.problem(path, f"{what} {value!r} is also claimed by {others}",
-                                   f"every tenant needs its own {what}", at_value=True))
-    return out

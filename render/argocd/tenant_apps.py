@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from render import ENGINE_VERSION, context, emit, grafana, layout
-from render.argocd_platform import (ARGOCD_API, Settings, app_labels, check_name, platform_objects,
+from render import ENGINE_VERSION, context, emit, layout
+from render.monitoring import grafana
+from render.argocd.platform_apps import (ARGOCD_API, Settings, app_labels, plain_name_problems, platform_objects,
                                     settings)
 from render.load import Document, Repo, TenantFiles
 from render.merge import Effective
@@ -41,7 +42,7 @@ SYNC_OPTIONS = [
     "FailOnSharedResource=true",  # never take over an object another Application manages
 ]
 COMPARE_OPTIONS = "ServerSideDiff=true"  # diff against API-server defaults and webhooks
-# The tenant's Grafana dashboards (spec: Monitoring): slugs of render/dashboards.py.
+# The tenant's Grafana dashboards (spec: Monitoring): slugs of render/monitoring/dashboards.py.
 DASHBOARDS = (
     ("queues", "Queue Health"), ("batch", "Batch Status"), ("latency", "API Latency"),
     ("cost", "Cost & Usage"), ("errors", "Error Rate"),
@@ -58,7 +59,7 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 def build_platform(repo: Repo) -> emit.Outputs:
     """Fleet builder: argocd/platform/ (a function of registry/platform.yaml only)."""
-    s = settings(repo.platform)
+    s = settings(repo.current.platform)
     return {layout.ARGOCD_PLATFORM_DIR: _files(layout.ARGOCD_PLATFORM_DIR, platform_objects(s))}
 
 
@@ -66,7 +67,7 @@ def build_tenant(files: TenantFiles, eff: Effective, objects: dict[str, dict[str
                  platform: Document) -> emit.Outputs:
     """argocd/tenants/<name>/ for one tenant; `objects` (its rendered files) decide which
     file goes to the guardrails Application and which to the workloads one."""
-    problems = check_name(files.tenant, ("cluster",)) + check_name(files.tenant, ("operator_group",))
+    problems = plain_name_problems(files.tenant, ("cluster",)) + plain_name_problems(files.tenant, ("operator_group",))
     if problems:
         raise ProblemsError(problems)
     allowed = allowed_kinds(platform)
@@ -81,7 +82,7 @@ def build_tenant(files: TenantFiles, eff: Effective, objects: dict[str, dict[str
     if problems:
         raise ProblemsError(problems)
     scope = layout.argocd_tenant_dir(files.name)
-    return {scope: _files(scope, tenant_objects(eff.values, objects, settings(platform), sorted(allowed)))}
+    return {scope: _files(scope, projects_and_apps(eff.values, objects, settings(platform), sorted(allowed)))}
 
 
 def allowed_kinds(platform: Document) -> set[tuple[str, str]]:
@@ -109,7 +110,7 @@ def file_set(paths: list[str]) -> str:
     return "{" + ",".join(sorted(p.rsplit("/", 1)[-1] for p in paths)) + "}"
 
 
-def tenant_objects(v: dict[str, Any], objects: dict[str, dict[str, Any]], s: Settings,
+def projects_and_apps(v: dict[str, Any], objects: dict[str, dict[str, Any]], s: Settings,
                    work_kinds: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """The two AppProjects and two Applications of one tenant. The projects' whitelists are
     platform-owned lists (tenant_kinds, GUARDRAIL_KINDS), never derived from the templates."""

@@ -46,17 +46,17 @@ class Layers:
     """The three inputs behind one tenant's effective values, to find who set a value."""
 
     platform: Document
-    registry: Document
+    extractors: Document
     overrides: Document | None
 
     def extractor(self, ext_id: str, name: str, field: str) -> Origin:
         section = _get(self.overrides.data, "overrides") if self.overrides else None
         for key in (ext_id, name):  # the id layer wins over the name layer (merge.py)
-            if isinstance(_get(section, key), dict) and field in section[key]:
+            if isinstance(_get(section, key), dict) and field in _get(section, key):
                 assert self.overrides is not None
                 return Origin(self.overrides, ("overrides", key, field), True)
-        if field in (_get(self.registry.data, "extractors", ext_id) or {}):
-            return Origin(self.registry, ("extractors", ext_id, field), False)
+        if field in (_get(self.extractors.data, "extractors", ext_id) or {}):
+            return Origin(self.extractors, ("extractors", ext_id, field), False)
         return Origin(self.platform, ("extractor_defaults", field), False)
 
     def group(self, group: str, field: str) -> Origin:
@@ -78,32 +78,33 @@ def _where(origin: Origin) -> str:
     return f"{origin.doc.file}:{line}"
 
 
-def tenant_rules(files: TenantFiles, platform: Document, registry: Document) -> list[Problem]:
+def tenant_rules(files: TenantFiles, platform: Document, extractors: Document) -> list[Problem]:
     """Rules over one tenant's effective values. Inputs must be schema-valid."""
-    values = merge_tenant(platform, registry, files).values
-    layers = Layers(platform, registry, files.overrides)
+    values = merge_tenant(platform, extractors, files).values
+    layers = Layers(platform, extractors, files.overrides)
     groups = values["cluster"]
-    extractors = list(values["extractors"].values())
+    entries = list(values["extractors"].values())
     cloud = _get(files.tenant.data, "cloud")
-    return (group_rules(groups, layers, True) + extractor_rules(extractors, groups, layers, True)
+    return (group_rules(groups, layers, True) + extractor_rules(entries, groups, layers, True)
             + node_rules(groups, layers, True, platform.data, [cloud] if cloud in ("gcp", "aws") else []))
 
 
-def registry_rules(platform: Document, registry: Document) -> list[Problem]:
+def registry_rules(platform: Document, extractors: Document) -> list[Problem]:
     """The same rules over the platform defaults alone: what every tenant inherits."""
-    layers = Layers(platform, registry, None)
+    layers = Layers(platform, extractors, None)
     groups = _get(platform.data, "worker_groups") or {}
     defaults = _get(platform.data, "extractor_defaults") or {}
-    extractors, out = [], []
-    for ext_id, entry in (_get(registry.data, "extractors") or {}).items():
+    merged_entries: list[dict[str, Any]] = []
+    out = []
+    for ext_id, entry in (_get(extractors.data, "extractors") or {}).items():
         merged = {**defaults, **entry, "id": ext_id}
         merged["enabled"] = entry.get("enabled_by_default", True)
-        extractors.append(merged)
+        merged_entries.append(merged)
         expected = f"{entry.get('name')}_{entry.get('version')}"
         if ext_id != expected:
-            out.append(registry.problem(("extractors", ext_id), f"id {ext_id!r} does not match its name and version",
+            out.append(extractors.problem(("extractors", ext_id), f"id {ext_id!r} does not match its name and version",
                                         f"ids are <name>_<version>: rename it {expected!r}"))
-    return (out + group_rules(groups, layers, False) + extractor_rules(extractors, groups, layers, False)
+    return (out + group_rules(groups, layers, False) + extractor_rules(merged_entries, groups, layers, False)
             + node_rules(groups, layers, False, platform.data, ["gcp", "aws"]))
 
 
@@ -163,7 +164,7 @@ def extractor_rules(extractors: list[dict[str, Any]], groups: dict[str, Any], la
         # runs in its own Deployment and names a group for sizing reference only.
         if not e.get("enabled") or e.get("runtime") != "ray_serve":
             continue
-        group = groups.get(e.get("worker_group")) or {}
+        group = groups.get(str(e.get("worker_group"))) or {}
         if group.get("max_replicas") == 0:
             o_enable = layers.extractor(e["id"], e.get("name", e["id"]), "enabled")
             if tenant and o_enable.tenant:
@@ -267,16 +268,16 @@ def _amount(value: Any) -> Decimal | None:
 _CEILINGS = (("cpu", "vcpu", "vCPU"), ("memory", "memory", "memory"), ("gpus", "gpus", "GPUs"), ("pods", "pods", "pods"))
 
 
-def contract_rules(files: TenantFiles, platform: Document, registry: Document) -> list[Problem]:
+def contract_rules(files: TenantFiles, platform: Document, extractors: Document) -> list[Problem]:
     from render import context, contract
 
-    eff = merge_tenant(platform, registry, files)
+    eff = merge_tenant(platform, extractors, files)
     ctx = context.tenant_context(eff, platform.data)
     asked, sold = contract.peak(ctx), contract.contract(ctx, platform.data)
     own = contract.of_tenant(files.tenant.data if isinstance(files.tenant.data, dict) else {}) is not None
     where = (f"contract.{{key}} in {files.tenant.file}:{files.tenant.mark(('contract',))[0]}" if own
              else f"the standard contract: the platform's default sizes, as {files.tenant.file} sets none")
-    layers = Layers(platform, registry, files.overrides)
+    layers = Layers(platform, extractors, files.overrides)
     out = []
     for attr, key, label in _CEILINGS:
         need, have = getattr(asked, attr), getattr(sold, attr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from render.dashboards import GATEWAY_DURATION, GATEWAY_REQUESTS, Targets
+from render.monitoring.dashboards import GATEWAY_DURATION, GATEWAY_REQUESTS, Targets
 
 PENDING_FOR = "10m"
 ERROR_RATIO = 0.05  # 5xx share of the tenant's requests

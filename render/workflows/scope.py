@@ -10,7 +10,8 @@ from __future__ import annotations
 import unicodedata
 from pathlib import PurePosixPath
 
-from render import events, layout
+from render import layout
+from render.workflows import events
 from render.problems import Problem
 
 STAGED = "staged changes"

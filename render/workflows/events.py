@@ -8,6 +8,7 @@ file path or a log line. Pure: a payload dict in, a frozen dataclass (or Problem
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,63 +33,58 @@ def _text(value: Any, pointer: str) -> str:
     return value
 
 
+def _matching(value: Any, pointer: str, pattern: re.Pattern[str], what: str, hint: str,
+              refuse: Callable[[str], bool] = lambda _: False) -> str:
+    """`value` itself when it is a string `pattern` matches whole and `refuse` accepts."""
+    text = _text(value, pointer)
+    if not pattern.fullmatch(text) or refuse(text):
+        raise _bad(pointer, f"{text!r} is not {what}", hint)
+    return text
+
+
 def tenant_name(value: Any, pointer: str = "tenant") -> str:
     """A tenant name: a DNS-1123 label (ASCII only, so look-alike letters are refused)."""
-    name = _text(value, pointer)
-    if not layout.DNS1123_LABEL.fullmatch(name) or len(name) > layout.TENANT_NAME_MAX:
-        raise _bad(pointer, f"{name!r} is not a tenant name",
-                   f"a DNS-1123 label of at most {layout.TENANT_NAME_MAX} characters: a-z, 0-9 and '-'")
-    return name
+    return _matching(value, pointer, layout.DNS1123_LABEL, "a tenant name",
+                     f"a DNS-1123 label of at most {layout.TENANT_NAME_MAX} characters: a-z, 0-9 and '-'",
+                     lambda name: len(name) > layout.TENANT_NAME_MAX)
 
 
 def repository(value: Any, pointer: str = "repository") -> str:
     """owner/name of a GitHub repository."""
-    repo = _text(value, pointer)
-    if not REPOSITORY.fullmatch(repo) or repo.split("/")[1] in (".", ".."):
-        raise _bad(pointer, f"{repo!r} is not a GitHub repository", "write owner/name, e.g. acme-corp/engine")
-    return repo
+    return _matching(value, pointer, REPOSITORY, "a GitHub repository", "write owner/name, e.g. acme-corp/engine",
+                     lambda repo: repo.split("/")[1] in (".", ".."))
 
 
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def digest(value: Any, pointer: str = "digest") -> str:
-    text = _text(value, pointer)
-    if not DIGEST.fullmatch(text):
-        raise _bad(pointer, f"{text!r} is not an image digest", "sha256: and 64 hexadecimal digits")
-    return text
+    return _matching(value, pointer, DIGEST, "an image digest", "sha256: and 64 hexadecimal digits")
+
+
+def _misread_ref(ref: str) -> bool:
+    """What git or a shell could misread, though REF allows its characters."""
+    return ".." in ref or "//" in ref or "/." in ref or "@{" in ref or ref.endswith((".lock", "/", "."))
 
 
 def git_ref(value: Any, pointer: str = "ref") -> str:
     """A branch, tag or commit id; refuses what git or a shell could misread."""
-    ref = _text(value, pointer)
-    bad = (not REF.fullmatch(ref) or ".." in ref or "//" in ref or "/." in ref or "@{" in ref
-           or ref.endswith((".lock", "/", ".")))
-    if bad:
-        raise _bad(pointer, f"{ref!r} is not a branch, tag or commit id", "e.g. main, v1.2.0 or a 40-character commit id")
-    return ref
+    return _matching(value, pointer, REF, "a branch, tag or commit id", "e.g. main, v1.2.0 or a 40-character commit id",
+                     _misread_ref)
 
 
 def commit(value: Any, pointer: str = "commit") -> str:
-    sha = _text(value, pointer)
-    if not COMMIT.fullmatch(sha):
-        raise _bad(pointer, f"{sha!r} is not a full commit id", "40 lower-case hex characters")
-    return sha
+    return _matching(value, pointer, COMMIT, "a full commit id", "40 lower-case hex characters")
 
 
 def version(value: Any, pointer: str = "version") -> str:
-    text = _text(value, pointer)
-    if not VERSION.fullmatch(text):
-        raise _bad(pointer, f"{text!r} is not a platform version", "e.g. 2026.12.1")
-    return text
+    return _matching(value, pointer, VERSION, "a platform version", "e.g. 2026.12.1")
 
 
 def image_tag(value: Any, pointer: str = "tag") -> str:
-    tag = _text(value, pointer)
-    if not TAG.fullmatch(tag) or tag.startswith("tenant-"):
-        raise _bad(pointer, f"{tag!r} is not a platform image tag",
-                   "a Docker tag such as 2026.12.1; tenant-* tags are fork images")
-    return tag
+    return _matching(value, pointer, TAG, "a platform image tag",
+                     "a Docker tag such as 2026.12.1; tenant-* tags are fork images",
+                     lambda tag: tag.startswith("tenant-"))
 
 
 @dataclass(frozen=True)

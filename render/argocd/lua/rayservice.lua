@@ -37,8 +37,7 @@ local function deploying_app(service)
   return nil
 end
 
-local generation = obj.metadata and obj.metadata.generation
-if generation ~= nil and st.observedGeneration ~= nil and st.observedGeneration < generation then
+if spec_unobserved() then
   hs.message = "KubeRay has not yet observed the latest spec"
   return hs
 end

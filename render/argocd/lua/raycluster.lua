@@ -13,8 +13,7 @@ local function is_true(kind)
   return c ~= nil and c.status == "True"
 end
 
-local generation = obj.metadata and obj.metadata.generation
-if generation ~= nil and st.observedGeneration ~= nil and st.observedGeneration < generation then
+if spec_unobserved() then
   hs.message = "KubeRay has not yet observed the latest spec"
   return hs
 end

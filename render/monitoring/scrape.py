@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import alerts, dashboards, grafana, layout, promql
+from render import layout
+from render.monitoring import alerts, dashboards, grafana, promql
 
 REDIS_EXPORTER_PORT = 9121
 MONGODB_EXPORTER_PORT = 9216

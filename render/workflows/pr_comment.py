@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 from render import context, footprint, layout
 from render.merge import Effective
-from render.pipeline import Shared
-from render.summary import describe
+from render.load import PlatformInputs
+from render.workflows.change_summary import describe
 
 MARKER = "<!-- dataplane:pr-report -->"
 MAX_COMMENT = 60_000  # GitHub refuses comments over 65,536 characters
@@ -35,8 +35,8 @@ class TenantChange:
     name: str
     before: Effective | None
     after: Effective | None
-    before_shared: Shared | None
-    after_shared: Shared | None
+    before_shared: PlatformInputs | None
+    after_shared: PlatformInputs | None
     files: list[str] = field(default_factory=list)  # rendered paths that change
     held: bool = False  # a platform change that waits for `dataplane promote`
     prices: dict[str, Any] | None = None  # registry/prices.yaml of the head, for the footprint section
@@ -81,7 +81,7 @@ def footprint_change(change: TenantChange) -> list[str]:
     if change.prices is None:
         return []
 
-    def of(eff: Effective | None, shared: Shared | None) -> footprint.Footprint | None:
+    def of(eff: Effective | None, shared: PlatformInputs | None) -> footprint.Footprint | None:
         if eff is None or shared is None:
             return None
         ctx = context.tenant_context(eff, shared.platform.data)

@@ -1,7 +1,7 @@
 """The five tenant dashboards of the spec: Queue Health, Batch Status, API Latency,
 Cost & Usage, Error Rate.
 
-Every query is built with the tenant's `Scope` (render/promql.py), so each selector is
+Every query is built with the tenant's `Scope` (render/monitoring/promql.py), so each selector is
 pinned to `namespace="tenant-<name>"` (or `tenant="<name>"` for the shared gateway).
 Metric names are the ones the real exporters publish; docs/operations.md lists their
 sources. Grafana variables ($__range, ...) are avoided on purpose: every expression is
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from render.grafana import Dashboard, Panel, Query
-from render.promql import Scope
+from render.monitoring.grafana import Dashboard, Panel, Query
+from render.monitoring.promql import Scope
 
 # Metrics the shared API gateway publishes per tenant (the contract in docs/operations.md).
 GATEWAY_REQUESTS = "dataplane_gateway_requests_total"

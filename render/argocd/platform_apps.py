@@ -6,7 +6,7 @@
 - Application `dataplane-root` (app of apps): everything under argocd/, recursively,
   itself included, so a merged change to argocd/ reaches ArgoCD without a manual step.
 - Application `dataplane-control-plane`: control-plane/ into the gateway's namespace.
-- the argocd-cm fragment with the health checks (render.argocd_health).
+- the argocd-cm fragment with the health checks (render.argocd.health).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from render import ENGINE_VERSION, layout
-from render.argocd_health import argocd_cm
+from render.argocd.health import argocd_cm
 from render.load import Document
 from render.problems import Problem, ProblemsError
 
@@ -64,7 +64,7 @@ def settings(platform: Document) -> Settings:
                     cp["grafana_url"].rstrip("/"), cp["gateway_namespace"])
 
 
-def check_name(doc: Document, path: tuple[str, ...]) -> list[Problem]:
+def plain_name_problems(doc: Document, path: tuple[str, ...]) -> list[Problem]:
     """A value that lands in an AppProject must be a plain name, never a pattern."""
     value = doc.data.get(path[0]) if isinstance(doc.data, dict) else None
     if isinstance(value, str) and PATTERN_CHARS & set(value):

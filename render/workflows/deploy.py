@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from render import emit, fleet, gitops, layout, load_git, scope
+from render import emit, fleet, layout
+from render import git
+from render.workflows import scope
 from render.load import Repo, load_platform_at, load_repo
 from render.problems import Problem, ProblemsError
-from render.release import Target, release_text, target_of
+from render.workflows.release import Target, release_text, target_of
 from render.validate import validate_repo
 
 PLATFORM_DIRS = (layout.BASE_DIR, layout.REGISTRY_DIR)
@@ -30,34 +32,34 @@ def current_target(root: Path, repo: Repo) -> Target:
     registry/ has uncommitted changes: a release must name a commit that holds exactly
     what the tenant renders from."""
     _refuse_dirty_platform(root)
-    return target_of(repo.platform.data, gitops.head(root))
+    return target_of(repo.current.platform.data, git.head(root))
 
 
 def latest_release(root: Path) -> Target:
     """The newest platform release HEAD contains (what `promote` pins a tenant to)."""
     _refuse_dirty_platform(root)
-    tag = load_git.latest_release(root)
+    tag = git.latest_release(root)
     if tag is None:
         raise ProblemsError([Problem(layout.PLATFORM_FILE, 1, 1, "", "no platform release to move to: no "
                                      f"annotated tag {layout.RELEASE_TAG_PREFIX}* is reachable from HEAD",
                                      "platform-update creates one on main; fetch tags (git fetch --tags)")])
-    return target_at(root, load_git.resolve(root, tag))
+    return target_at(root, git.resolve(root, tag))
 
 
 def target_at(root: Path, revision: str) -> Target:
     """The platform as registry/platform.yaml at `revision` describes it."""
-    return target_of(load_platform_at(load_git.GitTree(root, revision)).platform.data, revision)
+    return target_of(load_platform_at(git.GitTree(root, revision)).platform.data, revision)
 
 
 def release(root: Path, target: Target) -> bool:
     """Record `target` as a platform release (an annotated tag pushed with the update), so
     tenants may pin it. True when the tag is new."""
-    return gitops.tag_release(root, layout.release_tag(target.platform_version, target.revision), target.revision,
+    return git.tag_release(root, layout.release_tag(target.platform_version, target.revision), target.revision,
                               f"platform release {target.platform_version}")
 
 
 def _refuse_dirty_platform(root: Path) -> None:
-    changed = gitops.dirty(root, *PLATFORM_DIRS)
+    changed = git.dirty(root, *PLATFORM_DIRS)
     if changed:
         raise ProblemsError([Problem(changed[0], 1, 1, "", "base/ or registry/ has uncommitted changes",
                                      "commit the platform change first, then move tenants to it")])
@@ -65,8 +67,8 @@ def _refuse_dirty_platform(root: Path) -> None:
 
 def equivalent_revisions(root: Path, repo: Repo, target: Target) -> frozenset[str]:
     """Pinned revisions whose base/ and registry/ equal the target's."""
-    want = load_git.platform_trees(root, target.revision)
-    return frozenset(rev for rev in repo.revisions if load_git.platform_trees(root, rev) == want)
+    want = git.platform_trees(root, target.revision)
+    return frozenset(rev for rev in repo.revisions if git.platform_trees(root, rev) == want)
 
 
 def write_release(root: Path, name: str, release: dict[str, Any]) -> None:
@@ -82,21 +84,21 @@ def render(root: Path, tenants: list[str] | None) -> emit.Report:
 def commit_tenant(root: Path, tenant: str, message: str, *, release: bool) -> list[str]:
     """Stage the tenant's scope, refuse anything outside it, commit. Returns the commit, if any."""
     files, folders = scope.allowed(tenant, release=release)
-    staged = gitops.stage(root, files + folders)
+    staged = git.stage(root, files + folders)
     problems = scope.check_paths(tenant, staged, release=release)
     if problems:
-        gitops.git(root, "reset", "-q")
+        git.run(root, "reset", "-q")
         raise ProblemsError(problems)
-    sha = gitops.commit(root, message)
+    sha = git.commit(root, message)
     return [sha] if sha else []
 
 
-def push_change(root: Path, apply: Callable[[], list[str]], *, push: bool) -> gitops.Pushed | None:
+def push_change(root: Path, apply: Callable[[], list[str]], *, push: bool) -> git.Pushed | None:
     """gitops.deploy with the workflow's token ($GITHUB_TOKEN, through git's environment).
     A git failure (a push still rejected, say) is reported in one line: None."""
-    env = gitops.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
+    env = git.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
     try:
-        return gitops.deploy(root, apply, push=push, env=env)
-    except gitops.GitCommandError as e:
+        return git.deploy(root, apply, push=push, env=env)
+    except git.GitError as e:
         print(f"dataplane: {e}", file=sys.stderr)
         return None

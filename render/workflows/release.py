@@ -142,7 +142,7 @@ def release_data(files: TenantFiles) -> dict[str, Any]:
 def preview_update(repo: Repo) -> tuple[Repo, list[str]]:
     """`repo` as a platform update would leave it: every auto_deploy tenant (not running a
     fork) on the working tree's platform. Returns the repo and the tenants that follow."""
-    target = target_of(repo.platform.data, "")
+    target = target_of(repo.current.platform.data, "")
     tenants, moved_names = dict(repo.tenants), []
     for name, files in repo.tenants.items():
         release = release_data(files)

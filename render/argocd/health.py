@@ -3,7 +3,7 @@
 ArgoCD judges Deployments, StatefulSets, KEDA ScaledObjects, ExternalSecrets and Config
 Connector objects itself, but has no health check for KubeRay or ACK kinds: without one a
 RayService shows Healthy while Serve applications fail. The scripts ship in the package
-(render/health/*.lua) and are rendered into an argocd-cm fragment that the root
+(render/argocd/lua/*.lua) and are rendered into an argocd-cm fragment that the root
 Application applies server-side, so only these keys are owned by it.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 from render import ENGINE_VERSION, layout
 
-HEALTH_DIR = "health"
-# (API group, kind) -> Lua files under render/health/, joined into one script in order.
+LUA_DIR = "lua"
+# (API group, kind) -> Lua files under render/argocd/lua/, joined into one script in order.
 KUBERAY = "kuberay.lua"  # helpers of the KubeRay scripts
 HEALTH_SCRIPTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("ray.io", "RayService"): (KUBERAY, "rayservice.lua"),
@@ -34,7 +34,7 @@ CM_SYNC_OPTIONS = "ServerSideApply=true,Prune=false,Delete=false"
 
 def script(files: tuple[str, ...]) -> str:
     """One health script: the text of its Lua files shipped with the package, in order."""
-    folder = resources.files("render").joinpath(HEALTH_DIR)
+    folder = resources.files("render.argocd").joinpath(LUA_DIR)
     return "".join(folder.joinpath(file).read_text(encoding="utf-8") for file in files)
 
 

@@ -18,24 +18,21 @@ local function text(c, fallback)
   return fallback
 end
 
-local terminal = found["ACK.Terminal"]
-if terminal ~= nil and terminal.status == "True" then
-  hs.status = "Degraded"
-  hs.message = text(terminal, "Terminal error")
-  return hs
-end
-local recoverable = found["ACK.Recoverable"]
-if recoverable ~= nil and recoverable.status == "True" then
-  hs.status = "Degraded"
-  hs.message = text(recoverable, "Error (ACK retries)")
-  return hs
+-- The first of these conditions that is True decides, in this order.
+local verdicts = {
+  {"ACK.Terminal", "Degraded", "Terminal error"},
+  {"ACK.Recoverable", "Degraded", "Error (ACK retries)"},
+  {"ACK.ResourceSynced", "Healthy", "In sync with AWS"},
+}
+for _, v in ipairs(verdicts) do
+  local c = found[v[1]]
+  if c ~= nil and c.status == "True" then
+    hs.status = v[2]
+    hs.message = text(c, v[3])
+    return hs
+  end
 end
 local synced = found["ACK.ResourceSynced"]
-if synced ~= nil and synced.status == "True" then
-  hs.status = "Healthy"
-  hs.message = text(synced, "In sync with AWS")
-  return hs
-end
 if synced ~= nil then
   hs.message = text(synced, "Not yet in sync with AWS")
 end

@@ -1,0 +1,95 @@
+"""Stage 2, validate: JSON Schemas, then semantic rules. Collects every problem.
+
+Pure: takes loaded documents, returns problems. The parts, by what each checks:
+schemas (each file against its JSON Schema), file_rules (single files beyond a schema:
+names, quantities, env, release image, cluster, secret store), effective_rules (a
+tenant's merged values and the registry: ranges, fits, contract) and fleet_rules (claims
+no two tenants may share).
+
+Order, per tenant: each file against its schema; checks of single files (names,
+quantities, env, release image); then, only when the tenant's files are schema-valid,
+the rules over its effective (merged) values; last, fleet-wide claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from render import migration
+from render.validate import extractor_names, misplaced
+from render.validate import effective_rules, file_rules, fleet_rules
+from render.load import Document, Repo, TenantFiles, pinned_revision
+from render.problems import Problem
+from render.validate.schemas import check_schema, schema
+
+__all__ = ["validate_repo", "validate_tenant"]
+
+def validate_repo(repo: Repo) -> list[Problem]:
+    """Every problem in every input file of the repository."""
+    problems = _registry_problems(repo.current.platform, repo.current.extractors)
+    registry_ok: dict[str | None, bool] = {None: not problems}
+    for rev, pinned in repo.revisions.items():  # the registry of each pinned platform revision
+        found = _registry_problems(pinned.platform, pinned.extractors)
+        registry_ok[rev] = not found
+        problems += found
+    for files in repo.tenants.values():
+        pin = pinned_revision(files)
+        if pin is not None and pin not in repo.revisions:  # load_repo reads them; a hand-built Repo may not
+            problems.append(files.release.problem(("platform_revision",), "this platform revision was not loaded",
+                                                  "load the repository with render.load.load_repo"))
+            continue
+        view = repo if pin is None else replace(repo, current=repo.revisions[pin])
+        problems += validate_tenant(files, view if registry_ok.get(pin) else None)
+    tenant_docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
+    all_claims = [c for name, doc in sorted(tenant_docs.items()) for c in fleet_rules.claims(name, doc, repo.current.platform)]
+    peer_files = {doc.file for doc in repo.peers.values()}
+    problems += [p for p in fleet_rules.fleet_conflicts(all_claims) + fleet_rules.prefix_conflicts(all_claims)
+                 if p.file not in peer_files]
+    return sorted(set(problems))
+
+
+def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
+    """Problems of one tenant's files; `repo` is None when the registry itself is broken.
+    A setting at the wrong indentation level is reported once; the problems it causes are not."""
+    wrong_level = [(misplaced.find(doc, schema(name)), doc.file)
+                   for doc, name in ((files.tenant, "tenant"), (files.overrides, "overrides"))]
+    problems = _tenant_problems(files, repo)
+    return [p for found, _ in wrong_level for p in found.problems] + [
+        p for p in problems if not any(found.covers(p, file) for found, file in wrong_level)]
+
+
+def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
+    release_shape = check_schema(files.release, "release")
+    shape = check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides") + release_shape
+    problems = shape + file_rules.check_tenant_name(files)
+    if not release_shape:  # a malformed image is reported once, by the schema
+        problems += file_rules.check_release(files, repo.current.platform if repo else None)
+    sizes = file_rules.check_quantities(files.overrides, "overrides")
+    problems += sizes
+    problems += migration.check(files.tenant, repo.current.platform.data.get("shared_platform") if repo is not None else {})
+    if repo is None:
+        return problems
+    protected = repo.current.platform.data.get("protected_env") or []
+    problems += file_rules.check_extractor_names(files.overrides, repo.current.extractors)
+    problems += file_rules.check_env(files.overrides, protected)
+    if not shape:
+        problems += file_rules.check_cluster(files.tenant, repo.current.platform)
+    problems += file_rules.check_secret_store(files.tenant, repo.current.platform)
+    # Rules on the merged values need well-shaped files and readable sizes; other mistakes
+    # (an unknown name, a protected env key) do not stop them, so all are reported at once.
+    if not shape and not sizes:
+        problems += effective_rules.tenant_rules(files, repo.current.platform, repo.current.extractors)
+        if not problems:  # the peak is only meaningful over values every other rule accepts
+            problems += effective_rules.contract_rules(files, repo.current.platform, repo.current.extractors)
+    return problems
+
+
+def _registry_problems(platform: Document, extractors: Document) -> list[Problem]:
+    """Problems of the platform files of one revision: schemas first, then their rules."""
+    problems = (check_schema(platform, "platform") + check_schema(extractors, "extractors")
+                + file_rules.check_quantities(platform, "platform") + file_rules.check_quantities(extractors, "extractors"))
+    if not problems:
+        problems += effective_rules.registry_rules(platform, extractors)
+        problems += file_rules.check_env(platform, [])
+        problems += extractor_names.check_aliases(extractors)
+    return problems
