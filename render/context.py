@@ -24,8 +24,16 @@ MONGODB_PORT = 27017
 # The worker heartbeat module shipped in celery-config (render/dataplane_heartbeat.py).
 HEARTBEAT_MODULE = Path(__file__).with_name("dataplane_heartbeat.py")
 HEARTBEAT_STALE_S = 60
-# Requests of the Ray autoscaler sidecar KubeRay adds to the head (autoscalerOptions).
-AUTOSCALER_SIDECAR = {"cpu": "500m", "memory": "512Mi"}  # 30 missed 2 s heartbeats
+# The Celery config (celery-config) as engine pods mount it, and the platform's Celery
+# modules (the liveness heartbeat): the engine itself is installed in the image's
+# site-packages and needs no PYTHONPATH.
+CELERY_CONFIG_FILE = "/etc/dataplane/celery.json"
+CELERY_PYTHONPATH = "/etc/dataplane/python"
+# KubeRay's own head liveness (5 s x 120, 2 s timeout): without GCS fault tolerance a head
+# restart restarts the whole cluster, so the head's probe is never tighter than that.
+HEAD_LIVENESS_FLOOR = {"liveness_period_s": 5, "probe_timeout_s": 2, "liveness_failure_threshold": 120}
+# The Redis volume (volumeClaimTemplates); footprint prices the same figure.
+REDIS_STORAGE = "10Gi"
 # Synthetic Ray resource units one worker pod advertises for its group; a replica takes one.
 GROUP_RESOURCE_UNITS = 1000
 
@@ -42,7 +50,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     celery_ext = [e for e in enabled if e["runtime"] == "celery"]
     groups = _worker_groups(v["cluster"], platform, cloud)
     names = _names(t, platform, ns)
-    celery = _celery(name, platform, names, celery_ext)
+    env = _engine_env(v["env"], platform, t, names)
+    celery = _celery(name, platform, names, celery_ext, env.get("LOG_LEVEL", "INFO"))
     ctx = {
         "name": name,
         "namespace": ns,
@@ -66,11 +75,15 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "serve_config": serve_config(serve, platform, v["env"]),
         "celery": celery,
         "datastores": _datastores(t, platform, cloud),
-        "env": _engine_env(v["env"], platform, t, names),
+        "env": env,
         "spec": v["spec"],
         "security": security.security_context(),
+        "pod_security_labels": security.pod_security_labels(platform["versions"]["kubernetes"]),
+        "ray_env": _ray_env(),
+        "head_liveness": _head_liveness(v["spec"]),
     }
-    ctx["autoscaler_sidecar"] = AUTOSCALER_SIDECAR
+    # The sizes contract.py counts in the quota and footprint.py prices: one constant.
+    ctx["autoscaler_sidecar"] = contract.AUTOSCALER
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
     ctx["monitoring"] = monitoring.monitoring_context(ctx)
@@ -195,7 +208,8 @@ def serve_config(serve: list[dict[str, Any]], platform: dict[str, Any], env: dic
     return fastyaml.dump(config, sort_keys=False, default_flow_style=False, width=4096)
 
 
-def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extractors: list[dict[str, Any]]) -> dict[str, Any]:
+def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extractors: list[dict[str, Any]],
+            log_level: str) -> dict[str, Any]:
     c = platform["celery"]
     queues = list(c["queues"]) + (["extract"] if extractors else [])
     prefixed = [layout.queue_prefix(name) + q for q in queues]
@@ -225,17 +239,54 @@ def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extracto
         "task_acks_late": True,
     }
     main_queues = [q for q in prefixed if not q.endswith(".extract")]
-    extract = None
-    if extractors:
-        e = extractors[0]
-        extract = {"queue": layout.queue_prefix(name) + "extract", "min_replicas": e["min_replicas"],
-                   "max_replicas": e["max_replicas"], "target": e["target_ongoing_requests"],
-                   "cooldown_s": e["downscale_delay_s"], "concurrency": e["max_ongoing_requests"],
-                   "resources": _pod_resources(e["num_cpus"], e["memory"], 0), "ids": [x["id"] for x in extractors]}
-    return {"config": config, "config_json": json.dumps(config, indent=2, sort_keys=True) + "\n", "queues": prefixed, "worker_queues": main_queues, "extract": extract,
-            "heartbeat": _heartbeat(), "grace_period_s": _grace_period(c),
-            "worker": {**c["worker"], "resources": _pod_resources(c["worker"]["cpu"], c["worker"]["memory"], 0)},
+    return {"config": config, "config_json": json.dumps(config, indent=2, sort_keys=True) + "\n", "queues": prefixed, "worker_queues": main_queues,
+            "extract": _celery_extract(name, names, extractors, log_level) if extractors else None,
+            "heartbeat": _heartbeat(), "grace_period_s": _grace_period(c), "env": _celery_env(),
+            "worker": {**c["worker"], "resources": _pod_resources(c["worker"]["cpu"], c["worker"]["memory"], 0),
+                       "args": _worker_args(main_queues, c["worker"]["concurrency"], log_level)},
             "beat": _pod_resources(c["beat"]["cpu"], c["beat"]["memory"], 0)}
+
+
+def _celery_extract(name: str, names: dict[str, str], extractors: list[dict[str, Any]], log_level: str) -> dict[str, Any]:
+    """celery-extract and its KEDA ScaledObject: sized by the first Celery extractor."""
+    e = extractors[0]
+    queue = layout.queue_prefix(name) + "extract"
+    return {"queue": queue, "min_replicas": e["min_replicas"], "max_replicas": e["max_replicas"],
+            "target": e["target_ongoing_requests"], "cooldown_s": int(e["downscale_delay_s"]),
+            "concurrency": e["max_ongoing_requests"], "resources": _pod_resources(e["num_cpus"], e["memory"], 0),
+            "ids": [x["id"] for x in extractors], "ids_annotation": ",".join(x["id"] for x in extractors),
+            "args": _worker_args([queue], e["max_ongoing_requests"], log_level),
+            # KEDA's redis scaler: the queue's list on the tenant's Redis, and its target length.
+            "redis_address": f"{names['redis_host']}:{REDIS_PORT}",
+            "list_name": names["redis_key_prefix"] + queue,
+            "list_length": str(int(e["target_ongoing_requests"]))}
+
+
+def _worker_args(queues: list[str], concurrency: Any, log_level: str) -> list[str]:
+    """A Celery worker consuming `queues`; the heartbeat module is what its liveness probe reads."""
+    return ["--queues", ",".join(queues), "--concurrency", str(concurrency), "--without-mingle", "--without-gossip",
+            "--include", "dataplane_heartbeat", "--loglevel", log_level]
+
+
+def _celery_env() -> list[dict[str, Any]]:
+    """Env of every Celery pod: its config, then its Secrets (the tenant's Redis, MongoDB, vector store)."""
+    return [{"name": "CELERY_CONFIG_FILE", "value": CELERY_CONFIG_FILE},
+            {"name": "PYTHONPATH", "value": CELERY_PYTHONPATH},
+            *tenant_secrets.engine_env("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_PASSWORD", "REDIS_URL",
+                                       "MONGO_URI", "QDRANT_API_KEY")]
+
+
+def _ray_env() -> list[dict[str, Any]]:
+    """Env of the Ray head and workers: the Secrets, and the Celery config a task sent from Ray
+    uses to reach this tenant's prefixed queues on its own Redis."""
+    return [*tenant_secrets.engine_env("MONGO_URI", "REDIS_URL", "QDRANT_API_KEY"),
+            {"name": "CELERY_CONFIG_FILE", "value": CELERY_CONFIG_FILE},
+            *tenant_secrets.engine_env("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")]
+
+
+def _head_liveness(spec: dict[str, Any]) -> dict[str, Any]:
+    """The head's liveness probe: the platform's spec, never tighter than KubeRay's own."""
+    return {key: max(spec[key], floor) for key, floor in HEAD_LIVENESS_FLOOR.items()}
 
 
 def _grace_period(c: dict[str, Any]) -> int:
@@ -258,10 +309,12 @@ def _datastores(t: dict[str, Any], platform: dict[str, Any], cloud: str) -> dict
     redis_mem = quantity.parse(d["redis"]["memory"])
     return {
         "mongodb_dedicated": t["database"]["mode"] == "dedicated_instance",
-        "mongodb": {**_pod_resources(d["mongodb"]["cpu"], d["mongodb"]["memory"], 0), "storage": d["mongodb"]["storage"]},
+        "mongodb": _pod_resources(d["mongodb"]["cpu"], d["mongodb"]["memory"], 0),
+        "mongodb_storage": d["mongodb"]["storage"],
         "mongodb_shared_namespace": d["mongodb"]["shared_namespace"],
         "redis": _pod_resources(d["redis"]["cpu"], d["redis"]["memory"], 0),
         "redis_maxmemory": int(redis_mem * d["redis"]["maxmemory_percent"] / 100),
+        "redis_storage": REDIS_STORAGE,
         "storage_class": d["storage_class"][cloud],
     }
 
