@@ -27,15 +27,24 @@ HEARTBEAT_STALE_S = 60
 # The Celery config (celery-config) as engine pods mount it, and the platform's Celery
 # modules (the liveness heartbeat): the engine itself is installed in the image's
 # site-packages and needs no PYTHONPATH.
-CELERY_CONFIG_FILE = "/etc/dataplane/celery.json"
-CELERY_PYTHONPATH = "/etc/dataplane/python"
+CELERY_CONFIG_DIR = "/etc/dataplane"
+CELERY_CONFIG_FILE = f"{CELERY_CONFIG_DIR}/celery.json"
+CELERY_PYTHONPATH = f"{CELERY_CONFIG_DIR}/python"
 # KubeRay's own head liveness (5 s x 120, 2 s timeout): without GCS fault tolerance a head
 # restart restarts the whole cluster, so the head's probe is never tighter than that.
 HEAD_LIVENESS_FLOOR = {"liveness_period_s": 5, "probe_timeout_s": 2, "liveness_failure_threshold": 120}
 # The Redis volume (volumeClaimTemplates); footprint prices the same figure.
 REDIS_STORAGE = "10Gi"
+# Seconds a Ray worker node stays idle before the autoscaler removes it (autoscalerOptions).
+AUTOSCALER_IDLE_S = 300
+# The raylet's health endpoint is served by Ray's dashboard agent (--dashboard-agent-listen-port).
+RAY_AGENT_PORT = 52365
+# S3 refuses a location constraint of its default region: a bucket there names none.
+S3_DEFAULT_REGION = "us-east-1"
 # Synthetic Ray resource units one worker pod advertises for its group; a replica takes one.
 GROUP_RESOURCE_UNITS = 1000
+# The RayService: KubeRay names its Services after it (<name>-head-svc, <name>-serve-svc).
+RAY_SERVICE = "engine"
 
 
 def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +89,10 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "security": security.security_context(),
         "pod_security_labels": security.pod_security_labels(platform["versions"]["kubernetes"]),
         "ray_env": _ray_env(),
+        "ray_probes": _ray_probes(),
         "head_liveness": _head_liveness(v["spec"]),
+        "celery_config_dir": CELERY_CONFIG_DIR,
+        "autoscaler_idle_s": AUTOSCALER_IDLE_S,
     }
     # The sizes contract.py counts in the quota and footprint.py prices: one constant.
     ctx["autoscaler_sidecar"] = contract.AUTOSCALER
@@ -94,6 +106,11 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     if cloud == "aws":
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
+        ctx["bucket_location_constraint"] = t["region"] if t["region"] != S3_DEFAULT_REGION else None
+    else:
+        # Workload Identity: only the ServiceAccounts of the components that use the bucket.
+        ctx["bucket_workload_members"] = [{"account": a, "member": security.gke_workload_member(t["cloud_account"], ns, a)}
+                                          for a in ctx["security"]["bucket_users"]]
     return ctx
 
 
@@ -103,7 +120,11 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
     mongo_host = platform["datastores"]["mongodb"]["shared_host"] if shared else f"mongodb-0.mongodb.{ns}.svc.cluster.local"
     bucket = layout.bucket_name(platform["control_plane"]["bucket_prefix"], name)
     return {
-        "ray_service": "engine",
+        "ray_service": RAY_SERVICE,
+        # KubeRay's Serve Service, named here so the template and serve_url agree.
+        "serve_service": f"{RAY_SERVICE}-serve-svc",
+        # The engine's cloud identity: a GCP service account id, or an AWS role name.
+        "engine_account": _engine_account(t),
         "database": layout.database_name(name),
         "mongodb_host": mongo_host,
         "redis_host": f"redis.{ns}.svc.cluster.local",
@@ -113,8 +134,8 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "bucket": bucket,
         "bucket_url": f"gs://{bucket}" if t["cloud"] == "gcp" else f"s3://{bucket}",
         "cloud_identity": _cloud_identity(t),
-        "ray_address": f"ray://engine-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
-        "serve_url": f"http://engine-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
+        "ray_address": f"ray://{RAY_SERVICE}-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
+        "serve_url": f"http://{RAY_SERVICE}-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
         # The tenant's internal Serve load balancer, published by external-dns in the
         # cluster's internal zone: how the gateway on the management cluster reaches it.
         "serve_host": serve_host(t, platform),
@@ -131,11 +152,15 @@ def serve_host(t: dict[str, Any], platform: dict[str, Any]) -> str:
     return f"serve-{t['name']}.{domain}"
 
 
+def _engine_account(t: dict[str, Any]) -> str:
+    return f"dp-{t['name']}" if t["cloud"] == "gcp" else f"dp-{t['name']}-engine"
+
+
 def _cloud_identity(t: dict[str, Any]) -> str:
     """The cloud identity the engine ServiceAccount impersonates (one per tenant)."""
     if t["cloud"] == "gcp":
-        return f"dp-{t['name']}@{t['cloud_account']}.iam.gserviceaccount.com"
-    return f"arn:aws:iam::{t['cloud_account']}:role/dp-{t['name']}-engine"
+        return f"{_engine_account(t)}@{t['cloud_account']}.iam.gserviceaccount.com"
+    return f"arn:aws:iam::{t['cloud_account']}:role/{_engine_account(t)}"
 
 
 def _pod_resources(cpu: Any, memory: Any, gpus: Any) -> dict[str, Any]:
@@ -282,6 +307,16 @@ def _ray_env() -> list[dict[str, Any]]:
     return [*tenant_secrets.engine_env("MONGO_URI", "REDIS_URL", "QDRANT_API_KEY"),
             {"name": "CELERY_CONFIG_FILE", "value": CELERY_CONFIG_FILE},
             *tenant_secrets.engine_env("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")]
+
+
+def _ray_probes() -> dict[str, list[str]]:
+    """Exec probes of the Ray pods (KubeRay's own checks): the raylet, and the GCS on the head
+    or this node's Serve proxy on a worker, so the Serve Service routes only to live proxies."""
+    raylet = f"wget -T 2 -q -O- http://localhost:{RAY_AGENT_PORT}/api/local_raylet_healthz | grep success"
+    gcs = f"wget -T 2 -q -O- http://localhost:{DASHBOARD_PORT}/api/gcs_healthz | grep success"
+    proxy = f"wget -T 2 -q -O- http://localhost:{SERVE_PORT}/-/healthz | grep success"
+    return {"head": ["bash", "-c", f"{raylet} && {gcs}"], "worker_ready": ["bash", "-c", f"{raylet} && {proxy}"],
+            "worker_live": ["bash", "-c", raylet]}
 
 
 def _head_liveness(spec: dict[str, Any]) -> dict[str, Any]:

@@ -89,6 +89,11 @@ def pod_security_labels(kubernetes_version: str) -> dict[str, str]:
     return out
 
 
+def gke_workload_member(project: str, namespace: str, account: str) -> str:
+    """The IAM member a GKE ServiceAccount is under Workload Identity."""
+    return f"serviceAccount:{project}.svc.id.goog[{namespace}/{account}]"
+
+
 def service_account_subjects(namespace: str, accounts: list[str]) -> list[str]:
     """Kubernetes usernames of ServiceAccounts, as a cloud trust policy names them."""
     return [f"system:serviceaccount:{namespace}:{sa}" for sa in accounts]

@@ -206,7 +206,7 @@ def _gcp(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> dict[s
         grants.append({"name": "secrets-migration-source", "role": "roles/secretmanager.secretAccessor",
                        "condition": gcp_condition(number, prefix, "migration-source")})
     return {"account_id": gcp_account_id(t["name"]), "project_number": number,
-            "workload_member": f"serviceAccount:{t['cloud_account']}.svc.id.goog[{layout.namespace(t['name'])}/{SERVICE_ACCOUNT}]",
+            "workload_member": security.gke_workload_member(t["cloud_account"], layout.namespace(t["name"]), SERVICE_ACCOUNT),
             "grants": grants}
 
 

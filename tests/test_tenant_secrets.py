@@ -208,6 +208,9 @@ def test_new_tenant_needs_no_secret_made_by_hand_but_its_vector_store_token(tmp_
     read = {d["remoteRef"]["key"] for o in objs if o["kind"] == "ExternalSecret" for d in o["spec"]["data"]}
     assert read - pushed == {tenant_secrets.tenant_key(cloud, "wayne", "vector-store")}
     assert {o["kind"] for o in objs} >= {"SecretStore", "Password", "PushSecret", "ServiceAccount"}
+    if cloud == "aws":  # outside us-east-1 (initech's), the bucket names its region
+        (bucket,) = [o for o in objs if o["kind"] == "Bucket"]
+        assert bucket["spec"]["createBucketConfiguration"] == {"locationConstraint": region}
 
 
 def _secret_key_refs(obj) -> list[dict]:
