@@ -25,10 +25,27 @@ MONGODB_PORT = 27017
 # The worker heartbeat module shipped in celery-config (render/dataplane_heartbeat.py).
 HEARTBEAT_MODULE = Path(__file__).with_name("dataplane_heartbeat.py")
 HEARTBEAT_STALE_S = 60
-# Requests of the Ray autoscaler sidecar KubeRay adds to the head (autoscalerOptions).
-AUTOSCALER_SIDECAR = {"cpu": "500m", "memory": "512Mi"}  # 30 missed 2 s heartbeats
+# The Celery config (celery-config) as engine pods mount it, and the platform's Celery
+# modules (the liveness heartbeat): the engine itself is installed in the image's
+# site-packages and needs no PYTHONPATH.
+CELERY_CONFIG_DIR = "/etc/dataplane"
+CELERY_CONFIG_FILE = f"{CELERY_CONFIG_DIR}/celery.json"
+CELERY_PYTHONPATH = f"{CELERY_CONFIG_DIR}/python"
+# KubeRay's own head liveness (5 s x 120, 2 s timeout): without GCS fault tolerance a head
+# restart restarts the whole cluster, so the head's probe is never tighter than that.
+HEAD_LIVENESS_FLOOR = {"liveness_period_s": 5, "probe_timeout_s": 2, "liveness_failure_threshold": 120}
+# The Redis volume (volumeClaimTemplates); footprint prices the same figure.
+REDIS_STORAGE = "10Gi"
+# Seconds a Ray worker node stays idle before the autoscaler removes it (autoscalerOptions).
+AUTOSCALER_IDLE_S = 300
+# The raylet's health endpoint is served by Ray's dashboard agent (--dashboard-agent-listen-port).
+RAY_AGENT_PORT = 52365
+# S3 refuses a location constraint of its default region: a bucket there names none.
+S3_DEFAULT_REGION = "us-east-1"
 # Synthetic Ray resource units one worker pod advertises for its group; a replica takes one.
 GROUP_RESOURCE_UNITS = 1000
+# The RayService: KubeRay names its Services after it (<name>-head-svc, <name>-serve-svc).
+RAY_SERVICE = "engine"
 
 
 def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +60,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     celery_ext = [e for e in enabled if e["runtime"] == "celery"]
     groups = _worker_groups(v["cluster"], platform, cloud)
     names = _names(t, platform, ns)
-    celery = _celery(name, platform, names, celery_ext)
+    env = _engine_env(v["env"], platform, t, names)
+    celery = _celery(name, platform, names, celery_ext, env.get("LOG_LEVEL", "INFO"))
     ctx = {
         "name": name,
         "namespace": ns,
@@ -67,11 +85,18 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "serve_config": serve_config(serve, platform, v["env"]),
         "celery": celery,
         "datastores": _datastores(t, platform, cloud),
-        "env": _engine_env(v["env"], platform, t, names),
+        "env": env,
         "spec": v["spec"],
         "security": security.security_context(),
+        "pod_security_labels": security.pod_security_labels(platform["versions"]["kubernetes"]),
+        "ray_env": _ray_env(),
+        "ray_probes": _ray_probes(),
+        "head_liveness": _head_liveness(v["spec"]),
+        "celery_config_dir": CELERY_CONFIG_DIR,
+        "autoscaler_idle_s": AUTOSCALER_IDLE_S,
     }
-    ctx["autoscaler_sidecar"] = AUTOSCALER_SIDECAR
+    # The sizes contract.py counts in the quota and footprint.py prices: one constant.
+    ctx["autoscaler_sidecar"] = contract.AUTOSCALER
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
     ctx["monitoring"] = scrape.monitoring_context(ctx)
@@ -82,6 +107,11 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     if cloud == "aws":
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
+        ctx["bucket_location_constraint"] = t["region"] if t["region"] != S3_DEFAULT_REGION else None
+    else:
+        # Workload Identity: only the ServiceAccounts of the components that use the bucket.
+        ctx["bucket_workload_members"] = [{"account": a, "member": security.gke_workload_member(t["cloud_account"], ns, a)}
+                                          for a in ctx["security"]["bucket_users"]]
     return ctx
 
 
@@ -91,7 +121,11 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
     mongo_host = platform["datastores"]["mongodb"]["shared_host"] if shared else f"mongodb-0.mongodb.{ns}.svc.cluster.local"
     bucket = layout.bucket_name(platform["control_plane"]["bucket_prefix"], name)
     return {
-        "ray_service": "engine",
+        "ray_service": RAY_SERVICE,
+        # KubeRay's Serve Service, named here so the template and serve_url agree.
+        "serve_service": f"{RAY_SERVICE}-serve-svc",
+        # The engine's cloud identity: a GCP service account id, or an AWS role name.
+        "engine_account": _engine_account(t),
         "database": layout.database_name(name),
         "mongodb_host": mongo_host,
         "redis_host": f"redis.{ns}.svc.cluster.local",
@@ -101,8 +135,8 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "bucket": bucket,
         "bucket_url": f"gs://{bucket}" if t["cloud"] == "gcp" else f"s3://{bucket}",
         "cloud_identity": _cloud_identity(t),
-        "ray_address": f"ray://engine-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
-        "serve_url": f"http://engine-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
+        "ray_address": f"ray://{RAY_SERVICE}-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
+        "serve_url": f"http://{RAY_SERVICE}-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
         # The tenant's internal Serve load balancer, published by external-dns in the
         # cluster's internal zone: how the gateway on the management cluster reaches it.
         "serve_host": serve_host(t, platform),
@@ -119,11 +153,15 @@ def serve_host(t: dict[str, Any], platform: dict[str, Any]) -> str:
     return f"serve-{t['name']}.{domain}"
 
 
+def _engine_account(t: dict[str, Any]) -> str:
+    return f"dp-{t['name']}" if t["cloud"] == "gcp" else f"dp-{t['name']}-engine"
+
+
 def _cloud_identity(t: dict[str, Any]) -> str:
     """The cloud identity the engine ServiceAccount impersonates (one per tenant)."""
     if t["cloud"] == "gcp":
-        return f"dp-{t['name']}@{t['cloud_account']}.iam.gserviceaccount.com"
-    return f"arn:aws:iam::{t['cloud_account']}:role/dp-{t['name']}-engine"
+        return f"{_engine_account(t)}@{t['cloud_account']}.iam.gserviceaccount.com"
+    return f"arn:aws:iam::{t['cloud_account']}:role/{_engine_account(t)}"
 
 
 def _pod_resources(cpu: Any, memory: Any, gpus: Any) -> dict[str, Any]:
@@ -196,7 +234,8 @@ def serve_config(serve: list[dict[str, Any]], platform: dict[str, Any], env: dic
     return fastyaml.dump(config, sort_keys=False, default_flow_style=False, width=4096)
 
 
-def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extractors: list[dict[str, Any]]) -> dict[str, Any]:
+def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extractors: list[dict[str, Any]],
+            log_level: str) -> dict[str, Any]:
     c = platform["celery"]
     queues = list(c["queues"]) + (["extract"] if extractors else [])
     prefixed = [layout.queue_prefix(name) + q for q in queues]
@@ -226,17 +265,64 @@ def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extracto
         "task_acks_late": True,
     }
     main_queues = [q for q in prefixed if not q.endswith(".extract")]
-    extract = None
-    if extractors:
-        e = extractors[0]
-        extract = {"queue": layout.queue_prefix(name) + "extract", "min_replicas": e["min_replicas"],
-                   "max_replicas": e["max_replicas"], "target": e["target_ongoing_requests"],
-                   "cooldown_s": e["downscale_delay_s"], "concurrency": e["max_ongoing_requests"],
-                   "resources": _pod_resources(e["num_cpus"], e["memory"], 0), "ids": [x["id"] for x in extractors]}
-    return {"config": config, "config_json": json.dumps(config, indent=2, sort_keys=True) + "\n", "queues": prefixed, "worker_queues": main_queues, "extract": extract,
-            "heartbeat": _heartbeat(), "grace_period_s": _grace_period(c),
-            "worker": {**c["worker"], "resources": _pod_resources(c["worker"]["cpu"], c["worker"]["memory"], 0)},
+    return {"config": config, "config_json": json.dumps(config, indent=2, sort_keys=True) + "\n", "queues": prefixed, "worker_queues": main_queues,
+            "extract": _celery_extract(name, names, extractors, log_level) if extractors else None,
+            "heartbeat": _heartbeat(), "grace_period_s": _grace_period(c), "env": _celery_env(),
+            "worker": {**c["worker"], "resources": _pod_resources(c["worker"]["cpu"], c["worker"]["memory"], 0),
+                       "args": _worker_args(main_queues, c["worker"]["concurrency"], log_level)},
             "beat": _pod_resources(c["beat"]["cpu"], c["beat"]["memory"], 0)}
+
+
+def _celery_extract(name: str, names: dict[str, str], extractors: list[dict[str, Any]], log_level: str) -> dict[str, Any]:
+    """celery-extract and its KEDA ScaledObject: sized by the first Celery extractor."""
+    e = extractors[0]
+    queue = layout.queue_prefix(name) + "extract"
+    return {"queue": queue, "min_replicas": e["min_replicas"], "max_replicas": e["max_replicas"],
+            "target": e["target_ongoing_requests"], "cooldown_s": int(e["downscale_delay_s"]),
+            "concurrency": e["max_ongoing_requests"], "resources": _pod_resources(e["num_cpus"], e["memory"], 0),
+            "ids": [x["id"] for x in extractors], "ids_annotation": ",".join(x["id"] for x in extractors),
+            "args": _worker_args([queue], e["max_ongoing_requests"], log_level),
+            # KEDA's redis scaler: the queue's list on the tenant's Redis, and its target length.
+            "redis_address": f"{names['redis_host']}:{REDIS_PORT}",
+            "list_name": names["redis_key_prefix"] + queue,
+            "list_length": str(int(e["target_ongoing_requests"]))}
+
+
+def _worker_args(queues: list[str], concurrency: Any, log_level: str) -> list[str]:
+    """A Celery worker consuming `queues`; the heartbeat module is what its liveness probe reads."""
+    return ["--queues", ",".join(queues), "--concurrency", str(concurrency), "--without-mingle", "--without-gossip",
+            "--include", "dataplane_heartbeat", "--loglevel", log_level]
+
+
+def _celery_env() -> list[dict[str, Any]]:
+    """Env of every Celery pod: its config, then its Secrets (the tenant's Redis, MongoDB, vector store)."""
+    return [{"name": "CELERY_CONFIG_FILE", "value": CELERY_CONFIG_FILE},
+            {"name": "PYTHONPATH", "value": CELERY_PYTHONPATH},
+            *tenant_secrets.engine_env("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_PASSWORD", "REDIS_URL",
+                                       "MONGO_URI", "QDRANT_API_KEY")]
+
+
+def _ray_env() -> list[dict[str, Any]]:
+    """Env of the Ray head and workers: the Secrets, and the Celery config a task sent from Ray
+    uses to reach this tenant's prefixed queues on its own Redis."""
+    return [*tenant_secrets.engine_env("MONGO_URI", "REDIS_URL", "QDRANT_API_KEY"),
+            {"name": "CELERY_CONFIG_FILE", "value": CELERY_CONFIG_FILE},
+            *tenant_secrets.engine_env("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")]
+
+
+def _ray_probes() -> dict[str, list[str]]:
+    """Exec probes of the Ray pods (KubeRay's own checks): the raylet, and the GCS on the head
+    or this node's Serve proxy on a worker, so the Serve Service routes only to live proxies."""
+    raylet = f"wget -T 2 -q -O- http://localhost:{RAY_AGENT_PORT}/api/local_raylet_healthz | grep success"
+    gcs = f"wget -T 2 -q -O- http://localhost:{DASHBOARD_PORT}/api/gcs_healthz | grep success"
+    proxy = f"wget -T 2 -q -O- http://localhost:{SERVE_PORT}/-/healthz | grep success"
+    return {"head": ["bash", "-c", f"{raylet} && {gcs}"], "worker_ready": ["bash", "-c", f"{raylet} && {proxy}"],
+            "worker_live": ["bash", "-c", raylet]}
+
+
+def _head_liveness(spec: dict[str, Any]) -> dict[str, Any]:
+    """The head's liveness probe: the platform's spec, never tighter than KubeRay's own."""
+    return {key: max(spec[key], floor) for key, floor in HEAD_LIVENESS_FLOOR.items()}
 
 
 def _grace_period(c: dict[str, Any]) -> int:
@@ -259,10 +345,12 @@ def _datastores(t: dict[str, Any], platform: dict[str, Any], cloud: str) -> dict
     redis_mem = quantity.parse(d["redis"]["memory"])
     return {
         "mongodb_dedicated": t["database"]["mode"] == "dedicated_instance",
-        "mongodb": {**_pod_resources(d["mongodb"]["cpu"], d["mongodb"]["memory"], 0), "storage": d["mongodb"]["storage"]},
+        "mongodb": _pod_resources(d["mongodb"]["cpu"], d["mongodb"]["memory"], 0),
+        "mongodb_storage": d["mongodb"]["storage"],
         "mongodb_shared_namespace": d["mongodb"]["shared_namespace"],
         "redis": _pod_resources(d["redis"]["cpu"], d["redis"]["memory"], 0),
         "redis_maxmemory": int(redis_mem * d["redis"]["maxmemory_percent"] / 100),
+        "redis_storage": REDIS_STORAGE,
         "storage_class": d["storage_class"][cloud],
     }
 

@@ -26,9 +26,6 @@ from render.problems import Problem, ProblemsError
 # Ray gives 30% of a node's memory to the object store by default
 # (DEFAULT_OBJECT_STORE_MEMORY_PROPORTION); actors' `memory` comes out of the rest.
 RAY_ACTOR_MEMORY_FRACTION = Decimal("0.7")
-# Pods the templates size themselves (tests/test_footprint.py checks them against the render).
-AUTOSCALER = {"cpu": "500m", "memory": "512Mi"}  # autoscalerOptions.resources, base/ray.yaml.j2
-REDIS_STORAGE_GIB = Decimal(10)  # volumeClaimTemplates, base/redis.yaml.j2
 CENT = Decimal("0.01")
 
 
@@ -119,15 +116,15 @@ def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, A
                                      f"add clouds.{cloud}.{region} with vcpu_hour, gib_hour, l4_gpu_hour, storage_gib_month, "
                                      "bucket_gib_month and egress_gib")])
     notes: list[str] = []
-    lines = [Line("ray-head", "pod", 1, 1, _res(ctx["head"])), Line("ray-autoscaler", "pod", 1, 1, _res(AUTOSCALER))]
+    lines = [Line("ray-head", "pod", 1, 1, _res(ctx["head"])), Line("ray-autoscaler", "pod", 1, 1, _res(ctx["autoscaler_sidecar"]))]
     for group in ctx["worker_groups"]:
         lines.append(_worker_line(group, extractors, prices["machines"], notes))
     ds = ctx["datastores"]
     lines.append(Line("redis", "pod", 1, 1, _res(ds["redis"])))
-    storage = REDIS_STORAGE_GIB
+    storage = quantity.parse(ds["redis_storage"]) / quantity.GI
     if ds["mongodb_dedicated"]:
         lines.append(Line("mongodb", "pod", 1, 1, _res(ds["mongodb"])))
-        storage += quantity.parse(ds["mongodb"]["storage"]) / quantity.GI
+        storage += quantity.parse(ds["mongodb_storage"]) / quantity.GI
     else:
         notes.append("MongoDB is a database on the shared instance: not in this footprint")
     if migration.routing_of(ctx["tenant"]) == "shared":

@@ -161,17 +161,18 @@ def context(ctx: dict[str, Any]) -> dict[str, Any] | None:
     source_db = layout.shared_org_database(t["organization_id"])
     target_db = ctx["names"]["database"]
     verify_job = layout.migration_verify_job(attempt)
+    # The copy runs in state copying only: a revert to verifying must never copy over
+    # writes the dedicated database took after the cut-over.
+    job = ({"name": layout.migration_copy_job(attempt), "container": "copy",
+            "command": ["/bin/bash", "-c", copy_script(source_db, target_db)]} if state == "copying" else
+           {"name": verify_job, "container": "verify",
+            "command": ["mongosh", "--quiet", "--nodb", "--eval", verify_script(source_db, target_db, verify_job)]})
     return {
         "state": state,
         "attempt": attempt,
-        # The copy runs in state copying only: a revert to verifying must never copy over
-        # writes the dedicated database took after the cut-over.
-        "copy_job": layout.migration_copy_job(attempt) if state == "copying" else None,
-        "verify_job": verify_job if state == "verifying" else None,
+        "jobs": [job],
         "source_namespace": shared["namespace"],
         "source_secret_key": tenant_secrets.organization_key(t["cloud"], shared["secret_prefix"], t["organization_id"], "mongodb"),
-        "copy_command": ["/bin/bash", "-c", copy_script(source_db, target_db)],
-        "verify_command": ["mongosh", "--quiet", "--nodb", "--eval", verify_script(source_db, target_db, verify_job)],
         "resources": JOB_RESOURCES,
         "deadline_s": JOB_DEADLINE_S,
     }

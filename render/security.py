@@ -54,6 +54,10 @@ SERVICE_ACCOUNTS = {
 }
 # Components that read and write the tenant's bucket: only they get the cloud identity.
 BUCKET_USERS = ("ray_worker", "celery")
+# The namespace's Pod Security admission: the level, and every mode it is applied in.
+POD_SECURITY_LEVEL = "restricted"
+POD_SECURITY_MODES = ("enforce", "audit", "warn")
+POD_SECURITY_LABEL_PREFIX = "pod-security.kubernetes.io/"
 
 
 def pod(image: str) -> dict[str, Any]:
@@ -69,8 +73,25 @@ def security_context() -> dict[str, Any]:
         "pod": {image: pod(image) for image in IMAGE_USERS},
         "container": CONTAINER,
         "service_accounts": SERVICE_ACCOUNTS,
+        # app.kubernetes.io/component of each ServiceAccount: the component, as a label value.
+        "component_labels": {c: c.replace("_", "-") for c in SERVICE_ACCOUNTS},
         "bucket_users": [SERVICE_ACCOUNTS[c] for c in BUCKET_USERS],
     }
+
+
+def pod_security_labels(kubernetes_version: str) -> dict[str, str]:
+    """The namespace labels: `restricted` in every mode, pinned to the platform's Kubernetes
+    minor so an API server upgrade never changes what is admitted without a platform release."""
+    out = {}
+    for mode in POD_SECURITY_MODES:
+        out[f"{POD_SECURITY_LABEL_PREFIX}{mode}"] = POD_SECURITY_LEVEL
+        out[f"{POD_SECURITY_LABEL_PREFIX}{mode}-version"] = f"v{kubernetes_version}"
+    return out
+
+
+def gke_workload_member(project: str, namespace: str, account: str) -> str:
+    """The IAM member a GKE ServiceAccount is under Workload Identity."""
+    return f"serviceAccount:{project}.svc.id.goog[{namespace}/{account}]"
 
 
 def service_account_subjects(namespace: str, accounts: list[str]) -> list[str]:

@@ -35,6 +35,54 @@ PASSWORD_VAR = "{{ .password }}"
 # In a URL the password is escaped (Go's urlquery), should a rotation ever bring symbols.
 PASSWORD_IN_URL = "{{ .password | urlquery }}"
 API_KEY_VAR = "{{ .apikey }}"
+# The Secrets the ExternalSecrets produce in the tenant namespace, and every key a pod reads
+# from them, named as templates ask for it (`secrets.refs.<name>`: a secretKeyRef). The
+# ExternalSecrets below build exactly these keys, so a rename here renames both sides.
+MONGODB_SECRET = "mongodb-credentials"
+REDIS_SECRET = "redis-credentials"
+VECTOR_STORE_SECRET = "vector-store-credentials"
+MIGRATION_SOURCE_SECRET = "migration-source-credentials"  # base/migration.yaml.j2, while a Job is due
+REFS: dict[str, dict[str, str]] = {
+    "mongodb_uri": {"name": MONGODB_SECRET, "key": "uri"},
+    "mongodb_username": {"name": MONGODB_SECRET, "key": "username"},
+    "mongodb_password": {"name": MONGODB_SECRET, "key": "password"},
+    "redis_password": {"name": REDIS_SECRET, "key": "password"},
+    "redis_url": {"name": REDIS_SECRET, "key": "url"},
+    "redis_broker_url": {"name": REDIS_SECRET, "key": "broker-url"},
+    "redis_result_backend_url": {"name": REDIS_SECRET, "key": "result-backend-url"},
+    "vector_store_api_key": {"name": VECTOR_STORE_SECRET, "key": "api-key"},
+    "migration_source_uri": {"name": MIGRATION_SOURCE_SECRET, "key": "uri"},
+}
+
+
+def secret_key_ref(ref: str) -> dict[str, str]:
+    """A secretKeyRef to one of REFS (a fresh dict: templates and callers may not share it)."""
+    return dict(REFS[ref])
+
+
+def env_from_secret(var: str, ref: str) -> dict[str, Any]:
+    """A container env entry reading one of REFS."""
+    return {"name": var, "valueFrom": {"secretKeyRef": secret_key_ref(ref)}}
+
+
+# Env vars the engine's pods (Ray, Celery) read from the Secrets: one name for each key.
+ENGINE_SECRET_ENV = {
+    "MONGO_URI": "mongodb_uri",
+    "REDIS_URL": "redis_url",
+    "REDIS_PASSWORD": "redis_password",
+    "QDRANT_API_KEY": "vector_store_api_key",
+    "CELERY_BROKER_URL": "redis_broker_url",
+    "CELERY_RESULT_BACKEND": "redis_result_backend_url",
+}
+
+
+def engine_env(*names: str) -> list[dict[str, Any]]:
+    """The env entries of ENGINE_SECRET_ENV `names`, in that order."""
+    return [env_from_secret(var, ENGINE_SECRET_ENV[var]) for var in names]
+
+
+def _key(ref: str) -> str:
+    return REFS[ref]["key"]
 
 
 def remote_key(cloud: str, path: str) -> str:
@@ -95,6 +143,7 @@ def context(t: dict[str, Any], names: dict[str, str], ports: dict[str, int], pla
                        "property": PASSWORD_PROPERTY} for service in generated_services(t)],
         "password_spec": PASSWORD_SPEC,
         "external": _external(t, names, ports),
+        "refs": {ref: secret_key_ref(ref) for ref in REFS},
     }
     if cloud == "gcp":
         out["gcp"] = _gcp(t, platform, migrating)
@@ -121,17 +170,17 @@ def _external(t: dict[str, Any], names: dict[str, str], ports: dict[str, int]) -
     redis_url = f"redis://:{PASSWORD_IN_URL}@{names['redis_host']}:{ports['redis']}/0"
     pw = {"password": {"key": tenant_key(cloud, name, "mongodb"), "property": PASSWORD_PROPERTY}}
     return [
-        {"secret": "mongodb-credentials", "data": pw,
-         "template": {"uri": mongo_uri, "username": user, "password": PASSWORD_VAR}},
-        {"secret": "redis-credentials",
+        {"secret": MONGODB_SECRET, "data": pw,
+         "template": {_key("mongodb_uri"): mongo_uri, _key("mongodb_username"): user, _key("mongodb_password"): PASSWORD_VAR}},
+        {"secret": REDIS_SECRET,
          "data": {"password": {"key": tenant_key(cloud, name, "redis"), "property": PASSWORD_PROPERTY}},
          # Celery reads CELERY_BROKER_URL / CELERY_RESULT_BACKEND from these (the password never
          # passes through a ConfigMap or the pod spec).
-         "template": {"password": PASSWORD_VAR, "url": redis_url, "broker-url": redis_url,
-                      "result-backend-url": redis_url.removesuffix("/0") + "/1"}},
-        {"secret": "vector-store-credentials",
+         "template": {_key("redis_password"): PASSWORD_VAR, _key("redis_url"): redis_url, _key("redis_broker_url"): redis_url,
+                      _key("redis_result_backend_url"): redis_url.removesuffix("/0") + "/1"}},
+        {"secret": VECTOR_STORE_SECRET,
          "data": {"apikey": {"key": tenant_key(cloud, name, "vector-store"), "property": API_KEY_PROPERTY}},
-         "template": {"api-key": API_KEY_VAR}},
+         "template": {_key("vector_store_api_key"): API_KEY_VAR}},
     ]
 
 
@@ -157,7 +206,7 @@ def _gcp(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> dict[s
         grants.append({"name": "secrets-migration-source", "role": "roles/secretmanager.secretAccessor",
                        "condition": gcp_condition(number, prefix, "migration-source")})
     return {"account_id": gcp_account_id(t["name"]), "project_number": number,
-            "workload_member": f"serviceAccount:{t['cloud_account']}.svc.id.goog[{layout.namespace(t['name'])}/{SERVICE_ACCOUNT}]",
+            "workload_member": security.gke_workload_member(t["cloud_account"], layout.namespace(t["name"]), SERVICE_ACCOUNT),
             "grants": grants}
 
 

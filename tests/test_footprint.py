@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from render.commands.footprint import footprint, load_footprint, text_report
-from render.footprint import (AUTOSCALER, REDIS_STORAGE_GIB, Resources, _pack, as_dict, footprint_change_markdown,
-                              money)
+from render import quantity
+from render.footprint import Resources, _pack, as_dict, footprint_change_markdown, money
 from render.load import list_tenants
 from render.problems import ProblemsError
 from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
@@ -159,11 +159,17 @@ def test_every_machine_of_the_platform_has_a_shape_in_the_price_file() -> None:
         assert not [n for n in load_footprint(ROOT, tenant).notes if "has no shape" in n or "does not fit" in n]
 
 
-def test_constants_match_what_the_templates_render() -> None:
+def test_the_footprint_prices_what_the_templates_render() -> None:
+    """The autoscaler sidecar and the volumes come from the context the templates print."""
+    fp = load_footprint(ROOT, "acme")
     ray = yaml.safe_load((ROOT / "rendered/acme/rayservice-engine.yaml").read_text())
-    assert ray["spec"]["rayClusterConfig"]["autoscalerOptions"]["resources"]["requests"] == AUTOSCALER
-    redis = yaml.safe_load((ROOT / "rendered/acme/statefulset-redis.yaml").read_text())
-    assert redis["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == f"{REDIS_STORAGE_GIB}Gi"
+    sidecar = ray["spec"]["rayClusterConfig"]["autoscalerOptions"]["resources"]["requests"]
+    line = next(ln for ln in fp.lines if ln.component == "ray-autoscaler")
+    assert line.each == Resources(quantity.parse(sidecar["cpu"]), quantity.parse(sidecar["memory"]) / quantity.GI)
+    volumes = [yaml.safe_load((ROOT / f"rendered/acme/statefulset-{name}.yaml").read_text())["spec"]["volumeClaimTemplates"]
+               for name in ("redis", "mongodb")]
+    rendered = sum(quantity.parse(v["spec"]["resources"]["requests"]["storage"]) for claims in volumes for v in claims)
+    assert fp.storage_gib == rendered / quantity.GI > 0
 
 
 def test_text_report_and_json_agree(tmp_path: Path) -> None:

@@ -278,3 +278,18 @@ def test_any_tenant_name_gives_parseable_pinned_queries(tenant):
     # The queue regex matches exactly this tenant's queues, not a neighbour's with a longer name.
     pattern = re.compile(t.queue_regex)
     assert pattern.fullmatch(f"{tenant}.default") and not pattern.fullmatch(f"{tenant}x.default")
+
+
+def test_one_exporter_list_drives_the_exporters_and_their_scrape(objects):
+    """monitoring.exporters: the exporter Deployments and their PodMonitors come from one list."""
+    for objs in objects.values():
+        dedicated = any(o["kind"] == "StatefulSet" and o["metadata"]["name"] == "mongodb" for o in objs)
+        expected = {f"{e}-exporter" for e in monitoring.exporters(dedicated)}
+        deps = {o["metadata"]["name"] for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-exporter")}
+        monitors = {o["metadata"]["name"]: o for o in objs if o["kind"] == "PodMonitor" and o["metadata"]["name"].endswith("-exporter")}
+        assert deps == set(monitors) == expected
+        for name, pm in monitors.items():
+            label = pm["spec"]["selector"]["matchLabels"]["dataplane.io/exporter"]
+            (dep,) = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == name]
+            assert dep["spec"]["template"]["metadata"]["labels"]["dataplane.io/exporter"] == label
+    assert monitoring.exporters(False) == ["redis", "celery"]

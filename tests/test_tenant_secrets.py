@@ -208,3 +208,47 @@ def test_new_tenant_needs_no_secret_made_by_hand_but_its_vector_store_token(tmp_
     read = {d["remoteRef"]["key"] for o in objs if o["kind"] == "ExternalSecret" for d in o["spec"]["data"]}
     assert read - pushed == {tenant_secrets.tenant_key(cloud, "wayne", "vector-store")}
     assert {o["kind"] for o in objs} >= {"SecretStore", "Password", "PushSecret", "ServiceAccount"}
+    if cloud == "aws":  # outside us-east-1 (initech's), the bucket names its region
+        (bucket,) = [o for o in objs if o["kind"] == "Bucket"]
+        assert bucket["spec"]["createBucketConfiguration"] == {"locationConstraint": region}
+
+
+def _secret_key_refs(obj) -> list[dict]:
+    """Every secretKeyRef anywhere in a rendered object."""
+    if isinstance(obj, dict):
+        return ([obj["secretKeyRef"]] if "secretKeyRef" in obj else []) + [r for v in obj.values() for r in _secret_key_refs(v)]
+    return [r for v in obj for r in _secret_key_refs(v)] if isinstance(obj, list) else []
+
+
+@pytest.mark.parametrize("tenant", TENANTS)
+def test_every_secret_key_a_pod_reads_is_defined_once_and_built_by_its_external_secret(tenant: str) -> None:
+    """Pods read only the refs of tenant_secrets.REFS, and every ExternalSecret builds exactly
+    the keys REFS names for its Secret: renaming a Secret or a key in REFS renames both sides."""
+    refs = [r for o in objects(tenant) for r in _secret_key_refs(o)]
+    assert refs, "the engine's pods read their credentials from Secrets"
+    known = list(tenant_secrets.REFS.values())
+    assert [r for r in refs if r not in known] == []
+    for es in of_kind(tenant, "ExternalSecret"):
+        name = es["spec"]["target"]["name"]
+        template = es["spec"]["target"].get("template")
+        built = set(template["data"]) if template else {d["secretKey"] for d in es["spec"]["data"]}
+        assert built == {r["key"] for r in known if r["name"] == name}, name
+
+
+def test_the_engine_env_reads_the_same_key_under_one_name_in_every_pod() -> None:
+    """MONGO_URI, REDIS_URL, ... mean the same Secret key in the Ray and the Celery pods."""
+    seen: dict[str, dict] = {}
+    for tenant in TENANTS:
+        for o in objects(tenant):
+            for e in _env_entries(o):
+                ref = e.get("valueFrom", {}).get("secretKeyRef")
+                if ref and e["name"] in tenant_secrets.ENGINE_SECRET_ENV:
+                    assert seen.setdefault(e["name"], ref) == ref, e["name"]
+    assert set(seen) == set(tenant_secrets.ENGINE_SECRET_ENV)
+
+
+def _env_entries(obj) -> list[dict]:
+    if isinstance(obj, dict):
+        own = obj["env"] if isinstance(obj.get("env"), list) else []
+        return own + [e for v in obj.values() for e in _env_entries(v)]
+    return [e for v in obj for e in _env_entries(v)] if isinstance(obj, list) else []

@@ -15,6 +15,8 @@ from render.monitoring import alerts, dashboards, grafana, promql
 REDIS_EXPORTER_PORT = 9121
 MONGODB_EXPORTER_PORT = 9216
 CELERY_EXPORTER_PORT = 9808
+# The ports allow-monitoring opens to Prometheus (base/network.yaml.j2), whichever exporters run.
+EXPORTER_PORTS = (REDIS_EXPORTER_PORT, MONGODB_EXPORTER_PORT, CELERY_EXPORTER_PORT)
 # A tenant's fork may publish metrics of its own: cap what one scrape may add to Prometheus.
 RAY_SAMPLE_LIMIT = 50000
 EXPORTER_SAMPLE_LIMIT = 10000
@@ -30,6 +32,13 @@ FOLDER_ANNOTATIONS = ("k8s-sidecar-target-directory", "grafana_folder")
 def beat_heartbeat_key(name: str) -> str:
     """The Redis key (db 0) beat's heartbeat task sets to the current epoch seconds every 60 s."""
     return f"{layout.redis_key_prefix(name)}beat:heartbeat"
+
+
+def exporters(mongodb_dedicated: bool) -> list[str]:
+    """The tenant's exporters (Deployment <exporter>-exporter, label dataplane.io/exporter). A
+    tenant on the shared MongoDB instance has none for it: the platform's exporter of the
+    shared instance covers it."""
+    return ["redis", "celery"] + (["mongodb"] if mongodb_dedicated else [])
 
 
 def targets(ctx: dict[str, Any]) -> dashboards.Targets:
@@ -61,6 +70,8 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
         for rule in group["rules"]:
             rule["labels"] = {**rule["labels"], "tenant": name, "namespace": ns}
     return {
+        "exporters": exporters(ctx["datastores"]["mongodb_dedicated"]),
+        "exporter_ports": list(EXPORTER_PORTS),
         "ports": {"redis_exporter": REDIS_EXPORTER_PORT, "mongodb_exporter": MONGODB_EXPORTER_PORT,
                   "celery_exporter": CELERY_EXPORTER_PORT},
         "scrape_interval": SCRAPE_INTERVAL,
@@ -76,6 +87,7 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
             "--retry-interval=5",
             f"--port={CELERY_EXPORTER_PORT}",
         ],
+        "mongodb_exporter_args": ["--collect-all", "--compatible-mode", f"--web.listen-address=:{MONGODB_EXPORTER_PORT}"],
         "rule_groups": groups,
         "dashboards": boards,
         "dashboard_label": DASHBOARD_LABEL,
