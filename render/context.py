@@ -8,10 +8,9 @@ sees this tenant's values and the platform's, never another tenant's.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from render import ENGINE_VERSION, contract, fastyaml, layout, migration, quantity, security, tenant_secrets
+from render import ENGINE_VERSION, celery_context, contract, fastyaml, layout, migration, quantity, security, tenant_secrets
 from render.monitoring import scrape
 from render.merge import Effective
 
@@ -22,15 +21,6 @@ GCS_PORT = 6379
 METRICS_PORT = 8080
 REDIS_PORT = 6379
 MONGODB_PORT = 27017
-# The worker heartbeat module shipped in celery-config (render/dataplane_heartbeat.py).
-HEARTBEAT_MODULE = Path(__file__).with_name("dataplane_heartbeat.py")
-HEARTBEAT_STALE_S = 60
-# The Celery config (celery-config) as engine pods mount it, and the platform's Celery
-# modules (the liveness heartbeat): the engine itself is installed in the image's
-# site-packages and needs no PYTHONPATH.
-CELERY_CONFIG_DIR = "/etc/dataplane"
-CELERY_CONFIG_FILE = f"{CELERY_CONFIG_DIR}/celery.json"
-CELERY_PYTHONPATH = f"{CELERY_CONFIG_DIR}/python"
 # KubeRay's own head liveness (5 s x 120, 2 s timeout): without GCS fault tolerance a head
 # restart restarts the whole cluster, so the head's probe is never tighter than that.
 HEAD_LIVENESS_FLOOR = {"liveness_period_s": 5, "probe_timeout_s": 2, "liveness_failure_threshold": 120}
@@ -44,8 +34,6 @@ RAY_AGENT_PORT = 52365
 S3_DEFAULT_REGION = "us-east-1"
 # Synthetic Ray resource units one worker pod advertises for its group; a replica takes one.
 GROUP_RESOURCE_UNITS = 1000
-# The RayService: KubeRay names its Services after it (<name>-head-svc, <name>-serve-svc).
-RAY_SERVICE = "engine"
 
 
 def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +49,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     groups = _worker_groups(v["cluster"], platform, cloud)
     names = _names(t, platform, ns)
     env = _engine_env(v["env"], platform, t, names)
-    celery = _celery(name, platform, names, celery_ext, env.get("LOG_LEVEL", "INFO"))
+    celery = celery_context.context(name, platform, names, REDIS_PORT, celery_ext, env.get("LOG_LEVEL", "INFO"))
     ctx = {
         "name": name,
         "namespace": ns,
@@ -79,7 +67,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "names": names,
         "ports": {"serve": SERVE_PORT, "dashboard": DASHBOARD_PORT, "client": CLIENT_PORT, "gcs": GCS_PORT,
                   "metrics": METRICS_PORT, "redis": REDIS_PORT, "mongodb": MONGODB_PORT},
-        "head": _pod_resources(v["head"]["cpu"], v["head"]["memory"], 0),
+        "head": quantity.pod_resources(v["head"]["cpu"], v["head"]["memory"], 0),
         "worker_groups": groups,
         "extractors": [_extractor_summary(e) for e in enabled],
         "serve_config": serve_config(serve, platform, v["env"]),
@@ -92,7 +80,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "ray_env": _ray_env(),
         "ray_probes": _ray_probes(),
         "head_liveness": _head_liveness(v["spec"]),
-        "celery_config_dir": CELERY_CONFIG_DIR,
+        "celery_config_dir": celery_context.CONFIG_DIR,
         "autoscaler_idle_s": AUTOSCALER_IDLE_S,
     }
     # The sizes contract.py counts in the quota and footprint.py prices: one constant.
@@ -121,9 +109,9 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
     mongo_host = platform["datastores"]["mongodb"]["shared_host"] if shared else f"mongodb-0.mongodb.{ns}.svc.cluster.local"
     bucket = layout.bucket_name(platform["control_plane"]["bucket_prefix"], name)
     return {
-        "ray_service": RAY_SERVICE,
+        "ray_service": layout.RAY_SERVICE,
         # KubeRay's Serve Service, named here so the template and serve_url agree.
-        "serve_service": f"{RAY_SERVICE}-serve-svc",
+        "serve_service": f"{layout.RAY_SERVICE}-serve-svc",
         # The engine's cloud identity: a GCP service account id, or an AWS role name.
         "engine_account": _engine_account(t),
         "database": layout.database_name(name),
@@ -135,8 +123,8 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "bucket": bucket,
         "bucket_url": f"gs://{bucket}" if t["cloud"] == "gcp" else f"s3://{bucket}",
         "cloud_identity": _cloud_identity(t),
-        "ray_address": f"ray://{RAY_SERVICE}-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
-        "serve_url": f"http://{RAY_SERVICE}-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
+        "ray_address": f"ray://{layout.RAY_SERVICE}-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
+        "serve_url": f"http://{layout.RAY_SERVICE}-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
         # The tenant's internal Serve load balancer, published by external-dns in the
         # cluster's internal zone: how the gateway on the management cluster reaches it.
         "serve_host": serve_host(t, platform),
@@ -164,13 +152,6 @@ def _cloud_identity(t: dict[str, Any]) -> str:
     return f"arn:aws:iam::{t['cloud_account']}:role/{_engine_account(t)}"
 
 
-def _pod_resources(cpu: Any, memory: Any, gpus: Any) -> dict[str, Any]:
-    out = {"cpu": quantity.cpu(quantity.parse(cpu)), "memory": quantity.memory(quantity.parse(memory))}
-    if gpus:
-        out["nvidia.com/gpu"] = str(int(gpus))
-    return out
-
-
 def _worker_groups(cluster: dict[str, Any], platform: dict[str, Any], cloud: str) -> list[dict[str, Any]]:
     gpu_nodes = platform["gpu_nodes"]
     out = []
@@ -183,7 +164,7 @@ def _worker_groups(cluster: dict[str, Any], platform: dict[str, Any], cloud: str
             "min_replicas": g["min_replicas"],
             "max_replicas": g["max_replicas"],
             "replicas": replicas,
-            "resources": _pod_resources(g["cpu"], g["memory"], gpus),
+            "resources": quantity.pod_resources(g["cpu"], g["memory"], gpus),
             "ray_resources": {g["ray_resource"]: str(GROUP_RESOURCE_UNITS)},
             "node_selector": gpu_nodes[cloud]["node_selector"] if gpus else {},
             "tolerations": [gpu_nodes["toleration"]] if gpus else [],
@@ -234,79 +215,11 @@ def serve_config(serve: list[dict[str, Any]], platform: dict[str, Any], env: dic
     return fastyaml.dump(config, sort_keys=False, default_flow_style=False, width=4096)
 
 
-def _celery(name: str, platform: dict[str, Any], names: dict[str, str], extractors: list[dict[str, Any]],
-            log_level: str) -> dict[str, Any]:
-    c = platform["celery"]
-    queues = list(c["queues"]) + (["extract"] if extractors else [])
-    prefixed = [layout.queue_prefix(name) + q for q in queues]
-    routes = {pattern: {"queue": layout.queue_prefix(name) + q} for pattern, q in sorted(c["routes"].items()) if q in queues}
-    config = {
-        "broker_url": f"redis://{names['redis_host']}:{REDIS_PORT}/0",
-        "result_backend": f"redis://{names['redis_host']}:{REDIS_PORT}/1",
-        # A task whose worker died unacknowledged comes back after visibility_timeout: longer
-        # than the longest task (no task runs twice) and than the shutdown grace period.
-        "broker_transport_options": {"global_keyprefix": names["redis_key_prefix"],
-                                     "visibility_timeout": _visibility_timeout(c)},
-        "task_time_limit": int(c["longest_task_s"]),
-        "task_soft_time_limit": max(int(c["longest_task_s"]) - 30, 1),
-        "result_backend_transport_options": {"global_keyprefix": names["redis_key_prefix"]},
-        # Celery's own mapping form (name -> options): a list of bare names is not a valid
-        # task_queues value, Celery needs Queue objects or this mapping.
-        "task_queues": {q: {"exchange": q, "routing_key": q} for q in prefixed},
-        "task_default_queue": layout.queue_prefix(name) + "default",
-        "task_routes": routes,
-        "task_create_missing_queues": False,
-        "worker_enable_remote_control": False,
-        # Task events feed the tenant's Celery exporter (task rates on its dashboards); they
-        # travel on the tenant's own Redis, so they never reach another tenant.
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
-        "worker_prefetch_multiplier": 1,
-        "task_acks_late": True,
-    }
-    main_queues = [q for q in prefixed if not q.endswith(".extract")]
-    return {"config": config, "config_json": json.dumps(config, indent=2, sort_keys=True) + "\n", "queues": prefixed, "worker_queues": main_queues,
-            "extract": _celery_extract(name, names, extractors, log_level) if extractors else None,
-            "heartbeat": _heartbeat(), "grace_period_s": _grace_period(c), "env": _celery_env(),
-            "worker": {**c["worker"], "resources": _pod_resources(c["worker"]["cpu"], c["worker"]["memory"], 0),
-                       "args": _worker_args(main_queues, c["worker"]["concurrency"], log_level)},
-            "beat": _pod_resources(c["beat"]["cpu"], c["beat"]["memory"], 0)}
-
-
-def _celery_extract(name: str, names: dict[str, str], extractors: list[dict[str, Any]], log_level: str) -> dict[str, Any]:
-    """celery-extract and its KEDA ScaledObject: sized by the first Celery extractor."""
-    e = extractors[0]
-    queue = layout.queue_prefix(name) + "extract"
-    return {"queue": queue, "min_replicas": e["min_replicas"], "max_replicas": e["max_replicas"],
-            "target": e["target_ongoing_requests"], "cooldown_s": int(e["downscale_delay_s"]),
-            "concurrency": e["max_ongoing_requests"], "resources": _pod_resources(e["num_cpus"], e["memory"], 0),
-            "ids": [x["id"] for x in extractors], "ids_annotation": ",".join(x["id"] for x in extractors),
-            "args": _worker_args([queue], e["max_ongoing_requests"], log_level),
-            # KEDA's redis scaler: the queue's list on the tenant's Redis, and its target length.
-            "redis_address": f"{names['redis_host']}:{REDIS_PORT}",
-            "list_name": names["redis_key_prefix"] + queue,
-            "list_length": str(int(e["target_ongoing_requests"]))}
-
-
-def _worker_args(queues: list[str], concurrency: Any, log_level: str) -> list[str]:
-    """A Celery worker consuming `queues`; the heartbeat module is what its liveness probe reads."""
-    return ["--queues", ",".join(queues), "--concurrency", str(concurrency), "--without-mingle", "--without-gossip",
-            "--include", "dataplane_heartbeat", "--loglevel", log_level]
-
-
-def _celery_env() -> list[dict[str, Any]]:
-    """Env of every Celery pod: its config, then its Secrets (the tenant's Redis, MongoDB, vector store)."""
-    return [{"name": "CELERY_CONFIG_FILE", "value": CELERY_CONFIG_FILE},
-            {"name": "PYTHONPATH", "value": CELERY_PYTHONPATH},
-            *tenant_secrets.engine_env("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_PASSWORD", "REDIS_URL",
-                                       "MONGO_URI", "QDRANT_API_KEY")]
-
-
 def _ray_env() -> list[dict[str, Any]]:
     """Env of the Ray head and workers: the Secrets, and the Celery config a task sent from Ray
     uses to reach this tenant's prefixed queues on its own Redis."""
     return [*tenant_secrets.engine_env("MONGO_URI", "REDIS_URL", "QDRANT_API_KEY"),
-            {"name": "CELERY_CONFIG_FILE", "value": CELERY_CONFIG_FILE},
+            {"name": "CELERY_CONFIG_FILE", "value": celery_context.CONFIG_FILE},
             *tenant_secrets.engine_env("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")]
 
 
@@ -325,30 +238,15 @@ def _head_liveness(spec: dict[str, Any]) -> dict[str, Any]:
     return {key: max(spec[key], floor) for key, floor in HEAD_LIVENESS_FLOOR.items()}
 
 
-def _grace_period(c: dict[str, Any]) -> int:
-    """Warm shutdown lets a running task finish: the longest task plus a minute."""
-    return int(c["longest_task_s"]) + 60
-
-
-def _visibility_timeout(c: dict[str, Any]) -> int:
-    return max(2 * int(c["longest_task_s"]), _grace_period(c) + 60)
-
-
-def _heartbeat() -> dict[str, Any]:
-    probe = ["sh", "-c", f"test $(( $(date +%s) - $(stat -c %Y /tmp/worker_heartbeat) )) -lt {HEARTBEAT_STALE_S}"]
-    return {"module": HEARTBEAT_MODULE.read_text(encoding="utf-8"), "probe": probe,
-            "startup_failure_threshold": 60}  # 5 minutes for the first heartbeat
-
-
 def _datastores(t: dict[str, Any], platform: dict[str, Any], cloud: str) -> dict[str, Any]:
     d = platform["datastores"]
     redis_mem = quantity.parse(d["redis"]["memory"])
     return {
         "mongodb_dedicated": t["database"]["mode"] == "dedicated_instance",
-        "mongodb": _pod_resources(d["mongodb"]["cpu"], d["mongodb"]["memory"], 0),
+        "mongodb": quantity.pod_resources(d["mongodb"]["cpu"], d["mongodb"]["memory"], 0),
         "mongodb_storage": d["mongodb"]["storage"],
         "mongodb_shared_namespace": d["mongodb"]["shared_namespace"],
-        "redis": _pod_resources(d["redis"]["cpu"], d["redis"]["memory"], 0),
+        "redis": quantity.pod_resources(d["redis"]["cpu"], d["redis"]["memory"], 0),
         "redis_maxmemory": int(redis_mem * d["redis"]["maxmemory_percent"] / 100),
         "redis_storage": REDIS_STORAGE,
         "storage_class": d["storage_class"][cloud],

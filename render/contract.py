@@ -51,8 +51,7 @@ def peak(ctx: dict[str, Any]) -> Ceiling:
     total += pods(c["worker"]["resources"], c["worker"]["replicas"]) + pods(c["beat"])
     if c["extract"]:
         total += pods(c["extract"]["resources"], c["extract"]["max_replicas"])
-    exporters = 3 if ds["mongodb_dedicated"] else 2
-    return total + pods(ctx["monitoring"]["exporter_resources"], exporters)
+    return total + pods(ctx["monitoring"]["exporter_resources"], len(ctx["monitoring"]["exporters"]))
 
 
 def headroom(ctx: dict[str, Any]) -> Ceiling:
@@ -65,7 +64,7 @@ def headroom(ctx: dict[str, Any]) -> Ceiling:
     # exporters) while the old one still runs.
     c = ctx["celery"]
     extra += pods(c["worker"]["resources"]) + (pods(c["extract"]["resources"]) if c["extract"] else Ceiling())
-    extra += pods(ctx["monitoring"]["exporter_resources"], 3 if ctx["datastores"]["mongodb_dedicated"] else 2)
+    extra += pods(ctx["monitoring"]["exporter_resources"], len(ctx["monitoring"]["exporters"]))
     if ctx.get("migration"):
         extra += pods(ctx["migration"]["resources"], MIGRATION_JOB_PODS)
     return extra + Ceiling(pods=MIGRATION_JOB_PODS)

@@ -56,6 +56,9 @@ ANNOTATION_ENGINE = "dataplane.io/engine-version"
 # On the Ray pod templates: bumped by each config deploy so KubeRay starts a new RayCluster.
 ANNOTATION_CONFIG_DEPLOY = "dataplane.io/config-deploy"
 
+# The RayService of every tenant: KubeRay names its Services after it (<name>-head-svc, <name>-serve-svc).
+RAY_SERVICE = "engine"
+
 # Ray worker group names (the spec's kubectl selectors use ray.io/group=<name>).
 WORKER_GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")
 

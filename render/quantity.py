@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 # The quantity grammar of k8s.io/apimachinery (resource.Quantity), without exponents.
 QUANTITY = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
@@ -72,3 +73,11 @@ def memory(value: Decimal) -> str:
         if number % size == 0 and number >= size:
             return f"{number // size}{suffix}"
     return str(number)
+
+
+def pod_resources(cores: Any, size: Any, gpus: Any) -> dict[str, str]:
+    """Container resources in canonical form; a GPU count only when there is one."""
+    out = {"cpu": cpu(parse(cores)), "memory": memory(parse(size))}
+    if gpus:
+        out["nvidia.com/gpu"] = str(int(gpus))
+    return out

@@ -284,7 +284,7 @@ def test_one_exporter_list_drives_the_exporters_and_their_scrape(objects):
     """monitoring.exporters: the exporter Deployments and their PodMonitors come from one list."""
     for objs in objects.values():
         dedicated = any(o["kind"] == "StatefulSet" and o["metadata"]["name"] == "mongodb" for o in objs)
-        expected = {f"{e}-exporter" for e in monitoring.exporters(dedicated)}
+        expected = {f"{e}-exporter" for e in scrape.exporters(dedicated)}
         deps = {o["metadata"]["name"] for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-exporter")}
         monitors = {o["metadata"]["name"]: o for o in objs if o["kind"] == "PodMonitor" and o["metadata"]["name"].endswith("-exporter")}
         assert deps == set(monitors) == expected
@@ -292,4 +292,4 @@ def test_one_exporter_list_drives_the_exporters_and_their_scrape(objects):
             label = pm["spec"]["selector"]["matchLabels"]["dataplane.io/exporter"]
             (dep,) = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == name]
             assert dep["spec"]["template"]["metadata"]["labels"]["dataplane.io/exporter"] == label
-    assert monitoring.exporters(False) == ["redis", "celery"]
+    assert scrape.exporters(False) == ["redis", "celery"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import emit, layout
+from render import emit, layout, security
 from render.admission import secret_policy
 from render.load import Document, Repo
 from render.problems import Problem, ProblemsError
@@ -35,7 +35,7 @@ AUTOSCALER_FIELDS = ("scaleStrategy",)
 # opens the shared MongoDB), Pod Security (namespace), this file's bindings (tenant).
 TRUSTED_LABELS = (layout.LABEL_COMPONENT, layout.LABEL_TENANT, layout.LABEL_ORGANIZATION, "dataplane.io/exporter",
                   layout.LABEL_WORKER_GROUP)
-TRUSTED_LABEL_PREFIXES = ("pod-security.kubernetes.io/",)
+TRUSTED_LABEL_PREFIXES = (security.POD_SECURITY_LABEL_PREFIX,)
 POD_TEMPLATE_KINDS = ("deployments", "statefulsets", "daemonsets", "replicasets", "jobs")
 
 

@@ -53,7 +53,7 @@ LABEL_PLATFORM_VERSION = "dataplane.io/platform-version"
 ANNOTATION_IMAGE = "dataplane.io/image"
 ANNOTATION_RAY_DASHBOARD = "dataplane.io/ray-dashboard"
 # KubeRay names the head Service of RayService "engine" <name>-head-svc (see RAY_ADDRESS).
-RAY_HEAD_SERVICE = "engine-head-svc"
+RAY_HEAD_SERVICE = f"{layout.RAY_SERVICE}-head-svc"
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 

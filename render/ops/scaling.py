@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from render import layout
+from render.context import AUTOSCALER_IDLE_S
 from render.ops import snapshot as snap
 from render.ops.findings import snippet
 from render.ops.kube import OpsError
 
-AUTOSCALER_IDLE_S = 300  # idleTimeoutSeconds of the rendered RayService
 
 
 @dataclass(frozen=True)

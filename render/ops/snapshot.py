@@ -15,7 +15,7 @@ import yaml
 
 from render import layout
 
-RAY_SERVICE = "engine"
+RAY_SERVICE = layout.RAY_SERVICE
 LABEL_NODE_TYPE = "ray.io/node-type"
 LABEL_GROUP = "ray.io/group"
 LABEL_CLUSTER = "ray.io/cluster"
