@@ -1,21 +1,49 @@
-"""ruff over the engine, the benchmark and the tests, with the rules in pyproject.toml."""
+"""The linters as tests, with their configs in pyproject.toml: ruff over the engine, the
+benchmark and the tests; mypy --strict over the engine. A finding fails the suite and CI."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+TOOLS = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]
+
+
+def tool(name: str) -> str:
+    """A linter installed beside this Python (the dev venv), else on PATH."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is in the dev extra: pip install -e '.[dev]'"
+    return found
 
 
 def test_ruff_reports_nothing() -> None:
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    assert ruff, "ruff is in the dev extra: pip install -e '.[dev]'"
-    done = subprocess.run([ruff, "check", "--no-cache", "render", "bench", "tests"], cwd=REPO,
+    done = subprocess.run([tool("ruff"), "check", "--no-cache", "render", "bench", "tests"], cwd=REPO,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_strict_reports_nothing_on_the_engine() -> None:
+    """`mypy` with no arguments: the files and the strict flags come from pyproject.toml."""
+    done = subprocess.run([tool("mypy")], cwd=REPO, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Success: no issues found" in done.stdout
+
+
+def test_the_linters_are_not_quietly_narrowed() -> None:
+    """Passing by weakening the config is not passing: the rule families and strict mode stay."""
+    lint = TOOLS["ruff"]["lint"]
+    assert {"E", "W", "F", "I", "B", "UP", "SIM", "RUF"} <= set(lint["select"])
+    assert not {"E9", "F", "B", "I", "RUF100"} & set(lint.get("ignore", [])), lint.get("ignore")
+    mypy = TOOLS["mypy"]
+    assert mypy["strict"] is True and mypy["files"] == ["render"]
+    for override in mypy.get("overrides", []):
+        # Only an untyped third-party import may be let through, never errors in our code.
+        assert set(override) == {"module", "ignore_missing_imports"}, override
+        assert not any(m.startswith("render") for m in override["module"]), override
 
 
 def test_the_pre_commit_files_are_valid_for_pre_commit() -> None:
@@ -24,5 +52,5 @@ def test_the_pre_commit_files_are_valid_for_pre_commit() -> None:
     from pre_commit.clientlib import load_config, load_manifest
 
     hooks = {h["id"] for repo in load_config(str(REPO / ".pre-commit-config.yaml"))["repos"] for h in repo["hooks"]}
-    assert {"ruff", "dataplane-validate", "dataplane-render-check"} <= hooks
+    assert {"ruff", "mypy", "yamllint", "dataplane-validate", "dataplane-render-check"} <= hooks
     assert [h["id"] for h in load_manifest(str(REPO / ".pre-commit-hooks.yaml"))] == ["dataplane-validate"]

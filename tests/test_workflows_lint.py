@@ -51,10 +51,21 @@ def test_zizmor_reports_nothing(persona):
     assert "No findings to report" in done.stdout + done.stderr
 
 
-def test_yamllint_passes_on_workflows_and_inputs():
-    done = subprocess.run([tool("yamllint"), "--strict", "-c", ".github/yamllint.yaml", ".github", "tenants", "registry"],
+def test_yamllint_passes_on_every_yaml_file_with_the_one_config():
+    """The command the pull request workflow and pre-commit run, with the root config only."""
+    assert not (ROOT / ".github" / "yamllint.yaml").exists(), "one yamllint config: .yamllint.yaml at the root"
+    done = subprocess.run([tool("yamllint"), "--strict", "-c", ".yamllint.yaml", "."],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_yamllint_call_uses_the_root_config():
+    """A second config would let two rule sets drift apart again."""
+    calls = [(path.name, line.strip()) for path in [*FILES, ROOT / ".pre-commit-config.yaml"]
+             for line in path.read_text().splitlines() if re.search(r"(bin/|entry: )yamllint ", line)]
+    assert len(calls) == 2, calls  # the pull request workflow and the pre-commit hook
+    for name, line in calls:
+        assert "yamllint --strict -c .yamllint.yaml" in line, f"{name}: {line}"
 
 
 def steps(path: Path) -> list[tuple[str, dict[str, Any]]]:
