@@ -18,6 +18,7 @@ be shared, and the minimum is the least disturbed run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import subprocess
@@ -33,7 +34,7 @@ import yaml
 
 from bench.fleet import REPO, generate_fleet
 
-FLOOR_OPTIONS = dict(sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096, explicit_start=True)
+FLOOR_OPTIONS = {"sort_keys": False, "default_flow_style": False, "allow_unicode": True, "width": 4096, "explicit_start": True}
 MIB = 1024 * 1024
 
 
@@ -73,10 +74,8 @@ def _watch(pid: int, peak: list[int]) -> None:
         while parent.is_running() and parent.status() != psutil.STATUS_ZOMBIE:
             total = 0
             for p in [parent, *parent.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
             peak[0] = max(peak[0], total)
             time.sleep(0.01)
     except psutil.Error:

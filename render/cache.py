@@ -29,19 +29,19 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from render import ENGINE_VERSION, layout
 from render.problems import UserError
 
 if TYPE_CHECKING:
     from render.emit import Outputs
-    from render.load import Document
-    from render.load import PlatformInputs
+    from render.load import Document, PlatformInputs
 
 CACHE_ENV = "DATAPLANE_CACHE_DIR"
 FORMAT = b"dataplane-cache 1\n"

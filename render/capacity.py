@@ -70,10 +70,7 @@ def node(machine: str, cloud: str, nodes: dict[str, Any]) -> Node | None:
         return None
     cpu, memory = quantity.parse(spec["cpu"]), quantity.parse(spec["memory"])
     reserved_cpu = _tiered(cpu, CPU_STEPS)
-    if cloud == "gcp":
-        reserved_mem = _tiered(memory, GKE_MEMORY_STEPS)
-    else:
-        reserved_mem = 255 * MI + 11 * MI * int(spec.get("max_pods", 110))
+    reserved_mem = _tiered(memory, GKE_MEMORY_STEPS) if cloud == "gcp" else 255 * MI + 11 * MI * int(spec.get("max_pods", 110))
     budget = nodes["daemonset_budget"][cloud]
     return Node(machine, cloud, cpu - reserved_cpu - quantity.parse(budget["cpu"]),
                 memory - reserved_mem - EVICTION - quantity.parse(budget["memory"]), int(spec.get("gpus", 0)))

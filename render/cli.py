@@ -10,8 +10,8 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from render import exitcodes
 from render.commands import COMMANDS

@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from render import ENGINE_VERSION, celery_context, contract, fastyaml, layout, migration, quantity, security, tenant_secrets
-from render.monitoring import scrape
 from render.merge import Effective
+from render.monitoring import scrape
 
 SERVE_PORT = 8000
 DASHBOARD_PORT = 8265

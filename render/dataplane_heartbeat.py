@@ -19,6 +19,6 @@ from celery.signals import heartbeat_sent
 HEARTBEAT_FILE = Path(os.environ.get("DATAPLANE_HEARTBEAT_FILE", "/tmp/worker_heartbeat"))
 
 
-@heartbeat_sent.connect(weak=False)  # type: ignore[untyped-decorator]  # celery ships no type hints
+@heartbeat_sent.connect(weak=False)
 def touch(sender: Any = None, **_: Any) -> None:
     HEARTBEAT_FILE.touch()

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from render import cache, emit, layout, ownership, parallel, templates
-from render.load import Repo, TenantFiles, list_tenants, load_repo, load_tenants, read_tenant_bytes
+from render.load import PlatformInputs, Repo, TenantFiles, list_tenants, load_repo, load_tenants, read_tenant_bytes
 from render.pipeline import FLEET_BUILDERS
-from render.load import PlatformInputs
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
 
@@ -103,7 +102,7 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
             continue
         key = cache.tenant_key(files, platform_digest)
         scopes = layout.tenant_scopes(name)
-        result.keys.update({scope: key for scope in scopes})
+        result.keys.update(dict.fromkeys(scopes, key))
         if index is not None and all(index.fresh(root, scope, key) for scope in scopes):
             result.fresh.update({scope: index.files(scope) for scope in scopes})
         elif (hit := store.get(key) if store is not None else None) is not None:
@@ -193,7 +192,7 @@ def _platform_outputs(base: Repo, root: Path, result: FleetRender, index: cache.
         outputs = builder(base)
         if not set(outputs) <= set(layout.PLATFORM_SCOPES):  # the closed-tree check keeps only those
             raise ValueError(f"{builder.__name__} wrote {sorted(outputs)}; platform scopes are layout.PLATFORM_SCOPES")
-        result.keys.update({scope: key for scope in outputs})
+        result.keys.update(dict.fromkeys(outputs, key))
         result.emit(outputs)
 
 

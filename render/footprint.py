@@ -173,15 +173,15 @@ def _pack(replicas: list[tuple[str, Resources]], pod: Resources, group: str, not
     free: list[list[Decimal]] = []
     for ext_id, r in sorted(replicas, key=lambda x: (x[1].gpus, x[1].vcpu, x[1].memory_gib), reverse=True):
         need = [r.vcpu, r.memory_gib, r.gpus]
-        if any(n > c for n, c in zip(need, (capacity.vcpu, capacity.memory_gib, capacity.gpus))):
+        if any(n > c for n, c in zip(need, (capacity.vcpu, capacity.memory_gib, capacity.gpus), strict=True)):
             notes.append(f"{group}: a replica of {ext_id} does not fit one node")
             continue
         for node in free:
-            if all(n <= f for n, f in zip(need, node)):
-                node[:] = [f - n for f, n in zip(node, need)]
+            if all(n <= f for n, f in zip(need, node, strict=True)):
+                node[:] = [f - n for f, n in zip(node, need, strict=True)]
                 break
         else:
-            free.append([c - n for c, n in zip((capacity.vcpu, capacity.memory_gib, capacity.gpus), need)])
+            free.append([c - n for c, n in zip((capacity.vcpu, capacity.memory_gib, capacity.gpus), need, strict=True)])
     return len(free)
 
 

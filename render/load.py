@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from render import layout
-from render import git
+from render import git, layout
 from render.git import GitError, GitTree
 from render.problems import Problem, ProblemsError
 from render.yamlstrict import MAX_DEPTH, MAX_VALUES, Document, parse_yaml

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import jinja2
 
 from render import templates
 from render.emit import Outputs
-from render.load import TenantFiles
+from render.load import PlatformInputs, TenantFiles
 from render.pipeline import render_tenant
-from render.load import PlatformInputs
 from render.problems import Problem, ProblemsError
 
 # Below this many tenants per worker, forking and shipping results costs more than it saves.

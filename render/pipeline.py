@@ -7,7 +7,7 @@ independently (and in parallel, and cached).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jinja2
 

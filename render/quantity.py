@@ -23,7 +23,7 @@ GI = Decimal(2) ** 30
 
 
 def is_quantity(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 or (
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0) or (
         isinstance(value, str) and QUANTITY.fullmatch(value) is not None)
 
 

@@ -10,7 +10,6 @@ files the image owns stay readable; the source of each uid is next to it.
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 # (uid, gid) of the image's own non-root user, by platform.yaml `images` key ("engine": the

@@ -6,6 +6,7 @@ Sandboxed, strict about undefined names, and values reach the output only throug
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
@@ -64,10 +65,8 @@ def precompile(templates: dict[str, str], bytecode: dict[str, bytes]) -> None:
     """Compile every template into `bytecode` (a broken one is left for `render` to report)."""
     env = environment(templates, bytecode)
     for name in templates:
-        try:
+        with contextlib.suppress(jinja2.TemplateError):
             env.get_template(name)
-        except jinja2.TemplateError:
-            pass
 
 
 def render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:

@@ -17,11 +17,10 @@ import re
 from typing import Any
 
 from render import ENGINE_VERSION, context, emit, layout
-from render.monitoring import grafana
-from render.argocd.platform_apps import (ARGOCD_API, Settings, app_labels, plain_name_problems, platform_objects,
-                                    settings)
+from render.argocd.platform_apps import ARGOCD_API, Settings, app_labels, plain_name_problems, platform_objects, settings
 from render.load import Document, Repo, TenantFiles
 from render.merge import Effective
+from render.monitoring import grafana
 from render.problems import ProblemsError
 
 # Kinds only the platform's guardrails Application may manage (group, kind).
@@ -116,7 +115,7 @@ def projects_and_apps(v: dict[str, Any], objects: dict[str, dict[str, Any]], s: 
     platform-owned lists (tenant_kinds, GUARDRAIL_KINDS), never derived from the templates."""
     t = v["tenant"]
     name, ns = t["name"], layout.namespace(t["name"])
-    guard, work = split(objects)
+    guard, _work = split(objects)
     guard_kinds = sorted(GUARDRAIL_KINDS)
     destinations = [{"name": t["cluster"], "namespace": ns}]
     tenant_project = _project(name, ns, s, "workloads", destinations)
@@ -215,7 +214,7 @@ def _ui_annotations(v: dict[str, Any], s: Settings) -> dict[str, str]:
                                   f"{context.DASHBOARD_PORT}:{context.DASHBOARD_PORT}",
         LINK_PREFIX + "ray-dashboard": f"http://localhost:{context.DASHBOARD_PORT}",
     }
-    for slug, title in DASHBOARDS:
+    for slug, _title in DASHBOARDS:
         out[f"{LINK_PREFIX}grafana-{slug}"] = f"{s.grafana_url}/d/{grafana.uid(name, slug)}"
     return dict(sorted(out.items()))
 

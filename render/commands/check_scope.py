@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from render import ownership
-from render.workflows import events
-from render import git
-from render.workflows import scope
-from render.workflows.actions import add_summary
+from render import git, ownership
 from render.problems import Problem, ProblemsError
+from render.workflows import events, scope
+from render.workflows.actions import add_summary
 
 HEADINGS = {
     ownership.PLATFORM: "Platform-owned changes: need platform review",

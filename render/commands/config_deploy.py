@@ -10,12 +10,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from render import layout
-from render.workflows import events
-from render import git
-from render.workflows import deploy
-from render.workflows.actions import add_summary, read_event, set_output
+from render import git, layout
 from render.problems import Problem, ProblemsError
+from render.workflows import deploy, events
+from render.workflows.actions import add_summary, read_event, set_output
 from render.workflows.release import release_data
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,7 +51,7 @@ def doctor(*, tenant: str, kubeconfig: str | None = None, context: str | None = 
         snapshot = kube.read_snapshot(kube.connect(kubeconfig, context), ns)
     except kube.OpsError as e:
         return _cluster.fail(e)
-    findings = diagnose(snapshot, tenant, now=datetime.now(timezone.utc), node_memory=node_memory(root, tenant))
+    findings = diagnose(snapshot, tenant, now=datetime.now(UTC), node_memory=node_memory(root, tenant))
     overrides = layout.tenant_file(tenant, layout.OVERRIDES_FILE)
     for f in findings:
         print("\n".join(format_finding(f, overrides)))

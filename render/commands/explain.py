@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from render import layout
-from render.validate import extractor_names
 from render.load import Document, load_repo
 from render.merge import Effective
 from render.pipeline import effective
 from render.problems import ProblemsError, dotted
-from render.validate import validate_repo
+from render.validate import extractor_names, validate_repo
 
 WIDTH = 100  # a terminal: nothing printed is wider
 SOURCE_COLUMN = 50  # where the "# layer (file:line)" comment starts when the value is short

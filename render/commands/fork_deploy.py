@@ -13,13 +13,11 @@ import functools
 import os
 from pathlib import Path
 
-from render import layout, ownership
-from render.workflows import events
-from render import git
-from render.workflows import deploy, github_api
-from render.workflows.actions import add_summary, read_event, set_output
+from render import git, layout, ownership
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
+from render.workflows import deploy, events, github_api
+from render.workflows.actions import add_summary, read_event, set_output
 from render.workflows.release import fork_image, release_data
 
 

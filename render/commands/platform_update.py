@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
-from render import layout
-from render.workflows import events
-from render import git
-from render.workflows import deploy
-from render.workflows.actions import add_summary, read_event
+from render import git, layout
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
-from render.workflows.release import Plan, auto_deploy, plan_update, release_data, set_scalars
 from render.rollout import moves
 from render.rollout.state import State, utc_now, write_state
+from render.workflows import deploy, events
+from render.workflows.actions import add_summary, read_event
+from render.workflows.release import Plan, auto_deploy, plan_update, release_data, set_scalars
 
 RELEASE_PATHS = [layout.TENANTS_DIR, *layout.OUTPUT_DIRS]
 

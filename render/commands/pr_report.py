@@ -7,19 +7,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from render import layout
-from render.workflows import events
-from render import git
-from render.workflows import github_api
-from render.workflows.deploy import load_valid
-from render.workflows.actions import add_summary, read_event
-from render.load import Repo, load_platform_at, load_repo_at, read_yaml
+from render import git, layout
 from render.git import GitTree
+from render.load import Repo, load_platform_at, load_repo_at, read_yaml
 from render.pipeline import effective, render_repo
 from render.problems import Problem, ProblemsError
-from render.workflows.release import preview_update
-from render.workflows.pr_comment import MARKER, TenantChange, changed_files, comment, tenant_of
 from render.validate.schemas import check_schema
+from render.workflows import events, github_api
+from render.workflows.actions import add_summary, read_event
+from render.workflows.deploy import load_valid
+from render.workflows.pr_comment import MARKER, TenantChange, changed_files, comment, tenant_of
+from render.workflows.release import preview_update
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -52,7 +52,8 @@ def _positive_float(text: str) -> float:
 
 def preview(*, root: Path, tenant: str, extractor: list[str] | None = None, load: int | None = None,
             time_scale: float = 0.05, delay_s: float = 0.5, keep: bool = False, output: str = "text") -> int:
-    from render.preview.run import Options, preview as run
+    from render.preview.run import Options
+    from render.preview.run import preview as run
 
     try:
         if not layout.DNS1123_LABEL.match(tenant) or len(tenant) > layout.TENANT_NAME_MAX:

@@ -6,11 +6,10 @@ import argparse
 from pathlib import Path
 
 from render import layout
-from render.workflows import events
-from render.workflows import deploy
 from render.pipeline import effective
-from render.workflows.release import is_fork, moved, release_data
+from render.workflows import deploy, events
 from render.workflows.change_summary import tenant_changes
+from render.workflows.release import is_fork, moved, release_data
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

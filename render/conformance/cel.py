@@ -13,10 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 import celpy
+from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError
-from celpy import celtypes
 
 
 def _join(values: celtypes.ListType, sep: celtypes.StringType = celtypes.StringType("")) -> celtypes.StringType:

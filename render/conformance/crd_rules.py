@@ -5,7 +5,8 @@ only and are left out. The CEL engine (render.conformance.cel) is imported on fi
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from render.problems import Problem
 

@@ -127,7 +127,7 @@ def _provided(manifests: list[Manifest], ns: str) -> dict[str, dict[str, set[str
         elif m.kind == "StatefulSet":
             for c in spec.get("volumeClaimTemplates") or []:
                 out["PVC"][str(_d(c.get("metadata")).get("name"))] = None
-    out["ServiceAccount"].update({n: None for n in BUILTIN_SERVICE_ACCOUNTS})
+    out["ServiceAccount"].update(dict.fromkeys(BUILTIN_SERVICE_ACCOUNTS))
     return out
 
 

@@ -111,7 +111,7 @@ def unknown_keys(model: Any, data: Any, path: tuple[str | int, ...]) -> list[tup
     if not isinstance(data, dict):
         return []
     fields = model.model_fields
-    names = {n: f for n, f in fields.items()} | {f.alias: f for f in fields.values() if f.alias}
+    names = dict(fields.items()) | {f.alias: f for f in fields.values() if f.alias}
     out = []
     for key, value in data.items():
         if key not in names:

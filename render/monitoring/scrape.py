@@ -91,5 +91,5 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
         "rule_groups": groups,
         "dashboards": boards,
         "dashboard_label": DASHBOARD_LABEL,
-        "folder_annotations": {key: folder for key in FOLDER_ANNOTATIONS},
+        "folder_annotations": dict.fromkeys(FOLDER_ANNOTATIONS, folder),
     }

@@ -9,8 +9,9 @@ modules see the same camelCase dicts `kubectl get -o json` shows.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from render.ops.snapshot import RAY_SERVICE, Snapshot
 from render.problems import UserError

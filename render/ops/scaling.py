@@ -12,7 +12,6 @@ from render.ops.findings import snippet
 from render.ops.kube import OpsError
 
 
-
 @dataclass(frozen=True)
 class ScalePlan:
     cluster: str

@@ -120,6 +120,6 @@ def serve_applications(s: Snapshot) -> dict[str, Obj]:
 def group_of_resources(cluster: Obj | None, resources: dict[str, Any]) -> str:
     """The worker group whose custom Ray resources an actor asks for ('' if none)."""
     for g in worker_groups(cluster):
-        if set((g.get("resources") or {})) & set(resources or {}):
+        if set(g.get("resources") or {}) & set(resources or {}):
             return str(g.get("groupName"))
     return ""

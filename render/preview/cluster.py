@@ -13,11 +13,11 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from render.preview import PreviewError
 from render.preview.shape import GROUP_LABEL, Shape, node_resources
@@ -117,10 +117,8 @@ def _end(started: set[int], grace_s: float = 15.0) -> None:
         time.sleep(0.2)
         left = alive()
     for pid in left:
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _children() -> list[int]:

@@ -78,7 +78,7 @@ def row(o: Outcome, time_scale: float) -> tuple[str, ...]:
 def table(outcomes: list[Outcome], time_scale: float) -> str:
     rows = [COLUMNS] + [row(o, time_scale) for o in outcomes]
     widths = [max(len(r[c]) for r in rows) for c in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     said: set[str] = set()
     for o in outcomes:
         for d in o.differences(time_scale):

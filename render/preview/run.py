@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from render.preview import config as cfg
-from render.preview import observe
-from render.preview import report
+from render.preview import observe, report
 from render.preview import shape as shp
 from render.preview.cluster import Local, require_ray, running
 from render.preview.phases import Run, Settings, outcomes_for

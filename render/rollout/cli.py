@@ -11,15 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
-from render.workflows import events
 from render import git
-from render.workflows import deploy, github_api
-from render.workflows.actions import add_summary
 from render.load import Repo
 from render.problems import Problem, ProblemsError
 from render.rollout import gate, moves
@@ -27,6 +24,8 @@ from render.rollout.argocd_api import ArgoCD, ArgoCDError, application_names
 from render.rollout.plan import candidates, make_waves, plan_lines, read_plan
 from render.rollout.report import STATUS_CONTEXT, annotate, commit_state, state_lines, state_markdown
 from render.rollout.state import COMPLETE, HALTED, ROLLING, State, read_state, utc_now
+from render.workflows import deploy, events, github_api
+from render.workflows.actions import add_summary
 
 Clock = Callable[[], datetime]
 

@@ -8,15 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from render import layout
-from render import git
-from render.workflows import deploy, scope
-from render.load import Repo, parse_bytes
+from render import git, layout
 from render.git import GitError, GitTree
+from render.load import Repo, parse_bytes
 from render.problems import ProblemsError
-from render.workflows.release import Target, moved, release_data, release_text
 from render.rollout.plan import Candidate, Waves, candidates, held_reason, make_waves, read_plan
 from render.rollout.state import ACTIVE, COMPLETE, ROLLED_BACK, ROLLING, State, WaveState, read_state, write_state
+from render.workflows import deploy, scope
+from render.workflows.release import Target, moved, release_data, release_text
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def start(root: Path, repo: Repo, target: Target, now: datetime) -> Start | None
     waves = make_waves(spec, candidates(repo), target.platform_version)
     hold = dict(waves.held)
     for w in waves.waves[1:]:
-        hold.update({t: f"waits for wave {w.name} (`dataplane rollout advance`)" for t in w.tenants})
+        hold.update(dict.fromkeys(w.tenants, f"waits for wave {w.name} (`dataplane rollout advance`)"))
     state = new_state(waves, target, spec.timeout_minutes, git.head(root), now)
     if old is not None and old.status in ACTIVE:
         where = old.waves[old.current].name if old.current >= 0 else "no wave"

@@ -19,8 +19,8 @@ from typing import Any
 from render import layout
 from render.load import Document, Repo, read_yaml
 from render.problems import Problem, ProblemsError, did_you_mean
-from render.workflows.release import auto_deploy, is_fork, release_data
 from render.validate.schemas import check_schema
+from render.workflows.release import auto_deploy, is_fork, release_data
 
 DEFAULT_SOAK_MINUTES = 60
 DEFAULT_TIMEOUT_MINUTES = 30

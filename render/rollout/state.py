@@ -8,7 +8,7 @@ Pure, except `read_state` and `write_state`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,8 @@ import yaml
 from render import layout
 from render.load import Document, read_yaml
 from render.problems import ProblemsError
-from render.workflows.release import Target
 from render.validate.schemas import check_schema
+from render.workflows.release import Target
 
 ROLLING, HALTED, ROLLED_BACK, COMPLETE, SUPERSEDED = "rolling", "halted", "rolled_back", "complete", "superseded"
 ACTIVE = (ROLLING, HALTED)
@@ -79,7 +79,7 @@ class State:
 
 
 def timestamp(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_data(state: State) -> dict[str, Any]:
@@ -158,4 +158,4 @@ def write_state(root: Path, state: State) -> None:
 
 def utc_now() -> datetime:
     """The clock of the commands; tests pass their own."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

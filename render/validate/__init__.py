@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from render import migration
-from render.validate import extractor_names, misplaced
-from render.validate import effective_rules, file_rules, fleet_rules
 from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
+from render.validate import effective_rules, extractor_names, file_rules, fleet_rules, misplaced
 from render.validate.schemas import check_schema, schema
 
 __all__ = ["validate_repo", "validate_tenant"]

@@ -245,7 +245,7 @@ def _fit_rules(e: dict[str, Any], group: dict[str, Any], layers: Layers, tenant:
 def _small_pods(small: _Small, groups: dict[str, Any], layers: Layers) -> list[Problem]:
     out = []
     for (group_name, group_key), needs in sorted(small.items()):
-        ext_key = dict((g, x) for x, g in _FIT)[group_key]
+        ext_key = {g: x for x, g in _FIT}[group_key]
         largest = max(needs, key=lambda n: _amount(n[1]) or 0)[1]
         ids = ", ".join(i for i, _ in needs)
         out.append(layers.group(group_name, group_key).problem(

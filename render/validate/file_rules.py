@@ -11,10 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from render import layout, quantity
-from render.validate import extractor_names
 from render.load import Document, TenantFiles
-
 from render.problems import Problem, did_you_mean
+from render.validate import extractor_names
 
 Path_ = tuple[str | int, ...]
 # Matched whole (fullmatch): "$" alone would accept a trailing newline.

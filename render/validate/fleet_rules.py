@@ -7,6 +7,7 @@ problem at each claimant's line. Pure: documents in, problems out.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -52,7 +53,7 @@ def prefix_conflicts(all_claims: list[Claim]) -> list[Problem]:
     out = []
     for what in PREFIXES:
         group = sorted((c for c in all_claims if c[0] == what), key=lambda c: c[1])
-        for shorter, longer in zip(group, group[1:]):
+        for shorter, longer in itertools.pairwise(group):
             if longer[1].startswith(shorter[1]) and longer[1] != shorter[1]:
                 where = f"{shorter[2].file}:{shorter[2].mark(shorter[3])[0]}"
                 out.append(longer[2].problem(longer[3], f"{what} {longer[1]!r} starts with {shorter[1]!r}, claimed by "

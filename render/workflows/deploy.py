@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from render import emit, fleet, layout
-from render import git
-from render.workflows import scope
+from render import emit, fleet, git, layout
 from render.load import Repo, load_platform_at, load_repo
 from render.problems import Problem, ProblemsError
-from render.workflows.release import Target, release_text, target_of
 from render.validate import validate_repo
+from render.workflows import scope
+from render.workflows.release import Target, release_text, target_of
 
 PLATFORM_DIRS = (layout.BASE_DIR, layout.REGISTRY_DIR)
 

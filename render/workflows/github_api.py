@@ -8,8 +8,8 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.request
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from render.problems import UserError
 
@@ -27,7 +27,8 @@ def _call(api: str, token: str, method: str, path: str, body: dict[str, Any] | N
         headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
                  "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - https API URL from the runner
+        # The URL is the runner's GitHub API (https), never one read from the checkout.
+        with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read() or b"null")
     except urllib.error.HTTPError as e:
         raise ApiError(f"{method} {path}: HTTP {e.code}") from None

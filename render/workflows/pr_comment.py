@@ -14,13 +14,14 @@ a section (a footprint or cost change, say), append a builder to that tuple.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from render import context, footprint, layout
-from render.merge import Effective
 from render.load import PlatformInputs
+from render.merge import Effective
 from render.workflows.change_summary import describe
 
 MARKER = "<!-- dataplane:pr-report -->"

@@ -11,8 +11,8 @@ import unicodedata
 from pathlib import PurePosixPath
 
 from render import layout
-from render.workflows import events
 from render.problems import Problem
+from render.workflows import events
 
 STAGED = "staged changes"
 
