@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from render import emit
-from tests.support import REPO, copy_repo, dataplane, snapshot, write
+from tests.support import ROOT, copy_repo, dataplane, snapshot, write
 
 
 def test_committed_output_is_current(tmp_path: Path) -> None:
@@ -16,7 +16,7 @@ def test_committed_output_is_current(tmp_path: Path) -> None:
     root = copy_repo(tmp_path, outputs=False)
     assert dataplane(root, "render") == 0
     fresh = snapshot(root, ("rendered", "argocd", "control-plane"))
-    golden = snapshot(REPO, ("rendered", "argocd", "control-plane"))
+    golden = snapshot(ROOT, ("rendered", "argocd", "control-plane"))
     if fresh != golden:
         diff = []
         for path in sorted(set(fresh) | set(golden)):

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
 import yaml
 
@@ -17,7 +16,8 @@ from render.load import list_tenants, load_repo
 from render.pipeline import render_repo
 from render.problems import ProblemsError
 from render.resolver import RoutingTable
-from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
+from tests.lifecycle_repo import make_repo
+from tests.support import ROOT, need, tenant_yaml
 
 
 def entry(root: Path, name: str) -> dict:
@@ -40,7 +40,7 @@ def test_configmap_is_valid_and_labelled_for_the_gateway(tmp_path: Path) -> None
     render(root=root, tenants=[])
     path = root / "control-plane/routing/acme/configmap-routing-acme.yaml"
     cm = yaml.safe_load(path.read_text(encoding="utf-8"))
-    kubernetes_validate.validate(cm, "1.33.0", strict=True)
+    need("kubernetes_validate").validate(cm, "1.33.0", strict=True)
     assert cm["metadata"]["namespace"] == "control-plane"
     assert cm["metadata"]["labels"]["dataplane.io/routing"] == "true"
     assert cm["metadata"]["labels"]["dataplane.io/tenant"] == "acme"
@@ -178,3 +178,4 @@ def test_routing_context_agrees_with_the_full_template_context() -> None:
         eff = effective(files, shared_of(repo))
         full = context.tenant_context(eff, repo.platform.data)
         assert routing.routing_entry(routing.routing_context(eff, repo.platform.data)) == routing.routing_entry(full)
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 from render import layout, rules
 from render.load import TenantFiles, load_repo
 from render.yamlstrict import parse_yaml
-from tests.validation_repo import ROOT
+from tests.support import ROOT
 
 REPO = load_repo(ROOT)
 

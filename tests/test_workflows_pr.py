@@ -11,11 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support import ROOT
 from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
 from render import layout, report
 from render.report import MARKER, TenantChange
 
-NEW_EXTRACTOR = (Path(__file__).parent / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
+NEW_EXTRACTOR = (ROOT / "tests" / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
 
 
 @pytest.fixture
