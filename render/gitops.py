@@ -30,8 +30,16 @@ def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     full_env = {**os.environ, "GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0", **(env or {})}
     done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, env=full_env, check=False)
     if done.returncode != 0:
-        raise GitCommandError(f"git {args[0]}: {done.stderr.strip() or done.stdout.strip()}")
+        # Name the subcommand, not the `-c name=value` options before it.
+        command = next((a for a, before in zip(args, ("", *args)) if not a.startswith("-") and before != "-c"), "")
+        raise GitCommandError(f"git {command}: {done.stderr.strip() or done.stdout.strip()}")
     return done.stdout
+
+
+def _repository(root: Path) -> None:
+    """Outside a repository `git diff` compares files (--no-index) and fails with its usage
+    text; fail first with git's own "not a git repository"."""
+    git(root, "rev-parse", "--git-dir")
 
 
 def auth_env(token: str | None, server: str = "https://github.com") -> dict[str, str]:
@@ -63,11 +71,13 @@ def stage(root: Path, paths: list[str]) -> list[str]:
 
 
 def staged(root: Path) -> list[str]:
+    _repository(root)
     out = git(root, "diff", "--cached", "--name-only", "--no-renames", "-z")
     return sorted(p for p in out.split("\0") if p)
 
 
 def changed_since(root: Path, base: str) -> list[str]:
+    _repository(root)
     out = git(root, "diff", "--name-only", "--no-renames", "-z", base, "HEAD")
     return sorted(p for p in out.split("\0") if p)
 
