@@ -9,6 +9,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from tests import processes, support
 from tests.support import ROOT, need
 
@@ -49,3 +51,23 @@ def test_ci_runs_the_thorough_hypothesis_profile() -> None:
     assert settings.default.max_examples == settings.get_profile(chosen).max_examples
     assert settings.get_profile("ci").max_examples >= 100 > settings.get_profile("dev").max_examples
     assert settings.get_profile("ci").deadline is None is settings.get_profile("dev").deadline
+
+
+@pytest.mark.parametrize("ask", [lambda: support.need("no_such_package_here.sub"),
+                                 lambda: support.need_binary("no-such-program-here")])
+def test_a_missing_dependency_skips_locally_and_fails_under_ci(ask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("DATAPLANE_REQUIRE_ALL", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no.such.(package|program).here"):
+        ask()
+    for name, value in (("DATAPLANE_REQUIRE_ALL", "1"), ("CI", "true")):
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            with pytest.raises(pytest.fail.Exception, match="CI makes it mandatory"):
+                ask()
+
+
+def test_our_own_code_is_never_optional() -> None:
+    with pytest.raises(ModuleNotFoundError):
+        support.need("render.no_such_module")
+    assert support.need("render.quantity").parse("1Ki") == 1024
