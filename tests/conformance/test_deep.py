@@ -11,7 +11,7 @@ from bench.fleet import generate_fleet
 from render.commands.render import render
 from render.commands.validate import validate
 from render.conformance import deep
-from tests.support import ROOT, crds_dir, need_deep_engines
+from tests.support import ROOT, copy_repo, crds_dir, need_deep_engines
 
 need_deep_engines()
 
@@ -23,15 +23,6 @@ def summary(out: str) -> dict[str, str]:
     """Summary lines by validator (`ok   kubernetes ...` -> {'kubernetes': 'ok   kubernetes ...'})."""
     lines = [line for line in out.splitlines() if line.startswith(("ok   ", "FAIL "))]
     return {v: line for v in VALIDATORS for line in lines if line[5:].startswith(v)}
-
-
-def copy_examples(dest: Path) -> Path:
-    for folder in ("registry", "base", "tenants", "rendered"):
-        shutil.copytree(ROOT / folder, dest / folder)
-    if (ROOT / "argocd").is_dir():
-        shutil.copytree(ROOT / "argocd", dest / "argocd")
-    shutil.copy(ROOT / ".yamllint.yaml", dest / ".yamllint.yaml")
-    return dest
 
 
 def test_the_example_tenants_pass_every_validator(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,7 +64,7 @@ def test_ci_turns_the_skip_into_a_failure(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_a_broken_rendered_object_fails_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = copy_examples(tmp_path)
+    root = copy_repo(tmp_path)
     shutil.copy(ROOT / "tests/fixtures/broken/core-unknown-field.yaml", root / "rendered/acme/deployment-web.yaml")
     assert validate(root=root, tenants=[], deep=True, crds=crds_dir()) == 1
     captured = capsys.readouterr()
@@ -85,7 +76,7 @@ def test_a_broken_rendered_object_fails_the_command(tmp_path: Path, capsys: pyte
 def test_every_document_under_argocd_is_dispatched_by_kind(tmp_path: Path) -> None:
     """ArgoCD objects (and any multi-document file) are checked against their CRDs; an
     unknown kind or a document that is no object fails instead of passing silently."""
-    root = copy_examples(tmp_path)
+    root = copy_repo(tmp_path)
     (root / "argocd" / "platform").mkdir(parents=True, exist_ok=True)
     (root / "argocd" / "platform" / "extra.yaml").write_text(
         "---\napiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: p\n  namespace: argocd\n"
