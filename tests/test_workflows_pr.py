@@ -95,7 +95,7 @@ def test_a_routing_only_change_is_reported_for_its_tenant_and_as_platform_owned(
     tenant = work / "tenants/acme/tenant.yaml"
     tenant.write_text(tenant.read_text() + "suspended: true\n")
     assert dataplane(work, "render") == 0
-    changed = git(work, "status", "--porcelain", "--", "rendered", "argocd", "control-plane").split()
+    changed = git(work, "status", "--porcelain", "--", *layout.OUTPUT_DIRS).split()
     assert "control-plane/routing/acme/configmap-routing-acme.yaml" in changed
     out = tmp_path / "c.md"
 
