@@ -43,7 +43,10 @@ def _run(root: Path, *args: str, data: bytes | None = None, env: dict[str, str] 
         raise GitError("git is not installed") from None
     if done.returncode != 0:
         said = (done.stderr or done.stdout).decode("utf-8", "replace").strip()
-        raise GitError(f"git {args[0]}: {said}" if said else f"git {args[0]} failed")
+        # Name the subcommand, not the `-c name=value` options before it.
+        command = next((a for a, before in zip(args, ("", *args), strict=False)
+                        if not a.startswith("-") and before != "-c"), "")
+        raise GitError(f"git {command}: {said}" if said else f"git {command} failed")
     return done.stdout
 
 
@@ -164,6 +167,12 @@ def platform_trees(root: Path, revision: str) -> tuple[str, str]:
     return out[0], out[1]
 
 
+def _repository(root: Path) -> None:
+    """Outside a repository `git diff` compares files (--no-index) and fails with its usage
+    text; fail first with git's own "not a git repository"."""
+    run(root, "rev-parse", "--git-dir")
+
+
 def auth_env(token: str | None, server: str = "https://github.com") -> dict[str, str]:
     """Credentials for fetch and push, passed through git's environment, never argv."""
     if not token:
@@ -189,11 +198,13 @@ def stage(root: Path, paths: list[str]) -> list[str]:
 
 
 def staged(root: Path) -> list[str]:
+    _repository(root)
     out = run(root, "diff", "--cached", "--name-only", "--no-renames", "-z")
     return sorted(p for p in out.split("\0") if p)
 
 
 def changed_since(root: Path, base: str) -> list[str]:
+    _repository(root)
     out = run(root, "diff", "--name-only", "--no-renames", "-z", base, "HEAD")
     return sorted(p for p in out.split("\0") if p)
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from render.conformance.cel import CelError, evaluate
+from tests.support import need
+
+cel = need("render.conformance.cel")  # cel-python
+CelError, evaluate = cel.CelError, cel.evaluate
 
 
 @dataclass

@@ -1,89 +1,34 @@
-"""PlatformInputs test helpers: the upstream CRD folder and a real redis-server on 127.0.0.1."""
+"""Shared fixtures (a real redis-server on 127.0.0.1, a render cache per test) and the
+hypothesis profiles; helpers live in tests/support.py."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.processes import redis_server, wait_redis
+from tests.support import required
 
-
-def crds_dir() -> Path:
-    """The upstream CRDs: $DATAPLANE_CRDS, else <repo>/../shared/crds.
-
-    Skips the calling test when there is none, unless DATAPLANE_REQUIRE_CRDS=1 (CI),
-    which makes a missing folder a failure.
-    """
-    env = os.environ.get("DATAPLANE_CRDS")
-    path = Path(env) if env else REPO.parent / "shared" / "crds"
-    if path.is_dir():
-        return path
-    message = f"no upstream CRD folder at {path} (set DATAPLANE_CRDS)"
-    if os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1":
-        pytest.fail(message + "; DATAPLANE_REQUIRE_CRDS=1 makes it mandatory")
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(port: int, process: subprocess.Popen[bytes], deadline_s: float = 10.0) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if process.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not answer PING in time")
-
-
-@contextlib.contextmanager
-def redis_server(workdir: Path, *options: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """A real redis-server on a free port of 127.0.0.1, without persistence; stopped (by its
-    own process handle) on exit. Skips when redis-server is not installed, except under CI
-    (CI set), where that is a failure."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed (CI requires it: apt-get install redis-server)")
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--daemonize", "no", "--loglevel", "warning", *options],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        yield port, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+# hypothesis: a few examples a property locally, the thorough profile in CI (CI=true or
+# DATAPLANE_REQUIRE_ALL=1); HYPOTHESIS_PROFILE=dev|ci picks one. A test whose examples are
+# costly caps the count with tests.hyp.at_most. No deadline: a busy machine is not a bug.
+try:
+    from hypothesis import settings as _hypothesis
+except ImportError:  # optional locally: the property tests skip (tests/hyp.py)
+    pass
+else:
+    _hypothesis.register_profile("dev", max_examples=10, deadline=None)
+    _hypothesis.register_profile("ci", max_examples=300, deadline=None, print_blob=True)
+    _hypothesis.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if required() else "dev"))
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server for this session (see `redis_server`)."""
     with redis_server(tmp_path_factory.mktemp("redis")) as (port, process):
-        _wait_ready(port, process)
+        wait_redis(port, process)
         yield f"redis://127.0.0.1:{port}"
 
 

@@ -13,10 +13,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from render import cli
+from render import cli, layout
+from tests.support import INPUTS, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("base", "registry", "tenants", "rendered", "argocd", "control-plane", ".github")
+COPIED = (*INPUTS, *layout.OUTPUT_DIRS, ".github")
 
 
 def _auto_deploy(name: str) -> bool:

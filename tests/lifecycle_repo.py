@@ -6,15 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-RELEASE = 'platform_version: "2026.11.3"\nimage: ghcr.io/dataplane-platform/engine:2026.11.3\n'
-
-
-def tenant_yaml(name: str, org: str, extra: str = "", mode: str = "dedicated_instance") -> str:
-    return (f"name: {name}\norganization_id: {org}\ncloud: gcp\nregion: us-central1\ncluster: dp-gke-us-central1\n"
-            f"cloud_account: dp-tenants\noperator_group: {name}-operators\ndatabase:\n  mode: {mode}\n"
-            f"vector_store:\n  endpoint: https://qdrant.us-central1.dataplane.internal:6333\n{extra}")
+from tests.support import RELEASE_YAML, ROOT
 
 
 def make_repo(tmp: Path, tenants: dict[str, str], overrides: dict[str, str] | None = None,
@@ -35,4 +27,4 @@ def write_tenant(root: Path, name: str, tenant: str, overrides: str = "{}\n") ->
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "tenant.yaml").write_text(tenant, encoding="utf-8")
     (folder / "overrides.yaml").write_text(overrides, encoding="utf-8")
-    (folder / "release.yaml").write_text(RELEASE, encoding="utf-8")
+    (folder / "release.yaml").write_text(RELEASE_YAML, encoding="utf-8")

@@ -1,28 +1,101 @@
-"""Test helpers: small repositories written into tmp_path, and one-call renders."""
+"""Test helpers: the repository root, optional dependencies (skipped locally, mandatory in
+CI), small repositories written into tmp_path, and one-call renders."""
 
 from __future__ import annotations
 
+import importlib
+import os
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
+from typing import NoReturn
 
+import pytest
 import yaml
 
 from render import layout
 from render.cli import main
 
-REPO = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository root: defined here only
 INPUTS = (layout.BASE_DIR, layout.REGISTRY_DIR, layout.TENANTS_DIR)
+DEV_HINT = "pip install -e '.[dev]'"
+
+
+def required() -> bool:
+    """Whether a missing optional test dependency fails instead of skipping: CI makes every
+    one mandatory (DATAPLANE_REQUIRE_ALL=1, set by .ci/run, or CI=true, set by GitHub Actions)."""
+    return os.environ.get("DATAPLANE_REQUIRE_ALL") == "1" or os.environ.get("CI", "").lower() in ("1", "true")
+
+
+def missing(what: str, hint: str = DEV_HINT) -> NoReturn:
+    """Skip the calling test (or module) for a missing dependency, or fail it under CI."""
+    __tracebackhide__ = True  # report the test that needs it, not this line
+    if required():
+        pytest.fail(f"{what} is missing and CI makes it mandatory ({hint})", pytrace=False)
+    pytest.skip(f"{what} is not installed ({hint})", allow_module_level=True)
+
+
+def need(module: str, hint: str = DEV_HINT) -> ModuleType:
+    """`module` imported, or `missing` when an optional package it needs is not installed
+    (an engine module such as render.conformance.cel may be named: it reports what it lacks)."""
+    __tracebackhide__ = True
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        lacking = (e.name or module).split(".")[0]
+        if lacking in ("render", "tests", "bench"):
+            raise  # our own code is never optional
+    missing(f"the Python package {lacking!r}", hint)
+
+
+# What `dataplane validate --deep` runs: the conformance extra's engines and the CEL engine
+# of the CRDs' rules.
+DEEP_ENGINES = ("kubernetes_validate", "ray.serve", "celery", "yamllint", "nca.nca_cli", "celpy")
+
+
+def need_deep_engines() -> None:
+    """Every engine of `validate --deep` (see `need`)."""
+    __tracebackhide__ = True
+    for module in DEEP_ENGINES:
+        need(module, "pip install -e '.[conformance]'")
+
+
+def need_binary(name: str, hint: str = DEV_HINT) -> str:
+    """The program `name`, beside this Python (the venv's scripts) or on PATH; see `missing`."""
+    __tracebackhide__ = True
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        missing(f"the program {name!r}", hint)
+    return found
+
+
+def crds_dir() -> Path:
+    """The upstream CRDs: $DATAPLANE_CRDS, else <repo>/../shared/crds.
+
+    Skips the calling test when there is none, unless DATAPLANE_REQUIRE_CRDS=1 (CI),
+    which makes a missing folder a failure.
+    """
+    env = os.environ.get("DATAPLANE_CRDS")
+    path = Path(env) if env else ROOT.parent / "shared" / "crds"
+    if path.is_dir():
+        return path
+    message = f"no upstream CRD folder at {path} (set DATAPLANE_CRDS)"
+    if os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1":
+        pytest.fail(message + "; DATAPLANE_REQUIRE_CRDS=1 makes it mandatory")
+    pytest.skip(message)
 
 
 def copy_repo(dest: Path, *, outputs: bool = True) -> Path:
     """A copy of this repository's inputs (and, by default, its committed outputs)."""
     for folder in INPUTS + (layout.OUTPUT_DIRS if outputs else ()):
-        if (REPO / folder).is_dir():
-            shutil.copytree(REPO / folder, dest / folder)
-    shutil.copy(REPO / ".yamllint.yaml", dest / ".yamllint.yaml")  # the strict config `validate --deep` reads
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, dest / folder)
+    shutil.copy(ROOT / ".yamllint.yaml", dest / ".yamllint.yaml")  # the strict config `validate --deep` reads
     if outputs:
         (dest / ".github").mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / layout.CODEOWNERS_FILE, dest / layout.CODEOWNERS_FILE)
+        shutil.copy(ROOT / layout.CODEOWNERS_FILE, dest / layout.CODEOWNERS_FILE)
     return dest
 
 
@@ -52,13 +125,15 @@ def rendered_objects(root: Path, tenant: str) -> list[dict]:
     return [yaml.safe_load(p.read_text()) for p in sorted((root / "rendered" / tenant).glob("*.yaml"))]
 
 
-def tenant_yaml(name: str, *, cloud: str = "gcp", org: str | None = None, mode: str = "dedicated_instance") -> str:
+def tenant_yaml(name: str, org: str | None = None, extra: str = "", *, cloud: str = "gcp",
+                mode: str = "dedicated_instance") -> str:
+    """A valid tenant.yaml on a cluster of registry/platform.yaml, with `extra` lines appended."""
     cluster = "dp-gke-us-central1" if cloud == "gcp" else "dp-eks-us-east-1"
     region = "us-central1" if cloud == "gcp" else "us-east-1"
     account = "dp-tenants" if cloud == "gcp" else "'123456789012'"  # a GCP project with a number in registry/platform.yaml
     return (f"name: {name}\norganization_id: {org or 'org_' + name.replace('-', '')}\ncloud: {cloud}\n"
-            f"region: {region}\ncluster: {cluster}\ncloud_account: {account}\noperator_group: {name}-ops\n"
-            f"database:\n  mode: {mode}\nvector_store:\n  endpoint: https://qdrant.example:6333\n")
+            f"region: {region}\ncluster: {cluster}\ncloud_account: {account}\noperator_group: {name}-operators\n"
+            f"database:\n  mode: {mode}\nvector_store:\n  endpoint: https://qdrant.{region}.dataplane.internal:6333\n{extra}")
 
 
 RELEASE_YAML = 'platform_version: "2026.11.3"\nimage: ghcr.io/dataplane-platform/engine:2026.11.3\n'
@@ -74,5 +149,5 @@ def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | N
         name: TenantFiles(name, *(parse_yaml(text, layout.tenant_file(name, f)) for text, f in zip(texts, layout.TENANT_FILES)))
         for name, texts in tenants.items()
     }
-    registry = parse_yaml(extractors, layout.EXTRACTORS_FILE) if extractors else read_yaml(REPO, layout.EXTRACTORS_FILE)
-    return Repo(PlatformInputs(registry, read_yaml(REPO, layout.PLATFORM_FILE), read_templates(REPO)), files)
+    registry = parse_yaml(extractors, layout.EXTRACTORS_FILE) if extractors else read_yaml(ROOT, layout.EXTRACTORS_FILE)
+    return Repo(PlatformInputs(registry, read_yaml(ROOT, layout.PLATFORM_FILE), read_templates(ROOT)), files)

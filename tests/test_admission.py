@@ -13,12 +13,12 @@ import yaml
 from render.admission import policies, secret_policy
 from render.load import read_yaml
 from tests.admission_sim import Request, admit
-from tests.support import REPO
+from tests.support import ROOT
 
-SETTINGS = policies.settings(read_yaml(REPO, "registry/platform.yaml"))
+SETTINGS = policies.settings(read_yaml(ROOT, "registry/platform.yaml"))
 POLICIES = {p["metadata"]["name"]: p for p in policies.objects(SETTINGS) if p["kind"] == "ValidatingAdmissionPolicy"}
 IMAGES, SCALE, LABELS = (POLICIES[f"dataplane-{n}"] for n in ("tenant-images", "operator-scale-only", "trusted-labels"))
-PLATFORM = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
+PLATFORM = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
 ENGINE = PLATFORM["engine"]["repository"]
 ARGOCD = SETTINGS["deploy"]
 KUBERAY = SETTINGS["controllers"][0]
@@ -34,7 +34,7 @@ def pod(*images: str, init: tuple[str, ...] = (), labels: dict[str, str] | None 
 
 
 def rendered_pod_images() -> set[str]:
-    text = "\n".join(p.read_text() for p in (REPO / "rendered").rglob("*.yaml"))
+    text = "\n".join(p.read_text() for p in (ROOT / "rendered").rglob("*.yaml"))
     return {line.split("image: ", 1)[1].strip() for line in text.splitlines() if "image: " in line}
 
 
@@ -212,7 +212,7 @@ def test_controllers_copy_labels_from_admitted_templates() -> None:
 
 # --- the rendered objects ---------------------------------------------------------------
 def test_the_rendered_policies_are_these_and_each_is_bound_to_deny() -> None:
-    folder = REPO / "argocd/admission"
+    folder = ROOT / "argocd/admission"
     objs = [yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yaml"))]
     policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ValidatingAdmissionPolicy"}
     secrets_policy = secret_policy.policy_objects(PLATFORM)[0]  # rendered beside these (tests/test_admission_secrets.py)
@@ -234,7 +234,7 @@ def test_a_platform_without_the_admission_section_is_a_problem_not_a_traceback()
     from render.problems import ProblemsError
     from render.yamlstrict import parse_yaml
 
-    text = (REPO / "registry/platform.yaml").read_text().split("\nadmission:")[0]
+    text = (ROOT / "registry/platform.yaml").read_text().split("\nadmission:")[0]
     with pytest.raises(ProblemsError) as e:
         policies.settings(parse_yaml(text, "registry/platform.yaml"))
     [problem] = e.value.problems

@@ -11,14 +11,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import celpy
 import pytest
 import yaml
 
 from render.admission import secret_policy
-from tests.support import REPO
+from tests.support import ROOT, need
 
-PLATFORM = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
+celpy = need("celpy")
+PLATFORM = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
 POLICY, BINDING = secret_policy.policy_objects(PLATFORM)
 KINDS = {"ExternalSecret": "externalsecrets", "PushSecret": "pushsecrets", "SecretStore": "secretstores"}
 RESOURCES = {**KINDS, "Pod": "pods", "ConfigMap": "configmaps"}
@@ -84,12 +84,12 @@ def admit(obj: dict[str, Any], ns: str = "tenant-acme", ns_obj: dict[str, Any] |
 
 
 def rendered(tenant: str) -> list[dict[str, Any]]:
-    return [o for p in sorted((REPO / "rendered" / tenant).glob("*.yaml"))
+    return [o for p in sorted((ROOT / "rendered" / tenant).glob("*.yaml"))
             for o in [yaml.safe_load(p.read_text())] if o["kind"] in KINDS]
 
 
 def org_of(tenant: str) -> str:
-    return yaml.safe_load((REPO / f"tenants/{tenant}/tenant.yaml").read_text())["organization_id"]
+    return yaml.safe_load((ROOT / f"tenants/{tenant}/tenant.yaml").read_text())["organization_id"]
 
 
 ACME = {o["kind"] + "/" + o["metadata"]["name"]: o for o in rendered("acme")}
@@ -104,7 +104,7 @@ def test_policy_and_binding_are_plain_data_naming_each_other() -> None:
     yaml.safe_dump([POLICY, BINDING])  # plain data: serialisable as is
 
 
-@pytest.mark.parametrize("tenant", sorted(p.name for p in (REPO / "tenants").iterdir() if p.is_dir()))
+@pytest.mark.parametrize("tenant", sorted(p.name for p in (ROOT / "tenants").iterdir() if p.is_dir()))
 def test_every_rendered_secret_object_is_admitted(tenant: str) -> None:
     """What we render passes, migration source included (umbrella migrates)."""
     objects = rendered(tenant)
@@ -278,4 +278,4 @@ def test_every_validation_can_deny() -> None:
 
 
 def test_rendered_examples_exist() -> None:
-    assert Path(REPO / "rendered/acme/secretstore-tenant-secrets.yaml").is_file()
+    assert Path(ROOT / "rendered/acme/secretstore-tenant-secrets.yaml").is_file()

@@ -17,17 +17,9 @@ from render.commands.render import render
 from render.load import load_repo
 from render.pipeline import render_repo
 from render.problems import ProblemsError
+from tests.support import ROOT, copy_repo
 
-ROOT = Path(__file__).resolve().parents[1]
-INPUTS = (layout.BASE_DIR, layout.REGISTRY_DIR, layout.TENANTS_DIR)
 PATTERN = set("*?[]{}!")
-
-
-def copy_inputs(dst: Path) -> Path:
-    """The example repository's inputs (not its outputs) in a fresh folder."""
-    for folder in INPUTS:
-        shutil.copytree(ROOT / folder, dst / folder)
-    return dst
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +233,7 @@ def test_committed_argocd_folder_is_current() -> None:
 
 
 def test_deleting_a_tenant_removes_its_argocd_objects(tmp_path: Path) -> None:
-    root = copy_inputs(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     assert render(root=root, tenants=[]) == 0
     assert (root / layout.argocd_tenant_dir("globex")).is_dir()
     shutil.rmtree(root / layout.tenant_dir("globex"))
@@ -256,7 +248,7 @@ def test_deleting_a_tenant_removes_its_argocd_objects(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("field", "value"), [("cluster", "dp-gke-*"), ("cluster", "a,b"), ("operator_group", "*")])
 def test_a_pattern_in_tenant_yaml_is_a_problem_not_a_wildcard(tmp_path: Path, field: str, value: str) -> None:
-    root = copy_inputs(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     path = root / layout.tenant_file("acme", layout.TENANT_FILE)
     text = path.read_text()
     lines = text.splitlines()
@@ -270,7 +262,7 @@ def test_a_pattern_in_tenant_yaml_is_a_problem_not_a_wildcard(tmp_path: Path, fi
 
 
 def test_missing_repo_url_is_a_problem(tmp_path: Path) -> None:
-    root = copy_inputs(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     path = root / layout.PLATFORM_FILE
     path.write_text("\n".join(l for l in path.read_text().splitlines() if "repo_url:" not in l) + "\n")
     with pytest.raises(ProblemsError) as err:
@@ -297,7 +289,7 @@ def test_docs_describe_the_rendered_settings() -> None:
 
 @pytest.mark.parametrize("field", ["cluster", "operator_group"])
 def test_any_tenant_value_is_rejected_or_lands_verbatim_without_a_pattern(field: str) -> None:
-    from hypothesis import given, settings as hsettings, strategies as st
+    from tests.hyp import given, st
 
     from render.load import Document
     repo = load_repo(ROOT, ["acme"])
@@ -306,7 +298,6 @@ def test_any_tenant_value_is_rejected_or_lands_verbatim_without_a_pattern(field:
     objects = {p: yaml.safe_load(d) for p, d in base[layout.rendered_dir("acme")].items()}
     values = yaml.safe_load((ROOT / layout.tenant_file("acme", layout.TENANT_FILE)).read_text())
 
-    @hsettings(max_examples=200, deadline=None)
     @given(st.text(min_size=1, max_size=30))
     def check(value: str) -> None:
         doc = Document(layout.tenant_file("acme", layout.TENANT_FILE), {**values, field: value}, {})

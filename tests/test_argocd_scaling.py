@@ -10,7 +10,6 @@ safe because no field ArgoCD renders is written by another controller:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,7 @@ from render import layout
 from render.argocd import tenant_apps
 from render.load import load_repo
 from render.pipeline import render_repo
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ N = 6
 def tree(root: Path) -> dict[str, bytes]:
     """Every output file under root, by repo-relative path."""
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for folder in ("rendered", "argocd", "control-plane") if (root / folder).is_dir()
+            for folder in layout.OUTPUT_DIRS if (root / folder).is_dir()
             for p in sorted((root / folder).rglob("*")) if p.is_file()}
 
 
@@ -267,7 +267,7 @@ def test_a_fleet_rendered_by_workers_equals_one_rendered_in_process(repo: tuple[
     root, names = repo
     monkeypatch.setattr(parallel, "MIN_TENANTS_PER_WORKER", 1)  # workers even for a small fleet
     assert parallel.workers_for(N) >= 2 or len(parallel.os.sched_getaffinity(0)) < 2
-    for folder in ("rendered", "argocd/tenants", "control-plane"):
+    for folder in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR, layout.CONTROL_PLANE_DIR):  # every tenant's output
         shutil.rmtree(root / folder)
     shutil.rmtree(tmp_path / "cache")
     assert render(root=root, tenants=[]) == 0

@@ -15,21 +15,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from bench.fleet import generate_fleet
 from render.commands.render import render
-from tests.support import REPO
+from tests.support import ROOT, missing
 
 
 def checkov_binary() -> str:
-    found = os.environ.get("DATAPLANE_CHECKOV") or (str(REPO / ".venv-checkov/bin/checkov")
-                                                    if (REPO / ".venv-checkov/bin/checkov").exists() else shutil.which("checkov"))
+    found = os.environ.get("DATAPLANE_CHECKOV") or (str(ROOT / ".venv-checkov/bin/checkov")
+                                                    if (ROOT / ".venv-checkov/bin/checkov").exists() else shutil.which("checkov"))
     if not found:
-        if os.environ.get("CI"):
-            pytest.fail("checkov not found: set DATAPLANE_CHECKOV or build .venv-checkov (pip install -e '.[checkov]')")
-        pytest.skip("checkov not installed (pip install -e '.[checkov]' in a venv of its own)")
+        missing("checkov", "set DATAPLANE_CHECKOV or build .venv-checkov: pip install -e '.[checkov]' in a venv of its own")
     return found
 
 
@@ -59,7 +56,7 @@ def assert_clean(folder: Path) -> list[dict[str, Any]]:
 
 
 def test_the_example_tenants_pass_checkov() -> None:
-    reports = assert_clean(REPO / "rendered")
+    reports = assert_clean(ROOT / "rendered")
     assert sum(r["summary"]["passed"] for r in reports) > 1000
 
 
@@ -71,7 +68,7 @@ def test_a_generated_fleet_passes_checkov(tmp_path: Path) -> None:
 
 def test_a_deployment_without_its_security_context_fails(tmp_path: Path) -> None:
     """checkov is really looking: the same Deployment without securityContext fails."""
-    obj = yaml.safe_load((REPO / "rendered/acme/deployment-redis-exporter.yaml").read_text())
+    obj = yaml.safe_load((ROOT / "rendered/acme/deployment-redis-exporter.yaml").read_text())
     del obj["spec"]["template"]["spec"]["securityContext"]
     del obj["spec"]["template"]["spec"]["containers"][0]["securityContext"]
     (tmp_path / "deployment.yaml").write_text(yaml.safe_dump(obj))

@@ -6,15 +6,16 @@ from __future__ import annotations
 import re
 import shlex
 import tomllib
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-REPO = Path(__file__).resolve().parent.parent
-PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+from tests.support import ROOT
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = canonicalize_name(PYPROJECT["project"]["name"])
 EXTRAS: dict[str, list[str]] = PYPROJECT["project"]["optional-dependencies"]
 # checkov needs packaging<24 and Ray needs >=24.2: it is installed in a venv of its own,
@@ -24,7 +25,7 @@ OWN_VENV = "checkov"
 
 def pins() -> dict[str, Version]:
     found: dict[str, Version] = {}
-    for number, line in enumerate((REPO / "constraints.txt").read_text().splitlines(), 1):
+    for number, line in enumerate((ROOT / "constraints.txt").read_text().splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         name, sep, version = line.partition("==")
@@ -68,7 +69,7 @@ def test_the_dev_extra_takes_the_engines_from_their_extras_without_repeating_the
 
 def pip_installs() -> list[tuple[str, str]]:
     """(file, command) for every `pip install` in the workflows and .ci/run."""
-    files = sorted((REPO / ".github" / "workflows").glob("*.yml")) + [REPO / ".ci" / "run"]
+    files = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + [ROOT / ".ci" / "run"]
     return [(path.name, line.strip()) for path in files for line in path.read_text().splitlines()
             if re.search(r"\bpip install\b", line) and not line.lstrip().startswith("#")]
 

@@ -14,8 +14,8 @@ from render.validate import effective_rules
 from render.load import TenantFiles, load_repo
 from render.merge import merge_tenant
 from render.yamlstrict import parse_yaml
-from tests.support import REPO as ROOT
-from tests.validation_repo import copy_repo, run
+from tests.support import ROOT, copy_repo
+from tests.validation_repo import run
 
 REPO = load_repo(ROOT)
 # Every group at 1,000 replicas (each pod still fits a node, so only the contract refuses it).
@@ -87,7 +87,7 @@ def test_a_raised_contract_admits_the_same_overrides() -> None:
 
 
 def test_validate_refuses_an_override_above_the_contract(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     (root / "tenants/globex/overrides.yaml").write_text("cluster:\n" + HOSTILE)
     code, out, err = run(root, "validate")
     assert code == 2

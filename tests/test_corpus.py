@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.validation_repo import copy_repo, run
+from tests.support import ROOT, copy_repo
+from tests.validation_repo import run
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 TARGETS = {
     "overrides": "tenants/acme/overrides.yaml",
     "yaml": "tenants/acme/overrides.yaml",
@@ -50,7 +51,7 @@ def test_corpus_is_large_enough() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_corpus_case(case: Path, tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     (root / TARGETS[case.parent.name]).write_bytes(case.read_bytes())
     code, out, err = run(root, "--format", "json", "validate")
     assert code == 2, err
@@ -64,12 +65,12 @@ def test_corpus_case(case: Path, tmp_path: Path) -> None:
             f"wanted {file}:{line}: ...{fragment}...\ngot:\n" + "\n".join(f"{f}:{ln}: {t}" for f, ln, t in got))
 
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "tenants.md"
+DOCS = ROOT / "docs" / "tenants.md"
 
 
 def produced_messages(tmp_path: Path) -> list[str]:
     """'pointer: message (hint: hint)' of every problem the corpus produces."""
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     out = []
     for case in CASES:
         target = root / TARGETS[case.parent.name]

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from render import fastyaml
+from tests.hyp import given, st
 
 OPTIONS = dict(sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096, explicit_start=True)
 
@@ -33,7 +32,6 @@ _Reference.add_representer(str, lambda d, v: d.represent_scalar(
     "tag:yaml.org,2002:str", v, style="|" if "\n" in v and not v.endswith(" ") else None))
 
 
-@settings(max_examples=300, deadline=None)
 @given(plain)
 def test_dump_matches_pyyaml(data: Any) -> None:
     assert fastyaml.dump(data, **OPTIONS) == yaml.dump(data, Dumper=yaml.CSafeDumper, **OPTIONS)
@@ -41,7 +39,6 @@ def test_dump_matches_pyyaml(data: Any) -> None:
     assert fastyaml.dump(data) == yaml.dump(data, Dumper=yaml.CSafeDumper)  # sort_keys, flow styles
 
 
-@settings(max_examples=300, deadline=None)
 @given(plain)
 def test_load_matches_pyyaml(data: Any) -> None:
     for text in (yaml.dump(data, Dumper=yaml.CSafeDumper), yaml.dump(data, Dumper=yaml.CSafeDumper, default_flow_style=None)):

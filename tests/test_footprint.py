@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from render.commands.footprint import footprint, load_footprint, text_report
 from render import quantity
 from render.footprint import Resources, _pack, as_dict, footprint_change_markdown, money
 from render.load import list_tenants
 from render.problems import ProblemsError
-from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
+from tests.hyp import given, st
+from tests.lifecycle_repo import make_repo
+from tests.support import ROOT, tenant_yaml
 
 # Round prices, so that every expected figure below can be worked out on paper.
 PRICES = """\
@@ -242,7 +242,6 @@ _replica = st.builds(Resources, st.decimals("0.25", "4", places=2), st.decimals(
                      st.sampled_from([Decimal(0), Decimal("0.5"), Decimal(1)]))
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.lists(_replica, max_size=12))
 def test_packing_is_between_the_volume_bound_and_one_node_per_replica(replicas: list[Resources]) -> None:
     pod = Resources(Decimal(7), Decimal(28), Decimal(1))

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from render import layout
 from render.validate.schemas import schema
-from tests.validation_repo import copy_repo, run
+from tests.hyp import HealthCheck, at_most, given, settings, st
+from tests.support import copy_repo
+from tests.validation_repo import run
 
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=at_most(120), derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 PROBLEM_LINE = re.compile(r"^[^\s:][^:]*:\d+:\d+: ", re.M)
 
@@ -54,7 +54,7 @@ def check(root: Path, tenant: str) -> None:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_repo(tmp_path_factory.mktemp("fuzz"))
+    return copy_repo(tmp_path_factory.mktemp("fuzz"), outputs=False)
 
 
 TOKENS = ["overrides:", "disabled:", "cluster:", "env:", "spec:", "head:", "text_extractor:", "gpu-workers:",
@@ -123,7 +123,7 @@ TARGETS = ["registry/platform.yaml", "registry/extractors.yaml", "tenants/globex
            "tenants/initech/tenant.yaml", "tenants/acme/release.yaml"]
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=at_most(300))
 @given(st.sampled_from(TARGETS), st.integers(1, 3), st.data())
 def test_mutations_of_valid_files(repo: Path, target: str, edits: int, data: st.DataObject) -> None:
     original = (repo / target).read_text(encoding="utf-8")

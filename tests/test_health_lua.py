@@ -8,17 +8,16 @@ older KubeRay releases' serviceStatus and state strings.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from render.argocd import health
+from tests.support import ROOT, need
 
-lua51 = pytest.importorskip("lupa.lua51")
+lua51 = need("lupa.lua51")
 
-ROOT = Path(__file__).resolve().parents[1]
 CM = ROOT / "argocd/platform/configmap-argocd-cm.yaml"
 
 

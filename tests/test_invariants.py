@@ -5,19 +5,18 @@ from __future__ import annotations
 import re
 
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from bench.fleet import generate_fleet
 from render import layout, tenant_secrets
 from render.load import load_repo
 from render.pipeline import render_repo
-from tests.support import REPO, RELEASE_YAML, memory_repo, tenant_yaml
+from tests.hyp import HealthCheck, at_most, given, settings, st
+from tests.support import ROOT, RELEASE_YAML, memory_repo, tenant_yaml
 
-PLATFORM = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
+PLATFORM = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
 PROTECTED = PLATFORM["protected_env"]
 SHARED_SECRETS = PLATFORM["shared_platform"]["secret_prefix"]
-EXTRACTOR_NAMES = sorted({e["name"] for e in yaml.safe_load((REPO / "registry/extractors.yaml").read_text())["extractors"].values()})
+EXTRACTOR_NAMES = sorted({e["name"] for e in yaml.safe_load((ROOT / "registry/extractors.yaml").read_text())["extractors"].values()})
 
 
 def _objects(outputs: dict) -> dict[str, list[dict]]:
@@ -135,7 +134,7 @@ def _isolated_names(objects: list[dict]) -> list[str]:
 
 
 def test_example_tenants_are_isolated() -> None:
-    check_invariants(_objects(render_repo(load_repo(REPO))))
+    check_invariants(_objects(render_repo(load_repo(ROOT))))
 
 
 def test_a_generated_bench_fleet_is_isolated(tmp_path) -> None:
@@ -153,7 +152,7 @@ def test_the_secrets_invariant_catches_a_cluster_store_and_a_neighbours_path() -
 
     import pytest
 
-    per_tenant = _objects(render_repo(load_repo(REPO)))
+    per_tenant = _objects(render_repo(load_repo(ROOT)))
     for mutate in ({"secretStoreRef": {"kind": "ClusterSecretStore", "name": "platform-secrets"}},
                    {"data": [{"secretKey": "p", "remoteRef": {"key": "dataplane_tenants_globex_redis", "property": "password"}}]}):
         bad = copy.deepcopy(per_tenant)
@@ -173,7 +172,7 @@ tenant_strategy = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=at_most(20), suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(names, tenant_strategy, min_size=2, max_size=4))
 def test_generated_fleets_are_isolated(fleet: dict[str, dict]) -> None:
     tenants = {}
@@ -185,11 +184,11 @@ def test_generated_fleets_are_isolated(fleet: dict[str, dict]) -> None:
     check_invariants(_objects(render_repo(memory_repo(tenants))))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=at_most(15), suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(["acme", "globex", "initech"]),
        st.lists(st.sampled_from(EXTRACTOR_NAMES), unique=True, min_size=1, max_size=4))
 def test_changing_one_tenant_changes_only_its_files(tenant: str, disabled: list[str]) -> None:
-    base = {n: tuple((REPO / layout.tenant_file(n, f)).read_text() for f in layout.TENANT_FILES)
+    base = {n: tuple((ROOT / layout.tenant_file(n, f)).read_text() for f in layout.TENANT_FILES)
             for n in ("acme", "globex", "initech")}
     before = render_repo(memory_repo(base))
     changed = dict(base)

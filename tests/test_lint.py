@@ -3,32 +3,23 @@ benchmark and the tests; mypy --strict over the engine. A finding fails the suit
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-TOOLS = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]
+from tests.support import ROOT, need, need_binary
 
-
-def tool(name: str) -> str:
-    """A linter installed beside this Python (the dev venv), else on PATH."""
-    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    assert found, f"{name} is in the dev extra: pip install -e '.[dev]'"
-    return found
+TOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
 
 
 def test_ruff_reports_nothing() -> None:
-    done = subprocess.run([tool("ruff"), "check", "--no-cache", "render", "bench", "tests"], cwd=REPO,
+    done = subprocess.run([need_binary("ruff"), "check", "--no-cache", "render", "bench", "tests"], cwd=ROOT,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_mypy_strict_reports_nothing_on_the_engine() -> None:
     """`mypy` with no arguments: the files and the strict flags come from pyproject.toml."""
-    done = subprocess.run([tool("mypy")], cwd=REPO, capture_output=True, text=True, check=False)
+    done = subprocess.run([need_binary("mypy")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success: no issues found" in done.stdout
 
@@ -49,8 +40,9 @@ def test_the_linters_are_not_quietly_narrowed() -> None:
 def test_the_pre_commit_files_are_valid_for_pre_commit() -> None:
     """.pre-commit-config.yaml (this repository's hooks) and .pre-commit-hooks.yaml (the hook
     other repositories use), checked by pre-commit's own validators."""
-    from pre_commit.clientlib import load_config, load_manifest
+    clientlib = need("pre_commit.clientlib")
+    load_config, load_manifest = clientlib.load_config, clientlib.load_manifest
 
-    hooks = {h["id"] for repo in load_config(str(REPO / ".pre-commit-config.yaml"))["repos"] for h in repo["hooks"]}
+    hooks = {h["id"] for repo in load_config(str(ROOT / ".pre-commit-config.yaml"))["repos"] for h in repo["hooks"]}
     assert {"ruff", "mypy", "yamllint", "dataplane-validate", "dataplane-render-check"} <= hooks
-    assert [h["id"] for h in load_manifest(str(REPO / ".pre-commit-hooks.yaml"))] == ["dataplane-validate"]
+    assert [h["id"] for h in load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))] == ["dataplane-validate"]

@@ -9,7 +9,7 @@ import pytest
 from render import layout, load
 from render.load import load_repo, read_yaml
 from render.problems import Problem, ProblemsError
-from tests.validation_repo import copy_repo
+from tests.support import copy_repo
 
 
 def write(root: Path, rel: str, data: bytes) -> None:
@@ -66,7 +66,7 @@ def test_missing_file_and_folder_in_place_of_a_file(tmp_path: Path) -> None:
 
 
 def test_load_repo_reports_every_broken_file_at_once(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, "tenants/acme/overrides.yaml", b"a: [\n")
     write(root, "tenants/globex/release.yaml", b"- x\n")
     (root / "tenants/initech/tenant.yaml").unlink()
@@ -77,7 +77,7 @@ def test_load_repo_reports_every_broken_file_at_once(tmp_path: Path) -> None:
 
 
 def test_misspelt_file_in_a_tenant_folder(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, "tenants/acme/overides.yaml", b"{}\n")
     write(root, "tenants/acme/README.md", b"notes\n")
     with pytest.raises(ProblemsError) as info:
@@ -87,7 +87,7 @@ def test_misspelt_file_in_a_tenant_folder(tmp_path: Path) -> None:
 
 
 def test_unknown_tenant_and_unreadable_template(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, f"{layout.BASE_DIR}/broken.yaml.j2", b"\xff\xfe")
     with pytest.raises(ProblemsError) as info:
         load_repo(root, ["nobody"])

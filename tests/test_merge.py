@@ -6,13 +6,12 @@ import copy
 import re
 
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from render.pipeline import effective, render_repo
-from tests.support import REPO, RELEASE_YAML, memory_repo, tenant_yaml
+from tests.hyp import HealthCheck, at_most, given, settings, st
+from tests.support import ROOT, RELEASE_YAML, memory_repo, tenant_yaml
 
-REGISTRY = yaml.safe_load((REPO / "registry/extractors.yaml").read_text())["extractors"]
+REGISTRY = yaml.safe_load((ROOT / "registry/extractors.yaml").read_text())["extractors"]
 IDS = sorted(REGISTRY)
 NAMES = sorted({e["name"] for e in REGISTRY.values()})
 SERVE_IDS = [i for i in IDS if REGISTRY[i]["runtime"] == "ray_serve"]
@@ -92,7 +91,7 @@ def _serve_apps(objects: dict) -> list[str]:
     return [a["name"] for a in yaml.safe_load(ray["spec"]["serveConfigV2"])["applications"]]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=at_most(40), suppress_health_check=[HealthCheck.too_slow])
 @given(overrides_strategy)
 def test_a_disabled_extractor_is_never_rendered(overrides: dict) -> None:
     overrides = _valid(overrides)
@@ -113,7 +112,7 @@ def test_a_disabled_extractor_is_never_rendered(overrides: dict) -> None:
             assert not any(whole.search(yaml.safe_dump(o)) for o in objects.values())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=at_most(25), suppress_health_check=[HealthCheck.too_slow])
 @given(overrides_strategy, st.booleans())
 def test_a_new_registry_entry_appears_unless_disabled(overrides: dict, disable_new: bool) -> None:
     overrides = _valid(overrides)

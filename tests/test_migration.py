@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
 import yaml
 
@@ -16,7 +14,8 @@ from render.load import load_repo, parse_yaml
 from render.pipeline import render_repo
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
-from tests.lifecycle_repo import make_repo, tenant_yaml
+from tests.lifecycle_repo import make_repo
+from tests.support import crds_dir, need, need_binary, tenant_yaml
 
 ORG = "org_5d2c8e47"
 FILE = "tenants/umbrella/tenant.yaml"
@@ -227,6 +226,7 @@ def test_after_the_copy_nothing_migration_related_is_rendered(state: str, tmp_pa
 
 @pytest.mark.parametrize("state", ["copying", "verifying"])
 def test_jobs_are_valid_kubernetes(state: str, tmp_path: Path) -> None:
+    kubernetes_validate = need("kubernetes_validate")
     for job in jobs(render(STATES[state], tmp_path)).values():
         kubernetes_validate.validate(job, "1.33.0", strict=True)
 
@@ -250,8 +250,8 @@ def run_verify(script: str, source: dict[str, int], target: dict[str, int]) -> s
     return subprocess.run(["node", "-e", VERIFY_HARNESS, script, json.dumps(data)], capture_output=True, text=True)
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the mongosh script")
 def test_verification_output_is_the_evidence_tenant_yaml_accepts(tmp_path: Path) -> None:
+    need_binary("node", "apt-get install nodejs")  # runs the mongosh script
     script = migration.verify_script(ORG, "dp_umbrella", "migrate-verify-1")
     same = run_verify(script, {"assets": 120, "system.views": 1, "namespaces": 3}, {"assets": 120, "namespaces": 3})
     assert same.returncode == 0, same.stderr
@@ -327,25 +327,11 @@ def test_a_tenant_new_since_the_commit_starts_without_a_migration_or_copying(tmp
     assert show(root=root, tenants=[], against="HEAD") == 0
 
 
-def crds_dir() -> Path | None:
-    """Upstream CRDs: $DATAPLANE_CRDS, else ../shared/crds beside the repository."""
-    import os
-
-    folder = Path(os.environ.get("DATAPLANE_CRDS") or Path(__file__).resolve().parents[2] / "shared" / "crds")
-    if folder.is_dir():
-        return folder
-    if os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1":
-        pytest.fail(f"DATAPLANE_REQUIRE_CRDS=1 but there are no CRDs at {folder}")
-    return None
-
-
 @pytest.mark.crds
 def test_source_credentials_match_the_external_secrets_crd(tmp_path: Path) -> None:
     import jsonschema
 
     folder = crds_dir()
-    if folder is None:
-        pytest.skip("no upstream CRDs (set DATAPLANE_CRDS)")
     crd = next(d for p in sorted((folder / "external-secrets").glob("*.yaml"))
                for d in yaml.safe_load_all(p.read_text(encoding="utf-8"))
                if d and d.get("kind") == "CustomResourceDefinition" and d["spec"]["names"]["kind"] == "ExternalSecret")

@@ -6,37 +6,24 @@ against the upstream Prometheus operator CRDs."""
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
-import promql_parser
 import pytest
 import yaml
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from render import layout
 from render.monitoring import alerts, dashboards, grafana, promql, scrape
 from render.load import load_repo
 from render.pipeline import render_repo
+from tests.hyp import at_most, given, settings, st
+from tests.support import ROOT, crds_dir, need
 
-ROOT = Path(__file__).resolve().parent.parent
+promql_parser = need("promql_parser")
 DASHBOARD_SLUGS = {"queues", "batch", "latency", "cost", "errors"}
 GATEWAY_METRICS = {dashboards.GATEWAY_REQUESTS, dashboards.GATEWAY_DURATION}
 MONITORING_KINDS = {"PodMonitor", "ServiceMonitor", "PrometheusRule"}
-
-
-def crds_dir() -> Path | None:
-    env = os.environ.get("DATAPLANE_CRDS")
-    folder = Path(env) if env else ROOT.parent / "shared" / "crds"
-    if folder.is_dir():
-        return folder
-    if os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1":
-        pytest.fail(f"CRDs required but not found at {folder}")
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +158,7 @@ def _sdk_roundtrip(board: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
 
 
 def test_dashboards_are_valid_grafana_dashboard_json(objects):
-    pytest.importorskip("grafana_foundation_sdk")
+    need("grafana_foundation_sdk")
     from grafana_foundation_sdk.models import prometheus, stat, timeseries
 
     options = {"timeseries": timeseries.Options, "stat": stat.Options}
@@ -186,7 +173,7 @@ def test_dashboards_are_valid_grafana_dashboard_json(objects):
 
 
 def test_the_dashboard_check_catches_an_unknown_field(objects):
-    pytest.importorskip("grafana_foundation_sdk")
+    need("grafana_foundation_sdk")
     board = next(iter(dashboards_of(objects["acme"]).values()))
     broken = {**board, "panels": [{**board["panels"][0], "gridPosition": {"x": 0}}] + board["panels"][1:]}
     _, back = _sdk_roundtrip(broken)
@@ -203,8 +190,6 @@ def test_dashboard_uids_are_unique_and_short(objects):
 @pytest.mark.crds
 def test_monitoring_crs_validate_against_upstream_crds(objects):
     folder = crds_dir()
-    if folder is None:
-        pytest.skip("no CRDs (set DATAPLANE_CRDS)")
     schemas = {}
     for f in sorted((folder / "prometheus-operator").glob("*.yaml")):
         crd = yaml.safe_load(f.read_text())
@@ -264,7 +249,7 @@ def _selectors(expr: str) -> list[Any]:
     return found
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=at_most(25))
 @given(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True))
 def test_any_tenant_name_gives_parseable_pinned_queries(tenant):
     ctx = {"name": tenant, "namespace": layout.namespace(tenant),

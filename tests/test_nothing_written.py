@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_corpus import CASES, TARGETS
-from tests.validation_repo import copy_repo, leftovers, run
+from tests.support import copy_repo
+from tests.validation_repo import leftovers, run
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from pathlib import Path
 
-from tests.support import copy_repo, dataplane
+from tests.support import ROOT, copy_repo, dataplane
 
-DOC = (Path(__file__).parents[1] / "docs/onboarding.md").read_text(encoding="utf-8")
+DOC = (ROOT / "docs/onboarding.md").read_text(encoding="utf-8")
 # The platform version moves with every release; everything else must match byte for byte.
 RELEASE = re.compile(r'^(platform_version: "|image: \S+:)[^"\n]+', re.MULTILINE)
 

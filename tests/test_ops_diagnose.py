@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import jsonschema
 import yaml
@@ -15,8 +14,8 @@ from render.ops.diagnose import diagnose, format_finding
 from render.ops.diagnose_pods import unschedulable_reasons
 from render.ops.findings import Finding, more_memory
 from render.ops.snapshot import Snapshot
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 27, 9, 12, 30, tzinfo=timezone.utc)
 
 
@@ -202,7 +201,7 @@ def test_a_suggested_memory_increase_never_exceeds_a_node():
     from render import capacity
     from render.commands.doctor import node_memory
 
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     held = node_memory(root, "acme")  # acme runs on GKE: n2-standard-8 for cpu-workers
     node = capacity.group_node(yaml.safe_load((root / "registry/platform.yaml").read_text()), "gcp", "cpu-workers")
     assert node is not None and held["cpu-workers"] == node.memory

@@ -15,11 +15,14 @@ import pytest
 import yaml
 
 from tests.http_standin import serve_json
+from tests.support import ROOT, need
 from tests.ops_objects import CLUSTER, NS, healthy_pods, oom_status, pod, ray_cluster, ray_service
 from render import cli
 from render.commands import ray_dashboard
 from render.ops import kube
 from render.ops.snapshot import Snapshot
+
+need("kubernetes", "pip install -e '.[ops]'")  # the real client, against a local stand-in
 
 
 class FakeApi:
@@ -107,8 +110,7 @@ def test_doctor_exits_1_on_errors_and_prints_a_pasteable_fix(api, tmp_path, caps
     fake, port = api
     fake.pods = healthy_pods() + [pod(f"{CLUSTER}-cpu-workers-worker-zz", "cpu-workers", memory="20Gi",
                                       statuses=[oom_status()])]
-    root = Path(__file__).resolve().parents[1]
-    assert run("--repo", str(root), "doctor", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 1
+    assert run("--repo", str(ROOT), "doctor", "acme", "--kubeconfig", kubeconfig(tmp_path, port)) == 1
     out = capsys.readouterr().out
     assert "[error] pod engine-x7k2p-cpu-workers-worker-zz (cpu-workers): OOMKilled" in out
     # 1.5 x 20Gi would be 30Gi; one n2-standard-8 node holds 26.4Gi (the capacity check's node model).

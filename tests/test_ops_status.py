@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.ops_objects import CLUSTER, NS, healthy_pods, pod, ray_cluster, ray_service
 from render.ops.snapshot import Snapshot
 from render.ops.status import status_lines
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def test_status_during_an_upgrade_with_a_pending_gpu_worker():

@@ -17,7 +17,7 @@ from bench.fleet import generate_fleet
 from render import security
 from render.commands.render import render
 from tests import pod_security as pss
-from tests.support import REPO
+from tests.support import ROOT
 
 
 def good_pod() -> dict[str, Any]:
@@ -106,7 +106,7 @@ def assert_restricted(root: Path) -> list[tuple[str, dict[str, Any], dict[str, A
 
 
 def test_every_pod_template_of_the_examples_is_restricted() -> None:
-    found = assert_restricted(REPO)
+    found = assert_restricted(ROOT)
     kinds = {where.split("/")[0] for where, _, _ in found}
     assert {"RayService", "Deployment", "StatefulSet"} <= kinds
     heads = [w for w, _, _ in found if w.endswith("headGroupSpec")]
@@ -134,14 +134,14 @@ def test_migration_jobs_are_restricted(tmp_path: Path) -> None:
 
 
 def test_only_the_ray_head_mounts_a_service_account_token() -> None:
-    for where, spec, _ in templates_of(REPO):
+    for where, spec, _ in templates_of(ROOT):
         mounts = spec.get("automountServiceAccountToken")
         assert mounts is (True if where.endswith("headGroupSpec") else False), where
 
 
 def test_every_container_has_a_read_only_root_and_runs_as_its_image_user() -> None:
     users = {uid for uid, _ in security.IMAGE_USERS.values()}
-    for where, spec, _ in templates_of(REPO):
+    for where, spec, _ in templates_of(ROOT):
         assert spec["securityContext"]["runAsUser"] in users, where
         for c in pss.containers(spec):
             assert (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is True, (where, c["name"])
@@ -149,15 +149,15 @@ def test_every_container_has_a_read_only_root_and_runs_as_its_image_user() -> No
 
 def test_each_component_has_its_own_service_account() -> None:
     accounts = {}
-    for where, spec, _ in templates_of(REPO):
+    for where, spec, _ in templates_of(ROOT):
         accounts.setdefault(spec.get("serviceAccountName"), set()).add(where.split("/")[1].split(".")[0])
     assert set(accounts) == set(security.SERVICE_ACCOUNTS.values())  # umbrella is migrating
     assert accounts["ray-head"] == accounts["ray-worker"] == {"engine"}
 
 
 def test_the_namespace_enforces_restricted_pinned_to_the_platform_minor() -> None:
-    platform = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
-    ns = yaml.safe_load((REPO / "rendered/acme/namespace-tenant-acme.yaml").read_text())
+    platform = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
+    ns = yaml.safe_load((ROOT / "rendered/acme/namespace-tenant-acme.yaml").read_text())
     labels = ns["metadata"]["labels"]
     for mode in ("enforce", "audit", "warn"):
         assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
@@ -166,7 +166,7 @@ def test_the_namespace_enforces_restricted_pinned_to_the_platform_minor() -> Non
 
 def test_a_template_that_drops_the_security_context_is_caught(tmp_path: Path) -> None:
     """The check is not vacuous on real output: remove one container's context and it fails."""
-    obj = copy.deepcopy(next(o for o in objects(REPO) if o["kind"] == "Deployment"))
+    obj = copy.deepcopy(next(o for o in objects(ROOT) if o["kind"] == "Deployment"))
     del obj["spec"]["template"]["spec"]["containers"][0]["securityContext"]
     (_, spec, meta), = pss.pod_templates(obj)
     assert pss.violations(spec, meta)

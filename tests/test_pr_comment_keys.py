@@ -7,18 +7,17 @@ written here, so a key added to the schema is tested without editing this file.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from render.workflows import pr_comment
 from render.pipeline import effective
+from render.workflows import pr_comment
 from render.workflows.pr_comment import TenantChange
-from tests.support import RELEASE_YAML, memory_repo, tenant_yaml
+from tests.support import RELEASE_YAML, ROOT, memory_repo, tenant_yaml
 
-SCHEMA = json.loads((Path(__file__).parents[1] / "render/schemas/overrides.schema.json").read_text())["properties"]
+SCHEMA = json.loads((ROOT / "render/schemas/overrides.schema.json").read_text())["properties"]
 EXTRACTOR = "text_extractor_v1"
 
 

@@ -22,11 +22,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support import ROOT, need
+
 # A real multi-node Ray on this machine's two cores: run on their own, after the parallel
 # suite (the README's test command does), so the autoscaler's timing is not starved.
 pytestmark = pytest.mark.ray_cluster
 
-REPO = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 420  # a bound, never an expectation: a run is about a minute
 LOCK_BOUND_S = 900
 # 24 in flight: 1.5x passthrough's target of 16 (-> 2 replicas), 3x gemini's 8 (-> 3).
@@ -35,12 +36,7 @@ FAST = ["--time-scale", "0.02", "--delay", "0.3", "--load", "24"]
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_installed() -> None:
-    try:
-        import ray.serve  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("ray[serve] is not installed (CI requires it: pip install -e '.[dev]')")
-        pytest.skip("ray[serve] is not installed")
+    need("ray.serve")
 
 
 def _marked() -> list[int]:
@@ -105,7 +101,7 @@ def preview(one_ray_at_a_time: None) -> Iterator:
 
 def test_an_example_tenant_runs_as_rendered_and_scales_up_down_and_from_zero(preview):
     # passthrough: min 1, max 2, target 16; gemini_multifile: min 0 (cold start), max 3, target 8.
-    done = preview(REPO, "acme", "--extractor", "passthrough_extractor_v1", "--extractor",
+    done = preview(ROOT, "acme", "--extractor", "passthrough_extractor_v1", "--extractor",
                    "gemini_multifile_extractor_v1", "--format", "json", *FAST)
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
@@ -128,7 +124,7 @@ def test_an_example_tenant_runs_as_rendered_and_scales_up_down_and_from_zero(pre
 
 def _broken_repo(root: Path) -> Path:
     """acme's rendered RayService with cpu-workers shrunk to one pod of half a CPU."""
-    obj = yaml.safe_load((REPO / "rendered/acme/rayservice-engine.yaml").read_text())
+    obj = yaml.safe_load((ROOT / "rendered/acme/rayservice-engine.yaml").read_text())
     groups = obj["spec"]["rayClusterConfig"]["workerGroupSpecs"]
     cpu = next(g for g in groups if g["groupName"] == "cpu-workers")
     cpu["maxReplicas"] = cpu["replicas"] = cpu["minReplicas"] = 1
@@ -197,6 +193,6 @@ def test_without_ray_the_command_names_the_extra(monkeypatch, capsys):
     from render.commands import preview as command
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
-    assert command.preview(root=REPO, tenant="acme") == 2
+    assert command.preview(root=ROOT, tenant="acme") == 2
     err = capsys.readouterr().err
     assert "Ray Serve is not installed" in err and "pip install -e '.[conformance]'" in err

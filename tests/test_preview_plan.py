@@ -7,7 +7,6 @@ import copy
 import subprocess
 import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import yaml
@@ -18,13 +17,13 @@ from render.preview import report
 from render.preview import shape as shp
 from render.preview.observe import parse_details
 from render.problems import ProblemsError
+from tests.support import ROOT, need
 
-REPO = Path(__file__).resolve().parent.parent
 RAYSERVICE = "rendered/acme/rayservice-engine.yaml"
 
 
 def acme() -> shp.Shape:
-    return shp.read(REPO, "acme")
+    return shp.read(ROOT, "acme")
 
 
 def from_obj(obj: dict) -> shp.Shape:
@@ -32,7 +31,7 @@ def from_obj(obj: dict) -> shp.Shape:
 
 
 def acme_obj() -> dict:
-    return yaml.safe_load((REPO / RAYSERVICE).read_text())
+    return yaml.safe_load((ROOT / RAYSERVICE).read_text())
 
 
 def test_the_shape_is_read_the_way_kuberay_starts_each_group():
@@ -116,12 +115,12 @@ def test_a_tenant_without_rendered_ray_service_is_a_problem(tmp_path):
 def test_a_bad_tenant_name_is_refused_before_anything_starts(capsys):
     from render.commands import preview as command
 
-    assert command.preview(root=REPO, tenant="../acme") == 2
+    assert command.preview(root=ROOT, tenant="../acme") == 2
     assert "is not a tenant name" in capsys.readouterr().err
 
 
 def test_ray_serve_accepts_the_rewritten_config():
-    pytest.importorskip("ray.serve") if not _ci() else None
+    need("ray.serve")
     from ray.serve.schema import ServeDeploySchema
 
     s = acme()
@@ -133,7 +132,7 @@ def test_ray_serve_accepts_the_rewritten_config():
 
 
 def test_the_stand_in_builds_an_application_under_the_rendered_deployment_name():
-    pytest.importorskip("ray.serve") if not _ci() else None
+    need("ray.serve")
     from render.preview import standin
 
     app = standin.build({"extractor": "text_extractor_v1", "deployments": ["text_extractor_v1"], "delay_s": 0.1})
@@ -212,10 +211,4 @@ def test_the_report_lists_every_difference_and_fails_on_any():
 
 def test_the_render_path_never_imports_ray():
     code = "import sys, render.cli; render.cli.parser(); assert 'ray' not in sys.modules, 'ray imported'"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
-
-
-def _ci() -> bool:
-    import os
-
-    return bool(os.environ.get("CI"))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -10,13 +10,13 @@ import pytest
 
 from render import cache, layout
 from tests.flow_repo import clone, commit_all, dataplane as flow_dataplane, git, make_origin
-from tests.support import REPO, copy_repo, dataplane, snapshot, write
+from tests.support import ROOT, copy_repo, dataplane, snapshot, write
 
 
 def test_the_engine_digest_covers_every_file_of_the_package() -> None:
     """Editing a Lua health script (or any other engine file) must invalidate the cache."""
     covered = {name for name, _ in cache._package_files(resources.files("render"), "")}
-    package = REPO / "render"
+    package = ROOT / "render"
     on_disk = {p.relative_to(package).as_posix() for p in package.rglob("*")
                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
     assert covered == on_disk
@@ -74,7 +74,7 @@ def test_determinism_covers_every_output_folder(tmp_path: Path) -> None:
     first = snapshot(root)
     assert {p.split("/", 1)[0] for p in first} == set(layout.OUTPUT_DIRS)
     write(root, {"tenants/acme/overrides.yaml": "auto_deploy: false\n"})
-    write(root, {"tenants/acme/overrides.yaml": (REPO / "tenants/acme/overrides.yaml").read_text()})
+    write(root, {"tenants/acme/overrides.yaml": (ROOT / "tenants/acme/overrides.yaml").read_text()})
     assert dataplane(root, "render", "--no-cache") == 0
     assert snapshot(root) == first
 

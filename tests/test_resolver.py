@@ -16,7 +16,8 @@ from render import layout
 from render.commands.render import render
 from render.resolver import (OrganizationSuspended, ResolveError, RoutingError, RoutingTable, UnknownOrganization,
                              WritesPaused, parse_entry)
-from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
+from tests.lifecycle_repo import make_repo
+from tests.support import ROOT, tenant_yaml
 
 
 @pytest.fixture(scope="module")

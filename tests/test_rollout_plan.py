@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import yaml
@@ -19,8 +18,8 @@ from render.rollout.argocd_api import AppStatus, ArgoCD, ArgoCDError, applicatio
 from render.rollout.plan import Candidate, PlanSpec, WaveSpec, make_waves, order_key, parse_plan
 from render.rollout.state import State, WaveState, from_document, state_text
 from tests.support import copy_repo
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TENANTS = {"acme", "globex", "initech", "umbrella"}
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
 import yaml
 
-from render import layout
+from render import fleet, layout
 from render.commands.new_tenant import new_tenant
 from render.commands.render import render
 from render.load import list_tenants, load_repo
 from render.pipeline import render_repo
 from render.problems import ProblemsError
 from render.resolver import RoutingTable
-from tests.lifecycle_repo import ROOT, make_repo, tenant_yaml
+from tests.lifecycle_repo import make_repo
+from tests.support import ROOT, need, snapshot, tenant_yaml
 
 
 def entry(root: Path, name: str) -> dict:
@@ -40,7 +41,7 @@ def test_configmap_is_valid_and_labelled_for_the_gateway(tmp_path: Path) -> None
     render(root=root, tenants=[])
     path = root / "control-plane/routing/acme/configmap-routing-acme.yaml"
     cm = yaml.safe_load(path.read_text(encoding="utf-8"))
-    kubernetes_validate.validate(cm, "1.33.0", strict=True)
+    need("kubernetes_validate").validate(cm, "1.33.0", strict=True)
     assert cm["metadata"]["namespace"] == "control-plane"
     assert cm["metadata"]["labels"]["dataplane.io/routing"] == "true"
     assert cm["metadata"]["labels"]["dataplane.io/tenant"] == "acme"
@@ -178,3 +179,89 @@ def test_routing_context_agrees_with_the_full_template_context() -> None:
         eff = effective(files, repo.current)
         full = context.tenant_context(eff, repo.current.platform.data)
         assert routing.routing_entry(routing.routing_context(eff, repo.current.platform.data)) == routing.routing_entry(full)
+
+
+def routing_files(root: Path) -> dict[str, bytes]:
+    return snapshot(root, (layout.CONTROL_PLANE_DIR,))
+
+
+def test_routing_output_is_deterministic(tmp_path: Path) -> None:
+    """The same inputs give the same bytes: twice in a row, and whatever the order of the
+    keys in tenant.yaml or the order the tenants are rendered in."""
+    tenants = {"acme": tenant_yaml("acme", "org_a1"), "bolt": tenant_yaml("bolt", "org_b2", "routing: shared\n")}
+    first = make_repo(tmp_path / "a", tenants)
+    fleet.render_to_disk(first, use_cache=False)
+    once = routing_files(first)
+    assert fleet.render_to_disk(first, use_cache=False).report.clean
+    assert routing_files(first) == once
+    reordered = {name: yaml.safe_dump(dict(reversed(yaml.safe_load(text).items())), sort_keys=False)
+                 for name, text in tenants.items()}
+    assert all(reordered[n] != tenants[n] for n in tenants)
+    second = make_repo(tmp_path / "b", reordered)
+    for name in ("bolt", "acme"):  # one at a time, the other way round
+        fleet.render_to_disk(second, [name], use_cache=False)
+    assert routing_files(second) == once
+    assert sorted(p for p, data in once.items() if data != b"<dir>") == [
+        "control-plane/routing/acme/configmap-routing-acme.yaml", "control-plane/routing/bolt/configmap-routing-bolt.yaml"]
+
+
+def test_no_tenants_routing_names_another_tenant() -> None:
+    """Each committed routing entry mentions its own tenant only: no other tenant's name,
+    namespace or organization anywhere in its bytes."""
+    tenants = list_tenants(ROOT)
+    orgs = {t: yaml.safe_load((ROOT / layout.tenant_file(t, layout.TENANT_FILE)).read_text())["organization_id"]
+            for t in tenants}
+    assert len(tenants) >= 2
+    for tenant in tenants:
+        files = [p for p in (ROOT / layout.routing_dir(tenant)).rglob("*") if p.is_file()]
+        assert files
+        for path in files:
+            text = path.read_text(encoding="utf-8")
+            assert orgs[tenant] in text and layout.namespace(tenant) in text
+            for other in (t for t in tenants if t != tenant):
+                for word in (other, orgs[other], layout.namespace(other)):
+                    assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w])", text), (path, word)
+
+
+@pytest.mark.parametrize("use_cache", [False, True])
+def test_a_fleet_render_removes_a_deleted_tenants_routing(tmp_path: Path, use_cache: bool) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1"), "bolt": tenant_yaml("bolt", "org_b2")})
+    fleet.render_to_disk(root, use_cache=use_cache)
+    fleet.render_to_disk(root, use_cache=use_cache)  # with the cache: bolt's scopes are now known fresh
+    acme = {p: data for p, data in routing_files(root).items() if not layout.is_inside(p, layout.routing_dir("bolt"))}
+    shutil.rmtree(root / "tenants/bolt")
+    checked = fleet.render_to_disk(root, use_cache=use_cache, check=True).report  # as `render --check` sees it
+    assert "control-plane/routing/bolt/configmap-routing-bolt.yaml" in checked.pruned
+    assert (root / layout.routing_dir("bolt")).is_dir()  # a check writes nothing
+    fleet.render_to_disk(root, use_cache=use_cache)
+    assert not (root / layout.routing_dir("bolt")).exists()
+    assert routing_files(root) == acme
+
+
+def test_the_deploy_render_removes_a_deleted_tenants_routing(tmp_path: Path) -> None:
+    from render.workflows import deploy
+
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1"), "bolt": tenant_yaml("bolt", "org_b2")})
+    deploy.render(root, None)
+    shutil.rmtree(root / "tenants/bolt")
+    deploy.render(root, None)
+    assert not (root / layout.routing_dir("bolt")).exists()
+    assert RoutingTable.from_folder(root / layout.CONTROL_PLANE_DIR).organizations() == ["org_a1"]
+
+
+def test_one_tenants_change_rewrites_only_its_own_routing(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1"), "bolt": tenant_yaml("bolt", "org_b2")})
+    fleet.render_to_disk(root, use_cache=False)
+    before = routing_files(root)
+    (root / "tenants/acme/tenant.yaml").write_text(tenant_yaml("acme", "org_a1", "display_name: Acme Corp\n"))
+    fleet.render_to_disk(root, use_cache=False)
+    after = routing_files(root)
+    assert sorted(p for p in after if after[p] != before.get(p)) == ["control-plane/routing/acme/configmap-routing-acme.yaml"]
+    assert entry(root, "acme")["display_name"] == "Acme Corp"
+
+
+def test_a_suspended_tenant_is_routed_as_suspended(tmp_path: Path) -> None:
+    root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1", "suspended: true\n")})
+    fleet.render_to_disk(root, use_cache=False)
+    assert entry(root, "acme")["status"] == "suspended"
+    assert RoutingTable.from_folder(root / layout.CONTROL_PLANE_DIR).organizations() == ["org_a1"]

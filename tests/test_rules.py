@@ -6,7 +6,7 @@ from render import layout
 from render.validate import effective_rules
 from render.load import TenantFiles, load_repo
 from render.yamlstrict import parse_yaml
-from tests.validation_repo import ROOT
+from tests.support import ROOT
 
 REPO = load_repo(ROOT)
 

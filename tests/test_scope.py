@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from render.workflows import events
 from render.workflows import scope
 from render.problems import ProblemsError
+from tests.hyp import given, st
 
 ALLOWED = ["tenants/acme/release.yaml", "rendered/acme/rayservice-engine.yaml", "argocd/tenants/acme/application.yaml",
            "argocd/tenants/acme/sub/x.yaml"]

@@ -13,17 +13,16 @@ import json
 
 import pytest
 import yaml
-from hypothesis import given
-from hypothesis import strategies as st
 
 from render import tenant_secrets
-from tests.support import REPO
+from tests.hyp import given, st
+from tests.support import ROOT
 
-TENANTS = sorted(p.name for p in (REPO / "tenants").iterdir() if p.is_dir())
+TENANTS = sorted(p.name for p in (ROOT / "tenants").iterdir() if p.is_dir())
 
 
 def objects(tenant: str) -> list[dict]:
-    return [yaml.safe_load(p.read_text()) for p in sorted((REPO / "rendered" / tenant).glob("*.yaml"))]
+    return [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "rendered" / tenant).glob("*.yaml"))]
 
 
 def of_kind(tenant: str, kind: str) -> list[dict]:
@@ -31,7 +30,7 @@ def of_kind(tenant: str, kind: str) -> list[dict]:
 
 
 def tenant_file(tenant: str) -> dict:
-    return yaml.safe_load((REPO / f"tenants/{tenant}/tenant.yaml").read_text())
+    return yaml.safe_load((ROOT / f"tenants/{tenant}/tenant.yaml").read_text())
 
 
 @pytest.mark.parametrize("tenant", TENANTS)
@@ -127,7 +126,7 @@ def test_gcp_ids_are_valid_secret_manager_ids() -> None:
 
 
 def test_gcp_grants_name_only_the_tenants_prefix() -> None:
-    platform = yaml.safe_load((REPO / "registry/platform.yaml").read_text())
+    platform = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
     numbers = platform["secret_stores"]["gcp_project_numbers"]
     t = tenant_file("acme")
     members = {m["metadata"]["name"]: m["spec"] for m in of_kind("acme", "IAMPolicyMember")}

@@ -317,9 +317,9 @@ def test_a_pull_request_editing_platform_owned_files_is_named_for_platform_revie
 def test_the_pull_request_workflow_runs_the_scope_and_migration_checks_without_a_cache() -> None:
     import yaml
 
-    from tests.support import REPO
+    from tests.support import ROOT
 
-    steps = yaml.safe_load((REPO / ".github/workflows/pr.yml").read_text())["jobs"]["validate"]["steps"]
+    steps = yaml.safe_load((ROOT / ".github/workflows/pr.yml").read_text())["jobs"]["validate"]["steps"]
     runs = " ".join(step.get("run", "") for step in steps)
     assert "dataplane render --check --no-cache" in runs
     assert 'dataplane check-scope --base "$BASE_SHA"' in runs and 'dataplane migration --against "$BASE_SHA"' in runs

@@ -16,7 +16,8 @@ from render.merge import merge_tenant
 from render.problems import Problem
 from render.validate import validate_repo
 from render.validate.schemas import schema
-from tests.validation_repo import ROOT, copy_repo, run
+from tests.support import ROOT, copy_repo
+from tests.validation_repo import run
 
 SCHEMAS = ("overrides", "tenant", "release", "platform", "extractors", "rollout", "rollout_state")
 OV = "tenants/acme/overrides.yaml"
@@ -55,7 +56,7 @@ def test_every_input_file_names_its_schema() -> None:
 
 
 def test_new_tenant_files_name_their_schema_and_validate(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     assert run(root, "new-tenant", "hooli", "--cloud", "aws", "--region", "us-east-1", "--organization-id",
                "org_h00l1")[0] == 0
     for file in layout.TENANT_FILES:
@@ -108,7 +109,7 @@ def test_published_schemas_are_the_packaged_ones() -> None:
 # -- rules on effective values ---------------------------------------------------------
 
 def test_gpu_extractor_enabled_explicitly_while_gpu_group_is_empty(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, OV, "disabled: [image_extractor, face_identity_extractor]\n"
                     "cluster:\n  cpu-workers:\n    min_replicas: 0\n    max_replicas: 0\n"
                     "overrides:\n  scrolling_text_extractor:\n    enabled: true\n")
@@ -119,14 +120,14 @@ def test_gpu_extractor_enabled_explicitly_while_gpu_group_is_empty(tmp_path: Pat
 
 
 def test_empty_gpu_group_is_fine_when_gpu_extractors_are_off(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, OV, "disabled: [image_extractor]\noverrides:\n  face_identity_extractor:\n    enabled: false\n"
                     "cluster:\n  gpu-workers:\n    max_replicas: 0\n")
     assert problems(root) == []
 
 
 def test_enabled_false_and_disabled_agree_with_merge(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, OV, "disabled: [web_scraper_v1]\noverrides:\n  face_identity_extractor:\n    enabled: false\n"
                     "  scrolling_text_extractor:\n    enabled: true\n")
     repo = load_repo(root)
@@ -137,14 +138,14 @@ def test_enabled_false_and_disabled_agree_with_merge(tmp_path: Path) -> None:
 
 
 def test_no_effective_rules_while_a_file_has_schema_problems(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, OV, "overrides:\n  text_extractor:\n    min_replicas: 9\n    max_replicas: many\n")
     assert [p.message for p in problems(root)] == ['expected a whole number, got "many"']
 
 
 def test_effective_rules_run_beside_other_semantic_problems(tmp_path: Path) -> None:
     """An unknown name or a protected env key does not hide a min > max in the same run."""
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, OV, "disabled: [web_scrapr]\noverrides:\n  text_extractor:\n    min_replicas: 5\n"
                     "    max_replicas: 2\nenv:\n  MONGO_URI: x\n")
     found = [(p.line, p.pointer) for p in problems(root) if p.file == OV]
@@ -152,7 +153,7 @@ def test_effective_rules_run_beside_other_semantic_problems(tmp_path: Path) -> N
 
 
 def test_registry_rules_point_at_the_registry_once(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     replace(root, layout.PLATFORM_FILE, "    max_replicas: 2\n    replicas: 0\n    cpu: \"7\"\n    memory: 26Gi\n    gpus: 1",
             "    max_replicas: 0\n    replicas: 0\n    cpu: \"7\"\n    memory: 26Gi\n    gpus: 1")
     replace(root, layout.EXTRACTORS_FILE, "  universal_extractor_v1:\n    name: universal_extractor\n",
@@ -167,7 +168,7 @@ def test_registry_rules_point_at_the_registry_once(tmp_path: Path) -> None:
 
 
 def test_registry_schema_problem_skips_tenant_rules(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     replace(root, layout.PLATFORM_FILE, "  bucket_prefix: dp-data", "  bucket_prefx: dp-data")
     assert {(p.file, p.message) for p in problems(root)} == {
         (layout.PLATFORM_FILE, "unknown key 'bucket_prefx'"), (layout.PLATFORM_FILE, "missing required key 'bucket_prefix'")}
@@ -176,7 +177,7 @@ def test_registry_schema_problem_skips_tenant_rules(tmp_path: Path) -> None:
 # -- names and the fleet ---------------------------------------------------------------
 
 def test_folder_name_must_be_a_dns_label(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     (root / "tenants/acme").rename(root / "tenants/Acme_Corp")
     found = problems(root)
     assert found[0] == Problem("tenants/Acme_Corp", 1, 1, "",
@@ -186,7 +187,7 @@ def test_folder_name_must_be_a_dns_label(tmp_path: Path) -> None:
 
 
 def test_duplicate_organization_points_at_both_files(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     replace(root, "tenants/initech/tenant.yaml", "org_19c5e6f0", "org_7f3a9c21")
     assert [p.format() for p in problems(root)] == [
         "tenants/acme/tenant.yaml:5:18: organization_id: organization id 'org_7f3a9c21' is also claimed by "
@@ -197,7 +198,7 @@ def test_duplicate_organization_points_at_both_files(tmp_path: Path) -> None:
 
 
 def test_partial_validation_still_sees_the_fleet(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     replace(root, "tenants/initech/tenant.yaml", "org_19c5e6f0", "org_7f3a9c21")
     write(root, "tenants/globex/overrides.yaml", "not: [valid\n")  # not ours to report
     code, out, _ = run(root, "validate", "acme", "--format", "json")
@@ -213,7 +214,7 @@ def test_every_tenant_claims_its_bucket_database_and_vector_prefix() -> None:
 
 
 def test_own_fork_image_is_fine(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     replace(root, "tenants/acme/release.yaml", "engine:2026.11.3", "engine:tenant-acme-3f9a1c2")
     assert problems(root) == []
 
@@ -222,7 +223,7 @@ def test_own_fork_image_is_fine(tmp_path: Path) -> None:
 
 @pytest.fixture()
 def broken(tmp_path: Path) -> Path:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, OV, "overrides:\n  text_extractor:\n    memory: 8GB\n")
     write(root, "tenants/globex/release.yaml", "platform_version: x\nimage: ghcr.io/dataplane-platform/engine:tenant-acme-3f9a1c2\n")
     replace(root, "tenants/acme/tenant.yaml", "cloud: gcp", "cloud: gpc")
@@ -285,7 +286,7 @@ def test_docs_show_every_overrides_key_and_extractor() -> None:
 
 
 def test_name_overrides_still_apply_while_one_version_is_disabled(tmp_path: Path) -> None:
-    root = copy_repo(tmp_path)
+    root = copy_repo(tmp_path, outputs=False)
     write(root, OV, "disabled: [multimodal_extractor_v1]\noverrides:\n  multimodal_extractor:\n    max_replicas: 3\n")
     assert problems(root) == []
     write(root, OV, "disabled: [multimodal_extractor_v1, multimodal_extractor_v2]\n"

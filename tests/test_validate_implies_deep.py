@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from tests.conftest import crds_dir
-from tests.validation_repo import copy_repo, run
+from tests.hyp import HealthCheck, at_most, given, settings, st
+from tests.support import copy_repo, crds_dir
+from tests.validation_repo import run
 
 EXTRACTORS = ["text_extractor", "image_extractor_v1", "universal_extractor", "audio_extractor"]
 # Odd but plausible numbers: tiny and fractional floats, and whole numbers.
@@ -53,7 +52,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_repo(tmp_path_factory.mktemp("deep"), outputs=True)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=at_most(25), derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(overrides)
 def test_what_validate_accepts_the_deep_validators_accept(repo: Path, data: dict) -> None:

@@ -9,15 +9,15 @@ from typing import Any
 
 import yaml
 
-from tests.support import REPO
+from tests.support import ROOT
 
 
 def obj(tenant: str, file: str) -> dict[str, Any]:
-    return next(d for d in yaml.safe_load_all((REPO / "rendered" / tenant / file).read_text(encoding="utf-8")) if d)
+    return next(d for d in yaml.safe_load_all((ROOT / "rendered" / tenant / file).read_text(encoding="utf-8")) if d)
 
 
 def platform() -> dict[str, Any]:
-    return yaml.safe_load((REPO / "registry" / "platform.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load((ROOT / "registry" / "platform.yaml").read_text(encoding="utf-8"))
 
 
 def test_the_irsa_trust_policy_names_the_clusters_real_oidc_issuer() -> None:
@@ -92,7 +92,7 @@ def test_redis_leaves_room_for_the_aof_rewrite_fork_and_workers_have_budgets() -
     args = obj("acme", "statefulset-redis.yaml")["spec"]["template"]["spec"]["containers"][0]["args"][0]
     maxmemory = int(args.split("--maxmemory ")[1].split()[0])
     assert maxmemory <= 0.6 * 2 * 2**30
-    pdbs = {p.name for p in (REPO / "rendered" / "acme").glob("poddisruptionbudget-*.yaml")}
+    pdbs = {p.name for p in (ROOT / "rendered" / "acme").glob("poddisruptionbudget-*.yaml")}
     assert pdbs == {"poddisruptionbudget-celery-worker.yaml", "poddisruptionbudget-celery-extract.yaml",
                     "poddisruptionbudget-ray-cpu-workers.yaml", "poddisruptionbudget-ray-batch-workers.yaml",
                     "poddisruptionbudget-ray-gpu-workers.yaml"}
@@ -114,7 +114,7 @@ def test_a_tenant_on_an_undeclared_cluster_is_a_problem(tmp_path: Path) -> None:
     from render.load import parse_yaml
 
     tenant = parse_yaml("name: acme\ncloud: gcp\ncluster: dp-gke-us-west1\n", "tenants/acme/tenant.yaml")
-    registry = parse_yaml((REPO / "registry" / "platform.yaml").read_text(encoding="utf-8"), "registry/platform.yaml")
+    registry = parse_yaml((ROOT / "registry" / "platform.yaml").read_text(encoding="utf-8"), "registry/platform.yaml")
     (p,) = check_cluster(tenant, registry)
     assert (p.line, p.message) == (3, "cluster 'dp-gke-us-west1' is not declared in registry/platform.yaml `clusters`")
     wrong_cloud = parse_yaml("name: acme\ncloud: aws\ncluster: dp-gke-us-central1\n", "tenants/acme/tenant.yaml")

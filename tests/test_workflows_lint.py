@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT, need_binary
+
 WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
-
-
-def tool(name: str) -> str:
-    """A linter installed beside this Python (the venv), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} is not installed (pip install the dev extra)")
-    return found
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -39,13 +29,13 @@ def test_the_five_workflows_exist():
 
 
 def test_actionlint_reports_nothing():
-    done = subprocess.run([tool("actionlint"), "-no-color", *map(str, FILES)], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([need_binary("actionlint"), "-no-color", *map(str, FILES)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("persona", ["regular", "auditor"])
 def test_zizmor_reports_nothing(persona):
-    done = subprocess.run([tool("zizmor"), "--offline", "--no-progress", "--persona", persona, "--format", "plain",
+    done = subprocess.run([need_binary("zizmor"), "--offline", "--no-progress", "--persona", persona, "--format", "plain",
                            str(WORKFLOWS)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No findings to report" in done.stdout + done.stderr
@@ -54,7 +44,7 @@ def test_zizmor_reports_nothing(persona):
 def test_yamllint_passes_on_every_yaml_file_with_the_one_config():
     """The command the pull request workflow and pre-commit run, with the root config only."""
     assert not (ROOT / ".github" / "yamllint.yaml").exists(), "one yamllint config: .yamllint.yaml at the root"
-    done = subprocess.run([tool("yamllint"), "--strict", "-c", ".yamllint.yaml", "."],
+    done = subprocess.run([need_binary("yamllint"), "--strict", "-c", ".yamllint.yaml", "."],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

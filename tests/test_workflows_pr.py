@@ -11,12 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support import ROOT
 from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
 from render import layout
 from render.workflows import pr_comment
 from render.workflows.pr_comment import MARKER, TenantChange
 
-NEW_EXTRACTOR = (Path(__file__).parent / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
+NEW_EXTRACTOR = (ROOT / "tests" / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_a_routing_only_change_is_reported_for_its_tenant_and_as_platform_owned(
     tenant = work / "tenants/acme/tenant.yaml"
     tenant.write_text(tenant.read_text() + "suspended: true\n")
     assert dataplane(work, "render") == 0
-    changed = git(work, "status", "--porcelain", "--", "rendered", "argocd", "control-plane").split()
+    changed = git(work, "status", "--porcelain", "--", *layout.OUTPUT_DIRS).split()
     assert "control-plane/routing/acme/configmap-routing-acme.yaml" in changed
     out = tmp_path / "c.md"
 

@@ -7,14 +7,13 @@ DATAPLANE_TEST_REDIS set; the tests build the same app in-process to send tasks.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from render.conformance import celeryconf
 from render.conformance.manifests import Manifest
 from render.load import parse_yaml
+from tests.support import ROOT
 
-REPO = Path(__file__).resolve().parents[2]
 # One task per route of the platform's config, and one that falls to the default queue.
 TASKS = {
     "engine.tasks.ingest.probe": "ingest",
@@ -26,7 +25,7 @@ TASKS = {
 
 def rendered_config(tenant: str) -> dict[str, Any]:
     rel = f"rendered/{tenant}/configmap-celery-config.yaml"
-    return celeryconf.config_of(Manifest(parse_yaml((REPO / rel).read_text(encoding="utf-8"), rel)))
+    return celeryconf.config_of(Manifest(parse_yaml((ROOT / rel).read_text(encoding="utf-8"), rel)))
 
 
 def tenant_app(tenant: str, redis_url: str) -> Any:

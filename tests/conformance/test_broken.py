@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from render.conformance import deep
-from tests.conftest import REPO, crds_dir
+from tests.support import ROOT, crds_dir, need_deep_engines
 
-FIXTURES = REPO / "tests" / "fixtures" / "broken"
+need_deep_engines()
+
+FIXTURES = ROOT / "tests" / "fixtures" / "broken"
 
 # fixture -> (validator, file:line, pointer, words the message must contain)
 CASES = {
@@ -32,8 +34,8 @@ CASES = {
 def repo_with(tmp_path: Path, fixture: str) -> Path:
     """A repository holding the registry, the lint config and one rendered file: the fixture."""
     (tmp_path / "registry").mkdir()
-    shutil.copy(REPO / "registry" / "platform.yaml", tmp_path / "registry" / "platform.yaml")
-    shutil.copy(REPO / ".yamllint.yaml", tmp_path / ".yamllint.yaml")
+    shutil.copy(ROOT / "registry" / "platform.yaml", tmp_path / "registry" / "platform.yaml")
+    shutil.copy(ROOT / ".yamllint.yaml", tmp_path / ".yamllint.yaml")
     (tmp_path / "rendered" / "acme").mkdir(parents=True)
     shutil.copy(FIXTURES / fixture, tmp_path / "rendered" / "acme" / fixture)
     return tmp_path
@@ -59,5 +61,5 @@ def test_the_celery_route_is_refused_by_celery_itself_and_by_the_prefix_rule(tmp
 
 def test_every_fixture_is_otherwise_a_valid_object(tmp_path: Path) -> None:
     """Each fixture breaks exactly one thing: the examples it was cut from pass."""
-    outcomes = deep.run(REPO, crds=crds_dir())
+    outcomes = deep.run(ROOT, crds=crds_dir())
     assert not [o.line() for o in outcomes if o.failed]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +18,15 @@ from typing import Any
 import pytest
 
 from render.conformance import celeryconf
-from tests.conformance.tenant_worker_app import REPO, TASKS, rendered_config, tenant_app
+from tests.conformance.tenant_worker_app import TASKS, rendered_config, tenant_app
+from tests.processes import stop, wait_for
+from tests.support import ROOT, need
+
+need("celery")
+need("redis")
 
 A, B = "acme", "globex"
-HERE = Path(__file__).resolve().parent
+HERE = ROOT / "tests" / "conformance"
 
 
 @pytest.fixture()
@@ -46,7 +50,7 @@ def keys(client: Any) -> set[str]:
 def worker(tenant: str, redis_url: str, log: Path, *queues: str) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery worker` process with `tenant`'s configuration; waits until it is ready."""
     env = {**os.environ, "DATAPLANE_TEST_TENANT": tenant, "DATAPLANE_TEST_REDIS": redis_url,
-           "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)])}
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
     args = [sys.executable, "-m", "celery", "-A", "tenant_worker_app", "worker", "--pool", "solo",
             "--hostname", f"{tenant}@test", "--without-mingle", "--without-gossip", "--without-heartbeat",
             "--loglevel", "INFO"] + (["--queues", ",".join(queues)] if queues else [])
@@ -55,23 +59,11 @@ def worker(tenant: str, redis_url: str, log: Path, *queues: str) -> Iterator[sub
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout_s=20)
 
 
-def wait_ready(process: subprocess.Popen[bytes], log: Path, deadline_s: float = 60) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if b" ready." in log.read_bytes():
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    pytest.fail(f"celery worker not ready:\n{log.read_text(errors='replace')[-3000:]}")
+def wait_ready(process: subprocess.Popen[bytes], log: Path) -> None:
+    wait_for(lambda: b" ready." in log.read_bytes(), process, log, "celery worker not ready")
 
 
 def test_rendered_configs_pass_celerys_own_checks() -> None:

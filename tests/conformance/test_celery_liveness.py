@@ -23,17 +23,21 @@ from urllib.parse import quote_plus
 import pytest
 import yaml
 
-from tests.conftest import redis_server
-from tests.conformance.tenant_worker_app import REPO, tenant_app
+from tests.conformance.tenant_worker_app import tenant_app
+from tests.processes import redis_server, stop, wait_for
+from tests.support import ROOT, need
 
-HERE = Path(__file__).resolve().parent
+need("celery")
+need("redis")
+
+HERE = ROOT / "tests" / "conformance"
 TENANT = "acme"
 # Characters a generated password may hold that a URL must escape.
 PASSWORD = "s3cr@t/pa:ss%word"
 
 
 def rendered(kind_file: str) -> dict[str, Any]:
-    docs = [d for d in yaml.safe_load_all((REPO / "rendered" / TENANT / kind_file).read_text(encoding="utf-8")) if d]
+    docs = [d for d in yaml.safe_load_all((ROOT / "rendered" / TENANT / kind_file).read_text(encoding="utf-8")) if d]
     return docs[0]
 
 
@@ -97,7 +101,7 @@ def test_a_real_worker_beats_its_heartbeat_and_runs_tasks_with_the_password(pass
            # The app's own broker setting has no password: the env must win for this to work.
            "DATAPLANE_TEST_TENANT": TENANT, "DATAPLANE_TEST_REDIS": f"redis://127.0.0.1:{password_redis}",
            "DATAPLANE_HEARTBEAT_FILE": str(heartbeat),
-           "PYTHONPATH": os.pathsep.join([str(tmp_path / "python"), str(REPO), str(HERE)])}
+           "PYTHONPATH": os.pathsep.join([str(tmp_path / "python"), str(ROOT), str(HERE)])}
     assert container["command"] == ["celery", "-A", "engine.celery_app", "worker"]
     args = list(container["args"])
     args[args.index("--concurrency") + 1] = "1"
@@ -109,9 +113,9 @@ def test_a_real_worker_beats_its_heartbeat_and_runs_tasks_with_the_password(pass
         process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tenant_worker_app", "worker", *args, "--pool", "solo",
                                     "--hostname", "acme@test"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        _wait_for(heartbeat.exists, process, log)
+        wait_for(heartbeat.exists, process, log, "no heartbeat from the worker")
         first = heartbeat.stat().st_mtime_ns
-        _wait_for(lambda: heartbeat.stat().st_mtime_ns > first, process, log)  # it keeps beating
+        wait_for(lambda: heartbeat.stat().st_mtime_ns > first, process, log, "the worker stopped beating")
         assert probe(liveness, heartbeat) == 0
         os.environ["CELERY_BROKER_URL"], os.environ["CELERY_RESULT_BACKEND"] = urls["broker-url"], urls["result-backend-url"]
         try:
@@ -120,18 +124,6 @@ def test_a_real_worker_beats_its_heartbeat_and_runs_tasks_with_the_password(pass
         finally:
             del os.environ["CELERY_BROKER_URL"], os.environ["CELERY_RESULT_BACKEND"]
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process, timeout_s=30)
     os.utime(heartbeat, (0, 0))  # a worker that stopped beating long ago
     assert probe(liveness, heartbeat) != 0
-
-
-def _wait_for(ready: Any, process: subprocess.Popen[bytes], log: Path, deadline_s: float = 60) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if ready():
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    pytest.fail(f"no heartbeat from the worker:\n{log.read_text(errors='replace')[-3000:]}")

@@ -8,6 +8,9 @@ import pytest
 
 from render.conformance.celeryconf import check_config
 from tests.conformance.tenant_worker_app import rendered_config
+from tests.support import need
+
+need("celery")
 
 
 def broken(**changes: Any) -> dict[str, Any]:

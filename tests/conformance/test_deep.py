@@ -11,7 +11,9 @@ from bench.fleet import generate_fleet
 from render.commands.render import render
 from render.commands.validate import validate
 from render.conformance import deep
-from tests.conftest import REPO, crds_dir
+from tests.support import ROOT, copy_repo, crds_dir, need_deep_engines
+
+need_deep_engines()
 
 VALIDATORS = ("kubernetes", "custom resources", "ray serve", "celery", "yamllint", "reachability", "capacity",
               "references")
@@ -23,27 +25,18 @@ def summary(out: str) -> dict[str, str]:
     return {v: line for v in VALIDATORS for line in lines if line[5:].startswith(v)}
 
 
-def copy_examples(dest: Path) -> Path:
-    for folder in ("registry", "base", "tenants", "rendered"):
-        shutil.copytree(REPO / folder, dest / folder)
-    if (REPO / "argocd").is_dir():
-        shutil.copytree(REPO / "argocd", dest / "argocd")
-    shutil.copy(REPO / ".yamllint.yaml", dest / ".yamllint.yaml")
-    return dest
-
-
 def test_the_example_tenants_pass_every_validator(capsys: pytest.CaptureFixture[str]) -> None:
-    assert validate(root=REPO, tenants=[], deep=True, crds=crds_dir(), require_crds=True) == 0
+    assert validate(root=ROOT, tenants=[], deep=True, crds=crds_dir(), require_crds=True) == 0
     lines = summary(capsys.readouterr().out)
     assert sorted(lines) == sorted(VALIDATORS)
     assert all(line.startswith("ok   ") and ", 0 failures" in line for line in lines.values()), lines
-    tenants = len([p for p in (REPO / "tenants").iterdir() if p.is_dir()])
+    tenants = len([p for p in (ROOT / "tenants").iterdir() if p.is_dir()])
     assert f"{tenants} RayServices" in lines["ray serve"] and f"{tenants} configs" in lines["celery"]
 
 
 def test_a_generated_fleet_of_50_tenants_passes_every_validator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     names = generate_fleet(tmp_path, 50, seed=6)
-    shutil.copy(REPO / ".yamllint.yaml", tmp_path / ".yamllint.yaml")
+    shutil.copy(ROOT / ".yamllint.yaml", tmp_path / ".yamllint.yaml")
     assert render(root=tmp_path, tenants=[]) == 0
     capsys.readouterr()
     code = validate(root=tmp_path, tenants=[], deep=True, crds=crds_dir(), require_crds=True)
@@ -56,23 +49,23 @@ def test_a_generated_fleet_of_50_tenants_passes_every_validator(tmp_path: Path, 
     # Config Connector and ACK kinds are checked against their upstream CRDs (no hand-written schemas).
     crd_kinds = lines["custom resources"].rsplit("(", 1)[1]
     assert all(kind in crd_kinds for kind in ("Bucket", "StorageBucket", "IAMPolicyMember", "IAMServiceAccount", "Role"))
-    assert not (REPO / "render" / "conformance" / "schemas").exists()
+    assert not (ROOT / "render" / "conformance" / "schemas").exists()
 
 
 def test_without_a_crd_folder_custom_resources_are_reported_skipped(capsys: pytest.CaptureFixture[str]) -> None:
-    assert validate(root=REPO, tenants=["acme"], deep=True, crds=None, require_crds=False) == 0
+    assert validate(root=ROOT, tenants=["acme"], deep=True, crds=None, require_crds=False) == 0
     line = summary(capsys.readouterr().out)["custom resources"]
     assert line.startswith("ok   ") and "skipped: no CRD folder" in line and "RayService" in line
 
 
 def test_ci_turns_the_skip_into_a_failure(capsys: pytest.CaptureFixture[str]) -> None:
-    assert validate(root=REPO, tenants=["acme"], deep=True, crds=None, require_crds=True) == 1
+    assert validate(root=ROOT, tenants=["acme"], deep=True, crds=None, require_crds=True) == 1
     assert summary(capsys.readouterr().out)["custom resources"].startswith("FAIL ")
 
 
 def test_a_broken_rendered_object_fails_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    root = copy_examples(tmp_path)
-    shutil.copy(REPO / "tests/fixtures/broken/core-unknown-field.yaml", root / "rendered/acme/deployment-web.yaml")
+    root = copy_repo(tmp_path)
+    shutil.copy(ROOT / "tests/fixtures/broken/core-unknown-field.yaml", root / "rendered/acme/deployment-web.yaml")
     assert validate(root=root, tenants=[], deep=True, crds=crds_dir()) == 1
     captured = capsys.readouterr()
     assert summary(captured.out)["kubernetes"].startswith("FAIL ") and ", 1 failure" in captured.out
@@ -83,7 +76,7 @@ def test_a_broken_rendered_object_fails_the_command(tmp_path: Path, capsys: pyte
 def test_every_document_under_argocd_is_dispatched_by_kind(tmp_path: Path) -> None:
     """ArgoCD objects (and any multi-document file) are checked against their CRDs; an
     unknown kind or a document that is no object fails instead of passing silently."""
-    root = copy_examples(tmp_path)
+    root = copy_repo(tmp_path)
     (root / "argocd" / "platform").mkdir(parents=True, exist_ok=True)
     (root / "argocd" / "platform" / "extra.yaml").write_text(
         "---\napiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: p\n  namespace: argocd\n"

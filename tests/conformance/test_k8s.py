@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import copy
+
 import pytest
-from kubernetes_validate import utils
 
 from render.conformance.k8s import KubernetesSchemas, supported_version
 from render.conformance.manifests import Manifest, collect
 from render.load import parse_yaml
-from tests.conftest import REPO
+from tests.support import ROOT, need
+
+utils = need("kubernetes_validate.utils")
 
 
 def builtin_objects() -> list[Manifest]:
-    manifests, problems = collect(REPO)
+    manifests, problems = collect(ROOT)
     assert not problems
     schemas = KubernetesSchemas("1.33")
     return [m for m in manifests if schemas.has(m)]
@@ -43,7 +45,7 @@ def test_same_verdict_as_kubernetes_validate_on_every_rendered_builtin_object() 
 ])
 def test_same_verdict_on_a_broken_deployment(path: tuple, value: object) -> None:
     rel = "rendered/acme/deployment-celery-worker.yaml"
-    base = parse_yaml((REPO / rel).read_text(), rel)
+    base = parse_yaml((ROOT / rel).read_text(), rel)
     obj = copy.deepcopy(base.data)
     target = obj
     for key in path[:-1]:

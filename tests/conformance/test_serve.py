@@ -5,13 +5,15 @@ from __future__ import annotations
 from render.conformance import serve
 from render.conformance.manifests import Manifest
 from render.load import parse_yaml
-from tests.conftest import REPO
+from tests.support import ROOT, need
+
+need("ray.serve")
 
 RAYSERVICE = "rendered/acme/rayservice-engine.yaml"
 
 
 def manifest(edit: tuple[str, str] | None = None) -> Manifest:
-    text = (REPO / RAYSERVICE).read_text()
+    text = (ROOT / RAYSERVICE).read_text()
     if edit:
         assert edit[0] in text
         text = text.replace(edit[0], edit[1], 1)
@@ -28,7 +30,7 @@ def test_a_misspelt_deployment_key_is_reported_at_its_line() -> None:
     problems, _ = serve.check_service(m)
     assert [p.pointer for p in problems] == \
         ["RayService/engine: spec.serveConfigV2.applications[0].deployments[0].max_ongoing_request"]
-    line = (REPO / RAYSERVICE).read_text().splitlines().index("        max_ongoing_requests: 8") + 1
+    line = (ROOT / RAYSERVICE).read_text().splitlines().index("        max_ongoing_requests: 8") + 1
     assert problems[0].line == line and problems[0].column == 9
     assert "Ray Serve would ignore it" in problems[0].message
 

@@ -14,9 +14,11 @@ from render import capacity as node_model
 from render.conformance import deep, reachability, references
 from render.conformance.manifests import Manifest, collect
 from render.load import parse_yaml
-from tests.conftest import REPO, crds_dir
+from tests.support import ROOT, crds_dir, need_deep_engines
 
-FIXTURES = REPO / "tests" / "fixtures" / "wholesystem"
+need_deep_engines()
+
+FIXTURES = ROOT / "tests" / "fixtures" / "wholesystem"
 
 # fixture -> (validator, pointer, words the message must contain)
 CASES = {
@@ -37,11 +39,11 @@ def repo_with(tmp_path: Path, fixture: str) -> Path:
     place of the rendered ones of the same kind and name (for the reachability fixture: of
     every NetworkPolicy, since it leaves one out)."""
     (tmp_path / "registry").mkdir()
-    shutil.copy(REPO / "registry" / "platform.yaml", tmp_path / "registry" / "platform.yaml")
-    shutil.copy(REPO / ".yamllint.yaml", tmp_path / ".yamllint.yaml")
+    shutil.copy(ROOT / "registry" / "platform.yaml", tmp_path / "registry" / "platform.yaml")
+    shutil.copy(ROOT / ".yamllint.yaml", tmp_path / ".yamllint.yaml")
     (tmp_path / "tenants" / "acme").mkdir(parents=True)
-    shutil.copy(REPO / "tenants" / "acme" / "tenant.yaml", tmp_path / "tenants" / "acme" / "tenant.yaml")
-    shutil.copytree(REPO / "rendered" / "acme", tmp_path / "rendered" / "acme")
+    shutil.copy(ROOT / "tenants" / "acme" / "tenant.yaml", tmp_path / "tenants" / "acme" / "tenant.yaml")
+    shutil.copytree(ROOT / "rendered" / "acme", tmp_path / "rendered" / "acme")
     replaced = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all((FIXTURES / fixture).read_text()) if d}
     kinds = {k for k, _ in replaced}
     for path in (tmp_path / "rendered" / "acme").glob("*.yaml"):
@@ -64,10 +66,10 @@ def test_each_broken_fixture_is_caught_by_its_check_only(tmp_path: Path, fixture
 
 
 def test_the_examples_pass_the_whole_system_checks() -> None:
-    outcomes = {o.name.split(" ")[0]: o for o in deep.run(REPO, crds=crds_dir())}
+    outcomes = {o.name.split(" ")[0]: o for o in deep.run(ROOT, crds=crds_dir())}
     for name in ("reachability", "capacity", "references"):
         assert not outcomes[name].failed, [p.format() for p in outcomes[name].failures]
-    tenants = len([p for p in (REPO / "tenants").iterdir() if p.is_dir()])
+    tenants = len([p for p in (ROOT / "tenants").iterdir() if p.is_dir()])
     assert outcomes["reachability"].note == f"{tenants} tenants" and outcomes["reachability"].checked > 30 * tenants
 
 
@@ -79,8 +81,8 @@ def test_reachability_reports_every_flow_the_old_policies_got_wrong(tmp_path: Pa
     target = root / "rendered" / "acme" / "reachability-no-operator-ingress.yaml"
     target.write_text(old, encoding="utf-8")
     manifests, _ = collect(root)
-    platform = yaml.safe_load((REPO / "registry" / "platform.yaml").read_text(encoding="utf-8"))
-    tenant = yaml.safe_load((REPO / "tenants" / "acme" / "tenant.yaml").read_text(encoding="utf-8"))
+    platform = yaml.safe_load((ROOT / "registry" / "platform.yaml").read_text(encoding="utf-8"))
+    tenant = yaml.safe_load((ROOT / "tenants" / "acme" / "tenant.yaml").read_text(encoding="utf-8"))
     outcome = reachability.check(manifests, platform, {"tenant-acme": tenant})
     messages = "\n".join(p.message for p in outcome.failures)
     for flow in ("kuberay-operator -> ray-head TCP/8265 is denied", "gateway -> ray-worker TCP/8000 is denied",
@@ -107,7 +109,7 @@ def test_every_flow_has_a_reason_and_known_endpoints() -> None:
 
 
 def test_the_node_model_follows_the_documented_reservations() -> None:
-    platform = yaml.safe_load((REPO / "registry" / "platform.yaml").read_text(encoding="utf-8"))
+    platform = yaml.safe_load((ROOT / "registry" / "platform.yaml").read_text(encoding="utf-8"))
     gke = node_model.node("g2-standard-8", "gcp", platform["nodes"])
     # 31Gi: 25% of 4 + 20% of 4 + 10% of 8 + 6% of 15 = 3.5Gi, + 100Mi eviction, + 1Gi DaemonSets.
     assert gke is not None and gke.memory == 31 * node_model.GI - (node_model.GI * 7 // 2) - 100 * node_model.MI - node_model.GI
@@ -169,6 +171,6 @@ stringData: {password: x}
 
 
 def test_the_architecture_doc_shows_every_flow() -> None:
-    doc = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     for f in reachability.load_flows()["required"] + reachability.load_flows()["forbidden"]:
         assert f"| {f.src} | {f.dst} |" in doc and f.reason in doc, f
