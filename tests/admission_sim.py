@@ -5,6 +5,7 @@ every validation; a validation that is false or errors denies (failurePolicy: Fa
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +50,9 @@ def admit(policy: dict[str, Any], req: Request) -> tuple[bool, str]:
             return True, f"condition {cond['name']} false"
     variables: dict[str, Any] = {}
     for var in policy["spec"].get("variables", []):
-        try:
+        # Lazily evaluated by the API server: an error matters only where it is used.
+        with contextlib.suppress(CelError):
             variables[var["name"]] = evaluate(var["expression"], {**env, "variables": variables})
-        except CelError:
-            pass  # lazily evaluated by the API server: an error matters only where it is used
     env["variables"] = variables
     for v in policy["spec"]["validations"]:
         try:

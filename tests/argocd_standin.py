@@ -8,8 +8,9 @@ stands in for GitHub's commit statuses (POST /repos/<owner>/<name>/statuses/<sha
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from tests.http_standin import serve_json
 

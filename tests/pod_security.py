@@ -10,7 +10,8 @@ builds from a RayService or RayCluster (head, every worker group, the autoscaler
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 BASELINE_CAPABILITIES = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",

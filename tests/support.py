@@ -146,7 +146,7 @@ def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | N
     from render.load import PlatformInputs, Repo, TenantFiles, parse_yaml, read_templates, read_yaml
 
     files = {
-        name: TenantFiles(name, *(parse_yaml(text, layout.tenant_file(name, f)) for text, f in zip(texts, layout.TENANT_FILES)))
+        name: TenantFiles(name, *(parse_yaml(text, layout.tenant_file(name, f)) for text, f in zip(texts, layout.TENANT_FILES, strict=True)))
         for name, texts in tenants.items()
     }
     registry = parse_yaml(extractors, layout.EXTRACTORS_FILE) if extractors else read_yaml(ROOT, layout.EXTRACTORS_FILE)

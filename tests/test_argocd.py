@@ -12,9 +12,9 @@ import yaml
 
 from render import layout
 from render.argocd import platform_apps, tenant_apps
-from render.monitoring import grafana
 from render.commands.render import render
 from render.load import load_repo
+from render.monitoring import grafana
 from render.pipeline import render_repo
 from render.problems import ProblemsError
 from tests.support import ROOT, copy_repo
@@ -252,7 +252,7 @@ def test_a_pattern_in_tenant_yaml_is_a_problem_not_a_wildcard(tmp_path: Path, fi
     path = root / layout.tenant_file("acme", layout.TENANT_FILE)
     text = path.read_text()
     lines = text.splitlines()
-    line = next(i for i, l in enumerate(lines, 1) if l.startswith(f"{field}:"))
+    line = next(i for i, text_line in enumerate(lines, 1) if text_line.startswith(f"{field}:"))
     path.write_text(text.replace(f"\n{lines[line - 1]}\n", f"\n{field}: {value!r}\n"))
     with pytest.raises(ProblemsError) as err:
         render_repo(load_repo(root))
@@ -264,7 +264,7 @@ def test_a_pattern_in_tenant_yaml_is_a_problem_not_a_wildcard(tmp_path: Path, fi
 def test_missing_repo_url_is_a_problem(tmp_path: Path) -> None:
     root = copy_repo(tmp_path, outputs=False)
     path = root / layout.PLATFORM_FILE
-    path.write_text("\n".join(l for l in path.read_text().splitlines() if "repo_url:" not in l) + "\n")
+    path.write_text("\n".join(ln for ln in path.read_text().splitlines() if "repo_url:" not in ln) + "\n")
     with pytest.raises(ProblemsError) as err:
         render_repo(load_repo(root))
     [problem] = err.value.problems
@@ -289,9 +289,8 @@ def test_docs_describe_the_rendered_settings() -> None:
 
 @pytest.mark.parametrize("field", ["cluster", "operator_group"])
 def test_any_tenant_value_is_rejected_or_lands_verbatim_without_a_pattern(field: str) -> None:
-    from tests.hyp import given, st
-
     from render.load import Document
+    from tests.hyp import given, st
     repo = load_repo(ROOT, ["acme"])
     s = platform_apps.settings(repo.current.platform)
     base = render_repo(repo)

@@ -151,7 +151,7 @@ def test_hand_edited_output_is_restored_and_reported_by_check(repo: tuple[Path, 
 @pytest.mark.parametrize("damage", ["delete", "garbage", "truncate", "flip"])
 def test_a_damaged_cache_is_rebuilt_silently(repo: tuple[Path, list[str]], tmp_path: Path, damage: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    root, names = repo
+    root, _names = repo
     folder = tmp_path / "cache"
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert any("objects" in p.parts for p in files) and any("index" in p.parts for p in files)

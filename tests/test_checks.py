@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from render.validate import file_rules, fleet_rules
 from render.load import TenantFiles
+from render.validate import file_rules, fleet_rules
 from render.yamlstrict import Document, parse_yaml
 
 

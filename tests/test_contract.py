@@ -10,9 +10,9 @@ from pathlib import Path
 import yaml
 
 from render import context, contract, quantity
-from render.validate import effective_rules
 from render.load import TenantFiles, load_repo
 from render.merge import merge_tenant
+from render.validate import effective_rules
 from render.yamlstrict import parse_yaml
 from tests.support import ROOT, copy_repo
 from tests.validation_repo import run

@@ -11,7 +11,7 @@ import yaml
 from render import fastyaml
 from tests.hyp import given, st
 
-OPTIONS = dict(sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096, explicit_start=True)
+OPTIONS = {"sort_keys": False, "default_flow_style": False, "allow_unicode": True, "width": 4096, "explicit_start": True}
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from render.commands.footprint import footprint, load_footprint, text_report
 from render import quantity
+from render.commands.footprint import footprint, load_footprint, text_report
 from render.footprint import Resources, _pack, as_dict, footprint_change_markdown, money
 from render.load import list_tenants
 from render.problems import ProblemsError

@@ -45,7 +45,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
 
 
 def check(root: Path, tenant: str) -> None:
-    code, out, err = run(root, "render", "--check", tenant)
+    code, _out, err = run(root, "render", "--check", tenant)
     assert code in (0, 1, 2), err
     assert "Traceback" not in err and "internal error" not in err
     if code == 2:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from render import layout
 from render import git as engine_git
+from render import layout
 from render.problems import UserError
 from tests.flow_repo import git
 from tests.support import write
@@ -119,7 +119,7 @@ def test_platform_trees_change_only_with_base_or_registry(repo: tuple[Path, str,
 
 
 def test_a_tree_reads_files_as_they_were_at_its_commit(repo: tuple[Path, str, str]) -> None:
-    root, first, second = repo
+    root, _first, second = repo
     commit(root, {"registry/platform.yaml": "x: 2\n", "tenants/.hidden/x": "", "tenants/globex/tenant.yaml": "g\n"},
            "later")
     tree = engine_git.GitTree(root, second)
@@ -180,13 +180,13 @@ def test_commit_and_tag_release(repo: tuple[Path, str, str]) -> None:
 
 
 def test_git_failures_are_user_errors_naming_the_command(repo: tuple[Path, str, str]) -> None:
-    root, _, second = repo
+    root, _, _second = repo
     with pytest.raises(engine_git.GitError) as info:
         engine_git.run(root, "checkout", "-q", "no-such-branch")
     assert isinstance(info.value, UserError)
     assert str(info.value).startswith("git checkout: ") and "no-such-branch" in str(info.value)
     # the subcommand is named, not the -c options before it
-    with pytest.raises(UserError, match="^git tag: "):
+    with pytest.raises(UserError, match=r"^git tag: "):
         engine_git.tag_release(root, "platform/1.0.0/x", "0" * 40, "release of a commit that is not there")
 
 

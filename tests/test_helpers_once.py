@@ -58,7 +58,7 @@ def test_ci_runs_the_thorough_hypothesis_profile() -> None:
 def test_a_missing_dependency_skips_locally_and_fails_under_ci(ask, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("DATAPLANE_REQUIRE_ALL", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="no.such.(package|program).here"):
+    with pytest.raises(pytest.skip.Exception, match=r"no.such.(package|program).here"):
         ask()
     for name, value in (("DATAPLANE_REQUIRE_ALL", "1"), ("CI", "true")):
         with monkeypatch.context() as m:

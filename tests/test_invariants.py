@@ -11,7 +11,7 @@ from render import layout, tenant_secrets
 from render.load import load_repo
 from render.pipeline import render_repo
 from tests.hyp import HealthCheck, at_most, given, settings, st
-from tests.support import ROOT, RELEASE_YAML, memory_repo, tenant_yaml
+from tests.support import RELEASE_YAML, ROOT, memory_repo, tenant_yaml
 
 PLATFORM = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
 PROTECTED = PLATFORM["protected_env"]

@@ -9,7 +9,7 @@ import yaml
 
 from render.pipeline import effective, render_repo
 from tests.hyp import HealthCheck, at_most, given, settings, st
-from tests.support import ROOT, RELEASE_YAML, memory_repo, tenant_yaml
+from tests.support import RELEASE_YAML, ROOT, memory_repo, tenant_yaml
 
 REGISTRY = yaml.safe_load((ROOT / "registry/extractors.yaml").read_text())["extractors"]
 IDS = sorted(REGISTRY)

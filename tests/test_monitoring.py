@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from render import layout
-from render.monitoring import alerts, dashboards, grafana, promql, scrape
 from render.load import load_repo
+from render.monitoring import alerts, dashboards, grafana, promql, scrape
 from render.pipeline import render_repo
 from tests.hyp import at_most, given, settings, st
 from tests.support import ROOT, crds_dir, need
@@ -143,7 +143,7 @@ def _sdk_diff(ours: Any, sdk: Any, path: str = "") -> list[str]:
         out = [f"{path}/{k}: dropped (unknown to the dashboard model)" for k in ours if k not in sdk]
         return out + [d for k in ours if k in sdk for d in _sdk_diff(ours[k], sdk[k], f"{path}/{k}")]
     if isinstance(ours, list) and isinstance(sdk, list) and len(ours) == len(sdk):
-        return [d for i, (a, b) in enumerate(zip(ours, sdk)) for d in _sdk_diff(a, b, f"{path}[{i}]")]
+        return [d for i, (a, b) in enumerate(zip(ours, sdk, strict=True)) for d in _sdk_diff(a, b, f"{path}[{i}]")]
     return [] if ours == sdk else [f"{path}: {ours!r} became {sdk!r}"]
 
 
@@ -238,7 +238,7 @@ def test_scope_quotes_and_escapes():
     assert s.sel("m", a="x", b="~y.*", c="!z", d="!~w") == 'm{namespace="tenant-a",a="x",b=~"y.*",c!="z",d!~"w"}'
     assert promql.regex_alternatives(["a.b", "c"]) == "a\\.b|c"
     expr = s.sel("m", q="~" + promql.regex_alternatives(["a.b"]))
-    (sel,) = [n for n in _selectors(expr)]
+    (sel,) = list(_selectors(expr))
     assert {(m.name, m.value) for m in sel.matchers.matchers} >= {("q", "a\\.b")}
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_corpus import CASES, TARGETS
 from tests.support import copy_repo
+from tests.test_corpus import CASES, TARGETS
 from tests.validation_repo import leftovers, run
 
 

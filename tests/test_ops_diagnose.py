@@ -4,19 +4,19 @@ overrides.yaml snippets are valid YAML that fits the tenant's overrides schema."
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jsonschema
 import yaml
 
-from tests.ops_objects import CLUSTER, NS, event, healthy_pods, oom_status, pod, ray_cluster, ray_service
 from render.ops.diagnose import diagnose, format_finding
 from render.ops.diagnose_pods import unschedulable_reasons
 from render.ops.findings import Finding, more_memory
 from render.ops.snapshot import Snapshot
+from tests.ops_objects import CLUSTER, NS, event, healthy_pods, oom_status, pod, ray_cluster, ray_service
 from tests.support import ROOT
 
-NOW = datetime(2026, 11, 27, 9, 12, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 9, 12, 30, tzinfo=UTC)
 
 
 def snapshot(pods=None, events=(), service=None, cluster=None) -> Snapshot:

@@ -8,19 +8,20 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
-from tests.http_standin import serve_json
-from tests.support import ROOT, need
-from tests.ops_objects import CLUSTER, NS, healthy_pods, oom_status, pod, ray_cluster, ray_service
 from render import cli
 from render.commands import ray_dashboard
 from render.ops import kube
 from render.ops.snapshot import Snapshot
+from tests.http_standin import serve_json
+from tests.ops_objects import CLUSTER, NS, healthy_pods, oom_status, pod, ray_cluster, ray_service
+from tests.support import ROOT, need
 
 need("kubernetes", "pip install -e '.[ops]'")  # the real client, against a local stand-in
 

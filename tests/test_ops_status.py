@@ -6,9 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.ops_objects import CLUSTER, NS, healthy_pods, pod, ray_cluster, ray_service
 from render.ops.snapshot import Snapshot
 from render.ops.status import status_lines
+from tests.ops_objects import CLUSTER, NS, healthy_pods, pod, ray_cluster, ray_service
 from tests.support import ROOT
 
 

@@ -136,7 +136,7 @@ def test_migration_jobs_are_restricted(tmp_path: Path) -> None:
 def test_only_the_ray_head_mounts_a_service_account_token() -> None:
     for where, spec, _ in templates_of(ROOT):
         mounts = spec.get("automountServiceAccountToken")
-        assert mounts is (True if where.endswith("headGroupSpec") else False), where
+        assert mounts is (bool(where.endswith("headGroupSpec"))), where
 
 
 def test_every_container_has_a_read_only_root_and_runs_as_its_image_user() -> None:

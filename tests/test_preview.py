@@ -7,6 +7,7 @@ Ray). Delays are scaled by 0.02 so a run takes about a minute on two busy cores.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -92,10 +93,8 @@ def preview(one_ray_at_a_time: None) -> Iterator:
     finally:
         left = _marked()
         for pid in left:  # only processes this test started carry the mark
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         assert not left, f"the preview left Ray processes running: {left}"
 
 

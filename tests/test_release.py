@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
 from render.load import load_repo, parse_yaml
 from render.merge import Effective, Source, _leaves
 from render.pipeline import render_repo
 from render.problems import ProblemsError
-from render.workflows.release import Target, fork_image, is_fork, moved, plan_update, release_text, set_scalars
-from render.workflows.change_summary import tenant_changes
 from render.validate import validate_repo
+from render.workflows.change_summary import tenant_changes
+from render.workflows.release import Target, fork_image, is_fork, moved, plan_update, release_text, set_scalars
+from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
 
 REV1, REV2, PREV = "1" * 40, "2" * 40, "3" * 40
 TARGET = Target("2026.12.1", "ghcr.io/x/engine:2026.12.1", REV2)

@@ -31,7 +31,7 @@ def test_render_twice_gives_identical_bytes(tmp_path: Path) -> None:
     a, b = copy_repo(tmp_path / "a", outputs=False), copy_repo(tmp_path / "b", outputs=False)
     assert dataplane(a, "render") == 0
     assert dataplane(b, "render") == 0
-    assert snapshot(a) == {k: v for k, v in snapshot(b).items()}
+    assert snapshot(a) == dict(snapshot(b).items())
     assert dataplane(a, "render") == 0
     assert snapshot(a) == snapshot(b)
 

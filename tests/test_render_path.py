@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from render import cache, layout
-from tests.flow_repo import clone, commit_all, dataplane as flow_dataplane, git, make_origin
+from tests.flow_repo import clone, commit_all, git, make_origin
+from tests.flow_repo import dataplane as flow_dataplane
 from tests.support import ROOT, copy_repo, dataplane, snapshot, write
 
 

@@ -14,8 +14,15 @@ import yaml
 
 from render import layout
 from render.commands.render import render
-from render.resolver import (OrganizationSuspended, ResolveError, RoutingError, RoutingTable, UnknownOrganization,
-                             WritesPaused, parse_entry)
+from render.resolver import (
+    OrganizationSuspended,
+    ResolveError,
+    RoutingError,
+    RoutingTable,
+    UnknownOrganization,
+    WritesPaused,
+    parse_entry,
+)
 from tests.lifecycle_repo import make_repo
 from tests.support import ROOT, tenant_yaml
 

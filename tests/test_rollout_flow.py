@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
 
 from render.commands.platform_update import platform_update
 from render.problems import ProblemsError
-from render.workflows.release import release_text
 from render.rollout import cli as rollout
 from render.rollout.argocd_api import ArgoCD
 from render.rollout.state import read_state
+from render.workflows.release import release_text
 from tests.argocd_standin import TOKEN, FakeArgoCD, serve
-from tests.flow_repo import (clone, commit_all, dataplane, files_under, git, make_origin, origin_head, push,
-                             tag_release, touched)
+from tests.flow_repo import clone, commit_all, dataplane, files_under, git, make_origin, origin_head, push, tag_release, touched
 
-START = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 IMAGE = "ghcr.io/dataplane-platform/engine:"
 
 

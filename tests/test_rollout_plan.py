@@ -4,12 +4,11 @@ hostile or malformed plan data refused with a Problem, decisions from health and
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
 
-from render.workflows import scope
 from render.cli import main
 from render.load import parse_yaml
 from render.problems import ProblemsError
@@ -17,11 +16,11 @@ from render.rollout import gate
 from render.rollout.argocd_api import AppStatus, ArgoCD, ArgoCDError, application_names, base_url, parse_application
 from render.rollout.plan import Candidate, PlanSpec, WaveSpec, make_waves, order_key, parse_plan
 from render.rollout.state import State, WaveState, from_document, state_text
-from tests.support import copy_repo
-from tests.support import ROOT
+from render.workflows import scope
+from tests.support import ROOT, copy_repo
 
 TENANTS = {"acme", "globex", "initech", "umbrella"}
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def plan(text: str) -> PlanSpec:

@@ -175,7 +175,7 @@ def test_routing_context_agrees_with_the_full_template_context() -> None:
     from render.pipeline import effective
 
     repo = load_repo(ROOT)
-    for name, files in repo.tenants.items():
+    for _name, files in repo.tenants.items():
         eff = effective(files, repo.current)
         full = context.tenant_context(eff, repo.current.platform.data)
         assert routing.routing_entry(routing.routing_context(eff, repo.current.platform.data)) == routing.routing_entry(full)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from render import layout
-from render.validate import effective_rules
 from render.load import TenantFiles, load_repo
+from render.validate import effective_rules
 from render.yamlstrict import parse_yaml
 from tests.support import ROOT
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from render.workflows import events
-from render.workflows import scope
 from render.problems import ProblemsError
+from render.workflows import events, scope
 from tests.hyp import given, st
 
 ALLOWED = ["tenants/acme/release.yaml", "rendered/acme/rayservice-engine.yaml", "argocd/tenants/acme/application.yaml",

@@ -265,8 +265,8 @@ def test_no_tenant_prefix_starts_another_tenants(tmp_path: Path) -> None:
 
 
 def test_the_fleet_check_refuses_a_prefix_claim(tmp_path: Path) -> None:
-    from render.validate import fleet_rules
     from render.load import Document
+    from render.validate import fleet_rules
 
     a = Document("tenants/a/tenant.yaml", {"name": "a"}, {("name",): (2, 7)})
     b = Document("tenants/b/tenant.yaml", {"name": "b"}, {("name",): (2, 7)})

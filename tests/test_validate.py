@@ -10,11 +10,10 @@ import jsonschema
 import pytest
 
 from render import layout
-from render.validate import fleet_rules
 from render.load import load_repo
 from render.merge import merge_tenant
 from render.problems import Problem
-from render.validate import validate_repo
+from render.validate import fleet_rules, validate_repo
 from render.validate.schemas import schema
 from tests.support import ROOT, copy_repo
 from tests.validation_repo import run

@@ -110,8 +110,8 @@ def test_the_kube_api_is_reached_by_the_head_only_at_the_clusters_real_range() -
 
 
 def test_a_tenant_on_an_undeclared_cluster_is_a_problem(tmp_path: Path) -> None:
-    from render.validate.file_rules import check_cluster
     from render.load import parse_yaml
+    from render.validate.file_rules import check_cluster
 
     tenant = parse_yaml("name: acme\ncloud: gcp\ncluster: dp-gke-us-west1\n", "tenants/acme/tenant.yaml")
     registry = parse_yaml((ROOT / "registry" / "platform.yaml").read_text(encoding="utf-8"), "registry/platform.yaml")

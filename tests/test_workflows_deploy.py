@@ -8,11 +8,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.flow_repo import tenant_of, clone, commit_all, dataplane, event, files_under, git, make_origin, origin_head, push, touched
 from render import git as engine_git
 from render.commands.config_deploy import config_deploy
 from render.commands.fork_deploy import fork_deploy
 from render.problems import ProblemsError
+from tests.flow_repo import (
+    clone,
+    commit_all,
+    dataplane,
+    event,
+    files_under,
+    git,
+    make_origin,
+    origin_head,
+    push,
+    tenant_of,
+    touched,
+)
 
 SHA_A = "a" * 40
 SHA_B = "b" * 40
@@ -80,13 +92,13 @@ def test_fork_deploy_refuses_hostile_refs(repo, tmp_path, ref):
 @pytest.mark.parametrize("repository", ["acme-corp/../globex", "https://evil.example/x", "a/b/c", "acme-corp",
                                         "acme-corp/..", "-x/engine"])
 def test_fork_deploy_refuses_hostile_repositories(repo, tmp_path, repository):
-    origin, work = repo
+    _origin, work = repo
     assert dataplane(work, "fork-inputs", "--event", str(fork_event(tmp_path, "acme", repository=repository))) == 2
 
 
 @pytest.mark.parametrize("commit", ["abc1234", "A" * 40, "g" * 40, "--all"])
 def test_fork_deploy_refuses_bad_commits(repo, tmp_path, commit):
-    origin, work = repo
+    _origin, work = repo
     assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, "acme")), f"--commit={commit}") == 2
 
 
@@ -119,7 +131,7 @@ def test_a_pushing_deploy_refuses_to_start_over_uncommitted_changes(repo, tmp_pa
 
 
 def test_check_scope_command(repo, tmp_path):
-    origin, work = repo
+    _origin, work = repo
     (work / "rendered/acme/namespace-tenant-acme.yaml").write_text("# x\n")
     git(work, "add", "-A")
     assert dataplane(work, "check-scope", "acme") == 0
@@ -131,7 +143,7 @@ def test_check_scope_command(repo, tmp_path):
 
 
 def test_a_fork_image_of_one_tenant_is_refused_in_another(repo, capsys):
-    origin, work = repo
+    _origin, work = repo
     path = work / "tenants/globex/release.yaml"
     path.write_text(path.read_text().replace(f"{ENGINE}:2026.11.3", f"{ENGINE}:tenant-acme-{SHA_A}"))
     assert dataplane(work, "validate") == 2
@@ -139,7 +151,7 @@ def test_a_fork_image_of_one_tenant_is_refused_in_another(repo, capsys):
 
 
 def test_fork_image_names_the_full_commit(repo, tmp_path, capsys):
-    origin, work = repo
+    _origin, work = repo
     out = tmp_path / "out"
     assert dataplane(work, "fork-image", "--tenant", "acme", "--source", str(work), "--output", str(out)) == 0
     head = git(work, "rev-parse", "HEAD")
@@ -234,7 +246,7 @@ def test_concurrent_deploys_are_serialised(repo, tmp_path):
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=run, args=(job, work)) for job, work in zip(jobs, clones)]
+    threads = [threading.Thread(target=run, args=(job, work)) for job, work in zip(jobs, clones, strict=True)]
     for t in threads:
         t.start()
     for t in threads:

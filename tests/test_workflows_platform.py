@@ -11,9 +11,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.flow_repo import (AUTO_DEPLOY, clone, commit_all, dataplane, event, files_under, git, make_origin, origin_head,
-                             push, tag_release, tenant_of, touched)
 from render.workflows.release import release_text
+from tests.flow_repo import (
+    AUTO_DEPLOY,
+    clone,
+    commit_all,
+    dataplane,
+    event,
+    files_under,
+    git,
+    make_origin,
+    origin_head,
+    push,
+    tag_release,
+    tenant_of,
+    touched,
+)
 
 NEW_EXTRACTOR = """
   sentiment_extractor_v1:
@@ -95,7 +108,7 @@ def test_new_engine_image_bumps_auto_deploy_tenants_and_leaves_pinned_ones_untou
 
 
 def test_first_update_pins_held_tenants_where_they_were(repo, tmp_path):
-    origin, work = repo
+    _origin, work = repo
     initech_rendered = files_under(work, "rendered/initech")
     start = git(work, "rev-parse", "HEAD")
 
@@ -108,7 +121,7 @@ def test_first_update_pins_held_tenants_where_they_were(repo, tmp_path):
 
 
 def test_merge_changing_a_template_rolls_out_to_auto_deploy_tenants_only(repo, tmp_path):
-    origin, work = repo
+    _origin, work = repo
     pin(work, "initech")
     assert dataplane(work, "platform-update", "--version", "2026.11.3", "--push") == 0  # pins acme, globex too
     initech_before = files_under(work, "tenants/initech") | files_under(work, "rendered/initech")
@@ -130,7 +143,7 @@ def test_merge_changing_a_template_rolls_out_to_auto_deploy_tenants_only(repo, t
 
 
 def test_registry_change_adds_extractor_for_auto_deploy_then_promote_for_pinned(repo, tmp_path, capsys):
-    origin, work = repo
+    _origin, work = repo
     pin(work, "initech")
     (work / "registry/extractors.yaml").write_text((work / "registry/extractors.yaml").read_text() + NEW_EXTRACTOR)
     commit_all(work, "registry: sentiment extractor")
@@ -180,7 +193,7 @@ def test_update_never_pushes_the_commits_of_the_branch_it_started_on(repo):
 
 
 def test_promote_refuses_uncommitted_platform_changes(repo, capsys):
-    origin, work = repo
+    _origin, work = repo
     (work / "base/namespace.yaml.j2").write_text((work / "base/namespace.yaml.j2").read_text() + "\n")
     assert dataplane(work, "promote", "initech") == 2
     assert "uncommitted changes" in capsys.readouterr().err
@@ -197,7 +210,7 @@ def test_hostile_platform_versions_are_refused(repo, tmp_path):
 
 
 def test_a_tenant_running_its_fork_is_held_even_with_auto_deploy(repo, tmp_path):
-    origin, work = repo
+    _origin, work = repo
     assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
                      f"--commit={'a' * 40}", "--push") == 0
     acme = files_under(work, "tenants/acme") | files_under(work, "rendered/acme")

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support import ROOT
-from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
 from render import layout
 from render.workflows import pr_comment
 from render.workflows.pr_comment import MARKER, TenantChange
+from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
+from tests.support import ROOT
 
 NEW_EXTRACTOR = (ROOT / "tests" / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
 
@@ -180,19 +181,19 @@ class FakeGitHub(BaseHTTPRequestHandler):
     def _body(self) -> dict[str, Any]:
         return dict(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         state = self.server.state  # type: ignore[attr-defined]
         state["auth"].append(self.headers["Authorization"])
         page = int(parse_qs(urlsplit(self.path).query).get("page", ["1"])[0])
         self._reply(200, state["comments"][(page - 1) * 100: page * 100])
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         state = self.server.state  # type: ignore[attr-defined]
         comment = {"id": 1000 + len(state["comments"]), "body": self._body()["body"], "user": {"login": "github-actions[bot]"}}
         state["comments"].append(comment)
         self._reply(201, comment)
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         state = self.server.state  # type: ignore[attr-defined]
         cid = int(self.path.rsplit("/", 1)[1])
         for c in state["comments"]:

@@ -91,7 +91,7 @@ def test_each_worker_consumes_only_its_own_tenants_tasks(redis: Any, redis_url: 
         wait_ready(wa, tmp_path / "a.log")
         wait_ready(wb, tmp_path / "b.log")
         for tenant, pending in sent.items():
-            for name, result in zip(TASKS, pending):
+            for name, result in zip(TASKS, pending, strict=True):
                 assert result.get(timeout=60) == {"worker_of": tenant, "queue": f"{tenant}.{TASKS[name]}"}
     for tenant in (A, B):
         for queue in TASKS.values():
