@@ -15,7 +15,7 @@ import pytest
 from jinja2 import nodes
 
 from render import layout, templates
-from tests.support import REPO
+from tests.support import ROOT
 
 # Filters that only format a value the context computed, with why each is allowed.
 FORMATTING_FILTERS = {
@@ -30,7 +30,7 @@ LITERALS = (nodes.List, nodes.Tuple, nodes.Dict)
 
 
 def _sources() -> dict[str, str]:
-    base = REPO / layout.BASE_DIR
+    base = ROOT / layout.BASE_DIR
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(base.glob("*" + layout.TEMPLATE_SUFFIX))}
 
 
