@@ -15,13 +15,15 @@ Answer = Callable[[str, str, Any, bytes], tuple[int, Any]]
 
 
 @contextlib.contextmanager
-def serve_json(answer: Answer) -> Iterator[str]:
-    """Serve `answer` on a free port of 127.0.0.1; yields the base URL; stops on exit."""
+def serve_json(answer: Answer, *, with_query: bool = False) -> Iterator[str]:
+    """Serve `answer` on a free port of 127.0.0.1; yields the base URL; stops on exit.
+    `with_query`: the path `answer` sees keeps its query (a stand-in that pages)."""
 
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            code, payload = answer(self.command, self.path.split("?")[0], self.headers, body)
+            path = self.path if with_query else self.path.split("?")[0]
+            code, payload = answer(self.command, path, self.headers, body)
             data = json.dumps(payload).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")

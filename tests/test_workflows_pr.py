@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +14,7 @@ from render import layout
 from render.workflows import pr_comment
 from render.workflows.pr_comment import MARKER, TenantChange
 from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
+from tests.http_standin import Answer, serve_json
 from tests.support import ROOT
 
 NEW_EXTRACTOR = (ROOT / "tests" / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
@@ -167,55 +166,37 @@ def test_a_long_diff_is_truncated_below_githubs_limit():
     assert "diff truncated" in body and body.endswith("```\n\n</details>\n")
 
 
-class FakeGitHub(BaseHTTPRequestHandler):
-    """Just the issue-comment endpoints, kept in the server object."""
+def github_answer(state: dict[str, Any]) -> Answer:
+    """Just the issue-comment endpoints of GitHub's API, over `state`."""
 
-    def _reply(self, code: int, data: Any) -> None:
-        raw = json.dumps(data).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+    def answer(method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
+        url = urlsplit(path)
+        if method == "GET":
+            state["auth"].append(headers["Authorization"])
+            page = int(parse_qs(url.query).get("page", ["1"])[0])
+            return 200, state["comments"][(page - 1) * 100: page * 100]
+        if method == "POST":
+            comment = {"id": 1000 + len(state["comments"]), "body": json.loads(body)["body"],
+                       "user": {"login": "github-actions[bot]"}}
+            state["comments"].append(comment)
+            return 201, comment
+        if method == "PATCH":
+            cid = int(url.path.rsplit("/", 1)[1])
+            for c in state["comments"]:
+                if c["id"] == cid:
+                    c["body"] = json.loads(body)["body"]
+                    state["patched"].append(cid)
+            return 200, {}
+        return 405, {}
 
-    def _body(self) -> dict[str, Any]:
-        return dict(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-
-    def do_GET(self) -> None:
-        state = self.server.state  # type: ignore[attr-defined]
-        state["auth"].append(self.headers["Authorization"])
-        page = int(parse_qs(urlsplit(self.path).query).get("page", ["1"])[0])
-        self._reply(200, state["comments"][(page - 1) * 100: page * 100])
-
-    def do_POST(self) -> None:
-        state = self.server.state  # type: ignore[attr-defined]
-        comment = {"id": 1000 + len(state["comments"]), "body": self._body()["body"], "user": {"login": "github-actions[bot]"}}
-        state["comments"].append(comment)
-        self._reply(201, comment)
-
-    def do_PATCH(self) -> None:
-        state = self.server.state  # type: ignore[attr-defined]
-        cid = int(self.path.rsplit("/", 1)[1])
-        for c in state["comments"]:
-            if c["id"] == cid:
-                c["body"] = self._body()["body"]
-                state["patched"].append(cid)
-        self._reply(200, {})
-
-    def log_message(self, *args: Any) -> None:
-        pass
+    return answer
 
 
 @pytest.fixture
 def github() -> Iterator[tuple[str, dict[str, Any]]]:
-    server = HTTPServer(("127.0.0.1", 0), FakeGitHub)
     state: dict[str, Any] = {"comments": [], "patched": [], "auth": []}
-    server.state = state  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", state
-    server.shutdown()
-    server.server_close()
+    with serve_json(github_answer(state), with_query=True) as url:
+        yield url, state
 
 
 def test_one_comment_is_created_then_updated_in_place(work, tmp_path, github, monkeypatch):
