@@ -1,4 +1,4 @@
-"""Single-file and fleet checks, on documents built in memory."""
+"""render/validate/file_rules.py and fleet_rules.py: single-file and fleet checks, on documents built in memory."""
 
 from __future__ import annotations
 

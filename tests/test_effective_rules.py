@@ -1,4 +1,4 @@
-"""Rules on effective values: who is blamed, and where."""
+"""render/validate/effective_rules.py: rules on effective values, who is blamed, and where."""
 
 from __future__ import annotations
 
