@@ -81,9 +81,3 @@ def group_node(platform: dict[str, Any], cloud: str, group: str) -> Node | None:
     machine = platform["worker_groups"].get(group, {}).get("machine", {}).get(cloud)
     return node(machine, cloud, platform["nodes"]) if machine else None
 
-
-def capped_memory(wanted: Decimal, limit: Node | None) -> Decimal:
-    """A memory size to suggest: `wanted`, but never more than one node holds (whole GiB)."""
-    if limit is None:
-        return wanted
-    return min(wanted, (limit.memory / GI).to_integral_value(rounding="ROUND_FLOOR") * GI)

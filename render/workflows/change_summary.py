@@ -33,7 +33,6 @@ WORDS = {
 }
 # Top-level sections of the effective values: who owns them, and how a leaf is introduced.
 OWNER = {"head": "Head node", "spec": "Health thresholds"}
-PLATFORM_OWNED = ("tenant", "release")  # tenant.yaml and release.yaml: never the tenant's to change
 
 
 @dataclass
