@@ -6,7 +6,7 @@ committed entry could stand in for rendering (see docs/security.md):
 
 - `objects/`: for every tenant key, the bytes that tenant renders to. The key is a hash
   of everything a render of that tenant can read: its three input files' bytes, the
-  Shared inputs actually used (registry, platform defaults, every template) and the
+  platform inputs actually used (registry, platform defaults, every template) and the
   engine itself (ENGINE_VERSION, plus the package's code and schemas, so that a changed
   engine can never serve old output even if nobody bumped the version). No path, clock
   or temporary folder enters a key, so one cache serves any checkout and never serves
@@ -106,7 +106,7 @@ def document_digest(doc: Document) -> bytes:
 
 
 def shared_digest(shared: PlatformInputs) -> str:
-    """A hash of the Shared inputs a tenant is rendered with (from whatever revision they came)."""
+    """A hash of the platform inputs a tenant is rendered with (from whatever revision they came)."""
     h = hashlib.sha256(b"shared\n")
     h.update(document_digest(shared.platform))
     h.update(document_digest(shared.extractors))
@@ -124,7 +124,7 @@ def files_digest(files: dict[str, bytes]) -> str:
 
 
 def tenant_key(files: dict[str, bytes] | str, shared: str) -> str:
-    """The cache key of one tenant: its input files (or their `files_digest`), the PlatformInputs digest
+    """The cache key of one tenant: its input files (or their `files_digest`), the platform inputs' digest
     and the engine."""
     digest = files if isinstance(files, str) else files_digest(files)
     return hashlib.sha256(f"tenant\0{engine_digest()}\0{shared}\0{digest}".encode()).hexdigest()

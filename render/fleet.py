@@ -1,6 +1,6 @@
 """Render a fleet incrementally: only tenants whose inputs changed are validated and rendered.
 
-1. Load the Shared inputs (registry, platform defaults, templates) and each tenant's raw
+1. Load the platform inputs (registry, platform defaults, templates) and each tenant's raw
    input bytes, and key every tenant (`cache.tenant_key`).
 2. A tenant whose output scope was written from that key and whose files are untouched
    since (`cache.Index`) is done: no parse, no validation, no render, no read.
@@ -126,7 +126,7 @@ def _render_missing(base: Repo, root: Path, todo: list[str], names: list[str], r
     if problems:
         raise ProblemsError(problems)
     digests = _Digests()
-    groups: dict[str, tuple[PlatformInputs, list[str]]] = {}  # tenants rendering from the same Shared inputs
+    groups: dict[str, tuple[PlatformInputs, list[str]]] = {}  # tenants rendering from the same platform inputs
     for name in todo:
         shared = repo.inputs_for(name)
         groups.setdefault(digests(shared), (shared, []))[1].append(name)

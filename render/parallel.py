@@ -1,6 +1,6 @@
 """Render many tenants across cores.
 
-Each worker process receives the Shared inputs once, through the pool initializer, and
+Each worker process receives the platform inputs once, through the pool initializer, and
 compiles the templates once; after that only a tenant's own files travel to a worker and
 only its output bytes travel back. Small fleets render in-process: starting workers costs
 more than it saves. Output is identical either way (tests/test_cache.py checks it).
