@@ -88,7 +88,7 @@ def floor_seconds(root: Path) -> float:
     from render.load import load_repo
 
     repo = load_repo(root)
-    shared = pipeline.repo.current
+    shared = repo.current
     env = templates.environment(shared.templates)
     outputs = [pipeline.render_tenant(repo.tenants[name], shared, env) for name in sorted(repo.tenants)]
     outputs += [builder(repo) for builder in pipeline.FLEET_BUILDERS]
