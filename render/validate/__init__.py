@@ -23,6 +23,7 @@ from render.validate.schemas import check_schema, schema
 
 __all__ = ["validate_repo", "validate_tenant"]
 
+
 def validate_repo(repo: Repo) -> list[Problem]:
     """Every problem in every input file of the repository."""
     problems = _registry_problems(repo.current.platform, repo.current.extractors)
