@@ -1,5 +1,5 @@
 """Steps the deploy commands share: find the current platform, write a release, render,
-commit within a scope. I/O through load, emit and gitops only."""
+commit within a scope. I/O through load, emit and render.git only."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def commit_tenant(root: Path, tenant: str, message: str, *, release: bool) -> li
 
 
 def push_change(root: Path, apply: Callable[[], list[str]], *, push: bool) -> git.Pushed | None:
-    """gitops.deploy with the workflow's token ($GITHUB_TOKEN, through git's environment).
+    """git.deploy with the workflow's token ($GITHUB_TOKEN, through git's environment).
     A git failure (a push still rejected, say) is reported in one line: None."""
     env = git.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
     try:
