@@ -18,7 +18,8 @@ OVERRIDES_FILE = "overrides.yaml"
 RELEASE_FILE = "release.yaml"
 TENANT_FILES = (TENANT_FILE, OVERRIDES_FILE, RELEASE_FILE)
 TEMPLATE_SUFFIX = ".yaml.j2"
-INPUT_DIRS = (BASE_DIR, REGISTRY_DIR, TENANTS_DIR)  # everything a render reads
+PLATFORM_INPUT_DIRS = (BASE_DIR, REGISTRY_DIR)  # what a platform release is made of
+INPUT_DIRS = (*PLATFORM_INPUT_DIRS, TENANTS_DIR)  # everything a render reads
 
 # Output folders: written by the renderer only.
 RENDERED_DIR = "rendered"

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from render import cli, layout
-from tests.support import INPUTS, ROOT
+from tests.support import ROOT
 
-COPIED = (*INPUTS, *layout.OUTPUT_DIRS, ".github")
+COPIED = (*layout.INPUT_DIRS, *layout.OUTPUT_DIRS, ".github")
 
 
 def _auto_deploy(name: str) -> bool:

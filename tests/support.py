@@ -18,7 +18,6 @@ from render import layout
 from render.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository root: defined here only
-INPUTS = (layout.BASE_DIR, layout.REGISTRY_DIR, layout.TENANTS_DIR)
 DEV_HINT = "pip install -e '.[dev]'"
 
 
@@ -89,7 +88,7 @@ def crds_dir() -> Path:
 
 def copy_repo(dest: Path, *, outputs: bool = True) -> Path:
     """A copy of this repository's inputs (and, by default, its committed outputs)."""
-    for folder in INPUTS + (layout.OUTPUT_DIRS if outputs else ()):
+    for folder in layout.INPUT_DIRS + (layout.OUTPUT_DIRS if outputs else ()):
         if (ROOT / folder).is_dir():
             shutil.copytree(ROOT / folder, dest / folder)
     shutil.copy(ROOT / ".yamllint.yaml", dest / ".yamllint.yaml")  # the strict config `validate --deep` reads

@@ -16,8 +16,6 @@ from render.validate import validate_repo
 from render.workflows import scope
 from render.workflows.release import Target, release_text, target_of
 
-PLATFORM_DIRS = (layout.BASE_DIR, layout.REGISTRY_DIR)
-
 
 def load_valid(root: Path, only: list[str] | None = None) -> Repo:
     repo = load_repo(root, only)
@@ -59,7 +57,7 @@ def release(root: Path, target: Target) -> bool:
 
 
 def _refuse_dirty_platform(root: Path) -> None:
-    changed = git.dirty(root, *PLATFORM_DIRS)
+    changed = git.dirty(root, *layout.PLATFORM_INPUT_DIRS)
     if changed:
         raise ProblemsError([Problem(changed[0], 1, 1, "", "base/ or registry/ has uncommitted changes",
                                      "commit the platform change first, then move tenants to it")])
