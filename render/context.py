@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import ENGINE_VERSION, celery_context, contract, fastyaml, layout, migration, quantity, security, tenant_secrets
+from render import ENGINE_VERSION, celery_context, contract, fastyaml, layout, migration, quantity, security, tenant_secrets, volumes
 from render.merge import Effective
 from render.monitoring import scrape
 
@@ -241,14 +241,22 @@ def _head_liveness(spec: dict[str, Any]) -> dict[str, Any]:
 def _datastores(t: dict[str, Any], platform: dict[str, Any], cloud: str) -> dict[str, Any]:
     d = platform["datastores"]
     redis_mem = quantity.parse(d["redis"]["memory"])
+    dedicated = t["database"]["mode"] == "dedicated_instance"
+    mongodb_volume = volumes.volume("mongodb", d["mongodb"]["storage"], d["mongodb"].get("claim_template_storage"))
+    redis_volume = volumes.volume("redis", REDIS_STORAGE, None)
     return {
-        "mongodb_dedicated": t["database"]["mode"] == "dedicated_instance",
+        "mongodb_dedicated": dedicated,
         "mongodb": quantity.pod_resources(d["mongodb"]["cpu"], d["mongodb"]["memory"], 0),
         "mongodb_storage": d["mongodb"]["storage"],
+        "mongodb_volume": mongodb_volume,
         "mongodb_shared_namespace": d["mongodb"]["shared_namespace"],
         "redis": quantity.pod_resources(d["redis"]["cpu"], d["redis"]["memory"], 0),
         "redis_maxmemory": int(redis_mem * d["redis"]["maxmemory_percent"] / 100),
         "redis_storage": REDIS_STORAGE,
+        "redis_volume": redis_volume,
+        "grown_volumes": [v for v in ([mongodb_volume] if dedicated else []) + [redis_volume] if v["claim"]],
+        "claim_retention": volumes.RETENTION,
+        "claim_sync_options": volumes.CLAIM_SYNC_OPTIONS,
         "storage_class": d["storage_class"][cloud],
     }
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from render import migration
 from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
-from render.validate import effective_rules, extractor_names, file_rules, fleet_rules, misplaced
+from render.validate import data_rules, effective_rules, extractor_names, file_rules, fleet_rules, misplaced
 from render.validate.schemas import check_schema, schema
 
 __all__ = ["validate_repo", "validate_tenant"]
@@ -92,4 +92,5 @@ def _registry_problems(platform: Document, extractors: Document) -> list[Problem
         problems += effective_rules.registry_rules(platform, extractors)
         problems += file_rules.check_env(platform, [])
         problems += extractor_names.check_aliases(extractors)
+        problems += data_rules.volume_problems(platform)
     return problems
