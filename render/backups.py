@@ -248,3 +248,28 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
         "restore": restore_job(ctx, restore["backup"]) if isinstance(restore, dict) else None,
         "resources": RESOURCES,
     }
+
+
+def _cron_field(field: str, size: int) -> set[int]:
+    """Values of one cron field (`*`, `*/N`, `A`, `A-B`, `A-B/N`, comma lists) within 0..size-1."""
+    out: set[int] = set()
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        lo, hi = (0, size - 1) if span == "*" else (int(span.split("-")[0]), int(span.split("-")[-1]))
+        out |= {v for v in range(lo, hi + 1, int(step or 1)) if 0 <= v < size}
+    return out
+
+
+def longest_gap_s(schedule: str) -> int:
+    """The longest time between two runs of a daily schedule (`minute hour * * *`), in seconds:
+    the staleness alert fires when the last success is older than twice this."""
+    minute, hour = schedule.split()[:2]
+    runs = sorted(h * 60 + m for h in _cron_field(hour, 24) for m in _cron_field(minute, 60))
+    if not runs:
+        return 86400
+    return max(b - a for a, b in zip(runs, [*runs[1:], runs[0] + 1440], strict=True)) * 60
+
+
+def stale_after_s(platform: dict[str, Any]) -> dict[str, int]:
+    """Per datastore: a backup older than this (twice its schedule's gap) is overdue."""
+    return {ds: 2 * longest_gap_s(str(platform["backups"][ds]["schedule"])) for ds in DATASTORES}
