@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import ENGINE_VERSION, celery_context, contract, fastyaml, layout, migration, quantity, security, tenant_secrets, volumes
+from render import (ENGINE_VERSION, backups, celery_context, contract, fastyaml, layout, migration, quantity, security,
+                    tenant_secrets, volumes)
 from render.merge import Effective
 from render.monitoring import scrape
 
@@ -87,6 +88,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["autoscaler_sidecar"] = contract.AUTOSCALER
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
+    ctx["backups"] = backups.context(ctx, platform)
     ctx["monitoring"] = scrape.monitoring_context(ctx)
     ctx["quota"] = contract.quota(ctx, platform)
     ctx["container_max"] = _container_max(ctx)
@@ -293,6 +295,7 @@ def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
             c["worker"]["resources"], c["beat"], ctx["monitoring"]["exporter_resources"]]
     pods += [g["resources"] for g in ctx["worker_groups"]] + ([c["extract"]["resources"]] if c["extract"] else [])
     pods += [ctx["migration"]["resources"]] if ctx["migration"] else []
+    pods += [ctx["backups"]["resources"]]
     return {"cpu": quantity.cpu(max(quantity.parse(p["cpu"]) for p in pods)),
             "memory": quantity.memory(max(quantity.parse(p["memory"]) for p in pods))}
 
