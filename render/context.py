@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import (ENGINE_VERSION, backups, celery_context, contract, fastyaml, layout, migration, quantity, security,
-                    tenant_secrets, volumes)
+from render import (ENGINE_VERSION, backups, celery_context, contract, fastyaml, layout, migration, offboarding, quantity,
+                    security, tenant_secrets, volumes)
 from render.merge import Effective
 from render.monitoring import scrape
 
@@ -89,6 +89,9 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
     ctx["backups"] = backups.context(ctx, platform)
+    ctx["offboarding"] = offboarding.context(ctx, platform)
+    if ctx["offboarding"] is not None:
+        offboarding.stop_compute(ctx)
     ctx["monitoring"] = scrape.monitoring_context(ctx)
     ctx["quota"] = contract.quota(ctx, platform)
     ctx["container_max"] = _container_max(ctx)
