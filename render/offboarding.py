@@ -72,7 +72,7 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | N
     container = {**copy["template"]["spec"]["containers"][0], "name": "copy", "command": ["sh", "-c", script],
                  "image": ctx["images"][tool.image]}
     copy["template"]["spec"] = {**copy["template"]["spec"], "initContainers": [], "containers": [container]}
-    return {"exports": exports, "copy": {"name": COPY_JOB, "spec": copy}, "grace_until": str(t["lifecycle"]["grace_until"])}
+    return {"jobs": [*exports, {"name": COPY_JOB, "spec": copy}], "grace_until": str(t["lifecycle"]["grace_until"])}
 
 
 def stop_compute(ctx: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from render.commands import (
     fork_deploy,
     migration,
     new_tenant,
+    offboard,
     platform_update,
     pr_report,
     preview,
@@ -23,4 +24,4 @@ from render.commands import (
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview]
+            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview, offboard]
