@@ -1,0 +1,84 @@
+"""`dataplane offboard`: the offboarding change, the refusals, the later deletion and its
+tombstone, which new-tenant and validate then hold every tenant to."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import dataplane, snapshot
+from tests.test_gate import edit, gate, git, repo  # noqa: F401  (the fixture)
+
+INPUTS = ("tenants", "registry", "rendered", "argocd", "control-plane")
+
+
+def test_offboarding_end_to_end(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    assert dataplane(repo, "offboard", "globex", "--on", "2026-12-07") == 0
+    life = yaml.safe_load((repo / "tenants/globex/tenant.yaml").read_text())["lifecycle"]
+    assert life == {"phase": "offboarding", "requested_on": "2026-12-07", "grace_until": "2027-01-06"}
+    out = repo / "rendered/globex"
+    export = yaml.safe_load((out / "job-offboard-export-mongodb.yaml").read_text())
+    upload = export["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert "/offboarding/2026-12-07/" in upload and "gs://dp-data-globex" in upload
+    copy = yaml.safe_load((out / "job-offboard-copy-bucket.yaml").read_text())
+    assert "gs://dp-offboarded/globex/2026-12-07/" in copy["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    ray = yaml.safe_load((out / "rayservice-engine.yaml").read_text())
+    assert all(g["replicas"] == g["maxReplicas"] == 0 for g in ray["spec"]["rayClusterConfig"]["workerGroupSpecs"])
+    for name in ("celery-worker", "celery-beat"):
+        assert yaml.safe_load((out / f"deployment-{name}.yaml").read_text())["spec"]["replicas"] == 0
+    assert (out / "statefulset-mongodb.yaml").exists()  # the data stays
+    assert "suspended" in (repo / "control-plane/routing/globex/configmap-routing-globex.yaml").read_text()
+    capsys.readouterr()
+    assert gate(repo, capsys) == (0, "")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "offboard globex")
+
+    # refused: twice, before the grace date, without approval; nothing written
+    before = snapshot(repo, INPUTS)
+    for args in (["globex", "--on", "2026-12-08"], ["globex", "--delete", "--on", "2027-01-05"],
+                 ["globex", "--delete", "--on", "2027-01-06"], ["nobody"]):
+        assert dataplane(repo, "offboard", *args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 3, err  # the problem, its hint, the summary
+    assert snapshot(repo, INPUTS) == before
+
+    edit(repo, "tenants/globex/tenant.yaml", '  grace_until: "2027-01-06"\n',
+         '  grace_until: "2027-01-06"\n  deletion_approved_by: jdoe\n')
+    git(repo, "commit", "-q", "-am", "approve")
+    assert dataplane(repo, "offboard", "globex", "--delete", "--on", "2027-01-06") == 0
+    assert not (repo / "tenants/globex").exists() and not (repo / "rendered/globex").exists()
+    [stone] = yaml.safe_load((repo / "registry/tombstones.yaml").read_text())["tombstones"]
+    assert stone == {"name": "globex", "organization_id": stone["organization_id"], "bucket": "dp-data-globex",
+                     "secret_prefix": "dataplane_tenants_globex_", "vector_prefix": "globex__",
+                     "deleted_on": "2027-01-06", "approved_by": "jdoe"}
+    capsys.readouterr()
+    assert gate(repo, capsys) == (0, "")  # the deleted tenant's data objects may go: it is tombstoned
+    assert dataplane(repo, "offboard", "globex", "--delete") == 2  # already offboarded
+
+
+def test_a_tombstoned_name_is_refused_by_new_tenant_and_validate(repo: Path,  # noqa: F811
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "registry/tombstones.yaml").write_text(
+        "tombstones:\n- name: hooli\n  organization_id: org_0a0b0c0d\n  bucket: dp-data-hooli\n"
+        "  secret_prefix: dataplane_tenants_hooli_\n  vector_prefix: hooli__\n  deleted_on: '2026-01-02'\n"
+        "  approved_by: jdoe\n", encoding="utf-8")
+    assert dataplane(repo, "new-tenant", "hooli", "--cloud", "gcp", "--region", "us-central1",
+                     "--organization-id", "org_12345678") == 2
+    err = capsys.readouterr().err
+    assert "tenant name 'hooli' belonged to the offboarded tenant hooli (registry/tombstones.yaml:2)" in err
+    assert "a tombstoned name is never reused" in err
+    assert not (repo / "tenants/hooli").exists()
+    # a copied tenant with the tombstoned organization id, found by validate at its line
+    shutil.copytree(repo / "tenants/initech", repo / "tenants/pied")
+    edit(repo, "tenants/pied/tenant.yaml", "name: initech\n", "name: pied\n")
+    text = (repo / "tenants/pied/tenant.yaml").read_text()
+    org = yaml.safe_load(text)["organization_id"]
+    (repo / "tenants/pied/tenant.yaml").write_text(text.replace(org, "org_0a0b0c0d"), encoding="utf-8")
+    assert dataplane(repo, "validate", "pied") == 2
+    err = capsys.readouterr().err
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("organization_id:"))
+    assert f"tenants/pied/tenant.yaml:{line}:18: organization_id: organization id 'org_0a0b0c0d' belonged to the " \
+           "offboarded tenant hooli (registry/tombstones.yaml:3)" in err
