@@ -10,8 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import (ENGINE_VERSION, backups, celery_context, contract, fastyaml, layout, migration, offboarding, quantity,
-                    security, tenant_secrets, volumes)
+from render import (
+    ENGINE_VERSION,
+    backups,
+    celery_context,
+    contract,
+    fastyaml,
+    layout,
+    migration,
+    offboarding,
+    quantity,
+    security,
+    tenant_secrets,
+    volumes,
+)
 from render.merge import Effective
 from render.monitoring import scrape
 

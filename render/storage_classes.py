@@ -59,16 +59,17 @@ def applications(s: Settings, platform: dict[str, Any]) -> list[dict[str, Any]]:
     cluster, each syncing the class of the cluster's cloud."""
     by_cloud = classes(platform)
     clusters = sorted(platform.get("clusters", {}).items())
-    meta = {"namespace": s.namespace, "labels": app_labels("platform", {}),
-            "annotations": {layout.ANNOTATION_SYNC_WAVE: "0", layout.ANNOTATION_ENGINE: ENGINE_VERSION}}
-    project = {"apiVersion": ARGOCD_API, "kind": "AppProject",
-               "metadata": {"name": PROJECT, **meta, "annotations": {**meta["annotations"], layout.ANNOTATION_SYNC_WAVE: "-1"}},
+    def meta(name: str, wave: str) -> dict[str, Any]:
+        return {"name": name, "namespace": s.namespace, "labels": app_labels("platform", {}),
+                "annotations": {layout.ANNOTATION_SYNC_WAVE: wave, layout.ANNOTATION_ENGINE: ENGINE_VERSION}}
+
+    project = {"apiVersion": ARGOCD_API, "kind": "AppProject", "metadata": meta(PROJECT, "-1"),
                "spec": {"description": "Platform-owned: the storage classes of the tenants' volumes (Retain, expandable); "
                                        "no tenant role",
                         "sourceRepos": [s.repo_url],
                         "destinations": [{"name": name, "namespace": s.namespace} for name, _ in clusters],
                         "clusterResourceWhitelist": [{"group": "storage.k8s.io", "kind": "StorageClass"}]}}
-    apps = [{"apiVersion": ARGOCD_API, "kind": "Application", "metadata": {"name": APP_PREFIX + name, **meta},
+    apps = [{"apiVersion": ARGOCD_API, "kind": "Application", "metadata": meta(APP_PREFIX + name, "0"),
              "spec": {"project": PROJECT,
                       "source": {"repoURL": s.repo_url, "targetRevision": s.revision, "path": layout.STORAGE_DIR,
                                  "directory": {"recurse": False, "include": class_file(by_cloud[c["cloud"]])}},

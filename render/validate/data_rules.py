@@ -35,5 +35,5 @@ def volume_problems(platform: Document) -> list[Problem]:
                 ("datastores", name, "storage"),
                 f"{entry['storage']} is smaller than the {entry['claim_template_storage']} every {name} volume was "
                 "created with: a volume cannot shrink", "keep storage at least claim_template_storage; to use less disk, "
-                f"copy the data to a new, smaller volume (docs/operations.md, volumes)", at_value=True))
+                "copy the data to a new, smaller volume (docs/operations.md, volumes)", at_value=True))
     return out
