@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import dataplane, snapshot
+from tests.support import crds_dir, dataplane, need_deep_engines, snapshot
 from tests.test_gate import edit, gate, git, repo  # noqa: F401  (the fixture)
 
 INPUTS = ("tenants", "registry", "rendered", "argocd", "control-plane")
@@ -82,3 +82,22 @@ def test_a_tombstoned_name_is_refused_by_new_tenant_and_validate(repo: Path,  # 
     line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("organization_id:"))
     assert f"tenants/pied/tenant.yaml:{line}:18: organization_id: organization id 'org_0a0b0c0d' belonged to the " \
            "offboarded tenant hooli (registry/tombstones.yaml:3)" in err
+
+
+def test_every_new_object_passes_validate_deep(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    """A grown volume's claim, the StorageClasses, the offboarding Jobs and the stopped
+    compute, through every validator of `validate --deep` (Kubernetes strict schemas,
+    upstream CRDs, reachability, capacity, references)."""
+    need_deep_engines()
+    edit(repo, "registry/platform.yaml", "    storage: 100Gi\n", "    storage: 200Gi\n")
+    assert dataplane(repo, "offboard", "globex", "--on", "2026-12-07") == 0
+    assert dataplane(repo, "render") == 0
+    new = ["rendered/acme/persistentvolumeclaim-data-mongodb-0.yaml", "argocd/storage/storageclass-premium-rwo.yaml",
+           "argocd/storage/storageclass-gp3.yaml", "rendered/globex/job-offboard-export-mongodb.yaml",
+           "rendered/globex/job-offboard-export-redis.yaml", "rendered/globex/job-offboard-copy-bucket.yaml",
+           "argocd/platform/appproject-dataplane-storage.yaml"]
+    assert all((repo / rel).is_file() for rel in new)
+    capsys.readouterr()
+    assert dataplane(repo, "validate", "--deep", "--crds", str(crds_dir())) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and out.count("\nok ") + out.startswith("ok ") >= 8, out
