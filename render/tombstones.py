@@ -19,6 +19,7 @@ from render.validate import fleet_rules
 from render.validate.schemas import check_schema
 
 FILE = layout.TOMBSTONES_FILE
+HINT = "choose another name or organization id: a tombstoned one is never reused (docs/operations.md, offboarding)"
 # Entry key -> the claim (render/validate/fleet_rules.py) it forbids, and whether it is a prefix.
 CLAIMS = {"name": ("tenant name", False), "organization_id": ("organization id", False), "bucket": ("bucket", False),
           "secret_prefix": ("secret key prefix", True), "vector_prefix": ("vector collection prefix", True)}
@@ -57,8 +58,10 @@ def tenant_claims(name: str, tenant: Document, platform: Document) -> list[fleet
     return out
 
 
-def reuse_problems(doc: Document, tenants: dict[str, Document], platform: Document) -> list[Problem]:
-    """A problem at each tenant line that takes what a tombstone holds."""
+def reuse_problems(doc: Document, tenants: dict[str, Document], platform: Document, *,
+                   at_tombstone: bool = False) -> list[Problem]:
+    """A problem at each tenant line that takes what a tombstone holds (`at_tombstone`: at
+    the tombstone's line instead, for a tenant that has no file yet)."""
     problems = check_schema(doc, "tombstones")
     if problems:
         return problems
@@ -66,21 +69,24 @@ def reuse_problems(doc: Document, tenants: dict[str, Document], platform: Docume
     for i, e in enumerate(entries(doc)):
         for key, (what, prefix) in CLAIMS.items():
             value = str(e[key])
-            line = doc.mark(("tombstones", i, key))[0]
+            line, column = doc.mark(("tombstones", i, key))
             for name, tenant in sorted(tenants.items()):
                 for claim, taken, where, path in tenant_claims(name, tenant, platform):
-                    if claim == what and (taken == value or (prefix and (taken.startswith(value) or value.startswith(taken)))):
-                        out.append(where.problem(path, f"{what} {taken!r} belonged to the offboarded tenant {e['name']} "
-                                                       f"({FILE}:{line}); reusing it would inherit that tenant's data",
-                                                 "choose another name or organization id: a tombstoned name is never "
-                                                 "reused (docs/operations.md, offboarding)", at_value=True))
+                    if claim != what or not (taken == value or (prefix and (taken.startswith(value) or value.startswith(taken)))):
+                        continue
+                    message = (f"{what} {taken!r} belonged to the offboarded tenant {e['name']} ({FILE}:{line}); "
+                               "reusing it would inherit that tenant's data")
+                    if at_tombstone:
+                        out.append(Problem(FILE, line, column, f"tombstones.{i}.{key}", f"tenant {name}: {message}", HINT))
+                    else:
+                        out.append(where.problem(path, message, HINT, at_value=True))
     return sorted(set(out))
 
 
-def problems(root: Path, tenants: dict[str, Document], platform: Document) -> list[Problem]:
+def problems(root: Path, tenants: dict[str, Document], platform: Document, *, at_tombstone: bool = False) -> list[Problem]:
     """For `dataplane validate` and `new-tenant`: the file's schema and every reuse."""
     try:
         doc = load(root)
     except ProblemsError as e:
         return e.problems
-    return reuse_problems(doc, tenants, platform)
+    return reuse_problems(doc, tenants, platform, at_tombstone=at_tombstone)

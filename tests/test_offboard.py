@@ -68,8 +68,9 @@ def test_a_tombstoned_name_is_refused_by_new_tenant_and_validate(repo: Path,  # 
     assert dataplane(repo, "new-tenant", "hooli", "--cloud", "gcp", "--region", "us-central1",
                      "--organization-id", "org_12345678") == 2
     err = capsys.readouterr().err
-    assert "tenant name 'hooli' belonged to the offboarded tenant hooli (registry/tombstones.yaml:2)" in err
-    assert "a tombstoned name is never reused" in err
+    assert ("registry/tombstones.yaml:2:3: tombstones.0.name: tenant hooli: tenant name 'hooli' belonged to the "
+            "offboarded tenant hooli (registry/tombstones.yaml:2)") in err
+    assert "a tombstoned one is never reused" in err
     assert not (repo / "tenants/hooli").exists()
     # a copied tenant with the tombstoned organization id, found by validate at its line
     shutil.copytree(repo / "tenants/initech", repo / "tenants/pied")
@@ -101,3 +102,15 @@ def test_every_new_object_passes_validate_deep(repo: Path, capsys: pytest.Captur
     assert dataplane(repo, "validate", "--deep", "--crds", str(crds_dir())) == 0
     out = capsys.readouterr().out
     assert "FAIL" not in out and out.count("\nok ") + out.startswith("ok ") >= 8, out
+
+
+def test_delete_is_undone_while_the_rollout_plan_still_names_the_tenant(repo: Path,  # noqa: F811
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert dataplane(repo, "offboard", "acme", "--on", "2026-12-07") == 0
+    edit(repo, "tenants/acme/tenant.yaml", '  grace_until: "2027-01-06"\n',
+         '  grace_until: "2027-01-06"\n  deletion_approved_by: jdoe\n')
+    before = snapshot(repo, INPUTS)
+    capsys.readouterr()
+    assert dataplane(repo, "offboard", "acme", "--delete", "--on", "2027-02-01") == 2
+    assert "registry/rollout.yaml:20:13: canary.tenants[0]: no tenant named 'acme'" in capsys.readouterr().err
+    assert snapshot(repo, INPUTS) == before

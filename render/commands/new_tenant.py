@@ -112,7 +112,7 @@ def _tombstone_problems(root: Path, name: str, cloud: str, organization_id: str)
     """A name, organization id, bucket or prefix of an offboarded tenant is never reused."""
     draft = Document(layout.tenant_file(name, layout.TENANT_FILE),
                      {"name": name, "cloud": cloud, "organization_id": organization_id}, {})
-    return tombstones.problems(root, {name: draft}, read_yaml(root, layout.PLATFORM_FILE))
+    return tombstones.problems(root, {name: draft}, read_yaml(root, layout.PLATFORM_FILE), at_tombstone=True)
 
 
 def _organization_problems(root: Path, organization_id: str) -> list[Problem]:

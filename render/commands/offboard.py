@@ -13,14 +13,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
+import tempfile
 from pathlib import Path
 
 import yaml
 
 from render import layout, offboarding, tombstones
 from render.commands.render import render
-from render.load import list_tenants, read_yaml
+from render.load import list_tenants, load_repo, read_yaml
 from render.problems import Problem, ProblemsError
+from render.rollout.plan import plan_file_problems
+from render.validate import validate_repo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -96,15 +99,29 @@ def _start(root: Path, tenant: str, rel: str, today: dt.date) -> int:
 
 
 def _delete(root: Path, tenant: str, data: dict[str, object], approved_by: str, today: dt.date) -> int:
+    """Remove the tenant's files and append its tombstone; undone when anything still names
+    the tenant (registry/rollout.yaml, say) or the render refuses."""
     platform = read_yaml(root, layout.PLATFORM_FILE).data
     entry = tombstones.entry(tenant, data, platform["control_plane"]["bucket_prefix"], str(today), approved_by)
     path = root / layout.TOMBSTONES_FILE
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
+    original = path.read_text(encoding="utf-8") if path.is_file() else None
+    header = "".join(line for line in (original or "").splitlines(keepends=True) if line.startswith("#"))
     entries = [*tombstones.entries(tombstones.load(root)), entry]
-    path.write_text(header + yaml.safe_dump({"tombstones": entries}, sort_keys=False), encoding="utf-8")
-    shutil.rmtree(root / layout.tenant_dir(tenant))
-    render(root=root, tenants=[])
+    with tempfile.TemporaryDirectory() as aside:
+        shutil.move(root / layout.tenant_dir(tenant), Path(aside) / tenant)
+        path.write_text(header + yaml.safe_dump({"tombstones": entries}, sort_keys=False), encoding="utf-8")
+        try:
+            problems = validate_repo(load_repo(root)) + plan_file_problems(root)
+            if problems:
+                raise ProblemsError(problems)
+            render(root=root, tenants=[])
+        except BaseException:
+            shutil.move(Path(aside) / tenant, root / layout.tenant_dir(tenant))
+            if original is None:
+                path.unlink()
+            else:
+                path.write_text(original, encoding="utf-8")
+            raise
     print(f"{tenant}: deleted; tombstone in {layout.TOMBSTONES_FILE}. Open a pull request; ArgoCD prunes the tenant's "
           "objects, its volumes stay (reclaimPolicy Retain) until the platform deletes the disks (docs/operations.md)")
     return 0
