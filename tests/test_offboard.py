@@ -114,3 +114,20 @@ def test_delete_is_undone_while_the_rollout_plan_still_names_the_tenant(repo: Pa
     assert dataplane(repo, "offboard", "acme", "--delete", "--on", "2027-02-01") == 2
     assert "registry/rollout.yaml:20:13: canary.tenants[0]: no tenant named 'acme'" in capsys.readouterr().err
     assert snapshot(repo, INPUTS) == before
+
+
+def test_a_shortened_grace_period_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    assert dataplane(repo, "offboard", "globex", "--on", "2026-12-07") == 0
+    edit(repo, "tenants/globex/tenant.yaml", '  grace_until: "2027-01-06"\n', '  grace_until: "2026-12-08"\n')
+    capsys.readouterr()
+    assert dataplane(repo, "validate") == 2
+    assert ("lifecycle.grace_until: the data must be kept until at least 2027-01-06 (30 days after requested_on"
+            in capsys.readouterr().err)
+
+
+def test_the_tombstones_are_platform_owned() -> None:
+    from render import layout
+    from render.ownership import PLATFORM, load_ownership, owner_of
+    from tests.support import ROOT
+
+    assert owner_of(layout.TOMBSTONES_FILE, load_ownership(ROOT)).kind == PLATFORM
