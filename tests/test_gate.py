@@ -68,7 +68,9 @@ def test_a_volume_claim_template_edit_is_refused(repo: Path, capsys: pytest.Capt
     before = snapshot(repo)
     code, err = gate(repo, capsys)
     assert code == 2
-    assert ("rendered/acme/statefulset-mongodb.yaml:1:1: spec.volumeClaimTemplates: tenant acme: StatefulSet mongodb: "
+    line = next(i for i, ln in enumerate((repo / "rendered/acme/statefulset-mongodb.yaml").read_text().splitlines(), 1)
+                if ln == "  volumeClaimTemplates:")
+    assert (f"rendered/acme/statefulset-mongodb.yaml:{line}:3: spec.volumeClaimTemplates: tenant acme: StatefulSet mongodb: "
             "spec.volumeClaimTemplates changes, which the API server refuses") in err
     assert "raise datastores.<datastore>.storage in registry/platform.yaml and keep claim_template_storage" in err
     assert snapshot(repo) == before

@@ -8,6 +8,7 @@ the migration transitions.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,25 @@ def objects(files: dict[str, bytes]) -> immutable.Objects:
 def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
     """Every change from `ref` to the working tree that would strand data."""
     tree = git.GitTree(root, git.resolve(root, ref))
-    base = objects(tree.walk(*COMPARED))
-    head = objects({p: b for files in render_repo(repo).values() for p, b in files.items()})
+    base_files = tree.walk(*COMPARED)
+    head_files = {p: b for files in render_repo(repo).values() for p, b in files.items()}
+    base, head = objects(base_files), objects(head_files)
     gone = set(tree.folders(layout.TENANTS_DIR)) - set(repo.tenants)
     buried = tombstones.names(tombstones.load(root))
     removable = frozenset(layout.rendered_dir(n) for n in gone & buried)
-    problems = immutable.compare(base, head, removable)
+    problems = [_at_line(p, head_files.get(p.file) or base_files[p.file]) for p in immutable.compare(base, head, removable)]
     for name, files in sorted(repo.tenants.items()):
         before = _tenant_at(tree, name)
         problems += placement.moves(name, before, files.tenant)
         problems += migration.check_transition(before, files.tenant)
     return problems
+
+
+def _at_line(problem: Problem, raw: bytes) -> Problem:
+    """The problem at its field's line in the rendered file (the pull request's, or the base's
+    for a removed object), so an annotation lands on it."""
+    line, column = parse_bytes(raw, problem.file).mark(tuple(problem.pointer.split(".")))
+    return replace(problem, line=line, column=column)
 
 
 def _tenant_at(tree: git.GitTree, name: str) -> dict[str, Any] | None:
