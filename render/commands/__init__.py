@@ -16,6 +16,7 @@ from render.commands import (
     promote,
     ray_dashboard,
     render,
+    restore,
     rollout,
     scale,
     status,
@@ -23,4 +24,5 @@ from render.commands import (
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview]
+            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
+            restore]
