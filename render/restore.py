@@ -96,7 +96,9 @@ def plan(*, backup: str, to_time: str | None, inventory: str, inventory_file: st
         if when is None:
             return [problem(f"--to-time {to_time!r} is not a UTC time", "write YYYY-MM-DDTHH:MM:SSZ")]
         if not oldest <= when <= now:
-            return [problem(f"--to-time {to_time} is outside the retained window {window}", "")]
+            return [problem(f"--to-time {to_time} is outside the retained window {window}",
+                            f"{datastore} backups older than {retention_days[datastore]} days are deleted by the bucket's "
+                            "lifecycle rule")]
         newest = max((n for n, t in listed.items() if n.startswith(datastore + "-") and t <= when and t >= oldest),
                      key=lambda n: listed[n], default=None)
         if newest != backup:
