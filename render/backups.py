@@ -37,6 +37,8 @@ DEADLINE_S = 3 * 3600
 # S3: noncurrent versions (the bucket keeps them: versioning) are deleted this long after
 # the lifecycle rule expired the live object.
 NONCURRENT_DAYS = 1
+# The restore Job's private Redis (127.0.0.1 inside its own pod).
+RESTORE_REDIS_PORT = 6390
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,26 @@ def _redis_dump(ctx: dict[str, Any]) -> str:
 
 
 def _redis_load(ctx: dict[str, Any]) -> str:
-    # Redis loads an RDB only at start, from its own volume: the restore Job places the file
-    # in the stopped Redis's volume and moves the append-only files aside (docs/operations.md).
-    return ('mkdir -p "$DATA_DIR/restored-aside" && mv "$DATA_DIR/appendonlydir" "$DATA_DIR/restored-aside/" 2>/dev/null || true\n'
-            'cp "$BACKUP_DIR/redis.rdb" "$DATA_DIR/dump.rdb"')
+    # Redis loads an RDB at start only, and with appendonly on it reads its append-only
+    # files and ignores dump.rdb. So the Job starts a private Redis on the stopped
+    # Redis's volume with appendonly off (it loads the RDB), turns appendonly on (Redis
+    # writes new append-only files from the loaded data) and shuts it down; the old
+    # append-only files are kept aside (docs/operations.md#restore).
+    port = RESTORE_REDIS_PORT
+    cli = f"redis-cli -h 127.0.0.1 -p {port}"
+    return (f'aside="$DATA_DIR/restored-aside/$(date -u +{TIMESTAMP_FORMAT})"\n'
+            'mkdir -p "$aside"\n'
+            'if [ -d "$DATA_DIR/appendonlydir" ]; then mv "$DATA_DIR/appendonlydir" "$aside/"; fi\n'
+            'cp "$BACKUP_DIR/redis.rdb" "$DATA_DIR/dump.rdb"\n'
+            f'redis-server --bind 127.0.0.1 --port {port} --dir "$DATA_DIR" --appendonly no --save "" &\n'
+            f'until [ "$({cli} ping 2>/dev/null)" = PONG ]; do sleep 1; done\n'
+            f"{cli} config set appendonly yes >/dev/null\n"
+            f'until {cli} info persistence | grep -q "^aof_rewrite_in_progress:0" \\\n'
+            f'    && {cli} info persistence | grep -q "^aof_rewrite_scheduled:0" \\\n'
+            f'    && [ -d "$DATA_DIR/appendonlydir" ]; do sleep 1; done\n'
+            f'{cli} info keyspace\n'
+            f"{cli} shutdown\n"
+            "wait")
 
 
 def _mongo_env(ctx: dict[str, Any]) -> list[dict[str, Any]]:
@@ -215,7 +233,7 @@ def restore_job_name(backup: str) -> str:
 
 def bucket_lifecycle(ctx: dict[str, Any], platform: dict[str, Any]) -> list[dict[str, Any]]:
     """The bucket's lifecycle rules: each datastore's backups expire after its retention."""
-    return [LIFECYCLE[ctx["cloud"]](prefix(ds), int(platform["backups"][ds]["retention_days"])) for ds in datastores(ctx)]
+    return [LIFECYCLE[ctx["cloud"]](prefix(ds), int(platform["backups"][ds]["retention_days"])) for ds in backed_up(ctx, platform)]
 
 
 def _gcs_rule(folder: str, days: int) -> dict[str, Any]:
@@ -237,10 +255,16 @@ def datastores(ctx: dict[str, Any]) -> list[str]:
     return [name for name, d in DATASTORES.items() if d.present(ctx)]
 
 
+def backed_up(ctx: dict[str, Any], platform: dict[str, Any]) -> list[str]:
+    """The datastores backed up: all of the tenant's, on a platform release that has backups
+    (a tenant pinned to an older release renders that release's templates, without them)."""
+    return datastores(ctx) if "backups" in platform else []
+
+
 def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
     """Template values of base/backups.yaml.j2."""
     cronjobs = [{"name": f"backup-{ds}", "schedule": platform["backups"][ds]["schedule"], "job": job_spec(ctx, ds)}
-                for ds in datastores(ctx)]
+                for ds in backed_up(ctx, platform)]
     restore = ctx["tenant"].get("restore")
     return {
         "cronjobs": cronjobs,
@@ -272,4 +296,4 @@ def longest_gap_s(schedule: str) -> int:
 
 def stale_after_s(platform: dict[str, Any]) -> dict[str, int]:
     """Per datastore: a backup older than this (twice its schedule's gap) is overdue."""
-    return {ds: 2 * longest_gap_s(str(platform["backups"][ds]["schedule"])) for ds in DATASTORES}
+    return {ds: 2 * longest_gap_s(str(b["schedule"])) for ds, b in platform.get("backups", {}).items()}

@@ -17,6 +17,7 @@ from render.commands import (
     promote,
     ray_dashboard,
     render,
+    restore,
     rollout,
     scale,
     status,
@@ -24,4 +25,5 @@ from render.commands import (
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview, offboard]
+            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
+            restore, offboard]

@@ -31,7 +31,7 @@ def rule_group(ns: Scope, tenant: str, datastores: list[str], stale_after_s: dic
                + f"{VOLUME_FULL_RATIO:.0%} full.",
                f"A full volume stops the datastore. `dataplane status {tenant}` shows the datastores; grow the volume "
                f"by a PVC expansion ({RUNBOOK}#volumes).")]
-    for ds in datastores:
+    for ds in (d for d in datastores if d in stale_after_s):
         job = f"backup-{ds}"
         last = (f"max({ns.sel('kube_cronjob_status_last_successful_time', cronjob=job)} "
                 f"or {ns.sel('kube_cronjob_created', cronjob=job)})")

@@ -75,6 +75,7 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     if not shape:
         problems += file_rules.check_cluster(files.tenant, repo.current.platform)
         problems += data_rules.lifecycle_problems(files.tenant, repo.current.platform.data)
+        problems += file_rules.check_restore(files.tenant)
     problems += file_rules.check_secret_store(files.tenant, repo.current.platform)
     # Rules on the merged values need well-shaped files and readable sizes; other mistakes
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.

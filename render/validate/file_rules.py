@@ -151,6 +151,17 @@ def check_cluster(doc: Document, platform: Document) -> list[Problem]:
     return []
 
 
+def check_restore(doc: Document) -> list[Problem]:
+    """A restore names a datastore the tenant has (a shared-instance tenant has no MongoDB of its own)."""
+    data = _mapping(doc.data)
+    backup = _mapping(data.get("restore")).get("backup")
+    dedicated = _mapping(data.get("database")).get("mode") == "dedicated_instance"
+    if isinstance(backup, str) and backup.startswith("mongodb-") and not dedicated:
+        return [doc.problem(("restore", "backup"), "a tenant on the shared MongoDB instance has no MongoDB backups to restore",
+                            "restore its database on the shared instance through the platform's own runbook", at_value=True)]
+    return []
+
+
 # -- extractor names -------------------------------------------------------------------
 
 def check_extractor_names(doc: Document, extractors: Document) -> list[Problem]:
