@@ -163,3 +163,12 @@ def test_each_rule_refuses_what_the_api_server_refuses(kind: str, old: dict, new
                               {path: {"apiVersion": api, "kind": k, "metadata": meta, **new}})
     assert [p.pointer for p in found] == ([field] if field else [])
     assert all("tenant acme" in p.message and p.hint for p in found)
+
+
+def test_renaming_every_bucket_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(repo, "registry/platform.yaml", "  bucket_prefix: dp-data\n", "  bucket_prefix: dp-tenant-data\n")
+    code, err = gate(repo, capsys)
+    assert code == 2
+    assert "tenant acme: StorageBucket dp-data-acme holds data and this change removes it (or renames it)" in err
+    assert "tenant initech: Bucket dp-data-initech holds data" in err
+    assert "`dataplane offboard TENANT`" in err
