@@ -58,6 +58,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     cloud = t["cloud"]
     enabled = [e for e in v["extractors"].values() if e["enabled"]]
     serve = [e for e in enabled if e["runtime"] == "ray_serve"]
+    if offboarding.offboarding(t):  # no replica waits for a worker that never comes
+        serve = [{**e, "min_replicas": 0} for e in serve]
     celery_ext = [e for e in enabled if e["runtime"] == "celery"]
     groups = _worker_groups(v["cluster"], platform, cloud)
     names = _names(t, platform, ns)

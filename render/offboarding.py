@@ -7,7 +7,8 @@ date, the grace date). While it is there the tenant renders:
   (`backups.job_spec`), writing to `<bucket>/offboarding/<requested_on>/`;
 - a Job `offboard-copy-bucket` copying the whole bucket to the platform's retention
   location (`offboarding.retention_bucket` of registry/platform.yaml) under the tenant's name;
-- no compute: Ray worker groups at zero, the Celery workers and beat at zero replicas,
+- no compute: Ray worker groups at zero (and every Serve extractor's min_replicas, so the
+  RayService stays healthy with no replica), the Celery workers and beat at zero replicas,
   the KEDA-scaled worker paused at zero; the routing entry suspended (the control plane
   refuses the organization's requests, and its billing stops);
 - the datastores and volumes unchanged, so an export can be re-run during the grace period.

@@ -27,6 +27,8 @@ def test_offboarding_end_to_end(repo: Path, capsys: pytest.CaptureFixture[str]) 
     assert "gs://dp-offboarded/globex/2026-12-07/" in copy["spec"]["template"]["spec"]["containers"][0]["command"][2]
     ray = yaml.safe_load((out / "rayservice-engine.yaml").read_text())
     assert all(g["replicas"] == g["maxReplicas"] == 0 for g in ray["spec"]["rayClusterConfig"]["workerGroupSpecs"])
+    serve = yaml.safe_load(ray["spec"]["serveConfigV2"])
+    assert {d["autoscaling_config"]["min_replicas"] for a in serve["applications"] for d in a["deployments"]} == {0}
     for name in ("celery-worker", "celery-beat"):
         assert yaml.safe_load((out / f"deployment-{name}.yaml").read_text())["spec"]["replicas"] == 0
     assert (out / "statefulset-mongodb.yaml").exists()  # the data stays
