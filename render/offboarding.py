@@ -5,8 +5,8 @@ date, the grace date). While it is there the tenant renders:
 
 - one-shot Jobs `offboard-export-<datastore>`: the backup Job spec of render/backups.py
   (`backups.job_spec`), writing to `<bucket>/offboarding/<requested_on>/`;
-- a Job `offboard-copy-bucket` copying the whole bucket to the platform's retention
-  location (`offboarding.retention_bucket` of registry/platform.yaml) under the tenant's name;
+- a Job `offboard-copy-bucket`, in the next sync wave (after the exports completed),
+  copying the whole bucket to the platform's retention location (`offboarding.retention_bucket` of registry/platform.yaml) under the tenant's name;
 - no compute: Ray worker groups at zero (and every Serve extractor's min_replicas, so the
   RayService stays healthy with no replica), the Celery workers and beat at zero replicas,
   the KEDA-scaled worker paused at zero; the routing entry suspended (the control plane
@@ -29,6 +29,10 @@ from render import backups
 PHASE = "offboarding"
 EXPORT_PREFIX = "offboarding"
 COPY_JOB = "offboard-copy-bucket"
+# ArgoCD sync waves: it starts a wave once every Job of the one before has completed, so
+# the bucket copy holds the exports.
+EXPORT_WAVE = "3"
+COPY_WAVE = "4"
 # Copy a whole bucket folder to another, per cloud (the same CLI image as the backups').
 SYNC: dict[str, Callable[[str, str], str]] = {
     "gcp": lambda src, dst: f'gcloud storage rsync --recursive --quiet "{src}" "{dst}"',
@@ -64,7 +68,7 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | N
         return None
     requested = str(t["lifecycle"]["requested_on"])
     to = f"{EXPORT_PREFIX}/{requested}/"
-    exports = [{"name": export_job(ds), "spec": backups.job_spec(ctx, ds, to=to, app=export_job(ds))}
+    exports = [{"name": export_job(ds), "wave": EXPORT_WAVE, "spec": backups.job_spec(ctx, ds, to=to, app=export_job(ds))}
                for ds in backups.datastores(ctx)]
     tool = backups.CLOUDS[ctx["cloud"]]
     src = f"{ctx['names']['bucket_url']}/"
@@ -73,7 +77,7 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | N
     container = {**copy["template"]["spec"]["containers"][0], "name": "copy", "command": ["sh", "-c", script],
                  "image": ctx["images"][tool.image]}
     copy["template"]["spec"] = {**copy["template"]["spec"], "initContainers": [], "containers": [container]}
-    return {"jobs": [*exports, {"name": COPY_JOB, "spec": copy}], "grace_until": str(t["lifecycle"]["grace_until"])}
+    return {"jobs": [*exports, {"name": COPY_JOB, "wave": COPY_WAVE, "spec": copy}], "grace_until": str(t["lifecycle"]["grace_until"])}
 
 
 def stop_compute(ctx: dict[str, Any]) -> None:

@@ -24,6 +24,10 @@ def test_offboarding_end_to_end(repo: Path, capsys: pytest.CaptureFixture[str]) 
     upload = export["spec"]["template"]["spec"]["containers"][0]["command"][2]
     assert "/offboarding/2026-12-07/" in upload and "gs://dp-data-globex" in upload
     copy = yaml.safe_load((out / "job-offboard-copy-bucket.yaml").read_text())
+    waves = {p.name: yaml.safe_load(p.read_text())["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+             for p in out.glob("job-offboard-*.yaml")}
+    assert waves == {"job-offboard-export-mongodb.yaml": "3", "job-offboard-export-redis.yaml": "3",
+                     "job-offboard-copy-bucket.yaml": "4"}  # the copy holds the exports
     assert "gs://dp-offboarded/globex/2026-12-07/" in copy["spec"]["template"]["spec"]["containers"][0]["command"][2]
     ray = yaml.safe_load((out / "rayservice-engine.yaml").read_text())
     assert all(g["replicas"] == g["maxReplicas"] == 0 for g in ray["spec"]["rayClusterConfig"]["workerGroupSpecs"])
