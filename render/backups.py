@@ -19,9 +19,10 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from render import layout, security, tenant_secrets
+from render import layout, quantity, security, tenant_secrets
 
 # Where the pod keeps the file between its two containers (an emptyDir).
 BACKUP_DIR = "/backup"
@@ -297,3 +298,26 @@ def longest_gap_s(schedule: str) -> int:
 def stale_after_s(platform: dict[str, Any]) -> dict[str, int]:
     """Per datastore: a backup older than this (twice its schedule's gap) is overdue."""
     return {ds: 2 * longest_gap_s(str(b["schedule"])) for ds, b in platform.get("backups", {}).items()}
+
+
+def runs_a_day(schedule: str) -> int:
+    minute, hour = schedule.split()[:2]
+    return len(_cron_field(minute, 60)) * len(_cron_field(hour, 24))
+
+
+# One backup's size, estimated for the footprint: a gzip'd mongodump is taken as a quarter of
+# the MongoDB volume (indexes are not dumped, documents compress); an RDB as Redis's maxmemory.
+MONGODB_DUMP_OF_VOLUME = Decimal("0.25")
+
+
+def storage_gib(ctx: dict[str, Any]) -> Decimal:
+    """Bucket GiB the retained backups of the tenant take (copies kept x one copy's size),
+    rounded up to a whole GiB."""
+    platform, ds = ctx["platform"], ctx["datastores"]
+    one = {"mongodb": quantity.parse(ds["mongodb_storage"]) * MONGODB_DUMP_OF_VOLUME,
+           "redis": Decimal(ds["redis_maxmemory"])}
+    total = Decimal(0)
+    for name in backed_up(ctx, platform):
+        b = platform["backups"][name]
+        total += one[name] * runs_a_day(str(b["schedule"])) * int(b["retention_days"])
+    return (total / quantity.GI).to_integral_value(rounding=ROUND_CEILING)
