@@ -180,7 +180,8 @@ def test_text_report_and_json_agree(tmp_path: Path) -> None:
     text = "\n".join(text_report(fp))
     assert "always-on  18.75 vCPU, 61 GiB, 0 L4 GPU" in text
     assert "total                                 1,890.81    6,283.22" in text
-    assert "management markup (10%)                  78.12      477.43" in text
+    assert "management markup (10%)                  80.98      480.29" in text
+    assert "backups at cost (~1434 GiB)              28.68       28.68" in text
     assert "excluded: taxes" in text and "give --bucket-gib and --egress-gib" in text
     assert as_dict(fp)["monthly_usd"]["always_on"]["total"] == 1890.81
 
