@@ -10,7 +10,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import ENGINE_VERSION, backups, celery_context, contract, fastyaml, layout, migration, quantity, security, tenant_secrets
+from render import (
+    ENGINE_VERSION,
+    backups,
+    celery_context,
+    contract,
+    fastyaml,
+    layout,
+    migration,
+    quantity,
+    security,
+    tenant_secrets,
+)
 from render.merge import Effective
 from render.monitoring import scrape
 

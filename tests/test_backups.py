@@ -69,7 +69,7 @@ def test_the_irsa_trust_admits_the_backup_account() -> None:
 
 def test_job_spec_is_the_cronjobs_and_exports_elsewhere() -> None:
     ctx = _ctx()
-    cron = [o for o in _objects("acme") if o["metadata"]["name"] == "backup-mongodb"][0]
+    cron = next(o for o in _objects("acme") if o["metadata"]["name"] == "backup-mongodb")
     assert backups.job_spec(ctx, "mongodb") == cron["spec"]["jobTemplate"]["spec"]
     export = backups.job_spec(ctx, "mongodb", to="offboarding/final/", app="offboard-export-mongodb")
     pod = export["template"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from render import layout, restore as planning
+from render import layout
+from render import restore as planning
 from render.commands.restore import restore, with_restore
 from tests.support import ROOT, copy_repo, snapshot
 
