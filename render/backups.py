@@ -285,6 +285,21 @@ def _cron_field(field: str, size: int) -> set[int]:
     return out
 
 
+def schedule_problem(schedule: str) -> str | None:
+    """Why a daily schedule is not one this module reads, or None."""
+    minute, hour = schedule.split()[:2]
+    for field, size, what in ((minute, 60, "minute"), (hour, 24, "hour")):
+        for part in field.split(","):
+            span, _, step = part.partition("/")
+            bounds = [] if span == "*" else span.split("-")
+            numbers = [*bounds, *([step] if step else [])]
+            if not all(n.isdigit() for n in numbers) or len(bounds) > 2 or (step and int(step) == 0):
+                return f"{what} field {field!r}: write a number, *, */N, A-B or a comma list"
+            if any(int(n) >= size for n in bounds) or (len(bounds) == 2 and int(bounds[0]) > int(bounds[1])):
+                return f"{what} field {field!r} is outside 0-{size - 1}"
+    return None
+
+
 def longest_gap_s(schedule: str) -> int:
     """The longest time between two runs of a daily schedule (`minute hour * * *`), in seconds:
     the staleness alert fires when the last success is older than twice this."""
