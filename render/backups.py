@@ -169,13 +169,14 @@ def upload_script(ctx: dict[str, Any], datastore: str, to: str | None = None) ->
             'echo "backup $name"\n')
 
 
-def _container(name: str, image: str, script: str, env: list[dict[str, Any]], extra_mounts: list[dict[str, Any]]) -> dict[str, Any]:
+def _container(name: str, image: str, script: str, env: list[dict[str, Any]], extra_mounts: list[dict[str, Any]],
+               resources: dict[str, str] = RESOURCES) -> dict[str, Any]:
     return {
         "name": name,
         "image": image,
         "command": ["sh", "-c", script],
         "env": [{"name": "BACKUP_DIR", "value": BACKUP_DIR}, *env],
-        "resources": {"requests": dict(RESOURCES), "limits": dict(RESOURCES)},
+        "resources": {"requests": dict(resources), "limits": dict(resources)},
         "securityContext": dict(security.CONTAINER),
         "volumeMounts": [{"name": "backup", "mountPath": BACKUP_DIR}, {"name": "tmp", "mountPath": "/tmp"}, *extra_mounts],
     }
@@ -222,9 +223,13 @@ def restore_job(ctx: dict[str, Any], backup: str) -> dict[str, Any]:
         mounts = [{"name": "redis-data", "mountPath": "/data"}]
         volumes = [{"name": "redis-data", "persistentVolumeClaim": {"claimName": "data-redis-0"}}]
         env = [{"name": "DATA_DIR", "value": "/data"}]
-    load = _container("restore", ctx["images"][d.image], f"set -eu\n{d.load(ctx)}\necho \"restored {backup}\"\n", env, mounts)
+    # The Redis restore loads the whole dataset into a private Redis: as large as the real one.
+    size = ctx["datastores"]["redis"] if datastore == "redis" else RESOURCES
+    fetch["resources"] = {"requests": dict(size), "limits": dict(size)}
+    load = _container("restore", ctx["images"][d.image], f"set -eu\n{d.load(ctx)}\necho \"restored {backup}\"\n", env, mounts,
+                      size)
     name = restore_job_name(backup)
-    return {"name": name, "spec": {"backoffLimit": 0, "activeDeadlineSeconds": DEADLINE_S,
+    return {"name": name, "resources": size, "spec": {"backoffLimit": 0, "activeDeadlineSeconds": DEADLINE_S,
                                    "template": _pod(ctx, name, datastore, fetch, load, volumes)}}
 
 
