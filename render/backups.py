@@ -19,9 +19,10 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from render import layout, security, tenant_secrets
+from render import layout, quantity, security, tenant_secrets
 
 # Where the pod keeps the file between its two containers (an emptyDir).
 BACKUP_DIR = "/backup"
@@ -168,13 +169,14 @@ def upload_script(ctx: dict[str, Any], datastore: str, to: str | None = None) ->
             'echo "backup $name"\n')
 
 
-def _container(name: str, image: str, script: str, env: list[dict[str, Any]], extra_mounts: list[dict[str, Any]]) -> dict[str, Any]:
+def _container(name: str, image: str, script: str, env: list[dict[str, Any]], extra_mounts: list[dict[str, Any]],
+               resources: dict[str, str] = RESOURCES) -> dict[str, Any]:
     return {
         "name": name,
         "image": image,
         "command": ["sh", "-c", script],
         "env": [{"name": "BACKUP_DIR", "value": BACKUP_DIR}, *env],
-        "resources": {"requests": dict(RESOURCES), "limits": dict(RESOURCES)},
+        "resources": {"requests": dict(resources), "limits": dict(resources)},
         "securityContext": dict(security.CONTAINER),
         "volumeMounts": [{"name": "backup", "mountPath": BACKUP_DIR}, {"name": "tmp", "mountPath": "/tmp"}, *extra_mounts],
     }
@@ -221,9 +223,13 @@ def restore_job(ctx: dict[str, Any], backup: str) -> dict[str, Any]:
         mounts = [{"name": "redis-data", "mountPath": "/data"}]
         volumes = [{"name": "redis-data", "persistentVolumeClaim": {"claimName": "data-redis-0"}}]
         env = [{"name": "DATA_DIR", "value": "/data"}]
-    load = _container("restore", ctx["images"][d.image], f"set -eu\n{d.load(ctx)}\necho \"restored {backup}\"\n", env, mounts)
+    # The Redis restore loads the whole dataset into a private Redis: as large as the real one.
+    size = ctx["datastores"]["redis"] if datastore == "redis" else RESOURCES
+    fetch["resources"] = {"requests": dict(size), "limits": dict(size)}
+    load = _container("restore", ctx["images"][d.image], f"set -eu\n{d.load(ctx)}\necho \"restored {backup}\"\n", env, mounts,
+                      size)
     name = restore_job_name(backup)
-    return {"name": name, "spec": {"backoffLimit": 0, "activeDeadlineSeconds": DEADLINE_S,
+    return {"name": name, "resources": size, "spec": {"backoffLimit": 0, "activeDeadlineSeconds": DEADLINE_S,
                                    "template": _pod(ctx, name, datastore, fetch, load, volumes)}}
 
 
@@ -284,6 +290,21 @@ def _cron_field(field: str, size: int) -> set[int]:
     return out
 
 
+def schedule_problem(schedule: str) -> str | None:
+    """Why a daily schedule is not one this module reads, or None."""
+    minute, hour = schedule.split()[:2]
+    for field, size, what in ((minute, 60, "minute"), (hour, 24, "hour")):
+        for part in field.split(","):
+            span, _, step = part.partition("/")
+            bounds = [] if span == "*" else span.split("-")
+            numbers = [*bounds, *([step] if step else [])]
+            if not all(n.isdigit() for n in numbers) or len(bounds) > 2 or (step and int(step) == 0):
+                return f"{what} field {field!r}: write a number, *, */N, A-B or a comma list"
+            if any(int(n) >= size for n in bounds) or (len(bounds) == 2 and int(bounds[0]) > int(bounds[1])):
+                return f"{what} field {field!r} is outside 0-{size - 1}"
+    return None
+
+
 def longest_gap_s(schedule: str) -> int:
     """The longest time between two runs of a daily schedule (`minute hour * * *`), in seconds:
     the staleness alert fires when the last success is older than twice this."""
@@ -297,3 +318,26 @@ def longest_gap_s(schedule: str) -> int:
 def stale_after_s(platform: dict[str, Any]) -> dict[str, int]:
     """Per datastore: a backup older than this (twice its schedule's gap) is overdue."""
     return {ds: 2 * longest_gap_s(str(b["schedule"])) for ds, b in platform.get("backups", {}).items()}
+
+
+def runs_a_day(schedule: str) -> int:
+    minute, hour = schedule.split()[:2]
+    return len(_cron_field(minute, 60)) * len(_cron_field(hour, 24))
+
+
+# One backup's size, estimated for the footprint: a gzip'd mongodump is taken as a quarter of
+# the MongoDB volume (indexes are not dumped, documents compress); an RDB as Redis's maxmemory.
+MONGODB_DUMP_OF_VOLUME = Decimal("0.25")
+
+
+def storage_gib(ctx: dict[str, Any]) -> Decimal:
+    """Bucket GiB the retained backups of the tenant take (copies kept x one copy's size),
+    rounded up to a whole GiB."""
+    platform, ds = ctx["platform"], ctx["datastores"]
+    one = {"mongodb": quantity.parse(ds["mongodb_storage"]) * MONGODB_DUMP_OF_VOLUME,
+           "redis": Decimal(ds["redis_maxmemory"])}
+    total = Decimal(0)
+    for name in backed_up(ctx, platform):
+        b = platform["backups"][name]
+        total += one[name] * runs_a_day(str(b["schedule"])) * int(b["retention_days"])
+    return (total / quantity.GI).to_integral_value(rounding=ROUND_CEILING)

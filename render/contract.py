@@ -69,8 +69,10 @@ def headroom(ctx: dict[str, Any]) -> Ceiling:
     if ctx.get("migration"):
         extra += pods(ctx["migration"]["resources"], MIGRATION_JOB_PODS)
     b = ctx.get("backups") or {"cronjobs": [], "restore": None}
-    if b["cronjobs"] or b["restore"]:
-        extra += pods(b["resources"], len(b["cronjobs"]) + (1 if b["restore"] else 0))
+    if b["cronjobs"]:
+        extra += pods(b["resources"], len(b["cronjobs"]))
+    if b["restore"]:
+        extra += pods(b["restore"]["resources"])
     return extra + Ceiling(pods=MIGRATION_JOB_PODS)
 
 

@@ -69,7 +69,7 @@ def test_the_irsa_trust_admits_the_backup_account() -> None:
 
 def test_job_spec_is_the_cronjobs_and_exports_elsewhere() -> None:
     ctx = _ctx()
-    cron = [o for o in _objects("acme") if o["metadata"]["name"] == "backup-mongodb"][0]
+    cron = next(o for o in _objects("acme") if o["metadata"]["name"] == "backup-mongodb")
     assert backups.job_spec(ctx, "mongodb") == cron["spec"]["jobTemplate"]["spec"]
     export = backups.job_spec(ctx, "mongodb", to="offboarding/final/", app="offboard-export-mongodb")
     pod = export["template"]
@@ -109,3 +109,26 @@ def test_the_data_alerts_watch_every_datastore_and_backup(tenant: str) -> None:
         assert stale["expr"].endswith("> 43200") and f'cronjob="backup-{ds}"' in stale["expr"]
     for r in group["rules"]:
         assert "dataplane " in r["annotations"]["description"] and r["annotations"]["runbook_url"].startswith("docs/operations.md#")
+
+
+@pytest.mark.parametrize(("schedule", "problem"), [
+    ("17 */6 * * *", None), ("0,30 9-17/2 * * *", None), ("* * * * *", None),
+    ("60 */6 * * *", "minute field '60' is outside 0-59"), ("0 24 * * *", "hour field '24' is outside 0-23"),
+    ("0 */0 * * *", "hour field '*/0': write a number"), ("0 5-3 * * *", "hour field '5-3' is outside 0-23"),
+    ("a */6 * * *", "minute field 'a': write a number"),
+])
+def test_schedule_problems(schedule: str, problem: str | None) -> None:
+    got = backups.schedule_problem(schedule)
+    assert got == problem if problem is None else (got or "").startswith(problem)
+
+
+def test_a_bad_schedule_in_platform_yaml_is_a_problem_with_its_line(tmp_path) -> None:
+    from render.cli import main
+    from tests.support import copy_repo, snapshot
+
+    root = copy_repo(tmp_path)
+    path = root / "registry/platform.yaml"
+    path.write_text(path.read_text().replace('mongodb: {schedule: "17 */6 * * *"', 'mongodb: {schedule: "17 */6,25 * * *"'))
+    before = snapshot(root)
+    assert main(["--repo", str(root), "validate"]) == 2
+    assert snapshot(root) == before

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from render import layout, restore as planning
+from render import layout
+from render import restore as planning
 from render.commands.restore import restore, with_restore
 from tests.support import ROOT, copy_repo, snapshot
 
@@ -123,3 +124,16 @@ def test_with_restore_keeps_every_other_line() -> None:
     out = with_restore(text, plan)
     assert out.startswith(text) and yaml.safe_load(out)["restore"] == {"backup": "redis-20261207T124700Z"}
     assert with_restore(out, plan) == out
+
+
+@pytest.mark.parametrize("backup", ["mongodb-20261207T121700Z", "redis-20261207T124700Z"])
+def test_the_restore_job_passes_validate_deep(repo: Path, backup: str) -> None:
+    from tests.support import crds_dir, need_deep_engines
+
+    need_deep_engines()
+    from render.conformance import deep
+
+    assert _run(repo, "acme", backup) == 0
+    outcomes = deep.run(repo, tenants=["acme"], crds=crds_dir())
+    failed = [(o.name, [p.format() for p in o.failures]) for o in outcomes if o.failures or o.skipped]
+    assert failed == []

@@ -93,6 +93,7 @@ def _registry_problems(platform: Document, extractors: Document) -> list[Problem
     if not problems:
         problems += effective_rules.registry_rules(platform, extractors)
         problems += file_rules.check_env(platform, [])
+        problems += file_rules.check_backup_schedules(platform)
         problems += extractor_names.check_aliases(extractors)
         problems += data_rules.volume_problems(platform)
     return problems

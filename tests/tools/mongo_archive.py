@@ -19,7 +19,6 @@ import fnmatch
 import gzip
 import struct
 import sys
-from collections.abc import Iterator
 from typing import IO, Any
 
 import bson
@@ -67,7 +66,7 @@ def dump(uri: str, db: str, out: IO[bytes]) -> None:
     version = str(client.server_info().get("version", ""))
     out.write(bson.encode({"concurrent_collections": 1, "version": FORMAT_VERSION, "server_version": version,
                            "tool_version": TOOL_VERSION}))
-    docs = {n: [d.raw for d in database[n].find({}, sort=[("_id", 1)])] for n in names}
+    docs = {n: [bytes(d.raw) for d in database[n].find({}, sort=[("_id", 1)])] for n in names}
     for n in names:
         indexes = [dict(i) for i in database[n].list_indexes()]
         meta = dumps({"indexes": [{k: v for k, v in i.items() if k != "ns"} for i in indexes], "collectionName": n,
@@ -87,12 +86,14 @@ def dump(uri: str, db: str, out: IO[bytes]) -> None:
         out.write(TERMINATOR)
 
 
-def _documents(data: bytes, pos: int) -> Iterator[tuple[bytes, int]]:
-    """BSON documents from `pos` up to a terminator; yields (raw, next position)."""
+def _documents(data: bytes, pos: int) -> tuple[list[bytes], int]:
+    """The BSON documents from `pos` up to a terminator, and the position after it."""
+    out = []
     while data[pos:pos + 4] != TERMINATOR:
         size = struct.unpack("<i", data[pos:pos + 4])[0]
-        yield data[pos:pos + size], pos + size
+        out.append(data[pos:pos + size])
         pos += size
+    return out, pos + 4
 
 
 def read_archive(data: bytes) -> tuple[dict[str, Any], list[dict[str, Any]], dict[tuple[str, str], list[bytes]]]:
@@ -101,10 +102,8 @@ def read_archive(data: bytes) -> tuple[dict[str, Any], list[dict[str, Any]], dic
         raise ValueError("not a mongodump archive (magic number)")
     size = struct.unpack("<i", data[4:8])[0]
     header, pos = bson.decode(data[4:4 + size]), 4 + size
-    metadata = []
-    for raw, pos in _documents(data, pos):  # noqa: B007 - pos is the loop's cursor
-        metadata.append(bson.decode(raw))
-    pos += 4
+    raws, pos = _documents(data, pos)
+    metadata = [bson.decode(raw) for raw in raws]
     docs: dict[tuple[str, str], list[bytes]] = {(m["db"], m["collection"]): [] for m in metadata}
     crcs: dict[tuple[str, str], int] = {}
     while pos < len(data):
@@ -117,10 +116,10 @@ def read_archive(data: bytes) -> tuple[dict[str, Any], list[dict[str, Any]], dic
                 raise ValueError(f"CRC mismatch in {key}")
             pos += 4
             continue
-        for raw, pos in _documents(data, pos):  # noqa: B007
+        raws, pos = _documents(data, pos)
+        for raw in raws:
             docs.setdefault(key, []).append(raw)
             crcs[key] = crc64(crcs.get(key, 0), raw)
-        pos += 4
     return header, metadata, docs
 
 
