@@ -11,6 +11,7 @@ redis-server and redis-cli. docs/operations.md says what differs from production
 from __future__ import annotations
 
 import contextlib
+import functools
 import datetime as dt
 import os
 import subprocess
@@ -33,7 +34,9 @@ TENANT = "acme"
 FERRETDB_CACHE = Path.home() / ".cache/dataplane/tools/ferretdb-v1.24.2/ferretdb"
 
 
+@functools.cache
 def _ctx() -> dict[str, Any]:
+    """acme's template context (read-only: the functions under test are pure)."""
     repo = load_repo(ROOT, [TENANT])
     inputs = repo.inputs_for(TENANT)
     return tenant_context(effective(repo.tenants[TENANT], inputs), inputs.platform.data)
