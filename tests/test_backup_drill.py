@@ -11,8 +11,8 @@ redis-server and redis-cli. docs/operations.md says what differs from production
 from __future__ import annotations
 
 import contextlib
-import functools
 import datetime as dt
+import functools
 import os
 import subprocess
 import sys
