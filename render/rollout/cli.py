@@ -24,7 +24,7 @@ from render.rollout.argocd_api import ArgoCD, ArgoCDError, application_names
 from render.rollout.plan import candidates, make_waves, plan_lines, read_plan
 from render.rollout.report import STATUS_CONTEXT, annotate, commit_state, state_lines, state_markdown
 from render.rollout.state import COMPLETE, HALTED, ROLLING, State, read_state, utc_now
-from render.workflows import deploy, events, github_api
+from render.workflows import authority, deploy, events, github_api
 from render.workflows.actions import add_summary
 
 Clock = Callable[[], datetime]
@@ -93,6 +93,7 @@ class Outcome:
 
 def advance(*, root: Path, client: Callable[[], ArgoCD], clock: Clock = utc_now, push: bool = False,
             summary: Path | None = None, status: bool = False) -> int:
+    authority.require(root, authority.ROLLOUT_ADVANCE)
     outcomes: list[Outcome] = []
 
     def apply() -> list[str]:
@@ -169,6 +170,7 @@ def _transition(root: Path, repo: Repo, state: State, d: gate.Decision, now: dat
 
 def rollback(*, root: Path, every_wave: bool = False, reason: str | None = None, push: bool = False,
              summary: Path | None = None, status: bool = False) -> int:
+    authority.require(root, authority.ROLLOUT_ROLLBACK)
     note = _reason(reason)
     outcomes: list[Outcome] = []
 

@@ -114,21 +114,27 @@ def platform_update(event_name: str, payload: dict[str, Any]) -> PlatformUpdate:
 class ForkDeploy:
     tenant: str
     repository: str
-    ref: str
-    actor: str | None = None  # who dispatched (the payload's sender; never an input)
+    ref: str  # a branch or tag of the fork (never a pull request's ref, never a bare commit id)
 
 
-ACTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(\[bot\])?")
+BARE_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
+def fork_ref(value: Any, pointer: str = "ref") -> str:
+    """A branch or tag name of the fork. A commit id names no branch of the fork (GitHub
+    serves any commit of the fork network through any fork), and refs/pull/* is a pull
+    request's code: both are refused (rule fork-ref)."""
+    ref = git_ref(value, pointer)
+    if BARE_SHA.fullmatch(ref) or (ref.startswith("refs/") and not ref.startswith(("refs/heads/", "refs/tags/"))):
+        raise _bad(pointer, f"refused by rule fork-ref: {ref!r} is not a branch or tag of the fork",
+                   "name a branch or tag of the declared fork (a commit id or refs/pull/* is refused)")
+    return ref
 
 
 def fork_deploy(payload: dict[str, Any]) -> ForkDeploy:
     values = payload.get("inputs") or {}
-    sender = (payload.get("sender") or {}).get("login")
-    actor = _text(sender, "sender.login") if sender is not None else None
-    if actor is not None and not ACTOR.fullmatch(actor):
-        raise _bad("sender.login", f"{actor!r} is not a GitHub login", "")
-    return ForkDeploy(tenant_name(values.get("tenant")), repository(values.get("repository")), git_ref(values.get("ref")),
-                      actor)
+    return ForkDeploy(tenant_name(values.get("tenant")), repository(values.get("repository")),
+                      fork_ref(values.get("ref")))
 
 
 def config_deploy(payload: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""The GitHub API calls the workflows need: the pull-request comment, and team membership.
+"""The GitHub API calls the workflows need: the pull-request comment, team membership,
+and what the merge gate and the repository audit read (pages of a listing).
 
 Plain urllib against $GITHUB_API_URL, so tests run it against a local HTTP server.
 """
@@ -36,6 +37,30 @@ def _call(api: str, token: str, method: str, path: str, body: dict[str, Any] | N
         raise ApiError(f"{method} {path}: {e.reason}") from None
     except (OSError, http.client.HTTPException, ValueError) as e:
         raise ApiError(f"{method} {path}: {e}") from None
+
+
+def get(api: str, token: str, path: str) -> Any:
+    return _call(api, token, "GET", path)
+
+
+def call(api: str, token: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    return _call(api, token, method, path, body)
+
+
+def pages(api: str, token: str, path: str, key: str | None = None, limit: int = 30) -> list[Any]:
+    """Every item of a paged listing (`key`: the answer's list under that key, as check runs
+    come), at most `limit` pages of 100."""
+    items: list[Any] = []
+    sep = "&" if "?" in path else "?"
+    for page in range(1, limit + 1):
+        answer = _call(api, token, "GET", f"{path}{sep}per_page=100&page={page}")
+        batch = answer.get(key) if key and isinstance(answer, dict) else answer
+        if not isinstance(batch, list):
+            raise ApiError(f"GET {path}: expected a list")
+        items += batch
+        if len(batch) < 100:
+            break
+    return items
 
 
 def upsert_comment(api: str, token: str, repository: str, number: int, body: str, marker: str) -> str:
