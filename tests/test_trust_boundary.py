@@ -282,6 +282,12 @@ def test_codeowners_is_generated_from_the_ownership_map_and_checked(tmp_path: Pa
     assert "* @dataplane-platform/platform\n" in owners
     assert "/tenants/acme/overrides.yaml @dataplane-platform/tenant-acme\n" in owners
     assert "tenant.yaml" not in owners and "release.yaml" not in owners  # the platform team's, by the * line
+    # Issue 23 item 4: no tenant team co-owns a generated folder; the last lines give them to the platform alone.
+    generated = ("/rendered/", "/argocd/", "/control-plane/", "/.github/CODEOWNERS")
+    for line in owners.splitlines():
+        if line.startswith(("/rendered", "/argocd", "/control-plane", "/.github")):
+            assert line.split()[1:] == ["@dataplane-platform/platform"], line
+    assert [line.split()[0] for line in owners.splitlines()[-4:]] == list(generated)
     (root / ".github/CODEOWNERS").write_text(owners.replace("tenant-acme", "tenant-globex"))  # a hand edit
     capsys.readouterr()
     assert dataplane(root, "render", "--check") == 1
@@ -293,7 +299,7 @@ def test_codeowners_is_generated_from_the_ownership_map_and_checked(tmp_path: Pa
 def test_a_pull_request_editing_platform_owned_files_is_named_for_platform_review(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Attack 6: a tenant PR edits its tenant.yaml (another organization's id) and its
-    release.yaml; check-scope lists both as needing platform review."""
+    release.yaml; check-scope lists both and fails, naming the rules."""
     work = clone(make_origin(tmp_path), tmp_path / "work")
     base = git(work, "rev-parse", "HEAD")
     tenant = work / "tenants/acme/tenant.yaml"
@@ -305,8 +311,11 @@ def test_a_pull_request_editing_platform_owned_files_is_named_for_platform_revie
     commit_all(work, "acme: settings")
     summary = tmp_path / "summary.md"
     capsys.readouterr()
-    assert dataplane(work, "check-scope", "--base", base, "--summary", str(summary)) == 0
-    out = capsys.readouterr().out
+    assert dataplane(work, "check-scope", "--base", base, "--summary", str(summary)) == 1
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "refused by rule generated-by-automation: 'tenants/acme/release.yaml'" in captured.err
+    assert "refused by rule tenant-files-only: 'tenants/acme/tenant.yaml'" in captured.err
     platform = out.split("Platform-owned changes: need platform review:\n")[1].split(":\n")[0]
     assert "tenants/acme/tenant.yaml" in platform and "overrides.yaml" not in platform
     assert "Automation-owned files changed by hand: need platform review:\n  - tenants/acme/release.yaml (acme)" in out
