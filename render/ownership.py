@@ -26,6 +26,9 @@ class Ownership:
     tenant_team: str  # with {tenant}
     tenant_files: tuple[str, ...]
     automation_files: tuple[str, ...]
+    app_id: int = 0  # the automation's GitHub App
+    app_slug: str = ""
+    required_checks: tuple[str, ...] = ()
 
     def team_of(self, tenant: str) -> str:
         return self.tenant_team.replace("{tenant}", tenant)
@@ -48,7 +51,9 @@ def load_ownership(root: Path) -> Ownership:
     if problems:
         raise ProblemsError(problems)
     d = doc.data
-    return Ownership(d["platform_team"], d["tenant_team"], tuple(d["tenant_files"]), tuple(d["automation_files"]))
+    app = d["automation"]
+    return Ownership(d["platform_team"], d["tenant_team"], tuple(d["tenant_files"]), tuple(d["automation_files"]),
+                     app["app_id"], app["app_slug"], tuple(app["required_checks"]))
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class GitHub:
     environments: list[dict[str, Any]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
     merged: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    moved_to: str | None = None  # a push lands between the gate's reads and its merge
 
     def member(self, team: str, *logins: str) -> None:
         self.members |= {(team, login) for login in logins}
@@ -62,7 +63,7 @@ class GitHub:
             runs = self.check_runs.get(rest[1], [])
             return 200, {"total_count": len(runs), "check_runs": runs}
         if rest == ["check-runs"] and method == "POST":
-            run = {**data, "app": {"id": APP_ID, "slug": "dataplane-automation"}}
+            run = {**data, "id": len(self.calls), "app": {"id": APP_ID, "slug": "dataplane-automation"}}
             self.check_runs.setdefault(data["head_sha"], []).append(run)
             return 201, run
         if rest[:1] == ["rulesets"]:
@@ -82,7 +83,7 @@ class GitHub:
         if rest == ["reviews"]:
             return 200, self.reviews.get(number, [])
         if rest == ["merge"] and method == "PUT":
-            if data.get("sha") != pr["head"]["sha"]:
+            if data.get("sha") != (self.moved_to or pr["head"]["sha"]):
                 return 409, {"message": "Head branch was modified. Review and try the merge again."}
             self.merged.append((number, data))
             return 200, {"merged": True, "sha": "f" * 40}

@@ -8,6 +8,7 @@ from render.commands import (
     explain,
     footprint,
     fork_deploy,
+    merge_gate,
     migration,
     new_tenant,
     platform_update,
@@ -23,4 +24,5 @@ from render.commands import (
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview]
+            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
+            merge_gate]

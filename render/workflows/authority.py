@@ -15,7 +15,8 @@ Rules, by name (docs/security.md, "Who may do what", cites them):
   platform team; a fork deploy of TENANT by a member of TENANT's team.
 - `automatic-event`: the events that start a command without a person (a push to main,
   the schedule) are the only ones accepted without a membership check, and only for the
-  commands that run on them.
+  commands that run on them; the merge gate, the pull-request check and the rendering of
+  main decide from the repository and the API alone, so anyone's dispatch starts them.
 - `membership-unverifiable`: no token to ask GitHub, or GitHub did not answer: refused.
 
 Outside GitHub Actions the command is run by a person with their own credentials; what
@@ -37,6 +38,7 @@ from render.workflows import github_api
 
 PLATFORM_UPDATE, ROLLOUT_ADVANCE, ROLLOUT_ROLLBACK = "platform-update", "rollout advance", "rollout rollback"
 CONFIG_DEPLOY, FORK_DEPLOY = "config-deploy", "fork-deploy"
+MERGE_GATE, VERIFY_PR, GENERATE = "merge-gate", "verify-pr", "generate"
 MAIN = "refs/heads/main"
 TEAMS_TOKEN_ENV = "DATAPLANE_TEAMS_TOKEN"  # reads the organization's teams; GITHUB_TOKEN cannot
 DISPATCH_EVENTS = ("workflow_dispatch", "repository_dispatch")
@@ -44,6 +46,10 @@ DISPATCH_EVENTS = ("workflow_dispatch", "repository_dispatch")
 AUTOMATIC: dict[str, tuple[str, ...]] = {
     PLATFORM_UPDATE: ("push",), ROLLOUT_ADVANCE: ("schedule",), ROLLOUT_ROLLBACK: (),
     CONFIG_DEPLOY: (), FORK_DEPLOY: (),
+    # Whoever starts them, these decide from the repository and the API alone.
+    MERGE_GATE: ("schedule", "workflow_dispatch", "pull_request_target"),
+    VERIFY_PR: ("workflow_dispatch", "pull_request_target"),
+    GENERATE: ("push", "workflow_dispatch"),
 }
 COMMIT = re.compile(r"[0-9a-f]{40}")
 LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(\[bot\])?")
