@@ -8,6 +8,7 @@ from render.commands import (
     explain,
     footprint,
     fork_deploy,
+    generate,
     merge_gate,
     migration,
     new_tenant,
@@ -21,8 +22,9 @@ from render.commands import (
     scale,
     status,
     validate,
+    verify_pr,
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            merge_gate]
+            merge_gate, verify_pr, generate]
