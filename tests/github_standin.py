@@ -33,6 +33,9 @@ class GitHub:
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by commit sha
     rulesets: list[dict[str, Any]] = field(default_factory=list)
     environments: list[dict[str, Any]] = field(default_factory=list)
+    branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by environment
+    actions: dict[str, Any] = field(default_factory=dict)  # /actions/permissions/workflow
+    teams: list[dict[str, Any]] = field(default_factory=list)  # the repository's teams and their access
     calls: list[tuple[str, str]] = field(default_factory=list)
     merged: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     moved_to: str | None = None  # a push lands between the gate's reads and its merge
@@ -72,6 +75,13 @@ class GitHub:
             return 200, next(r for r in self.rulesets if r["id"] == int(rest[1]))
         if rest == ["environments"]:
             return 200, {"total_count": len(self.environments), "environments": self.environments}
+        if rest[:1] == ["environments"] and rest[2:] == ["deployment-branch-policies"]:
+            found = self.branch_policies.get(rest[1], [])
+            return 200, {"total_count": len(found), "branch_policies": found}
+        if rest == ["actions", "permissions", "workflow"]:
+            return 200, self.actions
+        if rest == ["teams"]:
+            return 200, self.teams
         raise KeyError(rest)
 
     def _pull(self, method: str, number: int, rest: list[str], data: Any) -> tuple[int, Any]:

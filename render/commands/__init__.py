@@ -18,6 +18,7 @@ from render.commands import (
     promote,
     ray_dashboard,
     render,
+    repository_audit,
     rollout,
     scale,
     status,
@@ -27,4 +28,4 @@ from render.commands import (
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            merge_gate, verify_pr, generate]
+            merge_gate, verify_pr, generate, repository_audit]
