@@ -152,6 +152,11 @@ def _transition(root: Path, repo: Repo, state: State, d: gate.Decision, now: dat
         new = replace(state, status=HALTED, reason=d.message)
         sha = moves.commit(root, new, [], f"rollout: halt platform {state.label()} at wave {wave.name}: {d.tenant}")
         return Outcome(f"rollout halted at wave {wave.name}: {d.message}", new, halted=True), sha
+    if d.kind == gate.HOLD:  # one tenant's own breakage: it stops, the fleet goes on
+        new = replace(state, held={**state.held, d.tenant: f"held at wave {wave.name}: {d.message}"})
+        sha = moves.commit(root, new, [], f"rollout: hold {d.tenant} (its own Serve application is Degraded); "
+                                         "the rollout goes on")
+        return Outcome(f"{d.message}; the rollout goes on without it", new), sha
     if d.kind == gate.WAIT and wave.healthy_since is not None:
         new = state.with_wave(i, replace(wave, healthy_since=None))
         return Outcome(d.message, new), moves.commit(root, new, [], f"rollout: wave {wave.name} unhealthy, soak starts over")
