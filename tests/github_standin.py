@@ -60,6 +60,8 @@ class GitHub:
         rest = p[3:]
         if rest[:2] == ["git", "ref"]:
             return 200, self.refs[f"{repo} {'/'.join(rest[2:])}"]
+        if rest == ["pulls"] and repo == REPO:
+            return 200, [pr for pr in self.pulls.values() if pr.get("state") == "open"]
         if rest[:1] == ["pulls"] and repo == REPO:
             return self._pull(method, int(rest[1]), rest[2:], data)
         if rest[:1] == ["commits"] and rest[2] == "check-runs":

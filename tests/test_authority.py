@@ -193,3 +193,27 @@ def test_no_token_means_no_dispatch(repo: tuple[Path, Path], github: GitHub, mon
 def test_outside_github_actions_no_run_is_checked() -> None:
     assert authority.current_run({}) is None
     authority.authorize(None, authority.PLATFORM_UPDATE, platform_team="@o/p")  # a person's own credentials
+
+
+@pytest.mark.parametrize("action, inputs, actor, expected, said", [
+    ("config-deploy", {"tenant": "globex"}, "acme-dev", 2, "refused by rule tenant-dispatch"),
+    ("config-deploy", {"tenant": "globex"}, "globex-dev", 0, "tenant=globex\n"),
+    ("config-deploy", {"tenant": "../globex"}, "plat-eng", 2, "is not a tenant name"),
+    ("platform-update", {"version": "2099.1.1"}, "globex-dev", 2, "refused by rule platform-dispatch"),
+    ("platform-update", {"version": "2099.1.1"}, "plat-eng", 0, "version=2099.1.1\n"),
+    ("platform-update", {"version": "$(id)"}, "plat-eng", 2, "is not a platform version"),
+    ("rollout rollback", {}, "globex-dev", 2, "refused by rule platform-dispatch"),
+])
+def test_the_first_job_of_a_dispatch_authorizes_it(
+        repo: tuple[Path, Path], github: GitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], action: str, inputs: dict[str, str], actor: str, expected: int,
+        said: str) -> None:
+    _, work = repo
+    in_workflow(monkeypatch, "workflow_dispatch", actor)
+    output = tmp_path / "output"
+    capsys.readouterr()
+    assert dataplane(work, "authorize", action, "--event", str(event(tmp_path, "d", {"inputs": inputs})),
+                     "--output", str(output)) == expected
+    captured = capsys.readouterr()
+    assert said in (output.read_text() if expected == 0 else captured.err)
+    assert output.exists() == (expected == 0 and bool(inputs))

@@ -157,3 +157,14 @@ def test_the_gate_runs_from_main_only(root: Path, github: GitHub, monkeypatch: p
     in_workflow(monkeypatch, "workflow_dispatch", "acme-dev", ref="refs/heads/attack")
     code, said = _gate(root, capsys)
     assert code == 2 and "refused by rule main-only" in said and github.calls == []
+
+
+def test_the_schedule_gates_every_open_pull_request(root: Path, github: GitHub, capsys: pytest.CaptureFixture[str]) -> None:
+    github.pulls[8] = {**github.pulls[7], "number": 8, "head": {"sha": OLD}}
+    github.files[8] = [{"filename": "rendered/acme/daemonset.yaml"}]
+    github.pulls[9] = {**github.pulls[7], "number": 9, "state": "closed"}
+    capsys.readouterr()
+    assert dataplane(root, "merge-gate", "--open") == 0
+    captured = capsys.readouterr()
+    assert "#7: merging" in captured.out and "#8: not merged: refused by rule generated-by-automation" in captured.err
+    assert [n for n, _ in github.merged] == [7] and "#9" not in captured.out + captured.err

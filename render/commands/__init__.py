@@ -2,6 +2,7 @@
 keyword arguments and returns an exit code."""
 
 from render.commands import (
+    authorize,
     check_scope,
     config_deploy,
     doctor,
@@ -28,4 +29,4 @@ from render.commands import (
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            merge_gate, verify_pr, generate, repository_audit]
+            merge_gate, verify_pr, generate, repository_audit, authorize]

@@ -31,15 +31,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "have passed on that commit; then it is merged with the head commit as a guard. "
                                    "Otherwise one line names the rule and nothing is merged (exit 1). Needs "
                                    "$GITHUB_TOKEN (the App's token) and $GITHUB_REPOSITORY.")
-    p.add_argument("number", type=int, metavar="PR", help="the pull request's number")
-    p.set_defaults(run=lambda a: merge_gate(root=a.repo, number=a.number))
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("number", type=int, nargs="?", metavar="PR", help="the pull request's number")
+    which.add_argument("--open", action="store_true", help="every open pull request against main (the schedule): "
+                                                           "one line each; exit 0")
+    p.set_defaults(run=lambda a: merge_gate(root=a.repo, number=a.number, every_open=a.open))
 
 
-def merge_gate(*, root: Path, number: int, env: Mapping[str, str] | None = None) -> int:
+def merge_gate(*, root: Path, number: int | None, every_open: bool = False, env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     authority.require(root, authority.MERGE_GATE, env=env)
     own = ownership.load_ownership(root)
     gh = github_api.session(env)
+    if every_open:
+        numbers = sorted(int(pr["number"]) for pr in gh.pages("/pulls?state=open&base=main")
+                         if isinstance(pr, dict) and isinstance(pr.get("number"), int))
+        for n in numbers:
+            _gate_one(gh, own, n)
+        return exitcodes.OK
+    assert number is not None
+    return _gate_one(gh, own, number)
+
+
+def _gate_one(gh: github_api.Session, own: ownership.Ownership, number: int) -> int:
     decision = evaluate(gh, own, number)
     if decision.merge:
         try:
