@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--source", type=Path, help="the fork's checkout; its HEAD commit is used")
     group.add_argument("--commit", help="the fork commit (40 hex characters)")
-    p.add_argument("--output", type=Path, help="append image= and commit= here ($GITHUB_OUTPUT)")
+    p.add_argument("--output", type=Path, help="append image=, repository= and commit= here ($GITHUB_OUTPUT)")
     p.set_defaults(run=lambda a: fork_image_command(root=a.repo, tenant=a.tenant, source=a.source,
                                                     commit=a.commit, output=a.output))
 
@@ -107,6 +107,7 @@ def fork_image_command(*, root: Path, tenant: str, source: Path | None = None, c
     image = _image(root, name, sha)
     set_output(output, "commit", sha)
     set_output(output, "image", image)
+    set_output(output, "repository", image.rsplit(":", 1)[0])  # the package: the attestation's subject
     print(image)
     return 0
 
