@@ -217,3 +217,52 @@ def test_the_first_job_of_a_dispatch_authorizes_it(
     captured = capsys.readouterr()
     assert said in (output.read_text() if expected == 0 else captured.err)
     assert output.exists() == (expected == 0 and bool(inputs))
+
+
+def _comment(tmp_path: Path, body: str) -> Path:
+    return event(tmp_path, "comment", {"comment": {"body": body, "user": {"login": "whoever"}}, "issue": {"number": 3}})
+
+
+@pytest.mark.parametrize("body, actor, expected, said", [
+    ("/deploy-config globex", "globex-dev", 0, ""),
+    ("/deploy-config globex\nplease", "plat-eng", 0, ""),
+    ("/deploy-config globex", "acme-dev", 2, "refused by rule tenant-dispatch"),
+    ("/deploy-config", "globex-dev", 2, "is not `/deploy-config TENANT`"),
+    ("/deploy-config ../globex", "globex-dev", 2, "is not a tenant name"),
+    ("deploy globex", "globex-dev", 2, "is not `/deploy-config TENANT`"),
+])
+def test_a_tenant_without_write_access_requests_a_config_deploy_in_a_comment(
+        repo: tuple[Path, Path], github: GitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], body: str, actor: str, expected: int, said: str) -> None:
+    """workflow_dispatch needs write access, which no tenant has: its team comments instead,
+    and the commenter (the run's triggering actor) is checked like a dispatcher."""
+    origin, work = repo
+    start = origin_head(origin)
+    in_workflow(monkeypatch, "issue_comment", actor)
+    assert dataplane(work, "config-deploy", "--event", str(_comment(tmp_path, body)), "--push") == expected
+    err = capsys.readouterr().err
+    assert said in err and (origin_head(origin) != start) == (expected == 0)
+
+
+@pytest.mark.parametrize("body, expected, said", [
+    ("/deploy-fork globex globex/engine feature", 0, "commit=" + "a" * 40),
+    ("/deploy-fork globex globex/engine refs/pull/1/head", 2, "refused by rule fork-ref"),
+    ("/deploy-fork globex acme-corp/engine main", 2, "is not a fork globex may deploy from"),
+    ("/deploy-fork globex globex/engine", 2, "is not `/deploy-fork TENANT REPOSITORY REF`"),
+])
+def test_a_fork_deploy_requested_in_a_comment_is_checked_like_a_dispatch(
+        repo: tuple[Path, Path], github: GitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], body: str, expected: int, said: str) -> None:
+    _, work = repo
+    in_workflow(monkeypatch, "issue_comment", "globex-dev")
+    output = tmp_path / "output"
+    assert dataplane(work, "fork-inputs", "--event", str(_comment(tmp_path, body)), "--output", str(output)) == expected
+    assert said in (output.read_text() if expected == 0 else capsys.readouterr().err)
+
+
+def test_a_comment_cannot_release_or_roll_back(repo: tuple[Path, Path], github: GitHub,
+                                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _, work = repo
+    in_workflow(monkeypatch, "issue_comment", "plat-eng")
+    assert dataplane(work, "rollout", "rollback", "--push") == 2
+    _refused(capsys, "automatic-event")

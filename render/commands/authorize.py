@@ -28,10 +28,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def authorize(*, root: Path, action: str, event: Path | None = None, output: Path | None = None) -> int:
-    inputs = (read_event(event).get("inputs") or {}) if event else {}
+    payload = read_event(event) if event else {}
+    inputs = payload.get("inputs") or {}
     tenant = None
     if action == authority.CONFIG_DEPLOY:
-        tenant = events.tenant_name(inputs.get("tenant"))
+        tenant = events.config_deploy(payload)
         if not (root / layout.tenant_dir(tenant)).is_dir():
             raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", f"no tenant named {tenant!r}",
                                          f"tenants are folders under {layout.TENANTS_DIR}/")])

@@ -41,7 +41,13 @@ CONFIG_DEPLOY, FORK_DEPLOY = "config-deploy", "fork-deploy"
 MERGE_GATE, VERIFY_PR, GENERATE = "merge-gate", "verify-pr", "generate"
 MAIN = "refs/heads/main"
 TEAMS_TOKEN_ENV = "DATAPLANE_TEAMS_TOKEN"  # reads the organization's teams; GITHUB_TOKEN cannot
-DISPATCH_EVENTS = ("workflow_dispatch", "repository_dispatch")
+# The events by which a person requests each action (issue_comment: a tenant, who has no
+# write access and so cannot dispatch a workflow, asks in a comment).
+DISPATCH_EVENTS: dict[str, tuple[str, ...]] = {
+    PLATFORM_UPDATE: ("workflow_dispatch", "repository_dispatch"), ROLLOUT_ADVANCE: ("workflow_dispatch",),
+    ROLLOUT_ROLLBACK: ("workflow_dispatch",), CONFIG_DEPLOY: ("workflow_dispatch", "issue_comment"),
+    FORK_DEPLOY: ("workflow_dispatch", "issue_comment"),
+}
 # The events each command may run on without a person's dispatch.
 AUTOMATIC: dict[str, tuple[str, ...]] = {
     PLATFORM_UPDATE: ("push",), ROLLOUT_ADVANCE: ("schedule",), ROLLOUT_ROLLBACK: (),
@@ -105,9 +111,9 @@ def authorize(run: Run | None, action: str, *, platform_team: str, tenant_team: 
         raise Refused("main-only", f"{action} runs only from a workflow on main, not {run.ref or 'an unknown ref'}")
     if run.event in AUTOMATIC[action]:
         return
-    if run.event not in DISPATCH_EVENTS:
+    if run.event not in DISPATCH_EVENTS.get(action, ()):
         raise Refused("automatic-event", f"{action} does not run on the event {run.event or 'unknown'}",
-                      f"it runs on {', '.join(AUTOMATIC[action] + DISPATCH_EVENTS)}")
+                      f"it runs on {', '.join(AUTOMATIC[action] + DISPATCH_EVENTS.get(action, ()))}")
     teams = teams_for(action, platform_team, tenant_team)
     rule = "platform-dispatch" if teams == (platform_team,) else "tenant-dispatch"
     if not run.actors:

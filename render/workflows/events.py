@@ -131,14 +131,36 @@ def fork_ref(value: Any, pointer: str = "ref") -> str:
     return ref
 
 
+# A deploy requested in a comment, by someone with read or triage access (tenants never need
+# write access, which workflow_dispatch requires): the first line of an issue comment.
+COMMANDS = {"/deploy-config": ("tenant",), "/deploy-fork": ("tenant", "repository", "ref")}
+
+
+def request(payload: dict[str, Any], command: str) -> dict[str, Any]:
+    """A dispatch's inputs: the workflow_dispatch `inputs`, or the words of an issue comment
+    `/deploy-config TENANT` / `/deploy-fork TENANT OWNER/NAME REF` (each word is then checked
+    like an input). The comment's author is the run's triggering actor (authority.py)."""
+    comment = payload.get("comment")
+    if not isinstance(comment, dict):
+        return dict(payload.get("inputs") or {})
+    body = comment.get("body")
+    words = (body if isinstance(body, str) else "").split("\n", 1)[0].split()
+    names = COMMANDS[command]
+    if not words or words[0] != command or len(words) != len(names) + 1:
+        raise _bad("comment.body", f"the comment is not `{command} {' '.join(n.upper() for n in names)}`",
+                   f"write the request on the comment's first line, e.g. {command} "
+                   + " ".join({"tenant": "acme", "repository": "acme-corp/engine", "ref": "main"}[n] for n in names))
+    return dict(zip(names, words[1:], strict=True))
+
+
 def fork_deploy(payload: dict[str, Any]) -> ForkDeploy:
-    values = payload.get("inputs") or {}
+    values = request(payload, "/deploy-fork")
     return ForkDeploy(tenant_name(values.get("tenant")), repository(values.get("repository")),
                       fork_ref(values.get("ref")))
 
 
 def config_deploy(payload: dict[str, Any]) -> str:
-    return tenant_name((payload.get("inputs") or {}).get("tenant"))
+    return tenant_name(request(payload, "/deploy-config").get("tenant"))
 
 
 @dataclass(frozen=True)
