@@ -8,6 +8,7 @@ what was (and what was not) called, e.g. that no merge was attempted.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ class GitHub:
     calls: list[tuple[str, str]] = field(default_factory=list)
     merged: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     moved_to: str | None = None  # a push lands between the gate's reads and its merge
+    contents: dict[str, bytes] = field(default_factory=dict)  # path -> bytes at every ref
 
     def member(self, team: str, *logins: str) -> None:
         self.members |= {(team, login) for login in logins}
@@ -58,6 +60,9 @@ class GitHub:
             return (200, {"state": "active", "role": "member"}) if ok else (404, {"message": "Not Found"})
         repo = "/".join(p[1:3])
         rest = p[3:]
+        if rest[:1] == ["contents"]:
+            data = self.contents["/".join(rest[1:])]
+            return 200, {"type": "file", "encoding": "base64", "content": base64.b64encode(data).decode()}
         if rest[:2] == ["git", "ref"]:
             return 200, self.refs[f"{repo} {'/'.join(rest[2:])}"]
         if rest == ["pulls"] and repo == REPO:

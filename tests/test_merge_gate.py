@@ -40,6 +40,7 @@ def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHub]:
     gh.files[7] = [{"filename": "tenants/acme/overrides.yaml", "status": "modified"}]
     gh.reviews[7] = [_review("acme-lead")]
     gh.check_runs[HEAD] = [_check()]
+    gh.contents["tenants/acme/overrides.yaml"] = b"auto_deploy: false\n"
     with serve(gh, monkeypatch):
         yield gh
 
@@ -168,3 +169,14 @@ def test_the_schedule_gates_every_open_pull_request(root: Path, github: GitHub, 
     captured = capsys.readouterr()
     assert "#7: merging" in captured.out and "#8: not merged: refused by rule generated-by-automation" in captured.err
     assert [n for n, _ in github.merged] == [7] and "#9" not in captured.out + captured.err
+
+
+def test_inputs_no_longer_valid_on_main_are_not_merged(root: Path, github: GitHub,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The check passed, then main moved (a platform change, or another merge): the gate
+    validates the tenant's files at the head commit against main as it is now."""
+    github.contents["tenants/acme/overrides.yaml"] = b"cluster: {cpu-workers: {max_replicas: three}}\n"
+    before = (root / "tenants/acme/overrides.yaml").read_bytes()
+    said = _refused(root, github, capsys, "valid-on-main")
+    assert "tenants/acme/overrides.yaml:1:" in said and "max_replicas" in said
+    assert (root / "tenants/acme/overrides.yaml").read_bytes() == before  # the checkout is restored

@@ -43,6 +43,7 @@ def _pull_request(tmp_path: Path, origin: Path, gh: GitHub, files: dict[str, str
     gh.pulls[7] = {"number": 7, "state": "open", "draft": False, "base": {"ref": "main"}, "head": {"sha": head},
                    "user": {"login": "acme-dev"}, "changed_files": len(files)}
     gh.files[7] = [{"filename": rel} for rel in files]
+    gh.contents.update({rel: text.encode() for rel, text in files.items() if text is not None})
     gh.reviews[7] = [{"user": {"login": "acme-lead"}, "state": "APPROVED", "commit_id": head}]
     return tree
 

@@ -11,12 +11,17 @@ naming the rule (render/workflows/merge_gate.py) and merges nothing: exit 1.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from render import exitcodes, ownership
+from render.load import load_repo
+from render.problems import ProblemsError
+from render.validate import validate_repo
 from render.workflows import authority, github_api
 from render.workflows.merge_gate import Decision, decide
 
@@ -47,14 +52,16 @@ def merge_gate(*, root: Path, number: int | None, every_open: bool = False, env:
         numbers = sorted(int(pr["number"]) for pr in gh.pages("/pulls?state=open&base=main")
                          if isinstance(pr, dict) and isinstance(pr.get("number"), int))
         for n in numbers:
-            _gate_one(gh, own, n)
+            _gate_one(root, gh, own, n)
         return exitcodes.OK
     assert number is not None
-    return _gate_one(gh, own, number)
+    return _gate_one(root, gh, own, number)
 
 
-def _gate_one(gh: github_api.Session, own: ownership.Ownership, number: int) -> int:
+def _gate_one(root: Path, gh: github_api.Session, own: ownership.Ownership, number: int) -> int:
     decision = evaluate(gh, own, number)
+    if decision.merge:
+        decision = valid_on_main(root, gh, decision, number)
     if decision.merge:
         try:
             gh.call("PUT", f"/pulls/{number}/merge", {"sha": decision.head, "merge_method": MERGE_METHOD})
@@ -74,3 +81,31 @@ def evaluate(gh: github_api.Session, own: ownership.Ownership, number: int) -> D
     reviews = gh.pages(f"/pulls/{number}/reviews")
     runs = gh.pages(f"/commits/{head}/check-runs?app_id={own.app_id}", "check_runs") if head.isalnum() else []
     return decide(pr, files, reviews, runs, own, gh.member)
+
+
+def valid_on_main(root: Path, gh: github_api.Session, decision: Decision, number: int) -> Decision:
+    """Main may have moved since the check ran: the tenant's files at the head commit, read
+    through the API as data, must still validate against main as checked out here (rule
+    `valid-on-main`). The checkout is restored either way."""
+    assert decision.tenant is not None
+    files = [str(f.get("filename")) for f in gh.pages(f"/pulls/{number}/files")]
+    saved = {rel: (root / rel).read_bytes() if (root / rel).is_file() else None for rel in files}
+    try:
+        for rel in files:
+            found = gh.get(f"/contents/{quote(rel)}?ref={decision.head}")
+            if not isinstance(found, dict) or found.get("type") != "file" or found.get("encoding") != "base64":
+                return Decision(False, "valid-on-main", f"{rel} at {decision.head[:12]} is not a file", decision.tenant)
+            (root / rel).write_bytes(base64.b64decode(str(found.get("content") or "")))
+        problems = validate_repo(load_repo(root, [decision.tenant]))
+    except ProblemsError as e:
+        problems = e.problems
+    finally:
+        for rel, data in saved.items():
+            if data is None:
+                (root / rel).unlink(missing_ok=True)
+            else:
+                (root / rel).write_bytes(data)
+    if problems:
+        return Decision(False, "valid-on-main", f"{problems[0].format().splitlines()[0]} (on main as it is now)",
+                        decision.tenant)
+    return decision

@@ -13,6 +13,8 @@ the order they are checked:
   withdrawn it (their latest review counts).
 - `required-checks`: every required check ran on the exact head commit as a check run of
   the automation's App, completed, with conclusion success.
+- `valid-on-main` (render/commands/merge_gate.py): main may have moved since the check ran,
+  so the tenant's files at the head commit must still validate against main as it is.
 """
 
 from __future__ import annotations
