@@ -15,6 +15,8 @@ PENDING_FOR = "10m"
 ERROR_RATIO = 0.05  # 5xx share of the tenant's requests
 P99_SECONDS = 2.0  # gateway p99
 EXTRACTOR_P99_MS = 10000  # an extractor's p99, cold starts included
+HEALTH_CHECK_THRESHOLD = 3  # Ray Serve's consecutive failures before it replaces a replica
+REPLACED_REPLICAS = 3  # replicas that died and were replaced within the window
 
 
 def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int, serve_unhealthy_after_s: int = 900) -> list[dict[str, Any]]:
@@ -68,14 +70,36 @@ def _serve_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:
 
 
 def _serve_unhealthy(t: Targets, doctor: str, after_s: int) -> dict[str, Any]:
-    """KubeRay v1 never replaces a cluster whose Serve stays unhealthy (the old thresholds are
-    deprecated and ignored): an operator is paged instead, after the tenant's
-    spec.serve_unhealthy_after_s."""
-    return _alert("DataplaneServeUnhealthy",
-                  f"max by (application) ({t.ns.sel('ray_serve_deployment_replica_healthy')}) == 0",
-                  f"{after_s}s", "critical",
-                  "Extractor {{ $labels.application }} has had replicas but none healthy for " + f"{after_s}s.",
-                  "Its replicas fail their health checks, and KubeRay does not replace the cluster by itself: "
+    """A crash-looping extractor, from the counters Ray 2.60 really exports (its
+    `ray_serve_deployment_replica_healthy` gauge is set once per state change and
+    dropped by the metrics agent, so it never stays 0):
+
+    - `ray_serve_health_check_failures_total{application,deployment}`: the Serve
+      controller's counter of failed replica health checks (python/ray/serve/_private/
+      deployment_state.py, `health_check_failures_counter`); Serve replaces a replica
+      after REPLICA_HEALTH_CHECK_UNHEALTHY_THRESHOLD = 3 consecutive failures
+      (python/ray/serve/_private/constants.py).
+    - `ray_serve_deployment_replica_starts_total{application,deployment,replica}`: each
+      replica actor increments it once at start (python/ray/serve/_private/replica.py,
+      `_restart_counter`), so every replica is one series and a replaced replica is a
+      new one. Replicas seen in the window beyond the most that ran at once were
+      replacements.
+
+    An extractor scaled to zero has no replica series and no new failures: silent. KubeRay
+    v1 never replaces a cluster whose Serve stays unhealthy, so an operator is paged once
+    the loop has lasted the tenant's spec.serve_unhealthy_after_s (window plus `for`)."""
+    window = max(60, min(600, after_s // 2))
+    for_s = max(0, after_s - window)
+    ns = t.ns
+    starts = ns.sel("ray_serve_deployment_replica_starts_total")
+    failures = (f"sum by (application) (increase({ns.sel('ray_serve_health_check_failures_total')}[{window}s])) "
+                f">= {HEALTH_CHECK_THRESHOLD}")
+    replaced = (f"count by (application) (count_over_time({starts}[{window}s])) "
+                f"- max_over_time(count by (application) ({starts})[{window}s:1m]) >= {REPLACED_REPLICAS}")
+    return _alert("DataplaneServeUnhealthy", f"{failures} or {replaced}", f"{for_s}s" if for_s else "0m", "critical",
+                  "Extractor {{ $labels.application }} is crash-looping (" + f"{after_s}s).",
+                  "Its replicas fail their health checks or die and are replaced ({{ $value }} failed checks or "
+                  "replaced replicas in the last " + f"{window}s), and KubeRay does not replace the cluster by itself: "
                   "roll back the release or restart the RayService. " + doctor)
 
 
