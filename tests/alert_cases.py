@@ -245,7 +245,8 @@ CASES: dict[str, Case] = {
                  lambda t: [_queue(t, _batch(t), "40-1x40")]
                  + _phase(t, "engine-raycluster-x-batch-workers-worker-a", {"Running": f"1x{H}"}),
                  # the exporter restarted: no queue length until its first broker poll
-                 lambda t: [_queue(t, _batch(t), f"0x20 stale _x3 0x{H - 25}")]]),
+                 lambda t: [_queue(t, _batch(t), f"0x20 stale _x3 0x{H - 25}")]],
+        labels=lambda t: {"queue_name": _batch(t)}),
     "DataplaneCeleryBeatStale": Case(
         bad=lambda t: [_beat(t, f"0x{H}")], onset=6,  # the heartbeat stopped at t=0
         healthy=[lambda t: [_beat(t, f"0+60x{H}")],

@@ -12,6 +12,7 @@ complete list of firing alerts of that name).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -126,3 +127,42 @@ def test_rendered_rules_and_their_templates_pass_promtool_check(promtool: str, t
     run = subprocess.run([promtool, "check", "rules", "rules.yaml"], cwd=tmp_path, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def panel_queries(tenant: str, title_prefix: str) -> list[str]:
+    (cm,) = _load(tenant, "configmap-dashboard-queues.yaml")
+    (board,) = [json.loads(v) for v in cm["data"].values()]
+    (panel,) = [p for p in board["panels"] if p["title"].startswith(title_prefix)]
+    return [t["expr"] for t in panel["targets"]]
+
+
+@pytest.mark.parametrize("index", range(len(TENANTS)), ids=TENANTS)
+def test_queue_panels_show_a_stuck_queue_and_count_only_worker_pods(promtool: str, index: int, tmp_path: Path) -> None:
+    """"Backlog age" of a queue not empty for the whole 6 h look-back is 6 h (not nothing);
+    "Celery workers up" counts the celery-worker and celery-extract pods, not beat or the
+    exporter; the other tenant's series (loaded too) never show."""
+    me, other = tenant_of(TENANTS[index]), tenant_of(TENANTS[(index + 1) % len(TENANTS)])
+    series: list[Series] = []
+    for t in (me, other):
+        stuck, drained, idle = t.queues[:3]
+        exporter = {"namespace": t.ns, "pod": "celery-exporter-6d9f-x", "job": f"{t.ns}/celery-exporter"}
+        series += [("celery_queue_length", {**exporter, "queue_name": stuck}, "40x420"),
+                   ("celery_queue_length", {**exporter, "queue_name": drained}, "5x389 0 7x30"),
+                   ("celery_queue_length", {**exporter, "queue_name": idle}, "0x420")]
+        series += [("kube_pod_status_ready", {"job": "kube-state-metrics", "namespace": t.ns, "pod": pod, "uid": pod,
+                                              "condition": "true"}, "1x420")
+                   for pod in ("celery-worker-5c7d9-abcde", "celery-extract-7f8b6-fghij", "celery-beat-6c5d4-klmno",
+                               "celery-exporter-6d9f-pqrst")]
+    (age,) = panel_queries(me.name, "Backlog age")
+    ready = next(q for q in panel_queries(me.name, "Celery workers up") if "kube_pod_status_ready" in q)
+    stuck, drained, idle = me.queues[:3]
+    tests = [{"interval": "1m", "input_series": _series(series), "promql_expr_test": [
+        {"expr": age, "eval_time": "420m", "exp_samples": [
+            {"labels": f'{{queue_name="{stuck}"}}', "value": 6 * 3600},
+            {"labels": f'{{queue_name="{drained}"}}', "value": 30 * 60},
+            {"labels": f'{{queue_name="{idle}"}}', "value": 0}]},
+        {"expr": ready, "eval_time": "420m", "exp_samples": [{"labels": "{}", "value": 2}]}]}]
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump({"rule_files": [], "tests": tests}, sort_keys=False))
+    run = subprocess.run([promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
