@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
-from render import exitcodes
+from render import exitcodes, output
 from render.load import load_repo
 from render.ownership import ownership_problems
-from render.problems import ProblemsError
+from render.problems import Problem, ProblemsError
 from render.rollout.plan import plan_file_problems
-from render.validate import validate_repo
+from render.validate import validate_repo, warnings
 
 EXIT_FAILED = exitcodes.FAILED
 
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     # Also accepted after the command name; SUPPRESS keeps a value given before it.
     p.add_argument("--format", choices=("text", "json", "github"), default=argparse.SUPPRESS,
                    help="how problems are printed (default: github under GitHub Actions, else text)")
+    output.add(p)
     p.add_argument("--deep", action="store_true",
                    help="also validate the rendered output with the real engines' own validators")
     p.add_argument("--crds", type=Path, default=_env_path("DATAPLANE_CRDS"), metavar="DIR",
@@ -40,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="with --deep, fail instead of skipping when no CRD folder is given "
                         "(default: on when DATAPLANE_REQUIRE_CRDS=1)")
     p.set_defaults(run=lambda a: validate(root=a.repo, tenants=a.tenants, deep=a.deep, crds=a.crds,
-                                          require_crds=a.require_crds, fmt=a.format))
+                                          require_crds=a.require_crds, fmt=a.format, out=getattr(a, "output", None)))
 
 
 def _env_path(name: str) -> Path | None:
@@ -49,10 +51,20 @@ def _env_path(name: str) -> Path | None:
 
 
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
-             require_crds: bool = False, fmt: str | None = None) -> int:
-    problems = validate_repo(load_repo(root, tenants or None)) + plan_file_problems(root) + ownership_problems(root)
+             require_crds: bool = False, fmt: str | None = None, out: str | None = None) -> int:
+    """Problems exit 2; warnings (valid, but will not behave as written: a maximum its worker
+    group cannot reach) are printed and exit 0. `out` json/yaml: one document
+    {"valid", "problems", "warnings"}, each problem {file, line, column, pointer, message, hint}."""
+    repo = load_repo(root, tenants or None)
+    problems = validate_repo(repo) + plan_file_problems(root) + ownership_problems(root)
+    found = [] if problems else warnings(repo)
+    if out in ("json", "yaml") and not deep:
+        output.emit({"valid": not problems, "problems": [asdict(p) for p in sorted(set(problems))],
+                     "warnings": [asdict(w) for w in found]}, out)
+        return exitcodes.INVALID if problems else 0
     if problems:
         raise ProblemsError(problems)
+    print_warnings(found, fmt)
     if not deep:
         return 0
     if crds is not None and not crds.is_dir():
@@ -74,3 +86,11 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
     for outcome in outcomes:
         print(("FAIL " if outcome.failed else "ok   ") + outcome.line())
     return EXIT_FAILED if any(o.failed for o in outcomes) else 0
+
+
+def print_warnings(found: list[Problem], fmt: str | None) -> None:
+    github = (fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
+    for w in found:
+        if github:
+            print(w.github().replace("::error ", "::warning ", 1))
+        print(w.format().replace(": ", ": warning: ", 1), file=sys.stderr)
