@@ -94,7 +94,7 @@ def test_disabling_the_celery_extractor_frees_its_pod(tmp_path: Path) -> None:
     assert before.always_on.memory_gib - after.always_on.memory_gib == 2
     md = footprint_change_markdown(before, after)
     # (1 x 0.04 + 2 x 0.005) x 730 = 36.50 at cost; x 1.10 = 40.15 billed
-    assert "This change frees 1 always-on vCPU and 2 GiB, and saves about $40.15/month." in md
+    assert "This change frees always-on 1 vCPU and 2 GiB, and saves about $40.15/month." in md
     assert "| vCPU | 18.75 | 17.75 | -1 | 117.75 | 113.75 | -4 |" in md
     assert "| monthly estimate (USD) | $1,859.27 | $1,819.12 | -$40.15 |" in md
     assert "- `celery-extract`: 1-4 x pod -> none" in md
@@ -113,7 +113,7 @@ def test_raising_a_group_minimum_adds_nodes(tmp_path: Path) -> None:
     after = load_footprint(repo(tmp_path / "b", "cluster:\n  gpu-workers: {min_replicas: 1}\n"), "acme")
     md = footprint_change_markdown(before, after)
     # one g2-standard-8: (8 x 0.04 + 32 x 0.005 + 0.5) x 730 = 0.98 x 730 = 715.40; x 1.10 = 786.94
-    assert "This change adds 8 always-on vCPU and 32 GiB, and costs about $786.94/month." in md
+    assert "This change adds always-on 8 vCPU, 32 GiB and 1 GPU, and costs about $786.94/month." in md
     assert "- `gpu-workers`: 0-3 x node g2-standard-8 -> 1-3 x node g2-standard-8" in md
 
 

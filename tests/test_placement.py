@@ -11,8 +11,10 @@ from render import cli, placement
 from render.load import load_repo
 from render.pipeline import effective
 from render.validate import validate_repo, warnings
+from render.workflows import pr_comment
+from render.workflows.pr_comment import TenantChange
 from tests.lifecycle_repo import make_repo
-from tests.support import ROOT, tenant_yaml
+from tests.support import RELEASE_YAML, ROOT, memory_repo, tenant_yaml
 
 GPU_GROUP = {"min_replicas": 0, "max_replicas": 2, "cpu": "7", "memory": "26Gi", "gpus": 1}
 CPU_GROUP = {"min_replicas": 1, "max_replicas": 2, "cpu": "7", "memory": "26Gi", "gpus": 0}
@@ -116,3 +118,17 @@ def test_every_example_tenant_holds_its_extractors_at_max_replicas() -> None:
     for name, files in repo.tenants.items():
         p = placement.place(effective(files, repo.inputs_for(name)).values)
         assert [g.group for g in p.groups if not g.max_fits] == [], name
+
+
+def test_the_pull_request_comment_says_when_a_reachable_maximum_drops() -> None:
+    group = "cluster:\n  gpu-workers:\n    max_replicas: 2\n"
+    old = memory_repo({"acme": (tenant_yaml("acme"), group, RELEASE_YAML)})
+    new = memory_repo({"acme": (tenant_yaml("acme"), "overrides:\n  face_identity_extractor:\n    min_replicas: 1\n" + group,
+                                RELEASE_YAML)})
+    shared = old.inputs_for("acme")
+    change = TenantChange("acme", effective(old.tenants["acme"], shared), effective(new.tenants["acme"], shared),
+                          shared, shared)
+    body = pr_comment.comment([change], {}, {})
+    assert ("- This change lowers image_extractor's reachable maximum from 4 to 3 (max_replicas 4; its group "
+            "gpu-workers is full).") in body
+    assert pr_comment.NO_PLATFORM_REVIEW in body
