@@ -3,6 +3,7 @@ keyword arguments and returns an exit code."""
 
 from render.commands import (
     check_scope,
+    completion,
     config_deploy,
     doctor,
     explain,
@@ -20,7 +21,9 @@ from render.commands import (
     scale,
     status,
     validate,
+    version,
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview]
+            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
+            version, completion]
