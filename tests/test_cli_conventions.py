@@ -112,7 +112,7 @@ def test_scale_checks_the_range_offline(repo: Path, capsys: Capsys) -> None:
     kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     assert dataplane(repo, "scale", "-n", "tenant-acme", "gpu-workers", "--replicas", "9", "--kubeconfig", str(kubeconfig)) == 2
     err = capsys.readouterr().err
-    assert "--replicas 9 is outside gpu-workers's range 0..3" in err and "choose 0..3" in err
+    assert "gpu-workers allows 0..3 replicas; 9 is outside" in err and "max_replicas: 9" in err
 
 
 def test_doctor_offline_runs_the_render_time_checks(repo: Path, capsys: Capsys) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from render import exitcodes, layout
 from render.load import list_tenants
-from render.ops.kube import OpsError
+from render.ops.kube import OpsError, require_client
 from render.problems import did_you_mean
 
 EXIT_CLUSTER = exitcodes.INVALID  # no cluster, no permission, nothing to act on: like invalid input
@@ -36,6 +36,7 @@ def target(tenant: str | None, namespace: str | None, root: Path, kubeconfig: st
         if name not in known:
             raise OpsError(f"no tenant {name!r} in {root / layout.TENANTS_DIR}",
                            did_you_mean(name, known, "tenants") or "check the name, or give --repo")
+    require_client()
     check_kubeconfig(kubeconfig)
     return name, ns
 

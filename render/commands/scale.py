@@ -8,7 +8,7 @@ from pathlib import Path
 from render import layout
 from render.commands import _cluster
 from render.load import load_repo
-from render.ops import kube
+from render.ops import kube, scaling
 from render.ops.scaling import plan_scale, reset_notice
 from render.pipeline import effective
 from render.validate import validate_repo
@@ -61,8 +61,4 @@ def check_range(root: Path, tenant: str, group: str, replicas: int) -> None:
     if validate_repo(repo):
         return  # the cluster's own range decides; `dataplane validate` reports the files
     g = effective(repo.tenants[tenant], repo.inputs_for(tenant)).values["cluster"][group]
-    if not g["min_replicas"] <= replicas <= g["max_replicas"]:
-        raise kube.OpsError(f"--replicas {replicas} is outside {group}'s range {g['min_replicas']}..{g['max_replicas']} "
-                            f"({layout.tenant_file(tenant, layout.OVERRIDES_FILE)} and the platform defaults)",
-                            f"choose {g['min_replicas']}..{g['max_replicas']}, or change cluster.{group}.min_replicas / "
-                            "max_replicas by pull request")
+    scaling.check_range(tenant, group, g["min_replicas"], g["max_replicas"], replicas)

@@ -8,7 +8,7 @@ from pathlib import Path
 from render import output
 from render.commands import _cluster
 from render.ops import kube
-from render.ops.status import status_lines
+from render.ops.status import status_data, status_lines
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,14 +24,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def status(*, tenant: str | None, namespace: str | None = None, kubeconfig: str | None = None,
            context: str | None = None, root: Path = Path("."), fmt: str = "text") -> int:
-    """json/yaml: {"tenant", "namespace", "lines": [the text lines]}."""
+    """json/yaml: {"tenant", "namespace", "service", "cluster", "extractors", "other_workloads"}
+    (render/ops/status.status_data)."""
     try:
         tenant, ns = _cluster.target(tenant, namespace, root, kubeconfig)
         snapshot = kube.read_snapshot(kube.connect(kubeconfig, context), ns)
     except kube.OpsError as e:
         return _cluster.fail(e)
     if output.structured(fmt):
-        output.emit({"tenant": tenant, "namespace": ns, "lines": status_lines(snapshot)}, fmt)
+        output.emit({"tenant": tenant, **status_data(snapshot)}, fmt)
         return 0
     print(f"namespace {ns}")
     for line in status_lines(snapshot):

@@ -37,6 +37,15 @@ class Cluster:
     host: str
 
 
+def require_client() -> None:
+    """The ops extra is installed (checked first: without it nothing else matters)."""
+    try:
+        import kubernetes  # noqa: F401
+    except ImportError:
+        raise OpsError("the Kubernetes client is not installed",
+                       "install the ops extra: pip install -e '.[ops]'") from None
+
+
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
     """API clients from the kubeconfig (KUBECONFIG or ~/.kube/config unless given)."""
     try:
