@@ -26,6 +26,7 @@ SHAPES = {
     ("rollout", "plan", "2026.12.1"): {"version", "plan", "waves", "held", "timeout_minutes"},
     ("rollout", "status"): {"rollout"},
     ("version",): {"engine", "platform_version", "python"},
+    ("render", "--check", "--no-cache"): {"check", "tenants", "files", "unchanged"},
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from render import git, ownership
+from render import git, output, ownership
 from render.problems import Problem, ProblemsError
 from render.workflows import events, scope
 from render.workflows.actions import add_summary
@@ -40,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--since", metavar="REV", help="check the commits from REV to HEAD instead of the staged changes")
     p.add_argument("--base", metavar="REV", help="a pull request's base: list its changes by owner")
     p.add_argument("--summary", type=Path, help="append the list as markdown here (in a workflow: $GITHUB_STEP_SUMMARY)")
+    output.add(p)
     p.set_defaults(run=_run)
 
 
@@ -47,7 +48,7 @@ def _run(a: argparse.Namespace) -> int:
     if a.rollout:
         return check_rollout(root=a.repo, tenants=a.tenants, since=a.since)
     if a.base is not None:
-        return by_owner(root=a.repo, base=a.base, summary=a.summary)
+        return by_owner(root=a.repo, base=a.base, summary=a.summary, fmt=output.chosen(a))
     if len(a.tenants) != 1:
         raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", "name exactly one TENANT",
                                      "or list a pull request's changes with --base REV, or check a rollout step "
@@ -76,13 +77,20 @@ def check_rollout(*, root: Path, tenants: list[str], since: str | None = None) -
     return 0
 
 
-def by_owner(*, root: Path, base: str, summary: Path | None = None) -> int:
+def by_owner(*, root: Path, base: str, summary: Path | None = None, fmt: str = "text") -> int:
+    """json/yaml: {"base", "changes": [{path, owner, tenant}], "platform_review": bool}."""
     own = ownership.load_ownership(root)
     groups: dict[str, list[str]] = {kind: [] for kind in HEADINGS}
+    changes = []
     for path in git.changed_since(root, events.git_ref(base, "base")):
         owner = ownership.owner_of(path, own)
         label = f"{path} ({owner.tenant})" if owner.tenant and owner.kind != ownership.GENERATED else path
         groups[owner.kind].append(label)
+        changes.append({"path": path, "owner": owner.kind, "tenant": owner.tenant or None})
+    if output.structured(fmt):
+        review = any(c["owner"] in (ownership.PLATFORM, ownership.AUTOMATION) for c in changes)
+        output.emit({"base": base, "changes": changes, "platform_review": review}, fmt)
+        return 0
     lines = []
     for kind, heading in HEADINGS.items():
         if groups[kind]:
