@@ -176,3 +176,12 @@ def test_a_list_item_out_of_line_gets_an_indentation_hint() -> None:
     [p] = info.value.problems
     assert p.line == 3 and p.hint == ("indentation: this list item is indented by 1 spaces and the one on line 2 by 2; "
                                       "items of one list line up")
+
+
+def test_validate_deep_as_one_document(repo: Path, capsys: Capsys) -> None:
+    from tests.support import crds_dir
+
+    data = _json(capsys, repo, "validate", "acme", "--deep", "--crds", str(crds_dir()), "-o", "json")
+    assert isinstance(data, dict) and data["valid"] is True and data["problems"] == []
+    assert data["deep"] and all(set(v) == {"validator", "ok", "checked", "unit", "skipped", "failures"} for v in data["deep"])
+    assert all(v["ok"] for v in data["deep"]), [v for v in data["deep"] if not v["ok"]]

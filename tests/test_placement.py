@@ -14,7 +14,7 @@ from render.validate import validate_repo, warnings
 from render.workflows import pr_comment
 from render.workflows.pr_comment import TenantChange
 from tests.lifecycle_repo import make_repo
-from tests.support import RELEASE_YAML, ROOT, memory_repo, tenant_yaml
+from tests.support import RELEASE_YAML, ROOT, copy_repo, memory_repo, tenant_yaml
 
 GPU_GROUP = {"min_replicas": 0, "max_replicas": 2, "cpu": "7", "memory": "26Gi", "gpus": 1}
 CPU_GROUP = {"min_replicas": 1, "max_replicas": 2, "cpu": "7", "memory": "26Gi", "gpus": 0}
@@ -132,3 +132,13 @@ def test_the_pull_request_comment_says_when_a_reachable_maximum_drops() -> None:
     assert ("- This change lowers image_extractor's reachable maximum from 4 to 3 (max_replicas 4; its group "
             "gpu-workers is full).") in body
     assert pr_comment.NO_PLATFORM_REVIEW in body
+
+
+def test_a_fresh_new_tenant_holds_its_extractors(tmp_path: Path) -> None:
+    root = copy_repo(tmp_path, outputs=False)
+    assert cli.main(["--repo", str(root), "new-tenant", "hooli", "--cloud", "gcp", "--region", "us-central1",
+                     "--organization-id", "org_h00l1"]) == 0
+    repo = load_repo(root, ["hooli"])
+    assert validate_repo(repo) == [] and warnings(repo) == []
+    p = placement.place(effective(repo.tenants["hooli"], repo.current).values)
+    assert all(g.max_fits for g in p.groups) and all(r.reachable == r.max_replicas for r in p.extractors)

@@ -54,17 +54,21 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
              require_crds: bool = False, fmt: str | None = None, out: str | None = None) -> int:
     """Problems exit 2; warnings (valid, but will not behave as written: a maximum its worker
     group cannot reach) are printed and exit 0. `out` json/yaml: one document
-    {"valid", "problems", "warnings"}, each problem {file, line, column, pointer, message, hint}."""
+    {"valid", "problems", "warnings"}, each problem {file, line, column, pointer, message, hint};
+    with --deep also "deep": [{validator, ok, checked, unit, skipped, failures}]."""
     repo = load_repo(root, tenants or None)
     problems = validate_repo(repo) + plan_file_problems(root) + ownership_problems(root)
     found = [] if problems else warnings(repo)
-    if out in ("json", "yaml") and not deep:
-        output.emit({"valid": not problems, "problems": [asdict(p) for p in sorted(set(problems))],
-                     "warnings": [asdict(w) for w in found]}, out)
+    doc = {"valid": not problems, "problems": [asdict(p) for p in sorted(set(problems))],
+           "warnings": [asdict(w) for w in found]}
+    structured = out in ("json", "yaml")
+    if structured and (problems or not deep):
+        output.emit(doc, str(out))
         return exitcodes.INVALID if problems else 0
     if problems:
         raise ProblemsError(problems)
-    print_warnings(found, fmt)
+    if not structured:
+        print_warnings(found, fmt)
     if not deep:
         return 0
     if crds is not None and not crds.is_dir():
@@ -77,6 +81,11 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
     except ModuleNotFoundError as e:
         print(f"dataplane: --deep needs the package {e.name!r}: pip install -e '.[conformance]'", file=sys.stderr)
         return EXIT_FAILED
+    if structured:
+        doc["deep"] = [{"validator": o.name, "ok": not o.failed, "checked": o.checked, "unit": o.unit,
+                        "skipped": o.skipped or None, "failures": [asdict(p) for p in o.failures]} for o in outcomes]
+        output.emit(doc, str(out))
+        return EXIT_FAILED if any(o.failed for o in outcomes) else 0
     github = (fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
     for outcome in outcomes:
         for problem in outcome.failures:
