@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from render import templates
 from render.load import parse_yaml
 from render.ops.kube import network_reason
 from render.problems import ProblemsError
-from tests.support import copy_repo, dataplane
+from tests.support import copy_repo, dataplane, need_binary
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -105,6 +106,21 @@ def test_completion_scripts_come_from_the_parser(repo: Path, capsys: Capsys) -> 
         assert dataplane(repo, "completion", shell) == 0
         script = capsys.readouterr().out
         assert "dataplane" in script and "ray-dashboard" in script and "--kubeconfig" in script
+
+
+@pytest.mark.parametrize("line, expected", [("dataplane ex", "explain"), ("dataplane explain ac", "acme"),
+                                            ("dataplane status --kubec", "--kubeconfig")])
+def test_bash_completes_commands_options_and_tenants(repo: Path, capsys: Capsys, tmp_path: Path,
+                                                     line: str, expected: str) -> None:
+    bash = need_binary("bash", "apt-get install bash")
+    assert dataplane(repo, "completion", "bash") == 0
+    script = tmp_path / "dataplane.bash"
+    script.write_text(capsys.readouterr().out)
+    words = line.split(" ")
+    run = (f"source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; COMP_LINE='{line}'; "
+           "COMP_POINT=${#COMP_LINE}; _shtab_dataplane; echo \"${COMPREPLY[@]}\"")
+    out = subprocess.run([bash, "-c", run], cwd=repo, capture_output=True, text=True, check=True).stdout
+    assert out.split() == [expected]
 
 
 def test_cluster_commands_check_the_tenant_before_dialing(repo: Path, capsys: Capsys) -> None:
