@@ -42,7 +42,7 @@ def completion(*, shell: str) -> int:
     for action in _actions(top):
         if action.metavar == TENANT_METAVAR:
             action.complete = TENANTS  # type: ignore[attr-defined]  # shtab reads this attribute
-    sys.stdout.write(shtab.complete(top, shell=shell, preamble=PREAMBLE))
+    sys.stdout.write(shtab.complete(top, shell=shell, preamble=PREAMBLE.get(shell, "")))
     return 0
 
 
