@@ -34,7 +34,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    args = top.parse_args(argv)
+    if output.refused(args):
+        top.error(f"{args.command} prints no document: -o/--output is for the read commands (see --help)")
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

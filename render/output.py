@@ -22,6 +22,12 @@ HELP = "output format: text (default), json or yaml (same data; shapes in docs/o
 def add(p: argparse.ArgumentParser, *aliases: str) -> None:
     """-o/--output on one command's parser (`aliases`: older spellings such as --format)."""
     p.add_argument("-o", "--output", *aliases, dest="output", choices=FORMATS, default=argparse.SUPPRESS, help=HELP)
+    p.set_defaults(output_supported=True)
+
+
+def refused(args: argparse.Namespace) -> bool:
+    """-o json|yaml given (before the command) to a command that prints no document."""
+    return structured(getattr(args, "output", None) or "") and not getattr(args, "output_supported", False)
 
 
 def add_top(p: argparse.ArgumentParser) -> None:

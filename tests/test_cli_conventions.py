@@ -201,3 +201,17 @@ def test_validate_deep_as_one_document(repo: Path, capsys: Capsys) -> None:
     assert isinstance(data, dict) and data["valid"] is True and data["problems"] == []
     assert data["deep"] and all(set(v) == {"validator", "ok", "checked", "unit", "skipped", "failures"} for v in data["deep"])
     assert all(v["ok"] for v in data["deep"]), [v for v in data["deep"] if not v["ok"]]
+
+
+def test_problems_are_json_under_output_json(repo: Path, capsys: Capsys) -> None:
+    assert dataplane(repo, "explain", "acme", "web_scrapper", "-o", "json") == 2
+    [problem] = json.loads(capsys.readouterr().out)
+    assert problem["file"] == "registry/extractors.yaml" and problem["hint"].startswith("did you mean 'web_scraper'?")
+
+
+def test_output_json_is_refused_by_a_writing_command(repo: Path, capsys: Capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        dataplane(repo, "-o", "json", "new-tenant", "hooli", "--cloud", "gcp", "--region", "us-central1",
+                  "--organization-id", "org_h00l1")
+    assert exit_info.value.code == 2 and "new-tenant prints no document" in capsys.readouterr().err
+    assert not (repo / "tenants/hooli").exists()
