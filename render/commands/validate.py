@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from render import exitcodes, output
+from render import exitcodes, output, tombstones
 from render.load import load_repo
 from render.ownership import ownership_problems
 from render.problems import Problem, ProblemsError
@@ -41,8 +41,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--require-crds", action="store_true", default=os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1",
                    help="with --deep, fail instead of skipping when no CRD folder is given "
                         "(default: on when DATAPLANE_REQUIRE_CRDS=1)")
+    p.add_argument("--against", metavar="REF",
+                   help="also compare with git revision REF (the pull request's base): refuse changes the API server "
+                        "would refuse (immutable fields), data-holding objects removed, and a tenant's cluster, region "
+                        "or database mode changed outside the migration flow")
     p.set_defaults(run=lambda a: validate(root=a.repo, tenants=a.tenants, deep=a.deep, crds=a.crds,
-                                          require_crds=a.require_crds, fmt=a.format, out=getattr(a, "output", None)))
+                                          require_crds=a.require_crds, fmt=a.format, against=a.against,
+                                          out=getattr(a, "output", None)))
 
 
 def _env_path(name: str) -> Path | None:
@@ -51,16 +56,23 @@ def _env_path(name: str) -> Path | None:
 
 
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
-             require_crds: bool = False, fmt: str | None = None, out: str | None = None) -> int:
+             require_crds: bool = False, fmt: str | None = None, against: str | None = None,
+             out: str | None = None) -> int:
     """Problems exit 2; warnings (valid, but will not behave as written: a maximum its worker
     group cannot reach) are printed and exit 0. `out` json/yaml: one document
     {"valid", "problems", "warnings"}, each problem {file, line, column, pointer, message, hint};
     with --deep also "deep": [{validator, ok, checked, unit, skipped, failures}]."""
     repo = load_repo(root, tenants or None)
     problems = validate_repo(repo) + plan_file_problems(root) + ownership_problems(root)
+    docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
+    problems += tombstones.problems(root, docs, repo.current.platform)
+    if not problems and against is not None:
+        from render.gate import against as gate  # renders the fleet: only when asked
+
+        problems = gate.check(root, repo if not tenants else load_repo(root), against)
+    problems = sorted(set(problems))
     found = [] if problems else warnings(repo)
-    doc = {"valid": not problems, "problems": [asdict(p) for p in sorted(set(problems))],
-           "warnings": [asdict(w) for w in found]}
+    doc = {"valid": not problems, "problems": [asdict(p) for p in problems], "warnings": [asdict(w) for w in found]}
     structured = out in ("json", "yaml")
     if structured and (problems or not deep):
         output.emit(doc, str(out))
