@@ -13,6 +13,7 @@ from render.commands import (
     merge_gate,
     migration,
     new_tenant,
+    offboard,
     platform_update,
     pr_report,
     preview,
@@ -20,6 +21,7 @@ from render.commands import (
     ray_dashboard,
     render,
     repository_audit,
+    restore,
     rollout,
     scale,
     status,
@@ -29,4 +31,4 @@ from render.commands import (
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            merge_gate, verify_pr, generate, repository_audit, authorize]
+            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize]
