@@ -133,13 +133,19 @@ def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, A
         notes.append("routing is shared: this data plane runs, but serves no traffic until the cut-over")
     c = ctx["celery"]
     lines.append(Line("celery-worker", "pod", c["worker"]["replicas"], c["worker"]["replicas"], _res(c["worker"]["resources"])))
-    lines.append(Line("celery-beat", "pod", 1, 1, _res(c["beat"])))
+    lines.append(Line("celery-beat", "pod", c["beat_replicas"], c["beat_replicas"], _res(c["beat"])))
     if c["extract"]:
-        lines.append(Line("celery-extract", "pod", c["extract"]["min_replicas"], c["extract"]["max_replicas"], _res(c["extract"]["resources"])))
+        low, high = (0, 0) if c["paused"] else (c["extract"]["min_replicas"], c["extract"]["max_replicas"])
+        lines.append(Line("celery-extract", "pod", low, high, _res(c["extract"]["resources"])))
     reserved = sum((_replica(e).times(e["min_replicas"]) for e in _serve(extractors)), Resources())
     billing = {"hours_per_month": _dec(prices["hours_per_month"]),
                "platform_fee_month": _dec(prices["billing"]["platform_fee_month"]),
                "management_markup_percent": _dec(prices["billing"]["management_markup_percent"])}
+    if ctx["offboarding"] is not None:
+        # Offboarding: compute is stopped and the tenant no longer billed; the disks and
+        # bucket the platform keeps until grace_until remain a cost at list price.
+        billing.update(platform_fee_month=Decimal(0), management_markup_percent=Decimal(0))
+        notes.append(f"offboarding: compute stopped, not billed; data kept until {ctx['offboarding']['grace_until']}")
     return Footprint(ctx["name"], cloud, region, tuple(lines), storage, reserved,
                      {k: _dec(v) for k, v in rates.items()}, billing, tuple(notes), dict(usage or {}),
                      tuple(str(x) for x in prices["billing"].get("excluded") or ()), backups.storage_gib(ctx))
