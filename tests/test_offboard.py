@@ -38,6 +38,8 @@ def test_offboarding_end_to_end(repo: Path, capsys: pytest.CaptureFixture[str]) 
     assert (out / "statefulset-mongodb.yaml").exists()  # the data stays
     assert "suspended" in (repo / "control-plane/routing/globex/configmap-routing-globex.yaml").read_text()
     capsys.readouterr()
+    assert dataplane(repo, "migration", "globex") == 0
+    assert capsys.readouterr().out == "globex: routing dedicated, offboarding (data kept until 2027-01-06)\n"
     assert gate(repo, capsys) == (0, "")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "offboard globex")
