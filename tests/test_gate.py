@@ -172,3 +172,27 @@ def test_renaming_every_bucket_is_refused(repo: Path, capsys: pytest.CaptureFixt
     assert "tenant acme: StorageBucket dp-data-acme holds data and this change removes it (or renames it)" in err
     assert "tenant initech: Bucket dp-data-initech holds data" in err
     assert "`dataplane offboard TENANT`" in err
+
+
+def test_a_placement_move_is_allowed_with_the_copy_of_a_shared_tenant(repo: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """umbrella is routed shared (verifying attempt 1): restarting the copy into another
+    cluster is the flow; its bucket still cannot move (the location is immutable). acme,
+    routed dedicated, has no copy Job that reads its data: starting one moves nothing."""
+    rel = "tenants/umbrella/tenant.yaml"
+    edit(repo, rel, "region: us-east4\ncluster: dp-gke-us-east4\n", "region: us-central1\ncluster: dp-gke-us-central1\n")
+    edit(repo, rel, "  state: verifying\n  attempt: 1\n", "  state: copying\n  attempt: 2\n")
+    text = (repo / rel).read_text()
+    (repo / rel).write_text(text[:text.index("  copied:")] + text[text.index("# What Umbrella"):], encoding="utf-8")
+    code, err = gate(repo, capsys)
+    assert code == 2
+    assert "outside the migration flow" not in err
+    assert "tenant umbrella: StorageBucket dp-data-umbrella: spec.location changes" in err
+
+    edit(repo, rel, "region: us-central1\ncluster: dp-gke-us-central1\n", "region: us-east4\ncluster: dp-gke-us-east4\n")
+    edit(repo, "tenants/acme/tenant.yaml", "cluster: dp-gke-us-central1\n", "cluster: dp-gke-us-east4\n")
+    with (repo / "tenants/acme/tenant.yaml").open("a") as f:
+        f.write("routing: shared\nmigration:\n  state: copying\n  attempt: 1\n")
+    code, err = gate(repo, capsys)
+    assert code == 2
+    assert "tenant acme: cluster changes from dp-gke-us-central1 to dp-gke-us-east4 outside the migration flow" in err
