@@ -49,6 +49,7 @@ def moves(name: str, before: dict[str, Any] | None, after: Document) -> list[Pro
                                            f"flow: the tenant would start on an empty datastore and its data stay "
                                            f"behind on the old one",
                                      f"move data only through the migration flow, which copies first: "
-                                     f"`dataplane migration {name}` and docs/migration.md (start it with "
-                                     f"migration.state: copying in the same commit)", at_value=True))
+                                     f"`dataplane migration {name}` and docs/migration.md, \"Moving a tenant's "
+                                     "data\" (a tenant routed shared moves in the commit that starts a copy, "
+                                     "migration.state: copying)", at_value=True))
     return out
