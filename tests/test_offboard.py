@@ -139,3 +139,24 @@ def test_the_tombstones_are_platform_owned() -> None:
     from tests.support import ROOT
 
     assert owner_of(layout.TOMBSTONES_FILE, load_ownership(ROOT)).kind == PLATFORM
+
+
+def test_a_tenant_pinned_to_a_revision_without_offboarding_is_refused(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.flow_repo import clone, commit_all, make_origin, tag_release
+    from tests.flow_repo import git as flow_git
+
+    work = clone(make_origin(tmp_path), tmp_path / "work")
+    template = work / "base/offboarding.yaml.j2"
+    text = template.read_text()
+    template.unlink()
+    old = tag_release(work, commit_all(work, "a platform without offboarding"), publish=False)
+    template.write_text(text)
+    release = work / "tenants/initech/release.yaml"
+    release.write_text(release.read_text() + f'platform_revision: "{old}"\n')
+    commit_all(work, "pin initech")
+    assert flow_git(work, "status", "--porcelain") == ""
+    capsys.readouterr()
+    assert dataplane(work, "offboard", "initech") == 2
+    assert "dataplane promote initech first" in capsys.readouterr().err
+    assert flow_git(work, "status", "--porcelain") == ""  # nothing written

@@ -64,6 +64,10 @@ def offboard(*, root: Path, tenant: str, delete: bool = False, on: dt.date | Non
             raise ProblemsError([doc.problem(("lifecycle",), f"tenant {tenant} is already offboarding since "
                                              f"{life.get('requested_on')}", "after its grace period: dataplane offboard "
                                              f"{tenant} --delete")])
+        if offboarding.TEMPLATE not in load_repo(root, [tenant]).inputs_for(tenant).templates:
+            raise ProblemsError([doc.problem(("name",), f"tenant {tenant} renders from a pinned platform revision "
+                                             "that cannot offboard (it has no offboarding exports)",
+                                             f"dataplane promote {tenant} first, merge it, then offboard")])
         return _start(root, tenant, rel, today)
     if not isinstance(life, dict) or life.get("phase") != offboarding.PHASE:
         raise ProblemsError([doc.problem(("name",), f"tenant {tenant} is not offboarding",
