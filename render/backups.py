@@ -75,7 +75,7 @@ def _redis_load(ctx: dict[str, Any]) -> str:
     # files and ignores dump.rdb. So the Job starts a private Redis on the stopped
     # Redis's volume with appendonly off (it loads the RDB), turns appendonly on (Redis
     # writes new append-only files from the loaded data) and shuts it down; the old
-    # append-only files are kept aside (docs/operations.md#restore).
+    # append-only files are kept aside (docs/operations.md#restore); the RDB is removed.
     port = RESTORE_REDIS_PORT
     cli = f"redis-cli -h 127.0.0.1 -p {port}"
     return (f'aside="$DATA_DIR/restored-aside/$(date -u +{TIMESTAMP_FORMAT})"\n'
@@ -90,7 +90,9 @@ def _redis_load(ctx: dict[str, Any]) -> str:
             f'    && [ -d "$DATA_DIR/appendonlydir" ]; do sleep 1; done\n'
             f'{cli} info keyspace\n'
             f"{cli} shutdown\n"
-            "wait")
+            "wait\n"
+            # Redis starts from the append-only files; a stale RDB beside them would only mislead.
+            'rm "$DATA_DIR/dump.rdb"')
 
 
 def _mongo_env(ctx: dict[str, Any]) -> list[dict[str, Any]]:

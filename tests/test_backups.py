@@ -4,6 +4,7 @@ exports reuse; the alerts that watch them."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -18,7 +19,9 @@ TENANTS = {"acme": ("gcp", ["mongodb", "redis"]), "globex": ("gcp", ["mongodb", 
            "initech": ("aws", ["redis"]), "umbrella": ("gcp", ["mongodb", "redis"])}
 
 
+@functools.cache
 def _objects(tenant: str) -> list[dict[str, Any]]:
+    """The committed objects of a tenant (read-only)."""
     return [d for p in sorted((ROOT / "rendered" / tenant).glob("*.yaml")) for d in yaml.safe_load_all(p.read_text()) if d]
 
 
@@ -132,3 +135,25 @@ def test_a_bad_schedule_in_platform_yaml_is_a_problem_with_its_line(tmp_path) ->
     before = snapshot(root)
     assert main(["--repo", str(root), "validate"]) == 2
     assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("backup", ["mongodb-20261207T121700Z", "redis-20261207T124700Z"])
+def test_restore_jobs_pass_pod_security_restricted(backup: str) -> None:
+    from tests import pod_security as pss
+
+    job = backups.restore_job(_ctx(), backup)
+    pod = job["spec"]["template"]
+    assert pss.violations(pod["spec"], pod["metadata"]) == []
+    assert pod["spec"]["serviceAccountName"] == "backup" and pod["spec"]["automountServiceAccountToken"] is False
+
+
+def test_every_backup_and_restore_image_is_a_pinned_platform_image() -> None:
+    platform = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
+    pinned = set(platform["images"].values())
+    ctx = _ctx()
+    specs = [backups.job_spec(ctx, ds)["template"]["spec"] for ds in ("mongodb", "redis")]
+    specs += [backups.restore_job(ctx, b)["spec"]["template"]["spec"] for b in ("mongodb-20261207T121700Z", "redis-20261207T124700Z")]
+    for spec in specs:
+        for c in spec["initContainers"] + spec["containers"]:
+            assert c["image"] in pinned and "@sha256:" in c["image"], c["name"]
+    assert {"gcloud_cli", "aws_cli"} == {tool.image for tool in backups.CLOUDS.values()}

@@ -107,7 +107,8 @@ def runbook(name: str, plan: planning.Plan) -> str:
         "redis": [
             f"Pause the sync of the tenant's workloads (`argocd app set {ns} --sync-policy none`) and stop Redis: "
             f"`kubectl -n {ns} scale statefulset redis --replicas=0` (the Job mounts its volume, data-redis-0).",
-            f"Commit tenants/{name}/tenant.yaml and rendered/{name}/, open a pull request, merge, sync: Job {job} loads the "
+            f"Commit tenants/{name}/tenant.yaml and rendered/{name}/, open a pull request, merge, then sync the Job alone "
+            f"(`argocd app sync {ns} --resource batch:Job:{job}`; a full sync would start Redis beside it): it loads the "
             "RDB into the volume and writes new append-only files from it (the old ones are kept under restored-aside/).",
             f"Watch it: `kubectl -n {ns} logs job/{job} -c restore -f` ends with `restored {plan.backup}`.",
             "Resume the sync (Redis starts from the restored data) and check: `dataplane status " + name + "`.",
