@@ -89,7 +89,8 @@ def by_owner(*, root: Path, base: str, summary: Path | None = None) -> int:
         owner = ownership.owner_of(path, own)
         groups[owner.kind].append(path + (f" ({owner.tenant})" if owner.tenant and owner.kind != ownership.GENERATED
                                           else ""))
-    findings = pr_scope.pull_request_findings(paths, own, frozenset(git.added_since(root, rev)))
+    findings = pr_scope.pull_request_findings(paths, own, frozenset(git.added_since(root, rev)),
+                                              frozenset(git.removed_since(root, rev)))
     lines, markdown = [], ["## Changes by owner", ""]
     for kind, heading in HEADINGS.items():
         if groups[kind]:
