@@ -196,3 +196,20 @@ def test_a_placement_move_is_allowed_with_the_copy_of_a_shared_tenant(repo: Path
     code, err = gate(repo, capsys)
     assert code == 2
     assert "tenant acme: cluster changes from dp-gke-us-central1 to dp-gke-us-east4 outside the migration flow" in err
+
+
+def test_mains_engine_runs_the_gate_on_a_pull_requests_inputs(tmp_path: Path) -> None:
+    """verify-pr (main's engine, the pull request's inputs as data) refuses what strands data too."""
+    from render.commands.verify_pr import check
+    from tests.flow_repo import clone, commit_all, make_origin
+
+    origin = make_origin(tmp_path)
+    main, tree = clone(origin, tmp_path / "main"), clone(origin, tmp_path / "pr")
+    edit(tree, "registry/platform.yaml", "    claim_template_storage: 100Gi\n", "    claim_template_storage: 150Gi\n")
+    edit(tree, "registry/platform.yaml", "    storage: 100Gi\n", "    storage: 150Gi\n")
+    commit_all(tree, "grow the claim template")
+    found = check(main, tree, ["registry/platform.yaml"])
+    assert {(p.file, p.pointer) for p in found} >= {("rendered/acme/statefulset-mongodb.yaml", "spec.volumeClaimTemplates")}
+    edit(tree, "registry/platform.yaml", "    claim_template_storage: 150Gi\n", "    claim_template_storage: 100Gi\n")
+    main2 = clone(origin, tmp_path / "main2")
+    assert check(main2, tree, ["registry/platform.yaml"]) == []  # the same growth, as expansion
