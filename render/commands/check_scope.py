@@ -93,7 +93,8 @@ def by_owner(*, root: Path, base: str, summary: Path | None = None, fmt: str = "
         groups[owner.kind].append(path + (f" ({owner.tenant})" if owner.tenant and owner.kind != ownership.GENERATED
                                           else ""))
         changes.append({"path": path, "owner": owner.kind, "tenant": owner.tenant or None})
-    findings = pr_scope.pull_request_findings(paths, own, frozenset(git.added_since(root, rev)))
+    findings = pr_scope.pull_request_findings(paths, own, frozenset(git.added_since(root, rev)),
+                                              frozenset(git.removed_since(root, rev)))
     if output.structured(fmt):
         review = any(c["owner"] in (ownership.PLATFORM, ownership.AUTOMATION) for c in changes)
         output.emit({"base": base, "changes": changes, "platform_review": review,

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from render import layout, migration, output
+from render import layout, migration, offboarding, output
 from render.load import load_repo, parse_yaml
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
@@ -59,6 +59,8 @@ def status_line(name: str, tenant: dict[str, Any]) -> str:
     line = f"{name}: routing {migration.routing_of(tenant)}"
     if tenant.get("suspended"):
         line += ", suspended"
+    if offboarding.offboarding(tenant):
+        line += f", offboarding (data kept until {tenant['lifecycle']['grace_until']})"
     if state:
         line += f", migration {state} (attempt {tenant['migration']['attempt']})"
         line += ", writes paused" if migration.writes_paused(tenant) else ""
