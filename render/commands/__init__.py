@@ -9,6 +9,7 @@ from render.commands import (
     footprint,
     fork_deploy,
     migration,
+    new_cluster,
     new_tenant,
     platform_update,
     pr_report,
@@ -22,5 +23,5 @@ from render.commands import (
     validate,
 )
 
-COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
+COMMANDS = [render, validate, explain, new_tenant, new_cluster, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview]

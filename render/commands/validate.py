@@ -7,12 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from render import exitcodes
-from render.load import load_repo
+from render import exitcodes, layout
+from render.load import load_repo, read_yaml
 from render.ownership import ownership_problems
 from render.problems import ProblemsError
 from render.rollout.plan import plan_file_problems
-from render.validate import validate_repo
+from render.rollout.state import state_file_problems
+from render.validate import validate_prices, validate_repo
 
 EXIT_FAILED = exitcodes.FAILED
 
@@ -50,7 +51,9 @@ def _env_path(name: str) -> Path | None:
 
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
              require_crds: bool = False, fmt: str | None = None) -> int:
-    problems = validate_repo(load_repo(root, tenants or None)) + plan_file_problems(root) + ownership_problems(root)
+    repo = load_repo(root, tenants or None)
+    problems = (validate_repo(repo) + validate_prices(repo, read_yaml(root, layout.PRICES_FILE))
+                + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root))
     if problems:
         raise ProblemsError(problems)
     if not deep:

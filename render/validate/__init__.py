@@ -18,10 +18,10 @@ from dataclasses import replace
 from render import migration
 from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
-from render.validate import effective_rules, extractor_names, file_rules, fleet_rules, misplaced
+from render.validate import effective_rules, extractor_names, file_rules, fleet_rules, misplaced, placement
 from render.validate.schemas import check_schema, schema
 
-__all__ = ["validate_repo", "validate_tenant"]
+__all__ = ["validate_prices", "validate_repo", "validate_tenant"]
 
 
 def validate_repo(repo: Repo) -> list[Problem]:
@@ -74,6 +74,7 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     problems += file_rules.check_env(files.overrides, protected)
     if not shape:
         problems += file_rules.check_cluster(files.tenant, repo.current.platform)
+        problems += placement.tenant_problems(files.tenant, repo.current.platform) + placement.endpoint_problems(files.tenant)
     problems += file_rules.check_secret_store(files.tenant, repo.current.platform)
     # Rules on the merged values need well-shaped files and readable sizes; other mistakes
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
@@ -89,7 +90,21 @@ def _registry_problems(platform: Document, extractors: Document) -> list[Problem
     problems = (check_schema(platform, "platform") + check_schema(extractors, "extractors")
                 + file_rules.check_quantities(platform, "platform") + file_rules.check_quantities(extractors, "extractors"))
     if not problems:
+        problems += placement.address_problems(platform)
         problems += effective_rules.registry_rules(platform, extractors)
         problems += file_rules.check_env(platform, [])
         problems += extractor_names.check_aliases(extractors)
+    return problems
+
+
+def validate_prices(repo: Repo, prices: Document) -> list[Problem]:
+    """registry/prices.yaml against its schema, and the regions placed on it: every cluster
+    of the current platform names a priced region, and so does every tenant."""
+    problems = check_schema(prices, "prices")
+    usable = None if problems else prices
+    problems += placement.cluster_problems(repo.current.platform, usable)
+    if usable is not None:
+        for files in repo.tenants.values():
+            if not check_schema(files.tenant, "tenant"):  # a malformed region is the schema's to report
+                problems += placement.priced_problems(files.tenant, usable)
     return problems
