@@ -4,6 +4,7 @@ keyword arguments and returns an exit code."""
 from render.commands import (
     check_scope,
     config_deploy,
+    crds,
     doctor,
     explain,
     footprint,
@@ -24,4 +25,4 @@ from render.commands import (
 )
 
 COMMANDS = [render, validate, explain, new_tenant, new_cluster, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview]
+            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview, crds]

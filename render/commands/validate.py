@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from render import exitcodes, layout
+from render.crds import locate as locate_crds
 from render.load import load_repo, read_yaml
 from render.ownership import ownership_problems
-from render.problems import ProblemsError
+from render.problems import Problem, ProblemsError
 from render.rollout.plan import plan_file_problems
 from render.rollout.state import state_file_problems
 from render.validate import validate_prices, validate_repo
@@ -34,19 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="how problems are printed (default: github under GitHub Actions, else text)")
     p.add_argument("--deep", action="store_true",
                    help="also validate the rendered output with the real engines' own validators")
-    p.add_argument("--crds", type=Path, default=_env_path("DATAPLANE_CRDS"), metavar="DIR",
-                   help="folder of upstream CustomResourceDefinitions for --deep (default: $DATAPLANE_CRDS; "
-                        "without it custom resources are reported as skipped)")
+    p.add_argument("--crds", type=Path, default=None, metavar="DIR",
+                   help="folder of CustomResourceDefinitions for --deep (default: $DATAPLANE_CRDS, else the CRDs "
+                        "vendored in render/crds/; `dataplane crds where` prints which)")
     p.add_argument("--require-crds", action="store_true", default=os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1",
                    help="with --deep, fail instead of skipping when no CRD folder is given "
                         "(default: on when DATAPLANE_REQUIRE_CRDS=1)")
     p.set_defaults(run=lambda a: validate(root=a.repo, tenants=a.tenants, deep=a.deep, crds=a.crds,
                                           require_crds=a.require_crds, fmt=a.format))
-
-
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name)
-    return Path(value) if value else None
 
 
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
@@ -58,9 +54,10 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
         raise ProblemsError(problems)
     if not deep:
         return 0
-    if crds is not None and not crds.is_dir():
-        print(f"dataplane: --crds {crds}: not a folder", file=sys.stderr)
-        return EXIT_FAILED
+    crds = locate_crds(crds)
+    if not crds.is_dir():
+        raise ProblemsError([Problem("--crds", 0, 0, "", f"{crds} is not a folder",
+                                     "give a folder of CRDs, or leave --crds and $DATAPLANE_CRDS unset for the vendored ones")])
     from render.conformance import deep as deep_validation  # heavy imports only when asked
 
     try:
@@ -75,5 +72,5 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
                 print(problem.github())
             print(problem.format(), file=sys.stderr)
     for outcome in outcomes:
-        print(("FAIL " if outcome.failed else "ok   ") + outcome.line())
+        print(f"{outcome.status:<5}{outcome.line()}")
     return EXIT_FAILED if any(o.failed for o in outcomes) else 0
