@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     vendor.add_argument("--from", dest="source", type=Path, required=True, metavar="DIR",
                         help="upstream CRD folder with a SOURCES.md (e.g. ../shared/crds)")
     vendor.add_argument("--dry-run", action="store_true", help="list the files it would vendor; write nothing")
-    vendor.set_defaults(run=lambda a: crds_vendor(root=a.repo, source=a.source, dry_run=a.dry_run))
+    vendor.set_defaults(writes=True, run=lambda a: crds_vendor(root=a.repo, source=a.source, dry_run=a.dry_run))
 
 
 def crds_where(*, crds_dir: Path | None) -> int:

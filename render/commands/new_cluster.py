@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--serve-domain", help="internal DNS zone of Serve load balancers (default: REGION.dp.internal)")
     p.add_argument("--oidc-issuer", metavar="URL", help="EKS: aws eks describe-cluster --query cluster.identity.oidc.issuer")
     p.add_argument("--dry-run", action="store_true", help="print the entry; write nothing")
-    p.set_defaults(run=lambda a: new_cluster(
+    p.set_defaults(writes=True, run=lambda a: new_cluster(
         root=a.repo, name=a.name, cloud=a.cloud, region=a.region, apiserver_cidrs=a.apiserver_cidr,
         vector_store_cidrs=a.vector_store_cidr, serve_domain=a.serve_domain, oidc_issuer=a.oidc_issuer, dry_run=a.dry_run))
 

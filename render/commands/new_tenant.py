@@ -66,16 +66,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--routing", choices=("dedicated", "shared"), default="dedicated",
                    help="dedicated: route the organization here once synced (a new customer); shared: keep it on the "
                         "shared platform until its data is migrated (docs/migration.md)")
-    p.set_defaults(run=lambda a: new_tenant(
+    p.add_argument("--dry-run", action="store_true", help="check and print the three files; write nothing")
+    p.set_defaults(writes=True, run=lambda a: new_tenant(
         root=a.repo, name=a.name, cloud=a.cloud, region=a.region, organization_id=a.organization_id,
         cluster=a.cluster, cloud_account=a.cloud_account, operator_group=a.operator_group,
-        database_mode=a.database_mode, display_name=a.display_name, routing=a.routing))
+        database_mode=a.database_mode, display_name=a.display_name, routing=a.routing,
+        dry_run=a.dry_run))
 
 
 def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_id: str,
                cluster: str | None = None, cloud_account: str | None = None, operator_group: str | None = None,
                database_mode: str = "dedicated_instance", display_name: str | None = None,
-               routing: str = "dedicated") -> int:
+               routing: str = "dedicated", dry_run: bool = False) -> int:
     folder = root / layout.tenant_dir(name)
     if not layout.DNS1123_LABEL.match(name) or len(name) > layout.TENANT_NAME_MAX:
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"{name!r} is not a valid tenant name",
@@ -111,6 +113,11 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         (layout.TENANT_FILE, TENANT_TEMPLATE), (layout.OVERRIDES_FILE, OVERRIDES_TEMPLATE),
         (layout.RELEASE_FILE, RELEASE_TEMPLATE))}
     _refuse_invalid(root, name, texts)  # what the flags could not catch: written only if it validates
+    if dry_run:
+        print("dry run: nothing was written; these files would be created:")
+        for file, text in texts.items():
+            print(f"--- {layout.tenant_file(name, file)}\n{text}", end="")
+        return 0
     folder.mkdir(parents=True)
     for file, text in texts.items():
         (folder / file).write_text(text, encoding="utf-8")

@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="write nothing; exit 1 and list stale, missing and extra files if the committed output differs")
     p.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the render cache: validate and render every tenant")
-    p.set_defaults(run=lambda a: render(root=a.repo, tenants=a.tenants, check=a.check, use_cache=not a.no_cache))
+    p.set_defaults(writes=True, run=lambda a: render(root=a.repo, tenants=a.tenants, check=a.check, use_cache=not a.no_cache))
 
 
 def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bool = True) -> int:

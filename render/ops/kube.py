@@ -132,13 +132,17 @@ def _ray_service_or_none(cluster: Cluster, namespace: str, **kwargs: Any) -> Any
         raise
 
 
-def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, index: int, group: str,
-                          replicas: int) -> None:
-    """JSON patch of one worker group's replicas; the `test` op refuses if the list moved."""
-    patch = [
+def worker_replicas_patch(index: int, group: str, replicas: int) -> list[dict[str, Any]]:
+    return [
         {"op": "test", "path": f"/spec/workerGroupSpecs/{index}/groupName", "value": group},
         {"op": "replace", "path": f"/spec/workerGroupSpecs/{index}/replicas", "value": replicas},
     ]
+
+
+def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, index: int, group: str,
+                          replicas: int) -> None:
+    """JSON patch of one worker group's replicas; the `test` op refuses if the list moved."""
+    patch = worker_replicas_patch(index, group, replicas)
     call(cluster, f"patch raycluster {ray_cluster} in {namespace}", cluster.custom.patch_namespaced_custom_object,
          RAY_GROUP, RAY_VERSION, namespace, "rayclusters", ray_cluster, patch,
          _content_type="application/json-patch+json")

@@ -13,7 +13,7 @@ from render import emit, fleet, git, layout
 from render.load import Repo, load_platform_at, load_repo
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
-from render.workflows import scope
+from render.workflows import preconditions, scope
 from render.workflows.release import Target, release_text, target_of
 
 
@@ -91,12 +91,23 @@ def commit_tenant(root: Path, tenant: str, message: str, *, release: bool) -> li
     return [sha] if sha else []
 
 
-def push_change(root: Path, apply: Callable[[], list[str]], *, push: bool) -> git.Pushed | None:
-    """git.deploy with the workflow's token ($GITHUB_TOKEN, through git's environment).
+def push_change(root: Path, apply: Callable[[Path], list[str]], *, push: bool,
+                dry_run: bool = False) -> git.Pushed | None:
+    """git.deploy with the workflow's token ($GITHUB_TOKEN, through git's environment), after
+    the preconditions (render/workflows/preconditions.py); `apply` commits in the folder it
+    is given. Prints what was committed, tagged and pushed. With `dry_run`, the change is
+    applied to a throwaway clone and reported instead: an empty result.
     A git failure (a push still rejected, say) is reported in one line: None."""
     env = git.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
+    preconditions.check(root, push=push, env=env)
+    if dry_run:
+        print("\n".join(preconditions.rehearse(root, apply, push=push).lines()))
+        return git.Pushed([], 0)
+    before, tags = git.head(root), set(git.run(root, "tag", "--list").split())
     try:
-        return git.deploy(root, apply, push=push, env=env)
+        result = git.deploy(root, lambda: apply(root), push=push, env=env)
     except git.GitError as e:
         print(f"dataplane: {e}", file=sys.stderr)
         return None
+    print("\n".join(preconditions.report(before, root, tags, push)))
+    return result
