@@ -63,6 +63,7 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
         plans.clear()
         commits: list[str] = []
         before = git.head(work)
+        deploy.load_valid(work)  # every input is valid before the first commit
         if update.version and update.tag:
             commits += _set_engine(work, update.version, update.tag)
         # A held tenant without a revision rendered from HEAD's platform until now (a

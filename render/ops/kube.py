@@ -41,9 +41,8 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
     try:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
-    except ImportError:
-        raise OpsError("the Kubernetes client is not installed",
-                       "install the ops extra: pip install -e '.[ops]'") from None
+    except ImportError:  # the CLI says which extra brings it, and exits 4 (render/exitcodes.py)
+        raise ModuleNotFoundError("No module named 'kubernetes'", name="kubernetes") from None
 
     api = client.ApiClient(configuration=client.Configuration())
     try:

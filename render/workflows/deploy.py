@@ -107,7 +107,20 @@ def push_change(root: Path, apply: Callable[[Path], list[str]], *, push: bool,
     try:
         result = git.deploy(root, lambda: apply(root), push=push, env=env)
     except git.GitError as e:
+        _restore(root, before, tags)
         print(f"dataplane: {e}", file=sys.stderr)
         return None
+    except BaseException:
+        _restore(root, before, tags)  # a refused input found midway: the run leaves nothing behind
+        raise
     print("\n".join(preconditions.report(before, root, tags, push)))
     return result
+
+
+def _restore(root: Path, head: str, tags: set[str]) -> None:
+    """Undo a run that failed: its commits, tags and files. The preconditions made sure the
+    tree was clean and nothing was ahead of the remote, so only the run's own work goes."""
+    git.run(root, "reset", "-q", "--hard", head)
+    git.run(root, "clean", "-q", "-f", "-d")
+    for tag in set(git.run(root, "tag", "--list").split()) - tags:
+        git.run(root, "tag", "-d", tag)
