@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from render import layout
+from render import layout, tombstones
 from render.clouds import CLOUDS
 from render.commands import new_cluster
 from render.load import Document, Repo, TenantFiles, list_tenants, load_repo, parse_bytes, read_yaml
@@ -91,7 +91,8 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
     account = cloud_account or spec.default_account
     placed = _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region)
     problems = (_organization_problems(root, organization_id) + _account_problems(cloud, account) + placed
-                + ([] if placed else _cluster_problems(platform_doc, cluster, cloud, region)))
+                + ([] if placed else _cluster_problems(platform_doc, cluster, cloud, region))
+                + _tombstone_problems(root, name, cloud, organization_id))
     if problems:
         raise ProblemsError(problems)
     values = {
@@ -176,6 +177,13 @@ def _peers(root: Path) -> dict[str, Document]:
         except ProblemsError:
             continue
     return out
+
+
+def _tombstone_problems(root: Path, name: str, cloud: str, organization_id: str) -> list[Problem]:
+    """A name, organization id, bucket or prefix of an offboarded tenant is never reused."""
+    draft = Document(layout.tenant_file(name, layout.TENANT_FILE),
+                     {"name": name, "cloud": cloud, "organization_id": organization_id}, {})
+    return tombstones.problems(root, {name: draft}, read_yaml(root, layout.PLATFORM_FILE), at_tombstone=True)
 
 
 def _organization_problems(root: Path, organization_id: str) -> list[Problem]:
