@@ -15,7 +15,7 @@ from render import layout
 from render.clouds import CLOUDS, Cloud
 from render.load import parse_bytes, read_yaml
 from render.problems import Problem, ProblemsError
-from render.validate import placement
+from render.validate import cloud_rules
 from render.validate.schemas import check_schema
 
 FLAG = "--name"
@@ -87,8 +87,8 @@ def new_cluster(*, root: Path, name: str | None, cloud: str, region: str, apiser
     new = insert_cluster(text, entry)
     doc = parse_bytes(new.encode("utf-8"), layout.PLATFORM_FILE)
     prices = read_yaml(root, layout.PRICES_FILE)
-    found = check_schema(doc, "platform") or (placement.address_problems(doc) + [
-        p for p in placement.cluster_problems(doc, prices) if p.pointer.startswith(f"clusters.{name}")])
+    found = check_schema(doc, "platform") or (cloud_rules.address_problems(doc) + [
+        p for p in cloud_rules.cluster_problems(doc, prices) if p.pointer.startswith(f"clusters.{name}")])
     if found:
         raise ProblemsError(found)
     if dry_run:

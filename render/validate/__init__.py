@@ -18,10 +18,19 @@ from dataclasses import replace
 from render import migration
 from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
-from render.validate import data_rules, effective_rules, extractor_names, file_rules, fleet_rules, misplaced, placement
+from render.validate import (
+    cloud_rules,
+    data_rules,
+    effective_rules,
+    extractor_names,
+    file_rules,
+    fleet_rules,
+    misplaced,
+    placement_rules,
+)
 from render.validate.schemas import check_schema, schema
 
-__all__ = ["validate_prices", "validate_repo", "validate_tenant"]
+__all__ = ["validate_prices", "validate_repo", "validate_tenant", "warnings"]
 
 
 def validate_repo(repo: Repo) -> list[Problem]:
@@ -74,7 +83,7 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     problems += file_rules.check_env(files.overrides, protected)
     if not shape:
         problems += file_rules.check_cluster(files.tenant, repo.current.platform)
-        problems += placement.tenant_problems(files.tenant, repo.current.platform) + placement.endpoint_problems(files.tenant)
+        problems += cloud_rules.tenant_problems(files.tenant, repo.current.platform) + cloud_rules.endpoint_problems(files.tenant)
         problems += data_rules.lifecycle_problems(files.tenant, repo.current.platform.data)
         problems += file_rules.check_restore(files.tenant)
     problems += file_rules.check_secret_store(files.tenant, repo.current.platform)
@@ -82,7 +91,9 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
     if not shape and not sizes:
         problems += effective_rules.tenant_rules(files, repo.current.platform, repo.current.extractors)
-        if not problems:  # the peak is only meaningful over values every other rule accepts
+        if not problems:  # placement and the peak are only meaningful over values every other rule accepts
+            problems += placement_rules.tenant_problems(files, repo.current.platform, repo.current.extractors)[0]
+        if not problems:
             problems += effective_rules.contract_rules(files, repo.current.platform, repo.current.extractors)
     return problems
 
@@ -92,8 +103,9 @@ def _registry_problems(platform: Document, extractors: Document) -> list[Problem
     problems = (check_schema(platform, "platform") + check_schema(extractors, "extractors")
                 + file_rules.check_quantities(platform, "platform") + file_rules.check_quantities(extractors, "extractors"))
     if not problems:
-        problems += placement.address_problems(platform)
+        problems += cloud_rules.address_problems(platform)
         problems += effective_rules.registry_rules(platform, extractors)
+        problems += [] if problems else placement_rules.registry_problems(platform, extractors)[0]
         problems += file_rules.check_env(platform, [])
         problems += file_rules.check_backup_schedules(platform)
         problems += extractor_names.check_aliases(extractors)
@@ -106,9 +118,19 @@ def validate_prices(repo: Repo, prices: Document) -> list[Problem]:
     of the current platform names a priced region, and so does every tenant."""
     problems = check_schema(prices, "prices")
     usable = None if problems else prices
-    problems += placement.cluster_problems(repo.current.platform, usable)
+    problems += cloud_rules.cluster_problems(repo.current.platform, usable)
     if usable is not None:
         for files in repo.tenants.values():
             if not check_schema(files.tenant, "tenant"):  # a malformed region is the schema's to report
-                problems += placement.priced_problems(files.tenant, usable)
+                problems += cloud_rules.priced_problems(files.tenant, usable)
     return problems
+
+
+def warnings(repo: Repo) -> list[Problem]:
+    """What is valid but will not behave as written: maxima the worker groups cannot reach
+    (render/validate/placement_rules.py). Only meaningful when validate_repo found nothing."""
+    found = placement_rules.registry_problems(repo.current.platform, repo.current.extractors)[1]
+    for files in repo.tenants.values():
+        shared = repo.inputs_for(files.name) if pinned_revision(files) in (None, *repo.revisions) else repo.current
+        found += placement_rules.tenant_problems(files, shared.platform, shared.extractors)[1]
+    return sorted(set(found))
