@@ -59,8 +59,8 @@ def expectations(path: Path) -> list[tuple[str, int, str]]:
         text = raw.decode("latin-1")
         if m := re.match(r"^# expect: (\d+|@[-+]?\d*): (.+)$", text):
             out.append((TARGETS[path.parent.name], _line(path, m[1]), m[2]))
-        elif m := re.match(r"^# also: ([^:]+):(\d+):(.+)$", text):
-            out.append((m[1], int(m[2]), m[3]))
+        elif m := re.match(r"^# also: ([^:]+):(\d+|@[^@]+@):(.+)$", text):
+            out.append((m[1], _line_of(m[1], m[2]), m[3]))
         elif not text.startswith("#") or text.startswith("# patch: "):
             break
     return out
@@ -73,6 +73,14 @@ def _line(case: Path, where: str) -> int:
     old = PATCH.findall(case.read_text(encoding="latin-1"))[0][0]
     before = (ROOT / TARGETS[case.parent.name]).read_text(encoding="utf-8").split(old, 1)[0]
     return before.count("\n") + 1 + int(where[1:] or 0)
+
+
+def _line_of(rel: str, where: str) -> int:
+    """A line number, or @TEXT@: the line of the repository's `rel` that holds TEXT."""
+    if not where.startswith("@"):
+        return int(where)
+    lines = (ROOT / rel).read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if where.strip("@") in line)
 
 
 def test_corpus_is_large_enough() -> None:

@@ -41,9 +41,8 @@ def require_client() -> None:
     """The ops extra is installed (checked first: without it nothing else matters)."""
     try:
         import kubernetes  # noqa: F401
-    except ImportError:
-        raise OpsError("the Kubernetes client is not installed",
-                       "install the ops extra: pip install -e '.[ops]'") from None
+    except ImportError:  # the CLI says which extra brings it, and exits 4 (render/exitcodes.py)
+        raise ModuleNotFoundError("No module named 'kubernetes'", name="kubernetes") from None
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
