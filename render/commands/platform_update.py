@@ -42,15 +42,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--version", help="new platform version (an engine image published from the platform's main)")
     p.add_argument("--tag", help="engine image tag (default: the version)")
     p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
+    p.add_argument("--dry-run", action="store_true", help="print what would be committed, tagged and pushed; write nothing")
     p.add_argument("--summary", type=Path, help="append a markdown report here (in a workflow: $GITHUB_STEP_SUMMARY)")
-    p.set_defaults(run=lambda a: platform_update(
+    p.set_defaults(writes=True, run=lambda a: platform_update(
         root=a.repo, event_name=a.event_name if a.event else None, event=a.event, version=a.version, tag=a.tag,
-        push=a.push, summary=a.summary))
+        push=a.push, summary=a.summary, dry_run=a.dry_run))
 
 
 def platform_update(*, root: Path, event_name: str | None = None, event: Path | None = None,
                     version: str | None = None, tag: str | None = None, push: bool = False, summary: Path | None = None,
-                    clock: Callable[[], datetime] = utc_now) -> int:
+                    clock: Callable[[], datetime] = utc_now, dry_run: bool = False) -> int:
     authority.require(root, authority.PLATFORM_UPDATE)  # before anything is read or written
     if event_name:
         update = events.platform_update(event_name, read_event(event))
@@ -59,21 +60,24 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
         update = events.PlatformUpdate(v, events.image_tag(tag or v) if v else None)
     plans: list[tuple[Plan, moves.Start | None]] = []
 
-    def apply() -> list[str]:
+    def apply(work: Path) -> list[str]:
         plans.clear()
         commits: list[str] = []
-        before = git.head(root)
+        before = git.head(work)
+        deploy.load_valid(work)  # every input is valid before the first commit
         if update.version and update.tag:
-            commits += _set_engine(root, update.version, update.tag)
+            commits += _set_engine(work, update.version, update.tag)
         # A held tenant without a revision rendered from HEAD's platform until now (a
         # pull request's `render --check` saw to it): it is pinned there.
-        plan, start, sha = _roll_out(root, before, update.version, clock())
+        plan, start, sha = _roll_out(work, before, update.version, clock())
         plans.append((plan, start))
         return commits + ([sha] if sha else [])
 
-    result = deploy.push_change(root, apply, push=push)
+    result = deploy.push_change(root, apply, push=push, dry_run=dry_run)
     if result is None:
         return 1
+    if dry_run:
+        return 0
     add_summary(summary, summary_markdown(plans[0][0], result.commits) + rollout_markdown(plans[0][1]))
     return 0
 

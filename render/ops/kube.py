@@ -41,9 +41,8 @@ def require_client() -> None:
     """The ops extra is installed (checked first: without it nothing else matters)."""
     try:
         import kubernetes  # noqa: F401
-    except ImportError:
-        raise OpsError("the Kubernetes client is not installed",
-                       "install the ops extra: pip install -e '.[ops]'") from None
+    except ImportError:  # the CLI says which extra brings it, and exits 4 (render/exitcodes.py)
+        raise ModuleNotFoundError("No module named 'kubernetes'", name="kubernetes") from None
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
@@ -51,9 +50,8 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
     try:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
-    except ImportError:
-        raise OpsError("the Kubernetes client is not installed",
-                       "install the ops extra: pip install -e '.[ops]'") from None
+    except ImportError:  # the CLI says which extra brings it, and exits 4 (render/exitcodes.py)
+        raise ModuleNotFoundError("No module named 'kubernetes'", name="kubernetes") from None
 
     api = client.ApiClient(configuration=client.Configuration())
     try:
@@ -155,13 +153,17 @@ def _ray_service_or_none(cluster: Cluster, namespace: str, **kwargs: Any) -> Any
         raise
 
 
-def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, index: int, group: str,
-                          replicas: int) -> None:
-    """JSON patch of one worker group's replicas; the `test` op refuses if the list moved."""
-    patch = [
+def worker_replicas_patch(index: int, group: str, replicas: int) -> list[dict[str, Any]]:
+    return [
         {"op": "test", "path": f"/spec/workerGroupSpecs/{index}/groupName", "value": group},
         {"op": "replace", "path": f"/spec/workerGroupSpecs/{index}/replicas", "value": replicas},
     ]
+
+
+def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, index: int, group: str,
+                          replicas: int) -> None:
+    """JSON patch of one worker group's replicas; the `test` op refuses if the list moved."""
+    patch = worker_replicas_patch(index, group, replicas)
     call(cluster, f"patch raycluster {ray_cluster} in {namespace}", cluster.custom.patch_namespaced_custom_object,
          RAY_GROUP, RAY_VERSION, namespace, "rayclusters", ray_cluster, patch,
          _content_type="application/json-patch+json")
