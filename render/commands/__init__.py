@@ -3,6 +3,7 @@ keyword arguments and returns an exit code."""
 
 from render.commands import (
     check_scope,
+    cluster,
     config_deploy,
     doctor,
     explain,
@@ -23,4 +24,4 @@ from render.commands import (
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview]
+            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview, cluster]

@@ -1,0 +1,115 @@
+"""What a data-plane cluster has before ArgoCD syncs anything: the upstream CRDs, the
+node pools, the storage classes, the namespaces and identities of the platform's
+controllers, and the KubeRay operator running as its ServiceAccount.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from render import layout, prerequisites
+from render.admission import policies
+from render.cluster import api, control_plane, identities, nodes
+from render.yamlstrict import Document
+
+CRDS_ENV = "DATAPLANE_CRDS"
+ESTABLISHED_TIMEOUT_S = 60
+OPERATOR_ROLE_FILE = "kuberay-operator-role.yaml"  # copied from the pinned module by `components`
+ADMIN_ROLE = "cluster-admin"
+
+
+def crds_dir(root: Path) -> Path:
+    """The one place the upstream CRDs are found: $DATAPLANE_CRDS, else ../shared/crds
+    beside the repository (a vendored copy replaces this function's answer)."""
+    env = os.environ.get(CRDS_ENV)
+    return Path(env) if env else root.parent / "shared" / "crds"
+
+
+def crd_documents(folder: Path) -> list[dict[str, Any]]:
+    out = []
+    for f in sorted(folder.rglob("*.yaml")):
+        for doc in yaml.load_all(f.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                out.append(doc)
+    return out
+
+
+def install_crds(admin: api.Api, folder: Path, kinds: set[str]) -> list[str]:
+    """The upstream CRDs of `kinds` (the prerequisites' `<group>/<Kind>`), and no other."""
+    names = []
+    for crd in crd_documents(folder):
+        if f"{crd['spec']['group']}/{crd['spec']['names']['kind']}" not in kinds:
+            continue
+        crd.pop("status", None)
+        api.apply(admin, crd, manager="bootstrap")
+        names.append(crd["metadata"]["name"])
+    end = time.monotonic() + ESTABLISHED_TIMEOUT_S
+    waiting = set(names)
+    while waiting and time.monotonic() < end:
+        for name in sorted(waiting):
+            obj = api.get(admin, "apiextensions.k8s.io/v1", "CustomResourceDefinition", name) or {}
+            conds = {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []}
+            if conds.get("Established") == "True":
+                waiting.discard(name)
+        time.sleep(0.2)
+    if waiting:
+        raise control_plane.ClusterError(f"CRDs not established in {ESTABLISHED_TIMEOUT_S} s: {', '.join(sorted(waiting))}")
+    api.refresh(admin)
+    return names
+
+
+def storage_classes(platform: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each cloud's storage class the StatefulSets name; volumes come from the stand-in
+    provisioner (render/cluster/standins.py), as the cloud's CSI driver would."""
+    return [{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+             "provisioner": f"{cloud}.standin.dataplane.io", "volumeBindingMode": "WaitForFirstConsumer",
+             "allowVolumeExpansion": True}
+            for cloud, name in sorted(platform["datastores"]["storage_class"].items())]
+
+
+def prepare(root: Path, bins: Path, p: control_plane.Paths, platform: dict[str, Any], clouds: list[str],
+            tenants: int, say: Callable[[str], None]) -> None:
+    admin = api.connect(str(p.kubeconfig))
+    folder = crds_dir(root)
+    if not folder.is_dir():
+        raise control_plane.ClusterError(f"no upstream CRDs at {folder}; set {CRDS_ENV}")
+    kinds = set().union(*(prerequisites.provided(platform, c) for c in [*clouds, prerequisites.MANAGEMENT]))
+    say(f"installing {len(install_crds(admin, folder, kinds))} upstream CRDs from {folder} "
+        f"(registry/platform.yaml cluster_prerequisites)")
+    pool = nodes.nodes(platform, clouds, tenants)
+    for node in pool:
+        api.apply(admin, node, manager="kwok")
+    say(f"registered {len(pool)} simulated nodes ({', '.join(sorted(set(clouds)))}; pools "
+        f"{', '.join(f'{g}={n}' for g, n in sorted(nodes.pool_sizes(platform, tenants).items()))} per cloud)")
+    for sc in storage_classes(platform):
+        api.apply(admin, sc, manager="bootstrap")
+    deploy = identities.ServiceAccount.parse(platform["admission"]["deploy_identity"])
+    identities.ensure(admin, deploy, ADMIN_ROLE)
+    _write_kubeconfig(p, "deploy", identities.kubeconfig_for(p.kubeconfig, "deploy", identities.token(admin, deploy)))
+    operator_user = policies.controller_identities(Document(layout.PLATFORM_FILE, platform))[0]
+    operator = identities.ServiceAccount.parse(operator_user)
+    role = yaml.safe_load((bins / OPERATOR_ROLE_FILE).read_text(encoding="utf-8"))
+    role["metadata"]["name"] = "kuberay-operator"
+    api.apply(admin, role, manager="bootstrap")
+    identities.ensure(admin, operator, "kuberay-operator")
+    conf = _write_kubeconfig(p, "kuberay-operator",
+                             identities.kubeconfig_for(p.kubeconfig, "kuberay-operator", identities.token(admin, operator)))
+    pid = control_plane.start_operator(bins, p, conf)
+    say(f"KubeRay operator running as {operator_user} (pid {pid})")
+
+
+def _write_kubeconfig(p: control_plane.Paths, name: str, conf: dict[str, Any]) -> Path:
+    path = p.workdir / f"kubeconfig-{name}.yaml"
+    path.write_text(yaml.safe_dump(conf), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def deploy_kubeconfig(p: control_plane.Paths) -> Path:
+    return p.workdir / "kubeconfig-deploy.yaml"
