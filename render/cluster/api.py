@@ -42,6 +42,8 @@ def connect(kubeconfig: str, impersonate: str = "", groups: tuple[str, ...] = ()
     if token:
         conf.cert_file = conf.key_file = None
         conf.api_key = {"authorization": f"Bearer {token}"}
+    if "authorization" in conf.api_key:  # the client sends only what auth_settings() names
+        conf.api_key["BearerToken"] = conf.api_key["authorization"]
     api = client.ApiClient(configuration=conf)
     if impersonate:
         api.set_default_header("Impersonate-User", impersonate)

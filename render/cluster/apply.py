@@ -75,6 +75,10 @@ def run(root: Path, admin: api.Api, deploy: api.Api, tenants: list[str] | None, 
     for app in selected(applications(tree), tenants):
         name = app["metadata"]["name"]
         namespace = app["spec"]["destination"].get("namespace", "")
+        if namespace and layout.LABEL_TENANT not in app["metadata"].get("labels", {}):
+            # A platform Application's namespace (argocd, control-plane) is made when the
+            # management cluster is installed (docs/argocd.md), not by a sync.
+            api.apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, "bootstrap")
         items = [waves.Item(f, d) for f in waves.app_files(app, files) for d in tree[f]]
         for item in items:
             if namespace and "namespace" not in item.obj["metadata"] and item.obj["kind"] not in CLUSTER_KINDS:

@@ -5,8 +5,11 @@ controllers, and the KubeRay operator running as its ServiceAccount.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,13 +18,14 @@ import yaml
 
 from render import layout, prerequisites
 from render.admission import policies
-from render.cluster import api, control_plane, identities, nodes
+from render.cluster import api, components, control_plane, identities, nodes
 from render.yamlstrict import Document
 
 CRDS_ENV = "DATAPLANE_CRDS"
 ESTABLISHED_TIMEOUT_S = 60
 OPERATOR_ROLE_FILE = "kuberay-operator-role.yaml"  # copied from the pinned module by `components`
 ADMIN_ROLE = "cluster-admin"
+PARALLEL = 8  # concurrent requests while bootstrapping (CRDs, nodes)
 
 
 def crds_dir(root: Path) -> Path:
@@ -31,24 +35,34 @@ def crds_dir(root: Path) -> Path:
     return Path(env) if env else root.parent / "shared" / "crds"
 
 
-def crd_documents(folder: Path) -> list[dict[str, Any]]:
+def crd_documents(folder: Path, cache: Path | None = None) -> list[dict[str, Any]]:
+    """Every CustomResourceDefinition under `folder`. Parsing megabytes of YAML is slow, so
+    each file's documents are kept as JSON in `cache`, keyed by the file's bytes."""
     out = []
     for f in sorted(folder.rglob("*.yaml")):
-        for doc in yaml.load_all(f.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                out.append(doc)
+        raw = f.read_bytes()
+        cached = cache / f"{hashlib.sha256(raw).hexdigest()[:24]}.json" if cache else None
+        if cached is not None and cached.is_file():
+            docs = json.loads(cached.read_bytes())
+        else:
+            docs = [d for d in yaml.load_all(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                    if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"]
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_text(json.dumps(docs), encoding="utf-8")
+        out.extend(docs)
     return out
 
 
-def install_crds(admin: api.Api, folder: Path, kinds: set[str]) -> list[str]:
+def install_crds(admin: api.Api, folder: Path, kinds: set[str], cache: Path | None = None) -> list[str]:
     """The upstream CRDs of `kinds` (the prerequisites' `<group>/<Kind>`), and no other."""
-    names = []
-    for crd in crd_documents(folder):
-        if f"{crd['spec']['group']}/{crd['spec']['names']['kind']}" not in kinds:
-            continue
+    crds = [c for c in crd_documents(folder, cache) if f"{c['spec']['group']}/{c['spec']['names']['kind']}" in kinds]
+    for crd in crds:
         crd.pop("status", None)
-        api.apply(admin, crd, manager="bootstrap")
-        names.append(crd["metadata"]["name"])
+    api.resource(admin, "apiextensions.k8s.io/v1", "CustomResourceDefinition")  # discovery once, before threads
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        list(pool.map(lambda crd: api.apply(admin, crd, manager="bootstrap"), crds))
+    names = [c["metadata"]["name"] for c in crds]
     end = time.monotonic() + ESTABLISHED_TIMEOUT_S
     waiting = set(names)
     while waiting and time.monotonic() < end:
@@ -80,11 +94,13 @@ def prepare(root: Path, bins: Path, p: control_plane.Paths, platform: dict[str, 
     if not folder.is_dir():
         raise control_plane.ClusterError(f"no upstream CRDs at {folder}; set {CRDS_ENV}")
     kinds = set().union(*(prerequisites.provided(platform, c) for c in [*clouds, prerequisites.MANAGEMENT]))
-    say(f"installing {len(install_crds(admin, folder, kinds))} upstream CRDs from {folder} "
+    crds = install_crds(admin, folder, kinds, components.cache_root() / "crds")
+    say(f"installed {len(crds)} upstream CRDs from {folder} "
         f"(registry/platform.yaml cluster_prerequisites)")
     pool = nodes.nodes(platform, clouds, tenants)
-    for node in pool:
-        api.apply(admin, node, manager="kwok")
+    api.resource(admin, "v1", "Node")
+    with ThreadPoolExecutor(PARALLEL) as executor:
+        list(executor.map(lambda node: api.apply(admin, node, manager="kwok"), pool))
     say(f"registered {len(pool)} simulated nodes ({', '.join(sorted(set(clouds)))}; pools "
         f"{', '.join(f'{g}={n}' for g, n in sorted(nodes.pool_sizes(platform, tenants).items()))} per cloud)")
     for sc in storage_classes(platform):

@@ -33,7 +33,7 @@ def pool_sizes(platform: dict[str, Any], tenants: int) -> dict[str, int]:
 
 def nodes(platform: dict[str, Any], clouds: list[str], tenants: int) -> list[dict[str, Any]]:
     """Every simulated Node for the given clouds, `tenants` tenants' worth of each pool."""
-    out = []
+    out: list[dict[str, Any]] = []
     for cloud in sorted(set(clouds)):
         for group, count in sorted(pool_sizes(platform, tenants).items()):
             out.extend(_node(platform, cloud, group, i) for i in range(count))

@@ -177,7 +177,7 @@ def _external_secret(admin: api.Api, es: dict[str, Any], world: World, pushed: s
                       "metadata": {"name": target.get("name") or es["metadata"]["name"], "namespace": ns,
                                    "ownerReferences": [{"apiVersion": ES, "kind": "ExternalSecret", "controller": True,
                                                         "name": es["metadata"]["name"], "uid": es["metadata"]["uid"]}]},
-                      "stringData": {k: "stand-in" for k in keys}}, manager="external-secrets")
+                      "stringData": dict.fromkeys(keys, "stand-in")}, manager="external-secrets")
     api.patch_status(admin, es, {"conditions": [cond("Ready", True, "SecretSynced", "secret synced")]}, MANAGER)
 
 

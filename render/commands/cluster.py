@@ -20,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "($DATAPLANE_CLUSTER_CACHE).")
     p.add_argument("--state", type=Path, metavar="DIR", help="state folder (default: <cache>/run)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("build", help="build the pinned components into the cache (what `up` does first)")
+    a.set_defaults(run=lambda x: build(root=x.repo))
     a = actions.add_parser("up", help="build (first time) and start the control plane")
     a.add_argument("--tenants", type=int, default=0, metavar="N", help="size the node pools for N tenants "
                                                                         "(default: the tenants in tenants/)")
@@ -39,6 +41,15 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def build(*, root: Path) -> int:
+    from render.cluster import components
+
+    started = time.monotonic()
+    bins = components.ensure_built(root, _say)
+    print(f"components in {bins} ({time.monotonic() - started:.0f} s)")
+    return exitcodes.OK
+
+
 def up(*, root: Path, state: Path | None = None, tenants: int = 0, port: int = 0) -> int:
     from render.cluster import control_plane, session
 
@@ -56,7 +67,8 @@ def up(*, root: Path, state: Path | None = None, tenants: int = 0, port: int = 0
 
 
 def apply(*, root: Path, state: Path | None = None, tenants: list[str] | None = None, wave_timeout_s: float = 90) -> int:
-    from render.cluster import api, apply as applying, bootstrap, control_plane, verify
+    from render.cluster import api, bootstrap, control_plane, verify
+    from render.cluster import apply as applying
 
     p = control_plane.paths(state)
     if not control_plane.running_pids(p):
