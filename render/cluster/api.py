@@ -6,14 +6,22 @@ server's own message.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from render.problems import UserError
 
+T = TypeVar("T")
+
 FIELD_MANAGER = "argocd-controller"  # what ArgoCD's server-side apply names itself
-TIMEOUT_S = 30
+TIMEOUT_S = 120  # a busy 2-core machine answers a megabyte CRD slowly
+
+
+class Unreachable(UserError):
+    """The API server did not answer (stopped, or too slow)."""
 
 
 class Refused(UserError):
@@ -52,6 +60,19 @@ def connect(kubeconfig: str, impersonate: str = "", groups: tuple[str, ...] = ()
     return Api(api, DynamicClient(api))
 
 
+def _network(fn: Callable[..., T]) -> Callable[..., T]:
+    """The API server not answering becomes `Unreachable`, never a traceback."""
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> T:
+        from urllib3.exceptions import HTTPError
+        try:
+            return fn(*args, **kwargs)
+        except HTTPError as e:
+            raise Unreachable(f"the local API server did not answer: {type(e).__name__}: {str(e)[:200]}") from None
+    return wrapped
+
+
+@_network
 def resource(api: Api, api_version: str, kind: str) -> Any:
     return api.dynamic.resources.get(api_version=api_version, kind=kind)
 
@@ -69,6 +90,7 @@ def _refused(e: Any) -> Refused:
     return Refused(int(getattr(e, "status", 0) or 0), message)
 
 
+@_network
 def apply(api: Api, obj: dict[str, Any], manager: str = FIELD_MANAGER) -> dict[str, Any]:
     """Server-side apply of `obj` (force: the applier owns its fields, as ArgoCD does)."""
     from kubernetes.client.exceptions import ApiException
@@ -84,6 +106,7 @@ def apply(api: Api, obj: dict[str, Any], manager: str = FIELD_MANAGER) -> dict[s
     return dict(out.to_dict())
 
 
+@_network
 def get(api: Api, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
     from kubernetes.dynamic.exceptions import NotFoundError
 
@@ -94,6 +117,7 @@ def get(api: Api, api_version: str, kind: str, name: str, namespace: str | None 
         return None
 
 
+@_network
 def items(api: Api, api_version: str, kind: str, namespace: str | None = None,
           selector: str = "") -> list[dict[str, Any]]:
     res = resource(api, api_version, kind)
@@ -101,6 +125,7 @@ def items(api: Api, api_version: str, kind: str, namespace: str | None = None,
     return list(out.get("items") or [])
 
 
+@_network
 def patch_status(api: Api, obj: dict[str, Any], status: dict[str, Any], manager: str) -> None:
     """Server-side apply of `status` to obj's status subresource (what a controller does)."""
     from kubernetes.client.exceptions import ApiException
@@ -118,6 +143,7 @@ def patch_status(api: Api, obj: dict[str, Any], status: dict[str, Any], manager:
         raise _refused(e) from None
 
 
+@_network
 def request(api: Api, method: str, path: str, body: Any = None, content_type: str = "") -> Any:
     """A raw request (subresources: scale, eviction, token); refusals as `Refused`."""
     from kubernetes.client.exceptions import ApiException

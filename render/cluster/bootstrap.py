@@ -25,14 +25,15 @@ CRDS_ENV = "DATAPLANE_CRDS"
 ESTABLISHED_TIMEOUT_S = 60
 OPERATOR_ROLE_FILE = "kuberay-operator-role.yaml"  # copied from the pinned module by `components`
 ADMIN_ROLE = "cluster-admin"
-PARALLEL = 8  # concurrent requests while bootstrapping (CRDs, nodes)
+PARALLEL = 8  # concurrent requests while registering nodes
+CRD_PARALLEL = 2  # megabyte CRDs: more at once only queue in the API server
 
 
 def crds_dir(root: Path) -> Path:
     """The one place the upstream CRDs are found: $DATAPLANE_CRDS, else ../shared/crds
     beside the repository (a vendored copy replaces this function's answer)."""
     env = os.environ.get(CRDS_ENV)
-    return Path(env) if env else root.parent / "shared" / "crds"
+    return Path(env) if env else root.resolve().parent / "shared" / "crds"
 
 
 def crd_documents(folder: Path, cache: Path | None = None) -> list[dict[str, Any]]:
@@ -60,7 +61,7 @@ def install_crds(admin: api.Api, folder: Path, kinds: set[str], cache: Path | No
     for crd in crds:
         crd.pop("status", None)
     api.resource(admin, "apiextensions.k8s.io/v1", "CustomResourceDefinition")  # discovery once, before threads
-    with ThreadPoolExecutor(PARALLEL) as pool:
+    with ThreadPoolExecutor(CRD_PARALLEL) as pool:
         list(pool.map(lambda crd: api.apply(admin, crd, manager="bootstrap"), crds))
     names = [c["metadata"]["name"] for c in crds]
     end = time.monotonic() + ESTABLISHED_TIMEOUT_S

@@ -121,7 +121,7 @@ def ensure_built(root: Path, say: Callable[[str], None]) -> Path:
         started = time.monotonic()
         _go_build(tools_dir(root) / module, bins, packages, names, say)
         say(f"built {names} in {time.monotonic() - started:.0f} s")
-    copy_files(root, bins)
+    copy_files(root, bins)  # cheap when present: a file beside binaries built before it existed
     return bins
 
 

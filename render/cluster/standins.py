@@ -35,9 +35,12 @@ SELECTED_NODE = "volume.kubernetes.io/selected-node"
 ES = "external-secrets.io/v1"
 
 
-def cond(kind: str, ok: bool, reason: str, message: str) -> dict[str, Any]:
-    return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message,
-            "lastTransitionTime": "2026-01-01T00:00:00Z"}
+def cond(kind: str, ok: bool, reason: str, message: str, stamped: bool = True) -> dict[str, Any]:
+    """A status condition; KEDA's have no lastTransitionTime (`stamped=False`)."""
+    out = {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message}
+    if stamped:
+        out["lastTransitionTime"] = "2026-01-01T00:00:00Z"
+    return out
 
 
 def key(obj: dict[str, Any]) -> tuple[str, str, str]:
@@ -69,7 +72,8 @@ def reconcile(admin: api.Api, namespaces: list[str], world: World) -> None:
         for so in api.items(admin, "keda.sh/v1alpha1", "ScaledObject", ns):
             if not (so.get("status") or {}).get("conditions"):
                 api.patch_status(admin, so, {"conditions": [cond("Ready", True, "ScaledObjectReady",
-                                                                 "ScaledObject is defined correctly and is ready for scaling")]}, MANAGER)
+                                                                 "ScaledObject is defined correctly and is ready for scaling",
+                                                                 stamped=False)]}, MANAGER)
         for pvc in api.items(admin, "v1", "PersistentVolumeClaim", ns):
             _provision(admin, pvc)
 
