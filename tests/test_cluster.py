@@ -129,12 +129,15 @@ ENGINE = "ghcr.io/dataplane-platform/engine:2026.11.3"
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("attack", "pod", "message"), [
     ("privileged", _pod("x-privileged", ENGINE, container={"securityContext": {"privileged": True}}),
-     'violates PodSecurity "restricted:latest": privileged'),
+     'violates PodSecurity "restricted:v1.33": privileged (container "c" must not set securityContext.privileged=true)'),
     ("hostPath", _pod("x-hostpath", ENGINE, volumes=[{"name": "h", "hostPath": {"path": "/"}}]),
-     'violates PodSecurity "restricted:latest"'),
-    ("foreign image", _pod("x-image", "docker.io/attacker/miner:latest"), "refused in tenant-acme"),
-    ("foreign digest", _pod("x-digest", "docker.io/library/redis:7.4.5-alpine@sha256:" + "0" * 64),
-     "refused in tenant-acme"),
+     'violates PodSecurity "restricted:v1.33": restricted volume types (volume "h" uses restricted volume type "hostPath")'),
+    ("foreign image", _pod("x-image", "docker.io/attacker/miner:latest"),
+     "image(s) docker.io/attacker/miner:latest refused in tenant-acme"),
+    ("another tenant's fork", _pod("x-fork", "ghcr.io/dataplane-platform/engine:tenant-globex-0123abc"),
+     "image(s) ghcr.io/dataplane-platform/engine:tenant-globex-0123abc refused in tenant-acme"),
+    ("platform image by tag, not digest", _pod("x-tag", "docker.io/library/redis:7.4.5-alpine"),
+     "image(s) docker.io/library/redis:7.4.5-alpine refused in tenant-acme"),
 ])
 def test_the_api_server_refuses(cluster: control_plane.Paths, applied: apply.Report, attack: str,
                                 pod: dict[str, Any], message: str) -> None:

@@ -108,20 +108,29 @@ def apply(api: Api, obj: dict[str, Any], manager: str = FIELD_MANAGER) -> dict[s
 
 @_network
 def get(api: Api, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-    from kubernetes.dynamic.exceptions import NotFoundError
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
 
     try:
         return dict(resource(api, api_version, kind).get(name=name, namespace=namespace,
                                                           _request_timeout=TIMEOUT_S).to_dict())
     except NotFoundError:
         return None
+    except (ApiException, DynamicApiError) as e:
+        raise _refused(e) from None
 
 
 @_network
 def items(api: Api, api_version: str, kind: str, namespace: str | None = None,
           selector: str = "") -> list[dict[str, Any]]:
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.dynamic.exceptions import DynamicApiError
+
     res = resource(api, api_version, kind)
-    out = res.get(namespace=namespace, label_selector=selector or None, _request_timeout=TIMEOUT_S).to_dict()
+    try:
+        out = res.get(namespace=namespace, label_selector=selector or None, _request_timeout=TIMEOUT_S).to_dict()
+    except (ApiException, DynamicApiError) as e:
+        raise _refused(e) from None
     return list(out.get("items") or [])
 
 
