@@ -245,7 +245,7 @@ def test_the_kuberay_operator_namespace_is_written_once() -> None:
     """Admission trusts the KubeRay operator in the namespace its NetworkPolicy peer names:
     both read network.peers.kuberay_operator.namespace."""
     namespace = PLATFORM["network"]["peers"]["kuberay_operator"]["namespace"]
-    assert KUBERAY == f"system:serviceaccount:{namespace}:kuberay-operator"
+    assert f"system:serviceaccount:{namespace}:kuberay-operator" == KUBERAY
     policy = (ROOT / "rendered/acme/networkpolicy-allow-kuberay-operator.yaml").read_text()
     assert f"kubernetes.io/metadata.name: {namespace}" in policy
 

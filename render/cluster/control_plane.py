@@ -128,6 +128,17 @@ def running_pids(p: Paths) -> dict[str, int]:
     return found
 
 
+def peak_memory_kib(pid: int) -> int:
+    """The process's peak resident memory (VmHWM), 0 when unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _alive(pid: int) -> bool:
     try:
         if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child that has exited

@@ -91,8 +91,12 @@ def status(*, root: Path, state: Path | None = None) -> int:
     if not pids:
         print("no local control plane is running")
         return exitcodes.FAILED
+    total = 0
     for name, pid in sorted(pids.items()):
-        print(f"{name:26} pid {pid}")
+        peak = control_plane.peak_memory_kib(pid)
+        total += peak
+        print(f"{name:26} pid {pid:>7}  peak memory {peak / 1024:7.0f} MiB")
+    print(f"{'all':26} {'':11}  peak memory {total / 1024:7.0f} MiB")
     admin = api.connect(str(p.kubeconfig))
     print(f"KUBECONFIG={p.kubeconfig}")
     for line in verify.summary(admin):
