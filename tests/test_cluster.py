@@ -8,13 +8,14 @@ plane per module, stopped by pid at the end whatever happened.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from render.cluster import api, apply, bootstrap, control_plane, session, verify
+from render.cluster import api, apply, bootstrap, control_plane, health, session, verify
 from tests.support import ROOT, need, need_binary
 
 pytestmark = [pytest.mark.cluster]
@@ -145,6 +146,33 @@ def test_the_api_server_refuses(cluster: control_plane.Paths, applied: apply.Rep
     deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
     e = _refused(lambda: api.apply(deploy, pod))
     assert message in e.message, (attack, e.message)
+
+
+@pytest.mark.timeout(180)
+def test_dataplane_scale_and_status_against_the_cluster(cluster: control_plane.Paths, applied: apply.Report,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The quick-scaling story on the real cluster: `dataplane scale` patches the RayCluster
+    (admitted by dataplane-operator-scale-only), the real operator creates the pod, the
+    scheduler places it on a node with room for it, and `dataplane status` reads it back.
+    (batch-workers would wait for a new node: see docs/validation.md, "What the cluster showed".)"""
+    from render.commands import scale, status
+
+    tenant = "globex"
+    ns = f"tenant-{tenant}"
+    assert scale.scale(tenant=tenant, group="cpu-workers", replicas=2, kubeconfig=str(cluster.kubeconfig)) == 0
+    admin = admin_api(cluster)
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        batch = [p for p in api.items(admin, "v1", "Pod", ns) if p["metadata"]["labels"].get("ray.io/group") == "cpu-workers"]
+        if len(batch) == 2 and all(health.judge(p)[0] == health.HEALTHY for p in batch):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"not 2 Ready cpu workers in {ns}: {[health.pod_reason(p) for p in batch]}")
+    assert verify.check(admin, [ns]) == []
+    capsys.readouterr()
+    assert status.status(tenant=tenant, kubeconfig=str(cluster.kubeconfig)) == 0
+    assert "cpu-workers" in capsys.readouterr().out
 
 
 def test_processes_are_stopped_by_pid(tmp_path: Path) -> None:

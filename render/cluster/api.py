@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from render.ops import kube
 from render.problems import UserError
 
 T = TypeVar("T")
@@ -50,8 +51,7 @@ def connect(kubeconfig: str, impersonate: str = "", groups: tuple[str, ...] = ()
     if token:
         conf.cert_file = conf.key_file = None
         conf.api_key = {"authorization": f"Bearer {token}"}
-    if "authorization" in conf.api_key:  # the client sends only what auth_settings() names
-        conf.api_key["BearerToken"] = conf.api_key["authorization"]
+    kube.send_bearer_token(conf)
     api = client.ApiClient(configuration=conf)
     if impersonate:
         api.set_default_header("Impersonate-User", impersonate)
