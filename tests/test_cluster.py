@@ -18,7 +18,9 @@ import pytest
 from render.cluster import api, apply, bootstrap, control_plane, health, session, verify
 from tests.support import ROOT, need, need_binary
 
-pytestmark = [pytest.mark.cluster]
+# A bound for every test (its share of the module's `up` and `apply` included); the first
+# test also carries a cold build's bound.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 TENANT, OTHER = "acme", "globex"
 NS = f"tenant-{TENANT}"
@@ -87,7 +89,6 @@ def _access(who: api.Api, verb: str, resource: str, namespace: str, subresource:
     return bool(out.status.allowed)
 
 
-@pytest.mark.timeout(120)
 def test_tenant_operator_access_table(cluster: control_plane.Paths, applied: apply.Report) -> None:
     op = operator_api(cluster)
     assert api.items(op, "v1", "Pod", NS), "views pods"
@@ -127,7 +128,6 @@ def _pod(name: str, image: str, **spec: Any) -> dict[str, Any]:
 ENGINE = "ghcr.io/dataplane-platform/engine:2026.11.3"
 
 
-@pytest.mark.timeout(120)
 @pytest.mark.parametrize(("attack", "pod", "message"), [
     ("privileged", _pod("x-privileged", ENGINE, container={"securityContext": {"privileged": True}}),
      'violates PodSecurity "restricted:v1.33": privileged (container "c" must not set securityContext.privileged=true)'),
@@ -148,7 +148,6 @@ def test_the_api_server_refuses(cluster: control_plane.Paths, applied: apply.Rep
     assert message in e.message, (attack, e.message)
 
 
-@pytest.mark.timeout(180)
 def test_dataplane_scale_and_status_against_the_cluster(cluster: control_plane.Paths, applied: apply.Report,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     """The quick-scaling story on the real cluster: `dataplane scale` patches the RayCluster

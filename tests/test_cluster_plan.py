@@ -105,3 +105,41 @@ def test_the_cache_key_follows_every_pin(tmp_path: Path) -> None:
     (tmp_path / components.TOOLS_DIR / "kuberay" / "go.sum").write_text("x\n")
     assert components.cache_key(tmp_path, "go1.26.8") != key
     assert components.pinned_version(ROOT, "kubernetes", "k8s.io/kubernetes").startswith("v1.33.")
+
+
+def test_a_busy_port_fails_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    import pytest
+
+    from render.cluster import control_plane
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(control_plane.ClusterError) as e:
+            control_plane.create(ROOT, tmp_path / "bin", control_plane.Paths(tmp_path / "state"), lambda _: None, port)
+    assert str(e.value) == f"port 127.0.0.1:{port} is in use; pass another --port or stop what holds it"
+    assert control_plane.running_pids(control_plane.Paths(tmp_path / "state")) == {}
+
+
+def test_a_failed_build_fails_with_one_line(tmp_path: Path, monkeypatch: Any) -> None:
+    """No traceback and no network: a module that provides none of its packages."""
+    import pytest
+
+    from tests.support import need_binary
+
+    need_binary("go", "install Go")
+    monkeypatch.setenv(components.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv("GOFLAGS", "-mod=mod")
+    monkeypatch.setenv("GOPROXY", "off")
+    for module in components.MODULES:
+        folder = tmp_path / components.TOOLS_DIR / module
+        folder.mkdir(parents=True)
+        (folder / "go.mod").write_text(f"module example.com/{module}\n\ngo 1.24\n")
+    said: list[str] = []
+    with pytest.raises(components.BuildError) as e:
+        components.ensure_built(tmp_path, said.append)
+    assert str(e.value).startswith("go build of kube-apiserver, kube-controller-manager, kube-scheduler failed (kubernetes): ")
+    assert "\n" not in str(e.value) and said[0].startswith("building kube-apiserver")
