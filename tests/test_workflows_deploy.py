@@ -155,7 +155,7 @@ def test_fork_image_names_the_full_commit(repo, tmp_path, capsys):
     out = tmp_path / "out"
     assert dataplane(work, "fork-image", "--tenant", "acme", "--source", str(work), "--output", str(out)) == 0
     head = git(work, "rev-parse", "HEAD")
-    assert out.read_text() == f"commit={head}\nimage={ENGINE}:tenant-acme-{head}\n"
+    assert out.read_text() == f"commit={head}\nimage={ENGINE}:tenant-acme-{head}\nrepository={ENGINE}\n"
 
 
 def test_config_deploy_rerenders_one_tenant_and_names_its_application(repo, tmp_path):

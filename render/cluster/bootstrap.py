@@ -1,5 +1,5 @@
 """What a data-plane cluster has before ArgoCD syncs anything: the upstream CRDs, the
-node pools, the storage classes, the namespaces and identities of the platform's
+node pools, the namespaces and identities of the platform's
 controllers, and the KubeRay operator running as its ServiceAccount.
 """
 
@@ -79,15 +79,6 @@ def install_crds(admin: api.Api, folder: Path, kinds: set[str], cache: Path | No
     return names
 
 
-def storage_classes(platform: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each cloud's storage class the StatefulSets name; volumes come from the stand-in
-    provisioner (render/cluster/standins.py), as the cloud's CSI driver would."""
-    return [{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
-             "provisioner": f"{cloud}.standin.dataplane.io", "volumeBindingMode": "WaitForFirstConsumer",
-             "allowVolumeExpansion": True}
-            for cloud, name in sorted(platform["datastores"]["storage_class"].items())]
-
-
 def prepare(root: Path, bins: Path, p: control_plane.Paths, platform: dict[str, Any], clouds: list[str],
             tenants: int, say: Callable[[str], None]) -> None:
     admin = api.connect(str(p.kubeconfig))
@@ -104,8 +95,6 @@ def prepare(root: Path, bins: Path, p: control_plane.Paths, platform: dict[str, 
         list(executor.map(lambda node: api.apply(admin, node, manager="kwok"), pool))
     say(f"registered {len(pool)} simulated nodes ({', '.join(sorted(set(clouds)))}; pools "
         f"{', '.join(f'{g}={n}' for g, n in sorted(nodes.pool_sizes(platform, tenants).items()))} per cloud)")
-    for sc in storage_classes(platform):
-        api.apply(admin, sc, manager="bootstrap")
     deploy = identities.ServiceAccount.parse(platform["admission"]["deploy_identity"])
     identities.ensure(admin, deploy, ADMIN_ROLE)
     _write_kubeconfig(p, "deploy", identities.kubeconfig_for(p.kubeconfig, "deploy", identities.token(admin, deploy)))

@@ -12,8 +12,9 @@ and messages), nothing more:
   is Ready; ExternalSecret: creates its target Secret when its store is Ready and every
   remote key exists (pushed by a PushSecret of an earlier wave, or provisioned by the
   platform outside the cluster), else `SecretSyncedError`.
-- ScaledObject: `Ready`. PersistentVolumeClaims of the stand-in storage classes: a PV
-  bound to the claim once the scheduler picked a node (WaitForFirstConsumer).
+- ScaledObject: `Ready`. PersistentVolumeClaims of a class of the clouds' CSI drivers
+  (the rendered StorageClasses): a PV bound to the claim once the scheduler picked a node
+  (WaitForFirstConsumer).
 
 A stand-in that found a dependency missing does not retry within the same wave (the real
 controllers' backoff is longer than a wave's time limit): a dependency in the same wave
@@ -30,7 +31,9 @@ from render.cluster import api, health
 MANAGER = "dataplane-standin"
 CC_GROUPS = ("iam.cnrm.cloud.google.com", "storage.cnrm.cloud.google.com")
 ACK_GROUPS = ("s3.services.k8s.aws", "iam.services.k8s.aws")
-PROVISIONER_SUFFIX = ".standin.dataplane.io"
+# The clouds' CSI drivers the rendered StorageClasses name (argocd/storage/): the stand-in
+# provisions their volumes, as the driver would.
+CSI_DRIVERS = ("pd.csi.storage.gke.io", "ebs.csi.aws.com")
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 ES = "external-secrets.io/v1"
 
@@ -191,7 +194,7 @@ def _provision(admin: api.Api, pvc: dict[str, Any]) -> None:
     if spec.get("volumeName") or not node:
         return
     sc = api.get(admin, "storage.k8s.io/v1", "StorageClass", str(spec.get("storageClassName", "")))
-    if sc is None or not str(sc.get("provisioner", "")).endswith(PROVISIONER_SUFFIX):
+    if sc is None or str(sc.get("provisioner", "")) not in CSI_DRIVERS:
         return
     name = f"pv-{meta['uid']}"
     api.apply(admin, {"apiVersion": "v1", "kind": "PersistentVolume",

@@ -18,7 +18,7 @@ from dataclasses import replace
 from render import migration
 from render.load import Document, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
-from render.validate import effective_rules, extractor_names, file_rules, fleet_rules, misplaced
+from render.validate import data_rules, effective_rules, extractor_names, file_rules, fleet_rules, misplaced
 from render.validate.schemas import check_schema, schema
 
 __all__ = ["validate_repo", "validate_tenant"]
@@ -74,6 +74,8 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     problems += file_rules.check_env(files.overrides, protected)
     if not shape:
         problems += file_rules.check_cluster(files.tenant, repo.current.platform)
+        problems += data_rules.lifecycle_problems(files.tenant, repo.current.platform.data)
+        problems += file_rules.check_restore(files.tenant)
     problems += file_rules.check_secret_store(files.tenant, repo.current.platform)
     # Rules on the merged values need well-shaped files and readable sizes; other mistakes
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
@@ -91,5 +93,7 @@ def _registry_problems(platform: Document, extractors: Document) -> list[Problem
     if not problems:
         problems += effective_rules.registry_rules(platform, extractors)
         problems += file_rules.check_env(platform, [])
+        problems += file_rules.check_backup_schedules(platform)
         problems += extractor_names.check_aliases(extractors)
+        problems += data_rules.volume_problems(platform)
     return problems
