@@ -74,6 +74,18 @@ def test_every_example_tenant_converges_in_one_pass(cluster: control_plane.Paths
         assert {p["metadata"]["labels"]["ray.io/node-type"] for p in ray} >= {"head", "worker"}
 
 
+def test_a_second_sync_changes_nothing_and_stays_healthy(cluster: control_plane.Paths, applied: apply.Report) -> None:
+    """ArgoCD's self-heal re-applies the same output: every object accepted again as it is
+    (no immutable field, no conflict), every wave still healthy."""
+    admin = admin_api(cluster)
+    before = {p["metadata"]["uid"] for ns in verify.tenant_namespaces(admin) for p in api.items(admin, "v1", "Pod", ns)}
+    deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
+    again = apply.run(ROOT, admin, deploy, [TENANT, OTHER], lambda _: None)
+    assert again.objects > 0
+    after = {p["metadata"]["uid"] for ns in verify.tenant_namespaces(admin) for p in api.items(admin, "v1", "Pod", ns)}
+    assert after == before, "no pod was replaced by a sync of unchanged output"
+
+
 def _refused(call: Any) -> api.Refused:
     with pytest.raises(api.Refused) as e:
         call()
