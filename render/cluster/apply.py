@@ -128,6 +128,8 @@ def judge(admin: api.Api, obj: dict[str, Any]) -> tuple[str, str]:
     if verdict[0] == health.DEGRADED:
         return verdict
     status = live.get("status") or {}
+    if int(status.get("observedGeneration") or 0) < int(live["metadata"].get("generation") or 0):
+        return health.PROGRESSING, "KubeRay has not yet observed the latest spec"
     cluster = ((status.get("pendingServiceStatus") or {}).get("rayClusterName")
                or (status.get("activeServiceStatus") or {}).get("rayClusterName"))
     if not cluster:
