@@ -170,7 +170,7 @@ def test_dataplane_scale_and_status_against_the_cluster(cluster: control_plane.P
 
     tenant = "globex"
     ns = f"tenant-{tenant}"
-    assert scale.scale(tenant=tenant, group="cpu-workers", replicas=2, kubeconfig=str(cluster.kubeconfig)) == 0
+    assert scale.scale(tenant=tenant, group="cpu-workers", replicas=2, kubeconfig=str(cluster.kubeconfig), root=ROOT) == 0
     admin = admin_api(cluster)
     end = time.monotonic() + 120
     while time.monotonic() < end:
@@ -182,7 +182,7 @@ def test_dataplane_scale_and_status_against_the_cluster(cluster: control_plane.P
         pytest.fail(f"not 2 Ready cpu workers in {ns}: {[health.pod_reason(p) for p in batch]}")
     assert verify.check(admin, [ns]) == []
     capsys.readouterr()
-    assert status.status(tenant=tenant, kubeconfig=str(cluster.kubeconfig)) == 0
+    assert status.status(tenant=tenant, kubeconfig=str(cluster.kubeconfig), root=ROOT) == 0
     assert "cpu-workers" in capsys.readouterr().out
 
 
