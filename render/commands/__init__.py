@@ -4,6 +4,7 @@ keyword arguments and returns an exit code."""
 from render.commands import (
     authorize,
     check_scope,
+    cluster,
     completion,
     config_deploy,
     crds,
@@ -35,4 +36,5 @@ from render.commands import (
 
 COMMANDS = [render, validate, explain, new_tenant, new_cluster, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize, version, completion, crds]
+            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize, version, completion, crds,
+            cluster]
