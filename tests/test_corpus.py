@@ -109,8 +109,17 @@ def test_corpus_case(case: Path, tmp_path: Path) -> None:
 DOCS = ROOT / "docs" / "tenants.md"
 
 
+# Mistakes validate accepts with a warning (exit 0), so no corpus case can hold them:
+# {overrides.yaml text: the warning's start}.
+WARNING_INPUTS = {
+    "overrides:\n  face_identity_extractor:\n    min_replicas: 1\ncluster:\n  gpu-workers:\n    max_replicas: 2\n":
+        "warning: cluster.gpu-workers.max_replicas: image_extractor_v1 can reach 3 of its max_replicas 4",
+}
+
+
 def produced_messages(tmp_path: Path) -> list[str]:
-    """'pointer: message (hint: hint)' of every problem the corpus produces."""
+    """'pointer: message (hint: hint)' of every problem the corpus produces, and
+    'warning: pointer: message' of every warning of WARNING_INPUTS."""
     root = copy_repo(tmp_path, outputs=False)
     out = []
     for case in CASES:
@@ -122,6 +131,15 @@ def produced_messages(tmp_path: Path) -> list[str]:
         _, text, _ = run(root, "--format", "json", "validate", "acme")
         target.write_bytes(original)
         out += [f"{p['pointer']}: {p['message']} (hint: {p['hint']})" for p in json.loads(text)]
+    target = root / TARGETS["overrides"]
+    for text, start in WARNING_INPUTS.items():
+        original = target.read_bytes()
+        target.write_text(text, encoding="utf-8")
+        code, _, err = run(root, "--format", "json", "validate", "acme")
+        target.write_bytes(original)
+        warned = ["warning: " + line.split(": warning: ", 1)[1] for line in err.splitlines() if ": warning: " in line]
+        assert code == 0 and any(w.startswith(start) for w in warned), err
+        out += warned
     return out
 
 
