@@ -128,12 +128,14 @@ def test_new_and_removed_tenants() -> None:
 
 
 def test_a_region_without_prices_is_a_problem(tmp_path: Path) -> None:
+    """A tenant on a declared cluster (its region is the cluster's) that this price table does not price."""
     root = repo(tmp_path)
-    (root / "tenants/acme/tenant.yaml").write_text(tenant_yaml("acme", "org_a1").replace("region: us-central1", "region: asia-south1"))
+    (root / "tenants/acme/tenant.yaml").write_text(tenant_yaml("acme", "org_a1").replace("region: us-central1", "region: us-east4")
+                                                  .replace("cluster: dp-gke-us-central1", "cluster: dp-gke-us-east4"))
     with pytest.raises(ProblemsError) as e:
         load_footprint(root, "acme")
     (p,) = e.value.problems
-    assert (p.file, p.message) == ("registry/prices.yaml", "no prices for gcp region asia-south1")
+    assert (p.file, p.message) == ("registry/prices.yaml", "no prices for gcp region us-east4")
 
 
 def test_the_price_file_is_schema_checked(tmp_path: Path) -> None:
