@@ -190,7 +190,8 @@ def test_a_placement_move_is_allowed_with_the_copy_of_a_shared_tenant(repo: Path
     assert "tenant umbrella: StorageBucket dp-data-umbrella: spec.location changes" in err
 
     edit(repo, rel, "region: us-central1\ncluster: dp-gke-us-central1\n", "region: us-east4\ncluster: dp-gke-us-east4\n")
-    edit(repo, "tenants/acme/tenant.yaml", "cluster: dp-gke-us-central1\n", "cluster: dp-gke-us-east4\n")
+    edit(repo, "tenants/acme/tenant.yaml", "region: us-central1\ncluster: dp-gke-us-central1\n",
+         "region: us-east4\ncluster: dp-gke-us-east4\n")
     with (repo / "tenants/acme/tenant.yaml").open("a") as f:
         f.write("routing: shared\nmigration:\n  state: copying\n  attempt: 1\n")
     code, err = gate(repo, capsys)
