@@ -16,7 +16,8 @@ from tests.support import RELEASE_YAML, ROOT, memory_repo, tenant_yaml
 PLATFORM = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
 PROTECTED = PLATFORM["protected_env"]
 SHARED_SECRETS = PLATFORM["shared_platform"]["secret_prefix"]
-EXTRACTOR_NAMES = sorted({e["name"] for e in yaml.safe_load((ROOT / "registry/extractors.yaml").read_text())["extractors"].values()})
+EXTRACTOR_IDS = {i: e["name"] for i, e in yaml.safe_load((ROOT / "registry/extractors.yaml").read_text())["extractors"].items()}
+EXTRACTOR_NAMES = sorted(set(EXTRACTOR_IDS.values()))
 
 
 def _objects(outputs: dict) -> dict[str, list[dict]]:
@@ -192,7 +193,13 @@ def test_changing_one_tenant_changes_only_its_files(tenant: str, disabled: list[
             for n in ("acme", "globex", "initech")}
     before = render_repo(memory_repo(base))
     changed = dict(base)
-    changed[tenant] = (base[tenant][0], yaml.safe_dump({"auto_deploy": False, "disabled": disabled}), base[tenant][2])
+    # The change keeps the tenant's other overrides (its worker groups stay within its
+    # contract) and drops the settings of the extractors it disables.
+    overrides = yaml.safe_load(base[tenant][1]) or {}
+    overrides.update(auto_deploy=False, disabled=disabled,
+                     overrides={k: v for k, v in (overrides.get("overrides") or {}).items()
+                                if k not in disabled and EXTRACTOR_IDS.get(k) not in disabled})
+    changed[tenant] = (base[tenant][0], yaml.safe_dump(overrides), base[tenant][2])
     after = render_repo(memory_repo(changed))
     differing = {scope for scope in set(before) | set(after) if before.get(scope) != after.get(scope)}
     assert differing <= {s for s in set(before) | set(after) if s.rstrip("/").endswith("/" + tenant)}
