@@ -25,6 +25,7 @@ class Ownership:
     tenant_team: str  # with {tenant}
     tenant_files: tuple[str, ...]
     automation_files: tuple[str, ...]
+    automation_paths: tuple[str, ...] = ()  # repository files only the workflows write
 
     def team_of(self, tenant: str) -> str:
         return self.tenant_team.replace("{tenant}", tenant)
@@ -47,7 +48,8 @@ def load_ownership(root: Path) -> Ownership:
     if problems:
         raise ProblemsError(problems)
     d = doc.data
-    return Ownership(d["platform_team"], d["tenant_team"], tuple(d["tenant_files"]), tuple(d["automation_files"]))
+    return Ownership(d["platform_team"], d["tenant_team"], tuple(d["tenant_files"]), tuple(d["automation_files"]),
+                     tuple(d.get("automation_paths", ())))
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def owner_of(path: str, own: Ownership) -> Owner:
             return Owner(GENERATED, name if layout.DNS1123_LABEL.match(name) else None)
     if any(path.startswith(scope + "/") for scope in layout.PLATFORM_SCOPES):
         return Owner(GENERATED)
-    if path.startswith(layout.ROLLOUT_DIR + "/"):  # the rollout's state: written by the rollout workflow only
+    if path.startswith(layout.ROLLOUT_DIR + "/") or path in own.automation_paths:  # written by workflows only
         return Owner(AUTOMATION)
     return Owner(PLATFORM)
 
