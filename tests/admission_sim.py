@@ -35,7 +35,7 @@ class Request:
 
 def matches(policy: dict[str, Any], req: Request) -> bool:
     for rule in policy["spec"]["matchConstraints"]["resourceRules"]:
-        if req.group in rule["apiGroups"] and req.resource in rule["resources"] and req.operation in rule["operations"]:
+        if req.group in rule["apiGroups"] and {req.resource, "*"} & set(rule["resources"]) and req.operation in rule["operations"]:
             return True
     return False
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from render.admission import allowed_images, policies, secret_policy
+from render.admission import params, policies, secret_policy
 from render.load import load_repo, read_yaml
 from tests.admission_sim import Cluster, Request, admit, admit_bound
 from tests.support import ROOT
@@ -37,7 +37,7 @@ def pod(*images: str, init: tuple[str, ...] = (), labels: dict[str, str] | None 
 TENANTS = ("acme", "globex", "initech", "umbrella")
 BINDINGS = {b["metadata"]["name"]: b for b in policies.objects(SETTINGS) if b["kind"] == "ValidatingAdmissionPolicyBinding"}
 IMAGES_BINDING = BINDINGS["dataplane-tenant-images"]
-GUARD = POLICIES["dataplane-allowed-images-guard"]
+GUARD = POLICIES["dataplane-params-guard"]
 RELEASE = f"{ENGINE}:2026.11.3@sha256:a66ae721e056cec20cdea6607e05cbb6ec6f44d002a6b7c8063fce4dcc73ed2c"
 OLD_RELEASE = f"{ENGINE}:2026.10.2@sha256:d848818de00f3064a64b006756a67d6cf9af7301106f7cde4eab6bb9fdaeb01b"
 GLOBEX_SHA, GLOBEX_DIGEST = "b" * 40, "sha256:" + "b" * 64  # a fork build globex recorded (public in Git)
@@ -56,13 +56,13 @@ def cluster() -> Cluster:
     for name in TENANTS:
         ns = yaml.safe_load((ROOT / f"rendered/{name}/namespace-tenant-{name}.yaml").read_text())
         out.namespaces[f"tenant-{name}"] = ns["metadata"]["labels"]
-        cm = yaml.safe_load((ROOT / f"rendered/{name}/configmap-dataplane-allowed-images.yaml").read_text())
+        cm = yaml.safe_load((ROOT / f"rendered/{name}/configmap-dataplane-admission.yaml").read_text())
         out.configmaps[(f"tenant-{name}", cm["metadata"]["name"])] = cm
     repo = load_repo(ROOT, ["globex"])
     files = repo.tenants["globex"]
     forked = {**files.release.data, "fork_builds": [{"sha": GLOBEX_SHA, "digest": GLOBEX_DIGEST}]}
     files = replace(files, release=replace(files.release, data=forked))
-    out.configmaps[("tenant-globex", allowed_images.NAME)] = allowed_images.configmap(files, repo.inputs_for("globex"))
+    out.configmaps[("tenant-globex", params.NAME)] = params.configmap(files, repo.inputs_for("globex"))
     return out
 
 
@@ -109,7 +109,7 @@ def test_a_tenant_runs_its_own_recorded_fork_build_only_in_its_own_namespace() -
 def test_unrecorded_images_are_denied_whatever_the_tag(image: str, why: str) -> None:
     allowed, message = run(image)
     assert not allowed, why
-    assert image in message and allowed_images.NAME in message
+    assert image in message and params.NAME in message
 
 
 def test_a_foreign_tenants_fork_digest_is_denied_behind_every_tag() -> None:
@@ -140,7 +140,7 @@ def test_a_tenant_namespace_without_its_parameter_object_admits_nothing() -> Non
     bare = Cluster(namespaces=CLUSTER.namespaces)
     req = Request("CREATE", "pods", object=pod(RELEASE))
     assert admit_bound(IMAGES, IMAGES_BINDING, req, bare) == (False, "no params found")
-    assert IMAGES_BINDING["spec"]["paramRef"] == {"name": allowed_images.NAME, "parameterNotFoundAction": "Deny"}
+    assert IMAGES_BINDING["spec"]["paramRef"] == {"name": params.NAME, "parameterNotFoundAction": "Deny"}
 
 
 def test_the_ray_heads_account_cannot_swap_a_pods_image() -> None:
@@ -160,7 +160,7 @@ def test_the_ray_heads_account_cannot_swap_a_pods_image() -> None:
 
 
 # --- the parameter object -------------------------------------------------------------
-def configmap_request(op: str, user: str, name: str = allowed_images.NAME) -> Request:
+def configmap_request(op: str, user: str, name: str = params.NAME) -> Request:
     cm = {"metadata": {"name": name}, "data": {"sha256." + "e" * 64: "evil.example/x"}}
     return Request(op, "configmaps", username=user, name=name, object=None if op == "DELETE" else cm,
                    old=None if op == "CREATE" else cm)
@@ -177,7 +177,7 @@ def test_the_deploy_writes_it_and_the_namespace_controller_deletes_it() -> None:
     assert admit(GUARD, configmap_request("UPDATE", ARGOCD)) == (True, "allowed")
     assert admit(GUARD, configmap_request("DELETE", SETTINGS["builtin"] + "namespace-controller")) == (True, "allowed")
     assert admit(GUARD, configmap_request("UPDATE", "alice@example.com", "celery-config")) == (
-        True, "condition allowed-images false")
+        True, "condition params-object false")
 
 
 def test_no_tenant_role_may_write_configmaps() -> None:
@@ -326,8 +326,9 @@ def test_the_rendered_policies_are_these_and_each_is_bound_to_deny() -> None:
     folder = ROOT / "argocd/admission"
     objs = [yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yaml"))]
     policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ValidatingAdmissionPolicy"}
-    secrets_policy = secret_policy.policy_objects(PLATFORM)[0]  # rendered beside these (tests/test_admission_secrets.py)
-    assert policies == {**POLICIES, secrets_policy["metadata"]["name"]: secrets_policy}
+    secrets = {p["metadata"]["name"]: p for p in secret_policy.policy_objects(PLATFORM)  # tests/test_admission_secrets.py
+               if p["kind"] == "ValidatingAdmissionPolicy"}
+    assert policies == {**POLICIES, **secrets}
     bindings = [o for o in objs if o["kind"] == "ValidatingAdmissionPolicyBinding"]
     assert sorted(b["spec"]["policyName"] for b in bindings) == sorted(policies)
     assert all("Deny" in b["spec"]["validationActions"] for b in bindings)

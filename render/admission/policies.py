@@ -3,10 +3,10 @@ API server itself refuses in every tenant namespace, whoever sends it (argocd/ad
 
 A fleet builder: a function of registry/platform.yaml only. Four policies here (docs/security.md),
 and render/admission/secret_policy.py's, which keeps each tenant's secret objects to its own store:
-- images: a pod runs only the digests its namespace's ConfigMap dataplane-allowed-images lists
-  (render/admission/allowed_images.py: platform releases, the tenant's own recorded fork
+- images: a pod runs only the digests its namespace's ConfigMap dataplane-admission lists
+  (render/admission/params.py: platform releases, the tenant's own recorded fork
   builds, the platform's component images), read through the binding's paramRef;
-- allowed-images guard: that ConfigMap is written by the deploy identity only;
+- params guard: that ConfigMap is written by the deploy identity only;
 - operator scale only: outside the platform's identities, a RayCluster/RayService may change
   only its worker groups' replicas/minReplicas/maxReplicas, no pod is created by hand and no
   pod's images change (the Ray head's ServiceAccount may patch pods);
@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from render import emit, layout, security
-from render.admission import allowed_images, secret_policy
+from render.admission import params, secret_policy
 from render.load import Document, Repo
 from render.problems import Problem, ProblemsError
 
@@ -80,7 +80,7 @@ def _params_binding(name: str) -> dict[str, Any]:
     namespace), denying when they are missing. Only tenant namespaces (labelled by the deploy
     identity alone, see labels_policy) have them, so only those are selected."""
     binding = _binding(name)
-    binding["spec"]["paramRef"] = {"name": allowed_images.NAME, "parameterNotFoundAction": "Deny"}
+    binding["spec"]["paramRef"] = {"name": params.NAME, "parameterNotFoundAction": "Deny"}
     binding["spec"]["matchResources"] = {"namespaceSelector": {"matchExpressions": [
         {"key": layout.LABEL_TENANT, "operator": "Exists"}]}}
     return binding
@@ -107,16 +107,16 @@ AFTER_REPOSITORY = "^(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$"
 
 def _admitted(image: str) -> str:
     """CEL: `image` is pinned by a digest the namespace's parameter object lists, and names
-    one of the repositories listed for that digest (render/admission/allowed_images.py)."""
-    entry = f"variables.allowed[{cel(allowed_images.KEY_PREFIX)} + {image}.substring(size({image}) - 64)]"
+    one of the repositories listed for that digest (render/admission/params.py)."""
+    entry = f"variables.allowed[{cel(params.KEY_PREFIX)} + {image}.substring(size({image}) - 64)]"
     return (f"{image}.matches({cel(PINNED)})"
-            f" && ({cel(allowed_images.KEY_PREFIX)} + {image}.substring(size({image}) - 64)) in variables.allowed"
+            f" && ({cel(params.KEY_PREFIX)} + {image}.substring(size({image}) - 64)) in variables.allowed"
             f" && {entry}.split(' ').exists(r, r != '' && {image}.startsWith(r)"
             f" && {image}.substring(size(r)).matches({cel(AFTER_REPOSITORY)}))")
 
 
 def images_policy(s: dict[str, Any]) -> dict[str, Any]:
-    """Exactly the digests the namespace's ConfigMap dataplane-allowed-images lists (its
+    """Exactly the digests the namespace's ConfigMap dataplane-admission lists (its
     binding's paramRef): platform releases, the tenant's own recorded fork builds and the
     platform's component images. A tag decides nothing."""
     variables = [
@@ -129,7 +129,7 @@ def images_policy(s: dict[str, Any]) -> dict[str, Any]:
     validations = [{
         "expression": "size(variables.refused) == 0",
         "messageExpression": "'image(s) ' + variables.refused.join(', ') + ' refused in ' + request.namespace + "
-                             f"': a tenant runs only the digests its ConfigMap {allowed_images.NAME} lists (platform "
+                             f"': a tenant runs only the digests its ConfigMap {params.NAME} lists (platform "
                              "releases, its own recorded fork builds, the platform components), whatever the tag'",
         "reason": "Forbidden",
     }]
@@ -146,14 +146,14 @@ def params_guard_policy(s: dict[str, Any]) -> dict[str, Any]:
     its namespace may run, whatever RBAC says."""
     rules = [_rules([""], ["configmaps"], ["CREATE", "UPDATE", "DELETE"])]
     conditions = [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE},
-                  {"name": "allowed-images", "expression": f"request.name == {cel(allowed_images.NAME)}"}]
+                  {"name": "params-object", "expression": f"request.name == {cel(params.NAME)}"}]
     validations = [{
         "expression": f"request.userInfo.username == {cel(s['deploy'])}"
                       f" || request.userInfo.username.startsWith({cel(s['builtin'])})",
-        "messageExpression": f"'ConfigMap {allowed_images.NAME} in ' + request.namespace + ' is written by the platform "
+        "messageExpression": f"'ConfigMap {params.NAME} in ' + request.namespace + ' is written by the platform "
                              "deploy only (' + request.userInfo.username + ' may not); it changes with the tenant release in Git'",
         "reason": "Forbidden"}]
-    return _policy("allowed-images-guard", rules, conditions, [], validations)
+    return _policy("params-guard", rules, conditions, [], validations)
 
 
 def _unchanged_except(new: str, old: str, allowed: str) -> str:
