@@ -40,7 +40,8 @@ def target_of(platform: dict[str, Any], revision: str) -> Target:
     """The current platform, as registry/platform.yaml at `revision` describes it: its
     engine image pinned by digest."""
     engine = platform["engine"]
-    return Target(str(platform["platform_version"]), f"{engine['repository']}:{engine['tag']}@{engine['digest']}", revision)
+    pinned = f"@{engine['digest']}" if engine.get("digest") else ""  # a revision before digests: validate says so
+    return Target(str(platform["platform_version"]), f"{engine['repository']}:{engine['tag']}{pinned}", revision)
 
 
 def image_tag(image: str) -> str:
