@@ -59,7 +59,7 @@ def context(name: str, platform: dict[str, Any], names: dict[str, str], redis_po
             "heartbeat": _heartbeat(), "grace_period_s": _grace_period(c), "env": _env(),
             "worker": {**c["worker"], "resources": quantity.pod_resources(c["worker"]["cpu"], c["worker"]["memory"], 0),
                        "args": _worker_args(main_queues, c["worker"]["concurrency"], log_level)},
-            "beat": quantity.pod_resources(c["beat"]["cpu"], c["beat"]["memory"], 0)}
+            "beat": quantity.pod_resources(c["beat"]["cpu"], c["beat"]["memory"], 0), "beat_replicas": 1, "paused": False}
 
 
 def _extract(name: str, names: dict[str, str], redis_port: int, extractors: list[dict[str, Any]],

@@ -10,7 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import ENGINE_VERSION, celery_context, contract, fastyaml, layout, migration, quantity, security, tenant_secrets
+from render import (
+    ENGINE_VERSION,
+    backups,
+    celery_context,
+    contract,
+    fastyaml,
+    layout,
+    migration,
+    offboarding,
+    quantity,
+    security,
+    tenant_secrets,
+    volumes,
+)
 from render.merge import Effective
 from render.monitoring import scrape
 
@@ -45,6 +58,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     cloud = t["cloud"]
     enabled = [e for e in v["extractors"].values() if e["enabled"]]
     serve = [e for e in enabled if e["runtime"] == "ray_serve"]
+    if offboarding.offboarding(t):  # no replica waits for a worker that never comes
+        serve = [{**e, "min_replicas": 0} for e in serve]
     celery_ext = [e for e in enabled if e["runtime"] == "celery"]
     groups = _worker_groups(v["cluster"], platform, cloud)
     names = _names(t, platform, ns)
@@ -87,6 +102,10 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["autoscaler_sidecar"] = contract.AUTOSCALER
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
+    ctx["backups"] = backups.context(ctx, platform)
+    ctx["offboarding"] = offboarding.context(ctx, platform)
+    if ctx["offboarding"] is not None:
+        offboarding.stop_compute(ctx)
     ctx["monitoring"] = scrape.monitoring_context(ctx)
     ctx["quota"] = contract.quota(ctx, platform)
     ctx["container_max"] = _container_max(ctx)
@@ -241,14 +260,22 @@ def _head_liveness(spec: dict[str, Any]) -> dict[str, Any]:
 def _datastores(t: dict[str, Any], platform: dict[str, Any], cloud: str) -> dict[str, Any]:
     d = platform["datastores"]
     redis_mem = quantity.parse(d["redis"]["memory"])
+    dedicated = t["database"]["mode"] == "dedicated_instance"
+    mongodb_volume = volumes.volume("mongodb", d["mongodb"]["storage"], d["mongodb"].get("claim_template_storage"))
+    redis_volume = volumes.volume("redis", REDIS_STORAGE, None)
     return {
-        "mongodb_dedicated": t["database"]["mode"] == "dedicated_instance",
+        "mongodb_dedicated": dedicated,
         "mongodb": quantity.pod_resources(d["mongodb"]["cpu"], d["mongodb"]["memory"], 0),
         "mongodb_storage": d["mongodb"]["storage"],
+        "mongodb_volume": mongodb_volume,
         "mongodb_shared_namespace": d["mongodb"]["shared_namespace"],
         "redis": quantity.pod_resources(d["redis"]["cpu"], d["redis"]["memory"], 0),
         "redis_maxmemory": int(redis_mem * d["redis"]["maxmemory_percent"] / 100),
         "redis_storage": REDIS_STORAGE,
+        "redis_volume": redis_volume,
+        "grown_volumes": [v for v in ([mongodb_volume] if dedicated else []) + [redis_volume] if v["claim"]],
+        "claim_retention": volumes.RETENTION,
+        "claim_sync_options": volumes.CLAIM_SYNC_OPTIONS,
         "storage_class": d["storage_class"][cloud],
     }
 
@@ -285,6 +312,7 @@ def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
             c["worker"]["resources"], c["beat"], ctx["monitoring"]["exporter_resources"]]
     pods += [g["resources"] for g in ctx["worker_groups"]] + ([c["extract"]["resources"]] if c["extract"] else [])
     pods += [ctx["migration"]["resources"]] if ctx["migration"] else []
+    pods += [ctx["backups"]["resources"]]
     return {"cpu": quantity.cpu(max(quantity.parse(p["cpu"]) for p in pods)),
             "memory": quantity.memory(max(quantity.parse(p["memory"]) for p in pods))}
 

@@ -9,7 +9,8 @@ overrides are refused by validate when their peak exceeds the contract (render/v
 Headroom (docs/security.md): during a RayService upgrade (upgradeStrategy NewCluster)
 KubeRay runs a second RayCluster beside the first until it is ready: one more head, its
 autoscaler sidecar and every worker group at its starting size. A rolling update surges one pod
-of each rolling Deployment. Two pods more for a migration's Jobs. Pure.
+of each rolling Deployment. Two pods more for a migration's Jobs. The backup Jobs (one per
+datastore; their runs may overlap) and a restore Job run on the headroom too. Pure.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ def headroom(ctx: dict[str, Any]) -> Ceiling:
     extra += pods(ctx["monitoring"]["exporter_resources"], len(ctx["monitoring"]["exporters"]))
     if ctx.get("migration"):
         extra += pods(ctx["migration"]["resources"], MIGRATION_JOB_PODS)
+    b = ctx.get("backups") or {"cronjobs": [], "restore": None}
+    if b["cronjobs"]:
+        extra += pods(b["resources"], len(b["cronjobs"]))
+    if b["restore"]:
+        extra += pods(b["restore"]["resources"])
     return extra + Ceiling(pods=MIGRATION_JOB_PODS)
 
 

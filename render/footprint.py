@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from render import layout, migration, quantity
+from render import backups, layout, migration, quantity
 from render.problems import Problem, ProblemsError
 
 # Ray gives 30% of a node's memory to the object store by default
@@ -66,6 +66,7 @@ class Footprint:
     notes: tuple[str, ...] = ()
     usage: dict[str, Decimal] = field(default_factory=dict)  # bucket_gib (stored), egress_gib (a month)
     excluded: tuple[str, ...] = ()  # what the estimate leaves out (registry/prices.yaml billing.excluded)
+    backup_gib: Decimal = Decimal(0)  # the retained backups in the bucket (render/backups.py storage_gib)
 
     @property
     def always_on(self) -> Resources:
@@ -85,10 +86,11 @@ class Footprint:
         storage = self.storage_gib * self.rates["storage_gib_month"]
         bucket = self.usage.get("bucket_gib", Decimal(0)) * self.rates["bucket_gib_month"]
         egress = self.usage.get("egress_gib", Decimal(0)) * self.rates["egress_gib"]
-        at_cost = compute + storage + bucket + egress
+        backups = self.backup_gib * self.rates["bucket_gib_month"]
+        at_cost = compute + storage + bucket + egress + backups
         markup = at_cost * self.billing["management_markup_percent"] / 100
         fee = self.billing["platform_fee_month"]
-        return {"compute": compute, "storage": storage, "bucket": bucket, "egress": egress, "at_cost": at_cost,
+        return {"compute": compute, "storage": storage, "bucket": bucket, "egress": egress, "backups": backups, "at_cost": at_cost,
                 "markup": markup, "passthrough": at_cost + markup, "platform_fee": fee, "total": at_cost + markup + fee}
 
 
@@ -131,16 +133,22 @@ def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, A
         notes.append("routing is shared: this data plane runs, but serves no traffic until the cut-over")
     c = ctx["celery"]
     lines.append(Line("celery-worker", "pod", c["worker"]["replicas"], c["worker"]["replicas"], _res(c["worker"]["resources"])))
-    lines.append(Line("celery-beat", "pod", 1, 1, _res(c["beat"])))
+    lines.append(Line("celery-beat", "pod", c["beat_replicas"], c["beat_replicas"], _res(c["beat"])))
     if c["extract"]:
-        lines.append(Line("celery-extract", "pod", c["extract"]["min_replicas"], c["extract"]["max_replicas"], _res(c["extract"]["resources"])))
+        low, high = (0, 0) if c["paused"] else (c["extract"]["min_replicas"], c["extract"]["max_replicas"])
+        lines.append(Line("celery-extract", "pod", low, high, _res(c["extract"]["resources"])))
     reserved = sum((_replica(e).times(e["min_replicas"]) for e in _serve(extractors)), Resources())
     billing = {"hours_per_month": _dec(prices["hours_per_month"]),
                "platform_fee_month": _dec(prices["billing"]["platform_fee_month"]),
                "management_markup_percent": _dec(prices["billing"]["management_markup_percent"])}
+    if ctx["offboarding"] is not None:
+        # Offboarding: compute is stopped and the tenant no longer billed; the disks and
+        # bucket the platform keeps until grace_until remain a cost at list price.
+        billing.update(platform_fee_month=Decimal(0), management_markup_percent=Decimal(0))
+        notes.append(f"offboarding: compute stopped, not billed; data kept until {ctx['offboarding']['grace_until']}")
     return Footprint(ctx["name"], cloud, region, tuple(lines), storage, reserved,
                      {k: _dec(v) for k, v in rates.items()}, billing, tuple(notes), dict(usage or {}),
-                     tuple(str(x) for x in prices["billing"].get("excluded") or ()))
+                     tuple(str(x) for x in prices["billing"].get("excluded") or ()), backups.storage_gib(ctx))
 
 
 def _serve(extractors: dict[str, Any], group: str | None = None) -> list[dict[str, Any]]:
@@ -206,7 +214,7 @@ def as_dict(fp: Footprint) -> dict[str, Any]:
         "components": [{"component": ln.component, "unit": ln.unit, "min": ln.min_count, "max": ln.max_count,
                         "each": res(ln.each)} for ln in fp.lines],
         "always_on": res(fp.always_on), "ceiling": res(fp.ceiling),
-        "storage_gib": number(fp.storage_gib), "extractor_reserved": res(fp.extractor_reserved),
+        "storage_gib": number(fp.storage_gib), "backup_gib": number(fp.backup_gib), "extractor_reserved": res(fp.extractor_reserved),
         "monthly_usd": {"always_on": cost("always_on"), "ceiling": cost("ceiling")},
         "billing": {k: number(v) for k, v in fp.billing.items()},
         "usage": {"bucket_gib": number(fp.usage.get("bucket_gib", Decimal(0))),

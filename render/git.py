@@ -209,6 +209,13 @@ def changed_since(root: Path, base: str) -> list[str]:
     return sorted(p for p in out.split("\0") if p)
 
 
+def added_since(root: Path, base: str) -> list[str]:
+    """The paths that do not exist at `base` and do at HEAD."""
+    _repository(root)
+    out = run(root, "diff", "--name-only", "--no-renames", "--diff-filter=A", "-z", base, "HEAD")
+    return sorted(p for p in out.split("\0") if p)
+
+
 def commit(root: Path, message: str) -> str | None:
     """Commit what is staged; None when nothing is."""
     if not staged(root):

@@ -15,6 +15,7 @@ OWNERSHIP_FILE = "registry/ownership.yaml"
 # Every platform release (version, image digest, Ray and KubeRay versions): written by
 # `dataplane platform-update` only (render/workflows/image_records.py).
 RELEASES_FILE = "registry/releases.yaml"
+TOMBSTONES_FILE = "registry/tombstones.yaml"
 CODEOWNERS_FILE = ".github/CODEOWNERS"
 TENANT_FILE = "tenant.yaml"
 OVERRIDES_FILE = "overrides.yaml"
@@ -116,6 +117,11 @@ def fork_tag_prefix(name: str) -> str:
     return f"tenant-{name}-"
 
 
+def claim_name(template: str, statefulset: str, ordinal: int) -> str:
+    """The PersistentVolumeClaim the StatefulSet controller creates for one pod."""
+    return f"{template}-{statefulset}-{ordinal}"
+
+
 def object_file(kind: str, name: str) -> str:
     """File name of one rendered object: <kind>-<name>.yaml, lower case."""
     return f"{kind.lower()}-{name}.yaml"
@@ -133,6 +139,9 @@ ARGOCD_PLATFORM_DIR = "argocd/platform"
 # Cluster-scoped admission policies and bindings (render/admission/policies.py): their own ArgoCD
 # project and Application, kept out of the root app (which may create no cluster-scoped kind).
 ADMISSION_DIR = "argocd/admission"
+# The StorageClasses of the tenants' volumes (render/storage_classes.py): cluster-scoped, synced
+# to every data-plane cluster by an Application of their own, kept out of the root app too.
+STORAGE_DIR = "argocd/storage"
 
 
 def argocd_tenant_dir(name: str) -> str:
@@ -184,7 +193,7 @@ def migration_verify_job(attempt: int) -> str:
 # The parents of every tenant's output folders, in the order of tenant_scopes.
 TENANT_SCOPE_PARENTS = (RENDERED_DIR, ARGOCD_TENANTS_DIR, ROUTING_DIR)
 # Output folders of the platform's own objects (pipeline.FLEET_BUILDERS write only these).
-PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR, ADMISSION_DIR)
+PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR, ADMISSION_DIR, STORAGE_DIR)
 
 
 def tenant_scopes(name: str) -> tuple[str, ...]:

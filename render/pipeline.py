@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import jinja2
 
-from render import build, context, emit, layout, routing, templates
+from render import build, context, emit, layout, routing, storage_classes, templates
 from render.admission import params, policies
 from render.argocd import tenant_apps
 from render.load import PlatformInputs, Repo, TenantFiles, pinned_revision
@@ -41,7 +41,7 @@ def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Enviro
 # one tenant, incrementally) leaves them correct. Everything of a tenant comes from
 # render_tenant.
 FleetBuilder = Callable[[Repo], emit.Outputs]
-FLEET_BUILDERS: tuple[FleetBuilder, ...] = (tenant_apps.build_platform, policies.build)
+FLEET_BUILDERS: tuple[FleetBuilder, ...] = (tenant_apps.build_platform, policies.build, storage_classes.build)
 
 
 def render_repo(repo: Repo) -> emit.Outputs:

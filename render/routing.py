@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import ENGINE_VERSION, context, emit, layout, migration, tenant_secrets
+from render import ENGINE_VERSION, context, emit, layout, migration, offboarding, tenant_secrets
 from render.merge import Effective
 
 SCHEMA_VERSION = 1
@@ -54,7 +54,7 @@ def routing_entry(ctx: dict[str, Any]) -> dict[str, Any]:
         "organization_id": t["organization_id"],
         "tenant": ctx["name"],
         "display_name": t.get("display_name", ctx["name"]),
-        "status": "suspended" if t.get("suspended", False) else "active",
+        "status": "suspended" if t.get("suspended", False) or offboarding.offboarding(t) else "active",
         "routing": route,
         "writes_paused": migration.writes_paused(t),
         "migration": {"state": state, "attempt": t["migration"]["attempt"]} if state else None,

@@ -29,6 +29,10 @@ IMAGE_USERS: dict[str, tuple[int, int]] = {
     # danihodovic/celery-exporter Dockerfile: `adduser --disabled-login exporter` on
     # python:3.11-slim-bookworm, the image's first user: uid/gid 1000
     "celery_exporter": (1000, 1000),
+    # google-cloud-cli and amazon/aws-cli set no USER (root): the backup pods run them as the
+    # datastore tool's user of the same pod, with HOME/CLOUDSDK_CONFIG on an emptyDir.
+    "gcloud_cli": (999, 999),
+    "aws_cli": (999, 999),
 }
 
 # Pod Security `restricted` at container level; the root filesystem is read-only and each
@@ -50,9 +54,10 @@ SERVICE_ACCOUNTS = {
     "exporters": "exporters",
     "migration": "migration",
     "datastores": "datastores",
+    "backup": "backup",
 }
 # Components that read and write the tenant's bucket: only they get the cloud identity.
-BUCKET_USERS = ("ray_worker", "celery")
+BUCKET_USERS = ("ray_worker", "celery", "backup")
 # The namespace's Pod Security admission: the level, and every mode it is applied in.
 POD_SECURITY_LEVEL = "restricted"
 POD_SECURITY_MODES = ("enforce", "audit", "warn")

@@ -32,6 +32,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"redis://127.0.0.1:{port}"
 
 
+# What GitHub Actions sets about the run: the authority checks read them (render/workflows/
+# authority.py), so a suite run under Actions must not inherit the CI run's own.
+RUN_VARIABLES = ("GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_REF", "GITHUB_ACTOR", "GITHUB_TRIGGERING_ACTOR",
+                 "DATAPLANE_TEAMS_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def _outside_a_workflow_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in RUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(autouse=True)
 def _own_render_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test renders with a cache of its own, outside any repository it makes (the

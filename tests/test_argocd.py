@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from render import layout
+from render import layout, storage_classes
 from render.argocd import platform_apps, tenant_apps
 from render.commands.render import render
 from render.load import load_repo
@@ -117,7 +117,7 @@ def strings(value: Any) -> list[str]:
 
 def test_no_project_allows_a_pattern_anywhere(outputs: dict[str, Any]) -> None:
     projects = of_kind(outputs, "AppProject")
-    assert len(projects) == 2 * len(tenants()) + 2  # the platform's and the admission policies'
+    assert len(projects) == 2 * len(tenants()) + 3  # the platform's, the admission policies' and the storage classes'
     for path, project in projects.items():
         spec = project["spec"]
         for key in ("sourceRepos", "destinations", "clusterResourceWhitelist", "namespaceResourceWhitelist",
@@ -139,6 +139,8 @@ def test_cluster_scoped_kinds_only_in_guardrails_and_only_the_own_namespace(outp
             assert white == [{"group": "", "kind": "Namespace", "name": layout.namespace(tenant)}]
         elif name == platform_apps.ADMISSION_APP:
             assert white == [{"group": "admissionregistration.k8s.io", "kind": k} for k in platform_apps.ADMISSION_KINDS]
+        elif name == storage_classes.PROJECT:
+            assert white == [{"group": "storage.k8s.io", "kind": "StorageClass"}]
         else:
             assert white == [], f"{name} may create cluster-scoped objects"
 
@@ -166,13 +168,15 @@ def test_tenant_project_blacklists_guardrails_and_its_role_reaches_one_applicati
 def test_root_app_installs_everything_under_argocd(outputs: dict[str, Any]) -> None:
     [root] = [o for o in of_kind(outputs, "Application").values() if o["metadata"]["name"] == platform_apps.ROOT_APP]
     assert root["spec"]["source"]["path"] == layout.ARGOCD_DIR
-    assert root["spec"]["source"]["directory"] == {"recurse": True, "exclude": "admission/*"}
+    assert root["spec"]["source"]["directory"] == {"recurse": True, "exclude": "{admission/*,storage/*}"}
     s = platform_apps.settings(load_repo(ROOT).current.platform)
     project = project_of(outputs, root["spec"]["project"])
     assert root["spec"]["destination"] == {"name": s.cluster, "namespace": s.namespace}
     for path, obj in outputs.items():
         if layout.is_inside(path, layout.ADMISSION_DIR):  # excluded: the admission app's, cluster-scoped
             assert permitted(project_of(outputs, platform_apps.ADMISSION_APP), obj), path
+        elif layout.is_inside(path, layout.STORAGE_DIR):  # excluded: the storage apps', cluster-scoped
+            assert permitted(project_of(outputs, storage_classes.PROJECT), obj), path
         elif layout.is_inside(path, layout.ARGOCD_DIR):
             assert obj["metadata"]["namespace"] == s.namespace, path
             assert permitted(project, obj), f"the root app may not apply {path}"

@@ -66,7 +66,7 @@ def test_unchanged_fleet_renders_nothing(repo: tuple[Path, list[str]]) -> None:
     root, names = repo
     result = rerender(root)
     assert result.rendered == [] and result.reused == [] and result.scopes == []
-    assert sorted(result.fresh) == sorted([s for n in names for s in layout.tenant_scopes(n)] + ["argocd/platform", layout.ADMISSION_DIR])
+    assert sorted(result.fresh) == sorted([s for n in names for s in layout.tenant_scopes(n)] + list(layout.PLATFORM_SCOPES))
 
 
 @pytest.mark.parametrize("file", ["tenant.yaml", "overrides.yaml", "release.yaml"])
@@ -271,7 +271,7 @@ def test_a_fleet_rendered_by_workers_equals_one_rendered_in_process(repo: tuple[
         shutil.rmtree(root / folder)
     shutil.rmtree(tmp_path / "cache")
     assert render(root=root, tenants=[]) == 0
-    platform_files = len(list((root / "argocd/platform").iterdir())) + len(list((root / layout.ADMISSION_DIR).iterdir()))
+    platform_files = sum(len(list((root / scope).iterdir())) for scope in layout.PLATFORM_SCOPES)
     assert f"({N} rendered, 0 from cache, 0 unchanged): {len(tree(root)) - platform_files} files written" \
         in capsys.readouterr().out
     assert tree(root) == fresh_render(root, tmp_path)
@@ -286,7 +286,7 @@ def test_touching_an_input_without_changing_it_renders_nothing(repo: tuple[Path,
     path.write_bytes(path.read_bytes())  # new mtime and ctime, same bytes: same key
     os.utime(root / "tenants" / names[4] / "release.yaml", ns=(1, 1))
     result = rerender(root)
-    assert result.rendered == [] and len(result.fresh) == N * len(layout.tenant_scopes(names[0])) + 2
+    assert result.rendered == [] and len(result.fresh) == N * len(layout.tenant_scopes(names[0])) + len(layout.PLATFORM_SCOPES)
 
 
 def test_the_store_keeps_the_most_recently_used_entries(tmp_path: Path) -> None:

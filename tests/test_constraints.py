@@ -75,7 +75,38 @@ def pip_installs() -> list[tuple[str, str]]:
 
 
 def test_there_are_installs_to_check() -> None:
-    assert len(pip_installs()) >= 8  # five workflows (fork-deploy installs three times) and .ci/run
+    assert len(pip_installs()) >= 16  # two per job that installs, and .ci/run
+
+
+HASHED = ".github/requirements/workflows.txt"
+
+
+def hashed_pins() -> dict[str, tuple[Version, int]]:
+    """name -> (version, how many hashes) of the workflows' hashed requirements."""
+    found: dict[str, tuple[Version, int]] = {}
+    name = ""
+    for line in (ROOT / HASHED).read_text().splitlines():
+        if re.match(r"^[A-Za-z0-9]", line):
+            req, _, version = line.split(" ")[0].partition("==")
+            name = canonicalize_name(req)
+            found[name] = (Version(version), 0)
+        elif "--hash=sha256:" in line and name:
+            found[name] = (found[name][0], found[name][1] + 1)
+    return found
+
+
+def test_the_workflows_hashed_requirements_match_the_constraints() -> None:
+    """Issue 23 item 8: workflow pip installs had no hashes. Every package the workflows install
+    is pinned to constraints.txt's version (the build backend excepted: pip freeze omits it),
+    with a hash for each of its distributions."""
+    pinned, hashed = pins(), hashed_pins()
+    for dependency in PYPROJECT["project"]["dependencies"]:
+        assert canonicalize_name(Requirement(dependency).name) in hashed, dependency
+    for name, (version, hashes) in hashed.items():
+        assert hashes >= 1, f"{HASHED}: {name} has no hash"
+        if name != "setuptools":
+            assert pinned.get(name) == version, f"{HASHED}: {name}=={version}, constraints.txt {pinned.get(name)} " \
+                                                "(regenerate it, see .github/requirements/workflows.in)"
 
 
 @pytest.mark.parametrize(("where", "command"), pip_installs())
@@ -83,6 +114,11 @@ def test_every_pip_install_uses_the_constraints_of_the_checkout_it_installs(wher
     words = shlex.split(command, comments=True)
     if words[-2:] == ["--upgrade", "pip"]:
         return  # pip itself (pip freeze never lists it)
+    if "--require-hashes" in words:  # the workflows' dependencies: hashed, nothing resolved
+        assert "--no-deps" in words and words[words.index("-r") + 1].endswith(HASHED), f"{where}: {command}"
+        return
+    if where.endswith(".yml"):  # then the checkout itself, which brings nothing else
+        assert {"--no-deps", "--no-index", "--no-build-isolation"} <= set(words), f"{where}: {command}"
     if f".[{OWN_VENV}]" in words:
         assert "-c" not in words, f"{where}: checkov's venv cannot take the dev pins"
         return

@@ -371,3 +371,40 @@ def test_a_merge_changing_a_template_reaches_the_canary_first(work, tmp_path):
                 if "dataplane.io/tier" in (work / f"rendered/{t}/namespace-tenant-{t}.yaml").read_text()}
     assert labelled == {"acme"}
     assert read_state(work).revision == merge
+
+
+def test_a_tenant_breaking_its_own_serve_application_holds_only_itself(work, argocd, capsys):
+    """Issue 23 item 6: one tenant making its own Serve application Degraded halted the
+    rollout for everyone. Now the canary (acme, soaked and healthy) breaks its own Serve
+    application after wave-1 moved: acme alone is held, umbrella's wave soaks and globex moves."""
+    clock = Clock()
+    assert update(work, "2026.12.1", clock) == 0
+    sync(work, argocd)
+    assert advance(work, argocd, clock.at(5)) == 0
+    assert advance(work, argocd, clock.at(125)) == 0  # wave-1 (umbrella) moves
+    sync(work, argocd)
+    argocd.set("tenant-acme", health="Degraded", revision=argocd.revision,
+               message="active Serve application text_extractor_v1 is DEPLOY_FAILED: ImportError")
+    capsys.readouterr()
+    assert advance(work, argocd, clock.at(130)) == 0
+    assert "tenant acme: Application tenant-acme is Degraded" in capsys.readouterr().out
+    state = read_state(work)
+    assert state.status == "rolling" and "acme" in state.held and "Serve application" in state.held["acme"]
+    assert touched(work, "HEAD^..HEAD") == ["rollout/state.yaml"]
+    for minutes in (135, 195):  # umbrella soaks; acme's Degraded no longer counts
+        sync(work, argocd)
+        assert advance(work, argocd, clock.at(minutes)) == 0
+    assert release(work, "globex")["platform_version"] == "2026.12.1"
+
+
+def test_a_degraded_guardrail_still_halts_the_fleet(work, argocd):
+    """What a tenant cannot break alone (its guardrails, or more than a Serve application) is
+    the release's: the rollout halts at once, as before."""
+    clock = Clock()
+    assert update(work, "2026.12.1", clock) == 0
+    sync(work, argocd)
+    argocd.set("tenant-acme-guardrails", health="Degraded", revision=argocd.revision, message="quota")
+    argocd.set("tenant-acme", health="Degraded", revision=argocd.revision,
+               message="active Serve application text_extractor_v1 is DEPLOY_FAILED")
+    assert advance(work, argocd, clock.at(5)) == 1
+    assert read_state(work).status == "halted" and "acme" not in read_state(work).held

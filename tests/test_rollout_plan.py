@@ -172,6 +172,40 @@ def test_a_degraded_tenant_of_an_earlier_wave_halts_too():
     assert (d.kind, d.tenant) == (gate.HALT, "acme")
 
 
+SERVE = "active Serve application text_extractor_v1 is DEPLOY_FAILED: ImportError"
+
+
+def test_a_tenant_breaking_its_own_serve_application_holds_itself_not_the_fleet():
+    s = state()
+    s = s.with_wave(1, replace(s.waves[1], base="d" * 40, moved_at=T0 + timedelta(hours=2)))
+    d = gate.decide(s, health() | health("t1") | health("acme", health_="Degraded", message=SERVE),
+                    T0 + timedelta(hours=2, minutes=1))
+    assert (d.kind, d.tenant) == (gate.HOLD, "acme") and "only its promotion stops" in d.message
+    held = replace(s, held={"acme": "held"})  # recorded: no longer counted
+    assert gate.decide(held, health("t1") | health("acme", health_="Degraded", message=SERVE),
+                       T0 + timedelta(hours=2, minutes=1)).kind == gate.SOAK
+
+
+def test_in_the_current_wave_the_wave_waits_one_timeout_then_holds_or_halts():
+    two = replace(state(), waves=(replace(state().waves[0], tenants=("acme", "t9")), state().waves[1]))
+    broken = health("acme", health_="Degraded", message=SERVE) | health("t9")
+    assert gate.decide(two, broken, T0 + timedelta(minutes=29)).kind == gate.WAIT
+    d = gate.decide(two, broken, T0 + timedelta(minutes=30))
+    assert (d.kind, d.tenant) == (gate.HOLD, "acme")
+    everyone = broken | health("t9", health_="Degraded", message=SERVE)  # the release is the common cause
+    assert gate.decide(two, everyone, T0 + timedelta(minutes=30)).kind == gate.HALT
+    assert gate.decide(state(), health(health_="Degraded", message=SERVE), T0 + timedelta(minutes=30)).kind == gate.HALT
+
+
+@pytest.mark.parametrize("message", ["engine: DEPLOY_FAILED", "RayCluster head pod CrashLoopBackOff",
+                                     SERVE + "\nactive Serve application x is DEPLOY_FAILED"])
+def test_only_a_serve_application_failure_is_the_tenants_own(message):
+    assert not gate.tenant_breakable(health(health_="Degraded", message=message)["acme"])
+    guardrails = health(health_="Degraded", message=SERVE)["acme"]
+    guardrails = replace(guardrails, apps=(guardrails.apps[0], replace(guardrails.apps[1], health="Degraded")))
+    assert not gate.tenant_breakable(guardrails)
+
+
 # -- state ------------------------------------------------------------------------------
 
 def test_state_round_trips_and_a_broken_hand_edit_is_a_problem():

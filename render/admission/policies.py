@@ -36,7 +36,7 @@ AUTOSCALER_FIELDS = ("scaleStrategy",)
 TRUSTED_LABELS = (layout.LABEL_COMPONENT, layout.LABEL_TENANT, layout.LABEL_ORGANIZATION, "dataplane.io/exporter",
                   layout.LABEL_WORKER_GROUP)
 TRUSTED_LABEL_PREFIXES = (security.POD_SECURITY_LABEL_PREFIX,)
-POD_TEMPLATE_KINDS = ("deployments", "statefulsets", "daemonsets", "replicasets", "jobs")
+POD_TEMPLATE_KINDS = ("deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs")
 
 
 def cel(value: Any) -> str:

@@ -33,6 +33,8 @@ SETTINGS_KEYS = ("repo_url", "repo_revision", "argocd_namespace", "argocd_cluste
 # Characters ArgoCD reads as a pattern in project sources, destinations and policies
 # (and the policy CSV separator): none may reach a rendered project.
 PATTERN_CHARS = frozenset("*?[]{}!,\\ \t\n")
+# Folders of cluster-scoped platform objects, each synced by an Application of its own.
+ROOT_EXCLUDED = (layout.ADMISSION_DIR, layout.STORAGE_DIR)
 ROOT_RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
 
 
@@ -138,7 +140,7 @@ def platform_objects(s: Settings) -> list[dict[str, Any]]:
         # A fleet's root holds thousands of objects: apply only what changed. The admission
         # folder is the admission app's (cluster-scoped kinds the platform project refuses).
         _app(ROOT_APP, s, layout.ARGOCD_DIR, s.namespace, ["ApplyOutOfSyncOnly=true"],
-             recurse={"exclude": layout.ADMISSION_DIR.split("/", 1)[1] + "/*"}),
+             recurse={"exclude": "{" + ",".join(d.split("/", 1)[1] + "/*" for d in ROOT_EXCLUDED) + "}"}),
         _app(CONTROL_PLANE_APP, s, layout.CONTROL_PLANE_DIR, s.gateway_namespace, []),
         _app(ADMISSION_APP, s, layout.ADMISSION_DIR, s.namespace, [], project=ADMISSION_APP),
         argocd_cm(s.namespace),

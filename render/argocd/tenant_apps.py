@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from render import ENGINE_VERSION, context, emit, layout
+from render import ENGINE_VERSION, context, emit, layout, storage_classes
 from render.argocd.platform_apps import ARGOCD_API, Settings, app_labels, plain_name_problems, platform_objects, settings
 from render.load import Document, Repo, TenantFiles
 from render.merge import Effective
@@ -59,7 +59,8 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 def build_platform(repo: Repo) -> emit.Outputs:
     """Fleet builder: argocd/platform/ (a function of registry/platform.yaml only)."""
     s = settings(repo.current.platform)
-    return {layout.ARGOCD_PLATFORM_DIR: _files(layout.ARGOCD_PLATFORM_DIR, platform_objects(s))}
+    objects = platform_objects(s) + storage_classes.applications(s, repo.current.platform.data)
+    return {layout.ARGOCD_PLATFORM_DIR: _files(layout.ARGOCD_PLATFORM_DIR, objects)}
 
 
 def build_tenant(files: TenantFiles, eff: Effective, objects: dict[str, dict[str, Any]],

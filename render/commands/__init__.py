@@ -2,25 +2,33 @@
 keyword arguments and returns an exit code."""
 
 from render.commands import (
+    authorize,
     check_scope,
     config_deploy,
     doctor,
     explain,
     footprint,
     fork_deploy,
+    generate,
+    merge_gate,
     migration,
     new_tenant,
+    offboard,
     platform_update,
     pr_report,
     preview,
     promote,
     ray_dashboard,
     render,
+    repository_audit,
+    restore,
     rollout,
     scale,
     status,
     validate,
+    verify_pr,
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview]
+            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
+            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize]

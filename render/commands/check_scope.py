@@ -5,18 +5,20 @@
 - `check-scope --rollout [TENANT...] [--since REV]`: a rollout step may change only the
   moved tenants' release.yaml and output, and rollout/state.yaml.
 - `check-scope --base REV`: a pull request's changed paths, sorted by owner from
-  registry/ownership.yaml; platform-owned changes are named as needing platform review.
+  registry/ownership.yaml; exits 1 naming the rule when it carries generated or
+  automation-owned files, or mixes a tenant's files with another's or the platform's.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from render import git, ownership
+from render import exitcodes, git, ownership
 from render.problems import Problem, ProblemsError
-from render.workflows import events, scope
-from render.workflows.actions import add_summary
+from render.workflows import events, pr_scope, scope
+from render.workflows.actions import add_summary, markdown_text
 
 HEADINGS = {
     ownership.PLATFORM: "Platform-owned changes: need platform review",
@@ -32,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "only rendered/TENANT/, argocd/tenants/TENANT/, control-plane/routing/TENANT/ and, "
                                    "with --release, tenants/TENANT/release.yaml; exits 2 naming every other path. "
                                    "With --rollout: the same for a rollout step. With --base REV: list a pull "
-                                   "request's changes by owner (registry/ownership.yaml).")
+                                   "request's changes by owner (registry/ownership.yaml); exits 1 when it carries generated "
+                                   "or automation-owned files, or mixes a tenant's files with others.")
     p.add_argument("tenants", nargs="*", metavar="TENANT", help="the tenant (with --rollout: the tenants moved, if any)")
     p.add_argument("--release", action="store_true", help="also allow tenants/TENANT/release.yaml (a fork deploy)")
     p.add_argument("--rollout", action="store_true",
@@ -77,17 +80,31 @@ def check_rollout(*, root: Path, tenants: list[str], since: str | None = None) -
 
 
 def by_owner(*, root: Path, base: str, summary: Path | None = None) -> int:
+    """Exit 1 when the pull request carries what no pull request may (pr_scope's rules)."""
     own = ownership.load_ownership(root)
+    rev = events.git_ref(base, "base")
+    paths = git.changed_since(root, rev)
     groups: dict[str, list[str]] = {kind: [] for kind in HEADINGS}
-    for path in git.changed_since(root, events.git_ref(base, "base")):
+    for path in paths:
         owner = ownership.owner_of(path, own)
-        label = f"{path} ({owner.tenant})" if owner.tenant and owner.kind != ownership.GENERATED else path
-        groups[owner.kind].append(label)
-    lines = []
+        groups[owner.kind].append(path + (f" ({owner.tenant})" if owner.tenant and owner.kind != ownership.GENERATED
+                                          else ""))
+    findings = pr_scope.pull_request_findings(paths, own, frozenset(git.added_since(root, rev)))
+    lines, markdown = [], ["## Changes by owner", ""]
     for kind, heading in HEADINGS.items():
         if groups[kind]:
-            lines += [f"{heading}:"] + [f"  - {p}" for p in groups[kind]]
+            lines += [f"{heading}:"] + [f"  - {_shown(p)}" for p in groups[kind]]
+            markdown += [f"{heading}:"] + [f"- {markdown_text(p)}" for p in groups[kind]]
     print("\n".join(lines) if lines else "no changed paths")
+    for finding in findings:
+        print(f"dataplane: {_shown(finding.line())}", file=sys.stderr)
+    if findings:
+        markdown += ["", "**Refused**:"] + [f"- {markdown_text(f.line())}" for f in findings]
     if summary is not None:
-        add_summary(summary, "\n".join(["## Changes by owner", ""] + [line.replace("  - ", "- ") for line in lines]))
-    return 0
+        add_summary(summary, "\n".join(markdown))
+    return exitcodes.FAILED if findings else exitcodes.OK
+
+
+def _shown(text: str) -> str:
+    """One terminal line: control and invisible characters as escapes."""
+    return text if text.isprintable() else ascii(text)[1:-1]

@@ -12,7 +12,7 @@ from typing import Any
 
 from render import git, layout
 from render.problems import Problem, ProblemsError
-from render.workflows import deploy, events
+from render.workflows import authority, deploy, events
 from render.workflows.actions import add_summary, read_event, set_output
 from render.workflows.release import release_data
 
@@ -53,6 +53,7 @@ def config_deploy(*, root: Path, tenant: str | None = None, event: Path | None =
     if not (root / layout.tenant_dir(name)).is_dir():
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "tenant", f"no tenant named {name!r}",
                                      f"tenants are folders under {layout.TENANTS_DIR}/")])
+    authority.require(root, authority.CONFIG_DEPLOY, name)  # its own team, or the platform's
 
     uncommitted = git.dirty(root, *layout.INPUT_DIRS)
     if uncommitted:  # the commit would hold output that the committed inputs do not produce

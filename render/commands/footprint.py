@@ -107,6 +107,7 @@ def text_report(fp: Footprint) -> list[str]:
     bucket, egress = (number(fp.usage.get(k, Decimal(0))) for k in ("bucket_gib", "egress_gib"))
     for key, label in (("compute", "nodes and pods at cost"), ("storage", f"disks at cost ({number(fp.storage_gib)} GiB)"),
                        ("bucket", f"bucket at cost ({bucket} GiB)"), ("egress", f"egress at cost ({egress} GiB)"),
+                       ("backups", f"backups at cost (~{number(fp.backup_gib.quantize(Decimal(1)))} GiB)"),
                        ("markup", f"management markup ({markup}%)"), ("passthrough", "passthrough"),
                        ("platform_fee", "platform fee"), ("total", "total")):
         out.append(f"{label:<34}{money(low[key]):>12,.2f}{money(high[key]):>12,.2f}")

@@ -10,14 +10,13 @@ commit is refused if it would touch anything outside the tenant's scope.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 from pathlib import Path
 
-from render import git, images, layout, ownership
+from render import git, images, layout
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
-from render.workflows import deploy, events, github_api, image_records
+from render.workflows import authority, deploy, events, image_records
 from render.workflows.actions import add_summary, read_event, set_output
 from render.workflows.release import fork_image, release_data
 
@@ -67,49 +66,33 @@ def _event_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ref", help="branch, tag or commit of the fork")
 
 
-TEAMS_TOKEN_ENV = "DATAPLANE_TEAMS_TOKEN"  # reads the organization's teams; GITHUB_TOKEN cannot
-
-
 def _inputs(root: Path, event: Path | None, tenant: str | None, repository: str | None,
-            ref: str | None, *, check_actor: bool = False) -> events.ForkDeploy:
-    """The dispatch's inputs, bound to the tenant: the repository must be one of the forks
-    its tenant.yaml declares, and (`check_actor`) the dispatcher a member of its team."""
+            ref: str | None) -> events.ForkDeploy:
+    """The dispatch's inputs, bound to the tenant: the run must be allowed to deploy it
+    (authority: its team, on main), and the repository one of the forks its tenant.yaml declares."""
     payload = read_event(event) if event else {"inputs": {"tenant": tenant, "repository": repository, "ref": ref}}
     inputs = events.fork_deploy(payload)
     if not (root / layout.tenant_dir(inputs.tenant)).is_dir():
         raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", f"no tenant named {inputs.tenant!r}",
                                      f"tenants are folders under {layout.TENANTS_DIR}/")])
+    authority.require(root, authority.FORK_DEPLOY, inputs.tenant)
     doc = read_yaml(root, layout.tenant_file(inputs.tenant, layout.TENANT_FILE))
     forks = [f for f in (doc.data.get("forks") or []) if isinstance(f, str)]
     if inputs.repository.lower() not in {f.lower() for f in forks}:  # GitHub names ignore case
         raise ProblemsError([Problem(events.INPUTS, 1, 1, "repository", f"{inputs.repository} is not a fork "
                                      f"{inputs.tenant} may deploy from", f"{doc.file} `forks` lists "
                                      f"{', '.join(forks) or 'none'}; the platform team adds one by pull request")])
-    if check_actor:
-        _check_actor(root, inputs)
     return inputs
-
-
-def _check_actor(root: Path, inputs: events.ForkDeploy) -> None:
-    team = ownership.load_ownership(root).team_of(inputs.tenant)
-    refuse = functools.partial(Problem, events.INPUTS, 1, 1, "sender")
-    token = os.environ.get(TEAMS_TOKEN_ENV)
-    if inputs.actor is None or not token:
-        why = "the dispatch names no sender" if inputs.actor is None else f"${TEAMS_TOKEN_ENV} is not set"
-        raise ProblemsError([refuse(f"cannot check who dispatched this fork deploy: {why}",
-                                    f"set {TEAMS_TOKEN_ENV} to a token that can read {team} (docs/security.md)")])
-    api = os.environ.get("GITHUB_API_URL", "https://api.github.com")
-    if not github_api.team_member(api, token, team, inputs.actor):
-        raise ProblemsError([refuse(f"{inputs.actor} is not a member of {team}",
-                                    f"only {inputs.tenant}'s team may deploy its forks")])
 
 
 def fork_inputs(*, root: Path, event: Path | None = None, tenant: str | None = None, repository: str | None = None,
                 ref: str | None = None, output: Path | None = None) -> int:
-    inputs = _inputs(root, event, tenant, repository, ref, check_actor=event is not None)
-    for key, value in (("tenant", inputs.tenant), ("repository", inputs.repository), ("ref", inputs.ref)):
+    inputs = _inputs(root, event, tenant, repository, ref)
+    bound = authority.bind_fork_ref(authority.current_run(os.environ), inputs.repository, inputs.ref)
+    for key, value in (("tenant", inputs.tenant), ("repository", inputs.repository), ("ref", inputs.ref),
+                       ("commit", bound or inputs.ref)):
         set_output(output, key, value)
-    print(f"fork deploy of {inputs.tenant} from {inputs.repository}@{inputs.ref}")
+    print(f"fork deploy of {inputs.tenant} from {inputs.repository}@{inputs.ref}" + (f" ({bound})" if bound else ""))
     return 0
 
 
@@ -128,7 +111,7 @@ def fork_image_command(*, root: Path, tenant: str, source: Path | None = None, c
     image = _image(root, name, sha)
     set_output(output, "commit", sha)
     set_output(output, "image", image)
-    set_output(output, "repository", images.parse(image).repository)
+    set_output(output, "repository", images.parse(image).repository)  # the tenant's own package: the attestation's subject
     print(image)
     return 0
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from render import layout
+from render import layout, tombstones
 from render.load import Document, list_tenants, read_yaml
 from render.problems import Problem, ProblemsError
 from render.validate.schemas import schema
@@ -79,7 +79,8 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"tenant {name!r} already exists", "pick another name")])
     platform = read_yaml(root, layout.PLATFORM_FILE).data
     problems = (_organization_problems(root, organization_id)
-                + _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region))
+                + _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region)
+                + _tombstone_problems(root, name, cloud, organization_id))
     if problems:
         raise ProblemsError(problems)
     engine = platform["engine"]
@@ -107,6 +108,13 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
           f"the render also writes its routing entry, {layout.routing_dir(name)}/; its passwords are generated "
           f"in the cluster, only its vector-store token is issued by the platform (docs/onboarding.md)")
     return 0
+
+
+def _tombstone_problems(root: Path, name: str, cloud: str, organization_id: str) -> list[Problem]:
+    """A name, organization id, bucket or prefix of an offboarded tenant is never reused."""
+    draft = Document(layout.tenant_file(name, layout.TENANT_FILE),
+                     {"name": name, "cloud": cloud, "organization_id": organization_id}, {})
+    return tombstones.problems(root, {name: draft}, read_yaml(root, layout.PLATFORM_FILE), at_tombstone=True)
 
 
 def _organization_problems(root: Path, organization_id: str) -> list[Problem]:

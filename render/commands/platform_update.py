@@ -18,7 +18,7 @@ from render import git, layout
 from render.problems import Problem, ProblemsError
 from render.rollout import moves
 from render.rollout.state import State, utc_now, write_state
-from render.workflows import deploy, events, image_records
+from render.workflows import authority, deploy, events, image_records
 from render.workflows.actions import add_summary, read_event
 from render.workflows.release import Plan, auto_deploy, plan_update, release_data
 
@@ -54,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def platform_update(*, root: Path, event_name: str | None = None, event: Path | None = None,
                     version: str | None = None, tag: str | None = None, digest: str | None = None, push: bool = False,
                     summary: Path | None = None, clock: Callable[[], datetime] = utc_now) -> int:
+    authority.require(root, authority.PLATFORM_UPDATE)  # before anything is read or written
     if event_name:
         update = events.platform_update(event_name, read_event(event))
     else:

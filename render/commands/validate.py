@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from render import exitcodes
+from render import exitcodes, tombstones
 from render.load import load_repo
 from render.ownership import ownership_problems
 from render.problems import ProblemsError
@@ -39,8 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--require-crds", action="store_true", default=os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1",
                    help="with --deep, fail instead of skipping when no CRD folder is given "
                         "(default: on when DATAPLANE_REQUIRE_CRDS=1)")
+    p.add_argument("--against", metavar="REF",
+                   help="also compare with git revision REF (the pull request's base): refuse changes the API server "
+                        "would refuse (immutable fields), data-holding objects removed, and a tenant's cluster, region "
+                        "or database mode changed outside the migration flow")
     p.set_defaults(run=lambda a: validate(root=a.repo, tenants=a.tenants, deep=a.deep, crds=a.crds,
-                                          require_crds=a.require_crds, fmt=a.format))
+                                          require_crds=a.require_crds, fmt=a.format, against=a.against))
 
 
 def _env_path(name: str) -> Path | None:
@@ -49,10 +53,19 @@ def _env_path(name: str) -> Path | None:
 
 
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
-             require_crds: bool = False, fmt: str | None = None) -> int:
-    problems = validate_repo(load_repo(root, tenants or None)) + plan_file_problems(root) + ownership_problems(root)
+             require_crds: bool = False, fmt: str | None = None, against: str | None = None) -> int:
+    repo = load_repo(root, tenants or None)
+    problems = validate_repo(repo) + plan_file_problems(root) + ownership_problems(root)
+    docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
+    problems += tombstones.problems(root, docs, repo.current.platform)
     if problems:
-        raise ProblemsError(problems)
+        raise ProblemsError(sorted(set(problems)))
+    if against is not None:
+        from render.gate import against as gate  # renders the fleet: only when asked
+
+        problems = gate.check(root, repo if not tenants else load_repo(root), against)
+        if problems:
+            raise ProblemsError(problems)
     if not deep:
         return 0
     if crds is not None and not crds.is_dir():

@@ -13,7 +13,7 @@ from typing import Any
 
 from render.conformance.manifests import Manifest
 
-WORKLOADS = ("Deployment", "StatefulSet", "Job")
+WORKLOADS = ("Deployment", "StatefulSet", "Job", "CronJob")
 HEAD_GROUP = "headgroup"
 
 
@@ -64,10 +64,12 @@ def _scaled_max(manifests: list[Manifest]) -> dict[tuple[str, str], int]:
 def _workload(m: Manifest, scaled_max: int | None) -> list[Pod]:
     spec = _d(m.obj.get("spec"))
     path: tuple[str | int, ...] = ("spec", "template")
+    if m.kind == "CronJob":  # concurrencyPolicy Forbid: one Job, one pod at a time
+        spec, path = _d(_d(spec.get("jobTemplate")).get("spec")), ("spec", "jobTemplate", "spec", "template")
     tpl = _d(spec.get("template"))
     pod_spec = _d(tpl.get("spec"))
     labels = {str(k): str(v) for k, v in _d(_d(tpl.get("metadata")).get("labels")).items()}
-    count = scaled_max if scaled_max is not None else spec.get("replicas", 1) if m.kind != "Job" else 1
+    count = scaled_max if scaled_max is not None else spec.get("replicas", 1) if m.kind not in ("Job", "CronJob") else 1
     return [Pod(m.name, namespace_of(m), labels, pod_spec, m, path, max_count=int(count or 1),
                 containers=list(pod_spec.get("containers") or []))]
 

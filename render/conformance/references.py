@@ -126,7 +126,12 @@ def _provided(manifests: list[Manifest], ns: str) -> dict[str, dict[str, set[str
             out["ServiceAccount"][m.name] = None
         elif m.kind == "StatefulSet":
             for c in spec.get("volumeClaimTemplates") or []:
-                out["PVC"][str(_d(c.get("metadata")).get("name"))] = None
+                claim = str(_d(c.get("metadata")).get("name"))
+                out["PVC"][claim] = None
+                # The claims the StatefulSet controller creates: <template>-<set>-<ordinal>
+                # (a restore Job mounts the stopped Redis's data-redis-0).
+                for ordinal in range(int(spec.get("replicas", 1) or 0)):
+                    out["PVC"][f"{claim}-{m.name}-{ordinal}"] = None
     out["ServiceAccount"].update(dict.fromkeys(BUILTIN_SERVICE_ACCOUNTS))
     return out
 

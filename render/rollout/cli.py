@@ -24,7 +24,7 @@ from render.rollout.argocd_api import ArgoCD, ArgoCDError, application_names
 from render.rollout.plan import candidates, make_waves, plan_lines, read_plan
 from render.rollout.report import STATUS_CONTEXT, annotate, commit_state, state_lines, state_markdown
 from render.rollout.state import COMPLETE, HALTED, ROLLING, State, read_state, utc_now
-from render.workflows import deploy, events, github_api
+from render.workflows import authority, deploy, events, github_api
 from render.workflows.actions import add_summary
 
 Clock = Callable[[], datetime]
@@ -93,6 +93,7 @@ class Outcome:
 
 def advance(*, root: Path, client: Callable[[], ArgoCD], clock: Clock = utc_now, push: bool = False,
             summary: Path | None = None, status: bool = False) -> int:
+    authority.require(root, authority.ROLLOUT_ADVANCE)
     outcomes: list[Outcome] = []
 
     def apply() -> list[str]:
@@ -151,6 +152,11 @@ def _transition(root: Path, repo: Repo, state: State, d: gate.Decision, now: dat
         new = replace(state, status=HALTED, reason=d.message)
         sha = moves.commit(root, new, [], f"rollout: halt platform {state.label()} at wave {wave.name}: {d.tenant}")
         return Outcome(f"rollout halted at wave {wave.name}: {d.message}", new, halted=True), sha
+    if d.kind == gate.HOLD:  # one tenant's own breakage: it stops, the fleet goes on
+        new = replace(state, held={**state.held, d.tenant: f"held at wave {wave.name}: {d.message}"})
+        sha = moves.commit(root, new, [], f"rollout: hold {d.tenant} (its own Serve application is Degraded); "
+                                         "the rollout goes on")
+        return Outcome(f"{d.message}; the rollout goes on without it", new), sha
     if d.kind == gate.WAIT and wave.healthy_since is not None:
         new = state.with_wave(i, replace(wave, healthy_since=None))
         return Outcome(d.message, new), moves.commit(root, new, [], f"rollout: wave {wave.name} unhealthy, soak starts over")
@@ -169,6 +175,7 @@ def _transition(root: Path, repo: Repo, state: State, d: gate.Decision, now: dat
 
 def rollback(*, root: Path, every_wave: bool = False, reason: str | None = None, push: bool = False,
              summary: Path | None = None, status: bool = False) -> int:
+    authority.require(root, authority.ROLLOUT_ROLLBACK)
     note = _reason(reason)
     outcomes: list[Outcome] = []
 

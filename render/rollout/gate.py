@@ -1,7 +1,13 @@
 """The health gate: from the ArgoCD status of every tenant moved so far, decide what
 `dataplane rollout advance` does now. Pure: state, health and the time in; a decision out.
 
-- any moved tenant Degraded: halt, naming it;
+- any moved tenant Degraded: halt, naming it; unless only what the tenant alone controls is
+  Degraded (one of its own Serve applications, which its overrides, its fork or its Ray
+  Jobs can break: `tenant_breakable`). Then, in an earlier wave, that tenant alone is held
+  (its own promotion stops; the fleet goes on); in the current wave the wave waits for it
+  until the gate's timeout, then holds it, unless every tenant of the wave is Degraded
+  (then the release is the common cause: halt). One tenant delays the fleet by one wave
+  at most;
 - a tenant of the current wave not Healthy and Synced (to a revision holding its move)
   once the gate's timeout has passed since the wave moved: halt, naming it;
 - any moved tenant not Healthy and Synced yet: wait (and the soak starts over);
@@ -11,14 +17,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from render import layout
 from render.rollout.argocd_api import AppStatus
 from render.rollout.plan import minutes_text
 from render.rollout.state import State
 
-HALT, WAIT, SOAK, ADVANCE, COMPLETE = "halt", "wait", "soak", "advance", "complete"
+HALT, WAIT, SOAK, ADVANCE, COMPLETE, HOLD = "halt", "wait", "soak", "advance", "complete", "hold"
+# What render/argocd/lua/rayservice.lua reports for a failed Serve application of the tenant.
+OWN_SERVE_FAILURE = re.compile(r"(active|pending) Serve application \S+ is (DEPLOY_FAILED|UNHEALTHY)\b.*")
 
 
 @dataclass(frozen=True)
@@ -51,17 +61,30 @@ class Decision:
     tenant: str = ""
 
 
+def tenant_breakable(h: TenantHealth) -> bool:
+    """Degraded only by what the tenant alone controls: its workloads Application reports one
+    of its own Serve applications failed, and nothing else of it is Degraded."""
+    bad = [a for a in h.apps if a.health == "Degraded"]
+    return len(bad) == 1 and bad[0].name == layout.namespace(h.tenant) and bool(OWN_SERVE_FAILURE.fullmatch(bad[0].message))
+
+
 def decide(state: State, health: dict[str, TenantHealth], now: datetime) -> Decision:
     current = state.waves[state.current]
-    checked = [h for t in state.moved_tenants() if (h := health.get(t)) is not None]
+    checked = [h for t in state.moved_tenants() if t not in state.held and (h := health.get(t)) is not None]
+    assert current.moved_at is not None
+    timed_out = now - current.moved_at >= timedelta(minutes=state.timeout_minutes)
+    mine = [h for h in checked if h.tenant in current.tenants]
     for h in sorted(checked, key=lambda h: h.tenant not in current.tenants):  # the current wave first
         app = h.degraded
-        if app is not None:
-            return Decision(HALT, f"tenant {h.tenant}: Application {app.name} is Degraded"
-                                  + (f" ({app.message})" if app.message else ""), h.tenant)
-    late = [h for h in checked if h.tenant in current.tenants and not h.ok]
-    assert current.moved_at is not None
-    if late and now - current.moved_at >= timedelta(minutes=state.timeout_minutes):
+        if app is None:
+            continue
+        said = f"tenant {h.tenant}: Application {app.name} is Degraded" + (f" ({app.message})" if app.message else "")
+        if not tenant_breakable(h) or (timed_out and h in mine and all(m.degraded for m in mine)):
+            return Decision(HALT, said, h.tenant)
+        if h not in mine or timed_out:
+            return Decision(HOLD, f"{said}: only its own Serve application, so only its promotion stops", h.tenant)
+    late = [h for h in mine if not h.ok]
+    if late and timed_out:
         h = late[0]
         return Decision(HALT, f"tenant {h.tenant}: not Healthy and Synced within {minutes_text(state.timeout_minutes)} "
                               f"of wave {current.name}: {h.describe()}", h.tenant)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from render import migration
 from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
-from render.validate import effective_rules, extractor_names, file_rules, fleet_rules, image_rules, misplaced
+from render.validate import data_rules, effective_rules, extractor_names, file_rules, fleet_rules, image_rules, misplaced
 from render.validate.schemas import check_schema, schema
 
 __all__ = ["validate_repo", "validate_tenant"]
@@ -78,6 +78,8 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     problems += file_rules.check_env(files.overrides, protected)
     if not shape:
         problems += file_rules.check_cluster(files.tenant, repo.current.platform)
+        problems += data_rules.lifecycle_problems(files.tenant, repo.current.platform.data)
+        problems += file_rules.check_restore(files.tenant)
     problems += file_rules.check_secret_store(files.tenant, repo.current.platform)
     # Rules on the merged values need well-shaped files and readable sizes; other mistakes
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
@@ -97,6 +99,8 @@ def _registry_problems(shared: PlatformInputs, releases: list[Problem]) -> list[
     if not problems:
         problems += effective_rules.registry_rules(platform, extractors)
         problems += file_rules.check_env(platform, [])
+        problems += file_rules.check_backup_schedules(platform)
         problems += extractor_names.check_aliases(extractors)
         problems += image_rules.check_platform_images(platform, shared.releases if not releases else Document("", {}, {}))
+        problems += data_rules.volume_problems(platform)
     return problems

@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from render import layout, quantity
+from render import backups, layout, quantity
 from render.load import Document, TenantFiles
 from render.problems import Problem, did_you_mean
 from render.validate import extractor_names
@@ -147,6 +147,29 @@ def check_cluster(doc: Document, platform: Document) -> list[Problem]:
     if isinstance(cloud, str) and declared != cloud:
         return [doc.problem(("cloud",), f"cluster {cluster!r} runs on {declared}, not {cloud}",
                             "place the tenant on a cluster of its cloud", at_value=True)]
+    return []
+
+
+def check_backup_schedules(platform: Document) -> list[Problem]:
+    """Each backup schedule is a daily cron line the staleness alert can read (render/backups.py)."""
+    out = []
+    for datastore, settings in _mapping(_mapping(platform.data).get("backups")).items():
+        schedule = _mapping(settings).get("schedule")
+        why = backups.schedule_problem(schedule) if isinstance(schedule, str) else None
+        if why:
+            out.append(platform.problem(("backups", datastore, "schedule"), why, "e.g. \"17 */6 * * *\": minute 17 of "
+                                        "every sixth hour, UTC", at_value=True))
+    return out
+
+
+def check_restore(doc: Document) -> list[Problem]:
+    """A restore names a datastore the tenant has (a shared-instance tenant has no MongoDB of its own)."""
+    data = _mapping(doc.data)
+    backup = _mapping(data.get("restore")).get("backup")
+    dedicated = _mapping(data.get("database")).get("mode") == "dedicated_instance"
+    if isinstance(backup, str) and backup.startswith("mongodb-") and not dedicated:
+        return [doc.problem(("restore", "backup"), "a tenant on the shared MongoDB instance has no MongoDB backups to restore",
+                            "restore its database on the shared instance through the platform's own runbook", at_value=True)]
     return []
 
 

@@ -42,3 +42,24 @@ def add_summary(path: Path | None, markdown: str) -> None:
         return
     with path.open("a", encoding="utf-8") as f:
         f.write(markdown.rstrip("\n") + "\n")
+
+
+MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()#+-.!|~\"'")
+HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def markdown_text(text: str) -> str:
+    """`text` (a file name, say) as literal Markdown: punctuation backslash-escaped (CommonMark
+    allows it for any ASCII punctuation), HTML's specials as entities, a control or invisible
+    character as its \\u escape, so a crafted name can neither format nor hide the lines after it."""
+    out = []
+    for c in text:
+        if c in HTML:
+            out.append(HTML[c])
+        elif c in MARKDOWN_PUNCTUATION:
+            out.append("\\" + c)
+        elif not c.isprintable() or (c.isspace() and c != " "):
+            out.append(f"\\\\u{ord(c):04x}")
+        else:
+            out.append(c)
+    return "".join(out)

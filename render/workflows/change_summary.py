@@ -126,6 +126,11 @@ def _tenant_file(path: Path_, old: Any, new: Any, org: str) -> str:
                 if new is True else f"Organization {org} is served again (suspended: {_show(new)}).")
     if key == "migration.state":
         return f"Migration of organization {org} moves from {_show(old)} to {_show(new)} (see docs/migration.md)."
+    if key == "lifecycle.phase" and new == "offboarding":
+        return (f"Organization {org} is offboarded: final export, compute stopped, requests refused, data kept "
+                "for the grace period (see docs/operations.md).")
+    if key == "lifecycle.deletion_approved_by":
+        return f"Deletion of the offboarded tenant approved by {_show(new)} (lifecycle.deletion_approved_by)."
     if key == "organization_id":
         return f"The data plane now serves organization {_show(new)} instead of {_show(old)}."
     return f"tenant.yaml {_one(key, old, new)}."

@@ -114,25 +114,53 @@ def platform_update(event_name: str, payload: dict[str, Any]) -> PlatformUpdate:
 class ForkDeploy:
     tenant: str
     repository: str
-    ref: str
-    actor: str | None = None  # who dispatched (the payload's sender; never an input)
+    ref: str  # a branch or tag of the fork (never a pull request's ref, never a bare commit id)
 
 
-ACTOR = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(\[bot\])?")
+BARE_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+
+
+def fork_ref(value: Any, pointer: str = "ref") -> str:
+    """A branch or tag name of the fork. A commit id names no branch of the fork (GitHub
+    serves any commit of the fork network through any fork), and refs/pull/* is a pull
+    request's code: both are refused (rule fork-ref)."""
+    ref = git_ref(value, pointer)
+    if BARE_SHA.fullmatch(ref) or (ref.startswith("refs/") and not ref.startswith(("refs/heads/", "refs/tags/"))):
+        raise _bad(pointer, f"refused by rule fork-ref: {ref!r} is not a branch or tag of the fork",
+                   "name a branch or tag of the declared fork (a commit id or refs/pull/* is refused)")
+    return ref
+
+
+# A deploy requested in a comment, by someone with read or triage access (tenants never need
+# write access, which workflow_dispatch requires): the first line of an issue comment.
+COMMANDS = {"/deploy-config": ("tenant",), "/deploy-fork": ("tenant", "repository", "ref")}
+
+
+def request(payload: dict[str, Any], command: str) -> dict[str, Any]:
+    """A dispatch's inputs: the workflow_dispatch `inputs`, or the words of an issue comment
+    `/deploy-config TENANT` / `/deploy-fork TENANT OWNER/NAME REF` (each word is then checked
+    like an input). The comment's author is the run's triggering actor (authority.py)."""
+    comment = payload.get("comment")
+    if not isinstance(comment, dict):
+        return dict(payload.get("inputs") or {})
+    body = comment.get("body")
+    words = (body if isinstance(body, str) else "").split("\n", 1)[0].split()
+    names = COMMANDS[command]
+    if not words or words[0] != command or len(words) != len(names) + 1:
+        raise _bad("comment.body", f"the comment is not `{command} {' '.join(n.upper() for n in names)}`",
+                   f"write the request on the comment's first line, e.g. {command} "
+                   + " ".join({"tenant": "acme", "repository": "acme-corp/engine", "ref": "main"}[n] for n in names))
+    return dict(zip(names, words[1:], strict=True))
 
 
 def fork_deploy(payload: dict[str, Any]) -> ForkDeploy:
-    values = payload.get("inputs") or {}
-    sender = (payload.get("sender") or {}).get("login")
-    actor = _text(sender, "sender.login") if sender is not None else None
-    if actor is not None and not ACTOR.fullmatch(actor):
-        raise _bad("sender.login", f"{actor!r} is not a GitHub login", "")
-    return ForkDeploy(tenant_name(values.get("tenant")), repository(values.get("repository")), git_ref(values.get("ref")),
-                      actor)
+    values = request(payload, "/deploy-fork")
+    return ForkDeploy(tenant_name(values.get("tenant")), repository(values.get("repository")),
+                      fork_ref(values.get("ref")))
 
 
 def config_deploy(payload: dict[str, Any]) -> str:
-    return tenant_name((payload.get("inputs") or {}).get("tenant"))
+    return tenant_name(request(payload, "/deploy-config").get("tenant"))
 
 
 @dataclass(frozen=True)

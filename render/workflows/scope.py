@@ -23,7 +23,7 @@ def allowed(tenant: str, *, release: bool) -> tuple[list[str], list[str]]:
     return files, list(layout.tenant_scopes(tenant))
 
 
-def _clean(path: str) -> bool:
+def clean_path(path: str) -> bool:
     """A plain repo-relative POSIX path: no '..', '.', empty part, backslash or odd character."""
     if not path or path.startswith("/") or "\\" in path or unicodedata.normalize("NFC", path) != path:
         return False
@@ -33,7 +33,7 @@ def _clean(path: str) -> bool:
 
 
 def path_allowed(tenant: str, path: str, *, release: bool) -> bool:
-    if not _clean(path):
+    if not clean_path(path):
         return False
     files, folders = allowed(tenant, release=release)
     return path in files or any(layout.is_inside(path, f) and PurePosixPath(path) != PurePosixPath(f) for f in folders)
@@ -52,7 +52,7 @@ def check_paths(tenant: str, paths: list[str], *, release: bool) -> list[Problem
 # Rollout commits (`platform-update` under a plan, `rollout advance|rollback`): the moved
 # tenants' release.yaml and output, and the automation-owned rollout state. Nothing else.
 def rollout_path_allowed(tenants: list[str], path: str) -> bool:
-    if not _clean(path):
+    if not clean_path(path):
         return False
     return path == layout.ROLLOUT_STATE_FILE or any(path_allowed(t, path, release=True) for t in tenants)
 

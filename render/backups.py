@@ -1,0 +1,345 @@
+"""Backups of a tenant's dedicated datastores to its own bucket, and their restore.
+
+Every datastore of a tenant (the dedicated MongoDB, Redis) gets a CronJob
+`backup-<datastore>` (base/backups.yaml.j2) on the schedule of registry/platform.yaml
+`backups`. Its pod dumps with the datastore's own tool into an emptyDir (init container
+`dump`: `mongodump --archive --gzip`, `redis-cli --rdb`), then copies the file to
+`<bucket>/backups/<datastore>/<datastore>-<UTC timestamp><suffix>` with the cloud's own
+CLI under the tenant's bucket identity (container `upload`). The bucket's lifecycle rules
+delete a backup `retention_days` after it was written (`bucket_lifecycle`).
+
+A restore (tenant.yaml `restore`, written by `dataplane restore`) renders one Job
+`restore-<datastore>-<timestamp>` that downloads the backup and loads it with the same
+tool. Per-cloud facts are in CLOUDS, per-datastore facts in DATASTORES. Pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from render import layout, quantity, security, tenant_secrets
+
+# Where the pod keeps the file between its two containers (an emptyDir).
+BACKUP_DIR = "/backup"
+# The timestamp in a backup's name: UTC, second precision; `date -u +...` writes it.
+TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+NAME_PATTERN = re.compile(r"^(?P<datastore>[a-z]+)-(?P<stamp>[0-9]{8}T[0-9]{6}Z)$")
+PREFIX_ROOT = "backups"
+COMPONENT = "backup"
+# Each container of a backup or restore pod; equal sizes, so the pod's effective request
+# (the larger of the init container and the main one) is one of them.
+RESOURCES = {"cpu": "500m", "memory": "1Gi"}
+DEADLINE_S = 3 * 3600
+# S3: noncurrent versions (the bucket keeps them: versioning) are deleted this long after
+# the lifecycle rule expired the live object.
+NONCURRENT_DAYS = 1
+# The restore Job's private Redis (127.0.0.1 inside its own pod).
+RESTORE_REDIS_PORT = 6390
+
+
+@dataclass(frozen=True)
+class Datastore:
+    """How one datastore is dumped and loaded; `image` is a registry/platform.yaml images key."""
+
+    image: str
+    file: str  # in BACKUP_DIR
+    suffix: str  # of the bucket object
+    dump: Callable[[dict[str, Any]], str]
+    load: Callable[[dict[str, Any]], str]
+    env: Callable[[dict[str, Any]], list[dict[str, Any]]]
+    present: Callable[[dict[str, Any]], bool]
+
+
+def _mongo_dump(ctx: dict[str, Any]) -> str:
+    db = ctx["names"]["database"]
+    return f'mongodump --uri="$MONGO_URI" --db={db} --archive="$BACKUP_DIR/mongodb.archive.gz" --gzip --quiet'
+
+
+def _mongo_load(ctx: dict[str, Any]) -> str:
+    db = ctx["names"]["database"]
+    return (f'mongorestore --uri="$MONGO_URI" --nsInclude=\'{db}.*\' --archive="$BACKUP_DIR/mongodb.archive.gz" '
+            "--gzip --drop --quiet")
+
+
+def _redis_dump(ctx: dict[str, Any]) -> str:
+    return 'redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning --rdb "$BACKUP_DIR/redis.rdb"'
+
+
+def _redis_load(ctx: dict[str, Any]) -> str:
+    # Redis loads an RDB at start only, and with appendonly on it reads its append-only
+    # files and ignores dump.rdb. So the Job starts a private Redis on the stopped
+    # Redis's volume with appendonly off (it loads the RDB), turns appendonly on (Redis
+    # writes new append-only files from the loaded data) and shuts it down; the old
+    # append-only files are kept aside (docs/operations.md#restore); the RDB is removed.
+    port = RESTORE_REDIS_PORT
+    cli = f"redis-cli -h 127.0.0.1 -p {port}"
+    return (f'aside="$DATA_DIR/restored-aside/$(date -u +{TIMESTAMP_FORMAT})"\n'
+            'mkdir -p "$aside"\n'
+            'if [ -d "$DATA_DIR/appendonlydir" ]; then mv "$DATA_DIR/appendonlydir" "$aside/"; fi\n'
+            'cp "$BACKUP_DIR/redis.rdb" "$DATA_DIR/dump.rdb"\n'
+            f'redis-server --bind 127.0.0.1 --port {port} --dir "$DATA_DIR" --appendonly no --save "" &\n'
+            f'until [ "$({cli} ping 2>/dev/null)" = PONG ]; do sleep 1; done\n'
+            f"{cli} config set appendonly yes >/dev/null\n"
+            f'until {cli} info persistence | grep -q "^aof_rewrite_in_progress:0" \\\n'
+            f'    && {cli} info persistence | grep -q "^aof_rewrite_scheduled:0" \\\n'
+            f'    && [ -d "$DATA_DIR/appendonlydir" ]; do sleep 1; done\n'
+            f'{cli} info keyspace\n'
+            f"{cli} shutdown\n"
+            "wait\n"
+            # Redis starts from the append-only files; a stale RDB beside them would only mislead.
+            'rm "$DATA_DIR/dump.rdb"')
+
+
+def _mongo_env(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    return [tenant_secrets.env_from_secret("MONGO_URI", "mongodb_uri")]
+
+
+def _redis_env(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": "REDIS_HOST", "value": ctx["names"]["redis_host"]},
+            {"name": "REDIS_PORT", "value": str(ctx["ports"]["redis"])},
+            tenant_secrets.env_from_secret("REDISCLI_AUTH", "redis_password")]
+
+
+DATASTORES: dict[str, Datastore] = {
+    "mongodb": Datastore("mongodb_tools", "mongodb.archive.gz", ".archive.gz", _mongo_dump, _mongo_load, _mongo_env,
+                         lambda ctx: bool(ctx["datastores"]["mongodb_dedicated"])),
+    "redis": Datastore("redis", "redis.rdb", ".rdb", _redis_dump, _redis_load, _redis_env, lambda ctx: True),
+}
+
+
+@dataclass(frozen=True)
+class CloudTool:
+    """The cloud's CLI that copies a file to and from the tenant's bucket, as its bucket identity."""
+
+    image: str
+    copy: str  # the command, then source and destination
+    env: Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+CLOUDS: dict[str, CloudTool] = {
+    # GKE Workload Identity through the metadata server; gcloud keeps its state under /tmp.
+    "gcp": CloudTool("gcloud_cli", "gcloud storage cp --quiet",
+                     lambda ctx: [{"name": "CLOUDSDK_CONFIG", "value": "/tmp/gcloud"}]),
+    # EKS IRSA: the webhook injects the role and token; the CLI needs a home and a region.
+    "aws": CloudTool("aws_cli", "aws s3 cp --only-show-errors",
+                     lambda ctx: [{"name": "HOME", "value": "/tmp"}, {"name": "AWS_REGION", "value": ctx["tenant"]["region"]}]),
+}
+
+
+def prefix(datastore: str) -> str:
+    """The folder of a datastore's backups in the tenant's bucket."""
+    return f"{PREFIX_ROOT}/{datastore}/"
+
+
+def object_key(name: str) -> str:
+    """The bucket key of backup `name` (`<datastore>-<timestamp>`)."""
+    datastore = name.split("-", 1)[0]
+    return f"{prefix(datastore)}{name}{DATASTORES[datastore].suffix}"
+
+
+def parse_name(name: str) -> tuple[str, dt.datetime] | None:
+    """(datastore, time) of a backup name, or None when it is not one."""
+    m = NAME_PATTERN.match(name)
+    if not m or m["datastore"] not in DATASTORES:
+        return None
+    try:
+        when = dt.datetime.strptime(m["stamp"], TIMESTAMP_FORMAT).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return m["datastore"], when
+
+
+def dump_script(ctx: dict[str, Any], datastore: str) -> str:
+    """The dump container's shell script: the start time, then the datastore's own tool."""
+    return ("set -eu\n"
+            f'date -u +{TIMESTAMP_FORMAT} > "$BACKUP_DIR/started-at"\n'
+            f"{DATASTORES[datastore].dump(ctx)}\n")
+
+
+def upload_script(ctx: dict[str, Any], datastore: str, to: str | None = None) -> str:
+    """Copy the dump to `<bucket>/<to>` (default backups/<datastore>/), named by its start time."""
+    d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
+    url = f"{ctx['names']['bucket_url']}/{to or prefix(datastore)}"
+    return ("set -eu\n"
+            f'name="{datastore}-$(cat "$BACKUP_DIR/started-at")"\n'
+            f'{tool.copy} "$BACKUP_DIR/{d.file}" "{url}$name{d.suffix}"\n'
+            'echo "backup $name"\n')
+
+
+def _container(name: str, image: str, script: str, env: list[dict[str, Any]], extra_mounts: list[dict[str, Any]],
+               resources: dict[str, str] = RESOURCES) -> dict[str, Any]:
+    return {
+        "name": name,
+        "image": image,
+        "command": ["sh", "-c", script],
+        "env": [{"name": "BACKUP_DIR", "value": BACKUP_DIR}, *env],
+        "resources": {"requests": dict(resources), "limits": dict(resources)},
+        "securityContext": dict(security.CONTAINER),
+        "volumeMounts": [{"name": "backup", "mountPath": BACKUP_DIR}, {"name": "tmp", "mountPath": "/tmp"}, *extra_mounts],
+    }
+
+
+def _pod(ctx: dict[str, Any], app: str, datastore: str, init: dict[str, Any], main: dict[str, Any],
+         volumes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": {layout.LABEL_NAME: app, layout.LABEL_COMPONENT: COMPONENT, layout.LABEL_TENANT: ctx["name"]}},
+        "spec": {
+            "restartPolicy": "Never",
+            "serviceAccountName": security.SERVICE_ACCOUNTS["backup"],
+            "automountServiceAccountToken": False,
+            "securityContext": security.pod(DATASTORES[datastore].image),
+            "initContainers": [init],
+            "containers": [main],
+            "volumes": [{"name": "backup", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}, *volumes],
+        },
+    }
+
+
+def job_spec(ctx: dict[str, Any], datastore: str, to: str | None = None, app: str | None = None) -> dict[str, Any]:
+    """The spec of a Job that dumps `datastore` and copies it to the tenant's bucket under
+    `to` (default `backups/<datastore>/`); the pod is labelled `app` (default backup-<datastore>).
+    The backup CronJobs' jobTemplate, and any one-shot export (offboarding) reuses it."""
+    d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
+    images = ctx["images"]
+    dump = _container("dump", images[d.image], dump_script(ctx, datastore), d.env(ctx), [])
+    upload = _container("upload", images[tool.image], upload_script(ctx, datastore, to), tool.env(ctx), [])
+    return {"backoffLimit": 2, "activeDeadlineSeconds": DEADLINE_S,
+            "template": _pod(ctx, app or f"backup-{datastore}", datastore, dump, upload, [])}
+
+
+def restore_job(ctx: dict[str, Any], backup: str) -> dict[str, Any]:
+    """name and spec of the Job that restores backup `backup` into the tenant's own datastore."""
+    datastore, _ = parse_name(backup) or ("", None)
+    d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
+    url = f"{ctx['names']['bucket_url']}/{object_key(backup)}"
+    fetch = _container("download", ctx["images"][tool.image], f'set -eu\n{tool.copy} "{url}" "$BACKUP_DIR/{d.file}"\n',
+                       tool.env(ctx), [])
+    mounts, volumes, env = [], [], d.env(ctx)
+    if datastore == "redis":
+        # The stopped Redis's own volume (docs/operations.md, restore runbook).
+        mounts = [{"name": "redis-data", "mountPath": "/data"}]
+        volumes = [{"name": "redis-data", "persistentVolumeClaim": {"claimName": "data-redis-0"}}]
+        env = [{"name": "DATA_DIR", "value": "/data"}]
+    # The Redis restore loads the whole dataset into a private Redis: as large as the real one.
+    size = ctx["datastores"]["redis"] if datastore == "redis" else RESOURCES
+    fetch["resources"] = {"requests": dict(size), "limits": dict(size)}
+    load = _container("restore", ctx["images"][d.image], f"set -eu\n{d.load(ctx)}\necho \"restored {backup}\"\n", env, mounts,
+                      size)
+    name = restore_job_name(backup)
+    return {"name": name, "resources": size, "spec": {"backoffLimit": 0, "activeDeadlineSeconds": DEADLINE_S,
+                                   "template": _pod(ctx, name, datastore, fetch, load, volumes)}}
+
+
+def restore_job_name(backup: str) -> str:
+    return f"restore-{backup.lower()}"
+
+
+def bucket_lifecycle(ctx: dict[str, Any], platform: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bucket's lifecycle rules: each datastore's backups expire after its retention."""
+    return [LIFECYCLE[ctx["cloud"]](prefix(ds), int(platform["backups"][ds]["retention_days"])) for ds in backed_up(ctx, platform)]
+
+
+def _gcs_rule(folder: str, days: int) -> dict[str, Any]:
+    # withState ANY: the live object older than `days` is deleted (versioning keeps it as
+    # noncurrent), and the same rule deletes that noncurrent version, as old, a day later.
+    return {"action": {"type": "Delete"}, "condition": {"age": days, "matchesPrefix": [folder], "withState": "ANY"}}
+
+
+def _s3_rule(folder: str, days: int) -> dict[str, Any]:
+    return {"id": f"expire-{folder.strip('/').replace('/', '-')}", "status": "Enabled", "filter": {"prefix": folder},
+            "expiration": {"days": days}, "noncurrentVersionExpiration": {"noncurrentDays": NONCURRENT_DAYS}}
+
+
+LIFECYCLE: dict[str, Callable[[str, int], dict[str, Any]]] = {"gcp": _gcs_rule, "aws": _s3_rule}
+
+
+def datastores(ctx: dict[str, Any]) -> list[str]:
+    """The datastores this tenant has, in DATASTORES order."""
+    return [name for name, d in DATASTORES.items() if d.present(ctx)]
+
+
+def backed_up(ctx: dict[str, Any], platform: dict[str, Any]) -> list[str]:
+    """The datastores backed up: all of the tenant's, on a platform release that has backups
+    (a tenant pinned to an older release renders that release's templates, without them)."""
+    return datastores(ctx) if "backups" in platform else []
+
+
+def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+    """Template values of base/backups.yaml.j2."""
+    cronjobs = [{"name": f"backup-{ds}", "schedule": platform["backups"][ds]["schedule"], "job": job_spec(ctx, ds)}
+                for ds in backed_up(ctx, platform)]
+    restore = ctx["tenant"].get("restore")
+    return {
+        "cronjobs": cronjobs,
+        "bucket_lifecycle": bucket_lifecycle(ctx, platform),
+        "restore": restore_job(ctx, restore["backup"]) if isinstance(restore, dict) else None,
+        "resources": RESOURCES,
+    }
+
+
+def _cron_field(field: str, size: int) -> set[int]:
+    """Values of one cron field (`*`, `*/N`, `A`, `A-B`, `A-B/N`, comma lists) within 0..size-1."""
+    out: set[int] = set()
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        lo, hi = (0, size - 1) if span == "*" else (int(span.split("-")[0]), int(span.split("-")[-1]))
+        out |= {v for v in range(lo, hi + 1, int(step or 1)) if 0 <= v < size}
+    return out
+
+
+def schedule_problem(schedule: str) -> str | None:
+    """Why a daily schedule is not one this module reads, or None."""
+    minute, hour = schedule.split()[:2]
+    for field, size, what in ((minute, 60, "minute"), (hour, 24, "hour")):
+        for part in field.split(","):
+            span, _, step = part.partition("/")
+            bounds = [] if span == "*" else span.split("-")
+            numbers = [*bounds, *([step] if step else [])]
+            if not all(n.isdigit() for n in numbers) or len(bounds) > 2 or (step and int(step) == 0):
+                return f"{what} field {field!r}: write a number, *, */N, A-B or a comma list"
+            if any(int(n) >= size for n in bounds) or (len(bounds) == 2 and int(bounds[0]) > int(bounds[1])):
+                return f"{what} field {field!r} is outside 0-{size - 1}"
+    return None
+
+
+def longest_gap_s(schedule: str) -> int:
+    """The longest time between two runs of a daily schedule (`minute hour * * *`), in seconds:
+    the staleness alert fires when the last success is older than twice this."""
+    minute, hour = schedule.split()[:2]
+    runs = sorted(h * 60 + m for h in _cron_field(hour, 24) for m in _cron_field(minute, 60))
+    if not runs:
+        return 86400
+    return max(b - a for a, b in zip(runs, [*runs[1:], runs[0] + 1440], strict=True)) * 60
+
+
+def stale_after_s(platform: dict[str, Any]) -> dict[str, int]:
+    """Per datastore: a backup older than this (twice its schedule's gap) is overdue."""
+    return {ds: 2 * longest_gap_s(str(b["schedule"])) for ds, b in platform.get("backups", {}).items()}
+
+
+def runs_a_day(schedule: str) -> int:
+    minute, hour = schedule.split()[:2]
+    return len(_cron_field(minute, 60)) * len(_cron_field(hour, 24))
+
+
+# One backup's size, estimated for the footprint: a gzip'd mongodump is taken as a quarter of
+# the MongoDB volume (indexes are not dumped, documents compress); an RDB as Redis's maxmemory.
+MONGODB_DUMP_OF_VOLUME = Decimal("0.25")
+
+
+def storage_gib(ctx: dict[str, Any]) -> Decimal:
+    """Bucket GiB the retained backups of the tenant take (copies kept x one copy's size),
+    rounded up to a whole GiB."""
+    platform, ds = ctx["platform"], ctx["datastores"]
+    one = {"mongodb": quantity.parse(ds["mongodb_storage"]) * MONGODB_DUMP_OF_VOLUME,
+           "redis": Decimal(ds["redis_maxmemory"])}
+    total = Decimal(0)
+    for name in backed_up(ctx, platform):
+        b = platform["backups"][name]
+        total += one[name] * runs_a_day(str(b["schedule"])) * int(b["retention_days"])
+    return (total / quantity.GI).to_integral_value(rounding=ROUND_CEILING)

@@ -1,0 +1,67 @@
+"""`dataplane validate --against REF`: the I/O around the gate.
+
+The base side is the output committed at REF (what ArgoCD applied from it); the pull
+request's side is rendered here from its inputs (never read from its committed output,
+which `render --check` proves equal). Tenant files at REF decide the placement moves and
+the migration transitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from render import git, layout, migration, tombstones
+from render.gate import immutable, placement
+from render.load import Repo, parse_bytes
+from render.pipeline import render_repo
+from render.problems import Problem
+
+# The output folders whose objects reach a cluster and hold or name data.
+COMPARED = (layout.RENDERED_DIR, layout.STORAGE_DIR)
+
+
+def objects(files: dict[str, bytes]) -> immutable.Objects:
+    """{path: bytes} of rendered files -> {path: object}; one object a file."""
+    out = {}
+    for path, raw in sorted(files.items()):
+        if path.endswith(".yaml") and any(layout.is_inside(path, d) for d in COMPARED):
+            docs = [d for d in yaml.load_all(raw, Loader=yaml.CSafeLoader) if isinstance(d, dict)]
+            if docs:
+                out[path] = docs[0]
+    return out
+
+
+def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
+    """Every change from `ref` to the working tree that would strand data."""
+    tree = git.GitTree(root, git.resolve(root, ref))
+    base_files = tree.walk(*COMPARED)
+    head_files = {p: b for files in render_repo(repo).values() for p, b in files.items()}
+    base, head = objects(base_files), objects(head_files)
+    gone = set(tree.folders(layout.TENANTS_DIR)) - set(repo.tenants)
+    buried = tombstones.names(tombstones.load(root))
+    removable = frozenset(layout.rendered_dir(n) for n in gone & buried)
+    problems = [_at_line(p, head_files.get(p.file) or base_files[p.file]) for p in immutable.compare(base, head, removable)]
+    for name, files in sorted(repo.tenants.items()):
+        before = _tenant_at(tree, name)
+        problems += placement.moves(name, before, files.tenant)
+        problems += migration.check_transition(before, files.tenant)
+    return problems
+
+
+def _at_line(problem: Problem, raw: bytes) -> Problem:
+    """The problem at its field's line in the rendered file (the pull request's, or the base's
+    for a removed object), so an annotation lands on it."""
+    line, column = parse_bytes(raw, problem.file).mark(tuple(problem.pointer.split(".")))
+    return replace(problem, line=line, column=column)
+
+
+def _tenant_at(tree: git.GitTree, name: str) -> dict[str, Any] | None:
+    raw = tree.read(layout.tenant_file(name, layout.TENANT_FILE))
+    if raw is None:
+        return None
+    data = parse_bytes(raw, f"{layout.tenant_file(name, layout.TENANT_FILE)}@{tree.revision[:12]}").data
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,53 @@
+"""Alerts that guard the tenant's data: a datastore down, a volume filling up, a backup
+overdue. Each names the `dataplane` command of its runbook (docs/operations.md). Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from render.monitoring.promql import Scope
+
+VOLUME_FULL_RATIO = 0.8
+DOWN_FOR = "5m"
+VOLUME_FOR = "15m"
+RUNBOOK = "docs/operations.md"
+
+
+def rule_group(ns: Scope, tenant: str, datastores: list[str], stale_after_s: dict[str, int]) -> dict[str, Any]:
+    """The `dataplane.data` group for a tenant whose datastores (StatefulSets) are `datastores`."""
+    restore = (f"If its data is lost, restore the newest backup: `dataplane restore {tenant} --from <backup> "
+               f"--inventory <bucket listing>` ({RUNBOOK}#restore).")
+    sets = "|".join(datastores)
+    rules = [
+        _alert("DataplaneDatastoreDown",
+               f"max by (statefulset) ({ns.sel('kube_statefulset_status_replicas_ready', statefulset='~' + sets)}) < 1",
+               DOWN_FOR, "critical", "restore", "Datastore {{ $labels.statefulset }} has no ready replica.",
+               f"Run `dataplane status {tenant}` and `dataplane doctor {tenant}` for the cause. " + restore),
+        _alert("DataplaneVolumeAlmostFull",
+               f"max by (persistentvolumeclaim) ({ns.sel('kubelet_volume_stats_used_bytes')} "
+               f"/ {ns.sel('kubelet_volume_stats_capacity_bytes')}) > {VOLUME_FULL_RATIO}",
+               VOLUME_FOR, "warning", "volumes", "Volume {{ $labels.persistentvolumeclaim }} is more than "
+               + f"{VOLUME_FULL_RATIO:.0%} full.",
+               f"A full volume stops the datastore. `dataplane status {tenant}` shows the datastores; grow the volume "
+               f"by a PVC expansion ({RUNBOOK}#volumes).")]
+    for ds in (d for d in datastores if d in stale_after_s):
+        job = f"backup-{ds}"
+        last = (f"max({ns.sel('kube_cronjob_status_last_successful_time', cronjob=job)} "
+                f"or {ns.sel('kube_cronjob_created', cronjob=job)})")
+        rules.append(_alert(f"DataplaneBackupStale{ds.capitalize()}", f"time() - {last} > {stale_after_s[ds]}", "0m",
+                            "critical", "backups", f"The last successful {ds} backup is older than {stale_after_s[ds]}s "
+                            "(twice its schedule).",
+                            f"Check the failed Jobs: `kubectl -n {ns.value} get jobs -l app.kubernetes.io/component=backup`; "
+                            f"`dataplane doctor {tenant}` shows the pods' errors. Run one now with `kubectl -n {ns.value} "
+                            f"create job --from=cronjob/{job} {job}-manual` ({RUNBOOK}#backups)."))
+    return {"name": "dataplane.data", "rules": rules}
+
+
+def _alert(name: str, expr: str, for_: str, severity: str, section: str, summary: str, description: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
+    if for_ != "0m":
+        rule["for"] = for_
+    rule["labels"] = {"severity": severity}
+    rule["annotations"] = {"summary": summary, "description": description, "runbook_url": f"{RUNBOOK}#{section}"}
+    return rule

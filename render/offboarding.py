@@ -1,0 +1,90 @@
+"""Offboarding a tenant: export, stop compute, keep the data, delete only later.
+
+`dataplane offboard TENANT` writes tenant.yaml `lifecycle` (phase offboarding, the request
+date, the grace date). While it is there the tenant renders:
+
+- one-shot Jobs `offboard-export-<datastore>`: the backup Job spec of render/backups.py
+  (`backups.job_spec`), writing to `<bucket>/offboarding/<requested_on>/`;
+- a Job `offboard-copy-bucket`, in the next sync wave (after the exports completed),
+  copying the whole bucket to the platform's retention location (`offboarding.retention_bucket` of registry/platform.yaml) under the tenant's name;
+- no compute: Ray worker groups at zero (and every Serve extractor's min_replicas, so the
+  RayService stays healthy with no replica), the Celery workers and beat at zero replicas,
+  the KEDA-scaled worker paused at zero; the routing entry suspended (the control plane
+  refuses the organization's requests, and its billing stops);
+- the datastores and volumes unchanged, so an export can be re-run during the grace period.
+
+`dataplane offboard TENANT --delete` (after grace_until, with `deletion_approved_by`
+recorded) removes the tenant's files and appends its tombstone (render/tombstones.py).
+Pure but for nothing: dates come in as arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from render import backups
+
+PHASE = "offboarding"
+EXPORT_PREFIX = "offboarding"
+COPY_JOB = "offboard-copy-bucket"
+# ArgoCD sync waves: it starts a wave once every Job of the one before has completed, so
+# the bucket copy holds the exports.
+EXPORT_WAVE = "3"
+COPY_WAVE = "4"
+# Copy a whole bucket folder to another, per cloud (the same CLI image as the backups').
+SYNC: dict[str, Callable[[str, str], str]] = {
+    "gcp": lambda src, dst: f'gcloud storage rsync --recursive --quiet "{src}" "{dst}"',
+    "aws": lambda src, dst: f'aws s3 sync --only-show-errors "{src}" "{dst}"',
+}
+
+
+def export_job(datastore: str) -> str:
+    return f"offboard-export-{datastore}"
+
+
+def phase(tenant: dict[str, Any]) -> str | None:
+    life = tenant.get("lifecycle")
+    return str(life.get("phase")) if isinstance(life, dict) else None
+
+
+def offboarding(tenant: dict[str, Any]) -> bool:
+    return phase(tenant) == PHASE
+
+
+def grace_until(requested: dt.date, days: int) -> dt.date:
+    return requested + dt.timedelta(days=days)
+
+
+def retention_url(platform: dict[str, Any], cloud: str, name: str, requested_on: str) -> str:
+    return f"{platform['offboarding']['retention_bucket'][cloud].rstrip('/')}/{name}/{requested_on}/"
+
+
+def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | None:
+    """Template values of base/offboarding.yaml.j2, or None when the tenant is not offboarding."""
+    t = ctx["tenant"]
+    if not offboarding(t):
+        return None
+    requested = str(t["lifecycle"]["requested_on"])
+    to = f"{EXPORT_PREFIX}/{requested}/"
+    exports = [{"name": export_job(ds), "wave": EXPORT_WAVE, "spec": backups.job_spec(ctx, ds, to=to, app=export_job(ds))}
+               for ds in backups.datastores(ctx)]
+    tool = backups.CLOUDS[ctx["cloud"]]
+    src = f"{ctx['names']['bucket_url']}/"
+    script = "set -eu\n" + SYNC[ctx["cloud"]](src, retention_url(platform, ctx["cloud"], ctx["name"], requested)) + "\n"
+    copy = backups.job_spec(ctx, "redis", app=COPY_JOB)  # the same pod shape: restricted, bucket identity
+    container = {**copy["template"]["spec"]["containers"][0], "name": "copy", "command": ["sh", "-c", script],
+                 "image": ctx["images"][tool.image]}
+    copy["template"]["spec"] = {**copy["template"]["spec"], "initContainers": [], "containers": [container]}
+    return {"jobs": [*exports, {"name": COPY_JOB, "wave": COPY_WAVE, "spec": copy}], "grace_until": str(t["lifecycle"]["grace_until"])}
+
+
+def stop_compute(ctx: dict[str, Any]) -> None:
+    """Ray and Celery at zero replicas (in place, on a context being built)."""
+    for group in ctx["worker_groups"]:
+        group.update(min_replicas=0, max_replicas=0, replicas=0)
+    celery = ctx["celery"]
+    celery["worker"] = {**celery["worker"], "replicas": 0}
+    celery["beat_replicas"] = 0
+    celery["paused"] = True
