@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,10 @@ class PlatformInputs:
     extractors: Document
     platform: Document
     templates: dict[str, str]
-    # registry/releases.yaml of the working tree, for every revision: the record of platform
-    # releases only grows, so the newest copy is the one to check any revision against.
+    # registry/releases.yaml as of that revision: the platform releases recorded up to it
+    # (the record only grows, so it holds the release a tenant pinned there runs). A tenant's
+    # admitted digests come from it, so recording a new release leaves pinned tenants' output
+    # byte for byte.
     releases: Document = field(default_factory=lambda: Document(layout.RELEASES_FILE, {}, {}))
 
     @property
@@ -152,7 +154,7 @@ def load_tenants(base: Repo, root: Path, names: list[str]) -> Repo:
     Collects the problems of every file before raising, like load_repo."""
     problems: list[Problem] = []
     tenants = _tenant_files(root, names, problems)
-    revisions = load_pinned(root, tenants, problems, base.current.releases)
+    revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
     return Repo(base.current, tenants, revisions, _peers(root, names))
@@ -218,7 +220,7 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     except ProblemsError as e:
         problems += e.problems
         templates = {}
-    revisions = load_pinned(root, tenants, problems, releases)
+    revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
     return Repo(PlatformInputs(extractors, platform, templates, releases), tenants, revisions,
@@ -244,11 +246,9 @@ def pinned_revision(files: TenantFiles) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Problem],
-                recorded: Document) -> dict[str, PlatformInputs]:
-    """The platform inputs at every revision the tenants pin, read from git history, with
-    `recorded` (the working tree's registry/releases.yaml). A pin is followed only
-    when it names a platform release (see `release_problem`)."""
+def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Problem]) -> dict[str, PlatformInputs]:
+    """The platform inputs at every revision the tenants pin, read from git history. A pin
+    is followed only when it names a platform release (see `release_problem`)."""
     out: dict[str, PlatformInputs] = {}
     releases: dict[str, str] | None = None
     for files in tenants.values():
@@ -261,7 +261,7 @@ def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Prob
             if refused:
                 problems.append(refused)
                 continue
-            out[rev] = replace(load_platform_at(GitTree(root, rev)), releases=recorded)
+            out[rev] = load_platform_at(GitTree(root, rev))
         except GitError as e:
             problems.append(files.release.problem(("platform_revision",), f"cannot read the platform at this revision: {e}",
                                                   "use a commit of this repository's main; CI needs the full history (fetch-depth: 0)"))
@@ -305,7 +305,7 @@ def load_platform_at(tree: GitTree) -> PlatformInputs:
         if rel.endswith(layout.TEMPLATE_SUFFIX):
             templates[rel] = (tree.read(rel) or b"").decode("utf-8")
     raw = tree.read(layout.RELEASES_FILE)
-    releases = parse_bytes(raw, layout.RELEASES_FILE) if raw is not None else Document(layout.RELEASES_FILE, {}, {})
+    releases = parse_bytes(raw, f"{layout.RELEASES_FILE}@{label}") if raw is not None else Document(layout.RELEASES_FILE, {}, {})
     return PlatformInputs(docs[0], docs[1], templates, releases)
 
 
@@ -328,7 +328,7 @@ def load_repo_at(root: Path, revision: str) -> Repo:
     tenants = {}
     for name in tree.folders(layout.TENANTS_DIR):
         tenants[name] = TenantFiles(name, *[attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES])
-    revisions = load_pinned(root, tenants, problems, shared.releases)
+    revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
     return Repo(shared, tenants, revisions)

@@ -14,6 +14,8 @@ from render.workflows import authority
 from tests.flow_repo import clone, dataplane, event, git, make_origin, origin_head
 from tests.github_standin import GitHub, in_workflow, serve
 
+RELEASE_DIGEST = "sha256:" + "9" * 64  # what the release job pushed for 2099.1.1
+
 PLATFORM, GLOBEX = "platform", "tenant-globex"
 
 
@@ -70,11 +72,11 @@ def test_a_member_may_dispatch_but_a_non_members_rerun_is_refused(
     origin, work = repo
     start = origin_head(origin)
     in_workflow(monkeypatch, "workflow_dispatch", "plat-eng", triggering="globex-dev")
-    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--push") == 2
+    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--digest", RELEASE_DIGEST, "--push") == 2
     _refused(capsys, "platform-dispatch")
     _unchanged(origin, work, start)
     in_workflow(monkeypatch, "workflow_dispatch", "plat-eng")
-    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--push") == 0
+    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--digest", RELEASE_DIGEST, "--push") == 0
     assert origin_head(origin) != start
 
 
@@ -147,7 +149,8 @@ def test_a_fork_deploy_is_dispatched_by_the_tenants_team_only(
     assert dataplane(work, "fork-inputs", "--event", str(payload), "--output", str(output)) == 2
     _refused(capsys, "tenant-dispatch")
     assert not output.exists()
-    assert dataplane(work, "fork-deploy", "--event", str(payload), f"--commit={'a' * 40}", "--push") == 2
+    assert dataplane(work, "fork-deploy", "--event", str(payload), f"--commit={'a' * 40}",
+                     f"--digest=sha256:{'d' * 64}", "--push") == 2
     _unchanged(origin, work, start)
 
 
@@ -185,7 +188,7 @@ def test_no_token_means_no_dispatch(repo: tuple[Path, Path], github: GitHub, mon
     start = origin_head(origin)
     monkeypatch.delenv("DATAPLANE_TEAMS_TOKEN")
     in_workflow(monkeypatch, "workflow_dispatch", "plat-eng")
-    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--push") == 2
+    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--digest", RELEASE_DIGEST, "--push") == 2
     _refused(capsys, "membership-unverifiable")
     _unchanged(origin, work, start)
 
