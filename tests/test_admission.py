@@ -351,3 +351,12 @@ def test_a_platform_without_the_admission_section_is_a_problem_not_a_traceback()
         policies.settings(parse_yaml(text, "registry/platform.yaml"))
     [problem] = e.value.problems
     assert problem.file == "registry/platform.yaml" and "admission" in problem.message
+
+
+def test_a_namespace_admits_the_releases_up_to_the_one_its_tenant_runs() -> None:
+    """initech runs 2026.10.2: a newer release gets in only with the move to it (the same sync, the parameter
+    object first), so recording a release changes no held tenant's output."""
+    assert run(OLD_RELEASE, "tenant-initech") == (True, "allowed")
+    assert not run(RELEASE, "tenant-initech")[0]
+    assert run(f"{ENGINE}:2026.9.1@sha256:19cd4c238715793264fc9fcbd847e942009460623ed27dad5ca467fe59905753",
+               "tenant-initech") == (True, "allowed")

@@ -4,8 +4,10 @@ A ConfigMap `dataplane-admission` in tenant-<name>, rendered with the tenant's o
 objects (rendered/<name>/) and read by the ValidatingAdmissionPolicies with a `paramKind`
 through their bindings' `paramRef` (render/admission/policies.py, secret_policy.py):
 - the images the namespace may run: each key `sha256.<64 hex>` is a digest, its value the
-  repositories that may serve it, space-separated: every recorded platform release
-  (registry/releases.yaml) in the engine repository, the tenant's own recorded fork builds
+  repositories that may serve it, space-separated: the platform releases recorded in
+  registry/releases.yaml up to the one the tenant runs (so recording a new release leaves
+  every other tenant's object byte for byte, and a rollback restores it) in the engine
+  repository, the tenant's own recorded fork builds
   (release.yaml `fork_builds`) in its own package, and the component images of the platform
   it renders from. A pod whose image is not one of these digests, from one of these
   repositories, is refused, whatever its tag;
@@ -40,7 +42,7 @@ def allowed(files: TenantFiles, shared: PlatformInputs) -> dict[str, list[str]]:
     platform = shared.platform.data if isinstance(shared.platform.data, dict) else {}
     engine = str((platform.get("engine") or {}).get("repository", ""))
     out: dict[str, set[str]] = {}
-    for digest in images.release_digests(shared.releases.data).values():
+    for digest in _releases_up_to(files, shared).values():
         out.setdefault(digest, set()).add(engine)
     for build in images.fork_builds(files.release.data):
         out.setdefault(build["digest"], set()).add(images.fork_repository(engine, files.name))
@@ -49,6 +51,16 @@ def allowed(files: TenantFiles, shared: PlatformInputs) -> dict[str, list[str]]:
         if ref.digest:
             out.setdefault(ref.digest, set()).add(ref.repository)
     return {digest: sorted(repos) for digest, repos in sorted(out.items()) if images.DIGEST.fullmatch(digest)}
+
+
+def _releases_up_to(files: TenantFiles, shared: PlatformInputs) -> dict[str, str]:
+    """version -> digest of the recorded releases up to the one the tenant runs (all of them
+    when its version is not one): recording a newer release changes no other tenant's
+    object, and a tenant moved back (a rollback) admits exactly what it admitted before."""
+    release = files.release.data if isinstance(files.release.data, dict) else {}
+    own = images.version_key(str(release.get("platform_version", "")))
+    recorded = images.release_digests(shared.releases.data)
+    return {v: d for v, d in recorded.items() if own is None or (images.version_key(v) or own) <= own}
 
 
 def configmap(files: TenantFiles, shared: PlatformInputs) -> dict[str, Any]:
