@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from render import layout, quantity, security, tenant_secrets
+from render import cron, layout, quantity, security, tenant_secrets
 
 # Where the pod keeps the file between its two containers (an emptyDir).
 BACKUP_DIR = "/backup"
@@ -282,51 +282,6 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cron_field(field: str, size: int) -> set[int]:
-    """Values of one cron field (`*`, `*/N`, `A`, `A-B`, `A-B/N`, comma lists) within 0..size-1."""
-    out: set[int] = set()
-    for part in field.split(","):
-        span, _, step = part.partition("/")
-        lo, hi = (0, size - 1) if span == "*" else (int(span.split("-")[0]), int(span.split("-")[-1]))
-        out |= {v for v in range(lo, hi + 1, int(step or 1)) if 0 <= v < size}
-    return out
-
-
-def schedule_problem(schedule: str) -> str | None:
-    """Why a daily schedule is not one this module reads, or None."""
-    minute, hour = schedule.split()[:2]
-    for field, size, what in ((minute, 60, "minute"), (hour, 24, "hour")):
-        for part in field.split(","):
-            span, _, step = part.partition("/")
-            bounds = [] if span == "*" else span.split("-")
-            numbers = [*bounds, *([step] if step else [])]
-            if not all(n.isdigit() for n in numbers) or len(bounds) > 2 or (step and int(step) == 0):
-                return f"{what} field {field!r}: write a number, *, */N, A-B or a comma list"
-            if any(int(n) >= size for n in bounds) or (len(bounds) == 2 and int(bounds[0]) > int(bounds[1])):
-                return f"{what} field {field!r} is outside 0-{size - 1}"
-    return None
-
-
-def longest_gap_s(schedule: str) -> int:
-    """The longest time between two runs of a daily schedule (`minute hour * * *`), in seconds:
-    the staleness alert fires when the last success is older than twice this."""
-    minute, hour = schedule.split()[:2]
-    runs = sorted(h * 60 + m for h in _cron_field(hour, 24) for m in _cron_field(minute, 60))
-    if not runs:
-        return 86400
-    return max(b - a for a, b in zip(runs, [*runs[1:], runs[0] + 1440], strict=True)) * 60
-
-
-def stale_after_s(platform: dict[str, Any]) -> dict[str, int]:
-    """Per datastore: a backup older than this (twice its schedule's gap) is overdue."""
-    return {ds: 2 * longest_gap_s(str(b["schedule"])) for ds, b in platform.get("backups", {}).items()}
-
-
-def runs_a_day(schedule: str) -> int:
-    minute, hour = schedule.split()[:2]
-    return len(_cron_field(minute, 60)) * len(_cron_field(hour, 24))
-
-
 # One backup's size, estimated for the footprint: a gzip'd mongodump is taken as a quarter of
 # the MongoDB volume (indexes are not dumped, documents compress); an RDB as Redis's maxmemory.
 MONGODB_DUMP_OF_VOLUME = Decimal("0.25")
@@ -341,5 +296,5 @@ def storage_gib(ctx: dict[str, Any]) -> Decimal:
     total = Decimal(0)
     for name in backed_up(ctx, platform):
         b = platform["backups"][name]
-        total += one[name] * runs_a_day(str(b["schedule"])) * int(b["retention_days"])
+        total += one[name] * cron.runs_a_day(str(b["schedule"])) * int(b["retention_days"])
     return (total / quantity.GI).to_integral_value(rounding=ROUND_CEILING)

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from render import exitcodes
+from render import exitcodes, output
 from render.commands import COMMANDS
 from render.problems import UserError, as_json
 
@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
                    help="repository root (default: current folder, or $DATAPLANE_REPO)")
     p.add_argument("--format", choices=("text", "json", "github"), default=None,
                    help="how problems are printed (default: github under GitHub Actions, else text)")
+    output.add_top(p)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(sub)
@@ -33,12 +34,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    args = top.parse_args(argv)
+    if output.refused(args):
+        top.error(f"{args.command} prints no document: -o/--output is for the read commands (see --help)")
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
     except UserError as e:  # ProblemsError, git, GitHub API, cluster: the user's to fix
-        print_problems(e, args.format)
+        print_problems(e, "json" if output.structured(getattr(args, "output", None) or "") else args.format)
         return EXIT_INVALID
     except KeyboardInterrupt:
         return exitcodes.INTERRUPTED

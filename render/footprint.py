@@ -239,7 +239,8 @@ def footprint_change_markdown(before: Footprint | None, after: Footprint | None)
             ("memory (GiB)", b_on.memory_gib, a_on.memory_gib, b_max.memory_gib, a_max.memory_gib),
             ("GPUs (L4)", b_on.gpus, a_on.gpus, b_max.gpus, a_max.gpus)]
     out = [f"#### Footprint of `{fp.tenant}` ({fp.cloud} {fp.region})", "",
-           _summary(before, after, a_on.vcpu - b_on.vcpu, a_on.memory_gib - b_on.memory_gib, a_cost - b_cost), "",
+           _summary(before, after, Resources(a_on.vcpu - b_on.vcpu, a_on.memory_gib - b_on.memory_gib, a_on.gpus - b_on.gpus),
+                    a_cost - b_cost), "",
            "| | always-on before | after | change | ceiling before | after | change |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     for label, b1, a1, b2, a2 in rows:
@@ -255,17 +256,24 @@ def footprint_change_markdown(before: Footprint | None, after: Footprint | None)
     return "\n".join(out) + "\n"
 
 
-def _summary(before: Footprint | None, after: Footprint | None, dcpu: Decimal, dmem: Decimal, dcost: Decimal) -> str:
+def _summary(before: Footprint | None, after: Footprint | None, d: Resources, dcost: Decimal) -> str:
+    """The headline: always-on vCPU, memory and (when any) GPUs added or freed, and the cost."""
     if before is None:
-        return f"New tenant: {_n(after.always_on.vcpu)} vCPU and {_n(after.always_on.memory_gib)} GiB always on, about {_usd(dcost)}/month."  # type: ignore[union-attr]
+        return f"New tenant: {_amounts(after.always_on)} always on, about {_usd(dcost)}/month."  # type: ignore[union-attr]
     if after is None:
-        return f"Tenant removed: frees {_n(-dcpu)} vCPU and {_n(-dmem)} GiB always on, about {_usd(-dcost)}/month."
-    if dcpu == 0 and dmem == 0 and dcost == 0:
+        return f"Tenant removed: frees {_amounts(before.always_on)} always on, about {_usd(-dcost)}/month."
+    if d == Resources() and dcost == 0:
         return "No change to the always-on footprint."
-    verb, sign = ("frees", -1) if dcost <= 0 and dcpu <= 0 and dmem <= 0 else ("adds", 1)
+    frees = dcost <= 0 and d.vcpu <= 0 and d.memory_gib <= 0 and d.gpus <= 0
     money_verb = "saves" if dcost < 0 else "costs"
-    return (f"This change {verb} {_n(sign * dcpu)} always-on vCPU and {_n(sign * dmem)} GiB, "
-            f"and {money_verb} about {_usd(abs(dcost))}/month.")
+    shown = Resources(-d.vcpu, -d.memory_gib, -d.gpus) if frees else d
+    return f"This change {'frees' if frees else 'adds'} always-on {_amounts(shown)}, and {money_verb} about {_usd(abs(dcost))}/month."
+
+
+def _amounts(r: Resources) -> str:
+    """'8 vCPU, 32 GiB and 1 GPU' (GPUs only when they are counted)."""
+    parts = [f"{_n(r.vcpu)} vCPU", f"{_n(r.memory_gib)} GiB"] + ([f"{_n(r.gpus)} GPU"] if r.gpus else [])
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _component_changes(before: Footprint | None, after: Footprint | None) -> list[str]:

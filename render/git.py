@@ -216,6 +216,13 @@ def added_since(root: Path, base: str) -> list[str]:
     return sorted(p for p in out.split("\0") if p)
 
 
+def removed_since(root: Path, base: str) -> list[str]:
+    """The paths that exist at `base` and do not at HEAD."""
+    _repository(root)
+    out = run(root, "diff", "--name-only", "--no-renames", "--diff-filter=D", "-z", base, "HEAD")
+    return sorted(p for p in out.split("\0") if p)
+
+
 def commit(root: Path, message: str) -> str | None:
     """Commit what is staged; None when nothing is."""
     if not staged(root):

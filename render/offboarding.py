@@ -27,6 +27,7 @@ from typing import Any
 from render import backups
 
 PHASE = "offboarding"
+TEMPLATE = "base/offboarding.yaml.j2"  # a pinned platform revision without it cannot offboard
 EXPORT_PREFIX = "offboarding"
 COPY_JOB = "offboard-copy-bucket"
 # ArgoCD sync waves: it starts a wave once every Job of the one before has completed, so

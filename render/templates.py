@@ -26,6 +26,8 @@ def to_json(value: Any) -> str:
     Characters YAML forbids in a document but JSON leaves raw (DEL, C1 controls,
     surrogates, U+FFFE/U+FFFF) are written as \\u escapes, which YAML reads back.
     """
+    if isinstance(value, jinja2.Undefined):  # StrictUndefined: say which value, not "not JSON serializable"
+        value._fail_with_undefined_error()
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
@@ -77,15 +79,38 @@ def render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
         raise ProblemsError([Problem(e.filename or name, e.lineno or 1, 1, "", f"template syntax error: {e.message}", "")]) from None
     except (jinja2.TemplateError, TypeError, KeyError, ValueError) as e:
         line = _template_line(e, name)
-        raise ProblemsError([Problem(name, line, 1, "", f"template error: {e}",
-                                     "a template may use only values the renderer provides")]) from None
+        expression = _expression(env, name, line)
+        what = f"{expression}: " if expression else ""
+        raise ProblemsError([Problem(name, line, 1, "", f"template error: {what}{_undefined_name(e)}",
+                                     "a template may use only values the renderer provides (render/context.py); "
+                                     "check the variable's spelling")]) from None
+
+
+def _undefined_name(e: BaseException) -> str:
+    """Jinja's "'dict object' has no attribute 'x'" as "no value 'x'"; other errors as they are."""
+    m = re.fullmatch(r"'[^']*' has no attribute '([^']+)'", str(e))
+    if m:
+        return f"no value {m.group(1)!r} (undefined)"
+    return str(e)
+
+
+def _expression(env: jinja2.Environment, name: str, line: int) -> str:
+    """The `{{ ... }}` or `{% ... %}` on the template's line `line`, to name the variable."""
+    try:
+        source = env.loader.get_source(env, name)[0] if env.loader else ""
+    except jinja2.TemplateNotFound:
+        return ""
+    lines = source.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    m = re.search(r"\{\{.*?\}\}|\{%.*?%\}", text)
+    return m.group(0) if m else ""
 
 
 def _template_line(error: BaseException, name: str) -> int:
     tb = error.__traceback__
     line = 1
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == name:
+        if tb.tb_frame.f_code.co_filename in (name, "<template>"):  # Jinja's frames, rewritten to template lines
             line = tb.tb_lineno
         tb = tb.tb_next
     return line

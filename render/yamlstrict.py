@@ -142,7 +142,7 @@ def _syntax_hint(problem: str, context: str, text: str, line: int) -> str:
         return "close the quote opened here"
     if "escape" in problem:
         return "inside double quotes write \\\\ for a backslash, or use single quotes"
-    indentation = _indentation_hint(lines, line)
+    indentation = _indentation_hint(lines, line) or _list_item_hint(lines, line)
     if indentation and ("mapping values are not allowed" in problem or "expected <block end>" in problem
                         or "expected key" in problem):
         return indentation
@@ -179,6 +179,25 @@ def _indentation_hint(lines: list[str], line: int) -> str:
     if depth < len(prev.group(1)) and depth not in depths:
         return (f"indentation: this line is indented by {depth} spaces and `{prev.group(3).strip()}` on line {n} by "
                 f"{len(prev.group(1))}; settings of one block line up, so indent both alike")
+    return ""
+
+
+def _list_item_hint(lines: list[str], line: int) -> str:
+    """An indentation hint when line `line` is a list item not lined up with the item above it."""
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if not here.lstrip().startswith("- "):
+        return ""
+    depth = len(here) - len(here.lstrip())
+    for n in range(line - 1, 0, -1):
+        text = lines[n - 1]
+        if text.lstrip().startswith("- "):
+            other = len(text) - len(text.lstrip())
+            if other != depth:
+                return (f"indentation: this list item is indented by {depth} spaces and the one on line {n} by "
+                        f"{other}; items of one list line up")
+            return ""
+        if text.strip() and not text.lstrip().startswith("#"):
+            return ""
     return ""
 
 

@@ -269,3 +269,19 @@ def test_a_comment_cannot_release_or_roll_back(repo: tuple[Path, Path], github: 
     in_workflow(monkeypatch, "issue_comment", "plat-eng")
     assert dataplane(work, "rollout", "rollback", "--push") == 2
     _refused(capsys, "automatic-event")
+
+
+def test_superseding_a_rollout_needs_the_platform_team(repo: tuple[Path, Path], github: GitHub,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 23 item 6: a platform dispatch supersedes the rollout in progress; by a writer
+    outside the platform team it is refused and the rollout's state stays as it was."""
+    origin, work = repo
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0  # a person, locally
+    state = (work / "rollout/state.yaml").read_bytes()
+    start = origin_head(origin)
+    in_workflow(monkeypatch, "workflow_dispatch", "globex-dev")
+    assert dataplane(work, "platform-update", "--version", "2026.12.2", "--push") == 2
+    _refused(capsys, "platform-dispatch")
+    assert origin_head(origin) == start and (work / "rollout/state.yaml").read_bytes() == state
+    assert b"supersedes" not in state

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from render import backups
+from render import backups, cron
 from tests.support import ROOT
 from tests.test_backup_drill import _ctx
 
@@ -86,7 +86,7 @@ def test_job_spec_is_the_cronjobs_and_exports_elsewhere() -> None:
     ("0 1,2,20 * * *", 18 * 3600), ("*/15 9-17 * * *", (24 - 17 + 9) * 3600 - 45 * 60),
 ])
 def test_longest_gap_between_runs(schedule: str, gap: int) -> None:
-    assert backups.longest_gap_s(schedule) == gap
+    assert cron.longest_gap_s(schedule) == gap
 
 
 @pytest.mark.parametrize(("name", "parsed"), [
@@ -121,7 +121,7 @@ def test_the_data_alerts_watch_every_datastore_and_backup(tenant: str) -> None:
     ("a */6 * * *", "minute field 'a': write a number"),
 ])
 def test_schedule_problems(schedule: str, problem: str | None) -> None:
-    got = backups.schedule_problem(schedule)
+    got = cron.schedule_problem(schedule)
     assert got == problem if problem is None else (got or "").startswith(problem)
 
 

@@ -52,11 +52,11 @@ def test_the_quota_does_not_follow_the_overrides() -> None:
     within twice the contract (the headroom is capped by it) and validate refuses it."""
     hostile = files("globex", "cluster:\n" + HOSTILE)
     hard = contract.quota(ctx_of(hostile), REPO.current.platform.data)
-    assert Decimal(hard["cpu"]) <= 2 * 136 and int(hard["pods"]) <= 2 * 28 and int(hard["gpu"]) <= 2 * 6
+    assert Decimal(hard["cpu"]) <= 2 * 144 and int(hard["pods"]) <= 2 * 28 and int(hard["gpu"]) <= 2 * 6
     found = effective_rules.contract_rules(hostile, REPO.current.platform, REPO.current.extractors)
     assert {p.file for p in found} == {"tenants/globex/overrides.yaml"} and len(found) == 4
     cpu = next(p for p in found if "vCPU" in p.message)
-    assert "above its contract's 136 (contract.vcpu in tenants/globex/tenant.yaml:" in cpu.message
+    assert "above its contract's 144 (contract.vcpu in tenants/globex/tenant.yaml:" in cpu.message
     assert "platform team changes it" in cpu.hint
 
 
@@ -82,7 +82,7 @@ def test_without_a_contract_the_standard_is_the_platforms_own_sizes() -> None:
 
 def test_a_raised_contract_admits_the_same_overrides() -> None:
     raised = files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n",
-                   "contract:\n  vcpu: 200\n  memory: 1Ti\n  gpus: 2\n  pods: 40\n")
+                   "contract:\n  vcpu: 200\n  memory: 1Ti\n  gpus: 3\n  pods: 40\n")
     assert effective_rules.contract_rules(raised, REPO.current.platform, REPO.current.extractors) == []
 
 
@@ -91,7 +91,7 @@ def test_validate_refuses_an_override_above_the_contract(tmp_path: Path) -> None
     (root / "tenants/globex/overrides.yaml").write_text("cluster:\n" + HOSTILE)
     code, out, err = run(root, "validate")
     assert code == 2
-    assert "tenants/globex/overrides.yaml" in out + err and "above its contract's 136" in out + err
+    assert "tenants/globex/overrides.yaml" in out + err and "above its contract's 144" in out + err
 
 
 def test_the_limitrange_covers_every_container_we_render() -> None:
@@ -122,7 +122,7 @@ def test_footprint_reports_the_same_contract_and_quota(capsys) -> None:  # type:
 
     assert footprint(root=ROOT, tenant="globex", output="json") == 0
     sold = json.loads(capsys.readouterr().out)["contract"]
-    assert (sold["source"], sold["vcpu"], sold["memory_gib"], sold["gpus"], sold["pods"]) == ("tenant.yaml", 136, 512, 6, 28)
+    assert (sold["source"], sold["vcpu"], sold["memory_gib"], sold["gpus"], sold["pods"]) == ("tenant.yaml", 144, 512, 6, 28)
     hard = quota_file("globex")
     assert sold["quota"] == {"cpu": hard["requests.cpu"], "memory": hard["requests.memory"],
                              "gpu": hard["requests.nvidia.com/gpu"], "pods": hard["pods"]}

@@ -96,7 +96,7 @@ def test_explain_fits_100_columns_and_has_json(tmp_path, capsys):
     assert lines and max(map(len, lines)) <= 100
     assert any(line.startswith("    ") for line in lines)  # long values are folded, not cut
     assert dataplane(root, "explain", "globex", "image_extractor", "--format", "json") == 0
-    rows = {r["path"]: r for r in json.loads(capsys.readouterr().out)}
+    rows = {r["path"]: r for r in json.loads(capsys.readouterr().out)["values"]}
     assert rows["extractors.image_extractor_v1.min_replicas"] == {
         "path": "extractors.image_extractor_v1.min_replicas", "value": 2, "layer": "overrides",
         "file": "tenants/globex/overrides.yaml", "line": 10}

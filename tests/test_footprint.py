@@ -44,17 +44,17 @@ def test_platform_defaults_by_hand(tmp_path: Path) -> None:
     lines = {ln.component: (ln.min_count, ln.max_count, ln.unit) for ln in fp.lines}
     assert lines == {
         "ray-head": (1, 1, "pod"), "ray-autoscaler": (1, 1, "pod"),
-        "cpu-workers": (1, 2, "node n2-standard-8"), "batch-workers": (0, 3, "node n2-standard-16"),
-        "gpu-workers": (0, 2, "node g2-standard-8"), "redis": (1, 1, "pod"), "mongodb": (1, 1, "pod"),
+        "cpu-workers": (1, 4, "node n2-standard-8"), "batch-workers": (0, 3, "node n2-standard-16"),
+        "gpu-workers": (0, 3, "node g2-standard-8"), "redis": (1, 1, "pod"), "mongodb": (1, 1, "pod"),
         "celery-worker": (2, 2, "pod"), "celery-beat": (1, 1, "pod"), "celery-extract": (1, 4, "pod"),
     }
     # always on: head 2 + autoscaler 0.5 + one n2-standard-8 8 + redis 1 + mongodb 2
     #            + 2 celery workers x 2 + beat 0.25 + one celery extract 1         = 18.75 vCPU
     # memory:    8 + 0.5 + 32 + 2 + 8 + 2 x 4 + 0.5 + 2                           = 61 GiB
     assert fp.always_on == Resources(Decimal("18.75"), Decimal(61), Decimal(0))
-    # ceiling: 2.5 + 2 x 8 + 3 x 16 + 2 x 8 + 1 + 2 + 4 + 0.25 + 4 x 1            = 93.75 vCPU
-    #          8.5 + 2 x 32 + 3 x 64 + 2 x 32 + 2 + 8 + 8 + 0.5 + 4 x 2           = 355 GiB, 2 L4
-    assert fp.ceiling == Resources(Decimal("93.75"), Decimal(355), Decimal(2))
+    # ceiling: 2.5 + 4 x 8 + 3 x 16 + 3 x 8 + 1 + 2 + 4 + 0.25 + 4 x 1            = 117.75 vCPU
+    #          8.5 + 4 x 32 + 3 x 64 + 3 x 32 + 2 + 8 + 8 + 0.5 + 4 x 2           = 451 GiB, 3 L4
+    assert fp.ceiling == Resources(Decimal("117.75"), Decimal(451), Decimal(3))
     assert fp.storage_gib == Decimal(110)  # MongoDB 100Gi + Redis 10Gi
     low, high = fp.monthly("always_on"), fp.monthly("ceiling")
     # (18.75 x 0.04 + 61 x 0.005) x 730 = 1.055 x 730 = 770.15; disks 110 x 0.1 = 11
@@ -64,9 +64,9 @@ def test_platform_defaults_by_hand(tmp_path: Path) -> None:
     assert fp.backup_gib == Decimal(1434) and low["backups"] == Decimal("28.68")
     # (770.15 + 11 + 28.68) x 1.10 = 890.813; + 1000 platform fee = 1890.813 -> 1890.81
     assert money(low["passthrough"]) == Decimal("890.81") and money(low["total"]) == Decimal("1890.81")
-    # (93.75 x 0.04 + 355 x 0.005 + 2 x 0.5) x 730 = 6.525 x 730 = 4763.25
-    # (4763.25 + 11 + 28.68) x 1.10 + 1000 = 6283.223 -> 6283.22
-    assert high["compute"] == Decimal("4763.25") and money(high["total"]) == Decimal("6283.22")
+    # (117.75 x 0.04 + 451 x 0.005 + 3 x 0.5) x 730 = 8.465 x 730 = 6179.45
+    # (6179.45 + 11 + 28.68) x 1.10 + 1000 = 7841.043 -> 7841.04
+    assert high["compute"] == Decimal("6179.45") and money(high["total"]) == Decimal("7841.04")
 
 
 def test_extractor_min_replicas_can_hold_nodes_up(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_extractor_min_replicas_can_hold_nodes_up(tmp_path: Path) -> None:
     # after Ray's 30% object store), 1 GPU: two replicas per node, so 3 replicas need 2 nodes.
     fp = load_footprint(repo(tmp_path, "overrides:\n  image_extractor: {min_replicas: 3}\n"), "acme")
     gpu = next(ln for ln in fp.lines if ln.component == "gpu-workers")
-    assert (gpu.min_count, gpu.max_count) == (2, 2)
+    assert (gpu.min_count, gpu.max_count) == (2, 3)
     assert fp.always_on.gpus == 2
     # reserved by extractor min replicas: text 2 CPU/4Gi, multimodal v2 1/4Gi, passthrough 0.5/1Gi,
     # and image 3 x (2 CPU, 6Gi, 0.5 GPU)
@@ -82,11 +82,12 @@ def test_extractor_min_replicas_can_hold_nodes_up(tmp_path: Path) -> None:
 
 
 def test_memory_bound_replicas_and_the_group_maximum(tmp_path: Path) -> None:
-    # 12Gi replicas: one per 19.6Gi of actor memory, so 3 replicas need 3 nodes; max is 2.
-    fp = load_footprint(repo(tmp_path, "overrides:\n  text_extractor: {min_replicas: 3, memory: 12Gi}\n"), "acme")
+    # 12Gi replicas: one per 19.6Gi of actor memory, so 5 replicas need 5 nodes; max is 4.
+    fp = load_footprint(repo(tmp_path, "overrides:\n  text_extractor: {min_replicas: 5, max_replicas: 6, memory: 12Gi}\n"),
+                        "acme")
     cpu = next(ln for ln in fp.lines if ln.component == "cpu-workers")
-    assert (cpu.min_count, cpu.max_count) == (2, 2)
-    assert "cpu-workers: the extractors' min replicas need 3 nodes but max_replicas is 2" in fp.notes
+    assert (cpu.min_count, cpu.max_count) == (4, 4)
+    assert "cpu-workers: the extractors' min replicas need 5 nodes but max_replicas is 4" in fp.notes
 
 
 def test_disabling_the_celery_extractor_frees_its_pod(tmp_path: Path) -> None:
@@ -96,8 +97,8 @@ def test_disabling_the_celery_extractor_frees_its_pod(tmp_path: Path) -> None:
     assert before.always_on.memory_gib - after.always_on.memory_gib == 2
     md = footprint_change_markdown(before, after)
     # (1 x 0.04 + 2 x 0.005) x 730 = 36.50 at cost; x 1.10 = 40.15 billed
-    assert "This change frees 1 always-on vCPU and 2 GiB, and saves about $40.15/month." in md
-    assert "| vCPU | 18.75 | 17.75 | -1 | 93.75 | 89.75 | -4 |" in md
+    assert "This change frees always-on 1 vCPU and 2 GiB, and saves about $40.15/month." in md
+    assert "| vCPU | 18.75 | 17.75 | -1 | 117.75 | 113.75 | -4 |" in md
     assert "| monthly estimate (USD) | $1,890.81 | $1,850.66 | -$40.15 |" in md
     assert "- `celery-extract`: 1-4 x pod -> none" in md
 
@@ -115,8 +116,8 @@ def test_raising_a_group_minimum_adds_nodes(tmp_path: Path) -> None:
     after = load_footprint(repo(tmp_path / "b", "cluster:\n  gpu-workers: {min_replicas: 1}\n"), "acme")
     md = footprint_change_markdown(before, after)
     # one g2-standard-8: (8 x 0.04 + 32 x 0.005 + 0.5) x 730 = 0.98 x 730 = 715.40; x 1.10 = 786.94
-    assert "This change adds 8 always-on vCPU and 32 GiB, and costs about $786.94/month." in md
-    assert "- `gpu-workers`: 0-2 x node g2-standard-8 -> 1-2 x node g2-standard-8" in md
+    assert "This change adds always-on 8 vCPU, 32 GiB and 1 GPU, and costs about $786.94/month." in md
+    assert "- `gpu-workers`: 0-3 x node g2-standard-8 -> 1-3 x node g2-standard-8" in md
 
 
 def test_new_and_removed_tenants() -> None:
@@ -179,8 +180,8 @@ def test_text_report_and_json_agree(tmp_path: Path) -> None:
     fp = load_footprint(repo(tmp_path), "acme")
     text = "\n".join(text_report(fp))
     assert "always-on  18.75 vCPU, 61 GiB, 0 L4 GPU" in text
-    assert "total                                 1,890.81    6,283.22" in text
-    assert "management markup (10%)                  80.98      480.29" in text
+    assert "total                                 1,890.81    7,841.04" in text
+    assert "management markup (10%)                  80.98      621.91" in text
     assert "backups at cost (~1434 GiB)              28.68       28.68" in text
     assert "excluded: taxes" in text and "give --bucket-gib and --egress-gib" in text
     assert as_dict(fp)["monthly_usd"]["always_on"]["total"] == 1890.81

@@ -172,3 +172,44 @@ def test_renaming_every_bucket_is_refused(repo: Path, capsys: pytest.CaptureFixt
     assert "tenant acme: StorageBucket dp-data-acme holds data and this change removes it (or renames it)" in err
     assert "tenant initech: Bucket dp-data-initech holds data" in err
     assert "`dataplane offboard TENANT`" in err
+
+
+def test_a_placement_move_is_allowed_with_the_copy_of_a_shared_tenant(repo: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """umbrella is routed shared (verifying attempt 1): restarting the copy into another
+    cluster is the flow; its bucket still cannot move (the location is immutable). acme,
+    routed dedicated, has no copy Job that reads its data: starting one moves nothing."""
+    rel = "tenants/umbrella/tenant.yaml"
+    edit(repo, rel, "region: us-east4\ncluster: dp-gke-us-east4\n", "region: us-central1\ncluster: dp-gke-us-central1\n")
+    edit(repo, rel, "  state: verifying\n  attempt: 1\n", "  state: copying\n  attempt: 2\n")
+    text = (repo / rel).read_text()
+    (repo / rel).write_text(text[:text.index("  copied:")] + text[text.index("# What Umbrella"):], encoding="utf-8")
+    code, err = gate(repo, capsys)
+    assert code == 2
+    assert "outside the migration flow" not in err
+    assert "tenant umbrella: StorageBucket dp-data-umbrella: spec.location changes" in err
+
+    edit(repo, rel, "region: us-central1\ncluster: dp-gke-us-central1\n", "region: us-east4\ncluster: dp-gke-us-east4\n")
+    edit(repo, "tenants/acme/tenant.yaml", "cluster: dp-gke-us-central1\n", "cluster: dp-gke-us-east4\n")
+    with (repo / "tenants/acme/tenant.yaml").open("a") as f:
+        f.write("routing: shared\nmigration:\n  state: copying\n  attempt: 1\n")
+    code, err = gate(repo, capsys)
+    assert code == 2
+    assert "tenant acme: cluster changes from dp-gke-us-central1 to dp-gke-us-east4 outside the migration flow" in err
+
+
+def test_mains_engine_runs_the_gate_on_a_pull_requests_inputs(tmp_path: Path) -> None:
+    """verify-pr (main's engine, the pull request's inputs as data) refuses what strands data too."""
+    from render.commands.verify_pr import check
+    from tests.flow_repo import clone, commit_all, make_origin
+
+    origin = make_origin(tmp_path)
+    main, tree = clone(origin, tmp_path / "main"), clone(origin, tmp_path / "pr")
+    edit(tree, "registry/platform.yaml", "    claim_template_storage: 100Gi\n", "    claim_template_storage: 150Gi\n")
+    edit(tree, "registry/platform.yaml", "    storage: 100Gi\n", "    storage: 150Gi\n")
+    commit_all(tree, "grow the claim template")
+    found = check(main, tree, ["registry/platform.yaml"])
+    assert {(p.file, p.pointer) for p in found} >= {("rendered/acme/statefulset-mongodb.yaml", "spec.volumeClaimTemplates")}
+    edit(tree, "registry/platform.yaml", "    claim_template_storage: 150Gi\n", "    claim_template_storage: 100Gi\n")
+    main2 = clone(origin, tmp_path / "main2")
+    assert check(main2, tree, ["registry/platform.yaml"]) == []  # the same growth, as expansion

@@ -15,10 +15,32 @@ from tests.test_gate import edit, gate, git, repo  # noqa: F401  (the fixture)
 INPUTS = ("tenants", "registry", "rendered", "argocd", "control-plane")
 
 
+def changed(root: Path) -> list[str]:
+    git(root, "add", "-A")
+    return sorted(git(root, "diff", "--cached", "--name-only").splitlines())
+
+
+def pull_request(root: Path, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The pull request's gate (against the base), its scope check, the merge, and the
+    automation's render of the output on main."""
+    capsys.readouterr()
+    assert gate(root, capsys) == (0, "")
+    base = git(root, "rev-parse", "HEAD")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    assert dataplane(root, "check-scope", "--base", base) == 0, capsys.readouterr().err
+    assert dataplane(root, "render") == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", f"generate: {message}")
+
+
 def test_offboarding_end_to_end(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     assert dataplane(repo, "offboard", "globex", "--on", "2026-12-07") == 0
+    assert changed(repo) == ["tenants/globex/tenant.yaml"]  # inputs only: the automation renders
     life = yaml.safe_load((repo / "tenants/globex/tenant.yaml").read_text())["lifecycle"]
     assert life == {"phase": "offboarding", "requested_on": "2026-12-07", "grace_until": "2027-01-06"}
+    pull_request(repo, "offboard globex", capsys)
+
     out = repo / "rendered/globex"
     export = yaml.safe_load((out / "job-offboard-export-mongodb.yaml").read_text())
     upload = export["spec"]["template"]["spec"]["containers"][0]["command"][2]
@@ -38,9 +60,8 @@ def test_offboarding_end_to_end(repo: Path, capsys: pytest.CaptureFixture[str]) 
     assert (out / "statefulset-mongodb.yaml").exists()  # the data stays
     assert "suspended" in (repo / "control-plane/routing/globex/configmap-routing-globex.yaml").read_text()
     capsys.readouterr()
-    assert gate(repo, capsys) == (0, "")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "offboard globex")
+    assert dataplane(repo, "migration", "globex") == 0
+    assert capsys.readouterr().out == "globex: routing dedicated, offboarding (data kept until 2027-01-06)\n"
 
     # refused: twice, before the grace date, without approval; nothing written
     before = snapshot(repo, INPUTS)
@@ -53,15 +74,17 @@ def test_offboarding_end_to_end(repo: Path, capsys: pytest.CaptureFixture[str]) 
 
     edit(repo, "tenants/globex/tenant.yaml", '  grace_until: "2027-01-06"\n',
          '  grace_until: "2027-01-06"\n  deletion_approved_by: jdoe\n')
-    git(repo, "commit", "-q", "-am", "approve")
+    pull_request(repo, "approve the deletion of globex", capsys)
     assert dataplane(repo, "offboard", "globex", "--delete", "--on", "2027-01-06") == 0
-    assert not (repo / "tenants/globex").exists() and not (repo / "rendered/globex").exists()
+    assert changed(repo) == ["registry/tombstones.yaml", "tenants/globex/overrides.yaml",
+                             "tenants/globex/release.yaml", "tenants/globex/tenant.yaml"]
     [stone] = yaml.safe_load((repo / "registry/tombstones.yaml").read_text())["tombstones"]
     assert stone == {"name": "globex", "organization_id": stone["organization_id"], "bucket": "dp-data-globex",
                      "secret_prefix": "dataplane_tenants_globex_", "vector_prefix": "globex__",
                      "deleted_on": "2027-01-06", "approved_by": "jdoe"}
-    capsys.readouterr()
-    assert gate(repo, capsys) == (0, "")  # the deleted tenant's data objects may go: it is tombstoned
+    # the deleted tenant's data objects may go (it is tombstoned); its files are the platform's to remove
+    pull_request(repo, "delete globex", capsys)
+    assert not (repo / "rendered/globex").exists()
     assert dataplane(repo, "offboard", "globex", "--delete") == 2  # already offboarded
 
 
@@ -98,7 +121,7 @@ def test_every_new_object_passes_validate_deep(repo: Path, capsys: pytest.Captur
     need_deep_engines()
     edit(repo, "registry/platform.yaml", "    storage: 100Gi\n", "    storage: 200Gi\n")
     assert dataplane(repo, "offboard", "globex", "--on", "2026-12-07") == 0
-    assert dataplane(repo, "render") == 0
+    assert dataplane(repo, "render") == 0  # as the automation does after the merge
     new = ["rendered/acme/persistentvolumeclaim-data-mongodb-0.yaml", "argocd/storage/storageclass-premium-rwo.yaml",
            "argocd/storage/storageclass-gp3.yaml", "rendered/globex/job-offboard-export-mongodb.yaml",
            "rendered/globex/job-offboard-export-redis.yaml", "rendered/globex/job-offboard-copy-bucket.yaml",
@@ -137,3 +160,39 @@ def test_the_tombstones_are_platform_owned() -> None:
     from tests.support import ROOT
 
     assert owner_of(layout.TOMBSTONES_FILE, load_ownership(ROOT)).kind == PLATFORM
+
+
+def test_a_tenant_pinned_to_a_revision_without_offboarding_is_refused(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.flow_repo import clone, commit_all, make_origin, tag_release
+    from tests.flow_repo import git as flow_git
+
+    work = clone(make_origin(tmp_path), tmp_path / "work")
+    template = work / "base/offboarding.yaml.j2"
+    text = template.read_text()
+    template.unlink()
+    old = tag_release(work, commit_all(work, "a platform without offboarding"), publish=False)
+    template.write_text(text)
+    release = work / "tenants/initech/release.yaml"
+    release.write_text(release.read_text() + f'platform_revision: "{old}"\n')
+    commit_all(work, "pin initech")
+    assert flow_git(work, "status", "--porcelain") == ""
+    capsys.readouterr()
+    assert dataplane(work, "offboard", "initech") == 2
+    assert "dataplane promote initech first" in capsys.readouterr().err
+    assert flow_git(work, "status", "--porcelain") == ""  # nothing written
+
+
+def test_only_a_whole_tenant_removed_is_the_platforms_change() -> None:
+    """check-scope: removing a tenant's files is the platform's change (offboarding) only when
+    its tenant.yaml goes too; a release.yaml or overrides.yaml removed alone stays refused."""
+    from render.ownership import load_ownership
+    from render.workflows import pr_scope
+    from tests.support import ROOT
+
+    own = load_ownership(ROOT)
+    folder = ["tenants/globex/overrides.yaml", "tenants/globex/release.yaml", "tenants/globex/tenant.yaml"]
+    assert pr_scope.pull_request_findings([*folder, "registry/tombstones.yaml"], own, removed=frozenset(folder)) == []
+    alone = ["tenants/globex/release.yaml"]
+    assert [f.rule for f in pr_scope.pull_request_findings(alone, own, removed=frozenset(alone))] == [
+        pr_scope.GENERATED_RULE]

@@ -36,8 +36,10 @@ class FakeApi:
         self.deny: int | None = None
         self.no_crd = False
         self.patches: list[tuple[str, Any]] = []
+        self.calls: list[str] = []
 
     def answer(self, method: str, path: str, body: bytes, content_type: str) -> tuple[int, Any]:
+        self.calls.append(f"{method} {path}")
         if self.deny:
             reason = {401: "Unauthorized", 403: "Forbidden"}[self.deny]
             return self.deny, _status(self.deny, reason, f'pods is forbidden: User "dev@acme.example" cannot list '
@@ -150,7 +152,12 @@ def test_scale_outside_the_group_bounds_changes_nothing(api, tmp_path, capsys):
     assert run("scale", "acme", "gpu-workers", "--replicas", "5", "--kubeconfig", kubeconfig(tmp_path, port)) == 2
     assert fake.patches == []
     err = capsys.readouterr().err
-    assert "gpu-workers allows 0..2 replicas; 5 is outside" in err and "max_replicas: 5" in err
+    assert "gpu-workers allows 0..3 replicas; 5 is outside" in err and "max_replicas: 5" in err  # offline: the repository
+    assert fake.calls == []  # refused before dialing
+    # within the repository's range but not the running cluster's (it runs an older revision): the cluster says no
+    assert run("scale", "acme", "gpu-workers", "--replicas", "3", "--kubeconfig", kubeconfig(tmp_path, port)) == 2
+    assert fake.patches == []
+    assert "gpu-workers allows 0..2 replicas; 3 is outside" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("code, text", [
@@ -169,7 +176,7 @@ def test_denied_requests_are_one_line_errors(api, tmp_path, capsys, code, text):
 def test_no_kubeconfig_is_a_clear_error(tmp_path, capsys):
     assert run("status", "acme", "--kubeconfig", str(tmp_path / "missing")) == 2
     err = capsys.readouterr().err
-    assert err.startswith("dataplane: no usable Kubernetes configuration") and "--kubeconfig" in err
+    assert err.startswith(f"dataplane: kubeconfig file {tmp_path / 'missing'} does not exist (--kubeconfig)")
     empty = tmp_path / "empty"
     empty.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     assert run("doctor", "acme", "--kubeconfig", str(empty)) == 2

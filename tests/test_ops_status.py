@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from render.ops.snapshot import Snapshot
-from render.ops.status import status_lines
+from render.ops.status import status_data, status_lines
 from tests.ops_objects import CLUSTER, NS, healthy_pods, pod, ray_cluster, ray_service
 from tests.support import ROOT
 
@@ -24,6 +24,19 @@ def test_status_during_an_upgrade_with_a_pending_gpu_worker():
     assert "  head           1 running" in lines
     assert "  gpu-workers    1 pending  (replicas 1, min 0, max 2)" in lines
     assert "  text_extractor_v1   RUNNING       HEALTHY     replicas 1..4" in lines
+
+
+def test_status_data_is_what_the_lines_say():
+    pods = healthy_pods() + [pod(f"{CLUSTER}-gpu-workers-worker-x2k9f", "gpu-workers", "Pending", scheduled=False)]
+    data = status_data(Snapshot(NS, pods, [], ray_service(ready=False, pending="engine-q4w8z"), [ray_cluster({"gpu-workers": 1})]))
+    assert set(data) == {"namespace", "service", "cluster", "extractors", "other_workloads"}
+    assert data["service"] == {"name": "engine", "state": "ZeroServeEndpoints", "serving_cluster": CLUSTER,
+                               "serve_endpoints": 0, "pending_cluster": "engine-q4w8z"}
+    gpu = next(g for g in data["cluster"]["groups"] if g["group"] == "gpu-workers")
+    assert gpu == {"group": "gpu-workers", "pods": {"Pending": 1}, "replicas": 1, "min_replicas": 0, "max_replicas": 2}
+    text = next(e for e in data["extractors"] if e["name"] == "text_extractor_v1")
+    assert (text["status"], text["min_replicas"], text["max_replicas"]) == ("RUNNING", 1, 4)
+    assert status_data(Snapshot(NS, [], [], None, []))["service"] is None
 
 
 def test_status_without_a_rayservice():

@@ -137,3 +137,24 @@ def test_the_restore_job_passes_validate_deep(repo: Path, backup: str) -> None:
     outcomes = deep.run(repo, tenants=["acme"], crds=crds_dir())
     failed = [(o.name, [p.format() for p in o.failures]) for o in outcomes if o.failures or o.skipped]
     assert failed == []
+
+
+def test_a_mongodb_restore_of_a_shared_instance_tenant_is_refused_by_validate(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from render.cli import main
+
+    path = repo / "tenants/initech/tenant.yaml"
+    path.write_text(path.read_text() + "restore:\n  backup: mongodb-20261207T121700Z\n")
+    before = _inputs_and_outputs(repo)
+    assert main(["--repo", str(repo), "validate", "initech"]) == 2
+    err = capsys.readouterr().err
+    assert "tenants/initech/tenant.yaml:" in err and "restore.backup: a tenant on the shared MongoDB instance" in err
+    assert _inputs_and_outputs(repo) == before
+
+
+def test_a_restore_section_that_is_not_a_backup_name_is_a_schema_problem(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from render.cli import main
+
+    path = repo / "tenants/acme/tenant.yaml"
+    path.write_text(path.read_text() + "restore:\n  backup: latest\n")
+    assert main(["--repo", str(repo), "validate", "acme"]) == 2
+    assert "restore.backup" in capsys.readouterr().err

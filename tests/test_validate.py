@@ -153,7 +153,7 @@ def test_effective_rules_run_beside_other_semantic_problems(tmp_path: Path) -> N
 
 def test_registry_rules_point_at_the_registry_once(tmp_path: Path) -> None:
     root = copy_repo(tmp_path, outputs=False)
-    replace(root, layout.PLATFORM_FILE, "    max_replicas: 2\n    replicas: 0\n    cpu: \"7\"\n    memory: 26Gi\n    gpus: 1",
+    replace(root, layout.PLATFORM_FILE, "    max_replicas: 3\n    replicas: 0\n    cpu: \"7\"\n    memory: 26Gi\n    gpus: 1",
             "    max_replicas: 0\n    replicas: 0\n    cpu: \"7\"\n    memory: 26Gi\n    gpus: 1")
     replace(root, layout.EXTRACTORS_FILE, "  universal_extractor_v1:\n    name: universal_extractor\n",
             "  universal_extractor_v1:\n    name: universal_extracter\n")

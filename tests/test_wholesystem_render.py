@@ -27,7 +27,8 @@ def test_the_irsa_trust_policy_names_the_clusters_real_oidc_issuer() -> None:
     assert statement["Principal"]["Federated"] == f"arn:aws:iam::123456789012:oidc-provider/{issuer}"
     # Only the components that use the bucket (one ServiceAccount each) may assume the role.
     assert statement["Condition"]["StringEquals"] == {
-        f"{issuer}:sub": ["system:serviceaccount:tenant-initech:ray-worker", "system:serviceaccount:tenant-initech:celery"],
+        f"{issuer}:sub": ["system:serviceaccount:tenant-initech:ray-worker", "system:serviceaccount:tenant-initech:celery",
+                          "system:serviceaccount:tenant-initech:backup"],
         f"{issuer}:aud": "sts.amazonaws.com"}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 
 from render import layout
 from render.workflows import pr_comment
@@ -234,3 +235,21 @@ def test_a_pull_request_from_a_fork_gets_the_report_in_the_job_summary(work, tmp
     assert dataplane(work, "pr-report", "--event", str(payload), "--post", "--summary", str(summary)) == 0
     assert state["comments"] == [] and summary.read_text().startswith(MARKER)
     assert "from a fork" in capsys.readouterr().out
+
+
+def test_pr_report_and_check_scope_print_json(work, tmp_path, capsys):
+    base = git(work, "rev-parse", "HEAD")
+    (work / "tenants/acme/overrides.yaml").write_text(
+        "overrides:\n  face_identity_extractor:\n    min_replicas: 1\ncluster:\n  gpu-workers:\n    max_replicas: 2\n")
+    commit_all(work, "acme: a warm face extractor on two GPU nodes")  # the output is the automation's to render
+    capsys.readouterr()
+    assert dataplane(work, "-o", "json", "pr-report", "--base", base) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["base"] == base and report["platform_review"] is False
+    assert "- This change lowers image_extractor's reachable maximum from 4 to 3" in report["body"]
+    assert pr_comment.NO_PLATFORM_REVIEW in report["body"]
+    assert dataplane(work, "check-scope", "--base", base, "-o", "yaml") == 0
+    scope = yaml.safe_load(capsys.readouterr().out)
+    assert scope["base"] == base and scope["platform_review"] is False
+    assert {"path": "tenants/acme/overrides.yaml", "owner": "tenant", "tenant": "acme"} in scope["changes"]
+    assert [c["owner"] for c in scope["changes"]] == ["tenant"] and scope["refused"] == []

@@ -4,6 +4,7 @@ keyword arguments and returns an exit code."""
 from render.commands import (
     authorize,
     check_scope,
+    completion,
     config_deploy,
     doctor,
     explain,
@@ -27,8 +28,9 @@ from render.commands import (
     status,
     validate,
     verify_pr,
+    version,
 )
 
 COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize]
+            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize, version, completion]

@@ -23,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "write them to --output. Exit 2 naming the rule when refused.")
     p.add_argument("action", choices=ACTIONS, metavar="ACTION", help=", ".join(ACTIONS))
     p.add_argument("--event", type=Path, help="the workflow_dispatch payload ($GITHUB_EVENT_PATH)")
-    p.add_argument("--output", type=Path, help="append tenant= / version= here ($GITHUB_OUTPUT)")
-    p.set_defaults(run=lambda a: authorize(root=a.repo, action=a.action, event=a.event, output=a.output))
+    p.add_argument("--output", dest="github_output", type=Path, help="append tenant= / version= here ($GITHUB_OUTPUT)")
+    p.set_defaults(run=lambda a: authorize(root=a.repo, action=a.action, event=a.event, output=a.github_output))
 
 
 def authorize(*, root: Path, action: str, event: Path | None = None, output: Path | None = None) -> int:

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from render import exitcodes, git, ownership
+from render import exitcodes, git, output, ownership
 from render.problems import Problem, ProblemsError
 from render.workflows import events, pr_scope, scope
 from render.workflows.actions import add_summary, markdown_text
@@ -43,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--since", metavar="REV", help="check the commits from REV to HEAD instead of the staged changes")
     p.add_argument("--base", metavar="REV", help="a pull request's base: list its changes by owner")
     p.add_argument("--summary", type=Path, help="append the list as markdown here (in a workflow: $GITHUB_STEP_SUMMARY)")
+    output.add(p)
     p.set_defaults(run=_run)
 
 
@@ -50,7 +51,7 @@ def _run(a: argparse.Namespace) -> int:
     if a.rollout:
         return check_rollout(root=a.repo, tenants=a.tenants, since=a.since)
     if a.base is not None:
-        return by_owner(root=a.repo, base=a.base, summary=a.summary)
+        return by_owner(root=a.repo, base=a.base, summary=a.summary, fmt=output.chosen(a))
     if len(a.tenants) != 1:
         raise ProblemsError([Problem(events.INPUTS, 1, 1, "tenant", "name exactly one TENANT",
                                      "or list a pull request's changes with --base REV, or check a rollout step "
@@ -79,17 +80,26 @@ def check_rollout(*, root: Path, tenants: list[str], since: str | None = None) -
     return 0
 
 
-def by_owner(*, root: Path, base: str, summary: Path | None = None) -> int:
-    """Exit 1 when the pull request carries what no pull request may (pr_scope's rules)."""
+def by_owner(*, root: Path, base: str, summary: Path | None = None, fmt: str = "text") -> int:
+    """Exit 1 when the pull request carries what no pull request may (pr_scope's rules).
+    json/yaml: {"base", "changes": [{path, owner, tenant}], "platform_review": bool, "refused": [line]}."""
     own = ownership.load_ownership(root)
     rev = events.git_ref(base, "base")
     paths = git.changed_since(root, rev)
     groups: dict[str, list[str]] = {kind: [] for kind in HEADINGS}
+    changes = []
     for path in paths:
         owner = ownership.owner_of(path, own)
         groups[owner.kind].append(path + (f" ({owner.tenant})" if owner.tenant and owner.kind != ownership.GENERATED
                                           else ""))
-    findings = pr_scope.pull_request_findings(paths, own, frozenset(git.added_since(root, rev)))
+        changes.append({"path": path, "owner": owner.kind, "tenant": owner.tenant or None})
+    findings = pr_scope.pull_request_findings(paths, own, frozenset(git.added_since(root, rev)),
+                                              frozenset(git.removed_since(root, rev)))
+    if output.structured(fmt):
+        review = any(c["owner"] in (ownership.PLATFORM, ownership.AUTOMATION) for c in changes)
+        output.emit({"base": base, "changes": changes, "platform_review": review,
+                     "refused": [f.line() for f in findings]}, fmt)
+        return exitcodes.FAILED if findings else exitcodes.OK
     lines, markdown = [], ["## Changes by owner", ""]
     for kind, heading in HEADINGS.items():
         if groups[kind]:

@@ -26,10 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("tenant", nargs="?", metavar="TENANT", help="the tenant (or give --event)")
     p.add_argument("--event", type=Path, help="workflow_dispatch payload JSON ($GITHUB_EVENT_PATH)")
     p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
-    p.add_argument("--output", type=Path, help="append tenant= and app= here ($GITHUB_OUTPUT)")
+    p.add_argument("--output", dest="github_output", type=Path, help="append tenant= and app= here ($GITHUB_OUTPUT)")
     p.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
     p.set_defaults(run=lambda a: config_deploy(root=a.repo, tenant=a.tenant, event=a.event, push=a.push,
-                                               output=a.output, summary=a.summary))
+                                               output=a.github_output, summary=a.summary))
 
 
 CONFIG_DEPLOY = "config_deploy"

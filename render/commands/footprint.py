@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from render import context, contract, layout, quantity
+from render import context, contract, layout, output, quantity
 from render.footprint import Footprint, as_dict, compute, money, number
 from render.load import load_repo, read_yaml
+from render.output import emit
 from render.pipeline import effective
 from render.problems import ProblemsError
 from render.validate import validate_repo
@@ -24,13 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "plus the passthrough of nodes, persistent disks, bucket storage and network egress "
                                    "at cost, plus the management markup; then what the estimate excludes.")
     p.add_argument("tenant", metavar="TENANT")
-    p.add_argument("--format", dest="output", choices=("text", "json"), default="text",
-                   help="text (default) or json (numbers: vCPU, GiB, GPUs, USD per month)")
+    output.add(p, "--format")
     p.add_argument("--bucket-gib", type=_gib, default=Decimal(0), metavar="GIB",
                    help="data stored in the tenant's bucket, GiB (priced per GiB-month; default 0)")
     p.add_argument("--egress-gib", type=_gib, default=Decimal(0), metavar="GIB",
                    help="internet egress in a month, GiB (priced per GiB; default 0)")
-    p.set_defaults(run=lambda a: footprint(root=a.repo, tenant=a.tenant, output=a.output,
+    p.set_defaults(run=lambda a: footprint(root=a.repo, tenant=a.tenant, output=output.chosen(a),
                                            usage={"bucket_gib": a.bucket_gib, "egress_gib": a.egress_gib}))
 
 
@@ -47,8 +46,8 @@ def _gib(text: str) -> Decimal:
 def footprint(*, root: Path, tenant: str, output: str = "text", usage: dict[str, Decimal] | None = None) -> int:
     fp = load_footprint(root, tenant, usage)
     sold = load_contract(root, tenant)
-    if output == "json":
-        print(json.dumps({**as_dict(fp), "contract": sold}, indent=2))
+    if output in ("json", "yaml"):  # numbers: vCPU, GiB, GPUs, USD per month
+        emit({**as_dict(fp), "contract": sold}, output)
     else:
         print("\n".join(text_report(fp) + contract_lines(sold)))
     return 0

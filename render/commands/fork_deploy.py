@@ -26,9 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description="Check tenant, fork repository and ref (from --event or the flags) and that "
                                    "the tenant exists; write tenant=, repository=, ref= to --output.")
     _event_args(p)
-    p.add_argument("--output", type=Path, help="append outputs here (in a workflow: $GITHUB_OUTPUT)")
+    p.add_argument("--output", dest="github_output", type=Path, help="append outputs here (in a workflow: $GITHUB_OUTPUT)")
     p.set_defaults(run=lambda a: fork_inputs(root=a.repo, event=a.event, tenant=a.tenant, repository=a.repository,
-                                             ref=a.ref, output=a.output))
+                                             ref=a.ref, output=a.github_output))
 
     p = sub.add_parser("fork-image", help="name the image of a fork build: <engine repository>-tenant-<name>:tenant-<name>-<sha>",
                        description="Print (and write as image=) the image reference for TENANT built from the "
@@ -38,9 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--source", type=Path, help="the fork's checkout; its HEAD commit is used")
     group.add_argument("--commit", help="the fork commit (40 hex characters)")
-    p.add_argument("--output", type=Path, help="append image=, repository= and commit= here ($GITHUB_OUTPUT)")
+    p.add_argument("--output", dest="github_output", type=Path, help="append image=, repository= and commit= here ($GITHUB_OUTPUT)")
     p.set_defaults(run=lambda a: fork_image_command(root=a.repo, tenant=a.tenant, source=a.source,
-                                                    commit=a.commit, output=a.output))
+                                                    commit=a.commit, output=a.github_output))
 
     p = sub.add_parser("fork-deploy", help="deploy a fork image to one tenant: release.yaml, render, commit",
                        description="Write TENANT's release.yaml (fork image and where it came from), render only "

@@ -67,7 +67,8 @@ def _gate_one(root: Path, gh: github_api.Session, own: ownership.Ownership, numb
             gh.call("PUT", f"/pulls/{number}/merge", {"sha": decision.head, "merge_method": MERGE_METHOD})
         except github_api.ApiError as e:
             decision = Decision(False, "head-unchanged", f"GitHub refused the merge of {decision.head[:12]} ({e}): "
-                                                         "the head moved; the gate decides again", decision.tenant)
+                                                         "the head moved or it does not merge cleanly; the gate "
+                                                         "decides again on its next run", decision.tenant)
     print(f"dataplane merge-gate: {decision.line(number)}", file=sys.stdout if decision.merge else sys.stderr)
     return exitcodes.OK if decision.merge else exitcodes.FAILED
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from render import layout, migration
+from render import layout, migration, offboarding, output
 from render.load import load_repo, parse_yaml
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
@@ -22,10 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "migration transitions, such as skipping a state.")
     p.add_argument("tenants", nargs="*", metavar="TENANT", help="tenants to show (default: all)")
     p.add_argument("--against", metavar="REF", help="a git revision holding the previous tenant.yaml files")
-    p.set_defaults(run=lambda a: show(root=a.repo, tenants=a.tenants, against=a.against))
+    output.add(p)
+    p.set_defaults(run=lambda a: show(root=a.repo, tenants=a.tenants, against=a.against, fmt=output.chosen(a)))
 
 
-def show(*, root: Path, tenants: list[str], against: str | None = None) -> int:
+def show(*, root: Path, tenants: list[str], against: str | None = None, fmt: str = "text") -> int:
+    """json/yaml: {"tenants": [{tenant, routing, suspended, migration, attempt, writes_paused, next}]}."""
     repo = load_repo(root, tenants or None)
     problems = validate_repo(repo)
     if problems:
@@ -36,9 +38,20 @@ def show(*, root: Path, tenants: list[str], against: str | None = None) -> int:
             problems += migration.check_transition(_previous(root, against, name), files.tenant)
         if problems:
             raise ProblemsError(problems)
+    if output.structured(fmt):
+        output.emit({"tenants": [status_data(n, f.tenant.data) for n, f in sorted(repo.tenants.items())]}, fmt)
+        return 0
     for name, files in sorted(repo.tenants.items()):
         print(status_line(name, files.tenant.data))
     return 0
+
+
+def status_data(name: str, tenant: dict[str, Any]) -> dict[str, Any]:
+    state = migration.state_of(tenant)
+    return {"tenant": name, "routing": migration.routing_of(tenant), "suspended": bool(tenant.get("suspended")),
+            "migration": state, "attempt": tenant["migration"]["attempt"] if state else None,
+            "writes_paused": bool(state) and migration.writes_paused(tenant),
+            "next": migration.NEXT_STEP[state] if state else None}
 
 
 def status_line(name: str, tenant: dict[str, Any]) -> str:
@@ -46,6 +59,8 @@ def status_line(name: str, tenant: dict[str, Any]) -> str:
     line = f"{name}: routing {migration.routing_of(tenant)}"
     if tenant.get("suspended"):
         line += ", suspended"
+    if offboarding.offboarding(tenant):
+        line += f", offboarding (data kept until {tenant['lifecycle']['grace_until']})"
     if state:
         line += f", migration {state} (attempt {tenant['migration']['attempt']})"
         line += ", writes paused" if migration.writes_paused(tenant) else ""

@@ -1,11 +1,13 @@
 """`dataplane offboard TENANT [--delete]`: the two changes that take a tenant off the platform.
 
-The first writes tenant.yaml `lifecycle` (phase offboarding, requested_on, grace_until)
-and re-renders the tenant: the final exports, the bucket copy, compute stopped
+The first writes tenant.yaml `lifecycle` (phase offboarding, requested_on, grace_until),
+which renders the final exports, the bucket copy and compute stopped
 (render/offboarding.py). The second, `--delete`, is refused before grace_until and
 without `lifecycle.deletion_approved_by` (recorded by a reviewed change); it removes the
-tenant's files and output and appends its tombstone to registry/tombstones.yaml. Both
-leave files for a pull request; bad input is one line, exit 2, nothing written.
+tenant's files and appends its tombstone to registry/tombstones.yaml. Both leave input
+files for a pull request (the automation renders the output after the merge), and only
+once the whole repository still validates and renders with them; bad input is one line,
+exit 2, nothing written.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from pathlib import Path
 import yaml
 
 from render import layout, offboarding, tombstones
-from render.commands.render import render
 from render.load import list_tenants, load_repo, read_yaml
+from render.pipeline import render_repo
 from render.problems import Problem, ProblemsError
 from render.rollout.plan import plan_file_problems
 from render.validate import validate_repo
@@ -64,6 +66,10 @@ def offboard(*, root: Path, tenant: str, delete: bool = False, on: dt.date | Non
             raise ProblemsError([doc.problem(("lifecycle",), f"tenant {tenant} is already offboarding since "
                                              f"{life.get('requested_on')}", "after its grace period: dataplane offboard "
                                              f"{tenant} --delete")])
+        if offboarding.TEMPLATE not in load_repo(root, [tenant]).inputs_for(tenant).templates:
+            raise ProblemsError([doc.problem(("name",), f"tenant {tenant} renders from a pinned platform revision "
+                                             "that cannot offboard (it has no offboarding exports)",
+                                             f"dataplane promote {tenant} first, merge it, then offboard")])
         return _start(root, tenant, rel, today)
     if not isinstance(life, dict) or life.get("phase") != offboarding.PHASE:
         raise ProblemsError([doc.problem(("name",), f"tenant {tenant} is not offboarding",
@@ -88,14 +94,23 @@ def _start(root: Path, tenant: str, rel: str, today: dt.date) -> int:
     original = path.read_text(encoding="utf-8")
     path.write_text(original.rstrip("\n") + "\n" + block, encoding="utf-8")
     try:
-        render(root=root, tenants=[tenant])
+        _renders(root)
     except BaseException:
-        path.write_text(original, encoding="utf-8")  # nothing written when the render refuses
+        path.write_text(original, encoding="utf-8")  # nothing written when the change would not render
         raise
-    print(f"{tenant}: offboarding until {grace}. Open a pull request with tenants/{tenant}/ and its output; after the "
-          f"merge, check the Jobs {', '.join(offboarding.export_job(d) for d in ('mongodb', 'redis'))} and "
+    print(f"{tenant}: offboarding until {grace}. Open a pull request with {rel}; after the merge the automation "
+          f"renders it, then check the Jobs {', '.join(offboarding.export_job(d) for d in ('mongodb', 'redis'))} and "
           f"{offboarding.COPY_JOB} (docs/operations.md). Delete on or after {grace}: dataplane offboard {tenant} --delete")
     return 0
+
+
+def _renders(root: Path) -> None:
+    """The repository with the change still validates and renders (in memory: a pull request
+    carries inputs only; the automation renders the output after the merge)."""
+    problems = validate_repo(load_repo(root)) + plan_file_problems(root)
+    if problems:
+        raise ProblemsError(problems)
+    render_repo(load_repo(root))
 
 
 def _delete(root: Path, tenant: str, data: dict[str, object], approved_by: str, today: dt.date) -> int:
@@ -111,10 +126,7 @@ def _delete(root: Path, tenant: str, data: dict[str, object], approved_by: str, 
         shutil.move(root / layout.tenant_dir(tenant), Path(aside) / tenant)
         path.write_text(header + yaml.safe_dump({"tombstones": entries}, sort_keys=False), encoding="utf-8")
         try:
-            problems = validate_repo(load_repo(root)) + plan_file_problems(root)
-            if problems:
-                raise ProblemsError(problems)
-            render(root=root, tenants=[])
+            _renders(root)
         except BaseException:
             shutil.move(Path(aside) / tenant, root / layout.tenant_dir(tenant))
             if original is None:
@@ -122,6 +134,7 @@ def _delete(root: Path, tenant: str, data: dict[str, object], approved_by: str, 
             else:
                 path.write_text(original, encoding="utf-8")
             raise
-    print(f"{tenant}: deleted; tombstone in {layout.TOMBSTONES_FILE}. Open a pull request; ArgoCD prunes the tenant's "
-          "objects, its volumes stay (reclaimPolicy Retain) until the platform deletes the disks (docs/operations.md)")
+    print(f"{tenant}: deleted; tombstone in {layout.TOMBSTONES_FILE}. Open a pull request with both; after the merge "
+          "the automation removes the tenant's output and ArgoCD its Applications; its namespace, volumes (reclaimPolicy "
+          "Retain) and bucket stay until the platform deletes them (docs/operations.md)")
     return 0

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from render import git, layout
+from render import git, layout, output
 from render.git import GitTree
 from render.load import Repo, load_platform_at, load_repo_at, read_yaml
 from render.pipeline import effective, render_repo
@@ -16,7 +16,7 @@ from render.validate.schemas import check_schema
 from render.workflows import events, github_api
 from render.workflows.actions import add_summary, read_event
 from render.workflows.deploy import load_valid
-from render.workflows.pr_comment import MARKER, TenantChange, changed_files, comment, tenant_of
+from render.workflows.pr_comment import MARKER, PLATFORM_HEADING, TenantChange, changed_files, comment, tenant_of
 from render.workflows.release import preview_update
 
 
@@ -32,12 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--summary", type=Path, help="append the body here too ($GITHUB_STEP_SUMMARY)")
     p.add_argument("--post", action="store_true",
                    help="create or update the pull request's comment ($GITHUB_TOKEN, $GITHUB_REPOSITORY, $GITHUB_API_URL)")
+    output.add(p)
     p.set_defaults(run=lambda a: pr_report(root=a.repo, base=a.base, event=a.event, out=a.out, summary=a.summary,
-                                           post=a.post))
+                                           post=a.post, fmt=output.chosen(a)))
 
 
 def pr_report(*, root: Path, base: str | None = None, event: Path | None = None, out: Path | None = None,
-              summary: Path | None = None, post: bool = False) -> int:
+              summary: Path | None = None, post: bool = False, fmt: str = "text") -> int:
+    """Printed (no --out, --summary or --post) as json/yaml: {"base", "platform_review", "body"}."""
     pr = events.pull_request(read_event(event)) if event else None
     where = str(event) if event and base is None else "--base"  # where the revision came from
     if base is None and pr is None:
@@ -55,7 +57,10 @@ def pr_report(*, root: Path, base: str | None = None, event: Path | None = None,
     if summary is not None:
         add_summary(summary, body)
     elif out is None and not post:
-        print(body, end="")
+        if output.structured(fmt):
+            output.emit({"base": base_rev, "platform_review": PLATFORM_HEADING in body, "body": body}, fmt)
+        else:
+            print(body, end="")
     if post:
         _post(pr, body)
     return 0

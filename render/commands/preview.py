@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from render import layout
+from render import layout, output
 from render.preview import PreviewError
 
 
@@ -31,9 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--delay", type=_positive_float, default=0.5, metavar="S",
                    help="seconds the stand-in extractor takes to answer (default 0.5)")
     p.add_argument("--keep", action="store_true", help="leave Ray running after the checks until Ctrl-C")
-    p.add_argument("--format", dest="output", choices=("text", "json"), default="text", help="text (default) or json")
+    output.add(p, "--format")
     p.set_defaults(run=lambda a: preview(root=a.repo, tenant=a.tenant, extractor=a.extractor, load=a.load,
-                                         time_scale=a.time_scale, delay_s=a.delay, keep=a.keep, output=a.output))
+                                         time_scale=a.time_scale, delay_s=a.delay, keep=a.keep, output=output.chosen(a)))
 
 
 def _positive_int(text: str) -> int:
@@ -58,7 +58,8 @@ def preview(*, root: Path, tenant: str, extractor: list[str] | None = None, load
     try:
         if not layout.DNS1123_LABEL.match(tenant) or len(tenant) > layout.TENANT_NAME_MAX:
             raise PreviewError(f"{tenant!r} is not a tenant name", "tenant names are DNS-1123 labels, e.g. acme")
-        return run(root, Options(tenant, tuple(extractor or ()), load, time_scale, delay_s, keep, output == "json"))
+        return run(root, Options(tenant, tuple(extractor or ()), load, time_scale, delay_s, keep,
+                                 output in ("json", "yaml"), output == "yaml"))
     except PreviewError as e:
         print(f"dataplane: {e.message}", file=sys.stderr)
         if e.hint:

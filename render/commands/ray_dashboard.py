@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+from pathlib import Path
 
 from render.commands import _cluster
 from render.ops import kube
@@ -26,8 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     _cluster.add_args(p)
     p.add_argument("--port", type=int, default=DASHBOARD_PORT, help=f"local port (default {DASHBOARD_PORT})")
     p.add_argument("--address", default="127.0.0.1", help="local address to listen on (default 127.0.0.1)")
-    p.set_defaults(run=lambda a: ray_dashboard(tenant=a.tenant, port=a.port, address=a.address,
-                                               kubeconfig=a.kubeconfig, context=a.context))
+    p.set_defaults(run=lambda a: ray_dashboard(tenant=a.tenant, namespace=a.namespace, port=a.port, address=a.address,
+                                               kubeconfig=a.kubeconfig, context=a.context, root=a.repo))
 
 
 def head_pod(s: snap.Snapshot) -> str:
@@ -48,10 +49,13 @@ def kubectl_command(ns: str, pod: str, port: int, address: str, kubeconfig: str 
     return cmd
 
 
-def ray_dashboard(*, tenant: str, port: int = DASHBOARD_PORT, address: str = "127.0.0.1",
-                  kubeconfig: str | None = None, context: str | None = None) -> int:
+def ray_dashboard(*, tenant: str | None, port: int = DASHBOARD_PORT, address: str = "127.0.0.1",
+                  kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None,
+                  root: Path = Path(".")) -> int:
     try:
-        ns = _cluster.namespace(tenant)
+        tenant, ns = _cluster.target(tenant, namespace, root, kubeconfig)
+        if not 1 <= port <= 65535:
+            raise kube.OpsError(f"--port {port} is not a TCP port", "use 1..65535 (above 1023 needs no privileges)")
         if shutil.which("kubectl") is None:
             raise kube.OpsError("kubectl is not on PATH", "install kubectl: it does the port-forwarding")
         pod = head_pod(kube.read_snapshot(kube.connect(kubeconfig, context), ns))

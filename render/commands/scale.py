@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from render import layout
 from render.commands import _cluster
-from render.ops import kube
+from render.load import load_repo
+from render.ops import kube, scaling
 from render.ops.scaling import plan_scale, reset_notice
+from render.pipeline import effective
+from render.validate import validate_repo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,14 +23,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     _cluster.add_args(p)
     p.add_argument("group", metavar="GROUP", choices=layout.WORKER_GROUPS,
                    help="worker group: " + ", ".join(layout.WORKER_GROUPS))
-    p.add_argument("--replicas", type=int, required=True, metavar="N", help="number of worker pods")
-    p.set_defaults(run=lambda a: scale(tenant=a.tenant, group=a.group, replicas=a.replicas,
-                                       kubeconfig=a.kubeconfig, context=a.context))
+    p.add_argument("--replicas", type=_count, required=True, metavar="N", help="number of worker pods")
+    p.set_defaults(run=lambda a: scale(tenant=a.tenant, namespace=a.namespace, group=a.group, replicas=a.replicas,
+                                       kubeconfig=a.kubeconfig, context=a.context, root=a.repo))
 
 
-def scale(*, tenant: str, group: str, replicas: int, kubeconfig: str | None = None, context: str | None = None) -> int:
+def _count(text: str) -> int:
     try:
-        ns = _cluster.namespace(tenant)
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pods") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of pods is 0 or more")
+    return value
+
+
+def scale(*, tenant: str | None, group: str, replicas: int, namespace: str | None = None,
+          kubeconfig: str | None = None, context: str | None = None, root: Path = Path(".")) -> int:
+    try:
+        tenant, ns = _cluster.target(tenant, namespace, root, kubeconfig)
+        check_range(root, tenant, group, replicas)
         cluster = kube.connect(kubeconfig, context)
         plan = plan_scale(kube.read_snapshot(cluster, ns), tenant, group, replicas)
         kube.patch_worker_replicas(cluster, ns, plan.cluster, plan.index, plan.group, plan.new)
@@ -34,3 +50,15 @@ def scale(*, tenant: str, group: str, replicas: int, kubeconfig: str | None = No
         return _cluster.fail(e)
     print("\n".join(reset_notice(plan, tenant)))
     return 0
+
+
+def check_range(root: Path, tenant: str, group: str, replicas: int) -> None:
+    """Offline, before dialing: N within the group's min..max of this repository's effective
+    configuration (the cluster is asked again, as it may run another revision)."""
+    if not (root / layout.tenant_dir(tenant)).is_dir():
+        return
+    repo = load_repo(root, [tenant])
+    if validate_repo(repo):
+        return  # the cluster's own range decides; `dataplane validate` reports the files
+    g = effective(repo.tenants[tenant], repo.inputs_for(tenant)).values["cluster"][group]
+    scaling.check_range(tenant, group, g["min_replicas"], g["max_replicas"], replicas)

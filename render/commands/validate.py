@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
-from render import exitcodes, tombstones
+from render import exitcodes, output, tombstones
 from render.load import load_repo
 from render.ownership import ownership_problems
-from render.problems import ProblemsError
+from render.problems import Problem, ProblemsError
 from render.rollout.plan import plan_file_problems
-from render.validate import validate_repo
+from render.validate import validate_repo, warnings
 
 EXIT_FAILED = exitcodes.FAILED
 
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     # Also accepted after the command name; SUPPRESS keeps a value given before it.
     p.add_argument("--format", choices=("text", "json", "github"), default=argparse.SUPPRESS,
                    help="how problems are printed (default: github under GitHub Actions, else text)")
+    output.add(p)
     p.add_argument("--deep", action="store_true",
                    help="also validate the rendered output with the real engines' own validators")
     p.add_argument("--crds", type=Path, default=_env_path("DATAPLANE_CRDS"), metavar="DIR",
@@ -44,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "would refuse (immutable fields), data-holding objects removed, and a tenant's cluster, region "
                         "or database mode changed outside the migration flow")
     p.set_defaults(run=lambda a: validate(root=a.repo, tenants=a.tenants, deep=a.deep, crds=a.crds,
-                                          require_crds=a.require_crds, fmt=a.format, against=a.against))
+                                          require_crds=a.require_crds, fmt=a.format, against=a.against,
+                                          out=getattr(a, "output", None)))
 
 
 def _env_path(name: str) -> Path | None:
@@ -53,19 +56,31 @@ def _env_path(name: str) -> Path | None:
 
 
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
-             require_crds: bool = False, fmt: str | None = None, against: str | None = None) -> int:
+             require_crds: bool = False, fmt: str | None = None, against: str | None = None,
+             out: str | None = None) -> int:
+    """Problems exit 2; warnings (valid, but will not behave as written: a maximum its worker
+    group cannot reach) are printed and exit 0. `out` json/yaml: one document
+    {"valid", "problems", "warnings"}, each problem {file, line, column, pointer, message, hint};
+    with --deep also "deep": [{validator, ok, checked, unit, skipped, failures}]."""
     repo = load_repo(root, tenants or None)
     problems = validate_repo(repo) + plan_file_problems(root) + ownership_problems(root)
     docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     problems += tombstones.problems(root, docs, repo.current.platform)
-    if problems:
-        raise ProblemsError(sorted(set(problems)))
-    if against is not None:
+    if not problems and against is not None:
         from render.gate import against as gate  # renders the fleet: only when asked
 
         problems = gate.check(root, repo if not tenants else load_repo(root), against)
-        if problems:
-            raise ProblemsError(problems)
+    problems = sorted(set(problems))
+    found = [] if problems else warnings(repo)
+    doc = {"valid": not problems, "problems": [asdict(p) for p in problems], "warnings": [asdict(w) for w in found]}
+    structured = out in ("json", "yaml")
+    if structured and (problems or not deep):
+        output.emit(doc, str(out))
+        return exitcodes.INVALID if problems else 0
+    if problems:
+        raise ProblemsError(problems)
+    if not structured:
+        print_warnings(found, fmt)
     if not deep:
         return 0
     if crds is not None and not crds.is_dir():
@@ -78,6 +93,11 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
     except ModuleNotFoundError as e:
         print(f"dataplane: --deep needs the package {e.name!r}: pip install -e '.[conformance]'", file=sys.stderr)
         return EXIT_FAILED
+    if structured:
+        doc["deep"] = [{"validator": o.name, "ok": not o.failed, "checked": o.checked, "unit": o.unit,
+                        "skipped": o.skipped or None, "failures": [asdict(p) for p in o.failures]} for o in outcomes]
+        output.emit(doc, str(out))
+        return EXIT_FAILED if any(o.failed for o in outcomes) else 0
     github = (fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
     for outcome in outcomes:
         for problem in outcome.failures:
@@ -87,3 +107,11 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
     for outcome in outcomes:
         print(("FAIL " if outcome.failed else "ok   ") + outcome.line())
     return EXIT_FAILED if any(o.failed for o in outcomes) else 0
+
+
+def print_warnings(found: list[Problem], fmt: str | None) -> None:
+    github = (fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")) == "github"
+    for w in found:
+        if github:
+            print(w.github().replace("::error ", "::warning ", 1))
+        print(w.format().replace(": ", ": warning: ", 1), file=sys.stderr)

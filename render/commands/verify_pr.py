@@ -4,7 +4,8 @@ automation's App reports the result as the required check run on the exact head 
 The workflow checks out main (this engine, installed from main) and the pull request's head
 into DIR, which is only ever read: the changed input files (tenants/, base/, registry/) are
 copied over main's, refused when a path is not plain or passes through a symlink; then
-`validate` and a full render run here, with main's code. Nothing of the pull request is
+`validate`, a full render and the data gate (`validate --against` main's committed
+output: render/gate/) run here, with main's code. Nothing of the pull request is
 executed and nothing is committed: the generated trees are rendered again on main after the
 merge. The check run's name comes from registry/ownership.yaml (`automation.required_checks`).
 """
@@ -18,7 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from render import exitcodes, fleet, git, layout, ownership
-from render.load import refuse_symlinks
+from render.gate import against
+from render.load import load_repo, refuse_symlinks
 from render.problems import Problem, ProblemsError
 from render.workflows import authority, github_api
 from render.workflows.actions import markdown_text
@@ -78,6 +80,7 @@ def check(root: Path, tree: Path, paths: list[str]) -> list[Problem]:
             elif target.exists():
                 target.unlink()
         fleet.render_to_disk(root, None, use_cache=False)  # loads and validates every input first
+        # Changes that would strand data, against main's committed output (render/gate/).
+        return against.check(root, load_repo(root), "HEAD")
     except ProblemsError as e:
         return e.problems
-    return []

@@ -36,7 +36,8 @@ def objects(files: dict[str, bytes]) -> immutable.Objects:
 
 
 def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
-    """Every change from `ref` to the working tree that would strand data."""
+    """Every change from `ref` to the working tree that would strand data (and every reuse of
+    an offboarded tenant's names). `validate --against` and `verify-pr` (main's engine) call it."""
     tree = git.GitTree(root, git.resolve(root, ref))
     base_files = tree.walk(*COMPARED)
     head_files = {p: b for files in render_repo(repo).values() for p, b in files.items()}
@@ -44,7 +45,9 @@ def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
     gone = set(tree.folders(layout.TENANTS_DIR)) - set(repo.tenants)
     buried = tombstones.names(tombstones.load(root))
     removable = frozenset(layout.rendered_dir(n) for n in gone & buried)
-    problems = [_at_line(p, head_files.get(p.file) or base_files[p.file]) for p in immutable.compare(base, head, removable)]
+    docs = {name: files.tenant for name, files in repo.tenants.items()}
+    problems = tombstones.problems(root, docs, repo.current.platform)
+    problems += [_at_line(p, head_files.get(p.file) or base_files[p.file]) for p in immutable.compare(base, head, removable)]
     for name, files in sorted(repo.tenants.items()):
         before = _tenant_at(tree, name)
         problems += placement.moves(name, before, files.tenant)

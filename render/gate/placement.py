@@ -3,7 +3,10 @@
 Changing one points the tenant at an empty datastore and leaves the old volume running,
 untracked. They change only through the migration flow (docs/migration.md,
 render/migration.py), whose first state copies the data: in the commit that starts a copy
-(`migration.state: copying` with an attempt the base revision did not have). Pure.
+(`migration.state: copying` with an attempt the base revision did not have) of a tenant
+whose data is on the shared platform (routed `shared`), where the copy Jobs read it. A
+tenant routed to its dedicated datastores has no copy Job that reads them yet, so its
+placement does not change at all. Pure.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ def _get(data: Any, path: tuple[str, ...]) -> Any:
 
 
 def starts_copy(before: dict[str, Any], after: dict[str, Any]) -> bool:
-    if migration.state_of(after) != "copying":
+    """True for the commit that starts a copy from where the data is now: the shared
+    platform (the copy Jobs' source), for a tenant routed there."""
+    if migration.state_of(after) != "copying" or migration.routing_of(before) != "shared":
         return False
     attempt = after["migration"].get("attempt")
     return not (migration.state_of(before) == "copying" and before["migration"].get("attempt") == attempt)
@@ -44,6 +49,7 @@ def moves(name: str, before: dict[str, Any] | None, after: Document) -> list[Pro
                                            f"flow: the tenant would start on an empty datastore and its data stay "
                                            f"behind on the old one",
                                      f"move data only through the migration flow, which copies first: "
-                                     f"`dataplane migration {name}` and docs/migration.md (start it with "
-                                     f"migration.state: copying in the same commit)", at_value=True))
+                                     f"`dataplane migration {name}` and docs/migration.md, \"Moving a tenant's "
+                                     "data\" (a tenant routed shared moves in the commit that starts a copy, "
+                                     "migration.state: copying)", at_value=True))
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import backups, layout
+from render import backups, cron, layout
 from render.monitoring import alerts, dashboards, data_alerts, grafana, promql
 
 REDIS_EXPORTER_PORT = 9121
@@ -66,7 +66,7 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
                "json": grafana.dumps(grafana.dashboard_json(d, name, tags))}
               for d in dashboards.all_dashboards(t)]
     groups = alerts.rule_groups(t, name, int(ctx["spec"]["beat_stale_after_s"]), int(ctx["spec"]["serve_unhealthy_after_s"]))
-    groups.append(data_alerts.rule_group(t.ns, name, backups.datastores(ctx), backups.stale_after_s(ctx["platform"])))
+    groups.append(data_alerts.rule_group(t.ns, name, backups.datastores(ctx), cron.stale_after_s(ctx["platform"])))
     for group in groups:
         for rule in group["rules"]:
             rule["labels"] = {**rule["labels"], "tenant": name, "namespace": ns}

@@ -9,6 +9,7 @@ modules see the same camelCase dicts `kubectl get -o json` shows.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,15 @@ class Cluster:
     core: Any  # kubernetes.client.CoreV1Api
     custom: Any  # kubernetes.client.CustomObjectsApi
     host: str
+
+
+def require_client() -> None:
+    """The ops extra is installed (checked first: without it nothing else matters)."""
+    try:
+        import kubernetes  # noqa: F401
+    except ImportError:
+        raise OpsError("the Kubernetes client is not installed",
+                       "install the ops extra: pip install -e '.[ops]'") from None
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
@@ -66,9 +76,22 @@ def call(cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **kwar
         return fn(*args, **kwargs)
     except ApiException as e:
         raise _api_error(e, what) from None
-    except HTTPError as e:
-        raise OpsError(f"cannot reach the cluster at {cluster.host} to {what}: {type(e).__name__}",
+    except (HTTPError, OSError) as e:
+        raise OpsError(f"cannot reach the cluster at {cluster.host} to {what}: {network_reason(e)}",
                        "check your network/VPN and the kubeconfig's current context") from None
+
+
+def network_reason(e: BaseException) -> str:
+    """What went wrong on the network, in the words of the innermost error ("[Errno 111]
+    Connection refused", "timed out"), without urllib3's class names and object addresses."""
+    seen: BaseException = e
+    while True:
+        inner = getattr(seen, "reason", None)
+        if not isinstance(inner, BaseException) or inner is seen:
+            break
+        seen = inner
+    text = str(seen) or type(seen).__name__
+    return re.sub(r"^<[^>]*>:\s*", "", text).removeprefix("Failed to establish a new connection: ")
 
 
 def _api_error(e: Any, what: str) -> OpsError:

@@ -33,12 +33,17 @@ def plan_scale(s: snap.Snapshot, tenant: str, group: str, replicas: int) -> Scal
     index = names.index(group)
     spec = groups[index]
     low, high = int(spec.get("minReplicas") or 0), int(spec.get("maxReplicas") or 0)
+    check_range(tenant, group, low, high, replicas)
+    return ScalePlan(snap.name_of(cluster), index, group, int(spec.get("replicas") or 0), replicas)
+
+
+def check_range(tenant: str, group: str, low: int, high: int, replicas: int) -> None:
+    """`replicas` within low..high, else an OpsError with the overrides.yaml change to make."""
     if not low <= replicas <= high:
         key = "max_replicas" if replicas > high else "min_replicas"
         raise OpsError(f"{group} allows {low}..{high} replicas; {replicas} is outside",
                        f"change {key} in {layout.tenant_file(tenant, layout.OVERRIDES_FILE)} and deploy:\n"
                        + snippet({"cluster": {group: {key: replicas}}}).rstrip())
-    return ScalePlan(snap.name_of(cluster), index, group, int(spec.get("replicas") or 0), replicas)
 
 
 def reset_notice(plan: ScalePlan, tenant: str) -> list[str]:

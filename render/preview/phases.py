@@ -16,8 +16,11 @@ POLL_S = 0.5
 PROGRESS_EVERY_S = 5.0
 # Time a replica needs to start on a small, busy machine (a Ray worker process), beyond any delay.
 START_SLACK_S = 90.0
-# How long replicas wanted by the autoscaler may wait for a node before they count as unplaceable.
-STUCK_S = 10.0
+# How long replicas wanted by the autoscaler may wait for a node, with no other replica coming up
+# meanwhile, before they count as unplaceable. Serve reports a replica's node only once its worker
+# process runs, and on a busy two-core machine that took 23 s for replicas that did fit; Serve
+# itself waits 30 s (RAY_SERVE_SLOW_STARTUP_WARNING_S) before it suspects a replica cannot be placed.
+STUCK_S = 30.0
 # Extractors loaded at once.
 LOAD_BATCH = 2
 
@@ -96,10 +99,11 @@ class Run:
             now = time.monotonic()
             for o in batch:
                 s = found[o.intent.extractor]
+                rose = len(s.running) > o.peak  # a replica came up: the others may just be slow to start
                 o.peak = max(o.peak, len(s.running))
                 o.unplaced = s.unplaced  # the latest: replicas being started have no node for a moment
                 # Wanted, but no node has room: waiting longer changes nothing on a fixed-size cluster.
-                if s.unplaced and s.target >= o.expected_peak:
+                if s.unplaced and s.target >= o.expected_peak and not rose:
                     stuck_since.setdefault(o.intent.extractor, now)
                 else:
                     stuck_since.pop(o.intent.extractor, None)

@@ -3,6 +3,7 @@ observe, report. The cluster is stopped whatever happens (unless --keep, until C
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from render import output
 from render.preview import config as cfg
 from render.preview import observe, report
 from render.preview import shape as shp
@@ -26,7 +28,8 @@ class Options:
     time_scale: float = 0.05
     delay_s: float = 0.5
     keep: bool = False
-    json: bool = False
+    json: bool = False  # a document instead of text: JSON, or YAML when `yaml`
+    yaml: bool = False
 
 
 def describe(shape: shp.Shape, factor: Decimal, opts: Options) -> dict[str, Any]:
@@ -87,8 +90,10 @@ def preview(root: Path, opts: Options) -> int:
         run.cold_starts()
         run.scale_up()
         run.scale_down()
-        print(report.as_json(outcomes, header, opts.time_scale) if opts.json else
-              "\n" + report.table(outcomes, opts.time_scale), flush=True)
+        if opts.json:
+            output.emit(json.loads(report.as_json(outcomes, header, opts.time_scale)), "yaml" if opts.yaml else "json")
+        else:
+            print("\n" + report.table(outcomes, opts.time_scale), flush=True)
         if opts.keep:
             keep(local)
     return report.exit_code(outcomes, opts.time_scale)

@@ -16,14 +16,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from render import git
+from render import git, output
 from render.load import Repo
 from render.problems import Problem, ProblemsError
 from render.rollout import gate, moves
 from render.rollout.argocd_api import ArgoCD, ArgoCDError, application_names
 from render.rollout.plan import candidates, make_waves, plan_lines, read_plan
 from render.rollout.report import STATUS_CONTEXT, annotate, commit_state, state_lines, state_markdown
-from render.rollout.state import COMPLETE, HALTED, ROLLING, State, read_state, utc_now
+from render.rollout.state import COMPLETE, HALTED, ROLLING, State, read_state, to_data, utc_now
 from render.workflows import authority, deploy, events, github_api
 from render.workflows.actions import add_summary
 
@@ -39,12 +39,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     verbs = p.add_subparsers(dest="verb", required=True, metavar="STEP")
     plan = verbs.add_parser("plan", help="print the waves, their tenants and the expected duration; changes nothing")
     plan.add_argument("version", metavar="VERSION", help="the platform version to plan for (tenants may skip one)")
-    plan.set_defaults(run=lambda a: plan_command(root=a.repo, version=a.version))
+    output.add(plan)
+    plan.set_defaults(run=lambda a: plan_command(root=a.repo, version=a.version, fmt=output.chosen(a)))
     status = verbs.add_parser("status", help="print the rollout recorded in rollout/state.yaml")
-    status.set_defaults(run=lambda a: status_command(root=a.repo))
+    output.add(status)
+    status.set_defaults(run=lambda a: status_command(root=a.repo, fmt=output.chosen(a)))
     adv = verbs.add_parser("advance", help="check the gate in ArgoCD; move the next wave, wait, or halt")
-    adv.add_argument("--argocd-url", default=os.environ.get("ARGOCD_SERVER"),
-                     help="ArgoCD server, host or https URL (default: $ARGOCD_SERVER); the token is read from "
+    adv.add_argument("--argocd-url", "--server", dest="argocd_url", default=os.environ.get("ARGOCD_SERVER"),
+                     help="ArgoCD server, host or https URL (also --server, as in the argocd CLI; default: $ARGOCD_SERVER); the token is read from "
                           "$ARGOCD_AUTH_TOKEN only")
     back = verbs.add_parser("rollback", help="move the current wave's tenants back to their previous release.yaml")
     back.add_argument("--all", action="store_true", dest="every_wave", help="every wave moved so far, not only the current one")
@@ -67,19 +69,33 @@ def _client(url: str | None) -> ArgoCD:
     return ArgoCD(url, os.environ.get("ARGOCD_AUTH_TOKEN", ""))
 
 
-def plan_command(*, root: Path, version: str) -> int:
+def plan_command(*, root: Path, version: str, fmt: str = "text") -> int:
+    """json/yaml: {"version", "plan": bool, "waves": [{name, tenants, soak_minutes}], "held": {tenant: reason},
+    "timeout_minutes"}; "plan" is false (no waves) without registry/rollout.yaml."""
     version = events.version(version)
     repo = deploy.load_valid(root)
     spec = read_plan(root, set(repo.tenants))
-    if spec is None:
+    waves = make_waves(spec, candidates(repo), version) if spec is not None else None
+    if output.structured(fmt):
+        output.emit({"version": version, "plan": spec is not None,
+                     "waves": [{"name": w.name, "tenants": list(w.tenants), "soak_minutes": w.soak_minutes}
+                               for w in (waves.waves if waves else ())],
+                     "held": dict(sorted(waves.held.items())) if waves else {},
+                     "timeout_minutes": spec.timeout_minutes if spec else None}, fmt)
+        return 0
+    if spec is None or waves is None:
         print("no registry/rollout.yaml: `dataplane platform-update` moves every auto_deploy tenant at once")
         return 0
-    print("\n".join(plan_lines(make_waves(spec, candidates(repo), version), spec.timeout_minutes, version)))
+    print("\n".join(plan_lines(waves, spec.timeout_minutes, version)))
     return 0
 
 
-def status_command(*, root: Path) -> int:
+def status_command(*, root: Path, fmt: str = "text") -> int:
+    """json/yaml: {"rollout": null} or {"rollout": rollout/state.yaml's data}."""
     state = read_state(root)
+    if output.structured(fmt):
+        output.emit({"rollout": to_data(state) if state else None}, fmt)
+        return 0
     print("\n".join(state_lines(state)) if state else "no rollout recorded (rollout/state.yaml)")
     return 0
 

@@ -19,10 +19,19 @@ from dataclasses import replace
 from render import migration
 from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
-from render.validate import data_rules, effective_rules, extractor_names, file_rules, fleet_rules, image_rules, misplaced
+from render.validate import (
+    data_rules,
+    effective_rules,
+    extractor_names,
+    file_rules,
+    fleet_rules,
+    image_rules,
+    misplaced,
+    placement_rules,
+)
 from render.validate.schemas import check_schema, schema
 
-__all__ = ["validate_repo", "validate_tenant"]
+__all__ = ["validate_repo", "validate_tenant", "warnings"]
 
 
 def validate_repo(repo: Repo) -> list[Problem]:
@@ -85,7 +94,9 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
     if not shape and not sizes:
         problems += effective_rules.tenant_rules(files, repo.current.platform, repo.current.extractors)
-        if not problems:  # the peak is only meaningful over values every other rule accepts
+        if not problems:  # placement and the peak are only meaningful over values every other rule accepts
+            problems += placement_rules.tenant_problems(files, repo.current.platform, repo.current.extractors)[0]
+        if not problems:
             problems += effective_rules.contract_rules(files, repo.current.platform, repo.current.extractors)
     return problems
 
@@ -98,9 +109,20 @@ def _registry_problems(shared: PlatformInputs, releases: list[Problem]) -> list[
                 + file_rules.check_quantities(platform, "platform") + file_rules.check_quantities(extractors, "extractors"))
     if not problems:
         problems += effective_rules.registry_rules(platform, extractors)
+        problems += [] if problems else placement_rules.registry_problems(platform, extractors)[0]
         problems += file_rules.check_env(platform, [])
         problems += file_rules.check_backup_schedules(platform)
         problems += extractor_names.check_aliases(extractors)
         problems += image_rules.check_platform_images(platform, shared.releases if not releases else Document("", {}, {}))
         problems += data_rules.volume_problems(platform)
     return problems
+
+
+def warnings(repo: Repo) -> list[Problem]:
+    """What is valid but will not behave as written: maxima the worker groups cannot reach
+    (render/validate/placement_rules.py). Only meaningful when validate_repo found nothing."""
+    found = placement_rules.registry_problems(repo.current.platform, repo.current.extractors)[1]
+    for files in repo.tenants.values():
+        shared = repo.inputs_for(files.name) if pinned_revision(files) in (None, *repo.revisions) else repo.current
+        found += placement_rules.tenant_problems(files, shared.platform, shared.extractors)[1]
+    return sorted(set(found))

@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from render import backups, layout, quantity
+from render import cron, layout, quantity
 from render.load import Document, TenantFiles
 from render.problems import Problem, did_you_mean
 from render.validate import extractor_names
@@ -155,7 +155,7 @@ def check_backup_schedules(platform: Document) -> list[Problem]:
     out = []
     for datastore, settings in _mapping(_mapping(platform.data).get("backups")).items():
         schedule = _mapping(settings).get("schedule")
-        why = backups.schedule_problem(schedule) if isinstance(schedule, str) else None
+        why = cron.schedule_problem(schedule) if isinstance(schedule, str) else None
         if why:
             out.append(platform.problem(("backups", datastore, "schedule"), why, "e.g. \"17 */6 * * *\": minute 17 of "
                                         "every sixth hour, UTC", at_value=True))

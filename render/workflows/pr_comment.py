@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from render import context, footprint, layout
+from render import context, footprint, layout, placement
 from render.load import PlatformInputs
 from render.merge import Effective
 from render.workflows.change_summary import describe
@@ -27,6 +27,7 @@ from render.workflows.change_summary import describe
 MARKER = "<!-- dataplane:pr-report -->"
 MAX_COMMENT = 60_000  # GitHub refuses comments over 65,536 characters
 PLATFORM_HEADING = "### Platform-owned changes: need platform review"
+NO_PLATFORM_REVIEW = "No platform-owned file changes: no platform review needed."
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,23 @@ def footprint_change(change: TenantChange) -> list[str]:
     return [""] + footprint.footprint_change_markdown(before, after).splitlines()
 
 
-SECTION_BUILDERS: tuple[SectionBuilder, ...] = (plain_words, footprint_change)
+def reach_change(change: TenantChange) -> list[str]:
+    """Extractors whose reachable maximum (render/placement.py) the change lowers or raises."""
+    if change.before is None or change.after is None:
+        return []
+    before = {r.extractor: r for r in placement.place(change.before.values).extractors}
+    lines = []
+    for r in placement.place(change.after.values).extractors:
+        old = before.get(r.extractor)
+        if old is None or old.reachable == r.reachable:
+            continue
+        verb = "lowers" if r.reachable < old.reachable else "raises"
+        tail = f" (max_replicas {r.max_replicas}; its group {r.group} is full)" if r.reachable < r.max_replicas else ""
+        lines.append(f"- This change {verb} {r.name}'s reachable maximum from {old.reachable} to {r.reachable}{tail}.")
+    return lines
+
+
+SECTION_BUILDERS: tuple[SectionBuilder, ...] = (plain_words, reach_change, footprint_change)
 
 
 def tenant_of(path: str) -> str | None:
@@ -130,6 +147,8 @@ def comment(changes: list[TenantChange], before: dict[str, bytes], after: dict[s
     platform = (notes or []) + [line for c in changes for line in platform_owned(c)]
     if platform:
         lines += ["", PLATFORM_HEADING, ""] + platform
+    else:
+        lines += ["", NO_PLATFORM_REVIEW]
     shown = [c for c in changes if c.shown()]
     if not shown and not platform:
         lines += ["", "No input, effective value or rendered file changes."]

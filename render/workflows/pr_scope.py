@@ -35,8 +35,8 @@ class Finding:
         return f"refused by rule {self.rule}: {self.path!r} {self.message}"
 
 
-def _owners(paths: list[str], own: ownership.Ownership,
-            added: frozenset[str] = frozenset()) -> tuple[list[Finding], dict[str, ownership.Owner]]:
+def _owners(paths: list[str], own: ownership.Ownership, added: frozenset[str] = frozenset(),
+            removed: frozenset[str] = frozenset()) -> tuple[list[Finding], dict[str, ownership.Owner]]:
     findings, owners = [], {}
     for path in sorted(set(paths)):
         if not clean_path(path):
@@ -46,6 +46,9 @@ def _owners(paths: list[str], own: ownership.Ownership,
         if owner.kind in (ownership.AUTOMATION, ownership.TENANT) and owner.tenant is not None and \
                 layout.tenant_file(owner.tenant, layout.TENANT_FILE) in added:
             owner = ownership.Owner(ownership.PLATFORM)  # onboarding: the platform writes a new tenant's first files
+        if owner.kind in (ownership.AUTOMATION, ownership.TENANT) and owner.tenant is not None and \
+                path in removed and layout.tenant_file(owner.tenant, layout.TENANT_FILE) in removed:
+            owner = ownership.Owner(ownership.PLATFORM)  # offboarding: the platform removes a tenant's last files
         if owner.kind in (ownership.GENERATED, ownership.AUTOMATION):
             findings.append(Finding(GENERATED_RULE, path, "is written by the platform's automation on main, "
                                                           "never taken from a pull request"))
@@ -69,12 +72,13 @@ def _tenant_rules(owners: dict[str, ownership.Owner], *, require_tenant: bool) -
     return (tenants[0] if len(tenants) == 1 else None), findings
 
 
-def pull_request_findings(paths: list[str], own: ownership.Ownership,
-                          added: frozenset[str] = frozenset()) -> list[Finding]:
+def pull_request_findings(paths: list[str], own: ownership.Ownership, added: frozenset[str] = frozenset(),
+                          removed: frozenset[str] = frozenset()) -> list[Finding]:
     """What `check-scope --base` refuses in any pull request: generated or automation-owned
-    files (but the release.yaml of a tenant the pull request adds), and a tenant's files
-    mixed with another tenant's or the platform's."""
-    findings, owners = _owners(paths, own, added)
+    files (but the release.yaml of a tenant the pull request adds, or the files of one it
+    removes: `dataplane offboard --delete`), and a tenant's files mixed with another
+    tenant's or the platform's."""
+    findings, owners = _owners(paths, own, added, removed)
     return sorted(findings + _tenant_rules(owners, require_tenant=False)[1])
 
 
