@@ -14,7 +14,7 @@ from render.workflows import authority
 from tests.flow_repo import clone, dataplane, event, git, make_origin, origin_head
 from tests.github_standin import GitHub, in_workflow, serve
 
-RELEASE_DIGEST = "sha256:" + "9" * 64  # what the release job pushed for 2099.1.1
+RELEASE_DIGEST = "sha256:" + "9" * 64  # what the release job pushed (a stand-in)
 
 PLATFORM, GLOBEX = "platform", "tenant-globex"
 
@@ -277,11 +277,13 @@ def test_superseding_a_rollout_needs_the_platform_team(repo: tuple[Path, Path], 
     """Issue 23 item 6: a platform dispatch supersedes the rollout in progress; by a writer
     outside the platform team it is refused and the rollout's state stays as it was."""
     origin, work = repo
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0  # a person, locally
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", RELEASE_DIGEST,
+                     "--push") == 0  # a person, locally
     state = (work / "rollout/state.yaml").read_bytes()
     start = origin_head(origin)
     in_workflow(monkeypatch, "workflow_dispatch", "globex-dev")
-    assert dataplane(work, "platform-update", "--version", "2026.12.2", "--push") == 2
+    assert dataplane(work, "platform-update", "--version", "2026.12.2", "--digest", "sha256:" + "8" * 64,
+                     "--push") == 2
     _refused(capsys, "platform-dispatch")
     assert origin_head(origin) == start and (work / "rollout/state.yaml").read_bytes() == state
     assert b"supersedes" not in state
