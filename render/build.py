@@ -12,17 +12,17 @@ from typing import Any
 import jinja2
 import yaml
 
-from render import ENGINE_VERSION, fastyaml, layout, templates
+from render import ENGINE_VERSION, fastyaml, layout, templates, tenant_secrets
 from render.problems import Problem, ProblemsError
 
-# ArgoCD applies lower waves first: guardrails, then config and datastores, then compute.
+# ArgoCD applies lower waves first and waits for each wave's health: guardrails, the
+# secret chain (render/tenant_secrets.py WAVES), config and datastores, then compute.
 SYNC_WAVES = {
-    "Namespace": -3,
-    "ResourceQuota": -2, "LimitRange": -2, "NetworkPolicy": -2, "ServiceAccount": -2,
-    "Role": -2, "RoleBinding": -2,
-    # The tenant's secret store before what reads or writes through it (base/secrets.yaml.j2).
-    "SecretStore": -2, "Password": -2,
-    "ExternalSecret": -1, "PushSecret": -1, "ConfigMap": -1,
+    "Namespace": -5,
+    "ResourceQuota": -4, "LimitRange": -4, "NetworkPolicy": -4, "Role": -4, "RoleBinding": -4,
+    "ServiceAccount": tenant_secrets.WAVES["identity"], "Password": tenant_secrets.WAVES["identity"],
+    "SecretStore": tenant_secrets.WAVES["store"], "PushSecret": tenant_secrets.WAVES["push"],
+    "ExternalSecret": tenant_secrets.WAVES["read"], "ConfigMap": -1,
     "StorageBucket": 0, "IAMServiceAccount": 0, "IAMPolicyMember": 0, "Bucket": 0,
     "Service": 0, "StatefulSet": 0, "PodDisruptionBudget": 0,
     "RayService": 1, "Deployment": 1, "ScaledObject": 2,

@@ -1,7 +1,6 @@
 """Command line: argparse, exit codes, printing. The only module that sees argv.
 
-Exit codes: 0 ok; 1 output is stale (render --check) or a check failed;
-2 invalid input; 3 internal error (a bug: please report it).
+Exit codes: render/exitcodes.py (0 ok, 1 stale or failed, 2 invalid, 3 bug, 4 missing package).
 """
 
 from __future__ import annotations
@@ -42,8 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except UserError as e:  # ProblemsError, git, GitHub API, cluster: the user's to fix
-        print_problems(e, "json" if output.structured(getattr(args, "output", None) or "") else args.format)
+        print_problems(e, "json" if output.structured(getattr(args, "output", None) or "") else args.format,
+                       writes=getattr(args, "writes", False))
         return EXIT_INVALID
+    except ModuleNotFoundError as e:  # an optional package; our own modules are never optional
+        if not e.name or e.name.split(".")[0] in ("render", "tests"):
+            raise
+        print(exitcodes.missing_package_message(args.command, e.name.split(".")[0]), file=sys.stderr)
+        return exitcodes.MISSING_PACKAGE
     except KeyboardInterrupt:
         return exitcodes.INTERRUPTED
     except BrokenPipeError:
@@ -54,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def print_problems(error: UserError, fmt: str | None) -> None:
+def print_problems(error: UserError, fmt: str | None, *, writes: bool = False) -> None:
+    """Every problem; a command that writes also says that it wrote nothing."""
     fmt = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     if fmt == "json":
         print(as_json(error.problems))
@@ -64,7 +70,7 @@ def print_problems(error: UserError, fmt: str | None) -> None:
             print(problem.github())
         print(paint(problem.format(), "31"), file=sys.stderr)
     n = len(error.problems)
-    print(f"{n} problem{'s' if n != 1 else ''} found; nothing was written.", file=sys.stderr)
+    print(f"{n} problem{'s' if n != 1 else ''} found" + ("; nothing was written." if writes else "."), file=sys.stderr)
 
 
 def paint(text: str, colour: str) -> str:

@@ -119,6 +119,13 @@ def head(root: Path) -> str:
     return _run(root, "rev-parse", "--verify", "HEAD^{commit}").decode().strip()
 
 
+def current_branch(root: Path) -> str | None:
+    """The branch checked out at `root`, or None when HEAD is detached."""
+    done = subprocess.run(["git", "-C", str(root), "symbolic-ref", "-q", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False)
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
 def resolve(root: Path, ref: str) -> str:
     """A ref or commit id -> the full commit id it names."""
     if ref.startswith("-"):
@@ -252,16 +259,20 @@ def deploy(root: Path, apply: Callable[[], list[str]], *, push: bool, remote: st
     """Apply a change (it commits and returns its commits), then push; on a rejected push
     reset to the remote's tip and apply again. Without `push`, only apply.
 
-    With `push`, every attempt starts from the remote branch's tip, whatever was checked
-    out: a run started on another branch can never push that branch's commits. It
-    refuses to start over uncommitted changes, which that reset would discard."""
+    The caller has checked (render/workflows/preconditions.py) that `branch` is checked
+    out, clean and even with the remote: the first attempt starts there. A retry drops
+    only this run's own commits (reset to the remote's new tip) and applies again; a
+    commit that was there before the run is never dropped: the run stops instead."""
+    start = head(root)
     if push and dirty(root):
-        raise GitError(f"uncommitted changes ({', '.join(dirty(root)[:3])}, ...): --push starts from "
-                              f"{remote}/{branch} and would discard them; commit or stash them first")
+        raise GitError(f"uncommitted changes ({', '.join(dirty(root)[:3])}, ...): commit or stash them first")
     for attempt in range(1, attempts + 1):
-        if push:
+        if push and attempt > 1:
             run(root, "fetch", "-q", remote, branch, env=env)
-            run(root, "checkout", "-q", "-B", branch, "FETCH_HEAD")  # work on the branch pins are checked against
+            if not contains(root, "FETCH_HEAD", start):
+                raise GitError(f"{remote}/{branch} no longer contains {start[:12]}, where this run started: "
+                               "refusing to reset over it")
+            run(root, "reset", "-q", "--hard", "FETCH_HEAD")  # only this run's commits are dropped, then re-applied
         commits = apply()
         if not push or not commits:
             return Pushed(commits, attempt)

@@ -18,8 +18,14 @@ class Problem:
     message: str
     hint: str = ""
 
+    @property
+    def is_flag(self) -> bool:
+        """A mistake in a command-line flag (`file` is the flag, e.g. --base) or in the state of
+        the checkout (`file` is "."): it has no line, and is not printed as a file location."""
+        return self.file.startswith("-") or self.line == 0
+
     def format(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        where = ("repository" if self.file == "." else self.file) if self.is_flag else f"{self.file}:{self.line}:{self.column}"
         head = f"{where}: {self.pointer}: {self.message}" if self.pointer else f"{where}: {self.message}"
         return head + (f"\n    hint: {self.hint}" if self.hint else "")
 
@@ -30,6 +36,8 @@ class Problem:
             text += f" (hint: {self.hint})"
         text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         # Property values also escape ':' and ',' (GitHub's workflow-command syntax).
+        if self.is_flag:  # no file to annotate: a plain error line in the log
+            return f"::error::{'repository' if self.file == '.' else self.file}: {text}"
         file = self.file.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
         return f"::error file={file},line={self.line},col={self.column}::{text}"
 

@@ -26,6 +26,11 @@ TENANTS_ROOT = "dataplane/tenants"
 # Services whose password is generated in the cluster (Password generator + PushSecret).
 # The vector store's per-tenant JWT is issued by a platform step (docs/onboarding.md).
 GENERATED = ("mongodb", "redis")
+# Sync waves of the secret chain, each after what it needs to be healthy (ArgoCD waits for
+# a wave's health before the next): the identity (ServiceAccount, cloud IAM) and the
+# password generators, then the store that authenticates as it, then the PushSecrets
+# that write the generated passwords through it, then the ExternalSecrets that read them.
+WAVES = {"identity": -4, "store": -3, "push": -2, "read": -1}
 PASSWORD_PROPERTY = "password"
 API_KEY_PROPERTY = "api-key"
 # Letters and digits only: the password goes into mongodb:// and redis:// URIs as is.
@@ -144,6 +149,7 @@ def context(t: dict[str, Any], names: dict[str, str], ports: dict[str, int], pla
         "password_spec": PASSWORD_SPEC,
         "external": _external(t, names, ports),
         "refs": {ref: secret_key_ref(ref) for ref in REFS},
+        "identity_wave": str(WAVES["identity"]),
     }
     if cloud == "gcp":
         out["gcp"] = _gcp(t, platform, migrating)

@@ -259,6 +259,14 @@ def _scalar(node: yaml.Node, path: Path_, state: _State) -> Any:
         state.add(node, path, f"{str(node.value)[:40]!r} cannot be read as {kind}",
                   f"write a valid {kind}, or quote the value to make it text")
         return None
+    if isinstance(value, bool) and str(node.value).lower() not in ("true", "false"):
+        # YAML 1.1 reads yes/no/on/off/y/n as booleans; YAML 1.2 and most tools do not.
+        word = "true" if value else "false"
+        in_env = len(path) >= 2 and path[-2] == "env"  # env values are text: the environment holds strings
+        state.add(node, path, f"{node.value!r} is read by YAML 1.1 as {word}",
+                  f'quote it: {path[-1]}: "{node.value}"' if in_env
+                  else f"write {word}, or quote it (\"{node.value}\") if you meant text")
+        return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not _DECIMAL.match(str(node.value)):
         # YAML 1.1 reads 1:30 as 90 (base 60), 010 as 8 and 0x10 as 16: surprising in a config file.
         plain = format(Decimal(str(value)), "f") if isinstance(value, float) else str(value)

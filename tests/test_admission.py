@@ -360,3 +360,25 @@ def test_a_namespace_admits_the_releases_up_to_the_one_its_tenant_runs() -> None
     assert not run(RELEASE, "tenant-initech")[0]
     assert run(f"{ENGINE}:2026.9.1@sha256:19cd4c238715793264fc9fcbd847e942009460623ed27dad5ca467fe59905753",
                "tenant-initech") == (True, "allowed")
+
+
+def test_the_kuberay_operator_namespace_is_written_once() -> None:
+    """Admission trusts the KubeRay operator in the namespace its NetworkPolicy peer names:
+    both read network.peers.kuberay_operator.namespace."""
+    namespace = PLATFORM["network"]["peers"]["kuberay_operator"]["namespace"]
+    assert f"system:serviceaccount:{namespace}:kuberay-operator" == KUBERAY
+    policy = (ROOT / "rendered/acme/networkpolicy-allow-kuberay-operator.yaml").read_text()
+    assert f"kubernetes.io/metadata.name: {namespace}" in policy
+
+
+def test_a_controller_naming_an_unknown_peer_is_a_problem() -> None:
+    from render.problems import ProblemsError
+    from render.yamlstrict import Document
+
+    data = copy.deepcopy(PLATFORM)
+    data["admission"]["controllers"] = [{"peer": "kuberay", "service_account": "kuberay-operator"}]
+    with pytest.raises(ProblemsError) as e:
+        policies.controller_identities(Document("registry/platform.yaml", data))
+    [problem] = e.value.problems
+    assert problem.pointer == "admission.controllers[0].peer"
+    assert "'kuberay' is not a key of network.peers" in problem.message and "kuberay_operator" in problem.hint

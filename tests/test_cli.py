@@ -46,14 +46,16 @@ def test_explain_unknown_extractor_suggests(tmp_path: Path, capsys: pytest.Captu
 
 def test_new_tenant_scaffolds_a_valid_tenant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = copy_repo(tmp_path)
-    assert dataplane(root, "new-tenant", "hooli", "--cloud", "aws", "--region", "eu-west-1", "--organization-id", "org_h00l1") == 0
+    assert dataplane(root, "new-tenant", "hooli", "--cloud", "aws", "--region", "eu-west-1", "--organization-id", "org_h00l1",
+                     "--cloud-account", "123456789012") == 0
     for name in ("tenant.yaml", "overrides.yaml", "release.yaml"):
         text = (root / "tenants/hooli" / name).read_text()
         assert text.startswith("# yaml-language-server: $schema=../../render/schemas/")
     assert dataplane(root, "validate") == 0
     assert dataplane(root, "render", "hooli") == 0
     assert (root / "rendered/hooli/bucket-dp-data-hooli.yaml").exists()
-    assert dataplane(root, "new-tenant", "hooli", "--cloud", "aws", "--region", "eu-west-1", "--organization-id", "org_h00l1") == 2
+    assert dataplane(root, "new-tenant", "hooli", "--cloud", "aws", "--region", "eu-west-1", "--organization-id", "org_h00l1",
+                     "--cloud-account", "123456789012") == 2
     assert dataplane(root, "new-tenant", "Bad_Name", "--cloud", "gcp", "--region", "us-central1", "--organization-id", "org_bad") == 2
 
 

@@ -60,10 +60,11 @@ def test_checkov_is_not_pinned_beside_ray() -> None:
 def test_the_dev_extra_takes_the_engines_from_their_extras_without_repeating_them() -> None:
     dev = [Requirement(r) for r in EXTRAS["dev"]]
     own = [r for r in dev if canonicalize_name(r.name) == PROJECT]
-    assert len(own) == 1 and own[0].extras == {"conformance", "ops"}
-    engines = {canonicalize_name(Requirement(r).name) for extra in ("conformance", "ops") for r in EXTRAS[extra]}
+    engine_extras = {"conformance", "ops", "cluster"}
+    assert len(own) == 1 and own[0].extras == engine_extras
+    engines = {canonicalize_name(Requirement(r).name) for extra in engine_extras for r in EXTRAS[extra]} - {PROJECT}
     names = [canonicalize_name(r.name) for r in dev]
-    assert not engines & set(names), "name these in conformance or ops only, with one bound"
+    assert not engines & set(names), "name these in conformance, ops or cluster only, with one bound"
     assert len(names) == len(set(names)), "a package named twice in the dev extra"
 
 

@@ -108,6 +108,24 @@ def test_every_tenant_has_the_troubleshooting_alerts(objects):
             assert r["labels"]["severity"] in {"warning", "critical"}
 
 
+def runbook_paragraphs() -> dict[str, str]:
+    """docs/operations.md's explicit anchors, each with the paragraph that follows it."""
+    text = (ROOT / "docs" / "operations.md").read_text()
+    return {m.group(1): text[m.end():].split("\n\n", 1)[0]
+            for m in re.finditer(r'<a id="([a-z0-9-]+)"></a>\n', text)}
+
+
+def test_every_alert_links_a_runbook_anchor_that_names_the_command_and_shows_its_value(objects):
+    anchors = runbook_paragraphs()
+    for objs in objects.values():
+        (rule,) = [o for o in objs if o["kind"] == "PrometheusRule"]
+        for r in (r for g in rule["spec"]["groups"] for r in g["rules"]):
+            page, _, anchor = r["annotations"]["runbook_url"].partition("#")
+            assert page == "docs/operations.md" and anchor in anchors, r["alert"]
+            assert "`dataplane " in anchors[anchor], f"{anchor}: the runbook names no dataplane command"
+            assert "{{ $value" in r["annotations"]["description"], r["alert"]
+
+
 def test_every_expression_parses_and_is_pinned_to_its_tenant(objects):
     count = 0
     for tenant, objs in objects.items():

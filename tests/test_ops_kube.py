@@ -147,6 +147,16 @@ def test_scale_patches_the_group_and_says_the_next_deploy_resets_it(api, tmp_pat
     assert "cluster:\n    batch-workers:\n      min_replicas: 2" in out
 
 
+def test_scale_dry_run_prints_the_patch_and_sends_nothing(api, tmp_path, capsys):
+    fake, port = api
+    assert run("scale", "acme", "batch-workers", "--replicas", "2", "--dry-run",
+               "--kubeconfig", kubeconfig(tmp_path, port)) == 0
+    assert fake.patches == []
+    out = capsys.readouterr().out
+    assert out.startswith("dry run: nothing was changed\nwould patch RayCluster ")
+    assert "batch-workers replicas 0 -> 2" in out and '"op": "replace"' in out
+
+
 def test_scale_outside_the_group_bounds_changes_nothing(api, tmp_path, capsys):
     fake, port = api
     assert run("scale", "acme", "gpu-workers", "--replicas", "5", "--kubeconfig", kubeconfig(tmp_path, port)) == 2
@@ -185,9 +195,10 @@ def test_no_kubeconfig_is_a_clear_error(tmp_path, capsys):
 
 def test_without_the_kubernetes_client_the_commands_say_what_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "kubernetes", None)  # `import kubernetes` now raises ImportError
-    assert run("status", "acme") == 2
+    assert run("status", "acme") == 4  # render/exitcodes.py MISSING_PACKAGE: not a failed check (1) nor a bad input (2)
     err = capsys.readouterr().err
-    assert "the Kubernetes client is not installed" in err and ".[ops]" in err and "Traceback" not in err
+    assert err.startswith("dataplane status: needs the Python package 'kubernetes'") and "pip install -e '.[ops]'" in err
+    assert "Traceback" not in err
 
 
 def test_an_unreachable_cluster_is_a_clear_error(tmp_path, capsys):

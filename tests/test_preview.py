@@ -189,9 +189,9 @@ def _wait_for(log: Path, text: str, p: subprocess.Popen[bytes], bound_s: float =
 
 
 def test_without_ray_the_command_names_the_extra(monkeypatch, capsys):
-    from render.commands import preview as command
+    from render import cli, exitcodes
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
-    assert command.preview(root=ROOT, tenant="acme") == 2
+    assert cli.main(["--repo", str(ROOT), "preview", "acme"]) == exitcodes.MISSING_PACKAGE
     err = capsys.readouterr().err
-    assert "Ray Serve is not installed" in err and "pip install -e '.[conformance]'" in err
+    assert "needs the Python package 'ray'" in err and "pip install -e '.[conformance]'" in err

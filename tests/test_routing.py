@@ -129,7 +129,8 @@ def test_two_tenants_cannot_claim_one_organization(tmp_path: Path) -> None:
 
 def test_new_tenant_is_routed_once_rendered(tmp_path: Path) -> None:
     root = make_repo(tmp_path, {})
-    assert new_tenant(root=root, name="wayne", cloud="aws", region="us-east-1", organization_id="org_w4") == 0
+    assert new_tenant(root=root, name="wayne", cloud="aws", region="us-east-1", organization_id="org_w4",
+                      cloud_account="123456789012") == 0
     assert render(root=root, tenants=[]) == 0
     route = RoutingTable.from_folder(root / "control-plane").resolve("org_w4")
     assert (route.tenant, route.routing, route.namespace) == ("wayne", "dedicated", "tenant-wayne")

@@ -60,7 +60,8 @@ def test_no_deprecated_kuberay_thresholds_and_serve_unhealthy_is_an_alert() -> N
     assert "serviceUnhealthySecondThreshold" not in spec and "deploymentUnhealthySecondThreshold" not in spec
     groups = obj("globex", "prometheusrule-dataplane-alerts.yaml")["spec"]["groups"]
     rule = next(r for g in groups for r in g["rules"] if r["alert"] == "DataplaneServeUnhealthy")
-    assert rule["for"] == "1800s"  # globex's spec.serve_unhealthy_after_s
+    # globex's spec.serve_unhealthy_after_s (1800) = a 600 s counter window + the `for`
+    assert rule["for"] == "1200s" and "[600s]" in rule["expr"]
 
 
 def test_worker_readiness_keeps_kuberays_serve_proxy_check_and_head_liveness_its_defaults() -> None:

@@ -12,6 +12,7 @@ from render import git as engine_git
 from render.commands.config_deploy import config_deploy
 from render.commands.fork_deploy import fork_deploy
 from render.problems import ProblemsError
+from render.workflows import deploy
 from tests.flow_repo import (
     clone,
     commit_all,
@@ -112,9 +113,13 @@ def test_fork_deploy_aborts_when_anything_outside_the_tenant_would_be_committed(
     victim.write_text("# replaced\n")
     git(work, "add", str(victim))  # something already staged: a compromised step, say
 
-    with pytest.raises(ProblemsError) as caught:
+    with pytest.raises(ProblemsError) as caught:  # the precondition: nothing starts over a dirty tree
         fork_deploy(root=work, tenant="acme", repository="acme-corp/engine", ref="main", commit=SHA_A, digest=DIGEST)
+    assert [p.message for p in caught.value.problems] == [
+        "uncommitted changes: rendered/globex/namespace-tenant-globex.yaml"]
 
+    with pytest.raises(ProblemsError) as caught:  # and the scope check behind it, at the commit
+        deploy.commit_tenant(work, "acme", "fork deploy", release=True)
     assert [p.message for p in caught.value.problems] == [
         "'rendered/globex/namespace-tenant-globex.yaml' is outside tenant acme's deploy scope"]
     assert origin_head(origin) == start == git(work, "rev-parse", "HEAD")
@@ -126,7 +131,7 @@ def test_a_pushing_deploy_refuses_to_start_over_uncommitted_changes(repo, tmp_pa
     (work / "rendered/globex/namespace-tenant-globex.yaml").write_text("# replaced\n")
 
     assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
-                     f"--commit={SHA_A}", "--digest", DIGEST, "--push") == 1
+                     f"--commit={SHA_A}", "--digest", DIGEST, "--push") == 2
 
     assert "uncommitted changes" in capsys.readouterr().err
     assert origin_head(origin) == start

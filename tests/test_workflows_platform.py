@@ -186,17 +186,19 @@ def test_update_is_idempotent(repo):
     assert origin_head(origin) == head
 
 
-def test_update_never_pushes_the_commits_of_the_branch_it_started_on(repo):
+def test_update_off_main_refuses_before_writing_and_pushes_nothing(repo, capsys):
     origin, work = repo
+    head = origin_head(origin)
     git(work, "checkout", "-q", "-b", "feature")
     (work / "tenants/acme/overrides.yaml").write_text("auto_deploy: false\n")
     unreviewed = commit_all(work, "unreviewed change")
 
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", NEW_DIGEST, "--push") == 0
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", NEW_DIGEST, "--push") == 2
 
-    log = git(origin, "log", "--format=%H", "refs/heads/main")
-    assert unreviewed not in log
-    assert "2026.12.1" in git(origin, "show", "refs/heads/main:tenants/acme/release.yaml")
+    assert "HEAD is on feature, not on main" in capsys.readouterr().err
+    assert origin_head(origin) == head
+    assert git(work, "rev-parse", "HEAD") == unreviewed and git(work, "status", "--porcelain") == ""
+    assert git(work, "tag", "--list") == ""
 
 
 def test_promote_refuses_uncommitted_platform_changes(repo, capsys):

@@ -139,10 +139,11 @@ def test_base_accepts_any_revision_git_accepts(work, tmp_path):
 def test_a_missing_or_unknown_base_points_at_the_flag(work, capsys):
     assert dataplane(work, "pr-report") == 2
     err = capsys.readouterr()
-    assert "--base:1:1: base: no base revision" in err.out + err.err and "workflow inputs" not in err.out + err.err
+    assert "--base: base: no base revision" in err.out + err.err and ":1:1" not in err.err
+    assert "workflow inputs" not in err.out + err.err
     assert dataplane(work, "pr-report", "--base", "HEAD~99") == 2
     err = capsys.readouterr()
-    assert "--base:1:1: base: 'HEAD~99' names no commit of this repository" in err.out + err.err
+    assert "--base: base: 'HEAD~99' names no commit of this repository" in err.out + err.err
 
 
 def test_bad_input_is_annotated_on_the_exact_line(work, capsys):

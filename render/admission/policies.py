@@ -51,7 +51,26 @@ def settings(platform: Document) -> dict[str, Any]:
         raise ProblemsError([Problem(platform.file, 1, 1, "admission", "missing: needed by the admission policies",
                                      f"add the admission section to {layout.PLATFORM_FILE} (see docs/security.md)")])
     return {"deploy": adm["deploy_identity"],
-            "controllers": list(adm["controllers"]), "builtin": adm["builtin_controller_prefix"]}
+            "controllers": controller_identities(platform), "builtin": adm["builtin_controller_prefix"]}
+
+
+def controller_identities(platform: Document) -> list[str]:
+    """The usernames of `admission.controllers`: each runs in its network peer's namespace
+    (`network.peers.<peer>.namespace`, the one place that namespace is written)."""
+    data = platform.data if isinstance(platform.data, dict) else {}
+    peers = (data.get("network") or {}).get("peers") or {}
+    out, problems = [], []
+    for i, c in enumerate(data["admission"]["controllers"]):
+        peer = peers.get(c["peer"])
+        if not isinstance(peer, dict):
+            problems.append(platform.problem(("admission", "controllers", i, "peer"),
+                                             f"{c['peer']!r} is not a key of network.peers",
+                                             f"one of: {', '.join(sorted(peers))}", at_value=True))
+            continue
+        out.append(f"system:serviceaccount:{peer['namespace']}:{c['service_account']}")
+    if problems:
+        raise ProblemsError(problems)
+    return out
 
 
 def _meta(name: str) -> dict[str, Any]:

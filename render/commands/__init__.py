@@ -4,8 +4,10 @@ keyword arguments and returns an exit code."""
 from render.commands import (
     authorize,
     check_scope,
+    cluster,
     completion,
     config_deploy,
+    crds,
     doctor,
     explain,
     footprint,
@@ -13,6 +15,7 @@ from render.commands import (
     generate,
     merge_gate,
     migration,
+    new_cluster,
     new_tenant,
     offboard,
     platform_update,
@@ -31,6 +34,7 @@ from render.commands import (
     version,
 )
 
-COMMANDS = [render, validate, explain, new_tenant, footprint, migration, status, doctor, scale, ray_dashboard,
+COMMANDS = [render, validate, explain, new_tenant, new_cluster, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize, version, completion]
+            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize, version, completion, crds,
+            cluster]

@@ -26,10 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("tenant", nargs="?", metavar="TENANT", help="the tenant (or give --event)")
     p.add_argument("--event", type=Path, help="workflow_dispatch payload JSON ($GITHUB_EVENT_PATH)")
     p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
+    p.add_argument("--dry-run", action="store_true", help="print what would be committed and pushed; write nothing")
     p.add_argument("--output", dest="github_output", type=Path, help="append tenant= and app= here ($GITHUB_OUTPUT)")
     p.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
-    p.set_defaults(run=lambda a: config_deploy(root=a.repo, tenant=a.tenant, event=a.event, push=a.push,
-                                               output=a.github_output, summary=a.summary))
+    p.set_defaults(writes=True, run=lambda a: config_deploy(root=a.repo, tenant=a.tenant, event=a.event, push=a.push,
+                                                            output=a.github_output, summary=a.summary,
+                                                            dry_run=a.dry_run))
 
 
 CONFIG_DEPLOY = "config_deploy"
@@ -48,7 +50,7 @@ def application_name(tenant: str) -> str:
 
 
 def config_deploy(*, root: Path, tenant: str | None = None, event: Path | None = None, push: bool = False,
-                  output: Path | None = None, summary: Path | None = None) -> int:
+                  output: Path | None = None, summary: Path | None = None, dry_run: bool = False) -> int:
     name = events.config_deploy(read_event(event)) if event else events.tenant_name(tenant)
     if not (root / layout.tenant_dir(name)).is_dir():
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "tenant", f"no tenant named {name!r}",
@@ -62,17 +64,19 @@ def config_deploy(*, root: Path, tenant: str | None = None, event: Path | None =
                                      "request) or discard it (git restore / git clean), then deploy")
                              for path in uncommitted])
 
-    def apply() -> list[str]:
-        repo = deploy.load_valid(root, [name])
+    def apply(work: Path) -> list[str]:
+        repo = deploy.load_valid(work, [name])
         release = next_config_deploy(release_data(repo.tenants[name]))
-        deploy.write_release(root, name, release)
-        deploy.render(root, [name])
-        return deploy.commit_tenant(root, name, f"config deploy {release[CONFIG_DEPLOY]}: re-render {name} and "
+        deploy.write_release(work, name, release)
+        deploy.render(work, [name])
+        return deploy.commit_tenant(work, name, f"config deploy {release[CONFIG_DEPLOY]}: re-render {name} and "
                                                 "reset its worker groups to the overrides", release=True)
 
-    result = deploy.push_change(root, apply, push=push)
+    result = deploy.push_change(root, apply, push=push, dry_run=dry_run)
     if result is None:
         return 1
+    if dry_run:
+        return 0
     set_output(output, "tenant", name)
     set_output(output, "app", application_name(name))
     done = f"commit {result.commits[0][:12]}" if result.commits else "nothing was committed"

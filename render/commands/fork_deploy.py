@@ -53,10 +53,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="the digest of the image the fork build job pushed to the tenant's own package "
                         "(sha256:<64 hex>): release.yaml runs the image by it and records it in fork_builds")
     p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
+    p.add_argument("--dry-run", action="store_true", help="print what would be committed, tagged and pushed; write nothing")
     p.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
-    p.set_defaults(run=lambda a: fork_deploy(root=a.repo, event=a.event, tenant=a.tenant, repository=a.repository,
-                                             ref=a.ref, commit=a.commit, digest=a.digest, push=a.push,
-                                             summary=a.summary))
+    p.set_defaults(writes=True, run=lambda a: fork_deploy(
+        root=a.repo, event=a.event, tenant=a.tenant, repository=a.repository, ref=a.ref, commit=a.commit,
+        digest=a.digest, push=a.push, summary=a.summary, dry_run=a.dry_run))
 
 
 def _event_args(p: argparse.ArgumentParser) -> None:
@@ -118,14 +119,14 @@ def fork_image_command(*, root: Path, tenant: str, source: Path | None = None, c
 
 def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = None, repository: str | None = None,
                 ref: str | None = None, commit: str, digest: str | None = None, push: bool = False,
-                summary: Path | None = None) -> int:
+                summary: Path | None = None, dry_run: bool = False) -> int:
     inputs = _inputs(root, event, tenant, repository, ref)
     sha = events.commit(commit)
     pushed = image_records.fork_digest(digest)
     name = inputs.tenant
 
-    def apply() -> list[str]:
-        repo = deploy.load_valid(root, [name])
+    def apply(work: Path) -> list[str]:
+        repo = deploy.load_valid(work, [name])
         engine = str(repo.current.platform.data["engine"]["repository"])
         release = {**image_records.record_fork_build(release_data(repo.tenants[name]), engine, name, sha, pushed),
                    "fork": {"repository": inputs.repository, "ref": inputs.ref, "commit": sha}}
@@ -133,17 +134,19 @@ def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = N
         # A fork tenant is held on platform updates: pin the platform it renders from
         # now (HEAD's, the same files), so later template merges leave it alone.
         if "platform_revision" not in release:  # recorded as a release: a pin names only those
-            target = deploy.current_target(root, repo)
-            deploy.release(root, target)
+            target = deploy.current_target(work, repo)
+            deploy.release(work, target)
             release["platform_revision"] = target.revision
-        deploy.write_release(root, name, release)
-        deploy.render(root, [name])
-        return deploy.commit_tenant(root, name, f"fork deploy: {name} runs {image}\n\n"
+        deploy.write_release(work, name, release)
+        deploy.render(work, [name])
+        return deploy.commit_tenant(work, name, f"fork deploy: {name} runs {image}\n\n"
                                                 f"Built from {inputs.repository}@{inputs.ref} ({sha}).", release=True)
 
-    result = deploy.push_change(root, apply, push=push)
+    result = deploy.push_change(root, apply, push=push, dry_run=dry_run)
     if result is None:
         return 1
+    if dry_run:
+        return 0
     add_summary(summary, f"## Fork deploy: {name}\n\nImage `{_image(root, name, sha)}@{pushed}` built from "
                          f"`{inputs.repository}` at `{sha}`.\n\n"
                          f"{'Commit ' + result.commits[0][:12] if result.commits else 'Already deployed; nothing to commit'}.\n")

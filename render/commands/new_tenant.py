@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from render import layout, tombstones
-from render.load import Document, list_tenants, read_yaml
+from render.clouds import CLOUDS
+from render.commands import new_cluster
+from render.load import Document, Repo, TenantFiles, list_tenants, load_repo, parse_bytes, read_yaml
 from render.problems import Problem, ProblemsError
+from render.validate import validate_prices, validate_repo
 from render.validate.schemas import schema
 
 TENANT_TEMPLATE = """\
@@ -49,37 +52,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description="Create tenants/NAME/{tenant,overrides,release}.yaml for a new tenant on the "
                                    "current platform release. Review tenant.yaml, then run `dataplane render`.")
     p.add_argument("name", metavar="NAME", help="tenant name (DNS-1123 label; namespace becomes tenant-NAME)")
-    p.add_argument("--cloud", choices=("gcp", "aws"), required=True)
+    p.add_argument("--cloud", choices=sorted(CLOUDS), required=True)
     p.add_argument("--region", required=True, help="e.g. us-central1 or us-east-1")
     p.add_argument("--organization-id", required=True,
                    help="the control plane's organization id, e.g. org_4c1d9e02 (from the account team; never invented)")
-    p.add_argument("--cluster", help="ArgoCD cluster name (default: dp-gke-REGION or dp-eks-REGION)")
-    p.add_argument("--cloud-account", help="GCP project id or AWS account id (default: dp-tenants)")
+    p.add_argument("--cluster", help="ArgoCD cluster name, declared in registry/platform.yaml `clusters` "
+                                     "(default: dp-gke-REGION or dp-eks-REGION)")
+    p.add_argument("--cloud-account", help="GCP project id (default: dp-tenants) or the 12-digit AWS account id "
+                                           "(required on AWS)")
     p.add_argument("--operator-group", help="SSO group of the tenant's operators (default: NAME-operators)")
     p.add_argument("--database-mode", choices=("dedicated_instance", "shared_instance"), default="dedicated_instance")
     p.add_argument("--display-name")
     p.add_argument("--routing", choices=("dedicated", "shared"), default="dedicated",
                    help="dedicated: route the organization here once synced (a new customer); shared: keep it on the "
                         "shared platform until its data is migrated (docs/migration.md)")
-    p.set_defaults(run=lambda a: new_tenant(
+    p.add_argument("--dry-run", action="store_true", help="check and print the three files; write nothing")
+    p.set_defaults(writes=True, run=lambda a: new_tenant(
         root=a.repo, name=a.name, cloud=a.cloud, region=a.region, organization_id=a.organization_id,
         cluster=a.cluster, cloud_account=a.cloud_account, operator_group=a.operator_group,
-        database_mode=a.database_mode, display_name=a.display_name, routing=a.routing))
+        database_mode=a.database_mode, display_name=a.display_name, routing=a.routing,
+        dry_run=a.dry_run))
 
 
 def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_id: str,
                cluster: str | None = None, cloud_account: str | None = None, operator_group: str | None = None,
                database_mode: str = "dedicated_instance", display_name: str | None = None,
-               routing: str = "dedicated") -> int:
+               routing: str = "dedicated", dry_run: bool = False) -> int:
     folder = root / layout.tenant_dir(name)
     if not layout.DNS1123_LABEL.match(name) or len(name) > layout.TENANT_NAME_MAX:
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"{name!r} is not a valid tenant name",
                                      f"use a DNS-1123 label of at most {layout.TENANT_NAME_MAX} characters, e.g. acme-corp")])
     if folder.exists():
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"tenant {name!r} already exists", "pick another name")])
-    platform = read_yaml(root, layout.PLATFORM_FILE).data
-    problems = (_organization_problems(root, organization_id)
-                + _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region)
+    platform_doc = read_yaml(root, layout.PLATFORM_FILE)
+    platform = platform_doc.data
+    spec = CLOUDS[cloud]
+    cluster = cluster or spec.cluster_name(region)
+    account = cloud_account or spec.default_account
+    placed = _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region)
+    problems = (_organization_problems(root, organization_id) + _account_problems(cloud, account) + placed
+                + ([] if placed else _cluster_problems(platform_doc, cluster, cloud, region))
                 + _tombstone_problems(root, name, cloud, organization_id))
     if problems:
         raise ProblemsError(problems)
@@ -90,8 +102,8 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         "organization_id": organization_id,
         "cloud": cloud,
         "region": region,
-        "cluster": cluster or f"dp-{'gke' if cloud == 'gcp' else 'eks'}-{region}",
-        "cloud_account": cloud_account or "dp-tenants",
+        "cluster": cluster,
+        "cloud_account": account,
         "operator_group": operator_group or f"{name}-operators",
         "database_mode": database_mode,
         "routing": routing,
@@ -100,14 +112,73 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         # The current release, by digest (validate reports a platform.yaml without one).
         "image": f"{engine['repository']}:{engine['tag']}" + (f"@{engine['digest']}" if engine.get("digest") else ""),
     }
+    texts = {file: template.format(**values) for file, template in (
+        (layout.TENANT_FILE, TENANT_TEMPLATE), (layout.OVERRIDES_FILE, OVERRIDES_TEMPLATE),
+        (layout.RELEASE_FILE, RELEASE_TEMPLATE))}
+    _refuse_invalid(root, name, texts)  # what the flags could not catch: written only if it validates
+    if dry_run:
+        print("dry run: nothing was written; these files would be created:")
+        for file, text in texts.items():
+            print(f"--- {layout.tenant_file(name, file)}\n{text}", end="")
+        return 0
     folder.mkdir(parents=True)
-    for file, template in ((layout.TENANT_FILE, TENANT_TEMPLATE), (layout.OVERRIDES_FILE, OVERRIDES_TEMPLATE),
-                           (layout.RELEASE_FILE, RELEASE_TEMPLATE)):
-        (folder / file).write_text(template.format(**values), encoding="utf-8")
+    for file, text in texts.items():
+        (folder / file).write_text(text, encoding="utf-8")
     print(f"created {layout.tenant_dir(name)}/: review tenant.yaml, then run `dataplane render {name}`; "
           f"the render also writes its routing entry, {layout.routing_dir(name)}/; its passwords are generated "
           f"in the cluster, only its vector-store token is issued by the platform (docs/onboarding.md)")
     return 0
+
+
+def _account_problems(cloud: str, account: str | None) -> list[Problem]:
+    spec = CLOUDS[cloud]
+    if account is None:
+        return [Problem("--cloud-account", 0, 0, "cloud_account", f"{cloud} tenants need --cloud-account, their {spec.account_noun}",
+                        spec.account_hint)]
+    if not spec.account.fullmatch(account):
+        return [Problem("--cloud-account", 0, 0, "cloud_account", f"{account!r} is not a valid {spec.account_noun}",
+                        spec.account_hint)]
+    return []
+
+
+def _cluster_problems(platform: Document, cluster: str, cloud: str, region: str) -> list[Problem]:
+    """The cluster is declared, on the tenant's cloud and in its region; if it is not, the
+    problem shows the entry to add (or the command that adds it)."""
+    clusters = platform.data.get("clusters") if isinstance(platform.data, dict) else None
+    entry = (clusters or {}).get(cluster) if isinstance(clusters, dict) else None
+    if not isinstance(entry, dict):
+        return [platform.problem(("clusters",), f"cluster {cluster!r} is not declared",
+                                 f"declare it (facts from the cloud; docs/onboarding.md#a-new-region-or-cluster) with\n"
+                                 f"      {new_cluster.command_line(cluster, cloud, region)}\n"
+                                 f"    or add under clusters:\n{new_cluster.stanza(cluster, cloud, region, {})}"
+                                 "    or pick a declared cluster with --cluster")]
+    if entry.get("cloud") != cloud or entry.get("region") != region:
+        return [platform.problem(("clusters", cluster), f"cluster {cluster!r} is {entry.get('cloud')} "
+                                 f"{entry.get('region')}, not {cloud} {region}",
+                                 "pick a cluster of the tenant's cloud and region with --cluster")]
+    return []
+
+
+def _refuse_invalid(root: Path, name: str, texts: dict[str, str]) -> None:
+    """Check the new tenant's files as `dataplane validate` would, before writing them."""
+    docs = [parse_bytes(texts[file].encode("utf-8"), layout.tenant_file(name, file)) for file in layout.TENANT_FILES]
+    files = TenantFiles(name, *docs)
+    repo = load_repo(root, [])
+    repo = Repo(repo.current, {name: files}, repo.revisions, _peers(root))
+    problems = validate_repo(repo) + validate_prices(repo, read_yaml(root, layout.PRICES_FILE))
+    mine = [p for p in problems if p.file.startswith(layout.tenant_dir(name) + "/")]
+    if mine:
+        raise ProblemsError(mine)
+
+
+def _peers(root: Path) -> dict[str, Document]:
+    out = {}
+    for other in list_tenants(root):
+        try:
+            out[other] = read_yaml(root, layout.tenant_file(other, layout.TENANT_FILE))
+        except ProblemsError:
+            continue
+    return out
 
 
 def _tombstone_problems(root: Path, name: str, cloud: str, organization_id: str) -> list[Problem]:

@@ -45,15 +45,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--digest", help="the digest of the engine image the release job pushed for --version "
                                     "(sha256:<64 hex>), recorded in registry/releases.yaml; required with a version")
     p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
+    p.add_argument("--dry-run", action="store_true", help="print what would be committed, tagged and pushed; write nothing")
     p.add_argument("--summary", type=Path, help="append a markdown report here (in a workflow: $GITHUB_STEP_SUMMARY)")
-    p.set_defaults(run=lambda a: platform_update(
+    p.set_defaults(writes=True, run=lambda a: platform_update(
         root=a.repo, event_name=a.event_name if a.event else None, event=a.event, version=a.version, tag=a.tag,
-        digest=a.digest, push=a.push, summary=a.summary))
+        digest=a.digest, push=a.push, summary=a.summary, dry_run=a.dry_run))
 
 
 def platform_update(*, root: Path, event_name: str | None = None, event: Path | None = None,
                     version: str | None = None, tag: str | None = None, digest: str | None = None, push: bool = False,
-                    summary: Path | None = None, clock: Callable[[], datetime] = utc_now) -> int:
+                    summary: Path | None = None, clock: Callable[[], datetime] = utc_now, dry_run: bool = False) -> int:
     authority.require(root, authority.PLATFORM_UPDATE)  # before anything is read or written
     if event_name:
         update = events.platform_update(event_name, read_event(event))
@@ -64,21 +65,24 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
     pinned = _checked_digest(root, update, digest or None)  # an empty --digest (a push event) is none
     plans: list[tuple[Plan, moves.Start | None]] = []
 
-    def apply() -> list[str]:
+    def apply(work: Path) -> list[str]:
         plans.clear()
         commits: list[str] = []
-        before = git.head(root)
+        before = git.head(work)
+        deploy.load_valid(work)  # every input is valid before the first commit
         if update.version and pinned:
-            commits += _set_engine(root, update.version, pinned)
+            commits += _set_engine(work, update.version, pinned)
         # A held tenant without a revision rendered from HEAD's platform until now (a
         # pull request's `render --check` saw to it): it is pinned there.
-        plan, start, sha = _roll_out(root, before, update.version, clock())
+        plan, start, sha = _roll_out(work, before, update.version, clock())
         plans.append((plan, start))
         return commits + ([sha] if sha else [])
 
-    result = deploy.push_change(root, apply, push=push)
+    result = deploy.push_change(root, apply, push=push, dry_run=dry_run)
     if result is None:
         return 1
+    if dry_run:
+        return 0
     add_summary(summary, summary_markdown(plans[0][0], result.commits) + rollout_markdown(plans[0][1]))
     return 0
 

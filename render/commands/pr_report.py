@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,9 @@ def build(root: Path, base_rev: str) -> str:
     paths = changed_files(before, after)
     inputs = changed_files(tree.walk(*layout.INPUT_DIRS), _worktree(root, *layout.INPUT_DIRS))
     prices = _prices(root)
+    if prices is None:  # said, not dropped silently: `dataplane validate` names the mistake
+        print(f"dataplane: {layout.PRICES_FILE} is missing or invalid (dataplane validate says where): "
+              "the comment has no compute and cost section", file=sys.stderr)
     changes = []
     for name in sorted(set(after_repo.tenants) | set(base_repo.tenants if base_repo else ())):
         b_shared = base_repo.inputs_for(name) if base_repo and name in base_repo.tenants else None

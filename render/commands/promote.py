@@ -7,9 +7,9 @@ from pathlib import Path
 
 from render import layout
 from render.pipeline import effective
-from render.workflows import deploy, events
+from render.workflows import deploy, events, preconditions
 from render.workflows.change_summary import tenant_changes
-from render.workflows.release import is_fork, moved, release_data
+from render.workflows.release import is_fork, moved, release_data, release_text
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,11 +20,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("tenant", metavar="TENANT")
     p.add_argument("--keep-image", action="store_true",
                    help="keep the tenant's fork image (it was rebased on the current platform)")
-    p.set_defaults(run=lambda a: promote(root=a.repo, tenant=a.tenant, keep_image=a.keep_image))
+    p.add_argument("--dry-run", action="store_true", help="print the release.yaml it would write and what changes; "
+                                                          "write nothing")
+    p.set_defaults(writes=True, run=lambda a: promote(root=a.repo, tenant=a.tenant, keep_image=a.keep_image,
+                                                      dry_run=a.dry_run))
 
 
-def promote(*, root: Path, tenant: str, keep_image: bool = False) -> int:
+def promote(*, root: Path, tenant: str, keep_image: bool = False, dry_run: bool = False) -> int:
     name = events.tenant_name(tenant)
+    paths = [layout.tenant_file(name, layout.RELEASE_FILE), *layout.tenant_scopes(name)]
+    preconditions.check_paths_clean(root, paths)  # the files it writes hold no work of the user's
     repo = deploy.load_valid(root, [name])
     target = deploy.latest_release(root)  # a tenant may pin only a platform release
     files = repo.tenants[name]
@@ -34,6 +39,12 @@ def promote(*, root: Path, tenant: str, keep_image: bool = False) -> int:
         print(f"{name} already runs platform {target.platform_version} at {target.revision[:12]}")
         return 0
     before = effective(files, repo.inputs_for(name))
+    if dry_run:
+        print(f"dry run: nothing was written\nwould move {name} to platform {target.platform_version} at "
+              f"{target.revision[:12]}; {layout.tenant_file(name, layout.RELEASE_FILE)} would read:")
+        print("".join(f"    {line}\n" for line in release_text(new).splitlines()), end="")
+        print(f"and {', '.join(layout.tenant_scopes(name))} would be re-rendered from that release")
+        return 0
     deploy.write_release(root, name, new)
     deploy.render(root, [name])
     after_repo = deploy.load_valid(root, [name])
@@ -41,6 +52,6 @@ def promote(*, root: Path, tenant: str, keep_image: bool = False) -> int:
     print(f"{name} moves to platform {target.platform_version} at {target.revision[:12]}:")
     for line in tenant_changes(before, after):
         print(f"  - {line}")
-    paths = " ".join([layout.tenant_file(name, layout.RELEASE_FILE), *layout.tenant_scopes(name)])
-    print(f"next: git add {paths} && git commit, then open a pull request")
+    print(f"wrote {layout.tenant_file(name, layout.RELEASE_FILE)} and re-rendered {', '.join(layout.tenant_scopes(name))}")
+    print(f"next: git add {' '.join(paths)} && git commit, then open a pull request")
     return 0

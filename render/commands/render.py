@@ -28,8 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the render cache: validate and render every tenant")
     output.add(p)
-    p.set_defaults(run=lambda a: render(root=a.repo, tenants=a.tenants, check=a.check, use_cache=not a.no_cache,
-                                        fmt=output.chosen(a)))
+    p.set_defaults(writes=True, run=lambda a: render(root=a.repo, tenants=a.tenants, check=a.check,
+                                                     use_cache=not a.no_cache, fmt=output.chosen(a)))
 
 
 def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bool = True, fmt: str = "text") -> int:

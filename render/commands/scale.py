@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from render import layout
@@ -24,8 +25,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("group", metavar="GROUP", choices=layout.WORKER_GROUPS,
                    help="worker group: " + ", ".join(layout.WORKER_GROUPS))
     p.add_argument("--replicas", type=_count, required=True, metavar="N", help="number of worker pods")
-    p.set_defaults(run=lambda a: scale(tenant=a.tenant, namespace=a.namespace, group=a.group, replicas=a.replicas,
-                                       kubeconfig=a.kubeconfig, context=a.context, root=a.repo))
+    p.add_argument("--dry-run", action="store_true", help="read the cluster and print the patch it would send; change nothing")
+    p.set_defaults(writes=True, run=lambda a: scale(
+        tenant=a.tenant, namespace=a.namespace, group=a.group, replicas=a.replicas, kubeconfig=a.kubeconfig,
+        context=a.context, root=a.repo, dry_run=a.dry_run))
 
 
 def _count(text: str) -> int:
@@ -39,12 +42,17 @@ def _count(text: str) -> int:
 
 
 def scale(*, tenant: str | None, group: str, replicas: int, namespace: str | None = None,
-          kubeconfig: str | None = None, context: str | None = None, root: Path = Path(".")) -> int:
+          kubeconfig: str | None = None, context: str | None = None, root: Path = Path("."), dry_run: bool = False) -> int:
     try:
         tenant, ns = _cluster.target(tenant, namespace, root, kubeconfig)
         check_range(root, tenant, group, replicas)
         cluster = kube.connect(kubeconfig, context)
         plan = plan_scale(kube.read_snapshot(cluster, ns), tenant, group, replicas)
+        if dry_run:
+            print(f"dry run: nothing was changed\nwould patch RayCluster {plan.cluster} in {ns}: "
+                  f"{plan.group} replicas {plan.old} -> {plan.new}\n"
+                  + json.dumps(kube.worker_replicas_patch(plan.index, plan.group, plan.new)))
+            return 0
         kube.patch_worker_replicas(cluster, ns, plan.cluster, plan.index, plan.group, plan.new)
     except kube.OpsError as e:
         return _cluster.fail(e)

@@ -8,12 +8,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from render import exitcodes, output, tombstones
-from render.load import load_repo
+from render import exitcodes, layout, output, tombstones
+from render.crds import locate as locate_crds
+from render.load import load_repo, read_yaml
 from render.ownership import ownership_problems
 from render.problems import Problem, ProblemsError
 from render.rollout.plan import plan_file_problems
-from render.validate import validate_repo, warnings
+from render.rollout.state import state_file_problems
+from render.validate import validate_prices, validate_repo, warnings
 
 EXIT_FAILED = exitcodes.FAILED
 
@@ -35,9 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     output.add(p)
     p.add_argument("--deep", action="store_true",
                    help="also validate the rendered output with the real engines' own validators")
-    p.add_argument("--crds", type=Path, default=_env_path("DATAPLANE_CRDS"), metavar="DIR",
-                   help="folder of upstream CustomResourceDefinitions for --deep (default: $DATAPLANE_CRDS; "
-                        "without it custom resources are reported as skipped)")
+    p.add_argument("--crds", type=Path, default=None, metavar="DIR",
+                   help="folder of CustomResourceDefinitions for --deep (default: $DATAPLANE_CRDS, else the CRDs "
+                        "vendored in render/crds/; `dataplane crds where` prints which)")
     p.add_argument("--require-crds", action="store_true", default=os.environ.get("DATAPLANE_REQUIRE_CRDS") == "1",
                    help="with --deep, fail instead of skipping when no CRD folder is given "
                         "(default: on when DATAPLANE_REQUIRE_CRDS=1)")
@@ -50,11 +52,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                           out=getattr(a, "output", None)))
 
 
-def _env_path(name: str) -> Path | None:
-    value = os.environ.get(name)
-    return Path(value) if value else None
-
-
 def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path | None = None,
              require_crds: bool = False, fmt: str | None = None, against: str | None = None,
              out: str | None = None) -> int:
@@ -63,7 +60,8 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
     {"valid", "problems", "warnings"}, each problem {file, line, column, pointer, message, hint};
     with --deep also "deep": [{validator, ok, checked, unit, skipped, failures}]."""
     repo = load_repo(root, tenants or None)
-    problems = validate_repo(repo) + plan_file_problems(root) + ownership_problems(root)
+    problems = (validate_repo(repo) + validate_prices(repo, read_yaml(root, layout.PRICES_FILE))
+                + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root))
     docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     problems += tombstones.problems(root, docs, repo.current.platform)
     if not problems and against is not None:
@@ -83,16 +81,13 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
         print_warnings(found, fmt)
     if not deep:
         return 0
-    if crds is not None and not crds.is_dir():
-        print(f"dataplane: --crds {crds}: not a folder", file=sys.stderr)
-        return EXIT_FAILED
+    crds = locate_crds(crds)
+    if not crds.is_dir():
+        raise ProblemsError([Problem("--crds", 0, 0, "", f"{crds} is not a folder",
+                                     "give a folder of CRDs, or leave --crds and $DATAPLANE_CRDS unset for the vendored ones")])
     from render.conformance import deep as deep_validation  # heavy imports only when asked
 
-    try:
-        outcomes = deep_validation.run(root, tenants=tenants or None, crds=crds, require_crds=require_crds)
-    except ModuleNotFoundError as e:
-        print(f"dataplane: --deep needs the package {e.name!r}: pip install -e '.[conformance]'", file=sys.stderr)
-        return EXIT_FAILED
+    outcomes = deep_validation.run(root, tenants=tenants or None, crds=crds, require_crds=require_crds)
     if structured:
         doc["deep"] = [{"validator": o.name, "ok": not o.failed, "checked": o.checked, "unit": o.unit,
                         "skipped": o.skipped or None, "failures": [asdict(p) for p in o.failures]} for o in outcomes]
@@ -105,7 +100,7 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
                 print(problem.github())
             print(problem.format(), file=sys.stderr)
     for outcome in outcomes:
-        print(("FAIL " if outcome.failed else "ok   ") + outcome.line())
+        print(f"{outcome.status:<5}{outcome.line()}")
     return EXIT_FAILED if any(o.failed for o in outcomes) else 0
 
 

@@ -4,7 +4,8 @@ Checked by Celery itself: every key must be a Celery setting, the app must build
 queues and route every task pattern (task_create_missing_queues is off, so a route to
 an undeclared queue fails in Celery's own router). Then the isolation rules: every
 queue and route carries the tenant's prefix, Redis keys carry the tenant's key prefix,
-and the broker is the tenant's own Redis. celery is imported inside this module only.
+and the broker is the tenant's own Redis; and the events the tenant's celery-exporter
+counts are on (EVENT_SETTINGS). celery is imported inside this module only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from render.problems import Problem
 CONFIG_MAP = "celery-config"
 CONFIG_KEY = "celery.json"
 Path_ = tuple[str | int, ...]
+# Event settings the celery-exporter's task metrics need (danihodovic/celery-exporter
+# src/exporter.py labels a task with the queue of its `task-sent` event, else "celery").
+EVENT_SETTINGS = {
+    "task_send_sent_event": "producers must publish task-sent: celery-exporter takes a task's queue from it, "
+                            "otherwise the task is counted under queue 'celery' and leaves the tenant's panels",
+    "worker_send_task_events": "workers must publish task events: celery-exporter counts tasks from them",
+}
 
 
 def is_config(m: Manifest) -> bool:
@@ -75,6 +83,7 @@ def check_config(tenant: str, config: dict[str, Any]) -> list[tuple[Path_, str]]
     problems: list[tuple[Path_, str]] = [((key,), "not a Celery setting: Celery would ignore it")
                                          for key in sorted(config) if key not in SETTING_KEYS]
     problems += _celery_verdict(config)
+    problems += [((key,), f"must be true: {why}") for key, why in EVENT_SETTINGS.items() if config.get(key) is not True]
     return problems + isolation(tenant, config)
 
 

@@ -21,6 +21,7 @@ from render.conformance.crds import CrdSchemas
 from render.conformance.k8s import KubernetesSchemas
 from render.conformance.manifests import Manifest, collect
 from render.conformance.report import Outcome
+from render.crds import describe as describe_crds
 from render.load import read_yaml
 from render.problems import Problem
 
@@ -123,5 +124,6 @@ def _crds(k8s: KubernetesSchemas, upstream: CrdSchemas | None, objects: list[Man
         else:
             failures.append(m.problem(("apiVersion",), f"no CRD for {m.kind} in group {m.group or 'core'!r}",
                                       f"add its upstream CRD to {folder}"))
-    return Outcome(f"custom resources (CRDs in {folder})", len(objects), "objects", failures, note=", ".join(kinds))
+    where = describe_crds(folder) if folder is not None else "none"
+    return Outcome(f"custom resources (CRDs: {where})", len(objects), "objects", failures, note=", ".join(kinds))
 

@@ -18,6 +18,10 @@ from render.monitoring.promql import Scope
 # Metrics the shared API gateway publishes per tenant (the contract in docs/operations.md).
 GATEWAY_REQUESTS = "dataplane_gateway_requests_total"
 GATEWAY_DURATION = "dataplane_gateway_request_duration_seconds_bucket"
+# Pods of the Celery worker Deployments of base/celery.yaml.j2 (celery-worker, celery-extract),
+# not celery-beat or celery-exporter.
+CELERY_WORKER_PODS = "celery-(worker|extract)-.*"
+BACKLOG_HORIZON_S = 6 * 3600  # how far back "Backlog age" looks for the queue's last empty moment
 
 
 @dataclass(frozen=True)
@@ -43,15 +47,15 @@ def queue_health(t: Targets) -> Dashboard:
         Panel("Queue depth", (Query(f"sum by (queue_name) ({depth})", "{{queue_name}}"),),
               description="Messages waiting in each queue (celery-exporter, celery_queue_length)."),
         Panel("Backlog age (time since the queue was last empty, up to 6h)",
-              (Query(f"time() - max by (queue_name) (max_over_time(timestamp({depth} == 0)[6h:1m]))", "{{queue_name}}"),),
-              unit="s"),
+              (Query(backlog_age(depth), "{{queue_name}}"),), unit="s",
+              description="A queue not empty in 6 h shows 6 h (the stuck case)."),
         Panel("Tasks received and started per second", (
             Query(f"sum by (queue_name) (rate({ns.sel('celery_task_received_total', queue_name='~' + t.queue_regex)}[5m]))",
                   "received {{queue_name}}"),
             Query(f"sum by (queue_name) (rate({ns.sel('celery_task_started_total', queue_name='~' + t.queue_regex)}[5m]))",
                   "started {{queue_name}}")), unit="ops"),
         Panel("Celery workers up", (Query(f"sum({ns.sel('celery_worker_up')})", "workers"),
-                                    Query(f"sum({ns.sel('kube_pod_status_ready', pod='~celery-.*', condition='true')})",
+                                    Query(f"sum({ns.sel('kube_pod_status_ready', pod='~' + CELERY_WORKER_PODS, condition='true')})",
                                           "ready pods"))),
         Panel("Beat heartbeat age", (Query(f"time() - max({ns.sel('redis_key_value', key=t.beat_key)})", "beat"),),
               unit="s", kind="stat", description="Seconds since Celery beat last wrote its heartbeat."),
@@ -59,6 +63,13 @@ def queue_health(t: Targets) -> Dashboard:
                                Query(f"max({ns.sel('redis_memory_max_bytes')})", "maxmemory")), unit="bytes",
               description="Redis never evicts queued messages: at maxmemory, new tasks are refused."),
     ))
+
+
+def backlog_age(depth: str) -> str:
+    """Seconds since each queue was last empty; BACKLOG_HORIZON_S for one not empty since."""
+    h = BACKLOG_HORIZON_S
+    return (f"(time() - max by (queue_name) (max_over_time(timestamp({depth} == 0)[{h}s:1m]))) "
+            f"or (max by (queue_name) ({depth}) * 0 + {h})")
 
 
 def batch_status(t: Targets) -> Dashboard:

@@ -1,5 +1,6 @@
 """Alerts that guard the tenant's data: a datastore down, a volume filling up, a backup
-overdue. Each names the `dataplane` command of its runbook (docs/operations.md). Pure.
+overdue, and `alert`, the builder of every rule: its `runbook_url` is the alert's anchor
+in docs/operations.md, where the `dataplane` command to run is named. Pure.
 """
 
 from __future__ import annotations
@@ -20,34 +21,42 @@ def rule_group(ns: Scope, tenant: str, datastores: list[str], stale_after_s: dic
                f"--inventory <bucket listing>` ({RUNBOOK}#restore).")
     sets = "|".join(datastores)
     rules = [
-        _alert("DataplaneDatastoreDown",
+        alert("DataplaneDatastoreDown",
                f"max by (statefulset) ({ns.sel('kube_statefulset_status_replicas_ready', statefulset='~' + sets)}) < 1",
-               DOWN_FOR, "critical", "restore", "Datastore {{ $labels.statefulset }} has no ready replica.",
-               f"Run `dataplane status {tenant}` and `dataplane doctor {tenant}` for the cause. " + restore),
-        _alert("DataplaneVolumeAlmostFull",
+               DOWN_FOR, "critical", "Datastore {{ $labels.statefulset }} has no ready replica.",
+               "{{ $value }} ready replicas. " f"Run `dataplane status {tenant}` and `dataplane doctor {tenant}` for the cause. " + restore),
+        alert("DataplaneVolumeAlmostFull",
                f"max by (persistentvolumeclaim) ({ns.sel('kubelet_volume_stats_used_bytes')} "
                f"/ {ns.sel('kubelet_volume_stats_capacity_bytes')}) > {VOLUME_FULL_RATIO}",
-               VOLUME_FOR, "warning", "volumes", "Volume {{ $labels.persistentvolumeclaim }} is more than "
+               VOLUME_FOR, "warning", "Volume {{ $labels.persistentvolumeclaim }} is more than "
                + f"{VOLUME_FULL_RATIO:.0%} full.",
-               f"A full volume stops the datastore. `dataplane status {tenant}` shows the datastores; grow the volume "
+               "It is {{ $value | humanizePercentage }} full. " f"A full volume stops the datastore. `dataplane status {tenant}` shows the datastores; grow the volume "
                f"by a PVC expansion ({RUNBOOK}#volumes).")]
     for ds in (d for d in datastores if d in stale_after_s):
         job = f"backup-{ds}"
         last = (f"max({ns.sel('kube_cronjob_status_last_successful_time', cronjob=job)} "
                 f"or {ns.sel('kube_cronjob_created', cronjob=job)})")
-        rules.append(_alert(f"DataplaneBackupStale{ds.capitalize()}", f"time() - {last} > {stale_after_s[ds]}", "0m",
-                            "critical", "backups", f"The last successful {ds} backup is older than {stale_after_s[ds]}s "
+        rules.append(alert(f"DataplaneBackupStale{ds.capitalize()}", f"time() - {last} > {stale_after_s[ds]}", "0m",
+                            "critical", f"The last successful {ds} backup is older than {stale_after_s[ds]}s "
                             "(twice its schedule).",
-                            f"Check the failed Jobs: `kubectl -n {ns.value} get jobs -l app.kubernetes.io/component=backup`; "
+                            "It is {{ $value | humanizeDuration }} old. " f"Check the failed Jobs: `kubectl -n {ns.value} get jobs -l app.kubernetes.io/component=backup`; "
                             f"`dataplane doctor {tenant}` shows the pods' errors. Run one now with `kubectl -n {ns.value} "
                             f"create job --from=cronjob/{job} {job}-manual` ({RUNBOOK}#backups)."))
     return {"name": "dataplane.data", "rules": rules}
 
 
-def _alert(name: str, expr: str, for_: str, severity: str, section: str, summary: str, description: str) -> dict[str, Any]:
+def runbook_url(alert_name: str) -> str:
+    """The alert's anchor in docs/operations.md (BackupStale<Datastore> share one)."""
+    anchor = alert_name.lower()
+    return f"{RUNBOOK}#" + ("dataplanebackupstale" if anchor.startswith("dataplanebackupstale") else anchor)
+
+
+def alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict[str, Any]:
     rule: dict[str, Any] = {"alert": name, "expr": expr}
     if for_ != "0m":
         rule["for"] = for_
     rule["labels"] = {"severity": severity}
-    rule["annotations"] = {"summary": summary, "description": description, "runbook_url": f"{RUNBOOK}#{section}"}
+    rule["annotations"] = {"summary": summary, "description": description, "runbook_url": runbook_url(name)}
     return rule
+
+

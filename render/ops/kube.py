@@ -41,9 +41,8 @@ def require_client() -> None:
     """The ops extra is installed (checked first: without it nothing else matters)."""
     try:
         import kubernetes  # noqa: F401
-    except ImportError:
-        raise OpsError("the Kubernetes client is not installed",
-                       "install the ops extra: pip install -e '.[ops]'") from None
+    except ImportError:  # the CLI says which extra brings it, and exits 4 (render/exitcodes.py)
+        raise ModuleNotFoundError("No module named 'kubernetes'", name="kubernetes") from None
 
 
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
@@ -51,19 +50,42 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
     try:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
-    except ImportError:
-        raise OpsError("the Kubernetes client is not installed",
-                       "install the ops extra: pip install -e '.[ops]'") from None
+    except ImportError:  # the CLI says which extra brings it, and exits 4 (render/exitcodes.py)
+        raise ModuleNotFoundError("No module named 'kubernetes'", name="kubernetes") from None
 
-    api = client.ApiClient(configuration=client.Configuration())
+    # The configuration is complete before the ApiClient exists: the client builds its TLS
+    # pool (the cluster's CA, client certificates) once, when it is created.
+    configuration = client.Configuration()
     try:
-        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=api.configuration)
+        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
     except ConfigException as e:
         raise OpsError(f"no usable Kubernetes configuration: {e}",
                        "set KUBECONFIG or pass --kubeconfig (and --context) for your tenant's cluster") from None
     except (OSError, ValueError, TypeError) as e:
         raise OpsError(f"cannot read the kubeconfig: {e}", "check the file given by --kubeconfig or KUBECONFIG") from None
+    send_bearer_token(configuration)
+    api = client.ApiClient(configuration=configuration)
     return Cluster(client.CoreV1Api(api), client.CustomObjectsApi(api), str(api.configuration.host))
+
+
+def send_bearer_token(configuration: Any) -> None:
+    """The kubeconfig loader stores a token under api_key["authorization"], but the client
+    sends only what auth_settings() names ("BearerToken"): copy it there, and again each
+    time the loader's refresh hook renews it (exec plugins such as gke-gcloud-auth-plugin)."""
+    def copy(conf: Any) -> None:
+        if "authorization" in conf.api_key:
+            conf.api_key["BearerToken"] = conf.api_key["authorization"]
+
+    refresh = configuration.refresh_api_key_hook
+
+    def hook(conf: Any) -> None:
+        if refresh is not None:
+            refresh(conf)
+        copy(conf)
+
+    copy(configuration)
+    if refresh is not None:
+        configuration.refresh_api_key_hook = hook
 
 
 def call(cluster: Cluster, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -155,13 +177,17 @@ def _ray_service_or_none(cluster: Cluster, namespace: str, **kwargs: Any) -> Any
         raise
 
 
-def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, index: int, group: str,
-                          replicas: int) -> None:
-    """JSON patch of one worker group's replicas; the `test` op refuses if the list moved."""
-    patch = [
+def worker_replicas_patch(index: int, group: str, replicas: int) -> list[dict[str, Any]]:
+    return [
         {"op": "test", "path": f"/spec/workerGroupSpecs/{index}/groupName", "value": group},
         {"op": "replace", "path": f"/spec/workerGroupSpecs/{index}/replicas", "value": replicas},
     ]
+
+
+def patch_worker_replicas(cluster: Cluster, namespace: str, ray_cluster: str, index: int, group: str,
+                          replicas: int) -> None:
+    """JSON patch of one worker group's replicas; the `test` op refuses if the list moved."""
+    patch = worker_replicas_patch(index, group, replicas)
     call(cluster, f"patch raycluster {ray_cluster} in {namespace}", cluster.custom.patch_namespaced_custom_object,
          RAY_GROUP, RAY_VERSION, namespace, "rayclusters", ray_cluster, patch,
          _content_type="application/json-patch+json")

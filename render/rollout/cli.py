@@ -53,14 +53,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     back.add_argument("--reason", help="why, for the record (one line)")
     for verb in (adv, back):
         verb.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
+        verb.add_argument("--dry-run", action="store_true",
+                          help="print what would be committed and pushed; write nothing")
         verb.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
         verb.add_argument("--commit-status", action="store_true",
                           help="set the status `dataplane/rollout` on the release's commit (needs $GITHUB_TOKEN, "
                                "$GITHUB_REPOSITORY)")
-    adv.set_defaults(run=lambda a: advance(root=a.repo, client=lambda: _client(a.argocd_url), push=a.push,
-                                           summary=a.summary, status=a.commit_status))
-    back.set_defaults(run=lambda a: rollback(root=a.repo, every_wave=a.every_wave, reason=a.reason, push=a.push,
-                                             summary=a.summary, status=a.commit_status))
+    adv.set_defaults(writes=True, run=lambda a: advance(root=a.repo, client=lambda: _client(a.argocd_url), push=a.push,
+                                                        summary=a.summary, status=a.commit_status, dry_run=a.dry_run))
+    back.set_defaults(writes=True, run=lambda a: rollback(root=a.repo, every_wave=a.every_wave, reason=a.reason,
+                                                          push=a.push, summary=a.summary, status=a.commit_status,
+                                                          dry_run=a.dry_run))
 
 
 def _client(url: str | None) -> ArgoCD:
@@ -108,23 +111,26 @@ class Outcome:
 
 
 def advance(*, root: Path, client: Callable[[], ArgoCD], clock: Clock = utc_now, push: bool = False,
-            summary: Path | None = None, status: bool = False) -> int:
+            summary: Path | None = None, status: bool = False, dry_run: bool = False) -> int:
     authority.require(root, authority.ROLLOUT_ADVANCE)
     outcomes: list[Outcome] = []
 
-    def apply() -> list[str]:
+    def apply(work: Path) -> list[str]:
         outcomes.clear()
-        outcome, sha = _advance_once(root, client, clock())
+        outcome, sha = _advance_once(work, client, clock())
         outcomes.append(outcome)
         return [sha] if sha else []
 
     try:
-        result = deploy.push_change(root, apply, push=push)
+        result = deploy.push_change(root, apply, push=push, dry_run=dry_run)
     except ArgoCDError as e:
         print(f"dataplane: cannot read ArgoCD, nothing changed: {e}", file=sys.stderr)
         return 1
     if result is None:
         return 1
+    if dry_run:
+        print(outcomes[0].message if outcomes else "")
+        return 0
     return _report(outcomes[0], "advance", result.commits, summary, status)
 
 
@@ -190,26 +196,29 @@ def _transition(root: Path, repo: Repo, state: State, d: gate.Decision, now: dat
 
 
 def rollback(*, root: Path, every_wave: bool = False, reason: str | None = None, push: bool = False,
-             summary: Path | None = None, status: bool = False) -> int:
+             summary: Path | None = None, status: bool = False, dry_run: bool = False) -> int:
     authority.require(root, authority.ROLLOUT_ROLLBACK)
     note = _reason(reason)
     outcomes: list[Outcome] = []
 
-    def apply() -> list[str]:
+    def apply(work: Path) -> list[str]:
         outcomes.clear()
-        state = read_state(root)
+        state = read_state(work)
         if state is None or state.status not in (ROLLING, HALTED, COMPLETE) or state.current < 0:
             said = f"the rollout of {state.label()} is {state.status}" if state else "no rollout recorded"
             outcomes.append(Outcome(f"{said}; nothing to roll back", state))
             return []
         why = note or (state.reason if state.status == HALTED else "rolled back by hand")
-        new, restored, sha = moves.rollback(root, deploy.load_valid(root), state, why, every_wave)
+        new, restored, sha = moves.rollback(work, deploy.load_valid(work), state, why, every_wave)
         outcomes.append(Outcome(f"rolled back {', '.join(restored) or 'no tenant'} to their previous release", new))
         return [sha] if sha else []
 
-    result = deploy.push_change(root, apply, push=push)
+    result = deploy.push_change(root, apply, push=push, dry_run=dry_run)
     if result is None:
         return 1
+    if dry_run:
+        print(outcomes[0].message if outcomes else "")
+        return 0
     return _report(outcomes[0], "rollback", result.commits, summary, status)
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from render import layout
 from render.load import Document, read_yaml
-from render.problems import ProblemsError
+from render.problems import Problem, ProblemsError
 from render.validate.schemas import check_schema
 from render.workflows.release import Target
 
@@ -114,6 +114,11 @@ def state_text(state: State) -> str:
 def from_document(doc: Document) -> State:
     """The state from rollout/state.yaml; a hand edit that breaks it is a Problem."""
     problems = check_schema(doc, "rollout_state")
+    status = doc.data.get("status")
+    if status in (HALTED, ROLLED_BACK) and not doc.data.get("reason"):
+        problems.append(doc.problem(("status",), f"a {status.replace('_', ' ')} rollout needs `reason`",
+                                    "add reason: <why>, e.g. the tenant and the ArgoCD status that stopped it",
+                                    at_value=True))
     if problems:
         raise ProblemsError(problems)
     d = doc.data
@@ -149,6 +154,15 @@ def read_state(root: Path) -> State | None:
     if not (root / layout.ROLLOUT_STATE_FILE).is_file():
         return None
     return from_document(read_yaml(root, layout.ROLLOUT_STATE_FILE))
+
+
+def state_file_problems(root: Path) -> list[Problem]:
+    """The problems of rollout/state.yaml, for `dataplane validate` (none when absent)."""
+    try:
+        read_state(root)
+    except ProblemsError as e:
+        return e.problems
+    return []
 
 
 def write_state(root: Path, state: State) -> None:

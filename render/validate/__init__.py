@@ -20,6 +20,7 @@ from render import migration
 from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
 from render.validate import (
+    cloud_rules,
     data_rules,
     effective_rules,
     extractor_names,
@@ -31,7 +32,7 @@ from render.validate import (
 )
 from render.validate.schemas import check_schema, schema
 
-__all__ = ["validate_repo", "validate_tenant", "warnings"]
+__all__ = ["validate_prices", "validate_repo", "validate_tenant", "warnings"]
 
 
 def validate_repo(repo: Repo) -> list[Problem]:
@@ -87,6 +88,7 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     problems += file_rules.check_env(files.overrides, protected)
     if not shape:
         problems += file_rules.check_cluster(files.tenant, repo.current.platform)
+        problems += cloud_rules.tenant_problems(files.tenant, repo.current.platform) + cloud_rules.endpoint_problems(files.tenant)
         problems += data_rules.lifecycle_problems(files.tenant, repo.current.platform.data)
         problems += file_rules.check_restore(files.tenant)
     problems += file_rules.check_secret_store(files.tenant, repo.current.platform)
@@ -108,6 +110,7 @@ def _registry_problems(shared: PlatformInputs, releases: list[Problem]) -> list[
     problems = (check_schema(platform, "platform") + check_schema(extractors, "extractors")
                 + file_rules.check_quantities(platform, "platform") + file_rules.check_quantities(extractors, "extractors"))
     if not problems:
+        problems += cloud_rules.address_problems(platform)
         problems += effective_rules.registry_rules(platform, extractors)
         problems += [] if problems else placement_rules.registry_problems(platform, extractors)[0]
         problems += file_rules.check_env(platform, [])
@@ -115,6 +118,19 @@ def _registry_problems(shared: PlatformInputs, releases: list[Problem]) -> list[
         problems += extractor_names.check_aliases(extractors)
         problems += image_rules.check_platform_images(platform, shared.releases if not releases else Document("", {}, {}))
         problems += data_rules.volume_problems(platform)
+    return problems
+
+
+def validate_prices(repo: Repo, prices: Document) -> list[Problem]:
+    """registry/prices.yaml against its schema, and the regions placed on it: every cluster
+    of the current platform names a priced region, and so does every tenant."""
+    problems = check_schema(prices, "prices")
+    usable = None if problems else prices
+    problems += cloud_rules.cluster_problems(repo.current.platform, usable)
+    if usable is not None:
+        for files in repo.tenants.values():
+            if not check_schema(files.tenant, "tenant"):  # a malformed region is the schema's to report
+                problems += cloud_rules.priced_problems(files.tenant, usable)
     return problems
 
 

@@ -13,7 +13,7 @@ from render import emit, fleet, git, layout
 from render.load import Repo, load_platform_at, load_repo
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
-from render.workflows import scope
+from render.workflows import preconditions, scope
 from render.workflows.release import Target, release_text, target_of
 
 
@@ -91,12 +91,36 @@ def commit_tenant(root: Path, tenant: str, message: str, *, release: bool) -> li
     return [sha] if sha else []
 
 
-def push_change(root: Path, apply: Callable[[], list[str]], *, push: bool) -> git.Pushed | None:
-    """git.deploy with the workflow's token ($GITHUB_TOKEN, through git's environment).
+def push_change(root: Path, apply: Callable[[Path], list[str]], *, push: bool,
+                dry_run: bool = False) -> git.Pushed | None:
+    """git.deploy with the workflow's token ($GITHUB_TOKEN, through git's environment), after
+    the preconditions (render/workflows/preconditions.py); `apply` commits in the folder it
+    is given. Prints what was committed, tagged and pushed. With `dry_run`, the change is
+    applied to a throwaway clone and reported instead: an empty result.
     A git failure (a push still rejected, say) is reported in one line: None."""
     env = git.auth_env(os.environ.get("GITHUB_TOKEN"), os.environ.get("GITHUB_SERVER_URL", "https://github.com"))
+    preconditions.check(root, push=push, env=env)
+    if dry_run:
+        print("\n".join(preconditions.rehearse(root, apply, push=push).lines()))
+        return git.Pushed([], 0)
+    before, tags = git.head(root), set(git.run(root, "tag", "--list").split())
     try:
-        return git.deploy(root, apply, push=push, env=env)
+        result = git.deploy(root, lambda: apply(root), push=push, env=env)
     except git.GitError as e:
+        _restore(root, before, tags)
         print(f"dataplane: {e}", file=sys.stderr)
         return None
+    except BaseException:
+        _restore(root, before, tags)  # a refused input found midway: the run leaves nothing behind
+        raise
+    print("\n".join(preconditions.report(before, root, tags, push)))
+    return result
+
+
+def _restore(root: Path, head: str, tags: set[str]) -> None:
+    """Undo a run that failed: its commits, tags and files. The preconditions made sure the
+    tree was clean and nothing was ahead of the remote, so only the run's own work goes."""
+    git.run(root, "reset", "-q", "--hard", head)
+    git.run(root, "clean", "-q", "-f", "-d")
+    for tag in set(git.run(root, "tag", "--list").split()) - tags:
+        git.run(root, "tag", "-d", tag)

@@ -35,6 +35,8 @@ def test_the_config_of_one_tenant_is_wrong_for_another() -> None:
     ({"broker_transport_options": {}}, ("broker_transport_options", "global_keyprefix"), "must be 'acme:'"),
     ({"broker_url": "redis://redis.tenant-globex.svc.cluster.local:6379/0"}, ("broker_url",), "not acme's own Redis"),
     ({"task_queues": ["acme.default"]}, ("task_queues",), "Celery cannot build the queues"),
+    ({"task_send_sent_event": False}, ("task_send_sent_event",), "must be true: producers must publish task-sent"),
+    ({"worker_send_task_events": None}, ("worker_send_task_events",), "must be true"),
 ])
 def test_each_rule_is_enforced(changes: dict[str, Any], path: tuple[str, ...], words: str) -> None:
     problems = check_config("acme", broken(**changes))

@@ -21,7 +21,7 @@ VALIDATORS = ("kubernetes", "custom resources", "ray serve", "celery", "yamllint
 
 def summary(out: str) -> dict[str, str]:
     """Summary lines by validator (`ok   kubernetes ...` -> {'kubernetes': 'ok   kubernetes ...'})."""
-    lines = [line for line in out.splitlines() if line.startswith(("ok   ", "FAIL "))]
+    lines = [line for line in out.splitlines() if line.startswith(("ok   ", "FAIL ", "skip "))]
     return {v: line for v in VALIDATORS for line in lines if line[5:].startswith(v)}
 
 
@@ -52,15 +52,21 @@ def test_a_generated_fleet_of_50_tenants_passes_every_validator(tmp_path: Path, 
     assert not (ROOT / "render" / "conformance" / "schemas").exists()
 
 
-def test_without_a_crd_folder_custom_resources_are_reported_skipped(capsys: pytest.CaptureFixture[str]) -> None:
-    assert validate(root=ROOT, tenants=["acme"], deep=True, crds=None, require_crds=False) == 0
+def test_a_fresh_clone_checks_custom_resources_with_the_vendored_crds(capsys: pytest.CaptureFixture[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATAPLANE_CRDS", raising=False)
+    assert validate(root=ROOT, tenants=["acme"], deep=True, crds=None, require_crds=True) == 0
     line = summary(capsys.readouterr().out)["custom resources"]
-    assert line.startswith("ok   ") and "skipped: no CRD folder" in line and "RayService" in line
+    assert line.startswith("ok   custom resources (CRDs: vendored, render/crds): ") and ", 0 failures" in line
+    assert "RayService" in line and "skip" not in line
 
 
-def test_ci_turns_the_skip_into_a_failure(capsys: pytest.CaptureFixture[str]) -> None:
-    assert validate(root=ROOT, tenants=["acme"], deep=True, crds=None, require_crds=True) == 1
-    assert summary(capsys.readouterr().out)["custom resources"].startswith("FAIL ")
+def test_a_skipped_check_says_skip_and_ci_turns_it_into_a_failure() -> None:
+    outcome = {o.name.split(" (")[0]: o for o in deep.run(ROOT, tenants=["acme"], crds=None)}["custom resources"]
+    assert outcome.status == "skip" and outcome.line().startswith("custom resources (upstream CRDs): no CRD folder")
+    assert "RayService" in outcome.line()
+    required = deep.run(ROOT, tenants=["acme"], crds=None, require_crds=True)[1]
+    assert required.status == "FAIL" and "(required here, so this fails)" in required.line()
 
 
 def test_a_broken_rendered_object_fails_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

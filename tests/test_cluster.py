@@ -1,0 +1,194 @@
+"""The committed output on a real control plane (render/cluster/): kube-apiserver with a
+managed cluster's admission plugins, etcd, kube-controller-manager, kube-scheduler, kwok
+nodes shaped like the node model, and the KubeRay operator, all built from the pinned Go
+modules of tools/cluster/. Marker `cluster` (.ci/run runs it on its own). One control
+plane per module, stopped by pid at the end whatever happened.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from render.cluster import api, apply, bootstrap, control_plane, health, session, verify
+from tests.support import ROOT, need, need_binary
+
+# A bound for every test (its share of the module's `up` and `apply` included); the first
+# test also carries a cold build's bound.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+
+TENANT, OTHER = "acme", "globex"
+NS = f"tenant-{TENANT}"
+BUILD_AND_UP_TIMEOUT_S = 3000  # the first run builds every component (docs/benchmarks.md)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control_plane.Paths]:
+    need("kubernetes")
+    need("lupa.lua51")
+    need_binary("go", "install Go (the Go module proxy builds the control plane)")
+    if not bootstrap.crds_dir(ROOT).is_dir():
+        pytest.skip("no upstream CRDs (DATAPLANE_CRDS)")
+    p = control_plane.paths(tmp_path_factory.mktemp("cluster"))
+    lines: list[str] = []
+    try:
+        session.up(ROOT, p, lines.append)
+        yield p
+    finally:
+        session.down(ROOT, p)
+        assert not control_plane.running_pids(p), "every process is stopped by its pid"
+
+
+@pytest.fixture(scope="module")
+def applied(cluster: control_plane.Paths) -> apply.Report:
+    admin = api.connect(str(cluster.kubeconfig))
+    deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
+    return apply.run(ROOT, admin, deploy, None, lambda _: None)
+
+
+def admin_api(p: control_plane.Paths) -> api.Api:
+    return api.connect(str(p.kubeconfig))
+
+
+def operator_api(p: control_plane.Paths, tenant: str = TENANT) -> api.Api:
+    """The tenant's operator as the API server sees them: a user in the tenant's group."""
+    return api.connect(str(p.kubeconfig), impersonate=f"alice@{tenant}.example.com", groups=(f"{tenant}-operators",))
+
+
+@pytest.mark.timeout(BUILD_AND_UP_TIMEOUT_S + 600)
+def test_every_example_tenant_converges_in_one_pass(cluster: control_plane.Paths, applied: apply.Report) -> None:
+    admin = admin_api(cluster)
+    namespaces = verify.tenant_namespaces(admin)
+    assert namespaces == sorted(f"tenant-{t}" for t in session.tenant_clouds(ROOT))
+    assert verify.check(admin, namespaces) == []
+    for ns in namespaces:
+        pods = api.items(admin, "v1", "Pod", ns)
+        ray = [p for p in pods if p["metadata"].get("labels", {}).get("ray.io/node-type")]
+        owners = {o["kind"] for p in ray for o in p["metadata"].get("ownerReferences") or []}
+        assert owners == {"RayCluster"}, f"{ns}: Ray pods are made by the KubeRay operator"
+        assert {p["metadata"]["labels"]["ray.io/node-type"] for p in ray} >= {"head", "worker"}
+
+
+def test_a_second_sync_changes_nothing_and_stays_healthy(cluster: control_plane.Paths, applied: apply.Report) -> None:
+    """ArgoCD's self-heal re-applies the same output: every object accepted again as it is
+    (no immutable field, no conflict), every wave still healthy."""
+    admin = admin_api(cluster)
+    before = {p["metadata"]["uid"] for ns in verify.tenant_namespaces(admin) for p in api.items(admin, "v1", "Pod", ns)}
+    deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
+    again = apply.run(ROOT, admin, deploy, [TENANT, OTHER], lambda _: None)
+    assert again.objects > 0
+    after = {p["metadata"]["uid"] for ns in verify.tenant_namespaces(admin) for p in api.items(admin, "v1", "Pod", ns)}
+    assert after == before, "no pod was replaced by a sync of unchanged output"
+
+
+def _refused(call: Any) -> api.Refused:
+    with pytest.raises(api.Refused) as e:
+        call()
+    return e.value
+
+
+def _access(who: api.Api, verb: str, resource: str, namespace: str, subresource: str = "", group: str = "") -> bool:
+    """The API server's own authorizer, asked by the identity itself (SelfSubjectAccessReview)."""
+    body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"namespace": namespace, "verb": verb, "resource": resource,
+                                            "subresource": subresource, "group": group}}}
+    out = api.request(who, "post", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body)
+    return bool(out.status.allowed)
+
+
+def test_tenant_operator_access_table(cluster: control_plane.Paths, applied: apply.Report) -> None:
+    op = operator_api(cluster)
+    assert api.items(op, "v1", "Pod", NS), "views pods"
+    api.items(op, "v1", "Event", NS)  # views events
+    assert _access(op, "get", "pods", NS, "log") and _access(op, "create", "pods", NS, "portforward")
+    assert _access(op, "get", "rayservices", NS, group="ray.io")
+    cluster_name = api.items(op, "ray.io/v1", "RayCluster", NS)[0]["metadata"]["name"]
+    groups = api.get(op, "ray.io/v1", "RayCluster", cluster_name, NS)["spec"]["workerGroupSpecs"]  # type: ignore[index]
+    i = next(n for n, g in enumerate(groups) if g["groupName"] == "cpu-workers")
+    scale = [{"op": "test", "path": f"/spec/workerGroupSpecs/{i}/groupName", "value": "cpu-workers"},
+             {"op": "replace", "path": f"/spec/workerGroupSpecs/{i}/replicas", "value": 2}]
+    api.request(op, "patch", f"/apis/ray.io/v1/namespaces/{NS}/rayclusters/{cluster_name}", scale,
+                "application/json-patch+json")  # scales a worker group
+    worker = next(p for p in api.items(op, "v1", "Pod", NS) if p["metadata"]["labels"].get("ray.io/group") == "cpu-workers")
+    api.request(op, "delete", f"/api/v1/namespaces/{NS}/pods/{worker['metadata']['name']}")  # restarts a pod
+
+    assert _refused(lambda: api.get(op, "v1", "Secret", "redis-credentials", NS)).status == 403
+    assert _refused(lambda: api.request(op, "patch", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles/tenant-operator",
+                                        {"rules": []}, "application/merge-patch+json")).status == 403
+    assert _refused(lambda: api.items(op, "v1", "Pod", f"tenant-{OTHER}")).status == 403
+    image = [{"op": "replace", "path": f"/spec/workerGroupSpecs/{i}/template/spec/containers/0/image",
+              "value": "docker.io/attacker/miner:latest"}]
+    e = _refused(lambda: api.request(op, "patch", f"/apis/ray.io/v1/namespaces/{NS}/rayclusters/{cluster_name}", image,
+                                     "application/json-patch+json"))
+    assert "only worker-group replicas, minReplicas and maxReplicas may change here" in e.message
+
+
+def _pod(name: str, image: str, **spec: Any) -> dict[str, Any]:
+    container = {"name": "c", "image": image, "securityContext": {
+        "allowPrivilegeEscalation": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"}}}
+    container.update(spec.pop("container", {}))
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NS},
+            "spec": {"containers": [container], **spec}}
+
+
+ENGINE = "ghcr.io/dataplane-platform/engine:2026.11.3"
+
+
+@pytest.mark.parametrize(("attack", "pod", "message"), [
+    ("privileged", _pod("x-privileged", ENGINE, container={"securityContext": {"privileged": True}}),
+     'violates PodSecurity "restricted:v1.33": privileged (container "c" must not set securityContext.privileged=true)'),
+    ("hostPath", _pod("x-hostpath", ENGINE, volumes=[{"name": "h", "hostPath": {"path": "/"}}]),
+     'violates PodSecurity "restricted:v1.33": restricted volume types (volume "h" uses restricted volume type "hostPath")'),
+    ("foreign image", _pod("x-image", "docker.io/attacker/miner:latest"),
+     "image(s) docker.io/attacker/miner:latest refused in tenant-acme"),
+    ("another tenant's fork", _pod("x-fork", "ghcr.io/dataplane-platform/engine:tenant-globex-0123abc"),
+     "image(s) ghcr.io/dataplane-platform/engine:tenant-globex-0123abc refused in tenant-acme"),
+    ("platform image by tag, not digest", _pod("x-tag", "docker.io/library/redis:7.4.5-alpine"),
+     "image(s) docker.io/library/redis:7.4.5-alpine refused in tenant-acme"),
+])
+def test_the_api_server_refuses(cluster: control_plane.Paths, applied: apply.Report, attack: str,
+                                pod: dict[str, Any], message: str) -> None:
+    """Pods the deploy identity itself may not create: Pod Security and the image policy."""
+    deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
+    e = _refused(lambda: api.apply(deploy, pod))
+    assert message in e.message, (attack, e.message)
+
+
+def test_dataplane_scale_and_status_against_the_cluster(cluster: control_plane.Paths, applied: apply.Report,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The quick-scaling story on the real cluster: `dataplane scale` patches the RayCluster
+    (admitted by dataplane-operator-scale-only), the real operator creates the pod, the
+    scheduler places it on a node with room for it, and `dataplane status` reads it back.
+    (batch-workers would wait for a new node: see docs/validation.md, "What the cluster showed".)"""
+    from render.commands import scale, status
+
+    tenant = "globex"
+    ns = f"tenant-{tenant}"
+    assert scale.scale(tenant=tenant, group="cpu-workers", replicas=2, kubeconfig=str(cluster.kubeconfig), root=ROOT) == 0
+    admin = admin_api(cluster)
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        batch = [p for p in api.items(admin, "v1", "Pod", ns) if p["metadata"]["labels"].get("ray.io/group") == "cpu-workers"]
+        if len(batch) == 2 and all(health.judge(p)[0] == health.HEALTHY for p in batch):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"not 2 Ready cpu workers in {ns}: {[health.pod_reason(p) for p in batch]}")
+    assert verify.check(admin, [ns]) == []
+    capsys.readouterr()
+    assert status.status(tenant=tenant, kubeconfig=str(cluster.kubeconfig), root=ROOT) == 0
+    assert "cpu-workers" in capsys.readouterr().out
+
+
+def test_processes_are_stopped_by_pid(tmp_path: Path) -> None:
+    """`down` with nothing running stops nothing and fails nothing."""
+    if shutil.which("go") is None:
+        pytest.skip("no Go")
+    p = control_plane.paths(tmp_path)
+    assert control_plane.running_pids(p) == {}
