@@ -31,11 +31,13 @@ def generate_fleet(root: Path, n: int, seed: int = 0) -> list[str]:
         shutil.copytree(REPO / folder, root / folder, dirs_exist_ok=True)
     platform = yaml.safe_load((root / "registry/platform.yaml").read_text(encoding="utf-8"))
     extractors = yaml.safe_load((root / "registry/extractors.yaml").read_text(encoding="utf-8"))["extractors"]
+    recorded = yaml.safe_load((root / "registry/releases.yaml").read_text(encoding="utf-8"))["releases"]
+    digests = {r["version"]: r["digest"] for r in recorded}
     rng = random.Random(seed)
     names = []
     for i in range(n):
         name = f"{WORDS[i % len(WORDS)]}-{i:05d}"
-        files = tenant_files(rng, name, i, platform, extractors)
+        files = tenant_files(rng, name, i, platform, extractors, digests)
         folder = root / "tenants" / name
         folder.mkdir(parents=True, exist_ok=True)
         for file, text in files.items():
@@ -55,7 +57,7 @@ def _canaries(root: Path, names: list[str]) -> None:
 
 
 def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, Any],
-                 extractors: dict[str, Any]) -> dict[str, str]:
+                 extractors: dict[str, Any], digests: dict[str, str]) -> dict[str, str]:
     """The three input files of one tenant, as YAML text."""
     cloud = "gcp" if rng.random() < 0.6 else "aws"
     # A cluster the platform declares (its issuer and address ranges), in its region.
@@ -79,7 +81,7 @@ def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, 
     return {
         "tenant.yaml": _text("tenant", tenant),
         "overrides.yaml": _text("overrides", overrides(rng, extractors)),
-        "release.yaml": _text("release", release(rng, name, platform)),
+        "release.yaml": _text("release", release(rng, name, platform, digests)),
     }
 
 
@@ -147,14 +149,17 @@ def group_size(rng: random.Random, group: str) -> dict[str, Any]:
     return out
 
 
-def release(rng: random.Random, name: str, platform: dict[str, Any]) -> dict[str, Any]:
+def release(rng: random.Random, name: str, platform: dict[str, Any], digests: dict[str, str]) -> dict[str, Any]:
+    """A platform release recorded in registry/releases.yaml, or a recorded fork build."""
     repository = platform["engine"]["repository"]
     roll = rng.random()
-    if roll < 0.1:  # a fork deploy: tenant-<name>-<sha>
+    if roll < 0.1:  # a fork deploy: the tenant's own package, tag tenant-<name>-<sha>, recorded
+        sha, digest = f"{rng.getrandbits(28):07x}", f"sha256:{rng.getrandbits(256):064x}"
         return {"platform_version": platform["platform_version"],
-                "image": f"{repository}:tenant-{name}-{rng.getrandbits(28):07x}"}
+                "image": f"{repository}-tenant-{name}:tenant-{name}-{sha}@{digest}",
+                "fork_builds": [{"sha": sha, "digest": digest}]}
     version = platform["platform_version"] if roll < 0.8 else rng.choice(OLD_RELEASES)
-    return {"platform_version": version, "image": f"{repository}:{version}"}
+    return {"platform_version": version, "image": f"{repository}:{version}@{digests[version]}"}
 
 
 def _text(kind: str, data: dict[str, Any]) -> str:

@@ -57,6 +57,17 @@ def build_tenant(ctx: dict[str, Any], env: jinja2.Environment, template_names: l
     return dict(sorted(out.items()))
 
 
+def with_object(objects: dict[str, dict[str, Any]], obj: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
+    """`objects` plus `obj`, an object the engine builds in Python rather than from a
+    template (it carries its component label), decorated like every other."""
+    obj = _decorate(obj, name, layout.namespace(name), "")
+    path = f"{layout.rendered_dir(name)}/{layout.object_file(obj['kind'], obj['metadata']['name'])}"
+    if path in objects:
+        raise ProblemsError([Problem(path, 1, 1, "", f"a template renders {path}, which the engine builds itself",
+                                     "rename the template's object")])
+    return dict(sorted({**objects, path: obj}.items()))
+
+
 def _decorate(obj: dict[str, Any], name: str, ns: str, template: str) -> dict[str, Any]:
     kind = obj["kind"]
     meta = obj.setdefault("metadata", {})

@@ -110,6 +110,7 @@ def shared_digest(shared: PlatformInputs) -> str:
     h = hashlib.sha256(b"shared\n")
     h.update(document_digest(shared.platform))
     h.update(document_digest(shared.extractors))
+    h.update(document_digest(shared.releases))
     for name in sorted(shared.templates):
         _add(h, name, shared.templates[name].encode())
     return h.hexdigest()

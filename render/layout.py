@@ -12,6 +12,9 @@ TENANTS_DIR = "tenants"
 EXTRACTORS_FILE = "registry/extractors.yaml"
 PLATFORM_FILE = "registry/platform.yaml"
 OWNERSHIP_FILE = "registry/ownership.yaml"
+# Every platform release (version, image digest, Ray and KubeRay versions): written by
+# `dataplane platform-update` only (render/workflows/image_records.py).
+RELEASES_FILE = "registry/releases.yaml"
 TOMBSTONES_FILE = "registry/tombstones.yaml"
 CODEOWNERS_FILE = ".github/CODEOWNERS"
 TENANT_FILE = "tenant.yaml"

@@ -80,6 +80,11 @@ class PlatformInputs:
     extractors: Document
     platform: Document
     templates: dict[str, str]
+    # registry/releases.yaml as of that revision: the platform releases recorded up to it
+    # (the record only grows, so it holds the release a tenant pinned there runs). A tenant's
+    # admitted digests come from it, so recording a new release leaves pinned tenants' output
+    # byte for byte.
+    releases: Document = field(default_factory=lambda: Document(layout.RELEASES_FILE, {}, {}))
 
     @property
     def template_names(self) -> list[str]:
@@ -207,6 +212,7 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     problems: list[Problem] = []
     extractors = _read_collecting(root, layout.EXTRACTORS_FILE, problems)
     platform = _read_collecting(root, layout.PLATFORM_FILE, problems)
+    releases = _read_collecting(root, layout.RELEASES_FILE, problems)
     names = list_tenants(root) if only is None else only
     tenants = _tenant_files(root, names, problems)
     try:
@@ -217,7 +223,8 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
-    return Repo(PlatformInputs(extractors, platform, templates), tenants, revisions, _peers(root, names) if only else {})
+    return Repo(PlatformInputs(extractors, platform, templates, releases), tenants, revisions,
+                _peers(root, names) if only else {})
 
 
 def _peers(root: Path, loaded: list[str]) -> dict[str, Document]:
@@ -297,7 +304,9 @@ def load_platform_at(tree: GitTree) -> PlatformInputs:
     for rel in tree.files(layout.BASE_DIR):
         if rel.endswith(layout.TEMPLATE_SUFFIX):
             templates[rel] = (tree.read(rel) or b"").decode("utf-8")
-    return PlatformInputs(docs[0], docs[1], templates)
+    raw = tree.read(layout.RELEASES_FILE)
+    releases = parse_bytes(raw, f"{layout.RELEASES_FILE}@{label}") if raw is not None else Document(layout.RELEASES_FILE, {}, {})
+    return PlatformInputs(docs[0], docs[1], templates, releases)
 
 
 def load_repo_at(root: Path, revision: str) -> Repo:

@@ -26,6 +26,7 @@ class Ownership:
     tenant_team: str  # with {tenant}
     tenant_files: tuple[str, ...]
     automation_files: tuple[str, ...]
+    automation_paths: tuple[str, ...] = ()  # repository files only the workflows write
     app_id: int = 0  # the automation's GitHub App
     app_slug: str = ""
     required_checks: tuple[str, ...] = ()
@@ -53,7 +54,7 @@ def load_ownership(root: Path) -> Ownership:
     d = doc.data
     app = d["automation"]
     return Ownership(d["platform_team"], d["tenant_team"], tuple(d["tenant_files"]), tuple(d["automation_files"]),
-                     app["app_id"], app["app_slug"], tuple(app["required_checks"]))
+                     tuple(d.get("automation_paths", ())), app["app_id"], app["app_slug"], tuple(app["required_checks"]))
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def owner_of(path: str, own: Ownership) -> Owner:
             return Owner(GENERATED, name if layout.DNS1123_LABEL.match(name) else None)
     if path == layout.CODEOWNERS_FILE or any(path.startswith(d + "/") for d in layout.OUTPUT_DIRS):
         return Owner(GENERATED)  # platform scopes, and anything else in the closed output trees
-    if path.startswith(layout.ROLLOUT_DIR + "/"):  # the rollout's state: written by the rollout workflow only
+    if path.startswith(layout.ROLLOUT_DIR + "/") or path in own.automation_paths:  # written by workflows only
         return Owner(AUTOMATION)
     return Owner(PLATFORM)
 

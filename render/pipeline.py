@@ -12,7 +12,7 @@ from collections.abc import Callable
 import jinja2
 
 from render import build, context, emit, layout, routing, storage_classes, templates
-from render.admission import policies
+from render.admission import params, policies
 from render.argocd import tenant_apps
 from render.load import PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.merge import Effective, merge_tenant
@@ -29,6 +29,7 @@ def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Enviro
     control-plane/routing/<name>/."""
     eff = effective(files, shared)
     objects = build.build_tenant(context.tenant_context(eff, shared.platform.data), env, shared.template_names)
+    objects = build.with_object(objects, params.configmap(files, shared), files.name)  # whatever the pin
     outputs = {layout.rendered_dir(files.name): {path: emit.dump(obj) for path, obj in objects.items()}}
     outputs.update(tenant_apps.build_tenant(files, eff, objects, shared.platform))
     outputs.update(routing.build_tenant(eff, shared.platform.data))

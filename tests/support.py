@@ -135,7 +135,10 @@ def tenant_yaml(name: str, org: str | None = None, extra: str = "", *, cloud: st
             f"database:\n  mode: {mode}\nvector_store:\n  endpoint: https://qdrant.{region}.dataplane.internal:6333\n{extra}")
 
 
-RELEASE_YAML = 'platform_version: "2026.11.3"\nimage: ghcr.io/dataplane-platform/engine:2026.11.3\n'
+# The example platform's current release, as registry/releases.yaml records it.
+RELEASE_DIGEST = "sha256:a66ae721e056cec20cdea6607e05cbb6ec6f44d002a6b7c8063fce4dcc73ed2c"
+RELEASE_IMAGE = f"ghcr.io/dataplane-platform/engine:2026.11.3@{RELEASE_DIGEST}"
+RELEASE_YAML = f'platform_version: "2026.11.3"\nimage: {RELEASE_IMAGE}\n'
 
 
 def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | None = None):
@@ -149,4 +152,5 @@ def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | N
         for name, texts in tenants.items()
     }
     registry = parse_yaml(extractors, layout.EXTRACTORS_FILE) if extractors else read_yaml(ROOT, layout.EXTRACTORS_FILE)
-    return Repo(PlatformInputs(registry, read_yaml(ROOT, layout.PLATFORM_FILE), read_templates(ROOT)), files)
+    return Repo(PlatformInputs(registry, read_yaml(ROOT, layout.PLATFORM_FILE), read_templates(ROOT),
+                               read_yaml(ROOT, layout.RELEASES_FILE)), files)

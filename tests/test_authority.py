@@ -14,6 +14,8 @@ from render.workflows import authority
 from tests.flow_repo import clone, dataplane, event, git, make_origin, origin_head
 from tests.github_standin import GitHub, in_workflow, serve
 
+RELEASE_DIGEST = "sha256:" + "9" * 64  # what the release job pushed (a stand-in)
+
 PLATFORM, GLOBEX = "platform", "tenant-globex"
 
 
@@ -70,11 +72,11 @@ def test_a_member_may_dispatch_but_a_non_members_rerun_is_refused(
     origin, work = repo
     start = origin_head(origin)
     in_workflow(monkeypatch, "workflow_dispatch", "plat-eng", triggering="globex-dev")
-    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--push") == 2
+    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--digest", RELEASE_DIGEST, "--push") == 2
     _refused(capsys, "platform-dispatch")
     _unchanged(origin, work, start)
     in_workflow(monkeypatch, "workflow_dispatch", "plat-eng")
-    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--push") == 0
+    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--digest", RELEASE_DIGEST, "--push") == 0
     assert origin_head(origin) != start
 
 
@@ -147,7 +149,8 @@ def test_a_fork_deploy_is_dispatched_by_the_tenants_team_only(
     assert dataplane(work, "fork-inputs", "--event", str(payload), "--output", str(output)) == 2
     _refused(capsys, "tenant-dispatch")
     assert not output.exists()
-    assert dataplane(work, "fork-deploy", "--event", str(payload), f"--commit={'a' * 40}", "--push") == 2
+    assert dataplane(work, "fork-deploy", "--event", str(payload), f"--commit={'a' * 40}",
+                     f"--digest=sha256:{'d' * 64}", "--push") == 2
     _unchanged(origin, work, start)
 
 
@@ -185,7 +188,7 @@ def test_no_token_means_no_dispatch(repo: tuple[Path, Path], github: GitHub, mon
     start = origin_head(origin)
     monkeypatch.delenv("DATAPLANE_TEAMS_TOKEN")
     in_workflow(monkeypatch, "workflow_dispatch", "plat-eng")
-    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--push") == 2
+    assert dataplane(work, "platform-update", "--version", "2099.1.1", "--digest", RELEASE_DIGEST, "--push") == 2
     _refused(capsys, "membership-unverifiable")
     _unchanged(origin, work, start)
 
@@ -274,11 +277,13 @@ def test_superseding_a_rollout_needs_the_platform_team(repo: tuple[Path, Path], 
     """Issue 23 item 6: a platform dispatch supersedes the rollout in progress; by a writer
     outside the platform team it is refused and the rollout's state stays as it was."""
     origin, work = repo
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0  # a person, locally
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", RELEASE_DIGEST,
+                     "--push") == 0  # a person, locally
     state = (work / "rollout/state.yaml").read_bytes()
     start = origin_head(origin)
     in_workflow(monkeypatch, "workflow_dispatch", "globex-dev")
-    assert dataplane(work, "platform-update", "--version", "2026.12.2", "--push") == 2
+    assert dataplane(work, "platform-update", "--version", "2026.12.2", "--digest", "sha256:" + "8" * 64,
+                     "--push") == 2
     _refused(capsys, "platform-dispatch")
     assert origin_head(origin) == start and (work / "rollout/state.yaml").read_bytes() == state
     assert b"supersedes" not in state

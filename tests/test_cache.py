@@ -207,7 +207,7 @@ def test_platform_outputs_rebuild_only_when_the_platform_changes(repo: tuple[Pat
     calls: list[str] = []
 
     def platform_app(loaded: Any) -> emit.Outputs:
-        calls.append(loaded.current.platform.data["platform_version"])
+        calls.append(loaded.current.platform.data["env"]["LOG_LEVEL"])
         return {"argocd/platform": {"argocd/platform/version.yaml": calls[-1].encode()}}
 
     monkeypatch.setattr(fleet, "FLEET_BUILDERS", (platform_app,))
@@ -220,9 +220,9 @@ def test_platform_outputs_rebuild_only_when_the_platform_changes(repo: tuple[Pat
     assert len(calls) == 1 and (root / "argocd/platform/version.yaml").read_text() == calls[0]
     rerender(root)
     assert len(calls) == 1
-    edit(root / "registry/platform.yaml", 'platform_version: "', 'platform_version: "9')
+    edit(root / "registry/platform.yaml", "LOG_LEVEL: INFO", "LOG_LEVEL: WARNING")
     rerender(root)
-    assert len(calls) == 2 and calls[-1].startswith("9")
+    assert len(calls) == 2 and calls[-1] == "WARNING"
 
 
 def test_summary_line_and_progress(repo: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]) -> None:

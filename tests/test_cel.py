@@ -18,9 +18,23 @@ CelError, evaluate = cel.CelError, cel.evaluate
     ("'AbC-Ä'.lowerAscii()", "abc-Ä"),
     ("'tenant-acme'.indexOf('-')", 6),
     ("'tenant'.indexOf('x')", -1),
+    ("'sha256:abc'.substring(7)", "abc"),
+    ("'tenant-acme'.substring(0, 6)", "tenant"),
+    ("'abc'.substring(3)", ""),
+    ("'a b'.split(' ')", ["a", "b"]),
+    ("'a'.split(' ')", ["a"]),
+    ("''.split(' ')", [""]),
+    ("'ab'.split('')", ["a", "b"]),
 ])
 def test_kubernetes_string_functions(expr: str, expected: object) -> None:
     assert evaluate(expr, {}) == expected
+
+
+@pytest.mark.parametrize("expr", ["'abc'.substring(4)", "'abc'.substring(-1)", "'abc'.substring(2, 1)"])
+def test_substring_out_of_range_is_an_error_not_a_clamp(expr: str) -> None:
+    """cel-go errors where Python's slicing would quietly clamp: a policy must not admit on it."""
+    with pytest.raises(CelError):
+        evaluate(expr, {})
 
 
 def test_join_refuses_a_list_that_is_not_of_strings() -> None:

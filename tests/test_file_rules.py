@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from render.load import TenantFiles
 from render.validate import file_rules, fleet_rules
 from render.yamlstrict import Document, parse_yaml
 
@@ -25,29 +24,6 @@ from render.yamlstrict import Document, parse_yaml
 def test_quantity_problem(value: object, what: str, pod: bool, message: str | None) -> None:
     found = file_rules.quantity_problem(value, what, pod)
     assert (found[0] if found else None) == message
-
-
-def files(name: str, release: str) -> TenantFiles:
-    empty = Document("x", {}, {})
-    return TenantFiles(name, empty, empty, parse_yaml(release, f"tenants/{name}/release.yaml"))
-
-
-@pytest.mark.parametrize("image, message", [
-    ("ghcr.io/e:2026.11.3", None),
-    ("ghcr.io/e:tenant-acme-3f9a1c2", None),
-    ("ghcr.io/e:tenant-acme-corp-3f9a1c2d", "image 'ghcr.io/e:tenant-acme-corp-3f9a1c2d' is a fork build of tenant acme-corp"),
-    ("ghcr.io/e:tenant-acme-latest", "tag 'tenant-acme-latest' looks like a fork build but is not tenant-<name>-<sha>"),
-])
-def test_fork_images_stay_with_their_tenant(image: str, message: str | None) -> None:
-    found = file_rules.check_release(files("acme", f"image: {image}\n"), None)
-    assert [p.message for p in found] == ([message] if message else [])
-
-
-def test_an_image_outside_the_platform_registry_is_refused() -> None:
-    platform = Document("registry/platform.yaml", {"engine": {"repository": "ghcr.io/e"}}, {})
-    assert file_rules.check_release(files("acme", "image: ghcr.io/e:2026.11.3\n"), platform) == []
-    found = file_rules.check_release(files("acme", "image: ghcr.io/e2:2026.11.3\n"), platform)
-    assert [p.message for p in found] == ["'ghcr.io/e2:2026.11.3' is not an image of the platform registry ghcr.io/e"]
 
 
 def test_env_names() -> None:

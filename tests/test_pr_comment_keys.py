@@ -15,7 +15,7 @@ import yaml
 from render.pipeline import effective
 from render.workflows import pr_comment
 from render.workflows.pr_comment import TenantChange
-from tests.support import RELEASE_YAML, ROOT, memory_repo, tenant_yaml
+from tests.support import RELEASE_DIGEST, RELEASE_YAML, ROOT, memory_repo, tenant_yaml
 
 SCHEMA = json.loads((ROOT / "render/schemas/overrides.schema.json").read_text())["properties"]
 EXTRACTOR = "text_extractor_v1"
@@ -102,8 +102,8 @@ def test_platform_owned_changes_say_what_they_do_in_their_own_section():
     body = pr_comment.comment([TenantChange("acme", before, after, None, None)], {}, {})
     section = body.split("### Platform-owned changes: need platform review\n\n", 1)[1]
     assert section.startswith(
-        "- **acme**: Engine image changes from `ghcr.io/dataplane-platform/engine:2026.11.3` to "
-        "`ghcr.io/dataplane-platform/engine:2026.12.1` (release.yaml).\n"
+        f"- **acme**: Engine image changes from `ghcr.io/dataplane-platform/engine:2026.11.3@{RELEASE_DIGEST}` to "
+        f"`ghcr.io/dataplane-platform/engine:2026.12.1@{RELEASE_DIGEST}` (release.yaml).\n"
         "- **acme**: Platform version 2026.11.3 → 2026.12.1 (release.yaml).\n"
         "- **acme**: Organization org_x1 moves from the shared platform to its dedicated data plane "
         "(routing: dedicated).\n")

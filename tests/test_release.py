@@ -45,7 +45,8 @@ def test_moved_drops_the_fork_unless_kept():
 
 
 def test_fork_image_uses_the_full_commit():
-    assert fork_image("ghcr.io/x/engine", "acme", "a" * 40) == "ghcr.io/x/engine:tenant-acme-" + "a" * 40
+    """...in the tenant's own package, apart from the platform's releases."""
+    assert fork_image("ghcr.io/x/engine", "acme", "a" * 40) == "ghcr.io/x/engine-tenant-acme:tenant-acme-" + "a" * 40
 
 
 def test_release_text_round_trips_in_a_fixed_order():

@@ -62,7 +62,8 @@ def test_platform_update_commits_routing_changes(tmp_path: Path) -> None:
     platform.write_text(platform.read_text().replace("secret_store: platform-secrets", "secret_store: platform-secrets-v2"))
     commit_all(work, "platform: new secret store")
     git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
-    assert flow_dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+    assert flow_dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", "sha256:" + "1" * 64,
+                          "--push") == 0
     assert git(work, "status", "--porcelain") == ""
     assert flow_dataplane(work, "render", "--check") == 0
     changed = git(work, "show", "--name-only", "--format=", "HEAD").splitlines()

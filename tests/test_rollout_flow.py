@@ -7,6 +7,7 @@ tenant, soak 60) and wave-2 (the rest); initech has auto_deploy: false.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections.abc import Iterator
@@ -70,8 +71,13 @@ def output(files: dict[str, bytes]) -> dict[str, bytes]:
     return {k: v for k, v in files.items() if not k.startswith("tenants/")}
 
 
+def digest_of(version: str) -> str:
+    """A stand-in for the digest the release job pushed for `version`."""
+    return "sha256:" + hashlib.sha256(version.encode()).hexdigest()
+
+
 def update(work: Path, version: str, clock: Clock, tmp_path: Path | None = None) -> int:
-    return platform_update(root=work, version=version, push=True, clock=clock,
+    return platform_update(root=work, version=version, digest=digest_of(version), push=True, clock=clock,
                            summary=tmp_path / "update.md" if tmp_path else None)
 
 
@@ -92,7 +98,8 @@ def test_a_healthy_rollout_moves_wave_by_wave_after_each_soak(work, argocd, tmp_
     changed = touched(work, "HEAD^..HEAD")
     assert "rollout/state.yaml" in changed
     assert all(p == "rollout/state.yaml" or "/acme/" in p or p.endswith("/release.yaml") for p in changed)
-    assert release(work, "acme") == {"platform_version": "2026.12.1", "image": IMAGE + "2026.12.1", "platform_revision": target}
+    assert release(work, "acme") == {"platform_version": "2026.12.1", "image": IMAGE + "2026.12.1@" + digest_of("2026.12.1"),
+                                     "platform_revision": target}
     for tenant in ("globex", "umbrella"):  # pinned where they were (a platform_revision), output unchanged
         assert release(work, tenant)["platform_version"] == "2026.11.3"
         assert output(tenant_bytes(work, tenant)) == output(before[tenant])

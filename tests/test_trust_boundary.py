@@ -225,24 +225,30 @@ def _refused_overrides(tmp_path: Path, capsys: pytest.CaptureFixture[str], overr
     return capsys.readouterr().err
 
 
+RECORDED = "sha256:a66ae721e056cec20cdea6607e05cbb6ec6f44d002a6b7c8063fce4dcc73ed2c"  # registry/releases.yaml, 2026.11.3
+FORK_BUILD = f'fork_builds:\n  - {{sha: "{"a" * 40}", digest: "sha256:{"b" * 64}"}}\n'
+
+
 @pytest.mark.parametrize("image, accepted", [
-    ("ghcr.io/dataplane-platform/engine:2026.11.3", True),
-    ("ghcr.io/dataplane-platform/engine:tenant-acme-" + "a" * 40, True),
-    ("ghcr.io/dataplane-platform/engine:tenant-acme-" + "a" * 40 + "@sha256:" + "b" * 64, True),
+    (f"ghcr.io/dataplane-platform/engine:2026.11.3@{RECORDED}", True),
+    ("ghcr.io/dataplane-platform/engine-tenant-acme:tenant-acme-" + "a" * 40 + "@sha256:" + "b" * 64, True),
+    ("ghcr.io/dataplane-platform/engine:2026.11.3", False),
+    ("ghcr.io/dataplane-platform/engine:tenant-acme-" + "a" * 40, False),
+    ("ghcr.io/dataplane-platform/engine:tenant-acme-" + "a" * 40 + "@sha256:" + "b" * 64, False),
+    ("ghcr.io/dataplane-platform/engine:2026.11.3@sha256:" + "b" * 64, False),  # a fork's digest behind a release tag
+    (f"ghcr.io/dataplane-platform/engine:latest@{RECORDED}", False),
     ("docker.io/evil/miner:latest", False),
-    ("ghcr.io/dataplane-platform/engine-evil:2026.11.3", False),
-    ("ghcr.io/dataplane-platform/engine:tenant-globex-" + "a" * 40, False),
-    ("ghcr.io/dataplane-platform/engine:2026.11.3@sha256:short", False),
+    (f"ghcr.io/dataplane-platform/engine-evil:2026.11.3@{RECORDED}", False),
+    ("ghcr.io/dataplane-platform/engine-tenant-globex:tenant-globex-" + "a" * 40 + "@sha256:" + "b" * 64, False),
 ])
 def test_images_come_from_the_platform_registry_only(tmp_path: Path, image: str, accepted: bool,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     root = copy_repo(tmp_path)
-    release = root / "tenants/acme/release.yaml"
-    release.write_text(release.read_text().replace("image: ghcr.io/dataplane-platform/engine:2026.11.3", f"image: {image}"))
+    (root / "tenants/acme/release.yaml").write_text(f'platform_version: "2026.11.3"\nimage: {image}\n{FORK_BUILD}')
     capsys.readouterr()
     assert dataplane(root, "validate") == (0 if accepted else 2)
     if not accepted:
-        assert "tenants/acme/release.yaml:4:8: image:" in capsys.readouterr().err
+        assert "tenants/acme/release.yaml:2:8: image:" in capsys.readouterr().err
 
 
 def test_no_tenant_prefix_starts_another_tenants(tmp_path: Path) -> None:
@@ -305,7 +311,7 @@ def test_a_pull_request_editing_platform_owned_files_is_named_for_platform_revie
     tenant = work / "tenants/acme/tenant.yaml"
     tenant.write_text(tenant.read_text().replace("org_7f3a9c21", "org_00000000"))
     release = work / "tenants/acme/release.yaml"
-    release.write_text(release.read_text().replace("2026.11.3\n", "2026.11.4\n"))
+    release.write_text(release.read_text().replace('platform_version: "2026.11.3"', 'platform_version: "2026.11.4"'))
     overrides = work / "tenants/acme/overrides.yaml"
     overrides.write_text("auto_deploy: false\n")
     commit_all(work, "acme: settings")
@@ -377,7 +383,8 @@ def test_a_fork_deploy_into_another_tenant_is_refused(tmp_path: Path, teams_api:
     capsys.readouterr()
     assert dataplane(work, "fork-inputs", "--event", str(event)) == 2
     assert "acme-corp/engine is not a fork globex may deploy from" in capsys.readouterr().err
-    assert dataplane(work, "fork-deploy", "--event", str(event), f"--commit={SHA}", "--push") == 2
+    assert dataplane(work, "fork-deploy", "--event", str(event), f"--commit={SHA}", f"--digest=sha256:{'d' * 64}",
+                     "--push") == 2
     assert git(origin, "rev-parse", "refs/heads/main") == start and git(work, "status", "--porcelain") == ""
 
 
@@ -391,7 +398,8 @@ def test_a_fork_deploy_records_the_image_by_digest(tmp_path: Path) -> None:
     assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
                      f"--commit={SHA}", f"--digest={digest}") == 0
     release = (work / "tenants/acme/release.yaml").read_text()
-    assert f"engine:tenant-acme-{SHA}@{digest}" in release
+    assert f"engine-tenant-acme:tenant-acme-{SHA}@{digest}" in release  # the tenant's own package
+    assert f'- sha: "{SHA}"\n    digest: "{digest}"' in release  # recorded: admission admits it
     assert dataplane(work, "validate") == 0 and dataplane(work, "render", "--check") == 0
     assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
                      f"--commit={SHA}", "--digest=sha256:short") == 2

@@ -214,7 +214,10 @@ def test_every_tenant_claims_its_bucket_database_and_vector_prefix() -> None:
 
 def test_own_fork_image_is_fine(tmp_path: Path) -> None:
     root = copy_repo(tmp_path, outputs=False)
-    replace(root, "tenants/acme/release.yaml", "engine:2026.11.3", "engine:tenant-acme-3f9a1c2")
+    digest = "sha256:" + "f" * 64
+    write(root, "tenants/acme/release.yaml", f'platform_version: "2026.11.3"\n'
+          f'image: "ghcr.io/dataplane-platform/engine-tenant-acme:tenant-acme-3f9a1c2@{digest}"\n'
+          f'fork_builds:\n  - {{sha: "3f9a1c2", digest: "{digest}"}}\n')
     assert problems(root) == []
 
 

@@ -29,6 +29,8 @@ from tests.flow_repo import (
 
 SHA_A = "a" * 40
 SHA_B = "b" * 40
+DIGEST = "sha256:" + "d" * 64  # what the fork build job pushed
+DIGEST_B = "sha256:" + "e" * 64
 ENGINE = "ghcr.io/dataplane-platform/engine"
 
 
@@ -51,14 +53,15 @@ def test_fork_deploy_changes_only_that_tenant(repo, tmp_path):
     start = origin_head(origin)
     others = {t: files_under(work, f"rendered/{t}") | files_under(work, f"tenants/{t}") for t in ("globex", "initech")}
 
-    assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, "acme")), "--commit", SHA_A, "--push") == 0
+    assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, "acme")), "--commit", SHA_A, "--digest", DIGEST, "--push") == 0
 
     assert origin_head(origin) == git(work, "rev-parse", "HEAD") != start
     changed = touched(work, f"{start}..HEAD")
     assert "tenants/acme/release.yaml" in changed
     assert all(p == "tenants/acme/release.yaml" or (tenant_of(p) == "acme" and not p.startswith("tenants/"))
                for p in changed)
-    assert release(work, "acme")["image"] == f"{ENGINE}:tenant-acme-{SHA_A}"
+    assert release(work, "acme")["image"] == f"{ENGINE}-tenant-acme:tenant-acme-{SHA_A}@{DIGEST}"
+    assert release(work, "acme")["fork_builds"] == [{"sha": SHA_A, "digest": DIGEST}]
     assert release(work, "acme")["fork"] == {"repository": "acme-corp/engine", "ref": "custom-ocr", "commit": SHA_A}
     assert release(work, "acme")["platform_revision"] == start  # pinned where it was: held on platform updates
     assert f"tenant-acme-{SHA_A}".encode() in (work / "rendered/acme/rayservice-engine.yaml").read_bytes()
@@ -75,7 +78,7 @@ HOSTILE_TENANTS = ["../globex", "acme/../globex", "", "acm\u0435", "\uff41cme", 
 def test_fork_deploy_refuses_hostile_tenant_names(repo, tmp_path, tenant):
     origin, work = repo
     start = origin_head(origin)
-    assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, tenant)), "--commit", SHA_A, "--push") == 2
+    assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, tenant)), "--commit", SHA_A, "--digest", DIGEST, "--push") == 2
     assert dataplane(work, "fork-inputs", "--event", str(fork_event(tmp_path, tenant))) == 2
     assert origin_head(origin) == start
     assert git(work, "status", "--porcelain") == ""
@@ -86,7 +89,7 @@ def test_fork_deploy_refuses_hostile_tenant_names(repo, tmp_path, tenant):
 def test_fork_deploy_refuses_hostile_refs(repo, tmp_path, ref):
     origin, work = repo
     start = origin_head(origin)
-    assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, "acme", ref=ref)), "--commit", SHA_A) == 2
+    assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, "acme", ref=ref)), "--commit", SHA_A, "--digest", DIGEST) == 2
     assert origin_head(origin) == start and git(work, "status", "--porcelain") == ""
 
 
@@ -100,7 +103,7 @@ def test_fork_deploy_refuses_hostile_repositories(repo, tmp_path, repository):
 @pytest.mark.parametrize("commit", ["abc1234", "A" * 40, "g" * 40, "--all"])
 def test_fork_deploy_refuses_bad_commits(repo, tmp_path, commit):
     _origin, work = repo
-    assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, "acme")), f"--commit={commit}") == 2
+    assert dataplane(work, "fork-deploy", "--event", str(fork_event(tmp_path, "acme")), f"--commit={commit}", "--digest", DIGEST) == 2
 
 
 def test_fork_deploy_aborts_when_anything_outside_the_tenant_would_be_committed(repo, tmp_path):
@@ -111,7 +114,7 @@ def test_fork_deploy_aborts_when_anything_outside_the_tenant_would_be_committed(
     git(work, "add", str(victim))  # something already staged: a compromised step, say
 
     with pytest.raises(ProblemsError) as caught:  # the precondition: nothing starts over a dirty tree
-        fork_deploy(root=work, tenant="acme", repository="acme-corp/engine", ref="main", commit=SHA_A)
+        fork_deploy(root=work, tenant="acme", repository="acme-corp/engine", ref="main", commit=SHA_A, digest=DIGEST)
     assert [p.message for p in caught.value.problems] == [
         "uncommitted changes: rendered/globex/namespace-tenant-globex.yaml"]
 
@@ -128,7 +131,7 @@ def test_a_pushing_deploy_refuses_to_start_over_uncommitted_changes(repo, tmp_pa
     (work / "rendered/globex/namespace-tenant-globex.yaml").write_text("# replaced\n")
 
     assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
-                     f"--commit={SHA_A}", "--push") == 2
+                     f"--commit={SHA_A}", "--digest", DIGEST, "--push") == 2
 
     assert "uncommitted changes" in capsys.readouterr().err
     assert origin_head(origin) == start
@@ -160,7 +163,8 @@ def test_fork_image_names_the_full_commit(repo, tmp_path, capsys):
     out = tmp_path / "out"
     assert dataplane(work, "fork-image", "--tenant", "acme", "--source", str(work), "--output", str(out)) == 0
     head = git(work, "rev-parse", "HEAD")
-    assert out.read_text() == f"commit={head}\nimage={ENGINE}:tenant-acme-{head}\nrepository={ENGINE}\n"
+    assert out.read_text() == (f"commit={head}\nimage={ENGINE}-tenant-acme:tenant-acme-{head}\n"
+                               f"repository={ENGINE}-tenant-acme\n")  # the one package the build job may push to
 
 
 def test_config_deploy_rerenders_one_tenant_and_names_its_application(repo, tmp_path):
@@ -213,7 +217,7 @@ def test_a_rejected_push_is_retried_on_the_new_tip(repo, tmp_path):
 
     def a_pushes_first(attempt: int) -> None:
         if attempt == 1:
-            fork_deploy(root=work_a, tenant="acme", repository="acme-corp/engine", ref="main", commit=SHA_A, push=True)
+            fork_deploy(root=work_a, tenant="acme", repository="acme-corp/engine", ref="main", commit=SHA_A, digest=DIGEST, push=True)
             raced.append(origin_head(origin))
 
     def apply() -> list[str]:
@@ -236,9 +240,9 @@ def test_concurrent_deploys_are_serialised(repo, tmp_path):
     start = origin_head(origin)
     clones = [clone(origin, tmp_path / f"runner-{i}") for i in range(4)]
     jobs = [
-        lambda w: fork_deploy(root=w, tenant="acme", repository="acme-corp/engine", ref="a", commit=SHA_A, push=True),
-        lambda w: fork_deploy(root=w, tenant="globex", repository="globex/engine", ref="b", commit=SHA_B, push=True),
-        lambda w: fork_deploy(root=w, tenant="acme", repository="acme-corp/engine", ref="b", commit=SHA_B, push=True),
+        lambda w: fork_deploy(root=w, tenant="acme", repository="acme-corp/engine", ref="a", commit=SHA_A, digest=DIGEST, push=True),
+        lambda w: fork_deploy(root=w, tenant="globex", repository="globex/engine", ref="b", commit=SHA_B, digest=DIGEST_B, push=True),
+        lambda w: fork_deploy(root=w, tenant="acme", repository="acme-corp/engine", ref="b", commit=SHA_B, digest=DIGEST_B, push=True),
         lambda w: config_deploy(root=w, tenant="initech", push=True),
     ]
     errors: list[BaseException] = []
@@ -263,6 +267,9 @@ def test_concurrent_deploys_are_serialised(repo, tmp_path):
     assert len(git(origin, "rev-list", "--merges", f"{start}..refs/heads/main")) == 0  # linear history
     final = clone(origin, tmp_path / "final")
     acme = release(final, "acme")["image"]
-    assert acme in (f"{ENGINE}:tenant-acme-{SHA_A}", f"{ENGINE}:tenant-acme-{SHA_B}")
-    assert release(final, "globex")["image"] == f"{ENGINE}:tenant-globex-{SHA_B}"
+    own = f"{ENGINE}-tenant-acme:tenant-acme-"
+    assert acme in (f"{own}{SHA_A}@{DIGEST}", f"{own}{SHA_B}@{DIGEST_B}")
+    assert release(final, "acme")["fork_builds"] == [{"sha": SHA_A, "digest": DIGEST}, {"sha": SHA_B, "digest": DIGEST_B}][
+        ::1 if acme.endswith(DIGEST_B) else -1]  # both recorded, the one deployed last newest
+    assert release(final, "globex")["image"] == f"{ENGINE}-tenant-globex:tenant-globex-{SHA_B}@{DIGEST_B}"
     assert dataplane(final, "render", "--check") == 0

@@ -27,6 +27,13 @@ from tests.flow_repo import (
     tenant_of,
     touched,
 )
+from tests.support import RELEASE_DIGEST
+
+ENGINE = "ghcr.io/dataplane-platform/engine"
+NEW_DIGEST = "sha256:" + "1" * 64  # what the release job pushed for 2026.12.1
+NEW_IMAGE = f"{ENGINE}:2026.12.1@{NEW_DIGEST}"
+OLD_IMAGE = f"{ENGINE}:2026.10.2@sha256:d848818de00f3064a64b006756a67d6cf9af7301106f7cde4eab6bb9fdaeb01b"
+FORK_DIGEST = "sha256:" + "f" * 64
 
 NEW_EXTRACTOR = """
   sentiment_extractor_v1:
@@ -88,16 +95,16 @@ def test_new_engine_image_bumps_auto_deploy_tenants_and_leaves_pinned_ones_untou
     summary = tmp_path / "summary.md"
 
     assert dataplane(work, "platform-update", "--event-name", "repository_dispatch", "--event", str(payload),
-                     "--push", "--summary", str(summary)) == 0
+                     "--digest", NEW_DIGEST, "--push", "--summary", str(summary)) == 0
 
     assert git(work, "rev-parse", "HEAD") == origin_head(origin)
     engine_commit = git(work, "rev-parse", "HEAD^")
-    assert touched(work, f"{start}..{engine_commit}") == ["registry/platform.yaml"]
+    assert touched(work, f"{start}..{engine_commit}") == ["registry/platform.yaml", "registry/releases.yaml"]
     release_files = touched(work, f"{engine_commit}..HEAD")
     assert {tenant_of(p) for p in release_files} == set(AUTO_DEPLOY)
     assert all(p.endswith("release.yaml") or not p.startswith("tenants/") for p in release_files)
     for tenant in AUTO_DEPLOY:
-        assert release(work, tenant) == {"platform_version": "2026.12.1", "image": "ghcr.io/dataplane-platform/engine:2026.12.1",
+        assert release(work, tenant) == {"platform_version": "2026.12.1", "image": NEW_IMAGE,
                                          "platform_revision": engine_commit}
         rendered = b"".join(files_under(work, f"rendered/{tenant}").values())
         assert b"engine:2026.12.1" in rendered and b"engine:2026.11.3" not in rendered
@@ -112,10 +119,10 @@ def test_first_update_pins_held_tenants_where_they_were(repo, tmp_path):
     initech_rendered = files_under(work, "rendered/initech")
     start = git(work, "rev-parse", "HEAD")
 
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", NEW_DIGEST, "--push") == 0
 
     assert release(work, "initech")["platform_revision"] == start
-    assert release(work, "initech")["image"] == "ghcr.io/dataplane-platform/engine:2026.10.2"
+    assert release(work, "initech")["image"] == OLD_IMAGE
     assert files_under(work, "rendered/initech") == initech_rendered
     assert dataplane(work, "render", "--check") == 0
 
@@ -123,7 +130,7 @@ def test_first_update_pins_held_tenants_where_they_were(repo, tmp_path):
 def test_merge_changing_a_template_rolls_out_to_auto_deploy_tenants_only(repo, tmp_path):
     _origin, work = repo
     pin(work, "initech")
-    assert dataplane(work, "platform-update", "--version", "2026.11.3", "--push") == 0  # pins acme, globex too
+    assert dataplane(work, "platform-update", "--version", "2026.11.3", "--digest", RELEASE_DIGEST, "--push") == 0  # pins acme, globex too
     initech_before = files_under(work, "tenants/initech") | files_under(work, "rendered/initech")
     template = work / "base/namespace.yaml.j2"
     template.write_text(template.read_text().replace("  labels:\n", "  labels:\n    dataplane.io/tier: {{ \"enterprise\" | j }}\n", 1))
@@ -173,9 +180,9 @@ def test_registry_change_adds_extractor_for_auto_deploy_then_promote_for_pinned(
 
 def test_update_is_idempotent(repo):
     origin, work = repo
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", NEW_DIGEST, "--push") == 0
     head = origin_head(origin)
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", NEW_DIGEST, "--push") == 0
     assert origin_head(origin) == head
 
 
@@ -186,7 +193,7 @@ def test_update_off_main_refuses_before_writing_and_pushes_nothing(repo, capsys)
     (work / "tenants/acme/overrides.yaml").write_text("auto_deploy: false\n")
     unreviewed = commit_all(work, "unreviewed change")
 
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 2
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", NEW_DIGEST, "--push") == 2
 
     assert "HEAD is on feature, not on main" in capsys.readouterr().err
     assert origin_head(origin) == head
@@ -214,15 +221,49 @@ def test_hostile_platform_versions_are_refused(repo, tmp_path):
 def test_a_tenant_running_its_fork_is_held_even_with_auto_deploy(repo, tmp_path):
     _origin, work = repo
     assert dataplane(work, "fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main",
-                     f"--commit={'a' * 40}", "--push") == 0
+                     f"--commit={'a' * 40}", "--digest", FORK_DIGEST, "--push") == 0
     acme = files_under(work, "tenants/acme") | files_under(work, "rendered/acme")
     summary = tmp_path / "summary.md"
 
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push", "--summary", str(summary)) == 0
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--digest", NEW_DIGEST, "--push", "--summary", str(summary)) == 0
 
     assert files_under(work, "tenants/acme") | files_under(work, "rendered/acme") == acme
     assert "**acme** stays on 2026.11.3: runs its fork image" in summary.read_text()
-    assert release(work, "globex")["image"] == "ghcr.io/dataplane-platform/engine:2026.12.1"
+    assert release(work, "globex")["image"] == NEW_IMAGE
     assert dataplane(work, "promote", "acme", "--keep-image") == 0
-    assert release(work, "acme")["image"] == f"ghcr.io/dataplane-platform/engine:tenant-acme-{'a' * 40}"
+    assert release(work, "acme")["image"] == f"{ENGINE}-tenant-acme:tenant-acme-{'a' * 40}@{FORK_DIGEST}"
     assert release(work, "acme")["platform_version"] == "2026.12.1"
+
+
+@pytest.mark.parametrize("args, pointer, message", [
+    (("--version", "2026.12.1"), "digest", "release 2026.12.1: no digest"),
+    (("--version", "2026.12.1", "--digest", "sha256:abc"), "digest", "release 2026.12.1: 'sha256:abc' is not an image"),
+    (("--version", "latest", "--digest", NEW_DIGEST), "version", "'latest' is not a platform release version"),
+    (("--version", "2026.12.1", "--tag", "latest", "--digest", NEW_DIGEST), "tag",
+     "tag 'latest' is not the release's version '2026.12.1'"),
+    (("--version", "2026.10.9", "--digest", NEW_DIGEST), "version", "2026.10.9 is older than the current release 2026.11.3"),
+    (("--version", "2026.11.3", "--digest", NEW_DIGEST), "digest", "release 2026.11.3 is recorded with another digest"),
+    (("--digest", NEW_DIGEST), "digest", "a digest without a version"),
+])
+def test_a_release_without_a_digest_a_downgrade_or_latest_is_refused_and_nothing_written(
+        repo, capsys, args, pointer, message):
+    origin, work = repo
+    head = origin_head(origin)
+    capsys.readouterr()
+    assert dataplane(work, "platform-update", *args, "--push") == 2
+    [line, *_] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"workflow inputs:1:1: {pointer}: {message}")
+    assert origin_head(origin) == head == git(work, "rev-parse", "HEAD") and git(work, "status", "--porcelain") == ""
+
+
+def test_a_dispatched_release_takes_its_digest_from_the_flag_and_records_it(repo, tmp_path):
+    _origin, work = repo
+    payload = event(tmp_path, "dispatch", {"inputs": {"version": "2026.12.1", "digest": "sha256:" + "9" * 64}})
+    assert dataplane(work, "platform-update", "--event-name", "workflow_dispatch", "--event", str(payload),
+                     "--digest", NEW_DIGEST, "--push") == 0
+    recorded = yaml.safe_load((work / "registry/releases.yaml").read_text())["releases"]
+    assert recorded[-1] == {"version": "2026.12.1", "digest": NEW_DIGEST, "ray": "2.60.0", "kuberay": "1.7.0"}
+    platform = yaml.safe_load((work / "registry/platform.yaml").read_text())
+    assert platform["engine"] == {"repository": ENGINE, "tag": "2026.12.1", "digest": NEW_DIGEST}
+    assert "# Automation-owned" in (work / "registry/releases.yaml").read_text()  # edited in place
+    assert dataplane(work, "validate") == 0

@@ -1,12 +1,15 @@
 """ValidatingAdmissionPolicies (admissionregistration.k8s.io/v1) and their bindings: what the
 API server itself refuses in every tenant namespace, whoever sends it (argocd/admission/).
 
-A fleet builder: a function of registry/platform.yaml only. Three policies here (docs/security.md),
+A fleet builder: a function of registry/platform.yaml only. Four policies here (docs/security.md),
 and render/admission/secret_policy.py's, which keeps each tenant's secret objects to its own store:
-- images: a pod runs only platform images pinned by digest, the engine at a platform
-  release, or this tenant's own fork build (tag tenant-<name>-<sha>);
+- images: a pod runs only the digests its namespace's ConfigMap dataplane-admission lists
+  (render/admission/params.py: platform releases, the tenant's own recorded fork
+  builds, the platform's component images), read through the binding's paramRef;
+- params guard: that ConfigMap is written by the deploy identity only;
 - operator scale only: outside the platform's identities, a RayCluster/RayService may change
-  only its worker groups' replicas/minReplicas/maxReplicas, and no pod is created by hand;
+  only its worker groups' replicas/minReplicas/maxReplicas, no pod is created by hand and no
+  pod's images change (the Ray head's ServiceAccount may patch pods);
 - trusted labels: labels other policies select on are set only by the deploy identity.
 Every expression is evaluated by a real CEL engine in tests/test_admission.py.
 """
@@ -17,15 +20,12 @@ import json
 from typing import Any
 
 from render import emit, layout, security
-from render.admission import secret_policy
+from render.admission import params, secret_policy
 from render.load import Document, Repo
 from render.problems import Problem, ProblemsError
 
 API = "admissionregistration.k8s.io/v1"
 PREFIX = "dataplane-"
-RELEASE_TAG = "[0-9]{4}[.][0-9]{1,2}[.][0-9]+"
-DIGEST = "@sha256:[0-9a-f]{64}"
-FORK_SHA = "[0-9a-f]{7,40}"
 TENANT_NAMESPACE = "request.namespace.startsWith('tenant-')"
 # Fields of a worker group an operator may change (the spec's "scale worker groups"); the
 # Ray autoscaler (the head's ServiceAccount) also names the workers to delete.
@@ -44,25 +44,13 @@ def cel(value: Any) -> str:
     return json.dumps(value)
 
 
-def _repository(image: str) -> str:
-    """registry/path of an image reference, without tag or digest."""
-    name = image.split("@", 1)[0]
-    return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
-
-
-def _regex_literal(text: str) -> str:
-    """`text` as a regular expression matching itself ('.' and '/' are the only specials we meet)."""
-    return "".join("[.]" if ch == "." else ch for ch in text)
-
-
 def settings(platform: Document) -> dict[str, Any]:
     data = platform.data if isinstance(platform.data, dict) else {}
-    adm, engine = data.get("admission"), data.get("engine")
-    if not isinstance(adm, dict) or not isinstance(engine, dict):
+    adm = data.get("admission")
+    if not isinstance(adm, dict):
         raise ProblemsError([Problem(platform.file, 1, 1, "admission", "missing: needed by the admission policies",
                                      f"add the admission section to {layout.PLATFORM_FILE} (see docs/security.md)")])
-    images = sorted({_repository(i) for i in (data.get("images") or {}).values()})
-    return {"engine": engine["repository"], "images": images, "deploy": adm["deploy_identity"],
+    return {"deploy": adm["deploy_identity"],
             "controllers": controller_identities(platform), "builtin": adm["builtin_controller_prefix"]}
 
 
@@ -106,6 +94,17 @@ def _binding(name: str) -> dict[str, Any]:
             "spec": {"policyName": PREFIX + name, "validationActions": ["Deny", "Audit"]}}
 
 
+def _params_binding(name: str) -> dict[str, Any]:
+    """A binding reading its parameters from the request's own namespace (paramRef without a
+    namespace), denying when they are missing. Only tenant namespaces (labelled by the deploy
+    identity alone, see labels_policy) have them, so only those are selected."""
+    binding = _binding(name)
+    binding["spec"]["paramRef"] = {"name": params.NAME, "parameterNotFoundAction": "Deny"}
+    binding["spec"]["matchResources"] = {"namespaceSelector": {"matchExpressions": [
+        {"key": layout.LABEL_TENANT, "operator": "Exists"}]}}
+    return binding
+
+
 def _not_platform(s: dict[str, Any]) -> str:
     """CEL: the requester is none of the platform's identities (deploy, controllers)."""
     trusted = [s["deploy"], *s["controllers"]]
@@ -119,27 +118,61 @@ def _field(root: str, path: str) -> str:
     return f"({checks} ? {root}.{path} : {{}})"
 
 
+# A container image as the images policy admits it: pinned by digest, the digest's hex at its end.
+PINNED = "^[^@]+@sha256:[0-9a-f]{64}$"
+# What may follow an admitted repository: an optional tag, then the digest.
+AFTER_REPOSITORY = "^(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[0-9a-f]{64}$"
+
+
+def _admitted(image: str) -> str:
+    """CEL: `image` is pinned by a digest the namespace's parameter object lists, and names
+    one of the repositories listed for that digest (render/admission/params.py)."""
+    entry = f"variables.allowed[{cel(params.KEY_PREFIX)} + {image}.substring(size({image}) - 64)]"
+    return (f"{image}.matches({cel(PINNED)})"
+            f" && ({cel(params.KEY_PREFIX)} + {image}.substring(size({image}) - 64)) in variables.allowed"
+            f" && {entry}.split(' ').exists(r, r != '' && {image}.startsWith(r)"
+            f" && {image}.substring(size(r)).matches({cel(AFTER_REPOSITORY)}))")
+
+
 def images_policy(s: dict[str, Any]) -> dict[str, Any]:
-    platform = "^(" + "|".join(_regex_literal(r) for r in s["images"]) + ")(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?" + DIGEST + "$"
-    engine = _regex_literal(s["engine"])
-    release = "'^" + engine + ":(" + RELEASE_TAG + "|' + request.namespace + '-" + FORK_SHA + ")(" + DIGEST + ")?$'"
-    allowed = f"c.image.matches({cel(platform)}) || c.image.matches({release})"
+    """Exactly the digests the namespace's ConfigMap dataplane-admission lists (its
+    binding's paramRef): platform releases, the tenant's own recorded fork builds and the
+    platform's component images. A tag decides nothing."""
     variables = [
         {"name": "containers", "expression": "object.spec.containers"
          " + (has(object.spec.initContainers) ? object.spec.initContainers : [])"
          " + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : [])"},
-        {"name": "refused", "expression": f"variables.containers.filter(c, !({allowed})).map(c, c.image)"},
+        {"name": "allowed", "expression": "has(params.data) ? params.data : {}"},
+        {"name": "refused", "expression": f"variables.containers.filter(c, !({_admitted('c.image')})).map(c, c.image)"},
     ]
     validations = [{
         "expression": "size(variables.refused) == 0",
         "messageExpression": "'image(s) ' + variables.refused.join(', ') + ' refused in ' + request.namespace + "
-                             "': a tenant runs platform images pinned by digest, the engine at a platform release, "
-                             "or its own fork build ' + request.namespace + '-<sha>'",
+                             f"': a tenant runs only the digests its ConfigMap {params.NAME} lists (platform "
+                             "releases, its own recorded fork builds, the platform components), whatever the tag'",
         "reason": "Forbidden",
     }]
     rules = [_rules([""], ["pods", "pods/ephemeralcontainers"], ["CREATE", "UPDATE"])]
-    return _policy("tenant-images", rules, [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE}],
-                   variables, validations)
+    policy = _policy("tenant-images", rules, [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE}],
+                     variables, validations)
+    policy["spec"] = {"paramKind": {"apiVersion": "v1", "kind": "ConfigMap"}, **policy["spec"]}
+    return policy
+
+
+def params_guard_policy(s: dict[str, Any]) -> dict[str, Any]:
+    """The images policy's parameter object is written by the deploy identity only (and
+    deleted with its namespace by the built-in controllers): no tenant identity edits what
+    its namespace may run, whatever RBAC says."""
+    rules = [_rules([""], ["configmaps"], ["CREATE", "UPDATE", "DELETE"])]
+    conditions = [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE},
+                  {"name": "params-object", "expression": f"request.name == {cel(params.NAME)}"}]
+    validations = [{
+        "expression": f"request.userInfo.username == {cel(s['deploy'])}"
+                      f" || request.userInfo.username.startsWith({cel(s['builtin'])})",
+        "messageExpression": f"'ConfigMap {params.NAME} in ' + request.namespace + ' is written by the platform "
+                             "deploy only (' + request.userInfo.username + ' may not); it changes with the tenant release in Git'",
+        "reason": "Forbidden"}]
+    return _policy("params-guard", rules, conditions, [], validations)
 
 
 def _unchanged_except(new: str, old: str, allowed: str) -> str:
@@ -163,10 +196,17 @@ def scale_policy(s: dict[str, Any]) -> dict[str, Any]:
                   + _unchanged_except("g", "o", "variables.scaleFields") + ")")
     scale_message = ("'only worker-group replicas, minReplicas and maxReplicas may change here (' + "
                      "request.userInfo.username + '); any other change goes through Git'")
+    pod_images = "(has({0}.spec.initContainers) ? {0}.spec.initContainers : []).map(c, c.image)" \
+                 " + {0}.spec.containers.map(c, c.image)"
     validations = [
-        {"expression": "request.resource.resource != 'pods'", "reason": "Forbidden",
+        {"expression": "request.resource.resource != 'pods' || request.operation != 'CREATE'", "reason": "Forbidden",
          "messageExpression": "'pods in ' + request.namespace + ' are created by their controllers only; "
                               "delete a pod to restart it'"},
+        # The Ray head's ServiceAccount may patch pods (the autoscaler): never their images.
+        {"expression": "request.resource.resource != 'pods' || request.operation != 'UPDATE' || "
+                       + pod_images.format("object") + " == " + pod_images.format("oldObject"),
+         "messageExpression": "'the images of a pod in ' + request.namespace + ' change through Git only ('"
+                              " + request.userInfo.username + ' may not)'", "reason": "Forbidden"},
         {"expression": "request.resource.resource == 'pods' || (!variables.isService || "
                        + _unchanged_except("object.spec", "oldObject.spec", "['rayClusterConfig']") + ")",
          "messageExpression": scale_message, "reason": "Forbidden"},
@@ -180,7 +220,7 @@ def scale_policy(s: dict[str, Any]) -> dict[str, Any]:
                        + " == " + _field("oldObject", "metadata.annotations") + ")",
          "messageExpression": scale_message, "reason": "Forbidden"},
     ]
-    rules = [_rules(["ray.io"], ["rayclusters", "rayservices"], ["UPDATE"]), _rules([""], ["pods"], ["CREATE"])]
+    rules = [_rules(["ray.io"], ["rayclusters", "rayservices"], ["UPDATE"]), _rules([""], ["pods"], ["CREATE", "UPDATE"])]
     conditions = [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE},
                   {"name": "not-platform", "expression": _not_platform(s)}]
     return _policy("operator-scale-only", rules, conditions, variables, validations)
@@ -215,8 +255,9 @@ def labels_policy(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def objects(s: dict[str, Any]) -> list[dict[str, Any]]:
-    policies = [images_policy(s), scale_policy(s), labels_policy(s)]
-    bindings = [_binding(p["metadata"]["name"][len(PREFIX):]) for p in policies]
+    policies = [images_policy(s), params_guard_policy(s), scale_policy(s), labels_policy(s)]
+    bindings = [(_params_binding if "paramKind" in p["spec"] else _binding)(p["metadata"]["name"][len(PREFIX):])
+                for p in policies]
     return policies + bindings
 
 

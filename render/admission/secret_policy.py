@@ -6,13 +6,18 @@ In a namespace tenant-<name>, an ExternalSecret, PushSecret or SecretStore is re
 it references a ClusterSecretStore or a store other than `tenant-secrets`, a remote key
 outside the tenant's prefix (an ExternalSecret may also read its organization's path on
 the shared platform, which a migration copies from), a store authenticating as anything
-but the `tenant-secrets` ServiceAccount, or a bulk form (find, dataTo, sourceRef) whose
-keys cannot be checked here. No pod may run as the `tenant-secrets` ServiceAccount, whose
-cloud identity is the store's. The tenant and organization come from the namespace's labels
+but the `tenant-secrets` ServiceAccount (or setting any provider field the platform does
+not render: a key prefix, a role, session tags), or a bulk form (find, dataTo, sourceRef)
+whose keys cannot be checked here. An ExternalSecret templates Opaque Secrets only (never a
+`kubernetes.io/service-account-token` one), the only generators are the kinds the platform
+renders (`tenant_kinds`: Password), and a PushSecret pushes from those only. No pod may run
+as the `tenant-secrets` ServiceAccount, whose cloud identity is the store's. A second policy,
+with the namespace's parameter object (render/admission/params.py), keeps a GCP store to
+its tenant's own project. The tenant and organization come from the namespace's labels
 (set by the deploy identity only); the namespace must be tenant-<that tenant>.
 
-A function of registry/platform.yaml only: `policy_objects(platform)` returns the policy
-and its binding as plain data. Every expression is evaluated by a real CEL engine in
+A function of registry/platform.yaml only: `policy_objects(platform)` returns the policies
+and their bindings as plain data. Every expression is evaluated by a real CEL engine in
 tests/test_admission_secrets.py.
 """
 
@@ -22,11 +27,19 @@ import json
 from typing import Any
 
 from render import layout, tenant_secrets
+from render.admission import params
 
 API = "admissionregistration.k8s.io/v1"
 NAME = "dataplane-tenant-secrets"
+STORE_NAME = "dataplane-tenant-secret-store"
 TENANT_NAMESPACE = "request.namespace.startsWith('tenant-')"
 NS_LABELS = "(has(namespaceObject.metadata.labels) ? namespaceObject.metadata.labels : {})"
+GENERATORS = "generators.external-secrets.io"
+# SecretStore provider fields a tenant's store may set: those render/tenant_secrets.py renders.
+GCP_FIELDS = ("projectID", "auth")
+GCP_IDENTITY_FIELDS = ("clusterLocation", "clusterName", "clusterProjectID", "serviceAccountRef")
+AWS_FIELDS = ("service", "region", "auth")
+AWS_SERVICE = "SecretsManager"
 _MARK = "NAME"  # stands for the tenant (or organization) inside a prefix template
 
 
@@ -68,21 +81,41 @@ def _under(key: str, prefixes: str) -> str:
     return f"{prefixes}.exists(p, {key}.startsWith(p))"
 
 
-def _validations() -> list[dict[str, str]]:
+def generators(platform: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(kinds, resources) of the generators the platform renders: registry/platform.yaml
+    `tenant_kinds` in the generators group (Password)."""
+    kinds = sorted(str(k).rpartition("/")[2] for k in platform.get("tenant_kinds") or []
+                   if str(k).rpartition("/")[0] == GENERATORS)
+    return kinds, [k.lower() + "s" for k in kinds]
+
+
+def _validations(platform: dict[str, Any]) -> list[dict[str, str]]:
     store, sa = cel(tenant_secrets.STORE), cel(tenant_secrets.SERVICE_ACCOUNT)
+    generator_kinds, generator_resources = generators(platform)
     spec = "object.spec"
     res = "request.resource.resource"
     gcp, aws = f"{spec}.provider.gcpsm", f"{spec}.provider.aws"
-    gcp_ok = (f"has({gcp}.auth.workloadIdentity) && !has({gcp}.auth.secretRef) && !has({gcp}.auth.workloadIdentityFederation)"
+    # Exactly the fields the platform renders (render/tenant_secrets.py _provider): no key prefix,
+    # role, session tags or other lever naming anything but the tenant's own identity.
+    gcp_ok = (f"{gcp}.all(k, k in {cel(list(GCP_FIELDS))}) && {gcp}.auth.all(k, k == 'workloadIdentity')"
+              f" && has({gcp}.auth.workloadIdentity) && {gcp}.auth.workloadIdentity.all(k, k in {cel(list(GCP_IDENTITY_FIELDS))})"
               f" && {gcp}.auth.workloadIdentity.serviceAccountRef.name == {sa}"
               f" && !has({gcp}.auth.workloadIdentity.serviceAccountRef.namespace)")
-    aws_ok = (f"has({aws}.auth.jwt) && !has({aws}.auth.secretRef) && {aws}.auth.jwt.serviceAccountRef.name == {sa}"
-              f" && !has({aws}.auth.jwt.serviceAccountRef.namespace) && !has({aws}.role) && !has({aws}.additionalRoles)")
+    aws_ok = (f"{aws}.all(k, k in {cel(list(AWS_FIELDS))}) && {aws}.service == {cel(AWS_SERVICE)}"
+              f" && {aws}.auth.all(k, k == 'jwt') && has({aws}.auth.jwt) && {aws}.auth.jwt.serviceAccountRef.name == {sa}"
+              f" && !has({aws}.auth.jwt.serviceAccountRef.namespace)")
+    # A kubernetes.io/service-account-token Secret is filled with a token of any ServiceAccount
+    # its annotation names: the platform templates Opaque Secrets only.
+    es_type = (f"(!has({spec}.target) || !has({spec}.target.template) || !has({spec}.target.template.type)"
+               f" || {spec}.target.template.type == 'Opaque')")
     es_keys = (f"(!has({spec}.data) || {spec}.data.all(d, !has(d.sourceRef) && {_under('d.remoteRef.key', 'variables.readable')}))"
                f" && (!has({spec}.dataFrom) || {spec}.dataFrom.all(d, !has(d.find) && !has(d.sourceRef) && has(d.extract)"
                f" && {_under('d.extract.key', 'variables.readable')}))")
     ps_keys = (f"!has({spec}.dataTo) && (!has({spec}.data) || {spec}.data.all(d,"
                f" {_under('d.match.remoteRef.remoteKey', 'variables.own')}))")
+    gen = f"{spec}.selector.generatorRef"
+    ps_source = (f"(!has({spec}.selector) || !has({gen}) || ({gen}.kind in {cel(list(generator_kinds))}"
+                 f" && {gen}.apiVersion.startsWith({cel(GENERATORS + '/')})))")
     where = "' in ' + request.namespace"
     pods = f"{res} == 'pods'"
     return [
@@ -95,6 +128,14 @@ def _validations() -> list[dict[str, str]]:
          "messageExpression": f"'the only SecretStore' + {where} + ' is ' + {cel(tenant_secrets.STORE)} + ', on GCP "
                               f"Secret Manager or AWS Secrets Manager, authenticating as ServiceAccount ' + {sa}",
          "reason": "Forbidden"},
+        {"expression": f"{res} != 'externalsecrets' || {es_type}",
+         "messageExpression": f"'an ExternalSecret' + {where} + ' templates Opaque Secrets only (a "
+                              "kubernetes.io/service-account-token Secret would carry a ServiceAccount token)'",
+         "reason": "Forbidden"},
+        {"expression": f"request.resource.group != {cel(GENERATORS)} || {res} in {cel(sorted(generator_resources))}",
+         "messageExpression": f"'the only generators' + {where} + ' are ' + {cel(', '.join(sorted(generator_kinds)))}"
+                              " + ' (what the platform renders)'",
+         "reason": "Forbidden"},
         {"expression": f"{res} != 'externalsecrets' || (has(object.spec) && has({spec}.secretStoreRef) && {_own_store(spec + '.secretStoreRef')}"
                        f" && {es_keys})",
          "messageExpression": f"'an ExternalSecret' + {where} + ' reads through SecretStore ' + {store}"
@@ -102,9 +143,11 @@ def _validations() -> list[dict[str, str]]:
                               " + variables.own[1] + ' (or its organization path on the shared platform)'",
          "reason": "Forbidden"},
         {"expression": f"{res} != 'pushsecrets' || (has(object.spec) && has({spec}.secretStoreRefs) && size({spec}.secretStoreRefs) > 0"
-                       f" && {spec}.secretStoreRefs.all(r, {_own_store('r')} && !has(r.labelSelector)) && {ps_keys})",
+                       f" && {spec}.secretStoreRefs.all(r, {_own_store('r')} && !has(r.labelSelector)) && {ps_keys}"
+                       f" && {ps_source})",
          "messageExpression": f"'a PushSecret' + {where} + ' writes through SecretStore ' + {store}"
-                              " + ' only (no ClusterSecretStore, labelSelector or dataTo), keys under ' + variables.own[0] + ' or '"
+                              " + ' only (no ClusterSecretStore, labelSelector, dataTo or generator but "
+                              + ", ".join(sorted(generator_kinds)) + "), keys under ' + variables.own[0] + ' or '"
                               " + variables.own[1]",
          "reason": "Forbidden"},
         # The secrets identity is for external-secrets' token requests, never a pod's.
@@ -119,20 +162,50 @@ def _validations() -> list[dict[str, str]]:
 def policy(platform: dict[str, Any]) -> dict[str, Any]:
     rules = [{"apiGroups": ["external-secrets.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
               "resources": ["externalsecrets", "pushsecrets", "secretstores"]},
+             {"apiGroups": [GENERATORS], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["*"]},
              {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]
     return {"apiVersion": API, "kind": "ValidatingAdmissionPolicy", "metadata": _meta(),
             "spec": {"failurePolicy": "Fail", "matchConstraints": {"resourceRules": rules},
                      "matchConditions": [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE}],
-                     "variables": _variables(platform), "validations": _validations()}}
+                     "variables": _variables(platform), "validations": _validations(platform)}}
 
 
-def _meta() -> dict[str, Any]:
-    return {"name": NAME, "labels": {layout.LABEL_PART_OF: layout.PART_OF, layout.LABEL_MANAGED_BY: layout.MANAGED_BY,
+def _meta(name: str = NAME) -> dict[str, Any]:
+    return {"name": name, "labels": {layout.LABEL_PART_OF: layout.PART_OF, layout.LABEL_MANAGED_BY: layout.MANAGED_BY,
                                      layout.LABEL_COMPONENT: "admission"}}
 
 
+def store_policy() -> dict[str, Any]:
+    """A GCP tenant's SecretStore names its own project (the namespace's parameter object,
+    render/admission/params.py), for the secrets and for the workload identity pool alike."""
+    wi = "object.spec.provider.gcpsm.auth.workloadIdentity"
+    project = f"variables.params[{cel(params.GCP_PROJECT)}]"
+    validations = [{
+        "expression": f"{cel(params.GCP_PROJECT)} in variables.params && object.spec.provider.gcpsm.projectID == {project}"
+                      f" && (!has({wi}) || !has({wi}.clusterProjectID) || {wi}.clusterProjectID == {project})",
+        "messageExpression": "'the SecretStore in ' + request.namespace + ' names the GCP project of its tenant, ' + "
+                             f"({cel(params.GCP_PROJECT)} in variables.params ? {project} : '(none recorded)')",
+        "reason": "Forbidden"}]
+    rules = [{"apiGroups": ["external-secrets.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+              "resources": ["secretstores"]}]
+    conditions = [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE},
+                  {"name": "gcp", "expression": "has(object.spec.provider) && has(object.spec.provider.gcpsm)"}]
+    return {"apiVersion": API, "kind": "ValidatingAdmissionPolicy", "metadata": _meta(STORE_NAME),
+            "spec": {"failurePolicy": "Fail", "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+                     "matchConstraints": {"resourceRules": rules}, "matchConditions": conditions,
+                     "variables": [{"name": "params", "expression": "has(params.data) ? params.data : {}"}],
+                     "validations": validations}}
+
+
 def policy_objects(platform: dict[str, Any]) -> list[dict[str, Any]]:
-    """The policy and its binding; `platform` is registry/platform.yaml's data."""
+    """The policies and their bindings; `platform` is registry/platform.yaml's data."""
     binding = {"apiVersion": API, "kind": "ValidatingAdmissionPolicyBinding", "metadata": _meta(),
                "spec": {"policyName": NAME, "validationActions": ["Deny", "Audit"]}}
-    return [policy(platform), binding]
+    # Parameters from the request's own namespace; only tenant namespaces (labelled by the
+    # deploy identity alone) have them.
+    store_binding = {"apiVersion": API, "kind": "ValidatingAdmissionPolicyBinding", "metadata": _meta(STORE_NAME),
+                     "spec": {"policyName": STORE_NAME, "validationActions": ["Deny", "Audit"],
+                              "paramRef": {"name": params.NAME, "parameterNotFoundAction": "Deny"},
+                              "matchResources": {"namespaceSelector": {"matchExpressions": [
+                                  {"key": layout.LABEL_TENANT, "operator": "Exists"}]}}}}
+    return [policy(platform), binding, store_policy(), store_binding]

@@ -1,8 +1,9 @@
 """Fork deploys: a tenant's own engine build, deployed to that tenant only.
 
 Three steps, one per workflow job: `fork-inputs` validates the dispatch inputs,
-`fork-image` names the image built from the fork's commit (tenant-<name>-<full sha>),
-`fork-deploy` writes that tenant's release.yaml, renders that tenant and commits; the
+`fork-image` names the image built from the fork's commit (the tenant's own package
+<engine>-tenant-<name>, tag tenant-<name>-<full sha>), `fork-deploy` records the pushed
+image's digest in that tenant's release.yaml, renders that tenant and commits; the
 commit is refused if it would touch anything outside the tenant's scope.
 """
 
@@ -12,10 +13,10 @@ import argparse
 import os
 from pathlib import Path
 
-from render import git, layout
+from render import git, images, layout
 from render.load import read_yaml
 from render.problems import Problem, ProblemsError
-from render.workflows import authority, deploy, events
+from render.workflows import authority, deploy, events, image_records
 from render.workflows.actions import add_summary, read_event, set_output
 from render.workflows.release import fork_image, release_data
 
@@ -29,9 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(run=lambda a: fork_inputs(root=a.repo, event=a.event, tenant=a.tenant, repository=a.repository,
                                              ref=a.ref, output=a.github_output))
 
-    p = sub.add_parser("fork-image", help="name the image of a fork build: <engine repository>:tenant-<name>-<sha>",
+    p = sub.add_parser("fork-image", help="name the image of a fork build: <engine repository>-tenant-<name>:tenant-<name>-<sha>",
                        description="Print (and write as image=) the image reference for TENANT built from the "
-                                   "fork commit checked out in --source (or given with --commit).")
+                                   "fork commit checked out in --source (or given with --commit), in TENANT's own "
+                                   "package (written as repository=; the build job pushes there only).")
     p.add_argument("--tenant", required=True)
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--source", type=Path, help="the fork's checkout; its HEAD commit is used")
@@ -47,7 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "rendered/TENANT/ and argocd/tenants/TENANT/; anything else aborts it.")
     _event_args(p)
     p.add_argument("--commit", required=True, help="the fork commit the image was built from")
-    p.add_argument("--digest", help="the pushed image's digest (sha256:...): release.yaml pins the image by it")
+    p.add_argument("--digest", required=True,
+                   help="the digest of the image the fork build job pushed to the tenant's own package "
+                        "(sha256:<64 hex>): release.yaml runs the image by it and records it in fork_builds")
     p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
     p.add_argument("--dry-run", action="store_true", help="print what would be committed, tagged and pushed; write nothing")
     p.add_argument("--summary", type=Path, help="append a markdown report here ($GITHUB_STEP_SUMMARY)")
@@ -108,7 +112,7 @@ def fork_image_command(*, root: Path, tenant: str, source: Path | None = None, c
     image = _image(root, name, sha)
     set_output(output, "commit", sha)
     set_output(output, "image", image)
-    set_output(output, "repository", image.rsplit(":", 1)[0])  # the package: the attestation's subject
+    set_output(output, "repository", images.parse(image).repository)  # the tenant's own package: the attestation's subject
     print(image)
     return 0
 
@@ -118,14 +122,15 @@ def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = N
                 summary: Path | None = None, dry_run: bool = False) -> int:
     inputs = _inputs(root, event, tenant, repository, ref)
     sha = events.commit(commit)
-    pinned = f"@{events.digest(digest)}" if digest is not None else ""
+    pushed = image_records.fork_digest(digest)
     name = inputs.tenant
 
     def apply(work: Path) -> list[str]:
-        image = _image(work, name, sha) + pinned
         repo = deploy.load_valid(work, [name])
-        release = {**release_data(repo.tenants[name]), "image": image,
+        engine = str(repo.current.platform.data["engine"]["repository"])
+        release = {**image_records.record_fork_build(release_data(repo.tenants[name]), engine, name, sha, pushed),
                    "fork": {"repository": inputs.repository, "ref": inputs.ref, "commit": sha}}
+        image = release["image"]
         # A fork tenant is held on platform updates: pin the platform it renders from
         # now (HEAD's, the same files), so later template merges leave it alone.
         if "platform_revision" not in release:  # recorded as a release: a pin names only those
@@ -142,7 +147,7 @@ def fork_deploy(*, root: Path, event: Path | None = None, tenant: str | None = N
         return 1
     if dry_run:
         return 0
-    add_summary(summary, f"## Fork deploy: {name}\n\nImage `{_image(root, name, sha)}` built from "
+    add_summary(summary, f"## Fork deploy: {name}\n\nImage `{_image(root, name, sha)}@{pushed}` built from "
                          f"`{inputs.repository}` at `{sha}`.\n\n"
                          f"{'Commit ' + result.commits[0][:12] if result.commits else 'Already deployed; nothing to commit'}.\n")
     return 0

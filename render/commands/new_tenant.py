@@ -95,6 +95,7 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
                 + _tombstone_problems(root, name, cloud, organization_id))
     if problems:
         raise ProblemsError(problems)
+    engine = platform["engine"]
     values = {
         "name": name,
         "display_name": display_name or name.replace("-", " ").title(),
@@ -108,7 +109,8 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         "routing": routing,
         "vector_endpoint": f"https://qdrant.{region}.dataplane.internal:6333",
         "platform_version": platform["platform_version"],
-        "image": f"{platform['engine']['repository']}:{platform['engine']['tag']}",
+        # The current release, by digest (validate reports a platform.yaml without one).
+        "image": f"{engine['repository']}:{engine['tag']}" + (f"@{engine['digest']}" if engine.get("digest") else ""),
     }
     texts = {file: template.format(**values) for file, template in (
         (layout.TENANT_FILE, TENANT_TEMPLATE), (layout.OVERRIDES_FILE, OVERRIDES_TEMPLATE),

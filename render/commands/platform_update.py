@@ -1,7 +1,7 @@
 """`dataplane platform-update`: roll a platform update out to every auto_deploy tenant.
 
-A platform update is a new engine image (`--version`/`--tag`, or a repository_dispatch /
-workflow_dispatch payload) or a merge to main that changed base/ or registry/ (a push
+A platform update is a new engine image (`--version` with the pushed image's `--digest`, or a
+repository_dispatch / workflow_dispatch payload naming the version, with `--digest`) or a merge to main that changed base/ or registry/ (a push
 payload). auto_deploy tenants move to the platform at HEAD: release.yaml bumped,
 re-rendered, committed. The others keep their pinned revision, byte for byte.
 """
@@ -15,21 +15,22 @@ from datetime import datetime
 from pathlib import Path
 
 from render import git, layout
-from render.load import read_yaml
 from render.problems import Problem, ProblemsError
 from render.rollout import moves
 from render.rollout.state import State, utc_now, write_state
-from render.workflows import authority, deploy, events
+from render.workflows import authority, deploy, events, image_records
 from render.workflows.actions import add_summary, read_event
-from render.workflows.release import Plan, auto_deploy, plan_update, release_data, set_scalars
+from render.workflows.release import Plan, auto_deploy, plan_update, release_data
 
 RELEASE_PATHS = [layout.TENANTS_DIR, *layout.OUTPUT_DIRS]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("platform-update", help="bump, render and commit the auto_deploy tenants of the first wave to the platform at HEAD",
-                       description="Roll a platform update out: with --version (a new engine image) first set "
-                                   "registry/platform.yaml and commit it; then move the auto_deploy tenants to HEAD "
+                       description="Roll a platform update out: with --version and --digest (a new engine image, "
+                                   "as the release job pushed it) first record the release in registry/releases.yaml "
+                                   "and registry/platform.yaml and commit them (a version that is not YYYY.M.N, a "
+                                   "downgrade or a missing digest is refused); then move the auto_deploy tenants to HEAD "
                                    "(release.yaml: platform_version, image, platform_revision), re-render and commit. "
                                    "With a rollout plan (registry/rollout.yaml) only the first wave moves and the "
                                    "rollout is recorded in rollout/state.yaml (`dataplane rollout advance` moves the "
@@ -40,24 +41,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="push, repository_dispatch or workflow_dispatch (default: $GITHUB_EVENT_NAME)")
     p.add_argument("--event", type=Path, help="the event payload JSON (in a workflow: $GITHUB_EVENT_PATH)")
     p.add_argument("--version", help="new platform version (an engine image published from the platform's main)")
-    p.add_argument("--tag", help="engine image tag (default: the version)")
+    p.add_argument("--tag", help="engine image tag: the version (the default; any other tag is refused)")
+    p.add_argument("--digest", help="the digest of the engine image the release job pushed for --version "
+                                    "(sha256:<64 hex>), recorded in registry/releases.yaml; required with a version")
     p.add_argument("--push", action="store_true", help="push to origin main, retrying on a non-fast-forward")
     p.add_argument("--dry-run", action="store_true", help="print what would be committed, tagged and pushed; write nothing")
     p.add_argument("--summary", type=Path, help="append a markdown report here (in a workflow: $GITHUB_STEP_SUMMARY)")
     p.set_defaults(writes=True, run=lambda a: platform_update(
         root=a.repo, event_name=a.event_name if a.event else None, event=a.event, version=a.version, tag=a.tag,
-        push=a.push, summary=a.summary, dry_run=a.dry_run))
+        digest=a.digest, push=a.push, summary=a.summary, dry_run=a.dry_run))
 
 
 def platform_update(*, root: Path, event_name: str | None = None, event: Path | None = None,
-                    version: str | None = None, tag: str | None = None, push: bool = False, summary: Path | None = None,
-                    clock: Callable[[], datetime] = utc_now, dry_run: bool = False) -> int:
+                    version: str | None = None, tag: str | None = None, digest: str | None = None, push: bool = False,
+                    summary: Path | None = None, clock: Callable[[], datetime] = utc_now, dry_run: bool = False) -> int:
     authority.require(root, authority.PLATFORM_UPDATE)  # before anything is read or written
     if event_name:
         update = events.platform_update(event_name, read_event(event))
     else:
         v = events.version(version) if version else None
         update = events.PlatformUpdate(v, events.image_tag(tag or v) if v else None)
+    # The digest comes from the release job's own push (--digest), never from a payload.
+    pinned = _checked_digest(root, update, digest or None)  # an empty --digest (a push event) is none
     plans: list[tuple[Plan, moves.Start | None]] = []
 
     def apply(work: Path) -> list[str]:
@@ -65,8 +70,8 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
         commits: list[str] = []
         before = git.head(work)
         deploy.load_valid(work)  # every input is valid before the first commit
-        if update.version and update.tag:
-            commits += _set_engine(work, update.version, update.tag)
+        if update.version and pinned:
+            commits += _set_engine(work, update.version, pinned)
         # A held tenant without a revision rendered from HEAD's platform until now (a
         # pull request's `render --check` saw to it): it is pinned there.
         plan, start, sha = _roll_out(work, before, update.version, clock())
@@ -82,16 +87,23 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
     return 0
 
 
-def _set_engine(root: Path, version: str, tag: str) -> list[str]:
-    """registry/platform.yaml: platform_version and engine.tag, edited in place; committed."""
-    rel = layout.PLATFORM_FILE
-    text = (root / rel).read_text(encoding="utf-8")
-    new = set_scalars(text, read_yaml(root, rel), {("platform_version",): version, ("engine", "tag"): tag})
-    if new == text:
+def _checked_digest(root: Path, update: events.PlatformUpdate, digest: str | None) -> str | None:
+    """The new release's digest, checked before anything is written (image_records.check_release)."""
+    if update.version is None:
+        if digest is not None:
+            raise ProblemsError([Problem(events.INPUTS, 1, 1, "digest", "a digest without a version",
+                                         "--digest records the image of a new release: give --version too")])
+        return None
+    platform, releases = image_records.read_records(root)
+    return image_records.check_release(platform.data, releases.data, update.version, update.tag or update.version, digest)
+
+
+def _set_engine(root: Path, version: str, digest: str) -> list[str]:
+    """registry/platform.yaml (platform_version, engine tag and digest) and registry/releases.yaml,
+    edited in place; committed."""
+    if not image_records.record_platform_release(root, version, digest):
         return []
-    (root / rel).write_text(new, encoding="utf-8")
-    git.stage(root, [rel])
-    sha = git.commit(root, f"platform: engine {tag} (platform {version})")
+    sha = git.commit(root, f"platform: engine {version}@{digest} (platform {version})")
     return [sha] if sha else []
 
 

@@ -36,8 +36,27 @@ def _index_of(s: celtypes.StringType, sub: celtypes.StringType) -> celtypes.IntT
     return celtypes.IntType(str(s).find(str(sub)))
 
 
+def _substring(s: celtypes.StringType, start: celtypes.IntType, end: celtypes.IntType | None = None) -> celtypes.StringType:
+    """ext.Strings `substring(<int>[, <int>])`: code points [start, end); an index outside
+    the string, or end before start, is an error (never a silent clamp as in Python)."""
+    text = str(s)
+    stop = len(text) if end is None else int(end)
+    if not 0 <= int(start) <= stop <= len(text):
+        raise ValueError(f"substring: index out of range: {int(start)}, {stop} (size {len(text)})")
+    return celtypes.StringType(text[int(start):stop])
+
+
+def _split(s: celtypes.StringType, sep: celtypes.StringType) -> celtypes.ListType:
+    """ext.Strings `split(<string>)`: every part between separators (an empty separator
+    splits into code points, as Go's strings.Split does)."""
+    text, by = str(s), str(sep)
+    parts = list(text) if by == "" else text.split(by)
+    return celtypes.ListType([celtypes.StringType(p) for p in parts])
+
+
 # Kubernetes CEL library functions the rules we evaluate use, by name.
-KUBERNETES_FUNCTIONS: dict[str, Any] = {"join": _join, "lowerAscii": _lower_ascii, "indexOf": _index_of}
+KUBERNETES_FUNCTIONS: dict[str, Any] = {"join": _join, "lowerAscii": _lower_ascii, "indexOf": _index_of,
+                                        "substring": _substring, "split": _split}
 
 
 class CelError(Exception):

@@ -2,7 +2,8 @@
 
 Pure: takes loaded documents, returns problems. The parts, by what each checks:
 schemas (each file against its JSON Schema), file_rules (single files beyond a schema:
-names, quantities, env, release image, cluster, secret store), effective_rules (a
+names, quantities, env, cluster, secret store), image_rules (images by digest: releases.yaml,
+the platform's images, each tenant's image), effective_rules (a
 tenant's merged values and the registry: ranges, fits, contract) and fleet_rules (claims
 no two tenants may share).
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from render import migration
-from render.load import Document, Repo, TenantFiles, pinned_revision
+from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
 from render.validate import (
     cloud_rules,
@@ -25,6 +26,7 @@ from render.validate import (
     extractor_names,
     file_rules,
     fleet_rules,
+    image_rules,
     misplaced,
     placement_rules,
 )
@@ -35,10 +37,12 @@ __all__ = ["validate_prices", "validate_repo", "validate_tenant", "warnings"]
 
 def validate_repo(repo: Repo) -> list[Problem]:
     """Every problem in every input file of the repository."""
-    problems = _registry_problems(repo.current.platform, repo.current.extractors)
+    releases = image_rules.check_releases(repo.current.releases)
+    problems = _registry_problems(repo.current, releases)
     registry_ok: dict[str | None, bool] = {None: not problems}
+    problems += releases
     for rev, pinned in repo.revisions.items():  # the registry of each pinned platform revision
-        found = _registry_problems(pinned.platform, pinned.extractors)
+        found = _registry_problems(pinned, releases)
         registry_ok[rev] = not found
         problems += found
     for files in repo.tenants.values():
@@ -72,7 +76,8 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     shape = check_schema(files.tenant, "tenant") + check_schema(files.overrides, "overrides") + release_shape
     problems = shape + file_rules.check_tenant_name(files)
     if not release_shape:  # a malformed image is reported once, by the schema
-        problems += file_rules.check_release(files, repo.current.platform if repo else None)
+        problems += image_rules.check_release_image(files, repo.current.platform if repo else None,
+                                                    repo.current.releases if repo else None)
     sizes = file_rules.check_quantities(files.overrides, "overrides")
     problems += sizes
     problems += migration.check(files.tenant, repo.current.platform.data.get("shared_platform") if repo is not None else {})
@@ -98,8 +103,10 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     return problems
 
 
-def _registry_problems(platform: Document, extractors: Document) -> list[Problem]:
-    """Problems of the platform files of one revision: schemas first, then their rules."""
+def _registry_problems(shared: PlatformInputs, releases: list[Problem]) -> list[Problem]:
+    """Problems of the platform files of one revision: schemas first, then their rules.
+    `releases`: the problems of registry/releases.yaml (its digests are checked only without)."""
+    platform, extractors = shared.platform, shared.extractors
     problems = (check_schema(platform, "platform") + check_schema(extractors, "extractors")
                 + file_rules.check_quantities(platform, "platform") + file_rules.check_quantities(extractors, "extractors"))
     if not problems:
@@ -109,6 +116,7 @@ def _registry_problems(platform: Document, extractors: Document) -> list[Problem
         problems += file_rules.check_env(platform, [])
         problems += file_rules.check_backup_schedules(platform)
         problems += extractor_names.check_aliases(extractors)
+        problems += image_rules.check_platform_images(platform, shared.releases if not releases else Document("", {}, {}))
         problems += data_rules.volume_problems(platform)
     return problems
 

@@ -18,7 +18,6 @@ from render.validate import extractor_names
 Path_ = tuple[str | int, ...]
 # Matched whole (fullmatch): "$" alone would accept a trailing newline.
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-FORK_TAG = re.compile(r"tenant-(?P<owner>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(?P<sha>[0-9a-f]{7,40})")
 MEBI = Decimal(2) ** 20
 # Larger than any machine a cloud rents: surely a typo.
 CPU_MAX = Decimal(1024)
@@ -213,35 +212,6 @@ def _disabled_by(disabled: list[Any], key: str, entries: dict[str, Any]) -> str:
         return key
     versions = [i for i, e in entries.items() if isinstance(e, dict) and e.get("name") == key]
     return listed[max(listed.index(v) for v in versions)] if versions and all(v in listed for v in versions) else ""
-
-
-# -- release ---------------------------------------------------------------------------
-
-def check_release(files: TenantFiles, platform: Document | None) -> list[Problem]:
-    """The image is the platform's own: its engine repository with a release tag, or this
-    tenant's fork build tenant-<name>-<sha> (optionally pinned by digest). `platform` is
-    the platform the tenant renders from (None when it could not be read)."""
-    image = _mapping(files.release.data).get("image")
-    if not isinstance(image, str) or ":" not in image:
-        return []
-    reference = image.split("@", 1)[0]
-    repository, _, tag = reference.rpartition(":")
-    engine = _mapping(_mapping(platform.data if platform else {}).get("engine")).get("repository")
-    if isinstance(engine, str) and repository != engine:
-        return [files.release.problem(("image",), f"{image!r} is not an image of the platform registry {engine}",
-                                      f"run a platform release ({engine}:<version>) or this tenant's fork build "
-                                      f"({engine}:tenant-{files.name}-<sha>)", at_value=True)]
-    if not tag.startswith("tenant-"):
-        return []
-    match = FORK_TAG.fullmatch(tag)
-    if not match:
-        return [files.release.problem(("image",), f"tag {tag!r} looks like a fork build but is not tenant-<name>-<sha>",
-                                      f"fork builds of this tenant are tagged tenant-{files.name}-<git sha>", at_value=True)]
-    if match["owner"] != files.name:
-        return [files.release.problem(("image",), f"image {image!r} is a fork build of tenant {match['owner']}",
-                                      f"a fork image runs only in its own tenant; use tenant-{files.name}-<sha> or the platform image",
-                                      at_value=True)]
-    return []
 
 
 # -- secret store ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from render import layout
+from render import images
 from render.load import Document, Repo, TenantFiles, parse_yaml
 from render.merge import DEFAULT_AUTO_DEPLOY
 from render.problems import Problem, ProblemsError
@@ -23,8 +23,8 @@ RELEASE_HEADER = (
     "# (base/ + registry/) it renders from. Written by the release workflows and\n"
     "# `dataplane promote`; see docs/workflows.md.\n"
 )
-KEY_ORDER = ("platform_version", "image", "platform_revision", "fork")
-FORK_KEY_ORDER = ("repository", "ref", "commit")
+KEY_ORDER = ("platform_version", "image", "platform_revision", "fork", "fork_builds")
+FORK_KEY_ORDER = ("repository", "ref", "commit", "sha", "digest")
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,15 @@ class Target:
 
 
 def target_of(platform: dict[str, Any], revision: str) -> Target:
-    """The current platform, as registry/platform.yaml at `revision` describes it."""
+    """The current platform, as registry/platform.yaml at `revision` describes it: its
+    engine image pinned by digest."""
     engine = platform["engine"]
-    return Target(str(platform["platform_version"]), f"{engine['repository']}:{engine['tag']}", revision)
+    pinned = f"@{engine['digest']}" if engine.get("digest") else ""  # a revision before digests: validate says so
+    return Target(str(platform["platform_version"]), f"{engine['repository']}:{engine['tag']}{pinned}", revision)
 
 
 def image_tag(image: str) -> str:
-    return image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
+    return images.parse(image).tag
 
 
 def is_fork(release: dict[str, Any]) -> bool:
@@ -52,8 +54,9 @@ def is_fork(release: dict[str, Any]) -> bool:
 
 
 def fork_image(repository: str, tenant: str, commit: str) -> str:
-    """repository:tenant-<name>-<full 40-hex commit> (the full id: short ids can collide)."""
-    return f"{repository}:{layout.fork_tag_prefix(tenant)}{commit}"
+    """The tenant's own package, tag tenant-<name>-<full 40-hex commit> (short ids can
+    collide); `repository` is the engine's (registry/platform.yaml engine.repository)."""
+    return images.fork_image(repository, tenant, commit)
 
 
 def moved(release: dict[str, Any], target: Target, *, keep_image: bool = False) -> dict[str, Any]:
@@ -72,11 +75,19 @@ def release_text(release: dict[str, Any]) -> str:
         value = release[key]
         if isinstance(value, dict):
             lines.append(f"{key}:\n")
-            for sub in sorted(value, key=lambda k: FORK_KEY_ORDER.index(k) if k in FORK_KEY_ORDER else 9):
-                lines.append(f"  {sub}: {json.dumps(value[sub])}\n")
+            lines += [f"  {line}\n" for line in _fields(value)]
+        elif isinstance(value, list):
+            lines.append(f"{key}:\n" if value else f"{key}: []\n")
+            lines += [f"  {'- ' if i == 0 else '  '}{line}\n" for item in value for i, line in enumerate(_fields(item))]
         else:
             lines.append(f"{key}: {json.dumps(value)}\n")
     return "".join(lines)
+
+
+def _fields(value: dict[str, Any]) -> list[str]:
+    """`key: "value"` lines of a flat mapping, in FORK_KEY_ORDER."""
+    return [f"{k}: {json.dumps(value[k])}" for k in sorted(value, key=lambda k: FORK_KEY_ORDER.index(k)
+                                                           if k in FORK_KEY_ORDER else 9)]
 
 
 @dataclass(frozen=True)
