@@ -12,10 +12,12 @@ import pytest
 
 from tests.flow_repo import clone, commit_all, dataplane, git, make_origin, origin_head
 
-FORK = ["fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main", f"--commit={'a' * 40}"]
+# The pushed image's digest the release and fork jobs pass on.
+DIGEST = f"--digest=sha256:{'d' * 64}"
+FORK = ["fork-deploy", "--tenant", "acme", "--repository", "acme-corp/engine", "--ref", "main", f"--commit={'a' * 40}", DIGEST]
 # Each command that commits to main, as a workflow runs it.
 COMMANDS = {
-    "platform-update": ["platform-update", "--version", "2026.12.1"],
+    "platform-update": ["platform-update", "--version", "2026.12.1", DIGEST],
     "config-deploy": ["config-deploy", "globex"],
     "fork-deploy": FORK,
     "rollout-advance": ["rollout", "advance", "--argocd-url", "https://127.0.0.1:9"],
@@ -24,7 +26,7 @@ COMMANDS = {
 }
 # What each one's dry run says it would commit (the tags a platform update makes, too).
 WOULD = {
-    "platform-update": ["would commit: platform: engine 2026.12.1 (platform 2026.12.1)",
+    "platform-update": ["would commit: platform: engine 2026.12.1@sha256:" + "d" * 64 + " (platform 2026.12.1)",
                         "would commit: release: platform 2026.12.1 at ", "would tag: platform/2026.12.1/"],
     "config-deploy": ["would commit: config deploy 1: re-render globex", "    tenants/globex/release.yaml"],
     "fork-deploy": ["would commit: fork deploy: acme runs ", "would tag: platform/2026.11.3/"],
@@ -159,7 +161,7 @@ def test_an_invalid_input_is_refused_before_anything_is_written(repo, capsys: py
 
 def test_promote_dry_run_and_its_precondition(repo, capsys: pytest.CaptureFixture[str]) -> None:
     origin, work = repo
-    assert dataplane(work, "platform-update", "--version", "2026.12.1", "--push") == 0
+    assert dataplane(work, "platform-update", "--version", "2026.12.1", DIGEST, "--push") == 0
     capsys.readouterr()
     git(work, "checkout", "-q", "-b", "promote-initech")
     before = state(origin, work)
