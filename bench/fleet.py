@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from render.workflows.release import release_text
+
 REPO = Path(__file__).resolve().parents[1]
 INPUT_DIRS = ("registry", "base")
 WORDS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka", "tyrell", "cyberdyne",
@@ -43,8 +45,29 @@ def generate_fleet(root: Path, n: int, seed: int = 0) -> list[str]:
         for file, text in files.items():
             (folder / file).write_text(text, encoding="utf-8")
         names.append(name)
+    _room_for_minimums(root, names)
     _canaries(root, sorted(names)[:1])
     return sorted(names)
+
+
+def _room_for_minimums(root: Path, names: list[str]) -> None:
+    """Raise a worker group's max_replicas where the drawn minimums would not fit it:
+    validate refuses a minimum that can never be placed, and every tenant here is valid."""
+    from render import placement  # the engine, only once the inputs exist
+    from render.load import load_repo
+    from render.pipeline import effective
+
+    repo = load_repo(root, names)
+    for name in names:
+        values = effective(repo.tenants[name], repo.current).values
+        short = {g.group: placement.pods_for_minimums(values, g.group)
+                 for g in placement.place(values).groups if not g.min_fits}
+        if short:
+            path = root / "tenants" / name / "overrides.yaml"
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for group, pods in short.items():
+                data.setdefault("cluster", {}).setdefault(group, {})["max_replicas"] = pods
+            path.write_text(_text("overrides", data), encoding="utf-8")
 
 
 def _canaries(root: Path, names: list[str]) -> None:
@@ -81,7 +104,8 @@ def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, 
     return {
         "tenant.yaml": _text("tenant", tenant),
         "overrides.yaml": _text("overrides", overrides(rng, extractors)),
-        "release.yaml": _text("release", release(rng, name, platform, digests)),
+        # As the release workflows write it (quoted: a fork sha such as 327e734 is no number).
+        "release.yaml": release_text(release(rng, name, platform, digests)),
     }
 
 
