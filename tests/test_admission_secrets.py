@@ -351,3 +351,20 @@ def test_a_gcp_store_names_its_tenants_own_project() -> None:
         allowed, message = store_admit(_store(_with(GCP_OK, path, "dp-tenants-eu")), own)
         assert not allowed and f"names the GCP project of its tenant, {own}" in message, path
     assert not store_admit(_store(GCP_OK), None)[0]  # a parameter object without a project admits no store
+
+
+def test_the_store_fields_refused_one_by_one_are_the_crd_fields_the_platform_does_not_render() -> None:
+    """The API server types a SecretStore by its CRD (all() cannot iterate a typed object), so
+    the policy names every other provider field; a field upstream adds must be named too."""
+    from render import crds
+
+    path = crds.locate() / "external-secrets" / "external-secrets.io_secretstores.yaml"
+    crd = next(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d)
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
+    provider = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["provider"]["properties"]
+    gcp, aws = provider["gcpsm"]["properties"], provider["aws"]["properties"]
+    assert set(gcp) - set(secret_policy.GCP_FIELDS) == set(secret_policy.GCP_OTHER_FIELDS)
+    assert set(gcp["auth"]["properties"]) - {"workloadIdentity"} == set(secret_policy.GCP_OTHER_AUTH)
+    assert set(gcp["auth"]["properties"]["workloadIdentity"]["properties"]) <= set(secret_policy.GCP_IDENTITY_FIELDS)
+    assert set(aws) - set(secret_policy.AWS_FIELDS) == set(secret_policy.AWS_OTHER_FIELDS)
+    assert set(aws["auth"]["properties"]) - {"jwt"} == set(secret_policy.AWS_OTHER_AUTH)
