@@ -138,6 +138,7 @@ def _pod(name: str, image: str, **spec: Any) -> dict[str, Any]:
 
 
 ENGINE = "ghcr.io/dataplane-platform/engine:2026.11.3"
+FOREIGN_DIGEST = f"{ENGINE}@sha256:{'e' * 64}"
 
 
 @pytest.mark.parametrize(("attack", "pod", "message"), [
@@ -151,6 +152,8 @@ ENGINE = "ghcr.io/dataplane-platform/engine:2026.11.3"
      "image(s) ghcr.io/dataplane-platform/engine:tenant-globex-0123abc refused in tenant-acme"),
     ("platform image by tag, not digest", _pod("x-tag", "docker.io/library/redis:7.4.5-alpine"),
      "image(s) docker.io/library/redis:7.4.5-alpine refused in tenant-acme"),
+    ("the release tag at a digest no release recorded", _pod("x-digest", FOREIGN_DIGEST),
+     f"image(s) {FOREIGN_DIGEST} refused in tenant-acme"),
 ])
 def test_the_api_server_refuses(cluster: control_plane.Paths, applied: apply.Report, attack: str,
                                 pod: dict[str, Any], message: str) -> None:
