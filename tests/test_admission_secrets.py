@@ -215,6 +215,13 @@ def test_both_clouds_stores_are_admitted() -> None:
     assert admit(_store(AWS_OK)) == (True, "allowed")
 
 
+def test_stores_are_admitted_as_the_api_server_defaults_them() -> None:
+    """The API server fills the CRD's defaults before admission (seen on the real cluster:
+    tests/test_cluster.py); a defaulted store is the same store."""
+    assert admit(_store(_with(GCP_OK, "gcpsm.secretVersionSelectionPolicy", "LatestOrFail"))) == (True, "allowed")
+    assert admit(_store(_with(AWS_OK, "aws.sessionTagsPolicy", "None"))) == (True, "allowed")
+
+
 def _with(provider: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     out = copy.deepcopy(provider)
     node = out
@@ -243,6 +250,7 @@ def _with(provider: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     (_store(_with(AWS_OK, "aws.externalID", "x")), "an external id for a role"),
     (_store(_with(AWS_OK, "aws.service", "ParameterStore")), "another AWS service"),
     (_store(_with(GCP_OK, "gcpsm.location", "europe-west4")), "a provider field the platform does not render"),
+    (_store(_with(AWS_OK, "aws.sessionTagsPolicy", "Simple")), "session tags, by policy rather than by list"),
     (_store(_with(GCP_OK, "gcpsm.auth.workloadIdentityFederation", {"audience": "x"})), "another way to authenticate"),
 ])
 def test_denied_secret_stores(obj: dict[str, Any], why: str) -> None:
@@ -354,8 +362,8 @@ def test_a_gcp_store_names_its_tenants_own_project() -> None:
 
 
 def test_the_store_fields_refused_one_by_one_are_the_crd_fields_the_platform_does_not_render() -> None:
-    """The API server types a SecretStore by its CRD (all() cannot iterate a typed object), so
-    the policy names every other provider field; a field upstream adds must be named too."""
+    """The policy names every provider field the platform does not render, one by one; a field
+    upstream adds must be named too."""
     from render import crds
 
     path = crds.locate() / "external-secrets" / "external-secrets.io_secretstores.yaml"
@@ -368,3 +376,6 @@ def test_the_store_fields_refused_one_by_one_are_the_crd_fields_the_platform_doe
     assert set(gcp["auth"]["properties"]["workloadIdentity"]["properties"]) <= set(secret_policy.GCP_IDENTITY_FIELDS)
     assert set(aws) - set(secret_policy.AWS_FIELDS) == set(secret_policy.AWS_OTHER_FIELDS)
     assert set(aws["auth"]["properties"]) - {"jwt"} == set(secret_policy.AWS_OTHER_AUTH)
+    # The API server defaults these before admission: the policy admits each at its default only.
+    defaults = {k: v["default"] for props in (gcp, aws) for k, v in props.items() if "default" in v}
+    assert defaults == secret_policy.CRD_DEFAULTS

@@ -39,22 +39,26 @@ GENERATORS = "generators.external-secrets.io"
 GCP_FIELDS = ("projectID", "auth")
 GCP_IDENTITY_FIELDS = ("clusterLocation", "clusterName", "clusterProjectID", "serviceAccountRef")
 AWS_FIELDS = ("service", "region", "auth")
-# The API server types a SecretStore by its CRD's schema, where `provider.gcpsm` is an object,
-# not a map: CEL's all() does not iterate it, so the fields the schema has beyond those above
-# are named and refused one by one (tests/test_admission_secrets.py derives these lists from
-# the vendored CRD and fails when upstream adds a field).
+# The API server evaluates the rule on the store typed by its CRD's schema, so the schema's
+# other provider fields are named and refused one by one with has()
+# (tests/test_admission_secrets.py derives these lists from the vendored CRD and fails when
+# upstream adds a field; tests/test_cluster.py proves the rule on a real API server).
 GCP_OTHER_FIELDS = ("location", "secretVersionSelectionPolicy")
 GCP_OTHER_AUTH = ("secretRef", "workloadIdentityFederation")
 AWS_OTHER_FIELDS = ("additionalRoles", "customSessionTags", "externalID", "prefix", "role", "secretsManager",
                     "sessionTags", "sessionTagsPolicy", "transitiveTagKeys")
 AWS_OTHER_AUTH = ("secretRef",)
+# Fields the CRD defaults: the API server sets them before admission, so each may be present
+# at its default (and only there).
+CRD_DEFAULTS = {"secretVersionSelectionPolicy": "LatestOrFail", "sessionTagsPolicy": "None"}
 AWS_SERVICE = "SecretsManager"
 _MARK = "NAME"  # stands for the tenant (or organization) inside a prefix template
 
 
 def _none_of(obj: str, fields: tuple[str, ...]) -> str:
-    """CEL: `obj` sets none of `fields` (has() works on typed objects, where all() does not)."""
-    return " && ".join(f"!has({obj}.{f})" for f in fields)
+    """CEL: `obj` sets none of `fields`, but for a field at the CRD's default."""
+    return " && ".join(f"(!has({obj}.{f}) || {obj}.{f} == {cel(CRD_DEFAULTS[f])})" if f in CRD_DEFAULTS
+                       else f"!has({obj}.{f})" for f in fields)
 
 
 def cel(value: Any) -> str:
