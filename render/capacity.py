@@ -9,8 +9,10 @@ formulas:
   plus a 100 MiB eviction threshold.
 - EKS AMIs (awslabs/amazon-eks-ami bootstrap): the same CPU formula; memory
   255 MiB + 11 MiB per pod the node may run (max_pods); plus a 100 MiB eviction threshold.
-Used by `validate --deep` (every pod fits its pool) and by `doctor` (a suggested memory
-increase never exceeds a node). Pure.
+Which pool, and so which machine type, a component's pods run on is registry/platform.yaml
+`nodes.placement` (render/pools.py). Used by `validate --deep` (every pod fits its pool),
+by `dataplane cluster`'s simulated nodes and by `doctor` (a suggested memory increase never
+exceeds a node). Pure.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from render import quantity
+from render import pools, quantity
 
 MI = Decimal(2) ** 20
 GI = Decimal(2) ** 30
@@ -28,9 +30,6 @@ CPU_STEPS = ((Decimal(1), Decimal("0.06")), (Decimal(1), Decimal("0.01")), (Deci
              (None, Decimal("0.0025")))
 GKE_MEMORY_STEPS = ((4 * GI, Decimal("0.25")), (4 * GI, Decimal("0.20")), (8 * GI, Decimal("0.10")),
                     (112 * GI, Decimal("0.06")), (None, Decimal("0.02")))
-# Pods with no group of their own (head, Celery, datastores) run on the general pool:
-# the cpu-workers group's machine type.
-GENERAL_GROUP = "cpu-workers"
 
 
 @dataclass(frozen=True)
@@ -76,8 +75,13 @@ def node(machine: str, cloud: str, nodes: dict[str, Any]) -> Node | None:
                 memory - reserved_mem - EVICTION - quantity.parse(budget["memory"]), int(spec.get("gpus", 0)))
 
 
-def group_node(platform: dict[str, Any], cloud: str, group: str) -> Node | None:
-    """The node one pod of a worker group fills (GENERAL_GROUP: the general pool)."""
-    machine = platform["worker_groups"].get(group, {}).get("machine", {}).get(cloud)
+def pool_node(platform: dict[str, Any], cloud: str, pool: str) -> Node | None:
+    """The allocatable node of `pool` on `cloud`; None when the pool has no declared machine there."""
+    machine = pools.machine(platform, cloud, pool)
     return node(machine, cloud, platform["nodes"]) if machine else None
 
+
+def group_node(platform: dict[str, Any], cloud: str, component: str) -> Node | None:
+    """The node one pod of `component` (a worker group, or render/pools.py COMPONENTS)
+    fills: one of its pool's (`nodes.placement`)."""
+    return pool_node(platform, cloud, pools.pool_of(platform, component))

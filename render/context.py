@@ -19,6 +19,7 @@ from render import (
     layout,
     migration,
     offboarding,
+    pools,
     quantity,
     security,
     tenant_secrets,
@@ -83,6 +84,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "ports": {"serve": SERVE_PORT, "dashboard": DASHBOARD_PORT, "client": CLIENT_PORT, "gcs": GCS_PORT,
                   "metrics": METRICS_PORT, "redis": REDIS_PORT, "mongodb": MONGODB_PORT},
         "head": quantity.pod_resources(v["head"]["cpu"], v["head"]["memory"], 0),
+        # nodeSelector and tolerations of each component's pods (registry nodes.placement).
+        "scheduling": pools.every_scheduling(platform, cloud),
         "worker_groups": groups,
         "extractors": [_extractor_summary(e) for e in enabled],
         "serve_config": serve_config(serve, platform, v["env"]),
@@ -102,8 +105,11 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["autoscaler_sidecar"] = contract.AUTOSCALER
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
-    ctx["backups"] = backups.context(ctx, platform)
+    ctx["backups"] = _on_pools(backups.context(ctx, platform), ctx["scheduling"])
     ctx["offboarding"] = offboarding.context(ctx, platform)
+    if ctx["offboarding"] is not None:
+        ctx["offboarding"]["jobs"] = [{**j, "spec": _job_on_pool(j["spec"], ctx["scheduling"]["offboarding"])}
+                                      for j in ctx["offboarding"]["jobs"]]
     if ctx["offboarding"] is not None:
         offboarding.stop_compute(ctx)
     ctx["monitoring"] = scrape.monitoring_context(ctx)
@@ -171,8 +177,20 @@ def _cloud_identity(t: dict[str, Any]) -> str:
     return f"arn:aws:iam::{t['cloud_account']}:role/{_engine_account(t)}"
 
 
+def _on_pools(b: dict[str, Any], scheduling: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The backup CronJobs' and the restore Job's pods on the backup component's pool."""
+    sched = scheduling["backup"]
+    out = {**b, "cronjobs": [{**c, "job": _job_on_pool(c["job"], sched)} for c in b["cronjobs"]]}
+    if b["restore"]:
+        out["restore"] = {**b["restore"], "spec": _job_on_pool(b["restore"]["spec"], sched)}
+    return out
+
+
+def _job_on_pool(job: dict[str, Any], sched: dict[str, Any]) -> dict[str, Any]:
+    return {**job, "template": pools.with_pool(job["template"], sched)}
+
+
 def _worker_groups(cluster: dict[str, Any], platform: dict[str, Any], cloud: str) -> list[dict[str, Any]]:
-    gpu_nodes = platform["gpu_nodes"]
     out = []
     for group in layout.WORKER_GROUPS:
         g = cluster[group]
@@ -185,8 +203,7 @@ def _worker_groups(cluster: dict[str, Any], platform: dict[str, Any], cloud: str
             "replicas": replicas,
             "resources": quantity.pod_resources(g["cpu"], g["memory"], gpus),
             "ray_resources": {g["ray_resource"]: str(GROUP_RESOURCE_UNITS)},
-            "node_selector": gpu_nodes[cloud]["node_selector"] if gpus else {},
-            "tolerations": [gpu_nodes["toleration"]] if gpus else [],
+            "scheduling": pools.scheduling(platform, cloud, group),
             "machine": g.get("machine", {}).get(cloud, ""),
         })
     return out

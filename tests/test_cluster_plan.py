@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from render import capacity, quantity
+from render import capacity, pools, quantity
 from render.cluster import apply, components, health, nodes, waves
 from tests.support import ROOT, need
 
@@ -62,16 +62,53 @@ def test_include_and_exclude_globs_with_braces() -> None:
 def test_nodes_follow_the_node_model() -> None:
     pool = nodes.nodes(PLATFORM, ["gcp"], 1)
     assert len(pool) == sum(nodes.pool_sizes(PLATFORM, 1).values())
+    assert {nodes.pool_of(n) for n in pool} == set(PLATFORM["nodes"]["pools"])
     gpu = next(n for n in pool if nodes.pool_of(n) == "gpu-workers")
     model = capacity.node("g2-standard-8", "gcp", PLATFORM["nodes"])
     assert model is not None
     assert quantity.parse(gpu["status"]["allocatable"]["cpu"]) == model.cpu
     assert int(gpu["status"]["allocatable"]["memory"]) == int(model.memory)
     assert gpu["status"]["allocatable"][nodes.GPU_RESOURCE] == "1"
-    assert gpu["spec"]["taints"] == [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]
+    assert gpu["spec"]["taints"] == [{"key": "dataplane.io/pool", "value": "gpu-workers", "effect": "NoSchedule"},
+                                     {"key": "nvidia.com/gpu", "effect": "NoSchedule"}]
     assert gpu["metadata"]["labels"]["cloud.google.com/gke-accelerator"] == "nvidia-l4"
-    cpu = next(n for n in pool if nodes.pool_of(n) == "cpu-workers")
-    assert nodes.GPU_RESOURCE not in cpu["status"]["allocatable"] and "taints" not in cpu["spec"]
+    batch = next(n for n in pool if nodes.pool_of(n) == "batch-workers")
+    assert batch["spec"]["taints"] == [{"key": "dataplane.io/pool", "value": "batch-workers", "effect": "NoSchedule"}]
+    general = next(n for n in pool if nodes.pool_of(n) == "general")
+    assert nodes.GPU_RESOURCE not in general["status"]["allocatable"] and "taints" not in general["spec"]
+
+
+def test_every_rendered_pod_fits_the_nodes_of_exactly_its_pool() -> None:
+    """The simulated nodes and the rendered pods come from one mapping (nodes.placement):
+    for every pod of the committed output, the nodes the scheduler's NodeAffinity and
+    TaintToleration filters would accept are all of the component's pool, and hold its requests."""
+    from render.conformance import capacity as conformance_capacity
+    from render.conformance.manifests import collect
+    from render.conformance.pods import pods
+
+    clouds = {f"tenant-{t}": c for t, c in session_clouds().items()}
+    manifests, problems = collect(ROOT)
+    assert problems == []
+    checked = set()
+    for pod in pods(manifests):
+        cloud = clouds[pod.namespace]
+        sim = nodes.nodes(PLATFORM, [cloud], 1)
+        accepting = {nodes.pool_of(n) for n in sim if pools.accepts(pod.spec, n["metadata"]["labels"], n["spec"].get("taints") or [])}
+        component = pools.component_of(pod.labels)
+        assert accepting == {pools.pool_of(PLATFORM, component)}, (pod.namespace, pod.name, component, accepting)
+        cpu, mem, gpu = conformance_capacity.requests(pod.containers)
+        node = next(n for n in sim if nodes.pool_of(n) in accepting)
+        alloc = node["status"]["allocatable"]
+        assert cpu <= quantity.parse(alloc["cpu"]) and mem <= quantity.parse(alloc["memory"])
+        assert gpu <= int(alloc.get(nodes.GPU_RESOURCE, 0))
+        checked.add(component)
+    assert checked >= {"ray-head", "cpu-workers", "batch-workers", "gpu-workers", "redis", "mongodb", "celery",
+                       "monitoring", "backup"}
+
+
+def session_clouds() -> dict[str, str]:
+    from render.cluster import session
+    return session.tenant_clouds(ROOT)
 
 
 def _deployment(replicas: int, updated: int, available: int, generation: int = 1, seen: int = 1) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """After an apply: every tenant pod admitted (it exists: Pod Security and the
 ValidatingAdmissionPolicies let it in), scheduled by the real scheduler onto a node of the
-right pool (GPU requests on the GPU pool, nothing else there), Ready, and every
+right pool (the pool registry/platform.yaml `nodes.placement` names for its component,
+render/pools.py; GPU requests on a GPU pool, nothing else there), Ready, and every
 namespace's quota usage within its hard limits."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from render import layout, quantity
+from render import layout, pools, quantity
 from render.cluster import api, health, nodes
 
 
@@ -20,9 +21,11 @@ def _gpus(pod: dict[str, Any]) -> int:
                for c in pod["spec"]["containers"])
 
 
-def check(admin: api.Api, namespaces: list[str]) -> list[str]:
-    pools = {n["metadata"]["name"]: n for n in api.items(admin, "v1", "Node")}
-    gpu_pools = {nodes.pool_of(n) for n in pools.values() if nodes.GPU_RESOURCE in n["status"].get("allocatable", {})}
+def check(admin: api.Api, namespaces: list[str], platform: dict[str, Any] | None = None) -> list[str]:
+    """Problems of the pods and quotas of `namespaces`; with `platform`, each pod's node
+    must also be of its component's pool (`nodes.placement`)."""
+    by_name = {n["metadata"]["name"]: n for n in api.items(admin, "v1", "Node")}
+    gpu_pools = {nodes.pool_of(n) for n in by_name.values() if nodes.GPU_RESOURCE in n["status"].get("allocatable", {})}
     problems = []
     for ns in namespaces:
         for pod in api.items(admin, "v1", "Pod", ns):
@@ -31,9 +34,13 @@ def check(admin: api.Api, namespaces: list[str]) -> list[str]:
             if not node:
                 problems.append(f"{where} is not scheduled: {health.pod_reason(pod)}")
                 continue
-            pool = nodes.pool_of(pools.get(node, {"metadata": {"labels": {}}}))
+            pool = nodes.pool_of(by_name.get(node, {"metadata": {"labels": {}}}))
             if (_gpus(pod) > 0) != (pool in gpu_pools):
                 problems.append(f"{where} ({_gpus(pod)} GPU) is on node {node} of pool {pool}")
+            component = pools.component_of(pod["metadata"].get("labels") or {})
+            if platform is not None and pool != (wanted := pools.pool_of(platform, component) if component else "?"):
+                problems.append(f"{where} ({component or 'no platform component'}) is on node {node} of pool {pool}, "
+                                f"not {wanted}")
             if health.judge(pod)[0] != health.HEALTHY:
                 problems.append(f"{where} is not Ready: {health.pod_reason(pod)}")
         for quota in api.items(admin, "v1", "ResourceQuota", ns):

@@ -67,7 +67,7 @@ def up(*, root: Path, state: Path | None = None, tenants: int = 0, port: int = 0
 
 
 def apply(*, root: Path, state: Path | None = None, tenants: list[str] | None = None, wave_timeout_s: float = 90) -> int:
-    from render.cluster import api, bootstrap, control_plane, verify
+    from render.cluster import api, bootstrap, control_plane, session, verify
     from render.cluster import apply as applying
 
     p = control_plane.paths(state)
@@ -75,7 +75,7 @@ def apply(*, root: Path, state: Path | None = None, tenants: list[str] | None = 
         raise control_plane.ClusterError("no local control plane is running; start one with `dataplane cluster up`")
     admin, deploy = api.connect(str(p.kubeconfig)), api.connect(str(bootstrap.deploy_kubeconfig(p)))
     report = applying.run(root, admin, deploy, tenants, _say, wave_timeout_s)
-    problems = verify.check(admin, verify.tenant_namespaces(admin))
+    problems = verify.check(admin, verify.tenant_namespaces(admin), session.platform(root))
     for line in problems:
         _say(f"dataplane: {line}")
     print(f"applied {report.objects} objects of {len(report.apps)} Applications in {report.waves} waves "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from render import capacity, exitcodes, layout, output
+from render import capacity, exitcodes, layout, output, pools
 from render.commands import _cluster
 from render.ops import kube
 from render.ops.diagnose import diagnose, format_finding
@@ -47,7 +47,7 @@ def node_memory(root: Path, tenant: str) -> dict[str, Decimal]:
         return {}
     out = {}
     for role in (*layout.WORKER_GROUPS, "head"):
-        node = capacity.group_node(platform, cloud, role if role != "head" else capacity.GENERAL_GROUP)
+        node = capacity.group_node(platform, cloud, role if role != "head" else pools.RAY_HEAD)
         if node is not None:
             out[role] = node.memory
     return out

@@ -1,7 +1,11 @@
 """Capacity: the rendered pods fit the nodes they run on, and the quota admits them.
 
-- Every pod's requests fit one node of its pool (render/capacity.py's node model): a Ray
-  worker group's machine type, the general pool for everything else.
+- Every pod lands on exactly one node pool, the one registry/platform.yaml
+  `nodes.placement` names for its component: its nodeSelector and tolerations are matched
+  against every pool's labels and taints as the scheduler's NodeAffinity and
+  TaintToleration filters do (render/pools.py), so this predicts where the real scheduler
+  puts it (`dataplane cluster` runs the real one on nodes built from the same model).
+- Every pod's requests fit one node of that pool (render/capacity.py's node model).
 - Each worker group's Serve applications at their max replicas fit the group at its max
   (a warning with the numbers: Serve queues what does not fit).
 - The ResourceQuota admits an upgrade: every pod at its maximum, plus a second Ray
@@ -16,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from render import capacity, quantity
+from render import capacity, pools, quantity
 from render.conformance.manifests import Manifest
 from render.conformance.pods import HEAD_GROUP, Pod, namespace_of, pods
 from render.conformance.report import Outcome
@@ -53,17 +57,38 @@ def check(manifests: list[Manifest], platform: dict[str, Any], clouds: dict[str,
 
 
 def _fits(p: Pod, platform: dict[str, Any], cloud: str) -> list[Problem]:
-    group = p.group if p.group and p.group != HEAD_GROUP else capacity.GENERAL_GROUP
-    node = capacity.group_node(platform, cloud, group)
+    pool, problems = _pool(p, platform, cloud)
+    if pool is None:
+        return problems
+    node = capacity.pool_node(platform, cloud, pool)
     if node is None:
-        return [p.source.problem(p.path, f"no node model for the {group} pool on {cloud}",
-                                 "declare its machine type in registry/platform.yaml `nodes.machines`")]
+        return [p.source.problem(p.path, f"no node model for the {pool} pool on {cloud}",
+                                 "declare its machine type in registry/platform.yaml `nodes.pools` and `nodes.machines`")]
     cpu, mem, gpu = requests(p.containers)
     if node.fits(cpu, mem, gpu):
         return []
     return [p.source.problem(p.path, f"pod {p.name} requests {quantity.cpu(cpu)} CPU, {capacity.gib(mem)} memory, "
-                                     f"{gpu} GPU: more than one node holds ({node.describe()})",
+                                     f"{gpu} GPU: more than one node of the {pool} pool holds ({node.describe()})",
                              f"at most {capacity.gib(node.memory)} memory and {quantity.cpu(node.cpu)} CPU per pod")]
+
+
+def _pool(p: Pod, platform: dict[str, Any], cloud: str) -> tuple[str | None, list[Problem]]:
+    """The one pool the scheduler may put the pod on, or the problem why there is none."""
+    accepting = pools.pools_accepting(platform, cloud, p.spec)
+    component = pools.component_of(p.labels)
+    wanted = pools.pool_of(platform, component) if component else None
+    where = (f"its nodeSelector {p.spec.get('nodeSelector') or {}} and tolerations "
+             f"{[t.get('key') for t in p.spec.get('tolerations') or []]}")
+    hint = "render the scheduling of its component (registry/platform.yaml `nodes.placement`, render/pools.py)"
+    if not accepting:
+        return None, [p.source.problem(p.path, f"pod {p.name} fits no node pool on {cloud}: {where}", hint)]
+    if len(accepting) > 1:
+        return None, [p.source.problem(p.path, f"pod {p.name} may land on any of the pools {', '.join(accepting)} "
+                                               f"on {cloud}: {where}", hint)]
+    if wanted is not None and accepting != [wanted]:
+        return None, [p.source.problem(p.path, f"pod {p.name} ({component}) lands on the {accepting[0]} pool, "
+                                               f"not {wanted} as `nodes.placement` says", hint)]
+    return accepting[0], []
 
 
 def serve_warnings(m: Manifest, platform: dict[str, Any], cloud: str) -> list[str]:

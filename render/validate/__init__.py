@@ -111,6 +111,7 @@ def _registry_problems(shared: PlatformInputs, releases: list[Problem]) -> list[
                 + file_rules.check_quantities(platform, "platform") + file_rules.check_quantities(extractors, "extractors"))
     if not problems:
         problems += cloud_rules.address_problems(platform)
+        problems += placement_rules.pool_problems(platform)
         problems += effective_rules.registry_rules(platform, extractors)
         problems += [] if problems else placement_rules.registry_problems(platform, extractors)[0]
         problems += file_rules.check_env(platform, [])

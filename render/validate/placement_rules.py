@@ -7,6 +7,10 @@ at their max_replicas at once (what `dataplane preview` deploys). A problem poin
 first value the checked party owns (the tenant's overrides, or the registry); a shortfall
 the tenant inherits from the registry is reported once, at the registry.
 
+pool_problems: the node pools and registry/platform.yaml `nodes.placement`, the one
+mapping of components to pools (render/pools.py) every pod's nodeSelector and tolerations,
+the capacity model and the simulated cluster nodes are made from.
+
 Pure: documents in, problems out. Run only on schema-valid documents.
 """
 
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import placement
+from render import clouds, placement, pools
 from render.load import Document, TenantFiles
 from render.merge import merge_tenant
 from render.problems import Problem
@@ -92,3 +96,40 @@ def _others(layers: Layers, others: list[tuple[placement.Reach, dict[str, Any]]]
 
 def _first(tenant: bool, origins: list[Origin]) -> Origin | None:
     return _blame(tenant, *origins)
+
+
+def pool_problems(platform: Document) -> list[Problem]:
+    """The node pools and the placement of every component (render/pools.py): each component
+    on a declared pool with a machine type on every cloud; a worker group alone on a dedicated
+    pool (a small pod there takes the room a whole-node worker needs: the scheduler spreads
+    pods, and the worker then finds no whole node); GPUs only where the machines have them."""
+    data = platform.data
+    declared = _get(data, "nodes", "pools") or {}
+    placed = _get(data, "nodes", "placement") or {}
+    machines = _get(data, "nodes", "machines") or {}
+    groups = _get(data, "worker_groups") or {}
+    out = []
+    for component, pool in placed.items():
+        at = ("nodes", "placement", component)
+        if pool not in declared:
+            out.append(platform.problem(at, f"{component} is placed on the pool {pool!r}, which `nodes.pools` does not "
+                                            "declare", f"one of: {', '.join(sorted(declared))}"))
+            continue
+        spec = declared[pool] or {}
+        for cloud in clouds.names():
+            machine = pools.machine(data, cloud, pool)
+            if machine not in machines:
+                out.append(platform.problem(("nodes", "pools", pool), f"pool {pool} has no machine type on {cloud} "
+                                            f"that `nodes.machines` declares ({machine or 'none'})",
+                                            f"give it `machine: {{{cloud}: <type>}}` and declare the type in nodes.machines"))
+            elif component in groups and int(groups[component].get("gpus") or 0) > int(machines[machine].get("gpus") or 0):
+                out.append(platform.problem(at, f"{component} needs {groups[component]['gpus']} GPU per pod; the "
+                                                f"{pool} pool's {machine} has {machines[machine].get('gpus', 0)}",
+                                            "place it on a GPU pool"))
+        others = sorted(c for c, p in placed.items() if p == pool and c not in groups)
+        if component in groups and not (spec.get("dedicated") and not others):
+            what = f"also holds {', '.join(others)}" if others else "is not dedicated"
+            out.append(platform.problem(at, f"worker group {component} fills whole nodes of the {pool} pool, which "
+                                            f"{what}: smaller pods spread over its nodes and a worker then finds none "
+                                            "with room", "place it on a pool of its own with `dedicated: true`"))
+    return out

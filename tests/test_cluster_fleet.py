@@ -1,0 +1,80 @@
+"""The 30-tenant generated fleet (bench/fleet.py) on the real control plane: rendered,
+applied in ArgoCD's order in one pass with no retry, every pod admitted, scheduled by the
+real scheduler onto a node of its component's pool (registry/platform.yaml
+`nodes.placement`), within its namespace's quota, Ready. Marker `cluster`; its own control
+plane (one per module, like tests/test_cluster.py), sized for the fleet, stopped by pid.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.fleet import generate_fleet
+from render import pools
+from render.cluster import api, apply, bootstrap, control_plane, session, verify
+from tests.support import ROOT, need, need_binary
+
+TENANTS = 30
+# docs/benchmarks.md: `up` for 30 tenants and the fleet's apply, with room for a loaded machine.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(3000)]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the inputs with 30 generated tenants, rendered by the command line."""
+    root = tmp_path_factory.mktemp("fleet")
+    generate_fleet(root, TENANTS, seed=0)
+    shutil.copytree(ROOT / "tools", root / "tools")  # the components' pins: the same cached binaries
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "render", "render"], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=600, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def cluster(fleet: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[control_plane.Paths]:
+    need("kubernetes")
+    need("lupa.lua51")
+    need_binary("go", "install Go (the Go module proxy builds the control plane)")
+    if not bootstrap.crds_dir(ROOT).is_dir():
+        pytest.skip("no upstream CRDs (DATAPLANE_CRDS)")
+    p = control_plane.paths(tmp_path_factory.mktemp("fleet-cluster"))
+    try:
+        session.up(fleet, p, lambda _: None, tenants=TENANTS)
+        yield p
+    finally:
+        session.down(fleet, p)
+        assert not control_plane.running_pids(p), "every process is stopped by its pid"
+
+
+def test_the_generated_fleet_converges_in_one_pass(fleet: Path, cluster: control_plane.Paths) -> None:
+    admin = api.connect(str(cluster.kubeconfig))
+    deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
+    started = time.monotonic()
+    report = apply.run(fleet, admin, deploy, None, lambda _: None)  # raises on a refusal or a wave that holds
+    namespaces = verify.tenant_namespaces(admin)
+    assert len(namespaces) == TENANTS and len(report.apps) >= 2 * TENANTS
+    platform = session.platform(fleet)
+    assert verify.check(admin, namespaces, platform) == []
+    # verify.check: each pod on its component's pool. Here: every pool was used, the worker
+    # pools by whole-node workers only.
+    node_pool = {n["metadata"]["name"]: n["metadata"]["labels"][pools.LABEL_POOL] for n in api.items(admin, "v1", "Node")}
+    seen: dict[str, set[str]] = {}
+    for ns in namespaces:
+        for pod in api.items(admin, "v1", "Pod", ns):
+            seen.setdefault(node_pool[pod["spec"]["nodeName"]], set()).add(pools.component_of(pod["metadata"]["labels"]))
+    assert set(seen) == set(platform["nodes"]["pools"]), seen
+    for group in ("cpu-workers", "batch-workers", "gpu-workers"):
+        assert seen[pools.pool_of(platform, group)] == {group}
+    print(f"30-tenant fleet: {report.objects} objects, {len(report.apps)} Applications, {report.waves} waves, "
+          f"{time.monotonic() - started:.0f} s")
+
