@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from render.cluster import api, apply, bootstrap, control_plane, health, session, verify
+from render import cli
+from render.cluster import api, apply, bootstrap, control_plane, health, identities, session, verify
 from tests.support import ROOT, need, need_binary
 
 # A bound for every test (its share of the module's `up` and `apply` included); the first
@@ -65,7 +67,7 @@ def test_every_example_tenant_converges_in_one_pass(cluster: control_plane.Paths
     admin = admin_api(cluster)
     namespaces = verify.tenant_namespaces(admin)
     assert namespaces == sorted(f"tenant-{t}" for t in session.tenant_clouds(ROOT))
-    assert verify.check(admin, namespaces) == []
+    assert verify.check(admin, namespaces, session.platform(ROOT)) == []  # each pod on its component's pool
     for ns in namespaces:
         pods = api.items(admin, "v1", "Pod", ns)
         ray = [p for p in pods if p["metadata"].get("labels", {}).get("ray.io/node-type")]
@@ -167,8 +169,7 @@ def test_dataplane_scale_and_status_against_the_cluster(cluster: control_plane.P
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     """The quick-scaling story on the real cluster: `dataplane scale` patches the RayCluster
     (admitted by dataplane-operator-scale-only), the real operator creates the pod, the
-    scheduler places it on a node with room for it, and `dataplane status` reads it back.
-    (batch-workers would wait for a new node: see docs/validation.md, "What the cluster showed".)"""
+    scheduler places it on a node of its pool, and `dataplane status` reads it back."""
     from render.commands import scale, status
 
     tenant = "globex"
@@ -183,7 +184,7 @@ def test_dataplane_scale_and_status_against_the_cluster(cluster: control_plane.P
         time.sleep(1)
     else:
         pytest.fail(f"not 2 Ready cpu workers in {ns}: {[health.pod_reason(p) for p in batch]}")
-    assert verify.check(admin, [ns]) == []
+    assert verify.check(admin, [ns], session.platform(ROOT)) == []
     capsys.readouterr()
     assert status.status(tenant=tenant, kubeconfig=str(cluster.kubeconfig), root=ROOT) == 0
     assert "cpu-workers" in capsys.readouterr().out
@@ -195,3 +196,136 @@ def test_processes_are_stopped_by_pid(tmp_path: Path) -> None:
         pytest.skip("no Go")
     p = control_plane.paths(tmp_path)
     assert control_plane.running_pids(p) == {}
+
+
+def _worker_group_index(who: api.Api, ns: str, group: str) -> tuple[str, int]:
+    name = api.items(who, "ray.io/v1", "RayCluster", ns)[0]["metadata"]["name"]
+    groups = api.get(who, "ray.io/v1", "RayCluster", name, ns)["spec"]["workerGroupSpecs"]  # type: ignore[index]
+    return name, next(n for n, g in enumerate(groups) if g["groupName"] == group)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("nodeSelector", {"dataplane.io/pool": "general"}),
+    ("tolerations", [{"operator": "Exists"}]),
+])
+def test_a_tenant_identity_cannot_move_its_pods_to_another_pool(cluster: control_plane.Paths, applied: apply.Report,
+                                                               field: str, value: Any) -> None:
+    """The pool is the platform's (registry/platform.yaml `nodes.placement`), not the tenant's:
+    the operator and the Ray head's ServiceAccount (the only tenant pod with a token) may not
+    change a worker group's nodeSelector or tolerations (dataplane-operator-scale-only), and
+    the API server itself refuses a new nodeSelector on a running pod."""
+    admin = admin_api(cluster)
+    name, i = _worker_group_index(admin, NS, "batch-workers")
+    patch = [{"op": "add", "path": f"/spec/workerGroupSpecs/{i}/template/spec/{field}", "value": value}]
+    head_sa = api.connect(str(cluster.kubeconfig), impersonate=f"system:serviceaccount:{NS}:ray-head",
+                          groups=("system:serviceaccounts", f"system:serviceaccounts:{NS}"))
+    for who in (operator_api(cluster), head_sa):
+        e = _refused(lambda who=who: api.request(who, "patch", f"/apis/ray.io/v1/namespaces/{NS}/rayclusters/{name}", patch,
+                                                 "application/json-patch+json"))
+        assert "only worker-group replicas, minReplicas and maxReplicas may change here" in e.message, e.message
+    if field == "nodeSelector":
+        pod = next(p for p in api.items(admin, "v1", "Pod", NS) if p["metadata"]["labels"].get("ray.io/node-type") == "head")
+        e = _refused(lambda: api.request(head_sa, "patch", f"/api/v1/namespaces/{NS}/pods/{pod['metadata']['name']}",
+                                         {"spec": {"nodeSelector": value}}, "application/merge-patch+json"))
+        assert "Forbidden: pod updates may not change fields other than" in e.message, e.message
+
+
+def _kubeconfig(cluster: control_plane.Paths, tmp_path: Path, name: str, token: str) -> str:
+    path = tmp_path / f"kubeconfig-{name}"
+    path.write_text(yaml.safe_dump(identities.kubeconfig_for(cluster.kubeconfig, name, token)), encoding="utf-8")
+    return str(path)
+
+
+def _service_account(cluster: control_plane.Paths, tmp_path: Path, name: str, operator_of: str = "") -> str:
+    """A kubeconfig of a new ServiceAccount; bound to `operator_of`'s tenant-operator Role
+    (the operator's rights, and the admission policies that hold for every tenant identity)."""
+    admin = admin_api(cluster)
+    api.apply(admin, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "default"}})
+    if operator_of:
+        api.apply(admin, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                          "metadata": {"name": f"test-{name}", "namespace": f"tenant-{operator_of}"},
+                          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant-operator"},
+                          "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]})
+    return _kubeconfig(cluster, tmp_path, name, identities.token(admin, identities.ServiceAccount("default", name)))
+
+
+def _live_group(admin: api.Api, ns: str, group: str) -> dict[str, Any]:
+    name, i = _worker_group_index(admin, ns, group)
+    return dict(api.get(admin, "ray.io/v1", "RayCluster", name, ns)["spec"]["workerGroupSpecs"][i])  # type: ignore[index]
+
+
+def test_ops_commands_read_the_real_cluster(cluster: control_plane.Paths, applied: apply.Report, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`dataplane status` and the snapshot `doctor` reads, from the real API server: raw
+    API-shaped objects, and the live worker groups as KubeRay made them."""
+    from render.ops import kube
+
+    conf = _service_account(cluster, tmp_path, "viewer", operator_of=TENANT)
+    snap = kube.read_snapshot(kube.connect(conf), NS)
+    assert snap.pods and all(isinstance(p["metadata"]["creationTimestamp"], str) for p in snap.pods)
+    assert snap.ray_service is not None and snap.ray_service["metadata"]["name"] == "engine"
+    assert [c["metadata"]["name"] for c in snap.ray_clusters] == [api.items(admin_api(cluster), "ray.io/v1", "RayCluster", NS)[0]["metadata"]["name"]]
+    capsys.readouterr()
+    assert cli.main(["--repo", str(ROOT), "status", TENANT, "--kubeconfig", conf]) == 0
+    out = capsys.readouterr().out
+    live = _live_group(admin_api(cluster), NS, "gpu-workers")
+    assert f"(replicas {live['replicas']}, min {live['minReplicas']}, max {live['maxReplicas']})" in out
+    # A tenant namespace without its RayService (here: one that was never synced).
+    api.apply(admin_api(cluster), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tenant-hooli"}})
+    assert cli.main(["--repo", str(ROOT), "doctor", "hooli", "--kubeconfig", str(cluster.kubeconfig)]) == 1
+    assert "[error] rayservice engine: not found in the namespace" in capsys.readouterr().out
+
+
+def test_dataplane_scale_of_a_batch_group_reaches_its_pool(cluster: control_plane.Paths, applied: apply.Report,
+                                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As the tenant operator's rights: `--dry-run` sends nothing; `scale` patches the live
+    RayCluster (admitted by dataplane-operator-scale-only), the real operator creates the
+    15-CPU batch workers and the scheduler finds each a whole node of the batch pool (before
+    the pools were tainted, small pods spread there and a batch worker found none)."""
+    admin = admin_api(cluster)
+    conf = _service_account(cluster, tmp_path, "scaler", operator_of=TENANT)
+    name, _ = _worker_group_index(admin, NS, "batch-workers")
+    version = api.get(admin, "ray.io/v1", "RayCluster", name, NS)["metadata"]["resourceVersion"]  # type: ignore[index]
+    capsys.readouterr()
+    assert cli.main(["scale", TENANT, "batch-workers", "--replicas", "2", "--dry-run", "--kubeconfig", conf]) == 0
+    assert capsys.readouterr().out.startswith("dry run: nothing was changed\nwould patch RayCluster ")
+    assert api.get(admin, "ray.io/v1", "RayCluster", name, NS)["metadata"]["resourceVersion"] == version  # type: ignore[index]
+
+    assert cli.main(["scale", TENANT, "batch-workers", "--replicas", "2", "--kubeconfig", conf]) == 0
+    out = capsys.readouterr().out
+    assert "replicas 0 -> 2" in out and "the next deploy resets the group" in out
+    assert _live_group(admin, NS, "batch-workers")["replicas"] == 2
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        batch = [p for p in api.items(admin, "v1", "Pod", NS) if p["metadata"]["labels"].get("ray.io/group") == "batch-workers"]
+        if len(batch) == 2 and all(health.judge(p)[0] == health.HEALTHY for p in batch):
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"not 2 Ready batch workers in {NS}: {[health.pod_reason(p) for p in batch]}")
+    assert verify.check(admin, [NS], session.platform(ROOT)) == []
+
+    # The running cluster's bounds, not the repository's, decide (here lowered by the operator).
+    _, i = _worker_group_index(admin, NS, "gpu-workers")
+    lower = [{"op": "replace", "path": f"/spec/workerGroupSpecs/{i}/maxReplicas", "value": 2}]
+    api.request(operator_api(cluster), "patch", f"/apis/ray.io/v1/namespaces/{NS}/rayclusters/{name}", lower,
+                "application/json-patch+json")
+    assert cli.main(["scale", TENANT, "gpu-workers", "--replicas", "3", "--kubeconfig", conf]) == 2
+    assert "gpu-workers allows 0..2 replicas; 3 is outside" in capsys.readouterr().err
+    assert _live_group(admin, NS, "gpu-workers")["replicas"] != 3
+
+
+def test_ops_commands_on_refused_credentials_say_so_in_one_line(cluster: control_plane.Paths, applied: apply.Report,
+                                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real API server's 403 (a ServiceAccount with no role in the namespace) and 401
+    (a token it never issued) become one-line errors with a hint, exit 2, no traceback."""
+    nobody = _service_account(cluster, tmp_path, "nobody")
+    forged = _kubeconfig(cluster, tmp_path, "forged", "not-a-token")
+    for conf, text in ((nobody, 'permission denied: you may not list pods in tenant-acme (pods is forbidden: User '
+                                '"system:serviceaccount:default:nobody" cannot list resource "pods"'),
+                       (forged, "the cluster rejected your credentials (list pods in tenant-acme)")):
+        for argv in (["status", TENANT], ["doctor", TENANT], ["scale", TENANT, "cpu-workers", "--replicas", "1"]):
+            capsys.readouterr()
+            assert cli.main([*argv, "--kubeconfig", conf]) == 2
+            err = capsys.readouterr().err
+            assert text in err and "Traceback" not in err and "hint:" in err, (argv, err)

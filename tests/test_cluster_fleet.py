@@ -49,7 +49,8 @@ def cluster(fleet: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[c
         pytest.skip("no upstream CRDs (DATAPLANE_CRDS)")
     p = control_plane.paths(tmp_path_factory.mktemp("fleet-cluster"))
     try:
-        session.up(fleet, p, lambda _: None, tenants=TENANTS)
+        seconds = session.up(fleet, p, lambda _: None, tenants=TENANTS)
+        print(f"\nup for {TENANTS} tenants: {seconds:.1f} s")
         yield p
     finally:
         session.down(fleet, p)
@@ -75,6 +76,8 @@ def test_the_generated_fleet_converges_in_one_pass(fleet: Path, cluster: control
     assert set(seen) == set(platform["nodes"]["pools"]), seen
     for group in ("cpu-workers", "batch-workers", "gpu-workers"):
         assert seen[pools.pool_of(platform, group)] == {group}
-    print(f"30-tenant fleet: {report.objects} objects, {len(report.apps)} Applications, {report.waves} waves, "
-          f"{time.monotonic() - started:.0f} s")
+    peaks = {name: control_plane.peak_memory_kib(pid) // 1024 for name, pid in control_plane.running_pids(cluster).items()}
+    print(f"\n{TENANTS}-tenant fleet: {report.objects} objects, {len(report.apps)} Applications, {report.waves} waves, "
+          f"apply {report.seconds:.0f} s ({time.monotonic() - started:.0f} s with the checks); "
+          f"peak memory {sum(peaks.values())} MiB {peaks}")
 
