@@ -329,3 +329,42 @@ def test_ops_commands_on_refused_credentials_say_so_in_one_line(cluster: control
             assert cli.main([*argv, "--kubeconfig", conf]) == 2
             err = capsys.readouterr().err
             assert text in err and "Traceback" not in err and "hint:" in err, (argv, err)
+
+
+def test_admission_refuses_a_tenant_identity_rbac_would_let_do_anything(cluster: control_plane.Paths, applied: apply.Report,
+                                                                        tmp_path: Path) -> None:
+    """A ServiceAccount RBAC lets do anything in tenant-acme (a mistaken grant): the
+    ValidatingAdmissionPolicies still refuse, on the real API server, what they promise
+    (docs/security.md, "Admission policies"); and the secret policy holds whoever sends it."""
+    admin = admin_api(cluster)
+    api.apply(admin, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                      "metadata": {"name": "test-everything", "namespace": NS},
+                      "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]})
+    api.apply(admin, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "mistake", "namespace": "default"}})
+    api.apply(admin, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                      "metadata": {"name": "test-everything", "namespace": NS},
+                      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "test-everything"},
+                      "subjects": [{"kind": "ServiceAccount", "name": "mistake", "namespace": "default"}]})
+    who = api.connect(_kubeconfig(cluster, tmp_path, "mistake",
+                                  identities.token(admin, identities.ServiceAccount("default", "mistake"))))
+    redis = next(p for p in api.items(admin, "v1", "Pod", NS) if p["metadata"]["labels"].get("app.kubernetes.io/name") == "redis")
+    pod = _pod("x-by-hand", redis["spec"]["containers"][0]["image"])
+    assert "pods in tenant-acme are created by their controllers only" in _refused(lambda: api.apply(who, pod)).message
+    e = _refused(lambda: api.request(who, "patch", f"/api/v1/namespaces/{NS}/configmaps/dataplane-admission",
+                                     {"data": {"images": "docker.io/attacker/miner:latest"}}, "application/merge-patch+json"))
+    assert "ConfigMap dataplane-admission in tenant-acme is written by the platform deploy only" in e.message, e.message
+    e = _refused(lambda: api.request(who, "patch", f"/apis/apps/v1/namespaces/{NS}/deployments/celery-worker",
+                                     {"metadata": {"labels": {"app.kubernetes.io/component": "migration"}}},
+                                     "application/merge-patch+json"))
+    assert "are set by the platform deploy only" in e.message, e.message
+    e = _refused(lambda: api.request(who, "patch", f"/api/v1/namespaces/{NS}/pods/{redis['metadata']['name']}",
+                                     {"spec": {"containers": [{"name": "redis", "image": "docker.io/attacker/miner:latest"}]}},
+                                     "application/strategic-merge-patch+json"))
+    assert "the images of a pod in tenant-acme change through Git only" in e.message, e.message
+    stolen = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "x-stolen", "namespace": NS},
+              "spec": {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "platform"},
+                       "target": {"name": "x-stolen"}, "data": [{"secretKey": "k", "remoteRef": {"key": "dataplane/tenants/globex/mongodb"}}]}}
+    deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
+    for sender in (who, deploy):
+        e = _refused(lambda sender=sender: api.apply(sender, stolen))
+        assert "an ExternalSecret in tenant-acme reads through SecretStore tenant-secrets only" in e.message, e.message
