@@ -50,7 +50,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control_plane.
 def applied(cluster: control_plane.Paths) -> apply.Report:
     admin = api.connect(str(cluster.kubeconfig))
     deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
-    return apply.run(ROOT, admin, deploy, None, lambda _: None)
+    return apply.run(ROOT, admin, deploy, None, lambda _: None, parallel=apply.PARALLEL)
 
 
 def admin_api(p: control_plane.Paths) -> api.Api:
@@ -226,7 +226,8 @@ def test_a_tenant_identity_cannot_move_its_pods_to_another_pool(cluster: control
     if field == "nodeSelector":
         pod = next(p for p in api.items(admin, "v1", "Pod", NS) if p["metadata"]["labels"].get("ray.io/node-type") == "head")
         e = _refused(lambda: api.request(head_sa, "patch", f"/api/v1/namespaces/{NS}/pods/{pod['metadata']['name']}",
-                                         {"spec": {"nodeSelector": value}}, "application/merge-patch+json"))
+                                         {"spec": {"nodeSelector": {"dataplane.io/pool": "gpu-workers"}}},
+                                         "application/merge-patch+json"))
         assert "Forbidden: pod updates may not change fields other than" in e.message, e.message
 
 
@@ -270,9 +271,10 @@ def test_ops_commands_read_the_real_cluster(cluster: control_plane.Paths, applie
     out = capsys.readouterr().out
     live = _live_group(admin_api(cluster), NS, "gpu-workers")
     assert f"(replicas {live['replicas']}, min {live['minReplicas']}, max {live['maxReplicas']})" in out
-    # A tenant namespace without its RayService (here: one that was never synced).
+    # A tenant namespace without its RayService (here: one that was never synced; --repo
+    # outside a repository, so the name is not checked against tenants/).
     api.apply(admin_api(cluster), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tenant-hooli"}})
-    assert cli.main(["--repo", str(ROOT), "doctor", "hooli", "--kubeconfig", str(cluster.kubeconfig)]) == 1
+    assert cli.main(["--repo", str(tmp_path), "doctor", "hooli", "--kubeconfig", str(cluster.kubeconfig)]) == 1
     assert "[error] rayservice engine: not found in the namespace" in capsys.readouterr().out
 
 

@@ -61,7 +61,7 @@ def test_the_generated_fleet_converges_in_one_pass(fleet: Path, cluster: control
     admin = api.connect(str(cluster.kubeconfig))
     deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
     started = time.monotonic()
-    report = apply.run(fleet, admin, deploy, None, lambda _: None)  # raises on a refusal or a wave that holds
+    report = apply.run(fleet, admin, deploy, None, lambda _: None, parallel=apply.PARALLEL)  # raises on a refusal or a stuck wave
     namespaces = verify.tenant_namespaces(admin)
     assert len(namespaces) == TENANTS and len(report.apps) >= 2 * TENANTS
     platform = session.platform(fleet)

@@ -58,27 +58,42 @@ class World:
     settled: set[tuple[str, str, str]] = field(default_factory=set)  # healthy before the current wave
 
 
-def reconcile(admin: api.Api, namespaces: list[str], world: World) -> None:
+# What each stand-in reconciles, by the kinds of the wave being synced: a stand-in acts on
+# the objects of the wave that waits for it (the wave's health needs it), so kinds no
+# stand-in serves cost no request. None: every stand-in (a caller that does not say).
+SECRET_KINDS = {"SecretStore", "PushSecret", "ExternalSecret"}
+VOLUME_KINDS = {"StatefulSet", "PersistentVolumeClaim", "Job", "CronJob"}
+
+
+def reconcile(admin: api.Api, namespaces: list[str], world: World, kinds: set[str] | None = None) -> None:
+    def wanted(*of: str) -> bool:
+        return kinds is None or bool(kinds.intersection(of))
+
     for ns in namespaces:
         for group in CC_GROUPS + ACK_GROUPS:
             for kind in _kinds(admin, group):
+                if not wanted(kind[1]):
+                    continue
                 for obj in api.items(admin, kind[0], kind[1], ns):
                     _cloud_object(admin, obj, group in ACK_GROUPS)
-        pushes = api.items(admin, "external-secrets.io/v1alpha1", "PushSecret", ns)
-        pushed_keys = {(ns, d["match"]["remoteRef"]["remoteKey"]) for p in pushes for d in p["spec"].get("data") or []}
-        for store in api.items(admin, ES, "SecretStore", ns):
-            _store(admin, store, world)
-        for push in pushes:
-            _push(admin, push, world)
-        for es in api.items(admin, ES, "ExternalSecret", ns):
-            _external_secret(admin, es, world, pushed_keys)
-        for so in api.items(admin, "keda.sh/v1alpha1", "ScaledObject", ns):
-            if not (so.get("status") or {}).get("conditions"):
-                api.patch_status(admin, so, {"conditions": [cond("Ready", True, "ScaledObjectReady",
-                                                                 "ScaledObject is defined correctly and is ready for scaling",
-                                                                 stamped=False)]}, MANAGER)
-        for pvc in api.items(admin, "v1", "PersistentVolumeClaim", ns):
-            _provision(admin, pvc)
+        if wanted(*SECRET_KINDS):
+            pushes = api.items(admin, "external-secrets.io/v1alpha1", "PushSecret", ns)
+            pushed_keys = {(ns, d["match"]["remoteRef"]["remoteKey"]) for p in pushes for d in p["spec"].get("data") or []}
+            for store in api.items(admin, ES, "SecretStore", ns):
+                _store(admin, store, world)
+            for push in pushes:
+                _push(admin, push, world)
+            for es in api.items(admin, ES, "ExternalSecret", ns):
+                _external_secret(admin, es, world, pushed_keys)
+        if wanted("ScaledObject"):
+            for so in api.items(admin, "keda.sh/v1alpha1", "ScaledObject", ns):
+                if not (so.get("status") or {}).get("conditions"):
+                    api.patch_status(admin, so, {"conditions": [cond("Ready", True, "ScaledObjectReady",
+                                                                     "ScaledObject is defined correctly and is ready for "
+                                                                     "scaling", stamped=False)]}, MANAGER)
+        if wanted(*VOLUME_KINDS):
+            for pvc in api.items(admin, "v1", "PersistentVolumeClaim", ns):
+                _provision(admin, pvc)
 
 
 def _kinds(admin: api.Api, group: str) -> list[tuple[str, str]]:

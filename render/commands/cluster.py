@@ -30,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     a = actions.add_parser("apply", help="apply the committed output in ArgoCD's order and wait for each wave")
     a.add_argument("tenant", nargs="*", help="only these tenants' Applications (default: all)")
     a.add_argument("--wave-timeout", type=float, default=90, metavar="S", help="seconds per wave (default 90)")
-    a.set_defaults(run=lambda x: apply(root=x.repo, state=x.state, tenants=x.tenant or None, wave_timeout_s=x.wave_timeout))
+    a.add_argument("--parallel", type=int, default=None, metavar="N", help="tenants synced at once, as ArgoCD syncs "
+                                                                          "tenant Applications concurrently (default 4)")
+    a.set_defaults(run=lambda x: apply(root=x.repo, state=x.state, tenants=x.tenant or None, wave_timeout_s=x.wave_timeout,
+                                       parallel=x.parallel))
     a = actions.add_parser("status", help="the running control plane's processes, nodes and tenant pods")
     a.set_defaults(run=lambda x: status(root=x.repo, state=x.state))
     a = actions.add_parser("down", help="stop every process of the control plane by its pid")
@@ -66,7 +69,8 @@ def up(*, root: Path, state: Path | None = None, tenants: int = 0, port: int = 0
     return exitcodes.OK
 
 
-def apply(*, root: Path, state: Path | None = None, tenants: list[str] | None = None, wave_timeout_s: float = 90) -> int:
+def apply(*, root: Path, state: Path | None = None, tenants: list[str] | None = None, wave_timeout_s: float = 90,
+          parallel: int | None = None) -> int:
     from render.cluster import api, bootstrap, control_plane, session, verify
     from render.cluster import apply as applying
 
@@ -74,7 +78,10 @@ def apply(*, root: Path, state: Path | None = None, tenants: list[str] | None = 
     if not control_plane.running_pids(p):
         raise control_plane.ClusterError("no local control plane is running; start one with `dataplane cluster up`")
     admin, deploy = api.connect(str(p.kubeconfig)), api.connect(str(bootstrap.deploy_kubeconfig(p)))
-    report = applying.run(root, admin, deploy, tenants, _say, wave_timeout_s)
+    parallel = applying.PARALLEL if parallel is None else parallel
+    if parallel < 1:
+        raise control_plane.ClusterError(f"--parallel {parallel}: sync at least one tenant at a time")
+    report = applying.run(root, admin, deploy, tenants, _say, wave_timeout_s, parallel)
     problems = verify.check(admin, verify.tenant_namespaces(admin), session.platform(root))
     for line in problems:
         _say(f"dataplane: {line}")
