@@ -107,9 +107,9 @@ def test_the_registry_refuses_a_worker_group_on_a_shared_or_untainted_pool(tmp_p
     _edit(root, "    batch-workers: {dedicated: true}\n", "    batch-workers: {dedicated: false}\n")
     _edit(root, "    celery: general\n", "    celery: cpu-workers\n")
     found = _registry_problems(root)
-    assert [p for p, _ in found] == ["nodes.placement.cpu-workers", "nodes.placement.batch-workers"]
-    assert "also holds celery" in found[0][1]
-    assert "is not dedicated: smaller pods spread over its nodes" in found[1][1]
+    assert [p for p, _ in found] == ["nodes.pools.batch-workers.dedicated", "nodes.placement.celery"]
+    assert "is not dedicated: smaller pods spread over its nodes" in found[0][1]
+    assert "also holds celery" in found[1][1]
 
 
 def test_the_registry_refuses_an_undeclared_pool_and_a_gpu_group_without_gpus(tmp_path: Path) -> None:

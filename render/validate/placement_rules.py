@@ -128,8 +128,10 @@ def pool_problems(platform: Document) -> list[Problem]:
                                             "place it on a GPU pool"))
         others = sorted(c for c, p in placed.items() if p == pool and c not in groups)
         if component in groups and not (spec.get("dedicated") and not others):
+            # Blame what is wrong: the other component's placement, or the pool's own `dedicated`.
             what = f"also holds {', '.join(others)}" if others else "is not dedicated"
-            out.append(platform.problem(at, f"worker group {component} fills whole nodes of the {pool} pool, which "
-                                            f"{what}: smaller pods spread over its nodes and a worker then finds none "
-                                            "with room", "place it on a pool of its own with `dedicated: true`"))
+            where = ("nodes", "placement", others[0]) if others else ("nodes", "pools", pool, "dedicated")
+            out.append(platform.problem(where, f"worker group {component} fills whole nodes of the {pool} pool, which "
+                                               f"{what}: smaller pods spread over its nodes and a worker then finds none "
+                                               "with room", "keep a worker group alone on a pool with `dedicated: true`"))
     return out
