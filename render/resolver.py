@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from render.layout import LABEL_ROUTING
 from render.problems import UserError
 
 SCHEMA_VERSION = 1
@@ -170,7 +171,10 @@ def _configmap_entries(path: Path) -> list[Mapping[str, Any]]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out = []
     for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader):
-        if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
+        labels = ((doc.get("metadata") or {}).get("labels") or {}) if isinstance(doc, dict) else {}
+        # What the gateway mounts: ConfigMaps labelled dataplane.io/routing=true (control-plane/
+        # also holds the dashboards' ConfigMaps, whose .json keys are no routing entries).
+        if isinstance(doc, dict) and doc.get("kind") == "ConfigMap" and labels.get(LABEL_ROUTING) == "true":
             for key, text in sorted((doc.get("data") or {}).items()):
                 if key.endswith(".json"):
                     out.append(_json(text, f"{path}:{key}"))

@@ -31,7 +31,10 @@ TENANTS = sorted(p.name for p in RENDERED.iterdir() if any(p.glob("prometheusrul
 
 
 def _load(tenant: str, pattern: str) -> list[dict[str, Any]]:
-    return [d for f in sorted((RENDERED / tenant).glob(pattern)) for d in yaml.safe_load_all(f.read_text()) if d]
+    """The tenant's rendered objects matching `pattern`: its data plane's and its monitoring in
+    the management cluster (the gateway alerts, the dashboards)."""
+    folders = (RENDERED / tenant, ROOT / layout.monitoring_dir(tenant))
+    return [d for folder in folders for f in sorted(folder.glob(pattern)) for d in yaml.safe_load_all(f.read_text()) if d]
 
 
 def tenant_of(name: str) -> Tenant:
@@ -130,7 +133,7 @@ def test_rendered_rules_and_their_templates_pass_promtool_check(promtool: str, t
 
 
 def panel_queries(tenant: str, title_prefix: str) -> list[str]:
-    (cm,) = _load(tenant, "configmap-dashboard-queues.yaml")
+    (cm,) = _load(tenant, "configmap-dashboard-*-queues.yaml")
     (board,) = [json.loads(v) for v in cm["data"].values()]
     (panel,) = [p for p in board["panels"] if p["title"].startswith(title_prefix)]
     return [t["expr"] for t in panel["targets"]]

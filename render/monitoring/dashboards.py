@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from render.monitoring.grafana import Dashboard, Panel, Query
+from render.monitoring.grafana import GATEWAY, Dashboard, Panel, Query
 from render.monitoring.promql import Scope
 
 # Metrics the shared API gateway publishes per tenant (the contract in docs/operations.md).
@@ -104,7 +104,7 @@ def api_latency(t: Targets) -> Dashboard:
     return Dashboard("latency", "API Latency", "p50/p95/p99 of this tenant's requests.", (
         Panel("API latency (gateway)", tuple(
             Query(f"histogram_quantile({q}, sum by (le) (rate({gw.sel(GATEWAY_DURATION)}[5m])))", f"p{int(q * 100)}")
-            for q in (0.5, 0.95, 0.99)), unit="s", width=24),
+            for q in (0.5, 0.95, 0.99)), unit="s", width=24, source=GATEWAY),
         Panel("Extractor latency p50", (Query(
             f"histogram_quantile(0.5, sum by (application, le) (rate({http}[5m])))", "{{application}}"),), unit="ms"),
         Panel("Extractor latency p95", (Query(
@@ -159,8 +159,9 @@ def error_rate(t: Targets) -> Dashboard:
     serve_errors = ns.sel("ray_serve_num_http_error_requests_total", error_code="~5..", route="!~/-/.*")
     return Dashboard("errors", "Error Rate", "5xx errors of this tenant's requests.", (
         Panel("5xx ratio (gateway)", (Query(f"sum(rate({errors}[5m])) / sum(rate({all_req}[5m]))", "5xx / all"),),
-              unit="percentunit", width=24),
-        Panel("5xx by status code (gateway)", (Query(f"sum by (code) (rate({errors}[5m]))", "{{code}}"),), unit="reqps"),
+              unit="percentunit", width=24, source=GATEWAY),
+        Panel("5xx by status code (gateway)", (Query(f"sum by (code) (rate({errors}[5m]))", "{{code}}"),), unit="reqps",
+              source=GATEWAY),
         Panel("Extractor 5xx by status code", (Query(
             f"sum by (application, error_code) (rate({serve_errors}[5m]))", "{{application}} {{error_code}}"),), unit="reqps"),
         Panel("Extractor deployment errors", (Query(

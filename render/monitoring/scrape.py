@@ -1,8 +1,8 @@
-"""Template context of a tenant's monitoring: exporters, scrape targets, alert rules and
-the five Grafana dashboards (base/monitoring-*.yaml.j2 print it).
+"""Template context of a tenant's data-plane monitoring: exporters, scrape targets and the
+alert rules evaluated there (base/monitoring-*.yaml.j2 print it). The dashboards and the
+gateway alerts are the management cluster's (render/monitoring/control_plane.py).
 
-Pure: reads only the tenant's own context (names, queues, images, spec). Dashboards are
-built as dicts and handed to the templates as canonical JSON strings.
+Pure: reads only the tenant's own context (names, queues, images, spec).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from render import backups, cron, layout
-from render.monitoring import alerts, dashboards, data_alerts, grafana, promql
+from render.monitoring import alerts, dashboards, data_alerts, promql
 
 REDIS_EXPORTER_PORT = 9121
 MONGODB_EXPORTER_PORT = 9216
@@ -60,11 +60,6 @@ def targets(ctx: dict[str, Any]) -> dashboards.Targets:
 def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
     name, ns = ctx["name"], ctx["namespace"]
     t = targets(ctx)
-    folder = ns
-    tags = ["dataplane", f"tenant:{name}"]
-    boards = [{"slug": d.slug, "title": d.title, "file": f"{ns}-{d.slug}.json",
-               "json": grafana.dumps(grafana.dashboard_json(d, name, tags))}
-              for d in dashboards.all_dashboards(t)]
     groups = alerts.rule_groups(t, name, int(ctx["spec"]["beat_stale_after_s"]), int(ctx["spec"]["serve_unhealthy_after_s"]))
     groups.append(data_alerts.rule_group(t.ns, name, backups.datastores(ctx), cron.stale_after_s(ctx["platform"])))
     for group in groups:
@@ -90,7 +85,4 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
         ],
         "mongodb_exporter_args": ["--collect-all", "--compatible-mode", f"--web.listen-address=:{MONGODB_EXPORTER_PORT}"],
         "rule_groups": groups,
-        "dashboards": boards,
-        "dashboard_label": DASHBOARD_LABEL,
-        "folder_annotations": dict.fromkeys(FOLDER_ANNOTATIONS, folder),
     }
