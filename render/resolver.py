@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,8 @@ class Endpoints:
     queue_prefix: str
     queue_broker: str
     vector_store: VectorStore
+    # Celery settings a producer into these queues must use (task_send_sent_event).
+    queue_producer: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def parse_entry(entry: Mapping[str, Any]) -> Route:
             queue_prefix=_str(e["queues"]["prefix"]),
             queue_broker=_str(e["queues"]["broker"]),
             vector_store=VectorStore(_str(vs["endpoint"]), _str(vs["collection_prefix"]), _secret(vs["credentials"], org)),
+            queue_producer=dict(e["queues"].get("producer") or {}),
         )
         migration = entry.get("migration")
         if entry["status"] not in ("active", "suspended"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import backups, cron, layout
+from render import backups, celery_context, cron, layout
 from render.monitoring import alerts, dashboards, data_alerts, promql
 
 REDIS_EXPORTER_PORT = 9121
@@ -30,8 +30,9 @@ FOLDER_ANNOTATIONS = ("k8s-sidecar-target-directory", "grafana_folder")
 
 
 def beat_heartbeat_key(name: str) -> str:
-    """The Redis key (db 0) beat's heartbeat task sets to the current epoch seconds every 60 s."""
-    return f"{layout.redis_key_prefix(name)}beat:heartbeat"
+    """The Redis key (db 0) beat's heartbeat task sets to the current epoch seconds every
+    BEAT_HEARTBEAT_S (render/celery_context.py beat_schedule)."""
+    return f"{layout.redis_key_prefix(name)}{celery_context.BEAT_KEY}"
 
 
 def exporters(mongodb_dedicated: bool) -> list[str]:
@@ -50,6 +51,8 @@ def targets(ctx: dict[str, Any]) -> dashboards.Targets:
         gateway=promql.gateway_scope(name),
         queue_regex=promql.regex_alternatives(queues),
         batch_queue_regex=promql.regex_alternatives(batch),
+        task_queue_regex=promql.regex_alternatives([*queues, dashboards.UNKNOWN_QUEUE]),
+        batch_task_queue_regex=promql.regex_alternatives([*batch, dashboards.UNKNOWN_QUEUE]),
         beat_key=beat_heartbeat_key(name),
         # KubeRay names worker pods <cluster>-<group>-worker-<suffix> (older releases
         # <cluster>-worker-<group>-<suffix>); both contain "-<group>-".
