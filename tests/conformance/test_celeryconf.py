@@ -62,7 +62,7 @@ def test_the_control_planes_producer_config_is_checked() -> None:
     text = (ROOT / rel).read_text(encoding="utf-8")
     m = Manifest(parse_yaml(text, rel))
     assert is_routing(m) and producer_problems(m) == []
-    ((key, entry),) = m.obj["data"].items()
+    ((_key, entry),) = m.obj["data"].items()
     assert json.loads(entry)["endpoints"]["queues"]["producer"] == {"task_send_sent_event": True}
     broken = text.replace('"task_send_sent_event": true', '"task_send_sent_event": false')
     assert broken != text
