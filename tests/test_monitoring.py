@@ -271,7 +271,7 @@ def _selectors(expr: str) -> list[Any]:
 @settings(max_examples=at_most(25))
 @given(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True))
 def test_any_tenant_name_gives_parseable_pinned_queries(tenant):
-    ctx = {"name": tenant, "namespace": layout.namespace(tenant),
+    ctx = {"name": tenant, "namespace": layout.namespace(tenant), "datastores": {"mongodb_dedicated": True},
            "names": {"redis_key_prefix": layout.redis_key_prefix(tenant)},
            "celery": {"queues": [layout.queue_prefix(tenant) + q for q in ("default", "ingest", "batch", "extract")]}}
     t = scrape.targets(ctx)
@@ -329,3 +329,53 @@ def test_gateway_alerts_are_evaluated_in_the_management_cluster_only(objects):
             gateway = {"DataplaneApiErrorRateHigh", "DataplaneApiLatencyP99High"}
             in_management = o["metadata"]["namespace"] == "monitoring"
             assert (names == gateway) if in_management else not (names & gateway), o["metadata"]["name"]
+
+
+def test_every_alert_links_the_tenants_dashboard_where_its_cause_shows(objects):
+    for tenant, objs in objects.items():
+        boards = {d["uid"]: d["title"] for d in dashboards_of(objs).values()}
+        for o in (o for o in objs if o["kind"] == "PrometheusRule"):
+            for r in (r for g in o["spec"]["groups"] for r in g["rules"]):
+                base, _, board = r["annotations"]["dashboard_url"].rpartition("/d/")
+                assert base == "https://grafana.dataplane.example.com" and board in boards, (tenant, r["alert"])
+
+
+def test_the_mongodb_exporter_is_read_where_it_runs(objects):
+    """A dedicated MongoDB's exporter feeds a panel and an alert; a tenant on the shared
+    instance (no exporter in its namespace) gets neither."""
+    for objs in objects.values():
+        dedicated = any(o["kind"] == "Deployment" and o["metadata"]["name"] == "mongodb-exporter" for o in objs)
+        exprs = expressions(objs)
+        assert any("mongodb_up{" in e for e in exprs) == dedicated
+        assert any("mongodb_connections{" in e for e in exprs) == dedicated
+        alerts_ = {r["alert"] for o in objs if o["kind"] == "PrometheusRule" for g in o["spec"]["groups"] for r in g["rules"]}
+        assert ("DataplaneMongodbUnreachable" in alerts_) == dedicated
+    assert any(any(o["metadata"]["name"] == "mongodb-exporter" for o in objs) for objs in objects.values())
+    assert not all(any(o["metadata"]["name"] == "mongodb-exporter" for o in objs) for objs in objects.values())
+
+
+def test_the_ray_head_reads_its_charts_from_the_tenants_grafana_datasource(objects):
+    """The env names Ray 2.60's dashboard reads (ray/dashboard/modules/metrics/metrics_head.py),
+    set on the head only, naming the tenant's rendered data-plane datasource (its label proxy)."""
+    metrics_head = need("ray.dashboard.modules.metrics.metrics_head")
+    names = {metrics_head.PROMETHEUS_HOST_ENV_VAR, metrics_head.PROMETHEUS_NAME_ENV_VAR,
+             metrics_head.GRAFANA_HOST_ENV_VAR, metrics_head.GRAFANA_IFRAME_HOST_ENV_VAR}
+    for tenant, objs in objects.items():
+        (ray,) = [o for o in objs if o["kind"] == "RayService"]
+        cluster = ray["spec"]["rayClusterConfig"]
+        (head,) = cluster["headGroupSpec"]["template"]["spec"]["containers"][:1]
+        env = {e["name"]: e.get("value") for e in head["env"]}
+        assert names <= set(env)
+        for group in cluster["workerGroupSpecs"]:
+            worker_env = {e["name"] for c in group["template"]["spec"]["containers"] for e in c.get("env", [])}
+            assert not names & worker_env
+        sources = {}
+        for o in objs:
+            if o["kind"] == "ConfigMap" and o["metadata"]["labels"].get("grafana_datasource") == "1":
+                ((_, text),) = o["data"].items()
+                (ds,) = yaml.safe_load(text)["datasources"]
+                sources[ds["name"]] = ds
+        data_plane = sources[env["RAY_PROMETHEUS_NAME"]]
+        assert data_plane["uid"] == grafana.datasource_uid(tenant, grafana.DATA_PLANE)
+        assert env["RAY_PROMETHEUS_HOST"] == f"https://grafana.dataplane.example.com/api/datasources/proxy/uid/{data_plane['uid']}"
+        assert env["RAY_GRAFANA_IFRAME_HOST"] == env["RAY_GRAFANA_HOST"] == "https://grafana.dataplane.example.com"

@@ -21,7 +21,7 @@ from typing import Any
 
 from render import ENGINE_VERSION, emit, layout, security
 from render.load import Repo
-from render.monitoring import alerts, dashboards, grafana, promql, scrape
+from render.monitoring import alerts, dashboards, data_alerts, grafana, promql, scrape
 
 # Annotation naming the cluster whose Prometheus a datasource queries (a registry cluster
 # name, or MANAGEMENT): `validate --deep` checks every panel's metrics are produced there.
@@ -82,10 +82,8 @@ def _meta(name: str, cp: dict[str, Any], tenant: str | None, labels: dict[str, s
 
 def gateway_rule(ctx: dict[str, Any]) -> dict[str, Any]:
     name = ctx["name"]
-    groups = alerts.gateway_rule_groups(scrape.targets(ctx), name)
-    for group in groups:
-        for rule in group["rules"]:
-            rule["labels"] = {**rule["labels"], "tenant": name, "namespace": ctx["namespace"]}
+    groups = data_alerts.finish(alerts.gateway_rule_groups(scrape.targets(ctx), name), name, ctx["namespace"],
+                                ctx["control_plane"]["grafana_url"])
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
             "metadata": _meta(f"dataplane-gateway-{name}", ctx["control_plane"], name), "spec": {"groups": groups}}
 
@@ -105,7 +103,7 @@ def datasources(tenant: str, cluster: str, platform: dict[str, Any]) -> list[dic
     service = f"http://{proxy_name(tenant)}.{cp['monitoring_namespace']}.svc"
     where = {grafana.DATA_PLANE: cluster, grafana.GATEWAY: MANAGEMENT}
     return [_datasource_configmap(f"datasource-{tenant}-{source.replace('_', '-')}", where[source], {
-        "name": f"{layout.namespace(tenant)} {where[source]}", "uid": grafana.datasource_uid(tenant, source),
+        "name": grafana.datasource_name(tenant, where[source]), "uid": grafana.datasource_uid(tenant, source),
         "url": f"{service}:{port}"}, cp, tenant) for source, port in PROXY_PORTS.items()]
 
 

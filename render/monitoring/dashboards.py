@@ -42,6 +42,7 @@ class Targets:
     batch_task_queue_regex: str  # batch_queue_regex and UNKNOWN_QUEUE
     beat_key: str  # Redis key the beat heartbeat task writes (epoch seconds)
     batch_pod_regex: str  # pods of the batch worker group
+    mongodb_exporter: bool = False  # a dedicated MongoDB with its exporter in the namespace
 
 
 def zero(expr: str) -> str:
@@ -82,7 +83,23 @@ def queue_health(t: Targets) -> Dashboard:
         Panel("Redis memory", (Query(f"max({ns.sel('redis_memory_used_bytes')})", "used"),
                                Query(f"max({ns.sel('redis_memory_max_bytes')})", "maxmemory")), unit="bytes",
               description="Redis never evicts queued messages: at maxmemory, new tasks are refused."),
+        *_mongodb(t),
     ))
+
+
+def _mongodb(t: Targets) -> tuple[Panel, ...]:
+    """The dedicated MongoDB, from its exporter (percona/mongodb_exporter --compatible-mode:
+    mongodb_up, exporter/general_collector.go; mongodb_connections{state}, the v1 name of
+    mongodb_ss_connections, exporter/v1_compatibility.go). A tenant on the shared instance
+    has no exporter in its namespace, so no such panel."""
+    if not t.mongodb_exporter:
+        return ()
+    ns = t.ns
+    return (Panel("MongoDB connections", (
+        Query(f"max({ns.sel('mongodb_connections', state='current')})", "current"),
+        Query(f"max({ns.sel('mongodb_connections', state='available')})", "available"),
+        Query(f"max({ns.sel('mongodb_up')})", "up (exporter's ping)")),
+        description="Connections in use and left on the dedicated MongoDB; up is 0 when it does not answer."),)
 
 
 def backlog_age(depth: str) -> str:

@@ -59,6 +59,31 @@ def datasource_uid(tenant: str, source: str) -> str:
     return uid(tenant, f"ds-{source}".replace("_", "-"))
 
 
+def dashboard_url(grafana_url: str, tenant: str, slug: str) -> str:
+    return f"{grafana_url.rstrip('/')}/d/{uid(tenant, slug)}"
+
+
+def datasource_name(tenant: str, cluster: str) -> str:
+    """The display name of the tenant's datasource on `cluster`'s Prometheus (or "management")."""
+    return f"tenant-{tenant} {cluster}"
+
+
+def ray_head_env(tenant: str, cluster: str, grafana_url: str) -> list[dict[str, str]]:
+    """Env of the Ray head's dashboard (ray/dashboard/modules/metrics/metrics_head.py, Ray 2.60):
+    its Metrics and Serve charts are Grafana panels in iframes the operator's browser loads
+    from RAY_GRAFANA_IFRAME_HOST, with `var-datasource` = RAY_PROMETHEUS_NAME: the tenant's
+    data-plane datasource, so every chart queries through the tenant's label proxy. The head
+    itself checks Grafana's /api/health at RAY_GRAFANA_HOST and sends its own queries
+    (Prometheus health, the Data page) to RAY_PROMETHEUS_HOST: Grafana's datasource proxy of
+    that same datasource, never a Prometheus the tenant's code could query unscoped."""
+    url = grafana_url.rstrip("/")
+    return [{"name": "RAY_GRAFANA_HOST", "value": url},
+            {"name": "RAY_GRAFANA_IFRAME_HOST", "value": url},
+            {"name": "RAY_PROMETHEUS_NAME", "value": datasource_name(tenant, cluster)},
+            {"name": "RAY_PROMETHEUS_HOST",
+             "value": f"{url}/api/datasources/proxy/uid/{datasource_uid(tenant, DATA_PLANE)}"}]
+
+
 def dashboard_json(d: Dashboard, tenant: str, tags: list[str]) -> dict[str, Any]:
     return {
         "uid": uid(tenant, d.slug),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from render import backups, celery_context, cron, layout
-from render.monitoring import alerts, dashboards, data_alerts, promql
+from render.monitoring import alerts, dashboards, data_alerts, grafana, promql
 
 REDIS_EXPORTER_PORT = 9121
 MONGODB_EXPORTER_PORT = 9216
@@ -57,6 +57,7 @@ def targets(ctx: dict[str, Any]) -> dashboards.Targets:
         # KubeRay names worker pods <cluster>-<group>-worker-<suffix> (older releases
         # <cluster>-worker-<group>-<suffix>); both contain "-<group>-".
         batch_pod_regex=".*-batch-workers-.*",
+        mongodb_exporter="mongodb" in exporters(ctx["datastores"]["mongodb_dedicated"]),
     )
 
 
@@ -64,10 +65,9 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
     name, ns = ctx["name"], ctx["namespace"]
     t = targets(ctx)
     groups = alerts.rule_groups(t, name, int(ctx["spec"]["beat_stale_after_s"]), int(ctx["spec"]["serve_unhealthy_after_s"]))
-    groups.append(data_alerts.rule_group(t.ns, name, backups.datastores(ctx), cron.stale_after_s(ctx["platform"])))
-    for group in groups:
-        for rule in group["rules"]:
-            rule["labels"] = {**rule["labels"], "tenant": name, "namespace": ns}
+    groups.append(data_alerts.rule_group(t.ns, name, backups.datastores(ctx), cron.stale_after_s(ctx["platform"]),
+                                         t.mongodb_exporter))
+    data_alerts.finish(groups, name, ns, ctx["control_plane"]["grafana_url"])
     return {
         "exporters": exporters(ctx["datastores"]["mongodb_dedicated"]),
         "exporter_ports": list(EXPORTER_PORTS),
@@ -88,4 +88,5 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
         ],
         "mongodb_exporter_args": ["--collect-all", "--compatible-mode", f"--web.listen-address=:{MONGODB_EXPORTER_PORT}"],
         "rule_groups": groups,
+        "ray_head_env": grafana.ray_head_env(name, ctx["tenant"]["cluster"], ctx["control_plane"]["grafana_url"]),
     }
