@@ -102,3 +102,12 @@ def test_a_panel_on_a_datasource_nobody_rendered_fails() -> None:
 
     found = _failures(_replace(manifests, _errors_board("globex"), unpin), tenants)
     assert any("datasource '${datasource}' is no rendered Grafana datasource" in f for f in found), found
+
+
+def test_a_deep_validation_of_one_tenant_reads_its_own_control_plane_output_only() -> None:
+    manifests, unreadable = collect(ROOT, ["acme"])
+    assert not unreadable
+    files = {m.file for m in manifests}
+    assert any(f.startswith(layout.monitoring_dir("acme") + "/") for f in files)
+    assert not any(f.startswith(layout.monitoring_dir("globex") + "/") for f in files)
+    assert metric_sources.check(manifests, deep.tenant_files(ROOT)).failures == []
