@@ -268,3 +268,49 @@ def test_the_check_catches_each_way_out(tenant: str, mutate: Any) -> None:
     mutate(objects)
     with pytest.raises(AssertionError):
         check_backups_isolated(tenant, objects)
+
+
+def _rename(obj: dict[str, Any], path: str) -> None:
+    *parents, last = path.split(".")
+    for p in parents:
+        obj = obj[p]
+    obj[last + "X"] = obj.pop(last)
+
+
+# Every field the backup storage sets beyond the data bucket's, on each cloud's kind.
+NEW_FIELDS = {
+    "storagebucket-dp-data-acme-backups": ["spec.retentionPolicy.isLocked", "spec.retentionPolicy.retentionPeriod",
+                                           "spec.softDeletePolicy.retentionDurationSeconds", "spec.lifecycleRule"],
+    "bucket-dp-data-initech-backups": ["spec.objectLockEnabledForBucket",
+                                       "spec.objectLockConfiguration.rule.defaultRetention.mode",
+                                       "spec.objectLockConfiguration.rule.defaultRetention.days",
+                                       "spec.ownershipControls", "spec.lifecycle.rules"],
+    "role-dp-initech-backup": ["spec.assumeRolePolicyDocument", "spec.inlinePolicies"],
+    "iampolicymember-backup-workload-identity-user": ["spec.resourceRef.kind", "spec.member"],
+    "iamserviceaccount-dpb-acme": ["spec.displayName"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_FIELDS))
+def test_the_backup_storage_fields_are_the_upstream_crds(name: str) -> None:
+    """validate --deep checks these objects against the upstream CRDs: each as rendered
+    passes, and each of its fields misspelt is refused."""
+    from render.conformance.crds import CrdSchemas
+    from render.conformance.manifests import Manifest
+    from render.yamlstrict import parse_yaml
+    from tests.support import crds_dir, need
+
+    need("celpy")
+    crds = CrdSchemas.from_folder(crds_dir())
+    tenant = "acme" if "acme" in name or "iampolicymember" in name else "initech"
+    path = f"rendered/{tenant}/{name}.yaml"
+    obj = yaml.safe_load((ROOT / path).read_text().split("---", 1)[1])
+
+    def problems(o: dict[str, Any]) -> list[Any]:
+        return crds.check(Manifest(parse_yaml(yaml.safe_dump(o, sort_keys=False), path)))
+
+    assert problems(obj) == []
+    for field in NEW_FIELDS[name]:
+        bad = copy.deepcopy(obj)
+        _rename(bad, field)
+        assert problems(bad), f"{field}X passed the {obj['kind']} CRD"
