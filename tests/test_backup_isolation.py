@@ -291,17 +291,23 @@ NEW_FIELDS = {
 }
 
 
+@functools.cache
+def _crds() -> Any:
+    from render.conformance.crds import CrdSchemas
+    from tests.support import crds_dir, need
+
+    need("celpy")
+    return CrdSchemas.from_folder(crds_dir())
+
+
 @pytest.mark.parametrize("name", sorted(NEW_FIELDS))
 def test_the_backup_storage_fields_are_the_upstream_crds(name: str) -> None:
     """validate --deep checks these objects against the upstream CRDs: each as rendered
     passes, and each of its fields misspelt is refused."""
-    from render.conformance.crds import CrdSchemas
     from render.conformance.manifests import Manifest
     from render.yamlstrict import parse_yaml
-    from tests.support import crds_dir, need
 
-    need("celpy")
-    crds = CrdSchemas.from_folder(crds_dir())
+    crds = _crds()
     tenant = "acme" if "acme" in name or "iampolicymember" in name else "initech"
     path = f"rendered/{tenant}/{name}.yaml"
     obj = yaml.safe_load((ROOT / path).read_text().split("---", 1)[1])
