@@ -7,7 +7,7 @@ Every datastore of a tenant (the dedicated MongoDB, Redis) gets a CronJob
 `<backup bucket>/backups/<datastore>/<datastore>-<UTC timestamp><suffix>` with the cloud's
 own CLI (container `upload`) as the create-only backup identity. The backup bucket is not
 the engine's (render/backup_storage.py): its retention lock keeps every backup, and its
-lifecycle rules delete a backup `retention_days` after it was written (`bucket_lifecycle`).
+lifecycle rules delete a backup `retention_days` after it was written (`retention_folders`).
 
 A restore (tenant.yaml `restore`, written by `dataplane restore`) renders one Job
 `restore-<datastore>-<timestamp>` that downloads the backup as the read-only restore
@@ -247,12 +247,6 @@ def retention_folders(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str
     return {prefix(ds): int(platform["backups"][ds]["retention_days"]) for ds in backed_up(ctx, platform)}
 
 
-def bucket_lifecycle(ctx: dict[str, Any], platform: dict[str, Any]) -> list[dict[str, Any]]:
-    """The backup bucket's lifecycle rules: each datastore's backups expire after its retention."""
-    return [backup_storage.CLOUDS[ctx["cloud"]].lifecycle(folder, days)
-            for folder, days in retention_folders(ctx, platform).items()]
-
-
 def storage_context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
     """Template values of base/backup-storage.yaml.j2 (render/backup_storage.py)."""
     stores = backed_up(ctx, platform)
@@ -278,7 +272,6 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
     restore = ctx["tenant"].get("restore")
     return {
         "cronjobs": cronjobs,
-        "bucket_lifecycle": bucket_lifecycle(ctx, platform),
         "restore": restore_job(ctx, restore["backup"]) if isinstance(restore, dict) else None,
         "resources": RESOURCES,
     }
