@@ -198,6 +198,7 @@ def _pod(ctx: dict[str, Any], app: str, datastore: str, init: dict[str, Any], ma
             "initContainers": [init],
             "containers": [main],
             "volumes": [{"name": "backup", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}, *volumes],
+            **ctx["scheduling"][COMPONENT],  # its node pool (registry/platform.yaml nodes.placement)
         },
     }
 

@@ -106,11 +106,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["autoscaler_sidecar"] = contract.AUTOSCALER
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
-    ctx["backups"] = _on_pools(backups.context(ctx, platform), ctx["scheduling"])
+    ctx["backups"] = backups.context(ctx, platform)
     ctx["offboarding"] = offboarding.context(ctx, platform)
-    if ctx["offboarding"] is not None:
-        ctx["offboarding"]["jobs"] = [{**j, "spec": _job_on_pool(j["spec"], ctx["scheduling"]["offboarding"])}
-                                      for j in ctx["offboarding"]["jobs"]]
     if ctx["offboarding"] is not None:
         offboarding.stop_compute(ctx)
     ctx["monitoring"] = scrape.monitoring_context(ctx)
@@ -181,19 +178,6 @@ def _cloud_identity(t: dict[str, Any]) -> str:
     if t["cloud"] == "gcp":
         return f"{_engine_account(t)}@{t['cloud_account']}.iam.gserviceaccount.com"
     return f"arn:aws:iam::{t['cloud_account']}:role/{_engine_account(t)}"
-
-
-def _on_pools(b: dict[str, Any], scheduling: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The backup CronJobs' and the restore Job's pods on the backup component's pool."""
-    sched = scheduling["backup"]
-    out = {**b, "cronjobs": [{**c, "job": _job_on_pool(c["job"], sched)} for c in b["cronjobs"]]}
-    if b["restore"]:
-        out["restore"] = {**b["restore"], "spec": _job_on_pool(b["restore"]["spec"], sched)}
-    return out
-
-
-def _job_on_pool(job: dict[str, Any], sched: dict[str, Any]) -> dict[str, Any]:
-    return {**job, "template": pools.with_pool(job["template"], sched)}
 
 
 def _worker_groups(cluster: dict[str, Any], platform: dict[str, Any], cloud: str) -> list[dict[str, Any]]:

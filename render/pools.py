@@ -22,8 +22,7 @@ RAY_HEAD = "ray-head"
 # Every component whose pods the platform renders: the Ray head, each worker group, and the
 # app.kubernetes.io/component label of every other workload. registry/platform.yaml
 # `nodes.placement` names a pool for each (its schema requires exactly these).
-COMPONENTS = (RAY_HEAD, *layout.WORKER_GROUPS, "redis", "mongodb", "celery", "monitoring", "backup", "migration",
-              "offboarding")
+COMPONENTS = (RAY_HEAD, *layout.WORKER_GROUPS, "redis", "mongodb", "celery", "monitoring", "backup", "migration")
 # The pods KubeRay makes carry these labels (render/conformance/pods.py synthesizes them too).
 RAY_NODE_TYPE = "ray.io/node-type"
 RAY_GROUP = "ray.io/group"
@@ -73,11 +72,6 @@ def scheduling(platform: dict[str, Any], cloud: str, component: str) -> dict[str
 def every_scheduling(platform: dict[str, Any], cloud: str) -> dict[str, dict[str, Any]]:
     """component -> scheduling(): the template context's `scheduling`."""
     return {c: scheduling(platform, cloud, c) for c in COMPONENTS}
-
-
-def with_pool(pod_template: dict[str, Any], sched: dict[str, Any]) -> dict[str, Any]:
-    """A pod template (metadata, spec) with its pool's nodeSelector and tolerations."""
-    return {**pod_template, "spec": {**pod_template["spec"], **sched}}
 
 
 def component_of(labels: dict[str, str]) -> str:
