@@ -1,0 +1,150 @@
+"""The two placements of a moving tenant, as template values and object sets. Pure.
+
+The tenant's own render (rendered/<name>/, Application tenant-<name>) is the placement of
+its top-level keys: the old one until retire. The target is rendered from the same files
+with `move.to`'s cluster, region and database mode (`target_tenant`) into
+rendered/<name>/move/ (Applications tenant-<name>-move(-guardrails), render/move/apps.py)
+while the move is in prepare, copy or cutover. What each side renders, by state:
+
+    state     old placement (tenant-<name>)           target (tenant-<name>-move)
+    prepare   unchanged                               datastores; compute at zero; no backups
+    copy      compute at zero; final backups, digest  datastores; restores, verification
+    cutover   compute at zero; no backups; volumes    everything: the engine runs here
+    retire    (the tenant's render is the target's; the old placement is not rendered)
+
+Cloud objects (bucket, IAM: the config_connector and ack kinds of registry/platform.yaml
+cluster_prerequisites) name one cloud resource each: only the old placement renders them
+until retire. On the same cluster (a database.mode switch) the target renders only the
+objects the old placement lacks, reading its database credentials from a Secret of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from render import layout, quantity, tenant_secrets
+from render.move import jobs, record
+
+SIDE = "_side"  # in the target's in-memory tenant data only (never in a file)
+OTHER_SECRET = "move-mongodb-credentials"  # the database credentials of the side the engine is not on
+CLOUD_PREREQUISITES = ("config_connector", "ack")
+
+
+def active(tenant: dict[str, Any]) -> str | None:
+    """The move state a render of this tenant data acts on, or None (no move, or retire:
+    the top-level placement is then the target's and renders as any tenant does)."""
+    state = record.state_of(tenant)
+    return state if state in ("prepare", "copy", "cutover") else None
+
+
+def is_target(tenant: dict[str, Any]) -> bool:
+    return (record.of(tenant) or {}).get(SIDE) == "target"
+
+
+def same_cluster(move: dict[str, Any]) -> bool:
+    return bool(record.get(move, ("from", "cluster")) == record.get(move, ("to", "cluster")))
+
+
+def target_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
+    """The tenant data of the target placement: move.to's keys, marked as the target side."""
+    move = record.of(tenant) or {}
+    to = move["to"]
+    return {**tenant, "cluster": to["cluster"], "region": to["region"],
+            "database": {**tenant["database"], "mode": to["database"]["mode"]}, "move": {**move, SIDE: "target"}}
+
+
+def stops_compute(tenant: dict[str, Any]) -> bool:
+    state = active(tenant)
+    return state in ("prepare", "copy") if is_target(tenant) else state in record.FROZEN
+
+
+def backs_up(tenant: dict[str, Any]) -> bool:
+    """False where scheduled backups would write a stale or empty copy next to the real ones."""
+    state = active(tenant)
+    return state not in (("prepare", "copy") if is_target(tenant) else ("cutover",))
+
+
+def context(ctx: dict[str, Any]) -> dict[str, Any] | None:
+    """Template values of base/move.yaml.j2: the copy state's Jobs of this side, or None."""
+    t = ctx["tenant"]
+    if active(t) != "copy":
+        return None
+    move = record.of(t) or {}
+    built = jobs.target_jobs(ctx, move) if is_target(t) else jobs.source_jobs(ctx, move)
+    return {"jobs": built, "attempt": int(move["attempt"]), "move_id": record.move_id(move),
+            "resources": [_job_resources(j["spec"]) for j in built]}
+
+
+def _job_resources(spec: dict[str, Any]) -> dict[str, str]:
+    pod = spec["template"]["spec"]
+    requests = [c["resources"]["requests"] for c in pod["containers"] + pod["initContainers"]]
+    return max(requests, key=lambda r: (quantity.parse(r["memory"]), quantity.parse(r["cpu"])))
+
+
+def cloud_kinds(platform: dict[str, Any]) -> set[str]:
+    """'group/Kind' of every object naming a cloud resource."""
+    pre = platform["cluster_prerequisites"]
+    return {str(k) for p in CLOUD_PREREQUISITES for k in pre[p]["kinds"]}
+
+
+def _group_kind(obj: dict[str, Any]) -> str:
+    api = str(obj["apiVersion"])
+    return f"{api.rsplit('/', 1)[0] if '/' in api else ''}/{obj['kind']}"
+
+
+def other_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
+    """The placement the engine does not run on in this state (rendered beside the engine's)."""
+    if same_cluster(record.of(tenant) or {}) and active(tenant) == "cutover":
+        return tenant
+    return target_tenant(tenant)
+
+
+def engine_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
+    """The placement rendered as the tenant's own folder: the old one, but on the same
+    cluster from cutover on, where the engine (the objects both placements share) runs."""
+    if same_cluster(record.of(tenant) or {}) and active(tenant) == "cutover":
+        return target_tenant(tenant)
+    return tenant
+
+
+def target_objects(objects: dict[str, dict[str, Any]], tenant: dict[str, Any],
+                   platform: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A cluster move's target objects (keyed by file name) as its own Applications sync them."""
+    cloud = cloud_kinds(platform)
+    out = {path.rsplit("/", 1)[-1]: copy.deepcopy(obj) for path, obj in objects.items() if _group_kind(obj) not in cloud}
+    redis = out.get(layout.object_file("StatefulSet", "redis"))
+    if active(tenant) == "copy" and redis is not None:
+        redis["spec"]["replicas"] = 0  # the restore Job loads the RDB into its volume
+    return out
+
+
+def beside(engine: dict[str, dict[str, Any]], other: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A database.mode switch on one cluster: the engine side's objects, plus the other
+    side's that it lacks, whose database credentials come from a Secret of their own."""
+    credentials = layout.object_file("ExternalSecret", tenant_secrets.MONGODB_SECRET)
+    out = dict(engine)
+    for path, obj in other.items():
+        file = path.rsplit("/", 1)[-1]
+        if path in engine and file != credentials:
+            continue
+        obj = copy.deepcopy(obj)
+        _rename_secret(obj, tenant_secrets.MONGODB_SECRET, OTHER_SECRET)
+        out[path.rsplit("/", 1)[0] + "/" + layout.object_file(obj["kind"], obj["metadata"]["name"])] = obj
+    return dict(sorted(out.items()))
+
+
+def _rename_secret(obj: Any, old: str, new: str) -> None:
+    """Every reference to Secret `old` (and an ExternalSecret producing it) names `new`."""
+    if isinstance(obj, dict):
+        if obj.get("kind") == "ExternalSecret" and obj["metadata"]["name"] == old:
+            obj["metadata"]["name"] = new
+            obj["spec"]["target"]["name"] = new
+        for key, value in obj.items():
+            if key in ("secretKeyRef", "secretRef") and isinstance(value, dict) and value.get("name") == old:
+                value["name"] = new
+            else:
+                _rename_secret(value, old, new)
+    elif isinstance(obj, list):
+        for item in obj:
+            _rename_secret(item, old, new)

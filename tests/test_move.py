@@ -1,0 +1,151 @@
+"""The move flow (render/move/, `dataplane move`) on temporary git repositories: the gate
+refuses a cluster, region or database-mode change made outside it and accepts each step in
+order; bad input is one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import copy_repo, dataplane, snapshot
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = copy_repo(tmp_path / "repo")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    return root
+
+
+def edit(root: Path, rel: str, old: str, new: str) -> None:
+    path = root / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def gate(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = dataplane(root, "--format", "text", "validate", "--against", "HEAD")
+    return code, capsys.readouterr().err
+
+
+def step(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> None:
+    """One step as its pull request: the command, the automation's render, the gate, the merge."""
+    assert dataplane(root, "move", *args) == 0, capsys.readouterr().err
+    assert dataplane(root, "render") == 0
+    assert gate(root, capsys) == (0, "")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", " ".join(args))
+
+
+@pytest.mark.parametrize(("old", "new", "key", "line"), [
+    ("cluster: dp-gke-us-central1\n", "cluster: dp-gke-us-east4\n", "cluster", "cluster: dp-gke-us-east4"),
+    ("region: us-central1\n", "region: us-east4\n", "region", "region: us-east4"),
+    ("  mode: dedicated_instance\n", "  mode: shared_instance\n", "database.mode", "  mode: shared_instance"),
+])
+def test_a_placement_change_outside_the_flow_is_refused(repo: Path, capsys: pytest.CaptureFixture[str], old: str,
+                                                        new: str, key: str, line: str) -> None:
+    edit(repo, "tenants/acme/tenant.yaml", old, new)
+    if key == "cluster":  # the cluster's region comes with it, as validate requires
+        edit(repo, "tenants/acme/tenant.yaml", "region: us-central1\n", "region: us-east4\n")
+    code, err = gate(repo, capsys)
+    assert code == 2
+    lines = (repo / "tenants/acme/tenant.yaml").read_text().splitlines()
+    n = lines.index(line) + 1
+    assert f"tenants/acme/tenant.yaml:{n}:" in err
+    assert f"{key}: tenant acme: {key} changes from" in err and "outside the move flow" in err
+    assert "dataplane move prepare acme" in err
+
+
+def test_a_cluster_move_passes_the_gate_step_by_step(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    step(repo, capsys, "prepare", "acme", "--cluster", "dp-gke-us-east4", "--on", "2026-01-05")
+    move_app = yaml.safe_load((repo / "argocd/tenants/acme/application-tenant-acme-move.yaml").read_text())
+    assert move_app["spec"]["destination"] == {"name": "dp-gke-us-east4", "namespace": "tenant-acme"}
+    assert move_app["spec"]["source"]["path"] == "rendered/acme/move"
+    target = repo / "rendered/acme/move"
+    assert (target / "statefulset-mongodb.yaml").is_file() and not (target / "storagebucket-dp-data-acme.yaml").exists()
+    assert not (target / "cronjob-backup-mongodb.yaml").exists()  # no backup of an empty target
+    ray = yaml.safe_load((target / "rayservice-engine.yaml").read_text())
+    groups = ray["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    assert {g["maxReplicas"] for g in groups} == {0}
+
+    step(repo, capsys, "copy", "acme", "--on", "2026-01-06")
+    backup = yaml.safe_load((repo / "rendered/acme/job-move-backup-mongodb-1.yaml").read_text())
+    upload = backup["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert "gs://dp-data-acme/moves/2026-01-05-1/" in upload
+    restore = yaml.safe_load((target / "job-move-restore-mongodb-1.yaml").read_text())
+    fetch = restore["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
+    assert "gs://dp-data-acme/moves/2026-01-05-1/" in fetch and "-eq 1" in fetch
+    assert (target / "job-move-verify-1.yaml").is_file() and (repo / "rendered/acme/job-move-digest-1.yaml").is_file()
+    worker = yaml.safe_load((repo / "rendered/acme/deployment-celery-worker.yaml").read_text())
+    assert worker["spec"]["replicas"] == 0  # write freeze on the old placement
+
+    step(repo, capsys, "cutover", "acme", "--verified-by", "jdoe", "--on", "2026-01-07")
+    assert not (repo / "rendered/acme/cronjob-backup-mongodb.yaml").exists()
+    assert (target / "cronjob-backup-mongodb.yaml").is_file()
+    routing = (repo / "control-plane/routing/acme").read_text() if (repo / "control-plane/routing/acme").is_file() else \
+        "".join(p.read_text() for p in sorted((repo / "control-plane/routing/acme").iterdir()))
+    assert "us-east4.dp.internal" in routing  # the gateway follows the engine
+
+    step(repo, capsys, "retire", "acme", "--approved-by", "boss", "--on", "2026-02-01")
+    tenant = yaml.safe_load((repo / "tenants/acme/tenant.yaml").read_text())
+    assert (tenant["cluster"], tenant["region"], tenant["bucket_region"]) == ("dp-gke-us-east4", "us-east4", "us-central1")
+    assert not target.exists() and not (repo / "argocd/tenants/acme/application-tenant-acme-move.yaml").exists()
+    app = yaml.safe_load((repo / "argocd/tenants/acme/application-tenant-acme.yaml").read_text())
+    assert app["spec"]["destination"]["name"] == "dp-gke-us-east4"
+
+    step(repo, capsys, "finish", "acme")
+    assert "move" not in yaml.safe_load((repo / "tenants/acme/tenant.yaml").read_text())
+
+
+def test_a_skipped_step_is_refused_by_the_gate(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    step(repo, capsys, "prepare", "acme", "--cluster", "dp-gke-us-east4", "--on", "2026-01-05")
+    edit(repo, "tenants/acme/tenant.yaml", "  state: prepare\n",
+         '  state: cutover\n  verified: {job: move-verify-1}\n  grace_until: "2026-01-20"\n')
+    code, err = gate(repo, capsys)
+    assert code == 2 and "tenant acme: move cannot go from prepare to cutover" in err
+    assert "dataplane move copy acme" in err
+
+
+def test_a_database_mode_switch_goes_through_the_same_states(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    step(repo, capsys, "prepare", "initech", "--database-mode", "dedicated_instance", "--on", "2026-01-05")
+    assert (repo / "rendered/initech/statefulset-mongodb.yaml").is_file()  # the target's datastore, beside
+    secret = yaml.safe_load((repo / "rendered/initech/externalsecret-move-mongodb-credentials.yaml").read_text())
+    assert secret["spec"]["target"]["name"] == "move-mongodb-credentials"
+    step(repo, capsys, "copy", "initech", "--on", "2026-01-06")
+    restore = yaml.safe_load((repo / "rendered/initech/job-move-restore-mongodb-1.yaml").read_text())
+    env = restore["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "move-mongodb-credentials", "key": "uri"} in [e.get("valueFrom", {}).get("secretKeyRef") for e in env]
+    assert not (repo / "rendered/initech/job-move-restore-redis-1.yaml").exists()  # Redis stays where it is
+    step(repo, capsys, "cutover", "initech", "--verified-by", "jdoe", "--on", "2026-01-07")
+    step(repo, capsys, "retire", "initech", "--approved-by", "boss", "--on", "2026-02-01")
+    assert yaml.safe_load((repo / "tenants/initech/tenant.yaml").read_text())["database"]["mode"] == "dedicated_instance"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("prepare", "nobody", "--cluster", "dp-gke-us-east4"), "unknown tenant 'nobody'"),
+    (("prepare", "acme", "--cluster", "dp-gke-mars"), "unknown cluster 'dp-gke-mars'"),
+    (("prepare", "acme", "--cluster", "dp-gke-us-central1"), "acme is already on cluster dp-gke-us-central1"),
+    (("prepare", "acme", "--cluster", "dp-eks-us-east-1"), "runs on aws, not on acme's cloud gcp"),
+    (("copy", "acme"), "tenant acme is not moving: `move copy` starts from prepare"),
+    (("retire", "acme", "--approved-by", "x"), "`move retire` starts from cutover"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
+                                                  message: str) -> None:
+    before = snapshot(repo, ("tenants", "rendered", "argocd", "control-plane"))
+    capsys.readouterr()
+    assert dataplane(repo, "move", *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert snapshot(repo, ("tenants", "rendered", "argocd", "control-plane")) == before
