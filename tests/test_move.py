@@ -57,8 +57,9 @@ def step(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> None:
 def test_a_placement_change_outside_the_flow_is_refused(repo: Path, capsys: pytest.CaptureFixture[str], old: str,
                                                         new: str, key: str, line: str) -> None:
     edit(repo, "tenants/acme/tenant.yaml", old, new)
-    if key == "cluster":  # the cluster's region comes with it, as validate requires
-        edit(repo, "tenants/acme/tenant.yaml", "region: us-central1\n", "region: us-east4\n")
+    if key != "database.mode":  # a region is its cluster's (validate holds the two together)
+        edit(repo, "tenants/acme/tenant.yaml", *(("region: us-central1\n", "region: us-east4\n") if key == "cluster" else
+                                                 ("cluster: dp-gke-us-central1\n", "cluster: dp-gke-us-east4\n")))
     code, err = gate(repo, capsys)
     assert code == 2
     lines = (repo / "tenants/acme/tenant.yaml").read_text().splitlines()
