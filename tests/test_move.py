@@ -65,8 +65,8 @@ def test_a_placement_change_outside_the_flow_is_refused(repo: Path, capsys: pyte
     lines = (repo / "tenants/acme/tenant.yaml").read_text().splitlines()
     n = lines.index(line) + 1
     assert f"tenants/acme/tenant.yaml:{n}:" in err
-    assert f"{key}: tenant acme: {key} changes from" in err and "outside the move flow" in err
-    assert "dataplane move prepare acme" in err
+    assert f"{key}: tenant acme: {key} changes from" in err and "outside the migration flow" in err
+    assert "`dataplane move prepare acme`" in err
 
 
 def test_a_cluster_move_passes_the_gate_step_by_step(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

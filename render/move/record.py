@@ -25,8 +25,6 @@ from render.problems import Problem
 STATES = ("prepare", "copy", "cutover", "retire")
 KEYS: tuple[tuple[str, ...], ...] = (("cluster",), ("region",), ("database", "mode"))
 COMMAND = "dataplane move"
-# Where the engine runs in each state: the old placement (from) or the target (to).
-ENGINE_ON = {"prepare": "from", "copy": "from", "cutover": "to", "retire": "to"}
 # States whose old placement has its compute at zero (the write freeze, then the grace period).
 FROZEN = ("copy", "cutover")
 # Legal moves between two committed versions; None: no move recorded.
@@ -142,7 +140,7 @@ def transition(name: str, before: dict[str, Any] | None, after: Document, today:
     if before is None:
         return []
     old, new = state_of(before), state_of(data)
-    run = f"{COMMAND} {NEXT_COMMAND[old]} {name}"
+    run = f"`{COMMAND} {NEXT_COMMAND[old]} {name}`"
     if new not in TRANSITIONS[old]:
         return [after.problem(("move", "state") if new else ("move",) if "move" in data else KEYS[0],
                               f"tenant {name}: move cannot go from {old or 'no move'} to {new or 'no move'}",
@@ -167,9 +165,9 @@ def transition(name: str, before: dict[str, Any] | None, after: Document, today:
     for key in KEYS:
         if get(data, key) != get(expected, key):
             out.append(after.problem(key, f"tenant {name}: {'.'.join(key)} changes from {get(before, key)} to "
-                                     f"{get(data, key)} outside the move flow: the tenant would start on an empty "
+                                     f"{get(data, key)} outside the migration flow: the tenant would start on an empty "
                                      "datastore and its data stay behind on the old one",
-                                     f"move data only through the move flow, which copies first: {run} "
+                                     f"move data only through the migration flow, which copies first: {run} "
                                      "(docs/operations.md#moving-a-tenant)", at_value=True))
     return out
 
