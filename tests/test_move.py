@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import copy_repo, dataplane, snapshot
+from tests.pod_security import pod_templates, violations
+from tests.support import copy_repo, crds_dir, dataplane, need_deep_engines, snapshot
 
 
 def git(root: Path, *args: str) -> str:
@@ -150,3 +151,68 @@ def test_bad_input_is_one_line_and_writes_nothing(repo: Path, capsys: pytest.Cap
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert snapshot(repo, ("tenants", "rendered", "argocd", "control-plane")) == before
+
+
+def _placements(root: Path) -> dict[str, dict[str, list[dict]]]:
+    """{'main'|'target': {tenant: objects}}: each cluster's objects of every tenant."""
+    out: dict[str, dict[str, list[dict]]] = {"main": {}, "target": {}}
+    for folder in sorted((root / "rendered").iterdir()):
+        out["main"][folder.name] = [yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yaml"))]
+        if (folder / "move").is_dir():
+            out["target"][folder.name] = [yaml.safe_load(p.read_text()) for p in sorted((folder / "move").glob("*.yaml"))]
+    return out
+
+
+def _admitted(root: Path, placements: dict[str, dict[str, list[dict]]]) -> list[str]:
+    """Every image of every pod, through the images admission policy (real CEL) of its namespace."""
+    from tests.admission_sim import Cluster, Request, admit_bound
+    from tests.test_admission import BINDINGS, IMAGES, pod
+
+    refused = []
+    for side, tenants in placements.items():
+        for name, objects in tenants.items():
+            cluster = Cluster(namespaces={"kube-system": {}})
+            for obj in objects:
+                if obj["kind"] == "Namespace":
+                    cluster.namespaces[obj["metadata"]["name"]] = obj["metadata"]["labels"]
+                if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == "dataplane-admission":
+                    cluster.configmaps[(obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
+            for obj in objects:
+                for where, spec, _meta in pod_templates(obj):
+                    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+                        if "image" not in c:
+                            continue
+                        req = Request("CREATE", "pods", namespace=f"tenant-{name}", object=pod(c["image"]))
+                        ok, why = admit_bound(IMAGES, BINDINGS["dataplane-tenant-images"], req, cluster)
+                        if not ok:
+                            refused.append(f"{side} {name} {where}: {why}")
+    return refused
+
+
+def test_every_state_passes_validate_deep_and_the_invariants(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cluster move (acme), a shared -> dedicated switch (initech) and a dedicated -> shared
+    one (globex), state by state: every validator of `validate --deep` (strict schemas, CRDs,
+    reachability, capacity and quota, references), the isolation invariants, Pod Security
+    restricted on every pod, and every image admitted in its namespace."""
+    need_deep_engines()
+    from tests.test_invariants import check_invariants
+
+    moves = {"acme": ("--cluster", "dp-gke-us-east4"), "initech": ("--database-mode", "dedicated_instance"),
+             "globex": ("--database-mode", "shared_instance")}
+    steps = [("prepare", "2026-01-05"), ("copy", "2026-01-06"), ("cutover", "2026-01-07"), ("retire", "2026-02-01")]
+    for state, on in steps:
+        for name, extra in moves.items():
+            args = {"prepare": extra, "cutover": ("--verified-by", "jdoe"), "retire": ("--approved-by", "boss")}.get(state, ())
+            step(repo, capsys, state, name, *args, "--on", on)
+        placements = _placements(repo)
+        assert set(placements["target"]) == ({"acme"} if state != "retire" else set())
+        for objects in placements.values():
+            check_invariants(objects)
+        bad = [f"{name} {where}: {v}" for tenants in placements.values() for name, objects in tenants.items()
+               for obj in objects for where, spec, meta in pod_templates(obj) for v in violations(spec, meta)]
+        assert bad == [], (state, bad)
+        assert _admitted(repo, placements) == [], state
+        capsys.readouterr()
+        assert dataplane(repo, "validate", "--deep", "--crds", str(crds_dir())) == 0, (state, capsys.readouterr())
+        out = capsys.readouterr().out
+        assert "FAIL" not in out and "reachability" in out, out

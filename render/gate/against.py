@@ -67,15 +67,19 @@ def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
 
 def handed_over(base: immutable.Objects, name: str, before: dict[str, Any] | None,
                 after: dict[str, Any], cloud: set[str]) -> immutable.Objects:
-    """The base objects a cluster move's retire compares with: the target's (from
+    """The base objects a move's retire compares with. A cluster move: the target's (from
     rendered/<name>/move/, now the tenant's own folder on the target cluster) and the cloud
-    objects, which name the same cloud resources from either cluster. The old placement's
-    cluster objects are no longer rendered: the old cluster keeps them, volumes retained."""
+    objects, which name the same cloud resources from either cluster; the old placement's
+    cluster objects are no longer rendered (the old cluster keeps them, volumes retained).
+    A database.mode switch: all but the old side's objects kept beside the engine's (their
+    claims stay: whenDeleted Retain)."""
     move = move_record.of(before)
-    if not (move and move_record.state_of(before) == "cutover" and move_record.state_of(after) == "retire"
-            and not move_target.same_cluster(move)):
+    if not (move and move_record.state_of(before) == "cutover" and move_record.state_of(after) == "retire"):
         return base
     main, folder = layout.rendered_dir(name), move_apps.move_dir(name)
+    if move_target.same_cluster(move):
+        return {p: o for p, o in base.items() if not (layout.is_inside(p, main) and move_target.SIDE_ANNOTATION in
+                                                     ((o.get("metadata") or {}).get("annotations") or {}))}
     out = {p: o for p, o in base.items() if not layout.is_inside(p, main)}
     out.update({p: o for p, o in base.items() if p.rsplit("/", 1)[0] == main and "/".join(immutable.group_kind(o)) in cloud})
     out.update({f"{main}/{p.rsplit('/', 1)[-1]}": o for p, o in base.items() if layout.is_inside(p, folder)})

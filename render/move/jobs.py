@@ -33,8 +33,8 @@ DIGEST_FILE = "source-digest.json"
 _ANY_TIME = "19700101T000000Z"
 # Lists one folder of the bucket, one object URL a line (the backup Jobs' CLI image).
 LIST: dict[str, Callable[[str], str]] = {
-    "gcp": lambda url: f'gcloud storage ls "{url}" 2>/dev/null || true',
-    "aws": lambda url: f'aws s3 ls "{url}" 2>/dev/null | awk \'{{print "{url}" $4}}\' || true',
+    "gcp": lambda url: f'gcloud storage ls "{url}" 2>/dev/null',
+    "aws": lambda url: f'aws s3 ls "{url}" 2>/dev/null | awk \'{{print "{url}" $4}}\'',
 }
 
 
@@ -79,7 +79,7 @@ def verify_js(database: str, job: str) -> str:
 
 
 def _script(js: str, tail: str) -> str:
-    return f"set -eu\ncat > /tmp/move.js <<'JS'\n{js}JS\n{tail}\n"
+    return f"set -eu\ncat > \"$BACKUP_DIR/move.js\" <<'JS'\n{js}JS\n{tail}\n"
 
 
 def _wait_and_fetch(ctx: dict[str, Any], folder: str, pattern: str, dest: str, exactly_one: bool) -> str:
@@ -89,7 +89,8 @@ def _wait_and_fetch(ctx: dict[str, Any], folder: str, pattern: str, dest: str, e
     check = ('[ "$(printf \'%s\\n\' "$found" | wc -l)" -eq 1 ] || '
              f'{{ echo "more than one object matches in {url}: $found"; exit 1; }}\n') if exactly_one else ""
     return ("set -eu\n"
-            f"until found=\"$({LIST[ctx['cloud']](url)} | grep -E '{pattern}')\"; [ -n \"$found\" ]; do sleep {POLL_S}; done\n"
+            f"until found=\"$({{ {LIST[ctx['cloud']](url)} || true; }} | grep -E '{pattern}' || true)\"; "
+            f"[ -n \"$found\" ]; do sleep {POLL_S}; done\n"
             f"{check}"
             f'{tool.copy} "$found" "{dest}"\n'
             'echo "fetched $found"\n')
@@ -105,7 +106,7 @@ def source_jobs(ctx: dict[str, Any], move: dict[str, Any]) -> list[dict[str, Any
     (init,), (main,) = pod["initContainers"], pod["containers"]
     init["name"], main["name"] = "digest", "upload"
     init["command"] = ["sh", "-c", _script(digest_js(ctx["names"]["database"]),
-                                           'mongosh --quiet --nodb /tmp/move.js > "$BACKUP_DIR/digest.json"')]
+                                           'mongosh --quiet --nodb "$BACKUP_DIR/move.js" > "$BACKUP_DIR/digest.json"')]
     tool = backups.CLOUDS[ctx["cloud"]]
     main["command"] = ["sh", "-c", f'set -eu\n{tool.copy} "$BACKUP_DIR/digest.json" '
                                    f'"{ctx["names"]["bucket_url"]}/{folder}{DIGEST_FILE}"\necho "digest uploaded"\n']
@@ -133,7 +134,7 @@ def target_jobs(ctx: dict[str, Any], move: dict[str, Any]) -> list[dict[str, Any
     fetch["command"] = ["sh", "-c", _wait_and_fetch(ctx, folder, f"/{DIGEST_FILE.replace('.', '[.]')}$",
                                                     f"$BACKUP_DIR/{DIGEST_FILE}", True)]
     check["name"] = "verify"
-    check["command"] = ["sh", "-c", _script(verify_js(ctx["names"]["database"], verify), "mongosh --quiet --nodb /tmp/move.js")]
+    check["command"] = ["sh", "-c", _script(verify_js(ctx["names"]["database"], verify), 'mongosh --quiet --nodb "$BACKUP_DIR/move.js"')]
     out.append({"name": verify, "wave": CHECK_WAVE, "spec": spec})
     return out
 

@@ -21,12 +21,17 @@ objects the old placement lacks, reading its database credentials from a Secret 
 from __future__ import annotations
 
 import copy
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from render import layout, quantity, tenant_secrets
 from render.move import jobs, record
 
-SIDE = "_side"  # in the target's in-memory tenant data only (never in a file)
+SIDE = "_side"
+# On the objects of the side the engine is not on, rendered beside it (a database.mode
+# switch): `validate --deep` judges the tenant's flows by the engine's side.
+SIDE_ANNOTATION = "dataplane.io/move-side"
+QUOTA = "tenant-quota"  # in the target's in-memory tenant data only (never in a file)
 OTHER_SECRET = "move-mongodb-credentials"  # the database credentials of the side the engine is not on
 CLOUD_PREREQUISITES = ("config_connector", "ack")
 
@@ -72,8 +77,13 @@ def context(ctx: dict[str, Any]) -> dict[str, Any] | None:
         return None
     move = record.of(t) or {}
     built = jobs.target_jobs(ctx, move) if is_target(t) else jobs.source_jobs(ctx, move)
-    return {"jobs": built, "attempt": int(move["attempt"]), "move_id": record.move_id(move),
-            "resources": [_job_resources(j["spec"]) for j in built]}
+    out = {"jobs": built, "attempt": int(move["attempt"]), "move_id": record.move_id(move),
+           "resources": [_job_resources(j["spec"]) for j in built], "shared_egress": None}
+    if is_target(t) and same_cluster(move) and not ctx["datastores"]["mongodb_dedicated"]:
+        # Into the shared instance from a dedicated tenant's namespace, whose policies do not reach it.
+        out["shared_egress"] = {"namespace": ctx["datastores"]["mongodb_shared_namespace"], "port": ctx["ports"]["mongodb"],
+                                "jobs": [j["name"] for j in built]}
+    return out
 
 
 def _job_resources(spec: dict[str, Any]) -> dict[str, str]:
@@ -121,17 +131,63 @@ def target_objects(objects: dict[str, dict[str, Any]], tenant: dict[str, Any],
 
 def beside(engine: dict[str, dict[str, Any]], other: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """A database.mode switch on one cluster: the engine side's objects, plus the other
-    side's that it lacks, whose database credentials come from a Secret of their own."""
+    side's that it lacks (marked with SIDE_ANNOTATION), whose database credentials come
+    from a Secret of their own; the namespace's quota grows by their pods and claims."""
     credentials = layout.object_file("ExternalSecret", tenant_secrets.MONGODB_SECRET)
     out = dict(engine)
+    extras = []
     for path, obj in other.items():
         file = path.rsplit("/", 1)[-1]
         if path in engine and file != credentials:
             continue
         obj = copy.deepcopy(obj)
         _rename_secret(obj, tenant_secrets.MONGODB_SECRET, OTHER_SECRET)
+        obj["metadata"]["annotations"] = dict(sorted({**obj["metadata"].get("annotations", {}), SIDE_ANNOTATION: "other"}.items()))
         out[path.rsplit("/", 1)[0] + "/" + layout.object_file(obj["kind"], obj["metadata"]["name"])] = obj
+        extras.append(obj)
+    quota = layout.object_file("ResourceQuota", QUOTA)
+    for path, obj in out.items():
+        if path.rsplit("/", 1)[-1] == quota:
+            out[path] = grown_quota(obj, extras)
     return dict(sorted(out.items()))
+
+
+def _pod_usage(obj: dict[str, Any]) -> tuple[Decimal, Decimal, int, int]:
+    """CPU, memory, pods and claims one workload object adds to its namespace (Jobs: one pod)."""
+    spec = obj.get("spec") or {}
+    template = spec.get("template") if obj["kind"] in ("StatefulSet", "Deployment", "Job") else None
+    if not isinstance(template, dict):
+        return Decimal(0), Decimal(0), 0, 0
+    count = 1 if obj["kind"] == "Job" else int(spec.get("replicas", 1))
+    pod = template["spec"]
+
+    def total(containers: list[dict[str, Any]], key: str) -> Decimal:
+        return sum((quantity.parse(c["resources"]["requests"][key]) for c in containers), Decimal(0))
+
+    inits = pod.get("initContainers") or []
+    cpu = max([total(pod["containers"], "cpu"), *(total([c], "cpu") for c in inits)])
+    memory = max([total(pod["containers"], "memory"), *(total([c], "memory") for c in inits)])
+    claims = len(spec.get("volumeClaimTemplates") or []) * max(count, 1)
+    return cpu * count, memory * count, count, claims
+
+
+def grown_quota(quota: dict[str, Any], extras: list[dict[str, Any]]) -> dict[str, Any]:
+    """The engine side's ResourceQuota plus what the other side's objects use."""
+    used = [_pod_usage(o) for o in extras]
+    cpu, memory = sum((u[0] for u in used), Decimal(0)), sum((u[1] for u in used), Decimal(0))
+    pods, claims = sum(u[2] for u in used), sum(u[3] for u in used)
+    hard = dict(quota["spec"]["hard"])
+    for key in ("requests.cpu", "limits.cpu"):
+        if key in hard:
+            hard[key] = quantity.cpu((quantity.parse(hard[key]) + cpu).to_integral_value(rounding=ROUND_CEILING))
+    for key in ("requests.memory", "limits.memory"):
+        if key in hard:
+            gib = ((quantity.parse(hard[key]) + memory) / quantity.GI).to_integral_value(rounding=ROUND_CEILING)
+            hard[key] = quantity.memory(gib * quantity.GI)
+    for key, add in (("pods", pods), ("persistentvolumeclaims", claims)):
+        if key in hard:
+            hard[key] = str(int(hard[key]) + add)
+    return {**quota, "spec": {**quota["spec"], "hard": hard}}
 
 
 def _rename_secret(obj: Any, old: str, new: str) -> None:
