@@ -216,3 +216,38 @@ def test_every_state_passes_validate_deep_and_the_invariants(repo: Path, capsys:
         assert dataplane(repo, "validate", "--deep", "--crds", str(crds_dir())) == 0, (state, capsys.readouterr())
         out = capsys.readouterr().out
         assert "FAIL" not in out and "reachability" in out, out
+
+
+def test_an_aws_move_lets_the_targets_pods_assume_the_tenants_roles(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The IAM roles stay with the old placement until retire (they name one cloud resource);
+    meanwhile they trust the target cluster's OIDC issuer too, so its pods reach the bucket."""
+    step(repo, capsys, "prepare", "initech", "--cluster", "dp-eks-eu-west-1", "--on", "2026-01-05")
+    issuers = {c: yaml.safe_load((repo / "registry/platform.yaml").read_text())["clusters"][c]["oidc_issuer"]
+               for c in ("dp-eks-us-east-1", "dp-eks-eu-west-1")}
+    for role in ("role-dp-initech-engine.yaml", "role-dp-initech-secrets.yaml"):
+        doc = yaml.safe_load((repo / "rendered/initech" / role).read_text())["spec"]["assumeRolePolicyDocument"]
+        principals = [s["Principal"]["Federated"] for s in yaml.safe_load(doc)["Statement"]]
+        assert [p.rsplit("oidc-provider/", 1)[1] for p in principals] == [i.removeprefix("https://") for i in issuers.values()]
+        assert not (repo / "rendered/initech/move" / role).exists()
+
+
+@pytest.mark.parametrize(("old", "new", "where", "message"), [
+    ("to: {cluster: dp-gke-us-east4,", "to: {cluster: dp-gke-mars,", "move.to.cluster",
+     "cluster 'dp-gke-mars' is not declared in registry/platform.yaml `clusters`"),
+    ("to: {cluster: dp-gke-us-east4, region: us-east4,", "to: {cluster: dp-gke-us-east4, region: us-west1,",
+     "move.to.region", "cluster dp-gke-us-east4 is in us-east4, not us-west1"),
+    ("  state: prepare\n", "  state: cutover\n", "move.state", "move state cutover needs move.verified recorded"),
+    ("to: {cluster: dp-gke-us-east4, region: us-east4,", "to: {cluster: dp-gke-us-central1, region: us-central1,",
+     "move.to", "move.to is the placement the tenant already has"),
+])
+def test_a_hand_written_move_is_checked_by_validate(repo: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
+                                                    where: str, message: str) -> None:
+    assert dataplane(repo, "move", "prepare", "acme", "--cluster", "dp-gke-us-east4", "--on", "2026-01-05") == 0
+    edit(repo, "tenants/acme/tenant.yaml", old, new)
+    capsys.readouterr()
+    assert dataplane(repo, "validate", "acme") == 2
+    err = capsys.readouterr().err
+    lines = (repo / "tenants/acme/tenant.yaml").read_text().splitlines()
+    key = where.split(".")[1]
+    n = next(i for i, ln in enumerate(lines, 1) if ln.lstrip().startswith(f"{key}:"))
+    assert f"tenants/acme/tenant.yaml:{n}:" in err and f"{where}: {message}" in err and "hint:" in err

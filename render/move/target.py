@@ -21,6 +21,7 @@ objects the old placement lacks, reading its database credentials from a Secret 
 from __future__ import annotations
 
 import copy
+import json
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -126,6 +127,25 @@ def target_objects(objects: dict[str, dict[str, Any]], tenant: dict[str, Any],
     redis = out.get(layout.object_file("StatefulSet", "redis"))
     if active(tenant) == "copy" and redis is not None:
         redis["spec"]["replicas"] = 0  # the restore Job loads the RDB into its volume
+    return out
+
+
+def trusting_target(old: dict[str, dict[str, Any]], target: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A cluster move's old placement with each IAM Role (EKS IRSA) also trusting the target
+    cluster's OIDC issuer: the target's pods assume the same roles, which the old placement
+    renders until retire. A cloud without such roles is unchanged."""
+    by_file = {path.rsplit("/", 1)[-1]: obj for path, obj in target.items()}
+    out = dict(old)
+    for path, obj in old.items():
+        other = by_file.get(path.rsplit("/", 1)[-1])
+        doc, theirs = (obj.get("spec") or {}).get("assumeRolePolicyDocument"), ((other or {}).get("spec") or {}).get(
+            "assumeRolePolicyDocument")
+        if obj["kind"] != "Role" or not isinstance(doc, str) or not isinstance(theirs, str) or doc == theirs:
+            continue
+        mine, added = json.loads(doc), json.loads(theirs)
+        statements = mine["Statement"] + [s for s in added["Statement"] if s not in mine["Statement"]]
+        out[path] = {**obj, "spec": {**obj["spec"], "assumeRolePolicyDocument": json.dumps({**mine, "Statement": statements},
+                                                                                          sort_keys=True)}}
     return out
 
 
