@@ -4,6 +4,7 @@ order; bad input is one line, exit 2, nothing written."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -39,6 +40,12 @@ def gate(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     capsys.readouterr()
     code = dataplane(root, "--format", "text", "validate", "--against", "HEAD")
     return code, capsys.readouterr().err
+
+
+def _routing(root: Path, name: str) -> dict:
+    (cm,) = [d for d in yaml.safe_load_all((root / f"control-plane/routing/{name}/configmap-routing-{name}.yaml").read_text()) if d]
+    (entry,) = cm["data"].values()
+    return dict(json.loads(entry))
 
 
 def step(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> None:
@@ -92,13 +99,14 @@ def test_a_cluster_move_passes_the_gate_step_by_step(repo: Path, capsys: pytest.
     assert (target / "job-move-verify-1.yaml").is_file() and (repo / "rendered/acme/job-move-digest-1.yaml").is_file()
     worker = yaml.safe_load((repo / "rendered/acme/deployment-celery-worker.yaml").read_text())
     assert worker["spec"]["replicas"] == 0  # write freeze on the old placement
+    assert _routing(repo, "acme")["writes_paused"] is True  # the gateway holds writes meanwhile
 
     step(repo, capsys, "cutover", "acme", "--verified-by", "jdoe", "--on", "2026-01-07")
     assert not (repo / "rendered/acme/cronjob-backup-mongodb.yaml").exists()
     assert (target / "cronjob-backup-mongodb.yaml").is_file()
-    routing = (repo / "control-plane/routing/acme").read_text() if (repo / "control-plane/routing/acme").is_file() else \
-        "".join(p.read_text() for p in sorted((repo / "control-plane/routing/acme").iterdir()))
-    assert "us-east4.dp.internal" in routing  # the gateway follows the engine
+    routing = _routing(repo, "acme")
+    assert (routing["data_plane"]["cluster"], routing["writes_paused"]) == ("dp-gke-us-east4", False)
+    assert "us-east4.dp.internal" in json.dumps(routing["endpoints"])  # the gateway follows the engine
 
     step(repo, capsys, "retire", "acme", "--approved-by", "boss", "--on", "2026-02-01")
     tenant = yaml.safe_load((repo / "tenants/acme/tenant.yaml").read_text())
