@@ -51,7 +51,7 @@ def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Enviro
         if move_target.same_cluster(t["move"]):
             objects = move_target.beside(objects, other)
         else:
-            objects = move_target.trusting_target(objects, other)
+            objects = move_target.kept_on_delete(move_target.trusting_target(objects, other), shared.platform.data)
             target = move_target.target_objects(other, other_eff.values["tenant"], shared.platform.data)
             extra_files = {f"{move_apps.move_dir(files.name)}/{f}": emit.dump(o) for f, o in target.items()}
             extra_apps = move_apps.objects(other_eff.values, target, shared.platform)

@@ -88,6 +88,8 @@ def test_a_cluster_move_passes_the_gate_step_by_step(repo: Path, capsys: pytest.
     ray = yaml.safe_load((target / "rayservice-engine.yaml").read_text())
     groups = ray["spec"]["rayClusterConfig"]["workerGroupSpecs"]
     assert {g["maxReplicas"] for g in groups} == {0}
+    member = yaml.safe_load((repo / "rendered/acme/iampolicymember-bucket-object-admin.yaml").read_text())
+    assert member["metadata"]["annotations"]["cnrm.cloud.google.com/deletion-policy"] == "abandon"  # the old cluster's copy
 
     step(repo, capsys, "copy", "acme", "--on", "2026-01-06")
     backup = yaml.safe_load((repo / "rendered/acme/job-move-backup-mongodb-1.yaml").read_text())

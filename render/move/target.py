@@ -130,6 +130,27 @@ def target_objects(objects: dict[str, dict[str, Any]], tenant: dict[str, Any],
     return out
 
 
+# The annotation that keeps a cloud resource when its object is deleted, by the API group
+# suffix of the controller that manages it (Config Connector, ACK).
+KEEP_ON_DELETE = {".cnrm.cloud.google.com": ("cnrm.cloud.google.com/deletion-policy", "abandon"),
+                  ".services.k8s.aws": ("services.k8s.aws/deletion-policy", "retain")}
+
+
+def kept_on_delete(old: dict[str, dict[str, Any]], platform: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A cluster move's old placement with every cloud object set to keep its cloud resource
+    when deleted: the target renders the same resources from retire on, and the old
+    cluster's leftovers are deleted by hand (docs/operations.md#moving-a-tenant)."""
+    cloud = cloud_kinds(platform)
+    out = dict(old)
+    for path, obj in old.items():
+        group = _group_kind(obj).rsplit("/", 1)[0]
+        keep = next((v for suffix, v in KEEP_ON_DELETE.items() if group.endswith(suffix)), None)
+        if _group_kind(obj) in cloud and keep is not None:
+            notes = dict(sorted({**obj["metadata"].get("annotations", {}), keep[0]: keep[1]}.items()))
+            out[path] = {**obj, "metadata": {**obj["metadata"], "annotations": notes}}
+    return out
+
+
 def trusting_target(old: dict[str, dict[str, Any]], target: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """A cluster move's old placement with each IAM Role (EKS IRSA) also trusting the target
     cluster's OIDC issuer: the target's pods assume the same roles, which the old placement
