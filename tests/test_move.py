@@ -261,3 +261,14 @@ def test_a_hand_written_move_is_checked_by_validate(repo: Path, capsys: pytest.C
     key = where.split(".")[1]
     n = next(i for i, ln in enumerate(lines, 1) if ln.lstrip().startswith(f"{key}:"))
     assert f"tenants/acme/tenant.yaml:{n}:" in err and f"{where}: {message}" in err and "hint:" in err
+
+
+@pytest.mark.parametrize(("name", "flag", "value"), [("acme", "--cluster", "dp-gke-us-east4"),
+                                                     ("initech", "--database-mode", "dedicated_instance")])
+def test_a_prepared_move_can_be_abandoned(repo: Path, capsys: pytest.CaptureFixture[str], name: str, flag: str,
+                                          value: str) -> None:
+    before = snapshot(repo, ("rendered", "argocd", "control-plane"))
+    step(repo, capsys, "prepare", name, flag, value, "--on", "2026-01-05")
+    assert snapshot(repo, ("rendered", "argocd", "control-plane")) != before
+    step(repo, capsys, "abandon", name)  # the target's datastores go: they never held data
+    assert snapshot(repo, ("rendered", "argocd", "control-plane")) == before

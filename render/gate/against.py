@@ -51,9 +51,7 @@ def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
         base = handed_over(base, name, befores[name], files.tenant.data, move_target.cloud_kinds(repo.current.platform.data))
     gone = set(tree.folders(layout.TENANTS_DIR)) - set(repo.tenants)
     buried = tombstones.names(tombstones.load(root))
-    abandoned = [n for n, files in repo.tenants.items()
-                 if move_record.state_of(befores[n]) == "prepare" and move_record.state_of(files.tenant.data) is None]
-    removable = frozenset([*(layout.rendered_dir(n) for n in gone & buried), *(move_apps.move_dir(n) for n in abandoned)])
+    removable = frozenset(layout.rendered_dir(n) for n in gone & buried)
     docs = {name: files.tenant for name, files in repo.tenants.items()}
     problems = tombstones.problems(root, docs, repo.current.platform)
     problems += [_at_line(p, head_files.get(p.file) or base_files[p.file]) for p in immutable.compare(base, head, removable)]
@@ -67,16 +65,21 @@ def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
 
 def handed_over(base: immutable.Objects, name: str, before: dict[str, Any] | None,
                 after: dict[str, Any], cloud: set[str]) -> immutable.Objects:
-    """The base objects a move's retire compares with. A cluster move: the target's (from
+    """The base objects a move's retire (or abandon) compares with. Abandoned: all but the
+    target's, which held no data yet. Retired, a cluster move: the target's (from
     rendered/<name>/move/, now the tenant's own folder on the target cluster) and the cloud
     objects, which name the same cloud resources from either cluster; the old placement's
     cluster objects are no longer rendered (the old cluster keeps them, volumes retained).
     A database.mode switch: all but the old side's objects kept beside the engine's (their
     claims stay: whenDeleted Retain)."""
     move = move_record.of(before)
-    if not (move and move_record.state_of(before) == "cutover" and move_record.state_of(after) == "retire"):
+    step = (move_record.state_of(before), move_record.state_of(after))
+    if not move or step not in (("cutover", "retire"), ("prepare", None)):
         return base
     main, folder = layout.rendered_dir(name), move_apps.move_dir(name)
+    if step == ("prepare", None):  # abandoned before any copy: the target held no data yet
+        return {p: o for p, o in base.items() if not layout.is_inside(p, folder) and move_target.SIDE_ANNOTATION not in
+                ((o.get("metadata") or {}).get("annotations") or {})}
     if move_target.same_cluster(move):
         return {p: o for p, o in base.items() if not (layout.is_inside(p, main) and move_target.SIDE_ANNOTATION in
                                                      ((o.get("metadata") or {}).get("annotations") or {}))}

@@ -14,8 +14,11 @@ while the move is in prepare, copy or cutover. What each side renders, by state:
 
 Cloud objects (bucket, IAM: the config_connector and ack kinds of registry/platform.yaml
 cluster_prerequisites) name one cloud resource each: only the old placement renders them
-until retire. On the same cluster (a database.mode switch) the target renders only the
-objects the old placement lacks, reading its database credentials from a Secret of its own.
+until retire (keeping their cloud resources when deleted, and on AWS trusting the target
+cluster too). On the same cluster (a database.mode switch) there is one folder and one
+Application: the engine side's objects (the old placement's until cutover, the target's
+from cutover on) and beside them the other side's objects the engine side lacks, reading
+their database credentials from a Secret of their own (`beside`).
 """
 
 from __future__ import annotations
@@ -28,11 +31,11 @@ from typing import Any
 from render import layout, quantity, tenant_secrets
 from render.move import jobs, record
 
-SIDE = "_side"
+SIDE = "_side"  # in the target's in-memory tenant data only (never in a file)
 # On the objects of the side the engine is not on, rendered beside it (a database.mode
 # switch): `validate --deep` judges the tenant's flows by the engine's side.
 SIDE_ANNOTATION = "dataplane.io/move-side"
-QUOTA = "tenant-quota"  # in the target's in-memory tenant data only (never in a file)
+QUOTA = "tenant-quota"  # base/quota.yaml.j2
 OTHER_SECRET = "move-mongodb-credentials"  # the database credentials of the side the engine is not on
 CLOUD_PREREQUISITES = ("config_connector", "ack")
 
