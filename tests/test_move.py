@@ -272,3 +272,16 @@ def test_a_prepared_move_can_be_abandoned(repo: Path, capsys: pytest.CaptureFixt
     assert snapshot(repo, ("rendered", "argocd", "control-plane")) != before
     step(repo, capsys, "abandon", name)  # the target's datastores go: they never held data
     assert snapshot(repo, ("rendered", "argocd", "control-plane")) == before
+
+
+def test_the_copy_state_passes_checkov(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The richest state (both placements, every copy Job), all three kinds of move: 0 failed checks."""
+    from tests.test_checkov import assert_clean
+
+    for name, flag, value in (("acme", "--cluster", "dp-gke-us-east4"), ("initech", "--database-mode", "dedicated_instance"),
+                              ("globex", "--database-mode", "shared_instance")):
+        assert dataplane(repo, "move", "prepare", name, flag, value, "--on", "2026-01-05") == 0
+        assert dataplane(repo, "move", "copy", name, "--on", "2026-01-06") == 0
+    assert dataplane(repo, "render") == 0
+    assert (repo / "rendered/acme/move/job-move-verify-1.yaml").is_file()
+    assert_clean(repo / "rendered")
