@@ -17,7 +17,7 @@ from typing import Any
 
 from render import layout
 from render.commands.offboard import _date, _renders
-from render.load import list_tenants, read_yaml
+from render.load import list_tenants, load_repo, read_yaml
 from render.move import apps, jobs, record
 from render.problems import Problem, ProblemsError
 
@@ -29,6 +29,7 @@ TO = {"prepare": "prepare", "copy": "copy", "retry": "prepare", "cutover": "cuto
       "finish": None, "abandon": None}
 GRACE_DAYS = 14  # the old placement is kept (compute at zero, volumes) at least this long after the cutover
 MODES = ("dedicated_instance", "shared_instance")
+TEMPLATE = "base/move.yaml.j2"  # a pinned platform revision without it cannot render the copy
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -104,7 +105,9 @@ def _next(root: Path, rel: str, step: str, tenant: str, data: dict[str, Any], mo
         out["verified"] = {"job": record.verify_job(int(move["attempt"])), "by": verified_by}
         out["grace_until"] = str(today + dt.timedelta(days=GRACE_DAYS))
     if step == "retire":
-        grace = dt.date.fromisoformat(str(move["grace_until"]))
+        grace = record.date_of(move.get("grace_until"))
+        if grace is None:
+            raise _refuse(rel, f"move.grace_until of {tenant} is not a date", "the cutover step writes it as YYYY-MM-DD")
         if today < grace:
             raise _refuse(rel, f"the old placement of {tenant} is kept until {grace}; retiring it on {today} is refused",
                           "run it again on or after that date")
@@ -125,6 +128,9 @@ def _prepare(root: Path, rel: str, tenant: str, data: dict[str, Any], cluster: s
                       f"{data.get('cloud')}", "a move stays on the tenant's cloud")
     if data.get("lifecycle") or data.get("migration"):
         raise _refuse(rel, f"tenant {tenant} is offboarding or migrating", "finish that first")
+    if TEMPLATE not in load_repo(root, [tenant]).inputs_for(tenant).templates:
+        raise _refuse(rel, f"tenant {tenant} renders from a pinned platform revision that cannot move (no {TEMPLATE})",
+                      f"dataplane promote {tenant} first, merge it, then move")
     to: dict[str, Any] = {"cluster": target, "region": str(clusters[target]["region"]),
           "database": {"mode": mode or record.get(data, ("database", "mode"))}}
     here = record.placement(data)

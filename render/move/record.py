@@ -73,6 +73,13 @@ def bucket_folder(move: dict[str, Any]) -> str:
     return f"moves/{move_id(move)}/"
 
 
+def date_of(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
 def verify_job(attempt: int) -> str:
     return f"move-verify-{attempt}"
 
@@ -157,7 +164,7 @@ def transition(name: str, before: dict[str, Any] | None, after: Document, today:
                                      f"{get(before, ('move', 'attempt')) + (1 if bumped else 0)}",
                                      "only a copy taken again (copy -> prepare) starts a new attempt"))
     if new == "retire" and old == "cutover":
-        grace = dt.date.fromisoformat(str(get(data, ("move", "grace_until"))))
+        grace = date_of(get(data, ("move", "grace_until"))) or dt.date.max
         if today < grace:
             out.append(after.problem(("move", "state"), f"tenant {name}: the old placement is kept until {grace}; "
                                      f"retiring it on {today} is refused", f"run {COMMAND} retire {name} on or after {grace}"))
