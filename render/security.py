@@ -55,9 +55,11 @@ SERVICE_ACCOUNTS = {
     "migration": "migration",
     "datastores": "datastores",
     "backup": "backup",
+    "restore": "restore",
 }
-# Components that read and write the tenant's bucket: only they get the cloud identity.
-BUCKET_USERS = ("ray_worker", "celery", "backup")
+# Components that read and write the tenant's data bucket: only they get the engine's cloud
+# identity. `backup` and `restore` have identities of their own (render/backup_storage.py).
+BUCKET_USERS = ("ray_worker", "celery")
 # The namespace's Pod Security admission: the level, and every mode it is applied in.
 POD_SECURITY_LEVEL = "restricted"
 POD_SECURITY_MODES = ("enforce", "audit", "warn")
