@@ -94,10 +94,10 @@ def test_a_cluster_move_passes_the_gate_step_by_step(repo: Path, capsys: pytest.
     step(repo, capsys, "copy", "acme", "--on", "2026-01-06")
     backup = yaml.safe_load((repo / "rendered/acme/job-move-backup-mongodb-1.yaml").read_text())
     upload = backup["spec"]["template"]["spec"]["containers"][0]["command"][2]
-    assert "gs://dp-data-acme/moves/2026-01-05-1/" in upload
+    assert "gs://dp-data-acme-backups/moves/2026-01-05-1/" in upload
     restore = yaml.safe_load((target / "job-move-restore-mongodb-1.yaml").read_text())
     fetch = restore["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
-    assert "gs://dp-data-acme/moves/2026-01-05-1/" in fetch and "-eq 1" in fetch
+    assert "gs://dp-data-acme-backups/moves/2026-01-05-1/" in fetch and "-eq 1" in fetch
     assert (target / "job-move-verify-1.yaml").is_file() and (repo / "rendered/acme/job-move-digest-1.yaml").is_file()
     worker = yaml.safe_load((repo / "rendered/acme/deployment-celery-worker.yaml").read_text())
     assert worker["spec"]["replicas"] == 0  # write freeze on the old placement

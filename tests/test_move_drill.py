@@ -2,7 +2,8 @@
 the scripts of a cluster move's rendered copy-state Jobs, run as their pods run them:
 the final backup (dump, upload to moves/<id>/), the source digest, the target's restore
 (wait for exactly that backup, download, load) and its verification. The bucket is a
-folder behind a `gcloud storage cp|ls` stand-in (the cloud is the one thing not real).
+folder behind tests/tools/bucket_cli.py, which allows each pod only its identity's grant
+(the backup Jobs create, the restore Jobs read and list): the cloud is the one thing not real.
 
 Data written before the freeze is on the target after the copy, byte for byte per
 document (raw BSON); the verification passes on that copy and fails on a changed document;
@@ -25,21 +26,14 @@ from tests.support import ROOT, copy_repo, dataplane, missing, need
 from tests.test_backup_drill import _documents, _ferretdb_binary, _shims, ferretdb
 
 MONGOSH_CACHE = Path.home() / ".cache/dataplane/tools/mongosh-2.12.0/node_modules/.bin/mongosh"
-GCLOUD = '''import os, shutil, sys
-root, args = os.environ["FAKE_BUCKETS"], sys.argv[1:]
-local = lambda url: os.path.join(root, url[len("gs://"):]) if url.startswith("gs://") else url
-if args[:2] == ["storage", "cp"]:
-    src, dst = [local(a) for a in args[2:] if not a.startswith("--")]
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    shutil.copyfile(src, dst)
-elif args[:2] == ["storage", "ls"]:
-    if not os.path.isdir(local(args[2])):
-        sys.exit("ERROR: One or more URLs matched no objects.")
-    for name in sorted(os.listdir(local(args[2]))):
-        print(args[2] + name)
-else:
-    sys.exit(f"unexpected gcloud {args}")
-'''
+
+
+def _cloud_shims(bin_dir: Path) -> None:
+    """gcloud and aws on PATH: tests/tools/bucket_cli.py (local folders, the pod's grant)."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for cli in ("gcloud", "aws"):
+        (bin_dir / cli).write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tests.tools.bucket_cli {cli} "$@"\n')
+        (bin_dir / cli).chmod(0o755)
 
 
 def _mongosh() -> str:
@@ -79,29 +73,29 @@ def test_the_target_holds_every_document_written_before_the_freeze(copy_state: P
     backup, digest = _scripts(old / "job-move-backup-mongodb-1.yaml"), _scripts(old / "job-move-digest-1.yaml")
     restore, verify = _scripts(new / "job-move-restore-mongodb-1.yaml"), _scripts(new / "job-move-verify-1.yaml")
     bin_dir = _shims(tmp_path)
-    (bin_dir / "gcloud").write_text(f"#!{sys.executable}\n{GCLOUD}")
-    (bin_dir / "gcloud").chmod(0o755)
+    _cloud_shims(bin_dir)
     (bin_dir / "mongosh").symlink_to(mongosh)
     buckets, source_pod, target_pod = tmp_path / "buckets", tmp_path / "source-pod", tmp_path / "target-pod"
     for d in (buckets, source_pod, target_pod):
         d.mkdir()
-    base = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT), "FAKE_BUCKETS": str(buckets)}
+    base = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT), "STANDIN_BUCKETS": str(buckets)}
     db = "dp_acme"
     with ferretdb(binary, tmp_path / "old") as old_uri, ferretdb(binary, tmp_path / "target") as new_uri:
         src: MongoClient[RawBSONDocument] = MongoClient(old_uri, document_class=RawBSONDocument)
         for name, docs in _documents().items():
             src[db][name].insert_many(docs)
         # The old placement: the final backup, then the digest (the engine is at zero: no writes between).
-        on_old = {**base, "BACKUP_DIR": str(source_pod), "MONGO_URI": old_uri + db}
+        # As the pods' identities: the backup Jobs create only, the restore Jobs read and list only.
+        on_old = {**base, "BACKUP_DIR": str(source_pod), "MONGO_URI": old_uri + db, "STANDIN_GRANT": "create"}
         for script in (backup["dump"], backup["upload"], digest["digest"], digest["upload"]):
             done = _run(script, on_old)
             assert done.returncode == 0, done.stderr
-        folder = buckets / "dp-data-acme/moves/2026-01-05-1"
+        folder = buckets / "dp-data-acme-backups/moves/2026-01-05-1"  # the backup bucket
         stored = sorted(p.name for p in folder.iterdir())
         assert len(stored) == 2 and stored[0].startswith("mongodb-") and stored[1] == "source-digest.json"
         src[db]["documents"].insert_one({"_id": "after-the-freeze"})  # never copied: not in the backup
         # The target: exactly that backup, loaded; then the verification against the digest.
-        on_new = {**base, "BACKUP_DIR": str(target_pod), "MONGO_URI": new_uri + db}
+        on_new = {**base, "BACKUP_DIR": str(target_pod), "MONGO_URI": new_uri + db, "STANDIN_GRANT": "read"}
         for script in (restore["download"], restore["restore"]):
             done = _run(script, on_new)
             assert done.returncode == 0, done.stderr
@@ -132,10 +126,9 @@ def test_the_restore_waits_for_the_backup(copy_state: Path, tmp_path: Path) -> N
     placement's backup is there, the target's restore waits instead of loading anything."""
     restore = _scripts(copy_state / "rendered/acme/move/job-move-restore-mongodb-1.yaml")
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "gcloud").write_text(f"#!{sys.executable}\n{GCLOUD}")
-    (bin_dir / "gcloud").chmod(0o755)
-    env: dict[str, Any] = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_BUCKETS": str(tmp_path), "BACKUP_DIR": str(tmp_path)}
+    _cloud_shims(bin_dir)
+    env: dict[str, Any] = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT), "STANDIN_BUCKETS": str(tmp_path),
+                           "BACKUP_DIR": str(tmp_path), "STANDIN_GRANT": "read"}
     with pytest.raises(subprocess.TimeoutExpired):
         subprocess.run(["sh", "-c", restore["download"]], env={**os.environ, **env}, capture_output=True, timeout=3)
     assert not (tmp_path / "mongodb.archive.gz").exists()

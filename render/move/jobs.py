@@ -85,7 +85,7 @@ def _script(js: str, tail: str) -> str:
 def _wait_and_fetch(ctx: dict[str, Any], folder: str, pattern: str, dest: str, exactly_one: bool) -> str:
     """Wait until the old placement's Job wrote `pattern` to `folder`; copy it to `dest`."""
     tool = backups.CLOUDS[ctx["cloud"]]
-    url = f"{ctx['names']['bucket_url']}/{folder}"
+    url = f"{ctx['names']['backup_bucket_url']}/{folder}"
     check = ('[ "$(printf \'%s\\n\' "$found" | wc -l)" -eq 1 ] || '
              f'{{ echo "more than one object matches in {url}: $found"; exit 1; }}\n') if exactly_one else ""
     return ("set -eu\n"
@@ -109,7 +109,7 @@ def source_jobs(ctx: dict[str, Any], move: dict[str, Any]) -> list[dict[str, Any
                                            'mongosh --quiet --nodb "$BACKUP_DIR/move.js" > "$BACKUP_DIR/digest.json"')]
     tool = backups.CLOUDS[ctx["cloud"]]
     main["command"] = ["sh", "-c", f'set -eu\n{tool.copy} "$BACKUP_DIR/digest.json" '
-                                   f'"{ctx["names"]["bucket_url"]}/{folder}{DIGEST_FILE}"\necho "digest uploaded"\n']
+                                   f'"{ctx["names"]["backup_bucket_url"]}/{folder}{DIGEST_FILE}"\necho "digest uploaded"\n']
     return [*jobs, {"name": name("digest", move), "wave": CHECK_WAVE, "spec": spec}]
 
 
