@@ -18,7 +18,7 @@ from typing import Any
 from render import layout
 from render.commands.offboard import _date, _renders
 from render.load import list_tenants, load_repo, read_yaml
-from render.move import apps, jobs, record
+from render.move import apps, jobs, record, target
 from render.problems import Problem, ProblemsError
 
 STEPS = ("prepare", "copy", "retry", "cutover", "retire", "finish", "abandon")
@@ -182,8 +182,10 @@ def summary(tenant: str, step: str, move: dict[str, Any] | None) -> str:
         return head + " The move record is gone; nothing else changes."
     ns = layout.namespace(tenant)
     notes = {
-        "prepare": f"ArgoCD creates the target's datastores ({apps.app_name(tenant)} on {move['to']['cluster']}, or beside "
-                   f"the old ones); when they are Healthy: {record.COMMAND} copy {tenant}",
+        "prepare": "ArgoCD creates the target's datastores ("
+                   + (f"beside the old ones, Application {ns}" if target.same_cluster(move) else
+                      f"Application {apps.app_name(tenant)} on {move['to']['cluster']}")
+                   + f"); when they are Healthy: {record.COMMAND} copy {tenant}",
         "copy": f"Writes stop now. Watch Job {record.verify_job(int(move['attempt']))} on the target: "
                 f"`kubectl -n {ns} logs job/{record.verify_job(int(move['attempt']))} -c verify`; when it succeeded: "
                 f"{record.COMMAND} cutover {tenant} --verified-by NAME (or {record.COMMAND} retry {tenant})",
