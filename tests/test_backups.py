@@ -112,7 +112,9 @@ def test_the_data_alerts_watch_every_datastore_and_backup(tenant: str) -> None:
     (group,) = [g for g in rule["spec"]["groups"] if g["name"] == "dataplane.data"]
     alerts = {r["alert"]: r for r in group["rules"]}
     assert sorted(alerts) == sorted(["DataplaneDatastoreDown", "DataplaneVolumeAlmostFull"]
-                                    + [f"DataplaneBackupStale{d.capitalize()}" for d in datastores])
+                                    + [f"DataplaneBackupStale{d.capitalize()}" for d in datastores]
+                                    # a dedicated MongoDB's exporter (render/monitoring/data_alerts.py)
+                                    + (["DataplaneMongodbUnreachable"] if "mongodb" in datastores else []))
     assert f'statefulset=~"{"|".join(datastores)}"' in alerts["DataplaneDatastoreDown"]["expr"]
     assert "> 0.8" in alerts["DataplaneVolumeAlmostFull"]["expr"]
     for ds in datastores:

@@ -39,7 +39,7 @@ def _cloud_shims(bin_dir: Path) -> None:
 def _mongosh() -> str:
     path = os.environ.get("DATAPLANE_MONGOSH") or str(MONGOSH_CACHE)
     if not Path(path).is_file():
-        missing("mongosh 2.12.0", ".ci/mongosh.sh installs it from the npm registry and prints its path (DATAPLANE_MONGOSH)")
+        missing("mongosh 2.12.0", "`.ci/tools.sh mongosh` installs it from the npm registry and prints its path (DATAPLANE_MONGOSH)")
     return path
 
 

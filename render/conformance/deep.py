@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from render import layout
-from render.conformance import capacity, celeryconf, lint, reachability, references, serve
+from render.conformance import capacity, celeryconf, lint, metric_sources, reachability, references, serve
 from render.conformance.crds import CrdSchemas
 from render.conformance.k8s import KubernetesSchemas
 from render.conformance.manifests import Manifest, collect
@@ -63,6 +63,7 @@ def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = Non
         _merged([capacity.check(ms, platform, tenant_clouds(ms, data) if ms is not manifests else clouds)
                  for ms, data in sides]),
         _merged([references.check(ms) for ms, _ in sides]),
+        _merged([metric_sources.check(ms, data) for ms, data in sides]),
     ]
 
 
