@@ -63,21 +63,28 @@ def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = Non
         _merged([capacity.check(ms, platform, tenant_clouds(ms, data) if ms is not manifests else clouds)
                  for ms, data in sides]),
         _merged([references.check(ms) for ms, _ in sides]),
-        _merged([metric_sources.check(ms, data) for ms, data in sides]),
+        _merged([metric_sources.check(ms, data) for ms, data in placements(manifests, tenant_data, evaluated=True)]),
     ]
 
 
-def placements(manifests: list[Manifest], tenants: dict[str, dict[str, Any]]
+def placements(manifests: list[Manifest], tenants: dict[str, dict[str, Any]], evaluated: bool = False
                ) -> list[tuple[list[Manifest], dict[str, dict[str, Any]]]]:
     """The manifests of each cluster a namespace lives on, with its tenant data: the whole
     output, and, when a tenant moves to another cluster, its target's (rendered/<name>/move/,
-    render/move/target.py) on its own, as the target cluster holds it."""
+    render/move/target.py) on its own, as the target cluster holds it. `evaluated`: for the
+    metric sources, the target side also holds the platform's own output (datasources) and,
+    from cutover on, the tenant's control-plane monitoring, which then follows its engine."""
     moving = {ns: data for ns, data in tenants.items() if move_target.active(data) and not move_target.same_cluster(data["move"])}
-    folders = tuple(move_apps.move_dir(str(data.get("name"))) for data in moving.values())
+    folders = [move_apps.move_dir(str(data.get("name"))) for data in moving.values()]
+    if evaluated:
+        folders += [layout.monitoring_dir(str(data.get("name"))) for data in moving.values()
+                    if move_target.active(data) == "cutover"]
     target = [m for m in manifests if any(layout.is_inside(m.file, f) for f in folders)]
     if not target:
         return [(manifests, tenants)]
     rest = [m for m in manifests if not any(layout.is_inside(m.file, f) for f in folders)]
+    if evaluated:
+        target += [m for m in rest if not any(layout.is_inside(m.file, p) for p in layout.TENANT_SCOPE_PARENTS)]
     return [(rest, tenants), (target, {ns: move_target.target_tenant(data) for ns, data in moving.items()})]
 
 
