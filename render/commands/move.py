@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from render import layout
-from render.commands.offboard import _date, _renders
+from render.commands._lifecycle import iso_date, still_renders
 from render.load import list_tenants, load_repo, read_yaml
 from render.move import apps, jobs, record, target
 from render.problems import Problem, ProblemsError
@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--database-mode", choices=MODES, help="prepare: the target database mode (default: the tenant's)")
     p.add_argument("--verified-by", metavar="NAME", help="cutover: who checked that the verification Job succeeded")
     p.add_argument("--approved-by", metavar="NAME", help="retire: the platform engineer who approved it")
-    p.add_argument("--on", type=_date, default=None, metavar="YYYY-MM-DD", help="today's date (default: today, UTC)")
+    p.add_argument("--on", type=iso_date, default=None, metavar="YYYY-MM-DD", help="today's date (default: today, UTC)")
     p.set_defaults(run=lambda a: move(root=a.repo, step=a.step, tenant=a.tenant, cluster=a.cluster,
                                       database_mode=a.database_mode, verified_by=a.verified_by,
                                       approved_by=a.approved_by, on=a.on))
@@ -80,7 +80,7 @@ def move(*, root: Path, step: str, tenant: str, cluster: str | None = None, data
                           count=1, flags=re.MULTILINE)
     path.write_text(text, encoding="utf-8")
     try:
-        _renders(root)
+        still_renders(root)
     except BaseException:
         path.write_text(original, encoding="utf-8")
         raise
