@@ -23,6 +23,10 @@ from render.cluster import api, apply, bootstrap, control_plane, session, verify
 from tests.support import ROOT, need, need_binary
 
 TENANTS = 30
+# A wave's time limit: 90 s (the default) held for every run but one, where a RayCluster
+# syncing beside three others on a loaded 2-core machine was still starting its pods. A
+# longer limit waits for slowness only: a wave that does not converge still fails it.
+WAVE_TIMEOUT_S = 180
 # docs/benchmarks.md: `up` for 30 tenants and the fleet's apply, with room for a loaded machine.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(3000)]
 
@@ -61,7 +65,7 @@ def test_the_generated_fleet_converges_in_one_pass(fleet: Path, cluster: control
     admin = api.connect(str(cluster.kubeconfig))
     deploy = api.connect(str(bootstrap.deploy_kubeconfig(cluster)))
     started = time.monotonic()
-    report = apply.run(fleet, admin, deploy, None, lambda _: None, parallel=apply.PARALLEL)  # raises on a refusal or a stuck wave
+    report = apply.run(fleet, admin, deploy, None, lambda _: None, WAVE_TIMEOUT_S, apply.PARALLEL)  # raises on a refusal or a stuck wave
     namespaces = verify.tenant_namespaces(admin)
     assert len(namespaces) == TENANTS and len(report.apps) >= 2 * TENANTS
     platform = session.platform(fleet)
