@@ -45,6 +45,12 @@ AUTOSCALER_IDLE_S = 300
 RAY_AGENT_PORT = 52365
 # S3 refuses a location constraint of its default region: a bucket there names none.
 S3_DEFAULT_REGION = "us-east-1"
+# ACK's adoption annotation (services.k8s.aws/adoption-policy, aws-controllers-k8s/runtime
+# apis/core/v1alpha1/annotations.go; values "adopt" and "adopt-or-create", pkg/runtime/util.go).
+# adopt-or-create: read the AWS resource named by the spec; adopt it when it exists (a
+# retained bucket or role after a lost cluster), create it when it does not (a new tenant).
+# Needs the ResourceAdoption feature gate, Beta and on by default (pkg/featuregate/features.go).
+ACK_ADOPTION_POLICY = "adopt-or-create"
 # Synthetic Ray resource units one worker pod advertises for its group; a replica takes one.
 GROUP_RESOURCE_UNITS = 1000
 
@@ -112,6 +118,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None,
                                             ctx["cluster"])
     if cloud == "aws":
+        ctx["ack_adoption_policy"] = ACK_ADOPTION_POLICY
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
         ctx["bucket_location_constraint"] = t["region"] if t["region"] != S3_DEFAULT_REGION else None
