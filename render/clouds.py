@@ -22,6 +22,9 @@ class Cloud:
     default_account: str | None = None  # new-tenant's default cloud_account; None: the flag is required
     # Facts `dataplane new-cluster` needs beyond the ones every cloud has, with their example.
     cluster_facts: tuple[tuple[str, str], ...] = ()
+    # The account quotas each tenant uses (registry/platform.yaml cloud_accounts, render/quotas.py),
+    # with where the cloud states them.
+    quotas: tuple[tuple[str, str], ...] = ()
 
     def cluster_name(self, region: str) -> str:
         return f"{self.cluster_prefix}-{region}"
@@ -39,6 +42,12 @@ CLOUDS: dict[str, Cloud] = {
         region_example="us-central1",
         cluster_prefix="dp-gke",
         default_account="dp-tenants",
+        quotas=(
+            # "All members (including Google groups) in all bindings within a policy: 1,500" (a limit).
+            ("iam_policy_members", "cloud.google.com/iam/quotas, Limits: policies and bindings"),
+            # "Number of service accounts: 100" per project by default (a quota: raise it by request).
+            ("service_accounts", "cloud.google.com/iam/quotas, Quotas: service accounts"),
+        ),
     ),
     "aws": Cloud(
         account_noun="AWS account id",
@@ -48,6 +57,12 @@ CLOUDS: dict[str, Cloud] = {
         region_example="us-east-1",
         cluster_prefix="dp-eks",
         cluster_facts=(("oidc_issuer", "https://oidc.eks.REGION.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"),),
+        quotas=(
+            # "Roles in an AWS account: 1,000" by default, adjustable (IAM and AWS STS quotas).
+            ("iam_roles", "docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"),
+            # "up to 10,000 general purpose buckets per AWS account" by default (S3 bucket quotas).
+            ("s3_buckets", "docs.aws.amazon.com/AmazonS3/latest/userguide/BucketRestrictions.html"),
+        ),
     ),
 }
 

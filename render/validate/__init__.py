@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from render import migration
+from render import migration, quotas
 from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
 from render.validate import (
@@ -58,6 +58,10 @@ def validate_repo(repo: Repo) -> list[Problem]:
     peer_files = {doc.file for doc in repo.peers.values()}
     problems += [p for p in fleet_rules.fleet_conflicts(all_claims) + fleet_rules.prefix_conflicts(all_claims)
                  if p.file not in peer_files]
+    if registry_ok[None]:  # cloud quotas: the tenants validated count after every other tenant
+        mine = [files.tenant for files in repo.tenants.values()]
+        problems += [p for p in quotas.fleet_problems(list(repo.peers.values()), mine, repo.current.platform)
+                     if p.file not in peer_files]
     return sorted(set(problems))
 
 
@@ -118,6 +122,7 @@ def _registry_problems(shared: PlatformInputs, releases: list[Problem]) -> list[
         problems += extractor_names.check_aliases(extractors)
         problems += image_rules.check_platform_images(platform, shared.releases if not releases else Document("", {}, {}))
         problems += data_rules.volume_problems(platform)
+        problems += quotas.registry_problems(platform)
     return problems
 
 
