@@ -89,7 +89,7 @@ def registry_problems(platform: Document) -> list[Problem]:
 
 def _tenant_data(doc: Document) -> dict[str, Any] | None:
     data = doc.data if isinstance(doc.data, dict) else {}
-    ok = data.get("cloud") in USAGE and isinstance(data.get("cloud_account"), str) and isinstance(data.get("name"), str)
+    ok = data.get("cloud") in USAGE and all(isinstance(data.get(k), str) for k in ("cloud_account", "name", "organization_id"))
     return data if ok else None
 
 

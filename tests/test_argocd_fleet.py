@@ -226,3 +226,26 @@ def test_terminate_op_refuses_in_one_line(argocd: FakeArgoCD, monkeypatch: pytes
     assert expected in err and "Traceback" not in err
     assert TOKEN not in err and (not token or token not in err)
     assert argocd.terminated == []
+
+
+def test_a_rayservice_that_never_gets_ready_ends_degraded_in_argocd() -> None:
+    """The rendered RayService with KubeRay's status before and after its initializing
+    timeout, judged by the health script exactly as committed in argocd-cm (Lua 5.1, ArgoCD's
+    sandbox): Progressing holds the sync wave; Degraded fails it (gitops-engine sync_context.go),
+    so the operation ends and auto-sync can apply the next commit."""
+    from tests.test_health_lua import cond, run, shipped_script
+
+    obj = yaml.safe_load((ROOT / "rendered/acme/rayservice-engine.yaml").read_text())
+    timeout = obj["metadata"]["annotations"]["ray.io/initializing-timeout"]
+    script = shipped_script("ray.io", "RayService")
+    obj["status"] = {"observedGeneration": obj["metadata"].get("generation", 1),
+                     "conditions": [cond("Ready", "False", "Initializing"),
+                                    cond("UpgradeInProgress", "False", "Initializing")]}
+    assert run(script, obj)[0] == "Progressing"
+    # KubeRay's markFailedOnInitializingTimeout (rayservice_controller.go): reason and message.
+    message = (f"RayService failed to become ready within the configured timeout of {timeout}. "
+               "Time spent initializing: 30m0.4s")
+    obj["status"]["conditions"] = [cond("Ready", "False", "InitializingTimeout", message),
+                                   cond("UpgradeInProgress", "False", "InitializingTimeout")]
+    health, said = run(script, obj)
+    assert health == "Degraded" and "configured timeout" in said
