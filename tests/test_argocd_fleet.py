@@ -249,3 +249,13 @@ def test_a_rayservice_that_never_gets_ready_ends_degraded_in_argocd() -> None:
                                    cond("UpgradeInProgress", "False", "InitializingTimeout")]
     health, said = run(script, obj)
     assert health == "Degraded" and "configured timeout" in said
+
+
+def test_clusters_are_registered_as_the_identity_the_admission_policies_trust() -> None:
+    """The policies now run on every tenant cluster: ArgoCD must write there as
+    admission.deploy_identity, which the registration command in docs/argocd.md sets."""
+    docs = (ROOT / "docs/argocd.md").read_text()
+    namespace = re.search(r"argocd cluster add .*?--system-namespace (\S+)", docs, re.S)
+    account = re.search(r"argocd cluster add .*?--service-account (\S+)", docs, re.S)
+    assert namespace and account
+    assert PLATFORM["admission"]["deploy_identity"] == f"system:serviceaccount:{namespace.group(1)}:{account.group(1)}"
