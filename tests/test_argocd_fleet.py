@@ -259,3 +259,12 @@ def test_clusters_are_registered_as_the_identity_the_admission_policies_trust() 
     account = re.search(r"argocd cluster add .*?--service-account (\S+)", docs, re.S)
     assert namespace and account
     assert PLATFORM["admission"]["deploy_identity"] == f"system:serviceaccount:{namespace.group(1)}:{account.group(1)}"
+
+
+def test_more_tenants_than_the_fleet_size_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path / "repo")
+    path = root / layout.PLATFORM_FILE
+    path.write_text(path.read_text().replace("  fleet_size: 1000\n", "  fleet_size: 3\n"))
+    assert dataplane(root, "validate") == 0
+    err = capsys.readouterr().err
+    assert "warning: argocd.fleet_size: 4 tenants, but ArgoCD is sized for 3" in err

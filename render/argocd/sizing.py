@@ -13,6 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from render.load import Document
+from render.problems import Problem
+
 # Applications per tenant (render/argocd/tenant_apps.py: workloads and guardrails).
 APPS_PER_TENANT = 2
 # high_availability.md: "For 1000 applications, we use 50 for --status-processors and 25 for
@@ -119,3 +122,14 @@ def table(ray_initializing_timeout_s: int) -> str:
     body = ["| " + " | ".join(f"{getattr(r, key):,}" if isinstance(getattr(r, key), int) else str(getattr(r, key))
                               for key, _ in TABLE_COLUMNS) + " |" for r in rows]
     return "\n".join([head, rule, *body])
+
+
+def fleet_warnings(platform: Document, tenants: int) -> list[Problem]:
+    """More tenants than ArgoCD is sized for: valid, but its controller and repo-server are
+    sized for fewer (a warning of `dataplane validate`)."""
+    size_ = platform.data.get("argocd", {}).get("fleet_size") if isinstance(platform.data, dict) else None
+    if not isinstance(size_, int) or tenants <= size_:
+        return []
+    return [platform.problem(("argocd", "fleet_size"), f"{tenants} tenants, but ArgoCD is sized for {size_}",
+                             f"raise argocd.fleet_size to at least {tenants}: the sizing table in docs/argocd.md "
+                             "says what it sets")]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from render import migration, quotas
+from render.argocd import sizing
 from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.problems import Problem
 from render.validate import (
@@ -143,6 +144,7 @@ def warnings(repo: Repo) -> list[Problem]:
     """What is valid but will not behave as written: maxima the worker groups cannot reach
     (render/validate/placement_rules.py). Only meaningful when validate_repo found nothing."""
     found = placement_rules.registry_problems(repo.current.platform, repo.current.extractors)[1]
+    found += sizing.fleet_warnings(repo.current.platform, len(repo.tenants) + len(repo.peers))
     for files in repo.tenants.values():
         shared = repo.inputs_for(files.name) if pinned_revision(files) in (None, *repo.revisions) else repo.current
         found += placement_rules.tenant_problems(files, shared.platform, shared.extractors)[1]
