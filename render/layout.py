@@ -58,6 +58,15 @@ PART_OF = "dataplane"
 MANAGED_BY = "dataplane"
 ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 ANNOTATION_ENGINE = "dataplane.io/engine-version"
+# A partial object: applied server-side onto one that exists (ArgoCD's own controller and
+# repo-server, render/argocd/install.py); validate --deep checks it with no field required.
+ANNOTATION_PARTIAL, PARTIAL_SERVER_SIDE = "dataplane.io/partial", "server-side-apply"
+
+
+def is_partial(obj: object) -> bool:
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    return isinstance(annotations, dict) and annotations.get(ANNOTATION_PARTIAL) == PARTIAL_SERVER_SIDE
 # On the Ray pod templates: bumped by each config deploy so KubeRay starts a new RayCluster.
 ANNOTATION_CONFIG_DEPLOY = "dataplane.io/config-deploy"
 

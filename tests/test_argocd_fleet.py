@@ -175,7 +175,7 @@ def test_partial_workloads_are_checked_as_patches() -> None:
 
     assert check(obj) == []
     whole = yaml.safe_load(yaml.safe_dump(obj))
-    del whole["metadata"]["annotations"][install.ANNOTATION_PARTIAL]
+    del whole["metadata"]["annotations"][layout.ANNOTATION_PARTIAL]
     assert check(whole), "as a whole object it lacks the selector and template: the schema must say so"
     wrong = yaml.safe_load(yaml.safe_dump(obj))
     wrong["spec"]["replicas"] = "two"

@@ -31,9 +31,6 @@ CMD_PARAMS_CM = "argocd-cmd-params-cm"
 CONTROLLER = "argocd-application-controller"  # StatefulSet and container, as upstream's manifests name them
 REPO_SERVER = "argocd-repo-server"  # Deployment and container
 REPLICAS_ENV = "ARGOCD_CONTROLLER_REPLICAS"
-# The annotation on every partial object: validate --deep checks it as a patch (no required field).
-ANNOTATION_PARTIAL = "dataplane.io/partial"
-PARTIAL = "server-side-apply"
 ANNOTATION_SETTINGS = "dataplane.io/argocd-settings"
 SYNC_OPTIONS = "ServerSideApply=true,Prune=false,Delete=false"
 
@@ -68,7 +65,7 @@ def _meta(name: str, namespace: str, wave: str, partial: bool) -> dict[str, Any]
     annotations = {layout.ANNOTATION_SYNC_WAVE: wave, "argocd.argoproj.io/sync-options": SYNC_OPTIONS,
                    layout.ANNOTATION_ENGINE: ENGINE_VERSION}
     if partial:
-        annotations[ANNOTATION_PARTIAL] = PARTIAL
+        annotations[layout.ANNOTATION_PARTIAL] = layout.PARTIAL_SERVER_SIDE
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "argocd",
               layout.LABEL_MANAGED_BY: layout.MANAGED_BY}
     return {"name": name, "namespace": namespace, "labels": labels, "annotations": dict(sorted(annotations.items()))}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from render import layout
 from render.conformance.errors import describe
 from render.conformance.manifests import Manifest
 from render.problems import Problem
@@ -19,19 +20,12 @@ _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _DEFINITIONS = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _BUILTIN_GROUP = re.compile(r"^([a-z0-9]+|[a-z0-9.-]+\.k8s\.io)$")
-# A partial object applied server-side onto one that exists (render/argocd/install.py): every
-# field it sets is checked, but no field is required (argo-cd user-guide/sync-options.md).
-PARTIAL_ANNOTATION, PARTIAL_VALUE = "dataplane.io/partial", "server-side-apply"
-
-
-def is_partial(obj: Any) -> bool:
-    meta = obj.get("metadata") if isinstance(obj, dict) else None
-    annotations = meta.get("annotations") if isinstance(meta, dict) else None
-    return isinstance(annotations, dict) and annotations.get(PARTIAL_ANNOTATION) == PARTIAL_VALUE
 
 
 def _optional(schema: Any) -> Any:
-    """The schema with every `required` list dropped (a property named "required" is kept)."""
+    """A partial object's schema (layout.is_partial): every field it sets is checked, none is
+    required (argo-cd user-guide/sync-options.md). Every `required` list is dropped; a
+    property named "required" is kept."""
     if isinstance(schema, dict):
         return {k: _optional(v) for k, v in schema.items() if not (k == "required" and isinstance(v, list))}
     if isinstance(schema, list):
@@ -118,7 +112,7 @@ class KubernetesSchemas:
 
     def check(self, m: Manifest) -> list[Problem]:
         validator = self._validator(m)
-        if validator is not None and is_partial(m.obj):
+        if validator is not None and layout.is_partial(m.obj):
             key = (m.api_version, m.kind)
             if key not in self._partial:
                 self._partial[key] = self._compile(m, partial=True)
