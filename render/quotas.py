@@ -113,7 +113,11 @@ def room(platform: dict[str, Any], cloud: str, account: str, used: dict[str, int
 def with_room(platform: dict[str, Any], cloud: str, docs: list[Document], per_tenant: dict[str, int]) -> list[tuple[str, int]]:
     """The accounts registry/platform.yaml lists for `cloud`, with room for one more tenant,
     most room first: (account, tenants it still holds)."""
-    used = totals(docs, platform)
+    return _with_room(platform, cloud, totals(docs, platform), per_tenant)
+
+
+def _with_room(platform: dict[str, Any], cloud: str, used: dict[tuple[str, str], dict[str, int]],
+               per_tenant: dict[str, int]) -> list[tuple[str, int]]:
     listed = _mapping(_mapping(_mapping(platform.get(KEY)).get(cloud)).get("accounts"))
     out = [(str(a), room(platform, cloud, str(a), used.get((cloud, str(a)), {}), per_tenant)) for a in listed]
     return sorted(((a, n) for a, n in out if n > 0), key=lambda x: (-x[1], x[0]))
@@ -122,28 +126,39 @@ def with_room(platform: dict[str, Any], cloud: str, docs: list[Document], per_te
 def fleet_problems(first: list[Document], then: list[Document], platform: Document) -> list[Problem]:
     """Every tenant that would take its account past a limit. Tenants count in order: `first`
     (the others), then `then` (the ones being validated), each group by name; the tenant whose
-    share crosses a limit, and every one after it, is refused."""
+    share crosses a limit, and every one after it, is refused. Linear in the tenants."""
     p = _mapping(platform.data)
+    ordered = [(doc, t, usage(t, p)) for doc in sorted(first, key=lambda d: d.file) + sorted(then, key=lambda d: d.file)
+               if (t := _tenant_data(doc)) is not None]
+    everyone: dict[tuple[str, str], dict[str, int]] = {}
+    for _, t, use in ordered:
+        acc = everyone.setdefault((t["cloud"], t["cloud_account"]), {})
+        for quota, n in use.items():
+            acc[quota] = acc.get(quota, 0) + n
     used: dict[tuple[str, str], dict[str, int]] = {}
+    hints: dict[tuple[str, str, tuple[tuple[str, int], ...]], str] = {}
     out = []
-    for doc in sorted(first, key=lambda d: d.file) + sorted(then, key=lambda d: d.file):
-        if (t := _tenant_data(doc)) is None:
-            continue
+    for doc, t, use in ordered:
         cloud, account = t["cloud"], t["cloud_account"]
         mine = used.setdefault((cloud, account), {})
         lim = limits(p, cloud, account)
-        for quota, n in sorted(usage(t, p).items()):
+        over = []
+        for quota, n in sorted(use.items()):
             mine[quota] = mine.get(quota, 0) + n
             if quota in lim and mine[quota] > lim[quota]:
-                out.append(doc.problem(("cloud_account",), f"{CLOUDS[cloud].account_noun} {account} would hold "
-                                       f"{mine[quota]} {quota.replace('_', ' ')}, over its limit of {lim[quota]} "
-                                       f"({limit_key(p, cloud, account, quota)})",
-                                       _hint(p, cloud, account, first + then, usage(t, p))))
+                over.append(f"{mine[quota]} {quota.replace('_', ' ')}, over its limit of {lim[quota]} "
+                            f"({limit_key(p, cloud, account, quota)})")
+        if over:  # one problem per tenant, naming every limit it crosses
+            key = (cloud, account, tuple(sorted(use.items())))
+            if key not in hints:
+                hints[key] = _hint(p, cloud, account, _with_room(p, cloud, everyone, use))
+            out.append(doc.problem(("cloud_account",), f"{CLOUDS[cloud].account_noun} {account} would hold "
+                                   + "; and ".join(over), hints[key]))
     return out
 
 
-def _hint(platform: dict[str, Any], cloud: str, account: str, docs: list[Document], per_tenant: dict[str, int]) -> str:
-    others = [(a, n) for a, n in with_room(platform, cloud, docs, per_tenant) if a != account]
+def _hint(platform: dict[str, Any], cloud: str, account: str, candidates: list[tuple[str, int]]) -> str:
+    others = [(a, n) for a, n in candidates if a != account]
     move = (f"move the tenant to {others[0][0]} (room for {others[0][1]} more)" if others else
             f"add a new {CLOUDS[cloud].account_noun} under {layout.PLATFORM_FILE} {KEY}.{cloud}.accounts")
     return f"{move}, or raise the quota with the cloud and state the new limit under {KEY}.{cloud}.accounts.{account}"
