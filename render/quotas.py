@@ -116,10 +116,14 @@ def with_room(platform: dict[str, Any], cloud: str, docs: list[Document], per_te
     return _with_room(platform, cloud, totals(docs, platform), per_tenant)
 
 
+def listed(platform: dict[str, Any], cloud: str) -> list[str]:
+    """The accounts registry/platform.yaml lists for `cloud`."""
+    return sorted(str(a) for a in _mapping(_mapping(_mapping(platform.get(KEY)).get(cloud)).get("accounts")))
+
+
 def _with_room(platform: dict[str, Any], cloud: str, used: dict[tuple[str, str], dict[str, int]],
                per_tenant: dict[str, int]) -> list[tuple[str, int]]:
-    listed = _mapping(_mapping(_mapping(platform.get(KEY)).get(cloud)).get("accounts"))
-    out = [(str(a), room(platform, cloud, str(a), used.get((cloud, str(a)), {}), per_tenant)) for a in listed]
+    out = [(a, room(platform, cloud, a, used.get((cloud, a), {}), per_tenant)) for a in listed(platform, cloud)]
     return sorted(((a, n) for a, n in out if n > 0), key=lambda x: (-x[1], x[0]))
 
 

@@ -173,3 +173,14 @@ def test_new_tenant_on_aws_proposes_an_account_with_room(tmp_path: Path, capsys:
                      "--organization-id", ORG) == 2
     err = capsys.readouterr().err
     assert "aws tenants need --cloud-account" in err and "123456789012 (499 more tenants)" in err
+
+
+def test_new_tenant_refuses_an_unknown_account_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path / "repo")
+    before = snapshot(root, ("tenants",))
+    assert new_tenant(root, "--cloud", "gcp", "--cloud-account", "dp-tenants-mars") == 2
+    err = capsys.readouterr().err
+    [line] = [x for x in err.splitlines() if x.startswith("--cloud-account")]
+    assert "unknown account dp-tenants-mars" in line and "registry/platform.yaml cloud_accounts.gcp.accounts" in line
+    assert "dp-tenants" in err.split("hint:", 1)[1]
+    assert snapshot(root, ("tenants",)) == before

@@ -94,7 +94,8 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         {"name": name, "cloud": cloud, "cloud_account": cloud_account or "", "organization_id": organization_id}, platform))
     account = cloud_account or _pick(spec.default_account, room)
     placed = _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region)
-    problems = (_organization_problems(root, organization_id) + _account_problems(cloud, account, room) + placed
+    listed = quotas.listed(platform, cloud)
+    problems = (_organization_problems(root, organization_id) + _account_problems(cloud, account, room, listed) + placed
                 + ([] if placed else _cluster_problems(platform_doc, cluster, cloud, region))
                 + _tombstone_problems(root, name, cloud, organization_id))
     if problems:
@@ -149,17 +150,22 @@ def _pick(default: str | None, room: list[tuple[str, int]]) -> str | None:
     return default if (default, most) in room else room[0][0]
 
 
-def _account_problems(cloud: str, account: str | None, room: list[tuple[str, int]]) -> list[Problem]:
+def _account_problems(cloud: str, account: str | None, room: list[tuple[str, int]], listed: list[str]) -> list[Problem]:
+    """The account is given (or picked), in the cloud's format, and one the registry lists
+    with its limits: a new tenant never lands in an account whose limits nobody stated."""
     spec = CLOUDS[cloud]
+    key = f"{layout.PLATFORM_FILE} {quotas.KEY}.{cloud}.accounts"
+    proposal = (f"accounts with room ({key}): " + ", ".join(f"{a} ({n} more tenants)" for a, n in room[:3]) if room else
+                f"no listed account has room: add one under {key}")
     if account is None:
-        proposal = (f"; accounts with room ({layout.PLATFORM_FILE} {quotas.KEY}.{cloud}): "
-                    + ", ".join(f"{a} ({n} more tenants)" for a, n in room[:3])) if room else \
-            f"; no listed account has room: add one under {layout.PLATFORM_FILE} {quotas.KEY}.{cloud}.accounts"
         return [Problem("--cloud-account", 0, 0, "cloud_account", f"{cloud} tenants need --cloud-account, their {spec.account_noun}",
-                        spec.account_hint + proposal)]
+                        f"{spec.account_hint}; {proposal}")]
     if not spec.account.fullmatch(account):
         return [Problem("--cloud-account", 0, 0, "cloud_account", f"{account!r} is not a valid {spec.account_noun}",
                         spec.account_hint)]
+    if account not in listed:
+        return [Problem("--cloud-account", 0, 0, "cloud_account", f"unknown account {account}: {key} does not list it",
+                        f"list it there (its limits: the cloud's unless stated), or use one of the {proposal}")]
     return []
 
 
