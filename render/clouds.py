@@ -25,6 +25,8 @@ class Cloud:
     # The account quotas each tenant uses (registry/platform.yaml cloud_accounts, render/quotas.py),
     # with where the cloud states them.
     quotas: tuple[tuple[str, str], ...] = ()
+    # The longest tenant name whose cloud identities still fit the cloud's name limits.
+    name_max: int = 40
 
     def cluster_name(self, region: str) -> str:
         return f"{self.cluster_prefix}-{region}"
@@ -48,6 +50,9 @@ CLOUDS: dict[str, Cloud] = {
             # "Number of service accounts: 100" per project by default (a quota: raise it by request).
             ("service_accounts", "cloud.google.com/iam/quotas, Quotas: service accounts"),
         ),
+        # Service account ids are 6 to 30 characters (cloud.google.com/iam/docs/service-accounts-create);
+        # the tenant's are dp-, dps-, dpb- and dpr-<name>: 4 + 26.
+        name_max=26,
     ),
     "aws": Cloud(
         account_noun="AWS account id",

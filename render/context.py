@@ -12,6 +12,7 @@ from typing import Any
 
 from render import (
     ENGINE_VERSION,
+    backup_storage,
     backups,
     celery_context,
     contract,
@@ -45,12 +46,6 @@ AUTOSCALER_IDLE_S = 300
 RAY_AGENT_PORT = 52365
 # S3 refuses a location constraint of its default region: a bucket there names none.
 S3_DEFAULT_REGION = "us-east-1"
-# ACK's adoption annotation (services.k8s.aws/adoption-policy, aws-controllers-k8s/runtime
-# apis/core/v1alpha1/annotations.go; values "adopt" and "adopt-or-create", pkg/runtime/util.go).
-# adopt-or-create: read the AWS resource named by the spec; adopt it when it exists (a
-# retained bucket or role after a lost cluster), create it when it does not (a new tenant).
-# Needs the ResourceAdoption feature gate, Beta and on by default (pkg/featuregate/features.go).
-ACK_ADOPTION_POLICY = "adopt-or-create"
 # Synthetic Ray resource units one worker pod advertises for its group; a replica takes one.
 GROUP_RESOURCE_UNITS = 1000
 
@@ -118,7 +113,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None,
                                             ctx["cluster"])
     if cloud == "aws":
-        ctx["ack_adoption_policy"] = ACK_ADOPTION_POLICY
+        ctx["ack_adoption"] = layout.ACK_ADOPTION
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
         ctx["bucket_location_constraint"] = t["region"] if t["region"] != S3_DEFAULT_REGION else None
@@ -126,6 +121,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         # Workload Identity: only the ServiceAccounts of the components that use the bucket.
         ctx["bucket_workload_members"] = [{"account": a, "member": security.gke_workload_member(t["cloud_account"], ns, a)}
                                           for a in ctx["security"]["bucket_users"]]
+    ctx["backup_storage"] = backups.storage_context(ctx, platform)
+    ctx["service_account_annotations"] = backup_storage.service_account_annotations(ctx)
     return ctx
 
 
@@ -148,6 +145,9 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "vector_prefix": layout.vector_prefix(name),
         "bucket": bucket,
         "bucket_url": f"gs://{bucket}" if t["cloud"] == "gcp" else f"s3://{bucket}",
+        # Backups: a bucket of their own, where the engine's identity has no grant (render/backup_storage.py).
+        "backup_bucket": backup_storage.bucket_name(bucket),
+        "backup_bucket_url": backup_storage.url(t["cloud"], bucket),
         "cloud_identity": _cloud_identity(t),
         "ray_address": f"ray://{layout.RAY_SERVICE}-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
         "serve_url": f"http://{layout.RAY_SERVICE}-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",

@@ -63,6 +63,15 @@ ANNOTATION_ENGINE = "dataplane.io/engine-version"
 ANNOTATION_PARTIAL, PARTIAL_SERVER_SIDE = "dataplane.io/partial", "server-side-apply"
 
 
+# ACK's adoption annotation on every retained AWS resource (services.k8s.aws/adoption-policy,
+# aws-controllers-k8s/runtime apis/core/v1alpha1/annotations.go; values "adopt" and
+# "adopt-or-create", pkg/runtime/util.go). adopt-or-create: read the AWS resource the spec
+# names; adopt it when it exists (a retained bucket or role after a lost cluster), create it
+# when it does not (a new tenant). Needs the ResourceAdoption feature gate, Beta and on by
+# default (pkg/featuregate/features.go).
+ACK_ADOPTION = {"services.k8s.aws/adoption-policy": "adopt-or-create"}
+
+
 def is_partial(obj: object) -> bool:
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
@@ -168,6 +177,17 @@ def routing_dir(name: str) -> str:
     return f"{ROUTING_DIR}/{name}"
 
 
+# Control-plane output: each tenant's monitoring in the management cluster (its dashboards,
+# Grafana datasources, label proxy and gateway alerts), and Grafana's datasource per
+# data-plane cluster (render/monitoring/control_plane.py).
+MONITORING_DIR = "control-plane/monitoring"
+GRAFANA_DIR = "control-plane/grafana"
+
+
+def monitoring_dir(name: str) -> str:
+    return f"{MONITORING_DIR}/{name}"
+
+
 def routing_configmap(name: str) -> str:
     return f"routing-{name}"
 
@@ -200,9 +220,9 @@ def migration_verify_job(attempt: int) -> str:
 
 
 # The parents of every tenant's output folders, in the order of tenant_scopes.
-TENANT_SCOPE_PARENTS = (RENDERED_DIR, ARGOCD_TENANTS_DIR, ROUTING_DIR)
+TENANT_SCOPE_PARENTS = (RENDERED_DIR, ARGOCD_TENANTS_DIR, ROUTING_DIR, MONITORING_DIR)
 # Output folders of the platform's own objects (pipeline.FLEET_BUILDERS write only these).
-PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR, ADMISSION_DIR, STORAGE_DIR)
+PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR, ADMISSION_DIR, STORAGE_DIR, GRAFANA_DIR)
 
 
 def tenant_scopes(name: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from render import layout, migration, tenant_secrets
+from render import backup_storage, layout, migration, tenant_secrets
 from render.clouds import CLOUDS
 from render.load import Document
 from render.problems import Problem
@@ -22,19 +22,27 @@ KEY = "cloud_accounts"
 Usage = Callable[[dict[str, Any], dict[str, Any]], dict[str, int]]
 
 
+def _backup_identities(platform: dict[str, Any]) -> int:
+    """The backup and restore identities (render/backup_storage.py ROLES), on a platform with backups."""
+    return len(backup_storage.ROLES) if "backups" in platform else 0
+
+
 def _gcp(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, int]:
     migrating = migration.state_of(t) in migration.WRITES_PAUSED
     return {
         # Project-level IAMPolicyMembers: the secret store's conditional grants (tenant_secrets).
         "iam_policy_members": len(tenant_secrets.gcp_project_grants(t, platform, migrating)),
-        # IAMServiceAccounts: the engine's (dp-<name>) and the secret store's (dps-<name>).
-        "service_accounts": 2,
+        # IAMServiceAccounts: the engine's (dp-<name>), the secret store's (dps-<name>), and
+        # the backup and restore identities (dpb-, dpr-<name>).
+        "service_accounts": 2 + _backup_identities(platform),
     }
 
 
 def _aws(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, int]:
-    # ACK Roles: the engine's and the secret store's; one S3 Bucket, the tenant's data.
-    return {"iam_roles": 2, "s3_buckets": 1}
+    # ACK Roles: the engine's, the secret store's, the backup and restore identities; S3
+    # Buckets: the tenant's data and its backups.
+    backups = _backup_identities(platform)
+    return {"iam_roles": 2 + backups, "s3_buckets": 1 + (1 if backups else 0)}
 
 
 USAGE: dict[str, Usage] = {"gcp": _gcp, "aws": _aws}
