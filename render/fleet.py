@@ -92,10 +92,6 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
     store = cache.Store(folder) if folder is not None else None
     index = cache.Index.open(folder, root) if folder is not None else None
     result = FleetRender(names, writer=writer, index=index)
-    if store is None and index is None:  # keys serve the cache only: every tenant renders
-        _render_missing(base, root, names, names, result, None, progress)
-        _platform_outputs(base, root, result, None, platform_digest)
-        return result
     todo: list[str] = []
     for name in names:
         read = functools.partial(read_tenant_bytes, root, name)
