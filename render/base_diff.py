@@ -26,6 +26,7 @@ changed tenants cost plus git's comparison.
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,26 +51,53 @@ class Plan:
         return list(tenants) if self.full else [t for t in tenants if t in self.differ]
 
 
-def plan(root: Path, ref: str, tenants: list[str]) -> Plan:
-    """Compare the working tree with `ref`: which tenants must render (raises BaseRevisionError)."""
+@dataclass
+class Pending:
+    """A comparison under way: git compares the trees in the background while the caller
+    reads what it needs anyway (every peer's tenant.yaml)."""
+
+    revision: str
+    engine: str | None
+    git: list[subprocess.Popen[bytes]]
+
+    def finish(self, root: Path, tenants: list[str]) -> Plan:
+        """Which tenants must render (raises GitError if git failed)."""
+        committed, status = (git.wait(proc) for proc in self.git)
+        if self.engine:
+            return Plan(self.revision, self.engine)
+        found = {p for p in committed.split("\0") if p} | {e[3:] for e in status.split("\0") if len(e) > 3}  # "XY path"
+        differ: set[str] = set()
+        for path in sorted(found):
+            if any(layout.is_inside(path, d) for d in layout.PLATFORM_INPUT_DIRS):
+                return Plan(self.revision, f"{path} differs from {self.revision[:12]} (platform input)")
+            if any(layout.is_inside(path, e) for e in layout.ENGINE_FILES) and cache.is_engine_file(path):
+                return Plan(self.revision, f"{path} differs from {self.revision[:12]} (engine)")
+            name = _tenant_of(path)
+            if name:
+                differ.add(name)
+        # A tenant with no output folder at all is not "unchanged": REF had none either (its
+        # output was never rendered there), so it renders.
+        differ |= {t for t in tenants if t not in differ
+                   and not all((root / scope).is_dir() for scope in layout.tenant_scopes(t))}
+        return Plan(self.revision, None, frozenset(differ))
+
+
+def start(root: Path, ref: str) -> Pending:
+    """Start comparing the working tree with `ref` (raises BaseRevisionError): every path
+    under the inputs, the engine files and the tenants' output folders that differs, either
+    committed since (HEAD's trees against the revision's, by object id) or changed, staged,
+    untracked or ignored in the checkout (`git status`)."""
     revision = _revision(root, ref)
-    engine = _engine_difference(root, revision)
-    if engine:
-        return Plan(revision, engine)
-    differ: set[str] = set()
-    for path in _differing_paths(root, revision):
-        if any(layout.is_inside(path, d) for d in layout.PLATFORM_INPUT_DIRS):
-            return Plan(revision, f"{path} differs from {revision[:12]} (platform input)")
-        if any(layout.is_inside(path, e) for e in layout.ENGINE_FILES) and cache.is_engine_file(path):
-            return Plan(revision, f"{path} differs from {revision[:12]} (engine)")
-        name = _tenant_of(path)
-        if name:
-            differ.add(name)
-    # A tenant with no output folder at all is not "unchanged": REF had none either (its
-    # output was never rendered there), so it renders.
-    differ |= {t for t in tenants if t not in differ
-               and not all((root / scope).is_dir() for scope in layout.tenant_scopes(t))}
-    return Plan(revision, None, frozenset(differ))
+    paths = (*layout.INPUT_DIRS, *layout.ENGINE_FILES, *layout.TENANT_SCOPE_PARENTS)
+    procs = [git.start(root, "diff-tree", "-r", "-z", "--name-only", "--no-renames", revision, "HEAD", "--", *paths),
+             git.start(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
+                       "--no-renames", "--", *paths)]
+    return Pending(revision, _engine_difference(root, revision), procs)
+
+
+def plan(root: Path, ref: str, tenants: list[str]) -> Plan:
+    """Compare the working tree with `ref`: which tenants must render."""
+    return start(root, ref).finish(root, tenants)
 
 
 def _revision(root: Path, ref: str) -> str:
@@ -91,19 +119,6 @@ def _tenant_of(path: str) -> str | None:
             if len(rest) == 2 and layout.DNS1123_LABEL.match(rest[0]):
                 return rest[0]
     return None
-
-
-def _differing_paths(root: Path, revision: str) -> list[str]:
-    """Every path under the inputs, the engine files and the tenants' output folders that
-    differs between `revision` and the working tree: committed since (HEAD's trees against
-    the revision's), or changed, staged, untracked or ignored in the checkout."""
-    paths = (*layout.INPUT_DIRS, *layout.ENGINE_FILES, *layout.TENANT_SCOPE_PARENTS)
-    committed = git.run(root, "diff-tree", "-r", "-z", "--name-only", "--no-renames", revision, "HEAD", "--", *paths)
-    found = [p for p in committed.split("\0") if p]
-    status = git.run(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
-                     "--no-renames", "--", *paths)
-    found += [entry[3:] for entry in status.split("\0") if len(entry) > 3]
-    return sorted(set(found))
 
 
 def _engine_difference(root: Path, revision: str) -> str | None:

@@ -25,7 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from render import base_diff, cache, emit, layout, ownership, parallel, templates
-from render.load import PlatformInputs, Repo, TenantFiles, list_tenants, load_repo, load_tenants, read_tenant_bytes
+from render.load import (
+    Document,
+    PlatformInputs,
+    Repo,
+    TenantFiles,
+    list_tenants,
+    load_repo,
+    load_tenants,
+    read_peers,
+    read_tenant_bytes,
+)
 from render.pipeline import FLEET_BUILDERS
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
@@ -117,12 +127,13 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
 
 
 def _render_missing(base: Repo, root: Path, todo: list[str], names: list[str], result: FleetRender,
-                    store: cache.Store | None, progress: Callable[[int, int, str], None] | None) -> None:
+                    store: cache.Store | None, progress: Callable[[int, int, str], None] | None,
+                    peers: dict[str, Document] | None = None) -> None:
     """Load, validate and render the tenants in `todo`. Validation sees every other tenant's
     tenant.yaml too (load_tenants' peers), so fleet-wide rules hold on partial renders."""
     if not todo:
         return
-    repo = load_tenants(base, root, todo)
+    repo = load_tenants(base, root, todo, peers)
     problems = validate_repo(repo)
     if problems:
         raise ProblemsError(problems)
@@ -197,18 +208,21 @@ def _platform_outputs(base: Repo, root: Path, result: FleetRender, index: cache.
         result.emit(outputs)
 
 
-def render_against(root: Path, plan: base_diff.Plan, *, writer: emit.Writer,
-                   progress: Callable[[int, int, str], None] | None = None) -> FleetRender:
-    """Render what `plan` says differs from its base revision (no cache is read or
-    written); every other tenant's folders are proven equal to the base's by git."""
+def render_against(root: Path, pending: base_diff.Pending, *, writer: emit.Writer,
+                   progress: Callable[[int, int, str], None] | None = None) -> tuple[FleetRender, base_diff.Plan]:
+    """Render what differs from the base revision (no cache is read or written); every
+    other tenant's folders are proven equal to the base's by git. Peers are read while git
+    compares."""
     base = load_repo(root, [])
     names = list_tenants(root)
+    peers = read_peers(root) if pending.engine is None else None
+    plan = pending.finish(root, names)
     todo = plan.to_render(names)
     result = FleetRender(names, writer=writer)
     result.proven = len(names) - len(todo)
-    _render_missing(base, root, todo, names, result, None, progress)
+    _render_missing(base, root, todo, names, result, None, progress, peers)
     _platform_outputs(base, root, result, None, cache.shared_digest(base.current))
-    return result
+    return result, plan
 
 
 def engine_key(digest: str) -> str:
@@ -239,14 +253,15 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
         raise ValueError("a render against a base revision covers every tenant")
     recovered = emit.recover(root) if not check else []
     names = list_tenants(root) if not tenants else list(tenants)
-    plan = base_diff.plan(root, base, names) if base is not None else None
+    pending = base_diff.start(root, base) if base is not None else None
+    plan = None
     stale = [] if tenants else emit.foreign(root, layout.fleet_scopes(names))  # before staging folders appear
     # CODEOWNERS lists every tenant: kept current by partial renders too (a new tenant's, say).
     owners = ownership.codeowners(ownership.load_ownership(root), list_tenants(root)).encode()
     writer = emit.Writer(root, check=check)
     try:
-        if plan is not None:
-            result = render_against(root, plan, writer=writer, progress=progress)
+        if pending is not None:
+            result, plan = render_against(root, pending, writer=writer, progress=progress)
         else:
             result = render_fleet(root, tenants or None, use_cache=use_cache, writer=writer, progress=progress)
     except BaseException:
