@@ -34,23 +34,18 @@ def _batches(root: Path) -> Iterator[list[tuple[str, Any]]]:
                 yield batch
 
 
-def serialization_seconds(root: Path) -> float:
-    """CSafeDumper over every output object, nothing written."""
-    spent = 0.0
+def floor_seconds(root: Path, dest: Path) -> tuple[float, float]:
+    """(serialization floor, write-inclusive floor) in one pass over the output: CSafeDumper
+    over every output object with nothing written, then CSafeDumper writing every output
+    file anew under `dest` (same paths), one process."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dumping = writing = 0.0
+    made: set[str] = set()
     for batch in _batches(root):
         started = time.perf_counter()
         for _, obj in batch:
             yaml.dump(obj, Dumper=yaml.CSafeDumper, **OPTIONS)
-        spent += time.perf_counter() - started
-    return spent
-
-
-def write_seconds(root: Path, dest: Path) -> float:
-    """CSafeDumper writing every output file anew under `dest` (same paths), one process."""
-    shutil.rmtree(dest, ignore_errors=True)
-    spent = 0.0
-    made: set[str] = set()
-    for batch in _batches(root):
+        dumping += time.perf_counter() - started
         started = time.perf_counter()
         for rel, obj in batch:
             folder = os.path.dirname(rel)
@@ -59,6 +54,6 @@ def write_seconds(root: Path, dest: Path) -> float:
                 made.add(folder)
             with open(dest / rel, "w", encoding="utf-8") as f:
                 yaml.dump(obj, f, Dumper=yaml.CSafeDumper, **OPTIONS)
-        spent += time.perf_counter() - started
+        writing += time.perf_counter() - started
     shutil.rmtree(dest, ignore_errors=True)
-    return spent
+    return dumping, writing
