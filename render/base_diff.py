@@ -26,6 +26,7 @@ changed tenants cost plus git's comparison.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,7 @@ class Pending:
         # A tenant with no output folder at all is not "unchanged": REF had none either (its
         # output was never rendered there), so it renders.
         differ |= {t for t in tenants if t not in differ
-                   and not all((root / scope).is_dir() for scope in layout.tenant_scopes(t))}
+                   and not all(os.path.isdir(os.path.join(root, scope)) for scope in layout.tenant_scopes(t))}
         return Plan(self.revision, None, frozenset(differ))
 
 
