@@ -24,6 +24,10 @@ TENANT_FILES = (TENANT_FILE, OVERRIDES_FILE, RELEASE_FILE)
 TEMPLATE_SUFFIX = ".yaml.j2"
 PLATFORM_INPUT_DIRS = (BASE_DIR, REGISTRY_DIR)  # what a platform release is made of
 INPUT_DIRS = (*PLATFORM_INPUT_DIRS, TENANTS_DIR)  # everything a render reads
+# The engine: its package, and the files that choose its dependencies (a render with other
+# libraries may write other bytes). `render --base` renders everything when one differs.
+ENGINE_DIR = "render"
+ENGINE_FILES = (ENGINE_DIR, "pyproject.toml", "constraints.txt", ".github/requirements")
 
 # Output folders: written by the renderer only.
 RENDERED_DIR = "rendered"
