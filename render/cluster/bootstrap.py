@@ -95,8 +95,6 @@ def prepare(root: Path, bins: Path, p: control_plane.Paths, platform: dict[str, 
         list(executor.map(lambda node: api.apply(admin, node, manager="kwok"), pool))
     say(f"registered {len(pool)} simulated nodes ({', '.join(sorted(set(clouds)))}; pools "
         f"{', '.join(f'{g}={n}' for g, n in sorted(nodes.pool_sizes(platform, tenants).items()))} per cloud)")
-    for ns in installed_namespaces(platform):
-        api.apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, manager="bootstrap")
     deploy = identities.ServiceAccount.parse(platform["admission"]["deploy_identity"])
     identities.ensure(admin, deploy, ADMIN_ROLE)
     _write_kubeconfig(p, "deploy", identities.kubeconfig_for(p.kubeconfig, "deploy", identities.token(admin, deploy)))
@@ -110,14 +108,6 @@ def prepare(root: Path, bins: Path, p: control_plane.Paths, platform: dict[str, 
                              identities.kubeconfig_for(p.kubeconfig, "kuberay-operator", identities.token(admin, operator)))
     pid = control_plane.start_operator(bins, p, conf)
     say(f"KubeRay operator running as {operator_user} (pid {pid})")
-
-
-def installed_namespaces(platform: dict[str, Any]) -> list[str]:
-    """The namespaces a cluster has before ArgoCD syncs anything (docs/argocd.md,
-    "Bootstrapping"): the prerequisites' (Prometheus in `control_plane.monitoring_namespace`,
-    the platform peers of `network.peers`); the output syncs objects into them."""
-    peers = {str(p["namespace"]) for p in platform["network"]["peers"].values()}
-    return sorted(peers | {str(platform["control_plane"]["monitoring_namespace"])})
 
 
 def _write_kubeconfig(p: control_plane.Paths, name: str, conf: dict[str, Any]) -> Path:
