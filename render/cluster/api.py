@@ -91,8 +91,9 @@ def _refused(e: Any) -> Refused:
 
 
 @_network
-def apply(api: Api, obj: dict[str, Any], manager: str = FIELD_MANAGER) -> dict[str, Any]:
-    """Server-side apply of `obj` (force: the applier owns its fields, as ArgoCD does)."""
+def apply(api: Api, obj: dict[str, Any], manager: str = FIELD_MANAGER, dry_run: bool = False) -> dict[str, Any]:
+    """Server-side apply of `obj` (force: the applier owns its fields, as ArgoCD does);
+    `dry_run`: every validation and admission step runs, nothing is stored (dryRun=All)."""
     from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic.exceptions import DynamicApiError
 
@@ -100,7 +101,8 @@ def apply(api: Api, obj: dict[str, Any], manager: str = FIELD_MANAGER) -> dict[s
     try:
         res = resource(api, obj["apiVersion"], obj["kind"])
         out = api.dynamic.server_side_apply(res, body=obj, name=meta["name"], namespace=meta.get("namespace"),
-                                            field_manager=manager, force_conflicts=True, _request_timeout=TIMEOUT_S)
+                                            field_manager=manager, force_conflicts=True, _request_timeout=TIMEOUT_S,
+                                            **({"dry_run": "All"} if dry_run else {}))
     except (ApiException, DynamicApiError) as e:
         raise _refused(e) from None
     return dict(out.to_dict())

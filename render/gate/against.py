@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from render import git, layout, migration, tombstones
+from render import emit, git, layout, migration, tombstones
 from render.gate import immutable, placement
 from render.load import Repo, parse_bytes
 from render.pipeline import render_repo
@@ -35,12 +35,13 @@ def objects(files: dict[str, bytes]) -> immutable.Objects:
     return out
 
 
-def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
+def check(root: Path, repo: Repo, ref: str, rendered: emit.Outputs | None = None) -> list[Problem]:
     """Every change from `ref` to the working tree that would strand data (and every reuse of
-    an offboarded tenant's names). `validate --against` and `verify-pr` (main's engine) call it."""
+    an offboarded tenant's names). `validate --against` and `verify-pr` (main's engine) call it.
+    `rendered`: what render_repo(repo) returned, when the caller has it already."""
     tree = git.GitTree(root, git.resolve(root, ref))
     base_files = tree.walk(*COMPARED)
-    head_files = {p: b for files in render_repo(repo).values() for p, b in files.items()}
+    head_files = {p: b for files in (rendered or render_repo(repo)).values() for p, b in files.items()}
     base, head = objects(base_files), objects(head_files)
     gone = set(tree.folders(layout.TENANTS_DIR)) - set(repo.tenants)
     buried = tombstones.names(tombstones.load(root))

@@ -61,6 +61,11 @@ def quantity_places(doc: Document, kind: str) -> list[tuple[Path_, str, bool]]:
         for section in (("datastores", "mongodb"), ("datastores", "redis"), ("celery", "worker"), ("celery", "beat")):
             entry = _mapping(_mapping(data.get(section[0])).get(section[1]))
             places += [(section + (k,), k, True) for k in ("cpu", "memory") if k in entry]
+        # The node model: machines' capacity and the DaemonSets' share of every node.
+        node_model = _mapping(data.get("nodes"))
+        for section in ("daemonset_budget", "machines"):
+            for name, entry in _mapping(node_model.get(section)).items():
+                places += [(("nodes", section, name, k), k, False) for k in ("cpu", "memory") if k in _mapping(entry)]
     for group, entry in groups.items():
         places += [(("cluster" if kind == "overrides" else "worker_groups", group, k), k, True)
                    for k in ("cpu", "memory") if k in _mapping(entry)]
