@@ -56,7 +56,7 @@ def api_rule(kind: tuple[str, str]) -> bool:
     return rule is not None and rule.source.startswith("Validate")
 
 
-def judge(root: Path, repo: Repo, base_ref: str, base: upgrade.Base, deploy: api.Api) -> Verdict:
+def judge(root: Path, repo: Repo, base_ref: str, base: upgrade.Base, admin: api.Api, deploy: api.Api) -> Verdict:
     """The PR checks' and the API server's verdicts on moving from `base` (REF's committed
     output, on the cluster) to what `repo` renders."""
     verdict = Verdict()
@@ -68,8 +68,14 @@ def judge(root: Path, repo: Repo, base_ref: str, base: upgrade.Base, deploy: api
     head, altered = upgrade.overlay(base, outputs)
     if not altered:
         return verdict  # nothing reaches the cluster
-    verdict.refused_by_checks = against.check(root, repo, base_ref, rendered=outputs)
+    # The gate on the files that differ (equal bytes hold no change): the altered ones and
+    # those the render no longer writes.
+    differ = altered | {p for p in base.files if p not in head}
+    verdict.refused_by_checks = against.check(
+        root, repo, base_ref, rendered={"": {p: raw for files in outputs.values() for p, raw in files.items() if p in differ}},
+        base_files={p: raw for p, raw in base.files.items() if p in differ})
     items = upgrade.in_order(head, altered)
+    upgrade.namespaces_of(admin, items)  # a platform namespace is made by the install, not a sync
     verdict.sent = len(items)
     verdict.refused_by_api = upgrade.sync(deploy, items, dry_run=True)
     for path in sorted(altered & base.tree.keys()):

@@ -100,3 +100,32 @@ def changed(data: Any, path: Path_, value: Any) -> Any:
         node = node[part]
     node[path[-1]] = value
     return out
+
+
+def schema_key(schema: dict[str, Any], path: Path_) -> str:
+    """The registry key `path` is an instance of, named as its file's JSON Schema names it:
+    a property by its name, a free-form map key (an extractor id, a cluster, a machine type)
+    as `*`, a list item as `[]`. e.g. extractors.*.memory, clusters.*.apiserver_cidrs[]."""
+    node: Any = schema
+    out = ""
+    for part in path:
+        node = node if isinstance(node, dict) else {}
+        if isinstance(part, int):
+            node, out = node.get("items", {}), f"{out}[]"
+            continue
+        props = node.get("properties") or {}
+        if part in props:
+            node, name = props[part], part
+        else:
+            extra = node.get("additionalProperties")
+            node, name = (extra if isinstance(extra, dict) else {}), "*"
+        out = f"{out}.{name}" if out else name
+    return out
+
+
+def by_key(all_leaves: list[Leaf], schemas: dict[str, dict[str, Any]]) -> dict[tuple[str, str], list[Leaf]]:
+    """(file, schema key) -> its leaves, in file order."""
+    out: dict[tuple[str, str], list[Leaf]] = {}
+    for leaf in all_leaves:
+        out.setdefault((leaf.file, schema_key(schemas[leaf.file], leaf.path)), []).append(leaf)
+    return out

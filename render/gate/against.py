@@ -35,12 +35,15 @@ def objects(files: dict[str, bytes]) -> immutable.Objects:
     return out
 
 
-def check(root: Path, repo: Repo, ref: str, rendered: emit.Outputs | None = None) -> list[Problem]:
+def check(root: Path, repo: Repo, ref: str, rendered: emit.Outputs | None = None,
+          base_files: dict[str, bytes] | None = None) -> list[Problem]:
     """Every change from `ref` to the working tree that would strand data (and every reuse of
     an offboarded tenant's names). `validate --against` and `verify-pr` (main's engine) call it.
-    `rendered`: what render_repo(repo) returned, when the caller has it already."""
+    `rendered`: what render_repo(repo) returned, when the caller has it already; with
+    `base_files`, REF's output files to compare it with (a caller that knows which files
+    differ may pass those alone, on both sides: equal files hold no change)."""
     tree = git.GitTree(root, git.resolve(root, ref))
-    base_files = tree.walk(*COMPARED)
+    base_files = tree.walk(*COMPARED) if base_files is None else base_files
     head_files = {p: b for files in (rendered or render_repo(repo)).values() for p, b in files.items()}
     base, head = objects(base_files), objects(head_files)
     gone = set(tree.folders(layout.TENANTS_DIR)) - set(repo.tenants)
