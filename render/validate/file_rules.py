@@ -64,9 +64,9 @@ def quantity_places(doc: Document, kind: str) -> list[tuple[Path_, str, bool]]:
             places += [(section + (k,), k, True) for k in ("cpu", "memory") if k in entry]
         # The node model: machines' capacity and the DaemonSets' share of every node.
         node_model = _mapping(data.get("nodes"))
-        for section in ("daemonset_budget", "machines"):
-            for name, entry in _mapping(node_model.get(section)).items():
-                places += [(("nodes", section, name, k), k, False) for k in ("cpu", "memory") if k in _mapping(entry)]
+        for part in ("daemonset_budget", "machines"):
+            for name, entry in _mapping(node_model.get(part)).items():
+                places += [(("nodes", part, name, k), k, False) for k in ("cpu", "memory") if k in _mapping(entry)]
     for group, entry in groups.items():
         places += [(("cluster" if kind == "overrides" else "worker_groups", group, k), k, True)
                    for k in ("cpu", "memory") if k in _mapping(entry)]
