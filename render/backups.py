@@ -4,13 +4,15 @@ Every datastore of a tenant (the dedicated MongoDB, Redis) gets a CronJob
 `backup-<datastore>` (base/backups.yaml.j2) on the schedule of registry/platform.yaml
 `backups`. Its pod dumps with the datastore's own tool into an emptyDir (init container
 `dump`: `mongodump --archive --gzip`, `redis-cli --rdb`), then copies the file to
-`<bucket>/backups/<datastore>/<datastore>-<UTC timestamp><suffix>` with the cloud's own
-CLI under the tenant's bucket identity (container `upload`). The bucket's lifecycle rules
-delete a backup `retention_days` after it was written (`bucket_lifecycle`).
+`<backup bucket>/backups/<datastore>/<datastore>-<UTC timestamp><suffix>` with the cloud's
+own CLI (container `upload`) as the create-only backup identity. The backup bucket is not
+the engine's (render/backup_storage.py): its retention lock keeps every backup, and its
+lifecycle rules delete a backup `retention_days` after it was written (`retention_folders`).
 
 A restore (tenant.yaml `restore`, written by `dataplane restore`) renders one Job
-`restore-<datastore>-<timestamp>` that downloads the backup and loads it with the same
-tool. Per-cloud facts are in CLOUDS, per-datastore facts in DATASTORES. Pure.
+`restore-<datastore>-<timestamp>` that downloads the backup as the read-only restore
+identity and loads it with the same tool. Per-cloud facts are in CLOUDS (and
+backup_storage.CLOUDS), per-datastore facts in DATASTORES. Pure.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from render import cron, layout, quantity, security, tenant_secrets
+from render import backup_storage, cron, layout, quantity, security, tenant_secrets
 
 # Where the pod keeps the file between its two containers (an emptyDir).
 BACKUP_DIR = "/backup"
@@ -35,9 +37,6 @@ COMPONENT = "backup"
 # (the larger of the init container and the main one) is one of them.
 RESOURCES = {"cpu": "500m", "memory": "1Gi"}
 DEADLINE_S = 3 * 3600
-# S3: noncurrent versions (the bucket keeps them: versioning) are deleted this long after
-# the lifecycle rule expired the live object.
-NONCURRENT_DAYS = 1
 # The restore Job's private Redis (127.0.0.1 inside its own pod).
 RESTORE_REDIS_PORT = 6390
 
@@ -114,7 +113,7 @@ DATASTORES: dict[str, Datastore] = {
 
 @dataclass(frozen=True)
 class CloudTool:
-    """The cloud's CLI that copies a file to and from the tenant's bucket, as its bucket identity."""
+    """The cloud's CLI that copies a file to and from the backup bucket, as the pod's identity."""
 
     image: str
     copy: str  # the command, then source and destination
@@ -123,8 +122,11 @@ class CloudTool:
 
 CLOUDS: dict[str, CloudTool] = {
     # GKE Workload Identity through the metadata server; gcloud keeps its state under /tmp.
+    # No parallel composite upload: it deletes its temporary parts, and the backup identity
+    # may not delete (it uses a resumable upload instead).
     "gcp": CloudTool("gcloud_cli", "gcloud storage cp --quiet",
-                     lambda ctx: [{"name": "CLOUDSDK_CONFIG", "value": "/tmp/gcloud"}]),
+                     lambda ctx: [{"name": "CLOUDSDK_CONFIG", "value": "/tmp/gcloud"},
+                                  {"name": "CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED", "value": "False"}]),
     # EKS IRSA: the webhook injects the role and token; the CLI needs a home and a region.
     "aws": CloudTool("aws_cli", "aws s3 cp --only-show-errors",
                      lambda ctx: [{"name": "HOME", "value": "/tmp"}, {"name": "AWS_REGION", "value": ctx["tenant"]["region"]}]),
@@ -132,7 +134,7 @@ CLOUDS: dict[str, CloudTool] = {
 
 
 def prefix(datastore: str) -> str:
-    """The folder of a datastore's backups in the tenant's bucket."""
+    """The folder of a datastore's backups in the tenant's backup bucket."""
     return f"{PREFIX_ROOT}/{datastore}/"
 
 
@@ -162,9 +164,9 @@ def dump_script(ctx: dict[str, Any], datastore: str) -> str:
 
 
 def upload_script(ctx: dict[str, Any], datastore: str, to: str | None = None) -> str:
-    """Copy the dump to `<bucket>/<to>` (default backups/<datastore>/), named by its start time."""
+    """Copy the dump to `<backup bucket>/<to>` (default backups/<datastore>/), named by its start time."""
     d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
-    url = f"{ctx['names']['bucket_url']}/{to or prefix(datastore)}"
+    url = f"{ctx['names']['backup_bucket_url']}/{to or prefix(datastore)}"
     return ("set -eu\n"
             f'name="{datastore}-$(cat "$BACKUP_DIR/started-at")"\n'
             f'{tool.copy} "$BACKUP_DIR/{d.file}" "{url}$name{d.suffix}"\n'
@@ -185,12 +187,12 @@ def _container(name: str, image: str, script: str, env: list[dict[str, Any]], ex
 
 
 def _pod(ctx: dict[str, Any], app: str, datastore: str, init: dict[str, Any], main: dict[str, Any],
-         volumes: list[dict[str, Any]]) -> dict[str, Any]:
+         volumes: list[dict[str, Any]], account: str = "backup") -> dict[str, Any]:
     return {
         "metadata": {"labels": {layout.LABEL_NAME: app, layout.LABEL_COMPONENT: COMPONENT, layout.LABEL_TENANT: ctx["name"]}},
         "spec": {
             "restartPolicy": "Never",
-            "serviceAccountName": security.SERVICE_ACCOUNTS["backup"],
+            "serviceAccountName": security.SERVICE_ACCOUNTS[account],
             "automountServiceAccountToken": False,
             "securityContext": security.pod(DATASTORES[datastore].image),
             "initContainers": [init],
@@ -201,8 +203,9 @@ def _pod(ctx: dict[str, Any], app: str, datastore: str, init: dict[str, Any], ma
 
 
 def job_spec(ctx: dict[str, Any], datastore: str, to: str | None = None, app: str | None = None) -> dict[str, Any]:
-    """The spec of a Job that dumps `datastore` and copies it to the tenant's bucket under
-    `to` (default `backups/<datastore>/`); the pod is labelled `app` (default backup-<datastore>).
+    """The spec of a Job that dumps `datastore` and copies it to the tenant's backup bucket under
+    `to` (default `backups/<datastore>/`) as the backup identity (create only); the pod is
+    labelled `app` (default backup-<datastore>).
     The backup CronJobs' jobTemplate, and any one-shot export (offboarding) reuses it."""
     d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
     images = ctx["images"]
@@ -216,7 +219,7 @@ def restore_job(ctx: dict[str, Any], backup: str) -> dict[str, Any]:
     """name and spec of the Job that restores backup `backup` into the tenant's own datastore."""
     datastore, _ = parse_name(backup) or ("", None)
     d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
-    url = f"{ctx['names']['bucket_url']}/{object_key(backup)}"
+    url = f"{ctx['names']['backup_bucket_url']}/{object_key(backup)}"
     fetch = _container("download", ctx["images"][tool.image], f'set -eu\n{tool.copy} "{url}" "$BACKUP_DIR/{d.file}"\n',
                        tool.env(ctx), [])
     mounts, volumes, env = [], [], d.env(ctx)
@@ -232,30 +235,23 @@ def restore_job(ctx: dict[str, Any], backup: str) -> dict[str, Any]:
                       size)
     name = restore_job_name(backup)
     return {"name": name, "resources": size, "spec": {"backoffLimit": 0, "activeDeadlineSeconds": DEADLINE_S,
-                                   "template": _pod(ctx, name, datastore, fetch, load, volumes)}}
+                                   "template": _pod(ctx, name, datastore, fetch, load, volumes, "restore")}}
 
 
 def restore_job_name(backup: str) -> str:
     return f"restore-{backup.lower()}"
 
 
-def bucket_lifecycle(ctx: dict[str, Any], platform: dict[str, Any]) -> list[dict[str, Any]]:
-    """The bucket's lifecycle rules: each datastore's backups expire after its retention."""
-    return [LIFECYCLE[ctx["cloud"]](prefix(ds), int(platform["backups"][ds]["retention_days"])) for ds in backed_up(ctx, platform)]
+def retention_folders(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, int]:
+    """Each backup folder of the backup bucket and the days its backups are kept."""
+    return {prefix(ds): int(platform["backups"][ds]["retention_days"]) for ds in backed_up(ctx, platform)}
 
 
-def _gcs_rule(folder: str, days: int) -> dict[str, Any]:
-    # withState ANY: the live object older than `days` is deleted (versioning keeps it as
-    # noncurrent), and the same rule deletes that noncurrent version, as old, a day later.
-    return {"action": {"type": "Delete"}, "condition": {"age": days, "matchesPrefix": [folder], "withState": "ANY"}}
-
-
-def _s3_rule(folder: str, days: int) -> dict[str, Any]:
-    return {"id": f"expire-{folder.strip('/').replace('/', '-')}", "status": "Enabled", "filter": {"prefix": folder},
-            "expiration": {"days": days}, "noncurrentVersionExpiration": {"noncurrentDays": NONCURRENT_DAYS}}
-
-
-LIFECYCLE: dict[str, Callable[[str, int], dict[str, Any]]] = {"gcp": _gcs_rule, "aws": _s3_rule}
+def storage_context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+    """Template values of base/backup-storage.yaml.j2 (render/backup_storage.py)."""
+    stores = backed_up(ctx, platform)
+    return backup_storage.context(ctx, retention_folders(ctx, platform),
+                                  backup_storage.lock_days(platform, stores) if stores else None)
 
 
 def datastores(ctx: dict[str, Any]) -> list[str]:
@@ -276,7 +272,6 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
     restore = ctx["tenant"].get("restore")
     return {
         "cronjobs": cronjobs,
-        "bucket_lifecycle": bucket_lifecycle(ctx, platform),
         "restore": restore_job(ctx, restore["backup"]) if isinstance(restore, dict) else None,
         "resources": RESOURCES,
     }
@@ -288,13 +283,15 @@ MONGODB_DUMP_OF_VOLUME = Decimal("0.25")
 
 
 def storage_gib(ctx: dict[str, Any]) -> Decimal:
-    """Bucket GiB the retained backups of the tenant take (copies kept x one copy's size),
-    rounded up to a whole GiB."""
+    """Backup bucket GiB the retained backups of the tenant take (copies kept x one copy's size;
+    kept: the retention, plus the days the cloud still stores an expired one), rounded up to a
+    whole GiB."""
     platform, ds = ctx["platform"], ctx["datastores"]
     one = {"mongodb": quantity.parse(ds["mongodb_storage"]) * MONGODB_DUMP_OF_VOLUME,
            "redis": Decimal(ds["redis_maxmemory"])}
     total = Decimal(0)
     for name in backed_up(ctx, platform):
         b = platform["backups"][name]
-        total += one[name] * cron.runs_a_day(str(b["schedule"])) * int(b["retention_days"])
+        kept = int(b["retention_days"]) + backup_storage.CLOUDS[ctx["cloud"]].kept_after_expiry_days
+        total += one[name] * cron.runs_a_day(str(b["schedule"])) * kept
     return (total / quantity.GI).to_integral_value(rounding=ROUND_CEILING)

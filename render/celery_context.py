@@ -22,6 +22,25 @@ CONFIG_FILE = f"{CONFIG_DIR}/celery.json"
 PYTHONPATH = f"{CONFIG_DIR}/python"
 
 
+# Celery settings every producer into a tenant's queues must use (the engine's pods read
+# celery.json; the control plane's gateway reads its routing entry, render/routing.py):
+# celery-exporter labels a task with the queue of its `task-sent` event, else `celery`.
+PRODUCER_SETTINGS = {"task_send_sent_event": True}
+# Beat's heartbeat: an entry of the rendered beat_schedule runs this task (shipped in
+# dataplane_heartbeat.py, loaded by the workers with --include; it runs on the default
+# queue) every BEAT_HEARTBEAT_S. It sets BEAT_KEY through the broker's connection, so under
+# the tenant's key prefix (<tenant>:beat:heartbeat, db 0), to the current epoch seconds:
+# the key redis_exporter reads for DataplaneCeleryBeatStale.
+BEAT_HEARTBEAT_TASK = "dataplane_heartbeat.beat_heartbeat"
+BEAT_HEARTBEAT_ENTRY = "dataplane-beat-heartbeat"
+BEAT_HEARTBEAT_S = 60
+BEAT_KEY = "beat:heartbeat"
+
+
+def beat_schedule() -> dict[str, Any]:
+    return {BEAT_HEARTBEAT_ENTRY: {"task": BEAT_HEARTBEAT_TASK, "schedule": float(BEAT_HEARTBEAT_S), "args": [BEAT_KEY]}}
+
+
 def context(name: str, platform: dict[str, Any], names: dict[str, str], redis_port: int, extractors: list[dict[str, Any]],
             log_level: str) -> dict[str, Any]:
     """The `celery` key of a tenant's template context."""
@@ -49,7 +68,8 @@ def context(name: str, platform: dict[str, Any], names: dict[str, str], redis_po
         # Task events feed the tenant's Celery exporter (task rates on its dashboards); they
         # travel on the tenant's own Redis, so they never reach another tenant.
         "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        **PRODUCER_SETTINGS,
+        "beat_schedule": beat_schedule(),
         "worker_prefetch_multiplier": 1,
         "task_acks_late": True,
     }

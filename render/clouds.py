@@ -22,6 +22,8 @@ class Cloud:
     default_account: str | None = None  # new-tenant's default cloud_account; None: the flag is required
     # Facts `dataplane new-cluster` needs beyond the ones every cloud has, with their example.
     cluster_facts: tuple[tuple[str, str], ...] = ()
+    # The longest tenant name whose cloud identities still fit the cloud's name limits.
+    name_max: int = 40
 
     def cluster_name(self, region: str) -> str:
         return f"{self.cluster_prefix}-{region}"
@@ -39,6 +41,9 @@ CLOUDS: dict[str, Cloud] = {
         region_example="us-central1",
         cluster_prefix="dp-gke",
         default_account="dp-tenants",
+        # Service account ids are 6 to 30 characters (cloud.google.com/iam/docs/service-accounts-create);
+        # the tenant's are dp-, dps-, dpb- and dpr-<name>: 4 + 26.
+        name_max=26,
     ),
     "aws": Cloud(
         account_noun="AWS account id",

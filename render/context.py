@@ -12,6 +12,7 @@ from typing import Any
 
 from render import (
     ENGINE_VERSION,
+    backup_storage,
     backups,
     celery_context,
     contract,
@@ -119,6 +120,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         # Workload Identity: only the ServiceAccounts of the components that use the bucket.
         ctx["bucket_workload_members"] = [{"account": a, "member": security.gke_workload_member(t["cloud_account"], ns, a)}
                                           for a in ctx["security"]["bucket_users"]]
+    ctx["backup_storage"] = backups.storage_context(ctx, platform)
+    ctx["service_account_annotations"] = backup_storage.service_account_annotations(ctx)
     return ctx
 
 
@@ -141,6 +144,9 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "vector_prefix": layout.vector_prefix(name),
         "bucket": bucket,
         "bucket_url": f"gs://{bucket}" if t["cloud"] == "gcp" else f"s3://{bucket}",
+        # Backups: a bucket of their own, where the engine's identity has no grant (render/backup_storage.py).
+        "backup_bucket": backup_storage.bucket_name(bucket),
+        "backup_bucket_url": backup_storage.url(t["cloud"], bucket),
         "cloud_identity": _cloud_identity(t),
         "ray_address": f"ray://{layout.RAY_SERVICE}-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
         "serve_url": f"http://{layout.RAY_SERVICE}-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",

@@ -159,6 +159,17 @@ def routing_dir(name: str) -> str:
     return f"{ROUTING_DIR}/{name}"
 
 
+# Control-plane output: each tenant's monitoring in the management cluster (its dashboards,
+# Grafana datasources, label proxy and gateway alerts), and Grafana's datasource per
+# data-plane cluster (render/monitoring/control_plane.py).
+MONITORING_DIR = "control-plane/monitoring"
+GRAFANA_DIR = "control-plane/grafana"
+
+
+def monitoring_dir(name: str) -> str:
+    return f"{MONITORING_DIR}/{name}"
+
+
 def routing_configmap(name: str) -> str:
     return f"routing-{name}"
 
@@ -191,9 +202,9 @@ def migration_verify_job(attempt: int) -> str:
 
 
 # The parents of every tenant's output folders, in the order of tenant_scopes.
-TENANT_SCOPE_PARENTS = (RENDERED_DIR, ARGOCD_TENANTS_DIR, ROUTING_DIR)
+TENANT_SCOPE_PARENTS = (RENDERED_DIR, ARGOCD_TENANTS_DIR, ROUTING_DIR, MONITORING_DIR)
 # Output folders of the platform's own objects (pipeline.FLEET_BUILDERS write only these).
-PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR, ADMISSION_DIR, STORAGE_DIR)
+PLATFORM_SCOPES = (ARGOCD_PLATFORM_DIR, ADMISSION_DIR, STORAGE_DIR, GRAFANA_DIR)
 
 
 def tenant_scopes(name: str) -> tuple[str, ...]:

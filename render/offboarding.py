@@ -4,9 +4,12 @@
 date, the grace date). While it is there the tenant renders:
 
 - one-shot Jobs `offboard-export-<datastore>`: the backup Job spec of render/backups.py
-  (`backups.job_spec`), writing to `<bucket>/offboarding/<requested_on>/`;
+  (`backups.job_spec`), writing to `<backup bucket>/offboarding/<requested_on>/` as the
+  create-only backup identity;
 - a Job `offboard-copy-bucket`, in the next sync wave (after the exports completed),
-  copying the whole bucket to the platform's retention location (`offboarding.retention_bucket` of registry/platform.yaml) under the tenant's name;
+  copying both of the tenant's buckets, as the read-only restore identity, to the platform's
+  retention location (`offboarding.retention_bucket` of registry/platform.yaml) under the
+  tenant's name: `data-bucket/` and `backup-bucket/` (COPIES);
 - no compute: Ray worker groups at zero (and every Serve extractor's min_replicas, so the
   RayService stays healthy with no replica), the Celery workers and beat at zero replicas,
   the KEDA-scaled worker paused at zero; the routing entry suspended (the control plane
@@ -24,7 +27,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from render import backups
+from render import backups, security
 
 PHASE = "offboarding"
 TEMPLATE = "base/offboarding.yaml.j2"  # a pinned platform revision without it cannot offboard
@@ -39,6 +42,9 @@ SYNC: dict[str, Callable[[str, str], str]] = {
     "gcp": lambda src, dst: f'gcloud storage rsync --recursive --quiet "{src}" "{dst}"',
     "aws": lambda src, dst: f'aws s3 sync --only-show-errors "{src}" "{dst}"',
 }
+# What the copy takes (a `names` key of the bucket's URL) and the folder it lands in: apart,
+# so nothing the engine writes to its data bucket can pass for an export.
+COPIES = (("bucket_url", "data-bucket/"), ("backup_bucket_url", "backup-bucket/"))
 
 
 def export_job(datastore: str) -> str:
@@ -72,12 +78,16 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | N
     exports = [{"name": export_job(ds), "wave": EXPORT_WAVE, "spec": backups.job_spec(ctx, ds, to=to, app=export_job(ds))}
                for ds in backups.datastores(ctx)]
     tool = backups.CLOUDS[ctx["cloud"]]
-    src = f"{ctx['names']['bucket_url']}/"
-    script = "set -eu\n" + SYNC[ctx["cloud"]](src, retention_url(platform, ctx["cloud"], ctx["name"], requested)) + "\n"
-    copy = backups.job_spec(ctx, "redis", app=COPY_JOB)  # the same pod shape: restricted, bucket identity
+    dst = retention_url(platform, ctx["cloud"], ctx["name"], requested)
+    script = "set -eu\n" + "".join(SYNC[ctx["cloud"]](f"{ctx['names'][src]}/", f"{dst}{folder}") + "\n"
+                                   for src, folder in COPIES)
+    copy = backups.job_spec(ctx, "redis", app=COPY_JOB)  # the same pod shape: restricted
     container = {**copy["template"]["spec"]["containers"][0], "name": "copy", "command": ["sh", "-c", script],
                  "image": ctx["images"][tool.image]}
-    copy["template"]["spec"] = {**copy["template"]["spec"], "initContainers": [], "containers": [container]}
+    # It reads both buckets: the restore identity (read-only on them; the retention location
+    # grants it its writes, docs/operations.md#offboarding-a-tenant).
+    copy["template"]["spec"] = {**copy["template"]["spec"], "initContainers": [], "containers": [container],
+                                "serviceAccountName": security.SERVICE_ACCOUNTS["restore"]}
     return {"jobs": [*exports, {"name": COPY_JOB, "wave": COPY_WAVE, "spec": copy}], "grace_until": str(t["lifecycle"]["grace_until"])}
 
 

@@ -16,6 +16,7 @@ from render.admission import params, policies
 from render.argocd import tenant_apps
 from render.load import PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.merge import Effective, merge_tenant
+from render.monitoring import control_plane as monitoring_control_plane
 from render.problems import ProblemsError
 from render.validate import validate_repo
 
@@ -26,13 +27,15 @@ def effective(files: TenantFiles, shared: PlatformInputs) -> Effective:
 
 def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environment) -> emit.Outputs:
     """All output scopes of one tenant: rendered/<name>/, argocd/tenants/<name>/ and
-    control-plane/routing/<name>/."""
+    control-plane/routing/<name>/ and control-plane/monitoring/<name>/."""
     eff = effective(files, shared)
-    objects = build.build_tenant(context.tenant_context(eff, shared.platform.data), env, shared.template_names)
+    ctx = context.tenant_context(eff, shared.platform.data)
+    objects = build.build_tenant(ctx, env, shared.template_names)
     objects = build.with_object(objects, params.configmap(files, shared), files.name)  # whatever the pin
     outputs = {layout.rendered_dir(files.name): {path: emit.dump(obj) for path, obj in objects.items()}}
     outputs.update(tenant_apps.build_tenant(files, eff, objects, shared.platform))
     outputs.update(routing.build_tenant(eff, shared.platform.data))
+    outputs.update(monitoring_control_plane.build_tenant(ctx))
     return outputs
 
 
@@ -41,7 +44,8 @@ def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Enviro
 # one tenant, incrementally) leaves them correct. Everything of a tenant comes from
 # render_tenant.
 FleetBuilder = Callable[[Repo], emit.Outputs]
-FLEET_BUILDERS: tuple[FleetBuilder, ...] = (tenant_apps.build_platform, policies.build, storage_classes.build)
+FLEET_BUILDERS: tuple[FleetBuilder, ...] = (tenant_apps.build_platform, policies.build, storage_classes.build,
+                                             monitoring_control_plane.build_platform)
 
 
 def render_repo(repo: Repo) -> emit.Outputs:

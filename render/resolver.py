@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from render.layout import LABEL_ROUTING
 from render.problems import UserError
 
 SCHEMA_VERSION = 1
@@ -90,6 +91,8 @@ class Endpoints:
     queue_prefix: str
     queue_broker: str
     vector_store: VectorStore
+    # Celery settings a producer into these queues must use (task_send_sent_event).
+    queue_producer: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,10 @@ def _configmap_entries(path: Path) -> list[Mapping[str, Any]]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out = []
     for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader):
-        if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
+        labels = ((doc.get("metadata") or {}).get("labels") or {}) if isinstance(doc, dict) else {}
+        # What the gateway mounts: ConfigMaps labelled dataplane.io/routing=true (control-plane/
+        # also holds the dashboards' ConfigMaps, whose .json keys are no routing entries).
+        if isinstance(doc, dict) and doc.get("kind") == "ConfigMap" and labels.get(LABEL_ROUTING) == "true":
             for key, text in sorted((doc.get("data") or {}).items()):
                 if key.endswith(".json"):
                     out.append(_json(text, f"{path}:{key}"))
@@ -193,6 +199,7 @@ def parse_entry(entry: Mapping[str, Any]) -> Route:
             queue_prefix=_str(e["queues"]["prefix"]),
             queue_broker=_str(e["queues"]["broker"]),
             vector_store=VectorStore(_str(vs["endpoint"]), _str(vs["collection_prefix"]), _secret(vs["credentials"], org)),
+            queue_producer=dict(e["queues"].get("producer") or {}),
         )
         migration = entry.get("migration")
         if entry["status"] not in ("active", "suspended"):

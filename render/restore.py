@@ -1,8 +1,8 @@
 """Which backup a restore uses, checked against the bucket's inventory and the retention.
 
-`dataplane restore` is given the listing of the tenant's bucket (`--inventory`: the output
-of `gcloud storage ls gs://<bucket>/backups/**` or `aws s3 ls --recursive
-s3://<bucket>/backups/`, saved to a file), so it restores only a backup that exists, and
+`dataplane restore` is given the listing of the tenant's backup bucket (`--inventory`: the
+output of `gcloud storage ls gs://<bucket>-backups/backups/**` or `aws s3 ls --recursive
+s3://<bucket>-backups/backups/`, saved to a file), so it restores only a backup that exists, and
 the clock, so it refuses one the lifecycle rules have deleted (older than retention_days)
 or a point in time outside the retained window. Pure: text and times in, a plan or
 Problems out.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from render import ENGINE_VERSION, context, emit, layout, migration, offboarding, tenant_secrets
+from render import ENGINE_VERSION, celery_context, context, emit, layout, migration, offboarding, tenant_secrets
 from render.merge import Effective
 
 SCHEMA_VERSION = 1
@@ -79,7 +79,8 @@ def dedicated_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
                   "credentials": _secret(store, prefix + "redis", tenant_secrets.PASSWORD_PROPERTY)},
         "serve": {"url": n["gateway_serve_url"]},
         "bucket": {"url": n["bucket_url"] + "/"},
-        "queues": {"prefix": n["queue_prefix"], "broker": f"redis://{n['redis_host']}:{ports['redis']}/0"},
+        "queues": {"prefix": n["queue_prefix"], "broker": f"redis://{n['redis_host']}:{ports['redis']}/0",
+                   "producer": dict(celery_context.PRODUCER_SETTINGS)},
         "vector_store": {"endpoint": ctx["tenant"]["vector_store"]["endpoint"], "collection_prefix": n["vector_prefix"],
                          "credentials": _secret(store, prefix + "vector-store", tenant_secrets.API_KEY_PROPERTY)},
     }
@@ -96,7 +97,8 @@ def shared_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
                   "credentials": _secret(store, prefix + "redis", "url")},
         "serve": {"url": s["serve_url"]},
         "bucket": {"url": f"{s['bucket_url'].rstrip('/')}/{org}/"},
-        "queues": {"prefix": layout.shared_queue_prefix(org), "broker": f"redis://{s['redis_host']}:{ports['redis']}/0"},
+        "queues": {"prefix": layout.shared_queue_prefix(org), "broker": f"redis://{s['redis_host']}:{ports['redis']}/0",
+                   "producer": dict(celery_context.PRODUCER_SETTINGS)},
         "vector_store": {"endpoint": s["vector_store_endpoint"], "collection_prefix": layout.shared_vector_prefix(org),
                          "credentials": _secret(store, prefix + "vector-store", "api-key")},
     }

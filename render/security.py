@@ -29,6 +29,9 @@ IMAGE_USERS: dict[str, tuple[int, int]] = {
     # danihodovic/celery-exporter Dockerfile: `adduser --disabled-login exporter` on
     # python:3.11-slim-bookworm, the image's first user: uid/gid 1000
     "celery_exporter": (1000, 1000),
+    # prometheus-community/prom-label-proxy Dockerfile (quay.io/prometheus/busybox): USER nobody,
+    # busybox's 65534:65534
+    "prom_label_proxy": (65534, 65534),
     # google-cloud-cli and amazon/aws-cli set no USER (root): the backup pods run them as the
     # datastore tool's user of the same pod, with HOME/CLOUDSDK_CONFIG on an emptyDir.
     "gcloud_cli": (999, 999),
@@ -55,9 +58,11 @@ SERVICE_ACCOUNTS = {
     "migration": "migration",
     "datastores": "datastores",
     "backup": "backup",
+    "restore": "restore",
 }
-# Components that read and write the tenant's bucket: only they get the cloud identity.
-BUCKET_USERS = ("ray_worker", "celery", "backup")
+# Components that read and write the tenant's data bucket: only they get the engine's cloud
+# identity. `backup` and `restore` have identities of their own (render/backup_storage.py).
+BUCKET_USERS = ("ray_worker", "celery")
 # The namespace's Pod Security admission: the level, and every mode it is applied in.
 POD_SECURITY_LEVEL = "restricted"
 POD_SECURITY_MODES = ("enforce", "audit", "warn")

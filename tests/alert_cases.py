@@ -33,6 +33,8 @@ Series shapes and their upstream sources (label sets exactly as exported; the sc
   pod,uid,container}`, `kube_statefulset_status_replicas_ready{namespace,statefulset}`,
   `kube_cronjob_status_last_successful_time{namespace,cronjob}` (absent until a first
   success) and `kube_cronjob_created{namespace,cronjob}`.
+- mongodb_exporter (percona/mongodb_exporter exporter/general_collector.go): `mongodb_up`
+  (no labels of its own; 1 when the exporter's ping of the instance succeeds).
 - kubelet (kubernetes/kubernetes pkg/kubelet/metrics/collectors/volume_stats.go):
   `kubelet_volume_stats_used_bytes` and `_capacity_bytes{namespace,persistentvolumeclaim}`.
 - The API gateway's contract (docs/operations.md): `dataplane_gateway_requests_total
@@ -179,6 +181,10 @@ def _ready(t: Tenant, values: str) -> list[Series]:
     return [("kube_statefulset_status_replicas_ready", _ksm(t, statefulset=t.datastores[0]), values)]
 
 
+def _mongodb_up(t: Tenant, values: str) -> list[Series]:
+    return [("mongodb_up", _exporter(t, "mongodb-exporter"), values)]
+
+
 def _volume(t: Tenant, used: str) -> list[Series]:
     labels = {"job": "kubelet", "node": "gke-node-1", "metrics_path": "/metrics", "namespace": t.ns,
               "persistentvolumeclaim": f"data-{t.datastores[0]}-0"}
@@ -265,6 +271,10 @@ CASES: dict[str, Case] = {
         healthy=[lambda t: _ready(t, f"1x{H}"),
                  lambda t: _ready(t, f"1x10 0x2 1x{H - 13}")],  # a restart (a node drain)
         labels=lambda t: {"statefulset": t.datastores[0]}),
+    "DataplaneMongodbUnreachable": Case(
+        bad=lambda t: _mongodb_up(t, f"1x4 0x{H - 5}"), onset=5,
+        healthy=[lambda t: _mongodb_up(t, f"1x{H}"),
+                 lambda t: _mongodb_up(t, f"1x10 0x2 1x{H - 13}")]),  # a restart (a node drain)
     "DataplaneVolumeAlmostFull": Case(
         bad=lambda t: _volume(t, f"{9 * GIB}x{H}"),
         healthy=[lambda t: _volume(t, f"{5 * GIB}x{H}"),

@@ -5,7 +5,10 @@ or key (its value's bytes, by type) is compared byte for byte.
 MongoDB: FerretDB v1.24.2 (MongoDB wire protocol, SQLite backend), built from its Go module
 by .ci/tools.sh ($DATAPLANE_FERRETDB); mongodump/mongorestore are tests/tools/mongo_archive.py
 (the mongodump archive format; mongo-tools is not on the Go module proxy). Redis: the real
-redis-server and redis-cli. docs/operations.md says what differs from production.
+redis-server and redis-cli. Between dump and restore the file goes through the backup bucket:
+the committed `upload` script as the create-only backup identity, the restore Job's
+`download` script as the read-only restore identity, the cloud CLI stood in for by
+tests/tools/bucket_cli.py on a local folder. docs/operations.md says what differs from production.
 """
 
 from __future__ import annotations
@@ -100,6 +103,32 @@ def _shims(tmp: Path) -> Path:
     return bin_dir
 
 
+def _through_the_bucket(ctx: dict[str, Any], datastore: str, dumped: Path, tmp: Path) -> tuple[str, Path]:
+    """Upload the dump in `dumped` with the committed CronJob's `upload` script as the backup
+    identity, then download it with the restore Job's `download` script as the restore identity
+    into a fresh folder: (the backup's name, that folder)."""
+    bin_dir = tmp / "cloud-bin"
+    bin_dir.mkdir(parents=True)
+    for cli in ("gcloud", "aws"):
+        (bin_dir / cli).write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tests.tools.bucket_cli {cli} "$@"\n')
+        (bin_dir / cli).chmod(0o755)
+    buckets = tmp / "buckets"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT), "STANDIN_BUCKETS": str(buckets),
+           "BACKUP_DIR": str(dumped), "STANDIN_GRANT": "create"}
+    upload = _committed_script(datastore, "upload")
+    assert upload == backups.upload_script(ctx, datastore)
+    backup = _sh(upload, env).stdout.split()[-1]  # "backup <name>"
+    stored = sorted(p.relative_to(buckets).as_posix() for p in buckets.rglob("*") if p.is_file())
+    assert stored == [f"{ctx['names']['backup_bucket']}/{backups.object_key(backup)}"]  # the backup bucket only
+    again = subprocess.run(["sh", "-c", upload], env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert again.returncode != 0 and "may not replace" in again.stderr  # a second upload of that name is refused
+    fresh = tmp / "downloaded"
+    fresh.mkdir()
+    (download,) = backups.restore_job(ctx, backup)["spec"]["template"]["spec"]["initContainers"]
+    _sh(download["command"][2], {**env, "BACKUP_DIR": str(fresh), "STANDIN_GRANT": "read"})
+    return backup, fresh
+
+
 def _documents() -> dict[str, list[dict[str, Any]]]:
     import bson
 
@@ -131,10 +160,9 @@ def test_mongodb_restore_drill_is_byte_for_byte(tmp_path: Path) -> None:
         src[db]["documents"].create_index("title", name="title_1")
         _sh(dump, {**env, "MONGO_URI": source + db})
         src[db]["documents"].insert_one({"_id": "after-the-backup"})  # not in the backup
-        stamp = (tmp_path / "started-at").read_text().strip()
-        backup = f"mongodb-{stamp}"
-        assert backups.parse_name(backup) is not None
-        out = _sh(_restore_script(ctx, backup), {**env, "MONGO_URI": target + db})
+        backup, downloaded = _through_the_bucket(ctx, "mongodb", tmp_path, tmp_path / "bucket")
+        assert backup == f"mongodb-{(tmp_path / 'started-at').read_text().strip()}"
+        out = _sh(_restore_script(ctx, backup), {**env, "BACKUP_DIR": str(downloaded), "MONGO_URI": target + db})
         assert f"restored {backup}" in out.stdout
         dst: MongoClient[RawBSONDocument] = MongoClient(target, document_class=RawBSONDocument)
         for name, docs in _documents().items():
@@ -195,10 +223,10 @@ def test_redis_restore_drill_is_byte_for_byte(tmp_path: Path) -> None:
         _sh(dump, {"BACKUP_DIR": str(tmp_path), "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(port), "REDISCLI_AUTH": "pw"})
         src.set("acme:after", "not in the backup")
         written = {k: _value(src, k) for k in src.keys() if k != b"acme:after"}  # noqa: SIM118 - a Redis client is not iterable
-    backup = f"redis-{(tmp_path / 'started-at').read_text().strip()}"
+    backup, downloaded = _through_the_bucket(ctx, "redis", tmp_path, tmp_path / "bucket")
     data = tmp_path / "data"
     (data / "appendonlydir").mkdir(parents=True)  # the old append-only files, set aside
-    _sh(_restore_script(ctx, backup), {"BACKUP_DIR": str(tmp_path), "DATA_DIR": str(data)})
+    _sh(_restore_script(ctx, backup), {"BACKUP_DIR": str(downloaded), "DATA_DIR": str(data)})
     assert (data / "restored-aside").is_dir() and not (data / "dump.rdb").exists()  # the data is in the new AOF
     # Production's Redis: appendonly on, starting from the volume the Job wrote.
     with redis_server(data, "--appendonly", "yes") as (port, process):

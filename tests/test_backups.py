@@ -41,20 +41,24 @@ def test_every_datastore_of_every_tenant_has_a_backup_cronjob_to_its_own_bucket(
         pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
         assert pod["serviceAccountName"] == "backup"
         upload = pod["containers"][0]["command"][2]
-        assert f'"{scheme}dp-data-{tenant}/backups/{ds}/$name' in upload
+        assert f'"{scheme}dp-data-{tenant}-backups/backups/{ds}/$name' in upload
         assert all("@sha256:" in c["image"] for c in pod["initContainers"] + pod["containers"])
-    # The backup ServiceAccount carries the tenant's bucket identity, nobody else's.
+    # The backup ServiceAccount carries the tenant's backup identity, not the engine's.
     (sa,) = [o for o in objs if o["kind"] == "ServiceAccount" and o["metadata"]["name"] == "backup"]
     key = {"gcp": "iam.gke.io/gcp-service-account", "aws": "eks.amazonaws.com/role-arn"}[cloud]
     identity = sa["metadata"]["annotations"][key]
-    assert f"dp-{tenant}" in identity and sa["automountServiceAccountToken"] is False
+    account = yaml.safe_load((ROOT / f"tenants/{tenant}/tenant.yaml").read_text())["cloud_account"]
+    assert identity == {"gcp": f"dpb-{tenant}@{account}.iam.gserviceaccount.com",
+                        "aws": f"arn:aws:iam::{account}:role/dp-{tenant}-backup"}[cloud]
+    assert sa["automountServiceAccountToken"] is False
 
 
 @pytest.mark.parametrize("tenant", sorted(TENANTS))
 def test_the_bucket_expires_each_datastores_backups_after_its_retention(tenant: str) -> None:
     cloud, datastores = TENANTS[tenant]
     platform = yaml.safe_load((ROOT / "registry/platform.yaml").read_text())
-    (bucket,) = [o for o in _objects(tenant) if o["kind"] in ("StorageBucket", "Bucket")]
+    (bucket,) = [o for o in _objects(tenant) if o["kind"] in ("StorageBucket", "Bucket")
+                 and o["metadata"]["name"] == f"dp-data-{tenant}-backups"]
     rules = bucket["spec"]["lifecycleRule"] if cloud == "gcp" else bucket["spec"]["lifecycle"]["rules"]
     days = {ds: platform["backups"][ds]["retention_days"] for ds in datastores}
     if cloud == "gcp":
@@ -64,10 +68,14 @@ def test_the_bucket_expires_each_datastores_backups_after_its_retention(tenant: 
     assert got == {f"backups/{ds}/": d for ds, d in days.items()}
 
 
-def test_the_irsa_trust_admits_the_backup_account() -> None:
-    (role,) = [o for o in _objects("initech") if o["kind"] == "Role" and o["metadata"]["name"] == "dp-initech-engine"]
-    subjects = json.loads(role["spec"]["assumeRolePolicyDocument"])["Statement"][0]["Condition"]["StringEquals"]
-    assert "system:serviceaccount:tenant-initech:backup" in next(v for k, v in subjects.items() if k.endswith(":sub"))
+@pytest.mark.parametrize(("role", "accounts"), [("engine", ["ray-worker", "celery"]), ("backup", "backup"),
+                                                ("restore", "restore")])
+def test_each_irsa_trust_admits_its_own_accounts_only(role: str, accounts: Any) -> None:
+    (obj,) = [o for o in _objects("initech") if o["kind"] == "Role" and o["metadata"]["name"] == f"dp-initech-{role}"]
+    subjects = json.loads(obj["spec"]["assumeRolePolicyDocument"])["Statement"][0]["Condition"]["StringEquals"]
+    sub = next(v for k, v in subjects.items() if k.endswith(":sub"))
+    expected = [f"system:serviceaccount:tenant-initech:{a}" for a in ([accounts] if isinstance(accounts, str) else accounts)]
+    assert (sub if isinstance(sub, list) else [sub]) == expected
 
 
 def test_job_spec_is_the_cronjobs_and_exports_elsewhere() -> None:
@@ -77,7 +85,7 @@ def test_job_spec_is_the_cronjobs_and_exports_elsewhere() -> None:
     export = backups.job_spec(ctx, "mongodb", to="offboarding/final/", app="offboard-export-mongodb")
     pod = export["template"]
     assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "offboard-export-mongodb"
-    assert '"gs://dp-data-acme/offboarding/final/$name.archive.gz"' in pod["spec"]["containers"][0]["command"][2]
+    assert '"gs://dp-data-acme-backups/offboarding/final/$name.archive.gz"' in pod["spec"]["containers"][0]["command"][2]
     assert backups.job_spec(ctx, "mongodb") == cron["spec"]["jobTemplate"]["spec"]  # pure: nothing shared was changed
 
 
@@ -104,7 +112,9 @@ def test_the_data_alerts_watch_every_datastore_and_backup(tenant: str) -> None:
     (group,) = [g for g in rule["spec"]["groups"] if g["name"] == "dataplane.data"]
     alerts = {r["alert"]: r for r in group["rules"]}
     assert sorted(alerts) == sorted(["DataplaneDatastoreDown", "DataplaneVolumeAlmostFull"]
-                                    + [f"DataplaneBackupStale{d.capitalize()}" for d in datastores])
+                                    + [f"DataplaneBackupStale{d.capitalize()}" for d in datastores]
+                                    # a dedicated MongoDB's exporter (render/monitoring/data_alerts.py)
+                                    + (["DataplaneMongodbUnreachable"] if "mongodb" in datastores else []))
     assert f'statefulset=~"{"|".join(datastores)}"' in alerts["DataplaneDatastoreDown"]["expr"]
     assert "> 0.8" in alerts["DataplaneVolumeAlmostFull"]["expr"]
     for ds in datastores:
@@ -144,7 +154,7 @@ def test_restore_jobs_pass_pod_security_restricted(backup: str) -> None:
     job = backups.restore_job(_ctx(), backup)
     pod = job["spec"]["template"]
     assert pss.violations(pod["spec"], pod["metadata"]) == []
-    assert pod["spec"]["serviceAccountName"] == "backup" and pod["spec"]["automountServiceAccountToken"] is False
+    assert pod["spec"]["serviceAccountName"] == "restore" and pod["spec"]["automountServiceAccountToken"] is False
 
 
 def test_every_backup_and_restore_image_is_a_pinned_platform_image() -> None:

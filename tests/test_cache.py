@@ -267,7 +267,7 @@ def test_a_fleet_rendered_by_workers_equals_one_rendered_in_process(repo: tuple[
     root, names = repo
     monkeypatch.setattr(parallel, "MIN_TENANTS_PER_WORKER", 1)  # workers even for a small fleet
     assert parallel.workers_for(N) >= 2 or len(parallel.os.sched_getaffinity(0)) < 2
-    for folder in (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR, layout.CONTROL_PLANE_DIR):  # every tenant's output
+    for folder in layout.TENANT_SCOPE_PARENTS:  # every tenant's output
         shutil.rmtree(root / folder)
     shutil.rmtree(tmp_path / "cache")
     assert render(root=root, tenants=[]) == 0

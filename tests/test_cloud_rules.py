@@ -100,3 +100,23 @@ def test_addresses_are_parsed_by_the_standard_library() -> None:
     assert url_problem("https://x:99999") is not None and url_problem("https://") is not None
     assert url_problem("ftp://host") is not None
     assert host_ok("a-b.c") and not host_ok("-a.c") and not host_ok("a_b.c") and not host_ok("a" * 64)
+
+
+def test_a_gcp_tenant_name_too_long_for_its_service_accounts_is_refused(tmp_path: Path) -> None:
+    """GCP service account ids hold at most 30 characters, and the tenant's are dpb-<name> etc.:
+    a 27-character name would render identities the cloud refuses."""
+    root = copy_repo(tmp_path, outputs=False)
+    name = "a" * 27
+    code, out, _ = run(root, "--format", "json", "new-tenant", name, "--cloud", "gcp", "--region", "us-central1",
+                       "--organization-id", "org_l0ng", "--cloud-account", "dp-tenants-prod")
+    assert code == 2
+    [p] = json.loads(out)
+    assert "too long for a gcp tenant" in p["message"] and "26" in p["hint"]
+    assert not (root / "tenants" / name).exists()
+    # The same limit in validate, for a tenant written by hand: acme renamed to 27 characters.
+    (root / "tenants/acme").rename(root / "tenants" / name)
+    tenant = root / "tenants" / name / "tenant.yaml"
+    tenant.write_text(tenant.read_text(encoding="utf-8").replace("name: acme", f"name: {name}"), encoding="utf-8")
+    code, out, _ = run(root, "--format", "json", "validate")
+    assert code == 2
+    assert any(p["file"].endswith("/tenant.yaml") and "at most 26" in p["message"] for p in json.loads(out)), out

@@ -148,6 +148,19 @@ def test_existing_tenants_change_no_immutable_field_since_the_baseline() -> None
     ("storage.cnrm.cloud.google.com/v1beta1/StorageBucket", {"spec": {"location": "us-central1"}},
      {"spec": {"location": "us-east4"}}, "spec.location"),
     ("s3.services.k8s.aws/v1alpha1/Bucket", {"spec": {"name": "a"}}, {"spec": {"name": "b"}}, "spec.name"),
+    ("s3.services.k8s.aws/v1alpha1/Bucket", {"spec": {"objectLockEnabledForBucket": True}}, {"spec": {}},
+     "spec.objectLockEnabledForBucket"),
+    # A locked retention policy: never unlocked, removed or shortened; lengthened freely.
+    ("storage.cnrm.cloud.google.com/v1beta1/StorageBucket", {"spec": {"retentionPolicy": {"retentionPeriod": 604800, "isLocked": True}}},
+     {"spec": {"retentionPolicy": {"retentionPeriod": 302400, "isLocked": True}}}, "spec.retentionPolicy.retentionPeriod"),
+    ("storage.cnrm.cloud.google.com/v1beta1/StorageBucket", {"spec": {"retentionPolicy": {"retentionPeriod": 604800, "isLocked": True}}},
+     {"spec": {"retentionPolicy": {"retentionPeriod": 604800, "isLocked": False}}}, "spec.retentionPolicy.isLocked"),
+    ("storage.cnrm.cloud.google.com/v1beta1/StorageBucket", {"spec": {"retentionPolicy": {"retentionPeriod": 604800, "isLocked": True}}},
+     {"spec": {}}, "spec.retentionPolicy.isLocked"),
+    ("storage.cnrm.cloud.google.com/v1beta1/StorageBucket", {"spec": {"retentionPolicy": {"retentionPeriod": 604800, "isLocked": True}}},
+     {"spec": {"retentionPolicy": {"retentionPeriod": 1209600, "isLocked": True}}}, None),
+    ("storage.cnrm.cloud.google.com/v1beta1/StorageBucket", {"spec": {"retentionPolicy": {"retentionPeriod": 604800}}},
+     {"spec": {"retentionPolicy": {"retentionPeriod": 86400}}}, None),
     ("apps/v1/StatefulSet", {"spec": {"podManagementPolicy": "OrderedReady", "replicas": 1}},
      {"spec": {"podManagementPolicy": "Parallel", "replicas": 2}}, "spec.podManagementPolicy"),
     ("apps/v1/Deployment", {"spec": {"selector": {"a": "b"}, "replicas": 1}}, {"spec": {"selector": {"a": "c"}}},
@@ -163,6 +176,20 @@ def test_each_rule_refuses_what_the_api_server_refuses(kind: str, old: dict, new
                               {path: {"apiVersion": api, "kind": k, "metadata": meta, **new}})
     assert [p.pointer for p in found] == ([field] if field else [])
     assert all("tenant acme" in p.message and p.hint for p in found)
+
+
+def test_a_shorter_backup_retention_is_refused_by_the_gate(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The backup buckets' retention is locked at the shortest retention_days (7): 3 would
+    shorten it, which GCS refuses; 14 for MongoDB and Redis lengthens it and passes."""
+    edit(repo, "registry/platform.yaml", "redis: {schedule: \"47 */6 * * *\", retention_days: 7}",
+         "redis: {schedule: \"47 */6 * * *\", retention_days: 3}")
+    code, err = gate(repo, capsys)
+    assert code == 2
+    assert "tenant acme: StorageBucket dp-data-acme-backups: spec.retentionPolicy.retentionPeriod shrinks" in err
+    assert "retention is locked: it can only grow" in err
+    edit(repo, "registry/platform.yaml", "retention_days: 3}", "retention_days: 14}")
+    code, err = gate(repo, capsys)
+    assert code == 0, err
 
 
 def test_renaming_every_bucket_is_refused(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

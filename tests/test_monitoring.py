@@ -15,7 +15,7 @@ import yaml
 
 from render import layout
 from render.load import load_repo
-from render.monitoring import alerts, dashboards, grafana, promql, scrape
+from render.monitoring import alerts, control_plane, dashboards, grafana, promql, scrape
 from render.pipeline import render_repo
 from tests.hyp import at_most, given, settings, st
 from tests.support import ROOT, crds_dir, need
@@ -28,12 +28,15 @@ MONITORING_KINDS = {"PodMonitor", "ServiceMonitor", "PrometheusRule"}
 
 @pytest.fixture(scope="module")
 def objects() -> dict[str, list[dict[str, Any]]]:
-    """Every rendered object, per tenant, rendered now from the repository's inputs."""
+    """Every rendered object, per tenant, rendered now from the repository's inputs: its
+    data plane's (rendered/<t>/) and its monitoring in the management cluster
+    (control-plane/monitoring/<t>/: dashboards, datasources, label proxy, gateway alerts)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for path, text in sorted(_flatten(render_repo(load_repo(ROOT))).items()):
-        if path.startswith(layout.RENDERED_DIR + "/"):
-            tenant = path.split("/")[1]
-            out.setdefault(tenant, []).extend(d for d in yaml.safe_load_all(text) if d)
+        for parent in (layout.RENDERED_DIR, layout.MONITORING_DIR):
+            if path.startswith(parent + "/"):
+                tenant = path.removeprefix(parent + "/").split("/")[0]
+                out.setdefault(tenant, []).extend(d for d in yaml.safe_load_all(text) if d)
     return out
 
 
@@ -84,7 +87,7 @@ def test_every_tenant_renders_five_dashboards_in_its_own_folder(objects):
     assert set(objects) == {p.name for p in (ROOT / "tenants").iterdir() if p.is_dir()}
     for tenant, objs in objects.items():
         boards = dashboards_of(objs)
-        assert {name.removeprefix("dashboard-") for name in boards} == DASHBOARD_SLUGS
+        assert {name.removeprefix(f"dashboard-{tenant}-") for name in boards} == DASHBOARD_SLUGS
         assert {d["title"] for d in boards.values()} == {"Queue Health", "Batch Status", "API Latency",
                                                          "Cost & Usage", "Error Rate"}
         for o in objs:
@@ -100,8 +103,7 @@ def test_every_tenant_has_the_troubleshooting_alerts(objects):
               "DataplaneBatchBacklogNoWorkers", "DataplaneCeleryBeatStale", "DataplaneApiErrorRateHigh",
               "DataplaneApiLatencyP99High"}
     for tenant, objs in objects.items():
-        (rule,) = [o for o in objs if o["kind"] == "PrometheusRule"]
-        rules = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+        rules = [r for o in objs if o["kind"] == "PrometheusRule" for g in o["spec"]["groups"] for r in g["rules"]]
         assert wanted <= {r["alert"] for r in rules}
         for r in rules:
             assert r["labels"]["tenant"] == tenant and r["labels"]["namespace"] == f"tenant-{tenant}"
@@ -118,8 +120,7 @@ def runbook_paragraphs() -> dict[str, str]:
 def test_every_alert_links_a_runbook_anchor_that_names_the_command_and_shows_its_value(objects):
     anchors = runbook_paragraphs()
     for objs in objects.values():
-        (rule,) = [o for o in objs if o["kind"] == "PrometheusRule"]
-        for r in (r for g in rule["spec"]["groups"] for r in g["rules"]):
+        for r in (r for o in objs if o["kind"] == "PrometheusRule" for g in o["spec"]["groups"] for r in g["rules"]):
             page, _, anchor = r["annotations"]["runbook_url"].partition("#")
             assert page == "docs/operations.md" and anchor in anchors, r["alert"]
             assert "`dataplane " in anchors[anchor], f"{anchor}: the runbook names no dataplane command"
@@ -270,12 +271,13 @@ def _selectors(expr: str) -> list[Any]:
 @settings(max_examples=at_most(25))
 @given(st.from_regex(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?", fullmatch=True))
 def test_any_tenant_name_gives_parseable_pinned_queries(tenant):
-    ctx = {"name": tenant, "namespace": layout.namespace(tenant),
+    ctx = {"name": tenant, "namespace": layout.namespace(tenant), "datastores": {"mongodb_dedicated": True},
            "names": {"redis_key_prefix": layout.redis_key_prefix(tenant)},
            "celery": {"queues": [layout.queue_prefix(tenant) + q for q in ("default", "ingest", "batch", "extract")]}}
     t = scrape.targets(ctx)
     exprs = [q.expr for d in dashboards.all_dashboards(t) for p in d.panels for q in p.queries]
-    exprs += [r["expr"] for g in alerts.rule_groups(t, tenant, 300) for r in g["rules"]]
+    exprs += [r["expr"] for g in alerts.rule_groups(t, tenant, 300) + alerts.gateway_rule_groups(t, tenant)
+              for r in g["rules"]]
     for expr in exprs:
         assert unpinned_selectors(expr, tenant) == [], expr
     # The queue regex matches exactly this tenant's queues, not a neighbour's with a longer name.
@@ -296,3 +298,84 @@ def test_one_exporter_list_drives_the_exporters_and_their_scrape(objects):
             (dep,) = [o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == name]
             assert dep["spec"]["template"]["metadata"]["labels"]["dataplane.io/exporter"] == label
     assert scrape.exporters(False) == ["redis", "celery"]
+
+
+def test_every_panel_is_pinned_to_its_tenants_datasource_of_the_cluster_holding_its_series(objects):
+    """No datasource variable (no unpinned `"current": {}`): each panel and query names the
+    tenant's data-plane datasource, or, for the gateway's series, its gateway datasource;
+    both are rendered, and each proxies to the Prometheus holding those series."""
+    for tenant, objs in objects.items():
+        sources = {}
+        for o in objs:
+            if o["kind"] == "ConfigMap" and o["metadata"]["labels"].get("grafana_datasource") == "1":
+                ((_, text),) = o["data"].items()
+                (ds,) = yaml.safe_load(text)["datasources"]
+                sources[ds["uid"]] = o["metadata"]["annotations"][control_plane.CLUSTER_ANNOTATION]
+        want = {grafana.datasource_uid(tenant, grafana.DATA_PLANE), grafana.datasource_uid(tenant, grafana.GATEWAY)}
+        assert set(sources) == want
+        assert sources[grafana.datasource_uid(tenant, grafana.GATEWAY)] == control_plane.MANAGEMENT
+        for board in dashboards_of(objs).values():
+            assert board["templating"]["list"] == [] and '"current": {}' not in json.dumps(board)
+            for panel in board["panels"]:
+                gateway = any(m in t["expr"] for t in panel["targets"] for m in GATEWAY_METRICS)
+                uid = grafana.datasource_uid(tenant, grafana.GATEWAY if gateway else grafana.DATA_PLANE)
+                assert panel["datasource"]["uid"] == uid and {t["datasource"]["uid"] for t in panel["targets"]} == {uid}
+
+
+def test_gateway_alerts_are_evaluated_in_the_management_cluster_only(objects):
+    for objs in objects.values():
+        for o in (o for o in objs if o["kind"] == "PrometheusRule"):
+            names = {r["alert"] for g in o["spec"]["groups"] for r in g["rules"]}
+            gateway = {"DataplaneApiErrorRateHigh", "DataplaneApiLatencyP99High"}
+            in_management = o["metadata"]["namespace"] == "monitoring"
+            assert (names == gateway) if in_management else not (names & gateway), o["metadata"]["name"]
+
+
+def test_every_alert_links_the_tenants_dashboard_where_its_cause_shows(objects):
+    for tenant, objs in objects.items():
+        boards = {d["uid"]: d["title"] for d in dashboards_of(objs).values()}
+        for o in (o for o in objs if o["kind"] == "PrometheusRule"):
+            for r in (r for g in o["spec"]["groups"] for r in g["rules"]):
+                base, _, board = r["annotations"]["dashboard_url"].rpartition("/d/")
+                assert base == "https://grafana.dataplane.example.com" and board in boards, (tenant, r["alert"])
+
+
+def test_the_mongodb_exporter_is_read_where_it_runs(objects):
+    """A dedicated MongoDB's exporter feeds a panel and an alert; a tenant on the shared
+    instance (no exporter in its namespace) gets neither."""
+    for objs in objects.values():
+        dedicated = any(o["kind"] == "Deployment" and o["metadata"]["name"] == "mongodb-exporter" for o in objs)
+        exprs = expressions(objs)
+        assert any("mongodb_up{" in e for e in exprs) == dedicated
+        assert any("mongodb_connections{" in e for e in exprs) == dedicated
+        alerts_ = {r["alert"] for o in objs if o["kind"] == "PrometheusRule" for g in o["spec"]["groups"] for r in g["rules"]}
+        assert ("DataplaneMongodbUnreachable" in alerts_) == dedicated
+    assert any(any(o["metadata"]["name"] == "mongodb-exporter" for o in objs) for objs in objects.values())
+    assert not all(any(o["metadata"]["name"] == "mongodb-exporter" for o in objs) for objs in objects.values())
+
+
+def test_the_ray_head_reads_its_charts_from_the_tenants_grafana_datasource(objects):
+    """The env names Ray 2.60's dashboard reads (ray/dashboard/modules/metrics/metrics_head.py),
+    set on the head only, naming the tenant's rendered data-plane datasource (its label proxy)."""
+    metrics_head = need("ray.dashboard.modules.metrics.metrics_head")
+    names = {metrics_head.PROMETHEUS_HOST_ENV_VAR, metrics_head.PROMETHEUS_NAME_ENV_VAR,
+             metrics_head.GRAFANA_HOST_ENV_VAR, metrics_head.GRAFANA_IFRAME_HOST_ENV_VAR}
+    for tenant, objs in objects.items():
+        (ray,) = [o for o in objs if o["kind"] == "RayService"]
+        cluster = ray["spec"]["rayClusterConfig"]
+        (head,) = cluster["headGroupSpec"]["template"]["spec"]["containers"][:1]
+        env = {e["name"]: e.get("value") for e in head["env"]}
+        assert names <= set(env)
+        for group in cluster["workerGroupSpecs"]:
+            worker_env = {e["name"] for c in group["template"]["spec"]["containers"] for e in c.get("env", [])}
+            assert not names & worker_env
+        sources = {}
+        for o in objs:
+            if o["kind"] == "ConfigMap" and o["metadata"]["labels"].get("grafana_datasource") == "1":
+                ((_, text),) = o["data"].items()
+                (ds,) = yaml.safe_load(text)["datasources"]
+                sources[ds["name"]] = ds
+        data_plane = sources[env["RAY_PROMETHEUS_NAME"]]
+        assert data_plane["uid"] == grafana.datasource_uid(tenant, grafana.DATA_PLANE)
+        assert env["RAY_PROMETHEUS_HOST"] == f"https://grafana.dataplane.example.com/api/datasources/proxy/uid/{data_plane['uid']}"
+        assert env["RAY_GRAFANA_IFRAME_HOST"] == env["RAY_GRAFANA_HOST"] == "https://grafana.dataplane.example.com"

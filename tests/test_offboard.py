@@ -44,13 +44,16 @@ def test_offboarding_end_to_end(repo: Path, capsys: pytest.CaptureFixture[str]) 
     out = repo / "rendered/globex"
     export = yaml.safe_load((out / "job-offboard-export-mongodb.yaml").read_text())
     upload = export["spec"]["template"]["spec"]["containers"][0]["command"][2]
-    assert "/offboarding/2026-12-07/" in upload and "gs://dp-data-globex" in upload
+    assert "/offboarding/2026-12-07/" in upload and "gs://dp-data-globex-backups/" in upload
     copy = yaml.safe_load((out / "job-offboard-copy-bucket.yaml").read_text())
     waves = {p.name: yaml.safe_load(p.read_text())["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
              for p in out.glob("job-offboard-*.yaml")}
     assert waves == {"job-offboard-export-mongodb.yaml": "3", "job-offboard-export-redis.yaml": "3",
                      "job-offboard-copy-bucket.yaml": "4"}  # the copy holds the exports
-    assert "gs://dp-offboarded/globex/2026-12-07/" in copy["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    script = copy["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert '"gs://dp-data-globex/" "gs://dp-offboarded/globex/2026-12-07/data-bucket/"' in script
+    assert '"gs://dp-data-globex-backups/" "gs://dp-offboarded/globex/2026-12-07/backup-bucket/"' in script
+    assert copy["spec"]["template"]["spec"]["serviceAccountName"] == "restore"  # read-only on both buckets
     ray = yaml.safe_load((out / "rayservice-engine.yaml").read_text())
     assert all(g["replicas"] == g["maxReplicas"] == 0 for g in ray["spec"]["rayClusterConfig"]["workerGroupSpecs"])
     serve = yaml.safe_load(ray["spec"]["serveConfigV2"])

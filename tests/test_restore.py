@@ -18,11 +18,11 @@ from tests.support import ROOT, copy_repo, snapshot
 
 NOW = dt.datetime(2026, 12, 7, 13, 0, 0, tzinfo=dt.UTC)
 LISTING = """\
-gs://dp-data-acme/backups/mongodb/mongodb-20261207T061700Z.archive.gz
-gs://dp-data-acme/backups/mongodb/mongodb-20261207T121700Z.archive.gz
-gs://dp-data-acme/backups/mongodb/mongodb-20261101T001700Z.archive.gz
-gs://dp-data-acme/backups/redis/redis-20261207T124700Z.rdb
-gs://dp-data-acme/uploads/report.pdf
+gs://dp-data-acme-backups/backups/mongodb/mongodb-20261207T061700Z.archive.gz
+gs://dp-data-acme-backups/backups/mongodb/mongodb-20261207T121700Z.archive.gz
+gs://dp-data-acme-backups/backups/mongodb/mongodb-20261101T001700Z.archive.gz
+gs://dp-data-acme-backups/backups/redis/redis-20261207T124700Z.rdb
+gs://dp-data-acme-backups/offboarding/2026-12-01/mongodb-20261201T000000Z.archive.gz
 """
 
 
@@ -54,7 +54,7 @@ def test_a_listed_backup_renders_one_restore_job_in_the_tenants_namespace(repo: 
     job = yaml.safe_load((repo / changed[0]).read_text().split("---", 1)[1])
     assert job["metadata"]["namespace"] == "tenant-acme"
     pod = job["spec"]["template"]["spec"]
-    assert "gs://dp-data-acme/backups/mongodb/mongodb-20261207T121700Z.archive.gz" in pod["initContainers"][0]["command"][2]
+    assert "gs://dp-data-acme-backups/backups/mongodb/mongodb-20261207T121700Z.archive.gz" in pod["initContainers"][0]["command"][2]
     assert "--drop" in pod["containers"][0]["command"][2] and "--nsInclude='dp_acme.*'" in pod["containers"][0]["command"][2]
     out = capsys.readouterr().out
     assert "Runbook:" in out and "kubectl -n tenant-acme logs job/restore-mongodb-20261207t121700z" in out
@@ -105,9 +105,13 @@ def _cli_at(repo: Path, tenant: str, backup: str, to_time: str | None) -> int:
         return 2
 
 
-def test_an_inventory_of_another_bucket_is_refused(tmp_path: Path) -> None:
-    result = planning.plan(backup="mongodb-20261207T121700Z", to_time=None, inventory=LISTING.replace("dp-data-acme", "dp-data-globex"),
-                           inventory_file="inv", bucket="dp-data-acme", datastores=["mongodb", "redis"],
+# Another tenant's backups, and the tenant's own data bucket: the engine (a fork's code, too)
+# writes there, so objects named like backups in it are not backups.
+@pytest.mark.parametrize("other", ["dp-data-globex-backups/", "dp-data-acme/"])
+def test_an_inventory_of_another_bucket_is_refused(tmp_path: Path, other: str) -> None:
+    result = planning.plan(backup="mongodb-20261207T121700Z", to_time=None,
+                           inventory=LISTING.replace("dp-data-acme-backups/", other),
+                           inventory_file="inv", bucket="dp-data-acme-backups", datastores=["mongodb", "redis"],
                            retention_days={"mongodb": 14, "redis": 7}, now=NOW)
     assert isinstance(result, list) and "another bucket" in result[0].message and result[0].file == "inv"
 

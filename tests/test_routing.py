@@ -103,7 +103,8 @@ def test_entries_hold_secret_references_never_values() -> None:
 def test_a_subset_render_writes_only_its_own_routing_scopes(tmp_path: Path) -> None:
     root = make_repo(tmp_path, {"acme": tenant_yaml("acme", "org_a1"), "bolt": tenant_yaml("bolt", "org_b2")})
     scopes = render_repo(load_repo(root, ["bolt"]))
-    assert sorted(s for s in scopes if s.startswith("control-plane/")) == ["control-plane/routing/bolt"]
+    assert sorted(s for s in scopes if s.startswith("control-plane/")) == [
+        "control-plane/grafana", "control-plane/monitoring/bolt", "control-plane/routing/bolt"]
 
 
 def test_a_deleted_tenant_loses_its_routing_entry(tmp_path: Path) -> None:
@@ -183,7 +184,7 @@ def test_routing_context_agrees_with_the_full_template_context() -> None:
 
 
 def routing_files(root: Path) -> dict[str, bytes]:
-    return snapshot(root, (layout.CONTROL_PLANE_DIR,))
+    return snapshot(root, (layout.ROUTING_DIR,))
 
 
 def test_routing_output_is_deterministic(tmp_path: Path) -> None:

@@ -207,9 +207,10 @@ def test_new_tenant_needs_no_secret_made_by_hand_but_its_vector_store_token(tmp_
     read = {d["remoteRef"]["key"] for o in objs if o["kind"] == "ExternalSecret" for d in o["spec"]["data"]}
     assert read - pushed == {tenant_secrets.tenant_key(cloud, "wayne", "vector-store")}
     assert {o["kind"] for o in objs} >= {"SecretStore", "Password", "PushSecret", "ServiceAccount"}
-    if cloud == "aws":  # outside us-east-1 (initech's), the bucket names its region
-        (bucket,) = [o for o in objs if o["kind"] == "Bucket"]
-        assert bucket["spec"]["createBucketConfiguration"] == {"locationConstraint": region}
+    if cloud == "aws":  # outside us-east-1 (initech's), each bucket (data, backups) names its region
+        buckets = [o for o in objs if o["kind"] == "Bucket"]
+        assert sorted(b["spec"]["name"] for b in buckets) == ["dp-data-wayne", "dp-data-wayne-backups"]
+        assert all(b["spec"]["createBucketConfiguration"] == {"locationConstraint": region} for b in buckets)
 
 
 def _secret_key_refs(obj) -> list[dict]:

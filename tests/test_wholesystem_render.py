@@ -25,10 +25,10 @@ def test_the_irsa_trust_policy_names_the_clusters_real_oidc_issuer() -> None:
     doc = json.loads(obj("initech", "role-dp-initech-engine.yaml")["spec"]["assumeRolePolicyDocument"])
     statement = doc["Statement"][0]
     assert statement["Principal"]["Federated"] == f"arn:aws:iam::123456789012:oidc-provider/{issuer}"
-    # Only the components that use the bucket (one ServiceAccount each) may assume the role.
+    # Only the components that use the data bucket (one ServiceAccount each) may assume the
+    # role; backup and restore have roles of their own (tests/test_backup_isolation.py).
     assert statement["Condition"]["StringEquals"] == {
-        f"{issuer}:sub": ["system:serviceaccount:tenant-initech:ray-worker", "system:serviceaccount:tenant-initech:celery",
-                          "system:serviceaccount:tenant-initech:backup"],
+        f"{issuer}:sub": ["system:serviceaccount:tenant-initech:ray-worker", "system:serviceaccount:tenant-initech:celery"],
         f"{issuer}:aud": "sts.amazonaws.com"}
 
 

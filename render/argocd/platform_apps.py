@@ -29,7 +29,12 @@ ADMISSION_APP = "dataplane-admission"
 ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 # Per-tenant routing ConfigMaps of the shared gateway, rendered beside argocd/.
 # control_plane keys in registry/platform.yaml this module needs.
-SETTINGS_KEYS = ("repo_url", "repo_revision", "argocd_namespace", "argocd_cluster", "grafana_url", "gateway_namespace")
+SETTINGS_KEYS = ("repo_url", "repo_revision", "argocd_namespace", "argocd_cluster", "grafana_url", "gateway_namespace",
+                 "monitoring_namespace")
+# What the control plane's monitoring adds in monitoring_namespace (render/monitoring/control_plane.py):
+# the gateway alerts, and each tenant's label proxy.
+MONITORING_KINDS = ({"group": "monitoring.coreos.com", "kind": "PrometheusRule"}, {"group": "apps", "kind": "Deployment"},
+                    {"group": "", "kind": "Service"})
 # Characters ArgoCD reads as a pattern in project sources, destinations and policies
 # (and the policy CSV separator): none may reach a rendered project.
 PATTERN_CHARS = frozenset("*?[]{}!,\\ \t\n")
@@ -46,6 +51,7 @@ class Settings:
     cluster: str  # ArgoCD's name of the cluster ArgoCD runs in
     grafana_url: str
     gateway_namespace: str
+    monitoring_namespace: str
 
 
 def settings(platform: Document) -> Settings:
@@ -63,7 +69,8 @@ def settings(platform: Document) -> Settings:
     if problems:
         raise ProblemsError(problems)
     return Settings(cp["repo_url"], cp["repo_revision"], cp["argocd_namespace"], cp["argocd_cluster"],
-                    cp["grafana_url"].rstrip("/"), cp["gateway_namespace"])
+                    cp["grafana_url"].rstrip("/"), cp["gateway_namespace"],
+                    cp["monitoring_namespace"])
 
 
 def plain_name_problems(doc: Document, path: tuple[str, ...]) -> list[Problem]:
@@ -101,11 +108,12 @@ def _project(name: str, s: Settings, description: str, destinations: list[dict[s
 
 def platform_project(s: Settings) -> dict[str, Any]:
     return _project(PLATFORM_PROJECT, s,
-                    "Platform-owned: ArgoCD's own objects and the control plane's routing; no tenant role",
-                    [{"name": s.cluster, "namespace": s.namespace}, {"name": s.cluster, "namespace": s.gateway_namespace}],
+                    "Platform-owned: ArgoCD's own objects, the control plane's routing and monitoring; no tenant role",
+                    [{"name": s.cluster, "namespace": s.namespace}, {"name": s.cluster, "namespace": s.gateway_namespace},
+                     {"name": s.cluster, "namespace": s.monitoring_namespace}],
                     namespaceResourceWhitelist=[{"group": "argoproj.io", "kind": "AppProject"},
                                                 {"group": "argoproj.io", "kind": "Application"},
-                                                {"group": "", "kind": "ConfigMap"}])
+                                                {"group": "", "kind": "ConfigMap"}, *MONITORING_KINDS])
 
 
 def admission_project(s: Settings) -> dict[str, Any]:

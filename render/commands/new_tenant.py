@@ -87,6 +87,9 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
     platform_doc = read_yaml(root, layout.PLATFORM_FILE)
     platform = platform_doc.data
     spec = CLOUDS[cloud]
+    if len(name) > spec.name_max:
+        raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"{name!r} is too long for a {cloud} tenant",
+                                     f"use at most {spec.name_max} characters: its cloud identities are named after it")])
     cluster = cluster or spec.cluster_name(region)
     account = cloud_account or spec.default_account
     placed = _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region)

@@ -26,14 +26,14 @@ MAX_INVENTORY_BYTES = 8 * 1024 * 1024
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("restore", help="restore one tenant's datastore from a backup (for a pull request)",
                        description="Write tenants/TENANT/tenant.yaml `restore` for BACKUP (a name listed in the "
-                                   "tenant's bucket under backups/<datastore>/), re-render the tenant (the Job "
+                                   "tenant's backup bucket under backups/<datastore>/), re-render the tenant (the Job "
                                    "restore-BACKUP in its own namespace) and print the runbook. Nothing is pushed.")
     p.add_argument("tenant", metavar="TENANT")
     p.add_argument("--from", dest="backup", required=True, metavar="BACKUP",
                    help="backup name, e.g. mongodb-20261207T121700Z")
     p.add_argument("--inventory", required=True, type=Path, metavar="FILE",
-                   help="listing of the tenant's bucket: `gcloud storage ls gs://BUCKET/backups/**` or "
-                        "`aws s3 ls --recursive s3://BUCKET/backups/`, saved to a file")
+                   help="listing of the tenant's backup bucket: `gcloud storage ls gs://BUCKET-backups/backups/**` or "
+                        "`aws s3 ls --recursive s3://BUCKET-backups/backups/`, saved to a file")
     p.add_argument("--to-time", metavar="T", help="point in time, YYYY-MM-DDTHH:MM:SSZ: BACKUP must be the newest "
                                                   "listed backup at or before it")
     p.set_defaults(run=lambda a: restore(root=a.repo, tenant=a.tenant, backup=a.backup, inventory=a.inventory,
@@ -54,7 +54,7 @@ def restore(*, root: Path, tenant: str, backup: str, inventory: Path, to_time: s
         raise _error(f"{name} is pinned to a platform release without backups", f"promote it first: dataplane promote {name}")
     ctx = {"datastores": {"mongodb_dedicated": t["database"]["mode"] == "dedicated_instance"}}
     result = planning.plan(backup=backup, to_time=to_time, inventory=text, inventory_file=str(inventory),
-                           bucket=tenant_names(t, platform)["bucket"], datastores=backups.datastores(ctx),
+                           bucket=tenant_names(t, platform)["backup_bucket"], datastores=backups.datastores(ctx),
                            retention_days={ds: int(b["retention_days"]) for ds, b in platform["backups"].items()},
                            now=now or dt.datetime.now(dt.UTC))
     if isinstance(result, list):

@@ -14,7 +14,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from render import layout
+from render import celery_context, layout
 from render.conformance.manifests import Manifest
 from render.conformance.report import Outcome
 from render.problems import Problem
@@ -64,7 +64,7 @@ def check(manifests: list[Manifest]) -> Outcome:
     import celery
 
     configs = [m for m in manifests if is_config(m)]
-    failures: list[Problem] = []
+    failures: list[Problem] = [p for m in manifests if is_routing(m) for p in producer_problems(m)]
     for m in configs:
         base = ("data", CONFIG_KEY)
         try:
@@ -84,7 +84,48 @@ def check_config(tenant: str, config: dict[str, Any]) -> list[tuple[Path_, str]]
                                          for key in sorted(config) if key not in SETTING_KEYS]
     problems += _celery_verdict(config)
     problems += [((key,), f"must be true: {why}") for key, why in EVENT_SETTINGS.items() if config.get(key) is not True]
-    return problems + isolation(tenant, config)
+    return problems + beat_heartbeat(config) + isolation(tenant, config)
+
+
+def beat_heartbeat(config: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Beat's schedule runs the heartbeat task DataplaneCeleryBeatStale reads, with its key, every minute."""
+    schedule = config.get("beat_schedule")
+    entries = schedule if isinstance(schedule, dict) else {}
+    beats = [(name, e) for name, e in sorted(entries.items())
+             if isinstance(e, dict) and e.get("task") == celery_context.BEAT_HEARTBEAT_TASK]
+    if not beats:
+        return [(("beat_schedule",), f"no entry runs {celery_context.BEAT_HEARTBEAT_TASK}: nothing writes the beat "
+                                     "heartbeat key DataplaneCeleryBeatStale reads, so it fires")]
+    problems: list[tuple[Path_, str]] = []
+    for name, entry in beats:
+        if entry.get("args") != [celery_context.BEAT_KEY]:
+            problems.append((("beat_schedule", name, "args"), f"must be [{celery_context.BEAT_KEY!r}], the key the alert reads"))
+        every = entry.get("schedule")
+        if not isinstance(every, (int, float)) or not 0 < every <= celery_context.BEAT_HEARTBEAT_S:
+            problems.append((("beat_schedule", name, "schedule"),
+                             f"must be at most {celery_context.BEAT_HEARTBEAT_S} seconds, so the heartbeat stays fresh"))
+    return problems
+
+
+def is_routing(m: Manifest) -> bool:
+    labels = (m.obj.get("metadata") or {}).get("labels") or {} if m.is_object else {}
+    return m.kind == "ConfigMap" and labels.get(layout.LABEL_ROUTING) == "true"
+
+
+def producer_problems(m: Manifest) -> list[Problem]:
+    """A routing entry (the control plane's producer config) carries the producer settings."""
+    out = []
+    for key, text in sorted((m.obj.get("data") or {}).items()):
+        try:
+            entry = json.loads(text)
+            producer = entry["endpoints"]["queues"].get("producer") or {}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # the routing schema reports a malformed entry
+        for setting, value in celery_context.PRODUCER_SETTINGS.items():
+            if producer.get(setting) != value:
+                out.append(m.problem(("data", key), f"endpoints.queues.producer.{setting} must be {value!r}: "
+                                                    f"{EVENT_SETTINGS[setting]}"))
+    return out
 
 
 def _celery_verdict(config: dict[str, Any]) -> list[tuple[Path_, str]]:

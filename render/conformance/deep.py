@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from render import layout
-from render.conformance import capacity, celeryconf, lint, reachability, references, serve
+from render.conformance import capacity, celeryconf, lint, metric_sources, reachability, references, serve
 from render.conformance.crds import CrdSchemas
 from render.conformance.k8s import KubernetesSchemas
 from render.conformance.manifests import Manifest, collect
@@ -59,6 +59,7 @@ def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = Non
         reachability.check(manifests, platform, tenant_data),
         capacity.check(manifests, platform, clouds),
         references.check(manifests),
+        metric_sources.check(manifests, tenant_data),
     ]
 
 

@@ -80,9 +80,8 @@ def _wanted(rel: str, tenants: list[str] | None) -> bool:
     """A tenant's own files when `tenants` is given; shared files always."""
     if not tenants:
         return True
-    scopes = {layout.rendered_dir(t) for t in tenants} | {layout.argocd_tenant_dir(t) for t in tenants}
-    scopes |= {layout.tenant_dir(t) for t in tenants}
-    tenant_roots = (layout.RENDERED_DIR, layout.ARGOCD_TENANTS_DIR, layout.TENANTS_DIR)
+    scopes = {s for t in tenants for s in layout.tenant_scopes(t)} | {layout.tenant_dir(t) for t in tenants}
+    tenant_roots = (*layout.TENANT_SCOPE_PARENTS, layout.TENANTS_DIR)
     if any(layout.is_inside(rel, r) and rel.count("/") > r.count("/") + 1 for r in tenant_roots):
         return any(layout.is_inside(rel, s) for s in scopes)
     return True

@@ -6,26 +6,19 @@
   containers.
 - Secrets (with their keys), ConfigMaps (with their keys), ServiceAccounts and PVCs a pod
   uses are rendered (an ExternalSecret's target is a Secret) or declared external.
-- Metrics read by alerts and dashboards come from a rendered, scraped exporter or a
-  platform component declared in metrics.yaml.
+(Metrics read by alerts and dashboards: render/conformance/metric_sources.py.)
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from render.conformance.manifests import Manifest
 from render.conformance.pods import Pod, namespace_of, pods
 from render.conformance.report import Outcome
 from render.problems import Problem
 
-NAME = "references (selectors, ports, Secrets, metrics)"
-METRICS_FILE = Path(__file__).with_name("metrics.yaml")
-METRIC = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
+NAME = "references (selectors, ports, Secrets)"
 # Created by Kubernetes itself in every namespace.
 BUILTIN_SERVICE_ACCOUNTS = {"default"}
 
@@ -66,8 +59,7 @@ def check(manifests: list[Manifest]) -> Outcome:
         found, n = _pod_refs(p, manifests)
         failures += found
         checked += n
-    found, n = _metrics(manifests, by_ns)
-    return Outcome(NAME, checked + n, "references", failures + found)
+    return Outcome(NAME, checked, "references", failures)
 
 
 def _selectors(m: Manifest, ns_pods: list[Pod], manifests: list[Manifest]) -> tuple[list[Problem], int]:
@@ -182,39 +174,3 @@ def _pod_refs(p: Pod, manifests: list[Manifest]) -> tuple[list[Problem], int]:
             if isinstance(port, str) and not any(x.get("name") == port for x in _d(c).get("ports") or []):
                 out.append(p.source.problem(p.path + ("spec", "containers", i, probe), f"probe port {port!r} is not a port of the container"))
     return out, len(uses)
-
-
-def _metrics(manifests: list[Manifest], by_ns: dict[str, list[Pod]]) -> tuple[list[Problem], int]:
-    catalog = yaml.safe_load(METRICS_FILE.read_text(encoding="utf-8"))
-    out, n = [], 0
-    for m in manifests:
-        if m.kind == "PrometheusRule":
-            text = yaml.safe_dump(m.obj.get("spec"))
-        elif m.kind == "ConfigMap" and any(k.endswith(".json") for k in _d(m.obj.get("data"))):
-            text = "\n".join(str(v) for k, v in _d(m.obj.get("data")).items() if k.endswith(".json"))
-        else:
-            continue
-        ns = namespace_of(m)
-        for metric in sorted(set(METRIC.findall(text))):
-            n += 1
-            why = _metric_source(metric, catalog, manifests, ns, by_ns.get(ns, []))
-            if why:
-                out.append(m.problem((), f"metric {metric}: {why}", "render and scrape its exporter, or declare it "
-                                                                     "in render/conformance/metrics.yaml"))
-    return out, n
-
-
-def _metric_source(metric: str, catalog: dict[str, Any], manifests: list[Manifest], ns: str, ns_pods: list[Pod]) -> str:
-    """Why the metric has no source ('' when it has one)."""
-    if any(metric.startswith(e["prefix"]) for e in catalog["external"]):
-        return ""
-    exporter = next((e for e in catalog["exporters"] if metric.startswith(e["prefix"])), None)
-    if exporter is None:
-        return "no exporter exports it"
-    if not any(o.kind == exporter["kind"] and o.name == exporter["name"] and namespace_of(o) == ns for o in manifests):
-        return f"its exporter {exporter['kind']}/{exporter['name']} is not rendered in {ns}"
-    scraped = [p for p in ns_pods if p.source.kind == exporter["kind"] and p.source.name == exporter["name"]]
-    monitors = [o for o in manifests if o.kind == "PodMonitor" and namespace_of(o) == ns]
-    if not any(matches(_d(_d(pm.obj.get("spec")).get("selector")), p.labels) for pm in monitors for p in scraped):
-        return f"no PodMonitor scrapes {exporter['kind']}/{exporter['name']}"
-    return ""

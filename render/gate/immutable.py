@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from render import layout, quantity
-from render.gate.rules import DATA_KINDS, IMMUTABLE_DATA, RULES, Rule
+from render.gate.rules import DATA_KINDS, IMMUTABLE_DATA, LOCK_HINT, LOCKED_RETENTION, RULES, Rule
 from render.problems import Problem
 
 Objects = dict[str, dict[str, Any]]  # repo-relative file -> the object in it
@@ -59,7 +59,20 @@ def changed_fields(gk: tuple[str, str], old: dict[str, Any], new: dict[str, Any]
         out = [f for f in out if not f.startswith("spec.clusterIP")]
     if gk == ("", "PersistentVolumeClaim"):
         out += _shrink(old, new)
+    if gk in LOCKED_RETENTION:
+        out += _unlock(LOCKED_RETENTION[gk], old, new)
     return out
+
+
+def _unlock(fields: tuple[str, str], old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """A locked retention policy that this change unlocks, removes or shortens."""
+    locked, period = fields
+    if get(old, locked) is not True:
+        return []
+    if get(new, locked) is not True:
+        return [locked]
+    before, after = get(old, period), get(new, period)
+    return [period] if isinstance(before, int) and (not isinstance(after, int) or after < before) else []
 
 
 def _shrink(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -76,6 +89,8 @@ def _shrink(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def _hint(gk: tuple[str, str], field: str, rule: Rule | None) -> str:
     if field.startswith("spec.volumeClaimTemplates") or field == "spec.resources.requests.storage":
         return EXPANSION_HINT
+    if field in LOCKED_RETENTION.get(gk, ()):
+        return LOCK_HINT
     return rule.hint if rule else IMMUTABLE_DATA.hint
 
 
@@ -90,7 +105,7 @@ def compare(base: Objects, head: Objects, removable: frozenset[str] = frozenset(
         new = after[k][1]
         gk = (k[1], k[2])
         for field in changed_fields(gk, old, new):
-            what = "shrinks" if field == "spec.resources.requests.storage" else "changes"
+            what = "shrinks" if field in ("spec.resources.requests.storage", *LOCKED_RETENTION.get(gk, ())[1:]) else "changes"
             out.append(Problem(path, 1, 1, field,
                                f"{owner(k[0])}: {k[2]} {k[4]}: {field} {what}, which the API server refuses on an "
                                "existing object (immutable): the sync would fail and the data stay behind",

@@ -17,7 +17,11 @@ the upstream CRDs):
   parameters, reclaimPolicy, volumeBindingMode.
 - RoleBinding: roleRef. ConfigMap and Secret with `immutable: true`: data, binaryData.
 - Config Connector and ACK: fields the CRD marks "Immutable." or guards with the CEL rule
-  `self == oldSelf`; a bucket's location, which the cloud never changes.
+  `self == oldSelf`; a bucket's location, which the cloud never changes; S3
+  `objectLockEnabledForBucket`, a CreateBucket parameter (Object Lock is never turned off).
+- A locked GCS retention policy (the backup buckets, render/backup_storage.py) stays locked
+  and its period never shrinks (cloud.google.com/storage/docs/bucket-lock: "Once you lock a
+  policy, you cannot remove it or reduce the retention period it has").
 Pure data.
 """
 
@@ -67,14 +71,23 @@ RULES: dict[tuple[str, str], Rule] = {
                                                        source="ValidateRoleBindingUpdate"),
     ("storage.cnrm.cloud.google.com", "StorageBucket"): Rule(("spec.location", "spec.resourceID"), hint=BUCKET_HINT,
                                                              source="StorageBucket CRD (Immutable.); GCS location"),
-    ("s3.services.k8s.aws", "Bucket"): Rule(("spec.name", "spec.namespace", "spec.createBucketConfiguration"),
-                                            hint=BUCKET_HINT, source="Bucket CRD (self == oldSelf); S3 region"),
+    ("s3.services.k8s.aws", "Bucket"): Rule(("spec.name", "spec.namespace", "spec.createBucketConfiguration",
+                                             "spec.objectLockEnabledForBucket"),
+                                            hint=BUCKET_HINT, source="Bucket CRD (self == oldSelf); S3 region, Object Lock"),
     ("iam.cnrm.cloud.google.com", "IAMPolicyMember"): Rule(("spec.member", "spec.memberFrom", "spec.role",
                                                             "spec.resourceRef", "spec.condition"),
                                                            hint="a binding is fixed: render it under a new name",
                                                            source="IAMPolicyMember CRD (Immutable.)"),
     ("iam.cnrm.cloud.google.com", "IAMServiceAccount"): Rule(("spec.resourceID",), source="IAMServiceAccount CRD"),
 }
+# (the lock flag, the period that only grows) of a bucket kind whose retention can be locked.
+LOCKED_RETENTION: dict[tuple[str, str], tuple[str, str]] = {
+    ("storage.cnrm.cloud.google.com", "StorageBucket"): ("spec.retentionPolicy.isLocked",
+                                                         "spec.retentionPolicy.retentionPeriod"),
+}
+LOCK_HINT = ("the backup bucket's retention is locked: it can only grow, so keep every backups.<datastore>.retention_days "
+             "in registry/platform.yaml at or above the shortest one it was created with (render/backup_storage.py "
+             "lock_days); a shorter retention needs a new bucket (docs/operations.md#who-can-delete-a-backup)")
 IMMUTABLE_DATA = Rule(("data", "binaryData"), hint="an immutable ConfigMap or Secret is fixed: use a new name")
 
 # Objects that hold or name a tenant's data: removing one (or renaming it) strands the data.

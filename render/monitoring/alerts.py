@@ -26,8 +26,14 @@ def rule_groups(t: Targets, tenant: str, beat_stale_after_s: int, serve_unhealth
         {"name": "dataplane.pods", "rules": _pod_rules(t, doctor)},
         {"name": "dataplane.serve", "rules": _serve_rules(t, doctor) + [_serve_unhealthy(t, doctor, serve_unhealthy_after_s)]},
         {"name": "dataplane.queues", "rules": _queue_rules(t, tenant, doctor, beat_stale_after_s)},
-        {"name": "dataplane.gateway", "rules": _gateway_rules(t, doctor)},
     ]
+
+
+def gateway_rule_groups(t: Targets, tenant: str) -> list[dict[str, Any]]:
+    """The gateway's alerts: evaluated by the management cluster's Prometheus, where the
+    gateway's series are (render/monitoring/control_plane.py), never in the data plane."""
+    doctor = f"Run `dataplane doctor {tenant}` for the cause and the overrides.yaml change that fixes it."
+    return [{"name": "dataplane.gateway", "rules": _gateway_rules(t, doctor)}]
 
 
 def _pod_rules(t: Targets, doctor: str) -> list[dict[str, Any]]:

@@ -5,8 +5,10 @@ in docs/operations.md, where the `dataplane` command to run is named. Pure.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from render.monitoring import grafana
 from render.monitoring.promql import Scope
 
 VOLUME_FULL_RATIO = 0.8
@@ -15,8 +17,10 @@ VOLUME_FOR = "15m"
 RUNBOOK = "docs/operations.md"
 
 
-def rule_group(ns: Scope, tenant: str, datastores: list[str], stale_after_s: dict[str, int]) -> dict[str, Any]:
-    """The `dataplane.data` group for a tenant whose datastores (StatefulSets) are `datastores`."""
+def rule_group(ns: Scope, tenant: str, datastores: list[str], stale_after_s: dict[str, int],
+               mongodb_exporter: bool = False) -> dict[str, Any]:
+    """The `dataplane.data` group for a tenant whose datastores (StatefulSets) are `datastores`
+    (and whose namespace runs the MongoDB exporter, when `mongodb_exporter`)."""
     restore = (f"If its data is lost, restore the newest backup: `dataplane restore {tenant} --from <backup> "
                f"--inventory <bucket listing>` ({RUNBOOK}#restore).")
     sets = "|".join(datastores)
@@ -32,6 +36,14 @@ def rule_group(ns: Scope, tenant: str, datastores: list[str], stale_after_s: dic
                + f"{VOLUME_FULL_RATIO:.0%} full.",
                "It is {{ $value | humanizePercentage }} full. " f"A full volume stops the datastore. `dataplane status {tenant}` shows the datastores; grow the volume "
                f"by a PVC expansion ({RUNBOOK}#volumes).")]
+    if mongodb_exporter:
+        # percona/mongodb_exporter exporter/general_collector.go: mongodb_up (no labels) is 1
+        # when the exporter's Ping of the instance succeeds, else 0: MongoDB refuses or hangs
+        # while its pod may still look ready.
+        rules.append(alert("DataplaneMongodbUnreachable", f"max({ns.sel('mongodb_up')}) < 1", DOWN_FOR, "critical",
+                           "The tenant's MongoDB does not answer its exporter's ping.",
+                           "mongodb_up is {{ $value }}. " f"Run `dataplane status {tenant}` and `dataplane doctor {tenant}`; the "
+                           f"mongodb-exporter's log names the error (authentication, timeout). " + restore))
     for ds in (d for d in datastores if d in stale_after_s):
         job = f"backup-{ds}"
         last = (f"max({ns.sel('kube_cronjob_status_last_successful_time', cronjob=job)} "
@@ -60,3 +72,25 @@ def alert(name: str, expr: str, for_: str, severity: str, summary: str, descript
     return rule
 
 
+
+
+# The dashboard each alert links to (annotation dashboard_url): where its cause shows.
+DASHBOARDS = {
+    "DataplanePodPendingTooLong": "cost", "DataplaneContainerOOMKilled": "cost",
+    "DataplaneExtractorNoReplicas": "latency", "DataplaneExtractorSaturated": "latency",
+    "DataplaneExtractorLatencyP99High": "latency", "DataplaneServeUnhealthy": "errors",
+    "DataplaneBatchBacklogNoWorkers": "batch", "DataplaneCeleryBeatStale": "queues",
+    "DataplaneApiErrorRateHigh": "errors", "DataplaneApiLatencyP99High": "latency",
+    "DataplaneDatastoreDown": "queues", "DataplaneMongodbUnreachable": "queues", "DataplaneVolumeAlmostFull": "cost",
+    "DataplaneBackupStale": "cost",
+}
+
+
+def finish(groups: list[dict[str, Any]], tenant: str, namespace: str, grafana_url: str) -> list[dict[str, Any]]:
+    """Every rule of `groups` with the tenant's routing labels and its dashboard's link."""
+    for group in groups:
+        for rule in group["rules"]:
+            rule["labels"] = {**rule["labels"], "tenant": tenant, "namespace": namespace}
+            slug = DASHBOARDS[re.sub(r"^(DataplaneBackupStale)\w+$", r"\1", rule["alert"])]
+            rule["annotations"] = {**rule["annotations"], "dashboard_url": grafana.dashboard_url(grafana_url, tenant, slug)}
+    return groups

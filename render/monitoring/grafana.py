@@ -1,7 +1,8 @@
 """Grafana dashboard JSON, as plain dicts: the shape of Grafana's dashboard model.
 
-Only what our dashboards need: a Prometheus datasource variable, time-series and stat
-panels laid out two per row. Field names follow Grafana's dashboard schema (the
+Only what our dashboards need: time-series and stat panels laid out two per row, each
+pinned to one Prometheus datasource by uid (the tenant's, through its label proxy: no
+datasource variable a viewer could point elsewhere). Field names follow Grafana's dashboard schema (the
 grafana-foundation-sdk `dashboard.Dashboard` model; the tests round-trip every dashboard
 through it). Pure: no I/O, and the same input always gives the same JSON.
 """
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 39
-DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+# Where a panel's series live (render/monitoring/control_plane.py maps each to a datasource).
+DATA_PLANE = "data_plane"  # the tenant's data-plane cluster: Ray, exporters, kube-state-metrics
+GATEWAY = "gateway"  # the management cluster: the shared API gateway
 PANEL_WIDTH = 12
 PANEL_HEIGHT = 8
 GRID_COLUMNS = 24
@@ -34,6 +37,7 @@ class Panel:
     kind: str = "timeseries"  # or "stat"
     description: str = ""
     width: int = PANEL_WIDTH
+    source: str = DATA_PLANE
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,36 @@ def uid(tenant: str, slug: str) -> str:
     return f"dp-{digest}-{slug}"[:40]
 
 
+def datasource_uid(tenant: str, source: str) -> str:
+    """The uid of the tenant's Grafana datasource for `source` (DATA_PLANE or GATEWAY)."""
+    return uid(tenant, f"ds-{source}".replace("_", "-"))
+
+
+def dashboard_url(grafana_url: str, tenant: str, slug: str) -> str:
+    return f"{grafana_url.rstrip('/')}/d/{uid(tenant, slug)}"
+
+
+def datasource_name(tenant: str, cluster: str) -> str:
+    """The display name of the tenant's datasource on `cluster`'s Prometheus (or "management")."""
+    return f"tenant-{tenant} {cluster}"
+
+
+def ray_head_env(tenant: str, cluster: str, grafana_url: str) -> list[dict[str, str]]:
+    """Env of the Ray head's dashboard (ray/dashboard/modules/metrics/metrics_head.py, Ray 2.60):
+    its Metrics and Serve charts are Grafana panels in iframes the operator's browser loads
+    from RAY_GRAFANA_IFRAME_HOST, with `var-datasource` = RAY_PROMETHEUS_NAME: the tenant's
+    data-plane datasource, so every chart queries through the tenant's label proxy. The head
+    itself checks Grafana's /api/health at RAY_GRAFANA_HOST and sends its own queries
+    (Prometheus health, the Data page) to RAY_PROMETHEUS_HOST: Grafana's datasource proxy of
+    that same datasource, never a Prometheus the tenant's code could query unscoped."""
+    url = grafana_url.rstrip("/")
+    return [{"name": "RAY_GRAFANA_HOST", "value": url},
+            {"name": "RAY_GRAFANA_IFRAME_HOST", "value": url},
+            {"name": "RAY_PROMETHEUS_NAME", "value": datasource_name(tenant, cluster)},
+            {"name": "RAY_PROMETHEUS_HOST",
+             "value": f"{url}/api/datasources/proxy/uid/{datasource_uid(tenant, DATA_PLANE)}"}]
+
+
 def dashboard_json(d: Dashboard, tenant: str, tags: list[str]) -> dict[str, Any]:
     return {
         "uid": uid(tenant, d.slug),
@@ -63,10 +97,10 @@ def dashboard_json(d: Dashboard, tenant: str, tags: list[str]) -> dict[str, Any]
         "fiscalYearStartMonth": 0,
         "refresh": "1m",
         "schemaVersion": SCHEMA_VERSION,
-        "templating": {"list": [_datasource_variable()]},
+        "templating": {"list": []},
         "annotations": {"list": []},
         "links": [],
-        "panels": _layout(d.panels),
+        "panels": _layout(d.panels, tenant),
     }
 
 
@@ -75,33 +109,19 @@ def dumps(dashboard: dict[str, Any]) -> str:
     return json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _datasource_variable() -> dict[str, Any]:
-    return {
-        "type": "datasource",
-        "name": "datasource",
-        "label": "Data source",
-        "query": "prometheus",
-        "hide": 0,
-        "skipUrlSync": False,
-        "multi": False,
-        "includeAll": False,
-        "options": [],
-        "current": {},
-    }
-
-
-def _layout(panels: tuple[Panel, ...]) -> list[dict[str, Any]]:
+def _layout(panels: tuple[Panel, ...], tenant: str) -> list[dict[str, Any]]:
     out, x, y = [], 0, 0
     for i, p in enumerate(panels, start=1):
         if x + p.width > GRID_COLUMNS:
             x, y = 0, y + PANEL_HEIGHT
-        out.append(_panel(p, i, {"h": PANEL_HEIGHT, "w": p.width, "x": x, "y": y}))
+        source = {"type": "prometheus", "uid": datasource_uid(tenant, p.source)}
+        out.append(_panel(p, i, {"h": PANEL_HEIGHT, "w": p.width, "x": x, "y": y}, source))
         x += p.width
     return out
 
 
-def _panel(p: Panel, panel_id: int, grid: dict[str, int]) -> dict[str, Any]:
-    targets = [{"datasource": DATASOURCE, "expr": q.expr, "legendFormat": q.legend or "__auto",
+def _panel(p: Panel, panel_id: int, grid: dict[str, int], source: dict[str, str]) -> dict[str, Any]:
+    targets = [{"datasource": source, "expr": q.expr, "legendFormat": q.legend or "__auto",
                 "refId": chr(ord("A") + i), "range": True, "instant": False}
                for i, q in enumerate(p.queries)]
     options: dict[str, Any]
@@ -116,7 +136,7 @@ def _panel(p: Panel, panel_id: int, grid: dict[str, int]) -> dict[str, Any]:
         "type": p.kind,
         "title": p.title,
         "description": p.description,
-        "datasource": DATASOURCE,
+        "datasource": source,
         "gridPos": grid,
         "targets": targets,
         "fieldConfig": {"defaults": {"unit": p.unit}, "overrides": []},

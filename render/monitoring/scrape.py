@@ -1,15 +1,15 @@
-"""Template context of a tenant's monitoring: exporters, scrape targets, alert rules and
-the five Grafana dashboards (base/monitoring-*.yaml.j2 print it).
+"""Template context of a tenant's data-plane monitoring: exporters, scrape targets and the
+alert rules evaluated there (base/monitoring-*.yaml.j2 print it). The dashboards and the
+gateway alerts are the management cluster's (render/monitoring/control_plane.py).
 
-Pure: reads only the tenant's own context (names, queues, images, spec). Dashboards are
-built as dicts and handed to the templates as canonical JSON strings.
+Pure: reads only the tenant's own context (names, queues, images, spec).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from render import backups, cron, layout
+from render import backups, celery_context, cron, layout
 from render.monitoring import alerts, dashboards, data_alerts, grafana, promql
 
 REDIS_EXPORTER_PORT = 9121
@@ -30,8 +30,9 @@ FOLDER_ANNOTATIONS = ("k8s-sidecar-target-directory", "grafana_folder")
 
 
 def beat_heartbeat_key(name: str) -> str:
-    """The Redis key (db 0) beat's heartbeat task sets to the current epoch seconds every 60 s."""
-    return f"{layout.redis_key_prefix(name)}beat:heartbeat"
+    """The Redis key (db 0) beat's heartbeat task sets to the current epoch seconds every
+    BEAT_HEARTBEAT_S (render/celery_context.py beat_schedule)."""
+    return f"{layout.redis_key_prefix(name)}{celery_context.BEAT_KEY}"
 
 
 def exporters(mongodb_dedicated: bool) -> list[str]:
@@ -50,26 +51,23 @@ def targets(ctx: dict[str, Any]) -> dashboards.Targets:
         gateway=promql.gateway_scope(name),
         queue_regex=promql.regex_alternatives(queues),
         batch_queue_regex=promql.regex_alternatives(batch),
+        task_queue_regex=promql.regex_alternatives([*queues, dashboards.UNKNOWN_QUEUE]),
+        batch_task_queue_regex=promql.regex_alternatives([*batch, dashboards.UNKNOWN_QUEUE]),
         beat_key=beat_heartbeat_key(name),
         # KubeRay names worker pods <cluster>-<group>-worker-<suffix> (older releases
         # <cluster>-worker-<group>-<suffix>); both contain "-<group>-".
         batch_pod_regex=".*-batch-workers-.*",
+        mongodb_exporter="mongodb" in exporters(ctx["datastores"]["mongodb_dedicated"]),
     )
 
 
 def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
     name, ns = ctx["name"], ctx["namespace"]
     t = targets(ctx)
-    folder = ns
-    tags = ["dataplane", f"tenant:{name}"]
-    boards = [{"slug": d.slug, "title": d.title, "file": f"{ns}-{d.slug}.json",
-               "json": grafana.dumps(grafana.dashboard_json(d, name, tags))}
-              for d in dashboards.all_dashboards(t)]
     groups = alerts.rule_groups(t, name, int(ctx["spec"]["beat_stale_after_s"]), int(ctx["spec"]["serve_unhealthy_after_s"]))
-    groups.append(data_alerts.rule_group(t.ns, name, backups.datastores(ctx), cron.stale_after_s(ctx["platform"])))
-    for group in groups:
-        for rule in group["rules"]:
-            rule["labels"] = {**rule["labels"], "tenant": name, "namespace": ns}
+    groups.append(data_alerts.rule_group(t.ns, name, backups.datastores(ctx), cron.stale_after_s(ctx["platform"]),
+                                         t.mongodb_exporter))
+    data_alerts.finish(groups, name, ns, ctx["control_plane"]["grafana_url"])
     return {
         "exporters": exporters(ctx["datastores"]["mongodb_dedicated"]),
         "exporter_ports": list(EXPORTER_PORTS),
@@ -90,7 +88,5 @@ def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
         ],
         "mongodb_exporter_args": ["--collect-all", "--compatible-mode", f"--web.listen-address=:{MONGODB_EXPORTER_PORT}"],
         "rule_groups": groups,
-        "dashboards": boards,
-        "dashboard_label": DASHBOARD_LABEL,
-        "folder_annotations": dict.fromkeys(FOLDER_ANNOTATIONS, folder),
+        "ray_head_env": grafana.ray_head_env(name, ctx["tenant"]["cluster"], ctx["control_plane"]["grafana_url"]),
     }

@@ -47,6 +47,11 @@ def tenant_problems(tenant: Document, platform: Document) -> list[Problem]:
     if cloud is None:
         return []  # the schema's enum reports an unknown cloud
     out = []
+    name = data.get("name")
+    if isinstance(name, str) and len(name) > cloud.name_max:
+        out.append(tenant.problem(("name",), f"{name!r} is {len(name)} characters; {data['cloud']} tenants' cloud identity "
+                                  f"names allow at most {cloud.name_max}", f"use a tenant name of at most {cloud.name_max} characters",
+                                  at_value=True))
     account, region = data.get("cloud_account"), data.get("region")
     if isinstance(account, str) and not cloud.account.fullmatch(account):
         out.append(tenant.problem(("cloud_account",), f"{account!r} is not a valid {cloud.account_noun}", cloud.account_hint,

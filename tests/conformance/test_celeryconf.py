@@ -37,7 +37,34 @@ def test_the_config_of_one_tenant_is_wrong_for_another() -> None:
     ({"task_queues": ["acme.default"]}, ("task_queues",), "Celery cannot build the queues"),
     ({"task_send_sent_event": False}, ("task_send_sent_event",), "must be true: producers must publish task-sent"),
     ({"worker_send_task_events": None}, ("worker_send_task_events",), "must be true"),
+    ({"beat_schedule": {}}, ("beat_schedule",), "nothing writes the beat heartbeat key"),
+    ({"beat_schedule": {"hb": {"task": "dataplane_heartbeat.beat_heartbeat", "schedule": 600.0, "args": ["beat:heartbeat"]}}},
+     ("beat_schedule", "hb", "schedule"), "at most 60 seconds"),
+    ({"beat_schedule": {"hb": {"task": "dataplane_heartbeat.beat_heartbeat", "schedule": 60.0, "args": ["beat"]}}},
+     ("beat_schedule", "hb", "args"), "the key the alert reads"),
 ])
 def test_each_rule_is_enforced(changes: dict[str, Any], path: tuple[str, ...], words: str) -> None:
     problems = check_config("acme", broken(**changes))
     assert any(p == path and words in message for p, message in problems), problems
+
+
+def test_the_control_planes_producer_config_is_checked() -> None:
+    """The routing entry the control plane enqueues with carries task_send_sent_event;
+    without it, `validate --deep` refuses the entry."""
+    import json
+
+    from render.conformance.celeryconf import is_routing, producer_problems
+    from render.conformance.manifests import Manifest
+    from render.load import parse_yaml
+    from tests.support import ROOT
+
+    rel = "control-plane/routing/acme/configmap-routing-acme.yaml"
+    text = (ROOT / rel).read_text(encoding="utf-8")
+    m = Manifest(parse_yaml(text, rel))
+    assert is_routing(m) and producer_problems(m) == []
+    ((_key, entry),) = m.obj["data"].items()
+    assert json.loads(entry)["endpoints"]["queues"]["producer"] == {"task_send_sent_event": True}
+    broken = text.replace('"task_send_sent_event": true', '"task_send_sent_event": false')
+    assert broken != text
+    (problem,) = producer_problems(Manifest(parse_yaml(broken, rel)))
+    assert problem.file == rel and "producer.task_send_sent_event must be True" in problem.message

@@ -1,4 +1,5 @@
-"""The whole-system checks of `validate --deep` (reachability, capacity, references):
+"""The whole-system checks of `validate --deep` (reachability, capacity, references, metric
+sources):
 each passes over the examples (test_deep.py runs them over a generated fleet too) and
 catches its broken fixture, alone among the validators."""
 
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from render import capacity as node_model
-from render.conformance import deep, reachability, references
+from render.conformance import deep, metric_sources, reachability, references
 from render.conformance.manifests import Manifest, collect
 from render.load import parse_yaml
 from tests.support import ROOT, crds_dir, need_deep_engines
@@ -31,6 +32,10 @@ CASES = {
         "(g2-standard-8 allocatable 7510m CPU, 26.4Gi memory, 1 GPU)"),
     "references-service-selects-nothing.yaml": (
         "references", "Service/redis: spec.selector", "selects no pod of the rendered workloads"),
+    "metric-sources-gateway-alert-in-data-plane.yaml": (
+        "metric", "PrometheusRule/dataplane-alerts: spec.groups[0].rules[0].expr",
+        "metric dataplane_gateway_requests_total: produced by the API gateway in the management cluster, but "
+        "evaluated in dp-gke-us-central1"),
 }
 
 
@@ -67,7 +72,7 @@ def test_each_broken_fixture_is_caught_by_its_check_only(tmp_path: Path, fixture
 
 def test_the_examples_pass_the_whole_system_checks() -> None:
     outcomes = {o.name.split(" ")[0]: o for o in deep.run(ROOT, crds=crds_dir())}
-    for name in ("reachability", "capacity", "references"):
+    for name in ("reachability", "capacity", "references", "metric"):
         assert not outcomes[name].failed, [p.format() for p in outcomes[name].failures]
     tenants = len([p for p in (ROOT / "tenants").iterdir() if p.is_dir()])
     assert outcomes["reachability"].note == f"{tenants} tenants" and outcomes["reachability"].checked > 30 * tenants
@@ -136,7 +141,7 @@ spec:
         - {alert: B, expr: 'kube_pod_status_ready{namespace="tenant-acme"} == 0'}
         - {alert: C, expr: 'made_up_total{namespace="tenant-acme"} > 0'}
 """
-    outcome = references.check(_manifests(rule))
+    outcome = metric_sources.check(_manifests(rule), {"tenant-acme": {"cluster": "dp-gke-us-central1"}})
     messages = sorted(p.message for p in outcome.failures)
     assert messages == ["metric made_up_total: no exporter exports it",
                         "metric redis_up: its exporter Deployment/redis-exporter is not rendered in tenant-acme"]
