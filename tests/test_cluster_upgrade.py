@@ -100,9 +100,10 @@ def upgraded(cluster: control_plane.Paths, tmp_path_factory: pytest.TempPathFact
     out.previous_objects = before.objects
     out.seconds["previous release, synced healthy"] = time.monotonic() - started
     started = time.monotonic()
-    out.items = upgrade.in_order(upgrade.output_at(ROOT, head))
+    plan = upgrade.in_waves(upgrade.output_at(ROOT, head))
+    out.items = [item for wave in plan for item in wave.items]
     upgrade.namespaces_of(admin, out.items)
-    out.refused = upgrade.sync(deploy, out.items)
+    out.refused = upgrade.sync_waves(deploy, plan)
     out.seconds["current output applied over it"] = time.monotonic() - started
     return out
 

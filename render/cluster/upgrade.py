@@ -11,6 +11,7 @@ and KubeRay never observes its changed spec (docs/validation.md).
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,12 +116,12 @@ def overlay(base: Base, outputs: Mapping[str, Mapping[str, bytes]]) -> tuple[Tre
     return dict(sorted(tree.items())), altered
 
 
-def in_order(tree: Tree, only: set[str] | None = None) -> list[waves.Item]:
+def in_waves(tree: Tree, only: set[str] | None = None) -> list[waves.Wave]:
     """Every object of `tree` (of the files `only`, when given) as ArgoCD syncs it:
     Applications in apply.selected's order, each one's objects by phase, wave, kind and
     name, namespaced as apply.run namespaces them."""
     files = sorted(tree)
-    out: list[waves.Item] = []
+    out: list[waves.Wave] = []
     for app in apply.selected(apply.applications(tree), None):
         namespace = app["spec"]["destination"].get("namespace", "")
         items = [waves.Item(f, copy.deepcopy(d)) for f in waves.app_files(app, files) if only is None or f in only
@@ -128,9 +129,12 @@ def in_order(tree: Tree, only: set[str] | None = None) -> list[waves.Item]:
         for item in items:
             if namespace and "namespace" not in item.obj["metadata"] and item.obj["kind"] not in apply.CLUSTER_KINDS:
                 item.obj["metadata"]["namespace"] = namespace
-        for wave in waves.plan(app["metadata"]["name"], items):
-            out.extend(wave.items)
+        out += waves.plan(app["metadata"]["name"], items)
     return out
+
+
+def in_order(tree: Tree, only: set[str] | None = None) -> list[waves.Item]:
+    return [item for wave in in_waves(tree, only) for item in wave.items]
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,12 @@ class Refusal:
 
     def __str__(self) -> str:
         return f"{self.item.describe()} ({self.item.path}): {self.message}"
+
+
+# ArgoCD's pause between two sync waves (gitops-engine's delayBetweenSyncWaves,
+# ARGOCD_SYNC_WAVE_DELAY, 2 s by default): what the next wave's admission sees was applied
+# at least this long before. It waits for health too, which is not judged here.
+WAVE_DELAY_S = 2.0
 
 
 def sync(deploy: api.Api, items: list[waves.Item], dry_run: bool = False) -> list[Refusal]:
@@ -152,6 +162,16 @@ def sync(deploy: api.Api, items: list[waves.Item], dry_run: bool = False) -> lis
             api.apply(deploy, item.obj, dry_run=dry_run)
         except api.Refused as e:
             out.append(Refusal(item, e.message))
+    return out
+
+
+def sync_waves(deploy: api.Api, plan: list[waves.Wave], delay_s: float = WAVE_DELAY_S) -> list[Refusal]:
+    """`sync` wave after wave, with ArgoCD's pause between waves."""
+    out: list[Refusal] = []
+    for i, wave in enumerate(plan):
+        if i:
+            time.sleep(delay_s)
+        out += sync(deploy, list(wave.items))
     return out
 
 
