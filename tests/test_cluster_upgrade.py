@@ -100,9 +100,10 @@ def upgraded(cluster: control_plane.Paths, tmp_path_factory: pytest.TempPathFact
     out.previous_objects = before.objects
     out.seconds["previous release, synced healthy"] = time.monotonic() - started
     started = time.monotonic()
-    plan = upgrade.in_waves(upgrade.output_at(ROOT, head))
+    tree = upgrade.output_at(ROOT, head)
+    plan = upgrade.in_waves(tree)
     out.items = [item for wave in plan for item in wave.items]
-    upgrade.namespaces_of(admin, out.items)
+    upgrade.namespaces_of(admin, tree)
     out.refused = upgrade.sync_waves(deploy, plan)
     out.seconds["current output applied over it"] = time.monotonic() - started
     return out

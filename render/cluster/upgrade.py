@@ -175,11 +175,12 @@ def sync_waves(deploy: api.Api, plan: list[waves.Wave], delay_s: float = WAVE_DE
     return out
 
 
-def namespaces_of(admin: api.Api, items: list[waves.Item]) -> None:
+def namespaces_of(admin: api.Api, tree: Tree) -> None:
     """The platform Applications' namespaces, made when the management cluster is
     installed (as apply.run makes them), for Applications the base output lacked."""
-    for ns in sorted({str(i.obj["metadata"]["namespace"]) for i in items if i.obj["metadata"].get("namespace")}):
-        if api.get(admin, "v1", "Namespace", ns) is None and not ns.startswith("tenant-"):
+    for app in apply.applications(tree):
+        ns = app["spec"]["destination"].get("namespace", "")
+        if ns and layout.LABEL_TENANT not in app["metadata"].get("labels", {}) and api.get(admin, "v1", "Namespace", ns) is None:
             api.apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, "bootstrap")
 
 
