@@ -93,7 +93,7 @@ def _gcs_objects(ctx: dict[str, Any], rules: list[dict[str, Any]], lock: int) ->
         "apiVersion": "storage.cnrm.cloud.google.com/v1beta1", "kind": "StorageBucket",
         "metadata": {"name": bucket(ctx), "annotations": {**project, "cnrm.cloud.google.com/deletion-policy": "abandon"}},
         # No versioning: GCS refuses it beside a retention policy, which keeps the one version.
-        "spec": {"location": t["region"], "storageClass": "STANDARD", "uniformBucketLevelAccess": True,
+        "spec": {"location": ctx["bucket_region"], "storageClass": "STANDARD", "uniformBucketLevelAccess": True,
                  "publicAccessPrevention": "enforced",
                  "retentionPolicy": {"retentionPeriod": lock * DAY_S, "isLocked": True},
                  "softDeletePolicy": {"retentionDurationSeconds": SOFT_DELETE_DAYS * DAY_S},

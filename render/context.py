@@ -27,6 +27,7 @@ from render import (
 )
 from render.merge import Effective
 from render.monitoring import scrape
+from render.move import target as move_target
 
 SERVE_PORT = 8000
 DASHBOARD_PORT = 8265
@@ -59,7 +60,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     cloud = t["cloud"]
     enabled = [e for e in v["extractors"].values() if e["enabled"]]
     serve = [e for e in enabled if e["runtime"] == "ray_serve"]
-    if offboarding.offboarding(t):  # no replica waits for a worker that never comes
+    if offboarding.offboarding(t) or move_target.stops_compute(t):  # no replica waits for a worker that never comes
         serve = [{**e, "min_replicas": 0} for e in serve]
     celery_ext = [e for e in enabled if e["runtime"] == "celery"]
     groups = _worker_groups(v["cluster"], platform, cloud)
@@ -104,18 +105,23 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
     ctx["migration"] = migration.context(ctx)
     ctx["backups"] = backups.context(ctx, platform)
+    if not move_target.backs_up(t):  # a stale or empty copy must not sit among the real backups
+        ctx["backups"] = {**ctx["backups"], "cronjobs": []}
+    ctx["move"] = move_target.context(ctx)
     ctx["offboarding"] = offboarding.context(ctx, platform)
-    if ctx["offboarding"] is not None:
+    if ctx["offboarding"] is not None or move_target.stops_compute(t):
         offboarding.stop_compute(ctx)
     ctx["monitoring"] = scrape.monitoring_context(ctx)
     ctx["quota"] = contract.quota(ctx, platform)
     ctx["container_max"] = _container_max(ctx)
+    # A bucket never moves: after a region move it stays where it was made (render/move/).
+    ctx["bucket_region"] = t.get("bucket_region", t["region"])
     ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None,
                                             ctx["cluster"])
     if cloud == "aws":
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
-        ctx["bucket_location_constraint"] = t["region"] if t["region"] != S3_DEFAULT_REGION else None
+        ctx["bucket_location_constraint"] = ctx["bucket_region"] if ctx["bucket_region"] != S3_DEFAULT_REGION else None
     else:
         # Workload Identity: only the ServiceAccounts of the components that use the bucket.
         ctx["bucket_workload_members"] = [{"account": a, "member": security.gke_workload_member(t["cloud_account"], ns, a)}

@@ -73,6 +73,8 @@ def headroom(ctx: dict[str, Any]) -> Ceiling:
         extra += pods(b["resources"], len(b["cronjobs"]))
     if b["restore"]:
         extra += pods(b["restore"]["resources"])
+    for job in (ctx.get("move") or {}).get("resources", []):  # a move's copy Jobs (render/move/jobs.py)
+        extra += pods(job)
     return extra + Ceiling(pods=MIGRATION_JOB_PODS)
 
 

@@ -8,8 +8,11 @@ independently (and in parallel, and cached).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import jinja2
+import yaml
 
 from render import build, context, emit, layout, routing, storage_classes, templates
 from render.admission import params, policies
@@ -17,6 +20,9 @@ from render.argocd import tenant_apps
 from render.load import PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.merge import Effective, merge_tenant
 from render.monitoring import control_plane as monitoring_control_plane
+from render.move import apps as move_apps
+from render.move import record as move_record
+from render.move import target as move_target
 from render.problems import ProblemsError
 from render.validate import validate_repo
 
@@ -25,17 +31,43 @@ def effective(files: TenantFiles, shared: PlatformInputs) -> Effective:
     return merge_tenant(shared.platform, shared.extractors, files)
 
 
-def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environment) -> emit.Outputs:
-    """All output scopes of one tenant: rendered/<name>/, argocd/tenants/<name>/ and
-    control-plane/routing/<name>/ and control-plane/monitoring/<name>/."""
+def _placement(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environment,
+               tenant: dict[str, Any]) -> tuple[Effective, dict[str, Any], dict[str, dict[str, Any]]]:
+    """The effective values, template context and objects of one placement of the tenant
+    (its tenant.yaml data as given: a moving tenant renders two, render/move/target.py)."""
+    files = replace(files, tenant=replace(files.tenant, data=tenant))
     eff = effective(files, shared)
     ctx = context.tenant_context(eff, shared.platform.data)
     objects = build.build_tenant(ctx, env, shared.template_names)
-    objects = build.with_object(objects, params.configmap(files, shared), files.name)  # whatever the pin
-    outputs = {layout.rendered_dir(files.name): {path: emit.dump(obj) for path, obj in objects.items()}}
-    outputs.update(tenant_apps.build_tenant(files, eff, objects, shared.platform))
-    outputs.update(routing.build_tenant(eff, shared.platform.data))
-    outputs.update(monitoring_control_plane.build_tenant(ctx))
+    return eff, ctx, build.with_object(objects, params.configmap(files, shared), files.name)  # whatever the pin
+
+
+def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environment) -> emit.Outputs:
+    """All output scopes of one tenant: rendered/<name>/, argocd/tenants/<name>/ and
+    control-plane/routing/<name>/ and control-plane/monitoring/<name>/ (a moving tenant's
+    control-plane entries follow its engine: the target's from cutover on)."""
+    t = files.tenant.data
+    eff, ctx, objects = _placement(files, shared, env, move_target.engine_tenant(t))
+    routed, extra_files, extra_apps = (eff, ctx), {}, []
+    if move_target.active(t):
+        other_eff, other_ctx, other = _placement(files, shared, env, move_target.other_tenant(t))
+        if move_target.same_cluster(t["move"]):
+            objects = move_target.beside(objects, other)
+        else:
+            objects = move_target.kept_on_delete(move_target.trusting_target(objects, other), shared.platform.data)
+            target = move_target.target_objects(other, other_eff.values["tenant"], shared.platform.data)
+            extra_files = {f"{move_apps.move_dir(files.name)}/{f}": emit.dump(o) for f, o in target.items()}
+            extra_apps = move_apps.objects(other_eff.values, target, shared.platform)
+            routed = (other_eff, other_ctx) if move_target.active(t) == "cutover" else routed
+    outputs = {layout.rendered_dir(files.name): {**{path: emit.dump(obj) for path, obj in objects.items()}, **extra_files}}
+    apps = tenant_apps.build_tenant(files, eff, objects, shared.platform)
+    scope = layout.argocd_tenant_dir(files.name)
+    if move_record.state_of(t) == "retire" and not move_target.same_cluster(t["move"]):
+        apps[scope] = {p: emit.dump(move_apps.adopting(yaml.safe_load(b))) for p, b in apps[scope].items()}
+    apps[scope].update({f"{scope}/{layout.object_file(o['kind'], o['metadata']['name'])}": emit.dump(o) for o in extra_apps})
+    outputs.update(apps)
+    outputs.update(routing.build_tenant(routed[0], shared.platform.data))
+    outputs.update(monitoring_control_plane.build_tenant(routed[1]))
     return outputs
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from render import ENGINE_VERSION, celery_context, context, emit, layout, migration, offboarding, tenant_secrets
 from render.merge import Effective
+from render.move import target as move_target
 
 SCHEMA_VERSION = 1
 
@@ -56,7 +57,8 @@ def routing_entry(ctx: dict[str, Any]) -> dict[str, Any]:
         "display_name": t.get("display_name", ctx["name"]),
         "status": "suspended" if t.get("suspended", False) or offboarding.offboarding(t) else "active",
         "routing": route,
-        "writes_paused": migration.writes_paused(t),
+        # A move's copy state is a write freeze too (render/move/): the gateway holds writes.
+        "writes_paused": migration.writes_paused(t) or move_target.active(t) == "copy",
         "migration": {"state": state, "attempt": t["migration"]["attempt"]} if state else None,
         "data_plane": {"namespace": ctx["namespace"], "cluster": t["cluster"], "cloud": t["cloud"], "region": t["region"]},
         "endpoints": endpoints,

@@ -94,7 +94,7 @@ def test_a_placement_move_outside_migration_is_refused(repo: Path, capsys: pytes
     code, err = gate(repo, capsys)
     assert code == 2
     assert f"tenant acme: {key} changes from" in err
-    assert "outside the migration flow" in err and "`dataplane migration acme`" in err
+    assert "outside the migration flow" in err and "`dataplane move prepare acme`" in err
     if key == "database.mode":  # the dedicated MongoDB would go, too
         assert "StatefulSet mongodb holds data and this change removes it" in err
 

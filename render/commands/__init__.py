@@ -15,6 +15,7 @@ from render.commands import (
     generate,
     merge_gate,
     migration,
+    move,
     new_cluster,
     new_tenant,
     offboard,
@@ -36,5 +37,5 @@ from render.commands import (
 
 COMMANDS = [render, validate, explain, new_tenant, new_cluster, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            restore, offboard, merge_gate, verify_pr, generate, repository_audit, authorize, version, completion, crds,
+            restore, offboard, move, merge_gate, verify_pr, generate, repository_audit, authorize, version, completion, crds,
             cluster]

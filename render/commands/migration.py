@@ -10,6 +10,7 @@ from typing import Any
 
 from render import layout, migration, offboarding, output
 from render.load import load_repo, parse_yaml
+from render.move import record as move_record
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
 
@@ -48,10 +49,14 @@ def show(*, root: Path, tenants: list[str], against: str | None = None, fmt: str
 
 def status_data(name: str, tenant: dict[str, Any]) -> dict[str, Any]:
     state = migration.state_of(tenant)
+    move = move_record.of(tenant)
+    moving = move_record.state_of(tenant)
     return {"tenant": name, "routing": migration.routing_of(tenant), "suspended": bool(tenant.get("suspended")),
             "migration": state, "attempt": tenant["migration"]["attempt"] if state else None,
             "writes_paused": bool(state) and migration.writes_paused(tenant),
-            "next": migration.NEXT_STEP[state] if state else None}
+            "next": migration.NEXT_STEP[state] if state else None,
+            "move": {"state": moving, "attempt": move["attempt"], "to": move["to"], "next": _move_next(name, moving)}
+            if move and moving else None}
 
 
 def status_line(name: str, tenant: dict[str, Any]) -> str:
@@ -65,7 +70,17 @@ def status_line(name: str, tenant: dict[str, Any]) -> str:
         line += f", migration {state} (attempt {tenant['migration']['attempt']})"
         line += ", writes paused" if migration.writes_paused(tenant) else ""
         line += f"\n    next: {migration.NEXT_STEP[state]}"
+    move, moving = move_record.of(tenant), move_record.state_of(tenant)
+    if move and moving:
+        to = move["to"]
+        line += (f", move {moving} (attempt {move['attempt']}) to {to['cluster']} ({to['region']}, "
+                 f"{to['database']['mode']})\n    next: {_move_next(name, moving)}")
     return line
+
+
+def _move_next(name: str, state: str) -> str:
+    extra = {"copy": " --verified-by NAME (after the verification Job succeeded)", "cutover": " --approved-by NAME"}
+    return f"{move_record.COMMAND} {move_record.NEXT_COMMAND[state]} {name}{extra.get(state, '')}"
 
 
 def _previous(root: Path, ref: str, name: str) -> dict[str, Any] | None:

@@ -21,11 +21,9 @@ from pathlib import Path
 import yaml
 
 from render import layout, offboarding, tombstones
+from render.commands._lifecycle import iso_date, still_renders
 from render.load import list_tenants, load_repo, read_yaml
-from render.pipeline import render_repo
 from render.problems import Problem, ProblemsError
-from render.rollout.plan import plan_file_problems
-from render.validate import validate_repo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,15 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "remove the tenant and append its tombstone. See docs/operations.md.")
     p.add_argument("tenant", metavar="TENANT")
     p.add_argument("--delete", action="store_true", help="the second, later change: remove the tenant for good")
-    p.add_argument("--on", type=_date, default=None, metavar="YYYY-MM-DD", help="today's date (default: today, UTC)")
+    p.add_argument("--on", type=iso_date, default=None, metavar="YYYY-MM-DD", help="today's date (default: today, UTC)")
     p.set_defaults(run=lambda a: offboard(root=a.repo, tenant=a.tenant, delete=a.delete, on=a.on))
 
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _refuse(file: str, message: str, hint: str) -> ProblemsError:
@@ -94,7 +86,7 @@ def _start(root: Path, tenant: str, rel: str, today: dt.date) -> int:
     original = path.read_text(encoding="utf-8")
     path.write_text(original.rstrip("\n") + "\n" + block, encoding="utf-8")
     try:
-        _renders(root)
+        still_renders(root)
     except BaseException:
         path.write_text(original, encoding="utf-8")  # nothing written when the change would not render
         raise
@@ -103,14 +95,6 @@ def _start(root: Path, tenant: str, rel: str, today: dt.date) -> int:
           f"{offboarding.COPY_JOB} (docs/operations.md). Delete on or after {grace}: dataplane offboard {tenant} --delete")
     return 0
 
-
-def _renders(root: Path) -> None:
-    """The repository with the change still validates and renders (in memory: a pull request
-    carries inputs only; the automation renders the output after the merge)."""
-    problems = validate_repo(load_repo(root)) + plan_file_problems(root)
-    if problems:
-        raise ProblemsError(problems)
-    render_repo(load_repo(root))
 
 
 def _delete(root: Path, tenant: str, data: dict[str, object], approved_by: str, today: dt.date) -> int:
@@ -126,7 +110,7 @@ def _delete(root: Path, tenant: str, data: dict[str, object], approved_by: str, 
         shutil.move(root / layout.tenant_dir(tenant), Path(aside) / tenant)
         path.write_text(header + yaml.safe_dump({"tombstones": entries}, sort_keys=False), encoding="utf-8")
         try:
-            _renders(root)
+            still_renders(root)
         except BaseException:
             shutil.move(Path(aside) / tenant, root / layout.tenant_dir(tenant))
             if original is None:

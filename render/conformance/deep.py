@@ -9,7 +9,7 @@ YAML file of the repository.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from render.conformance.manifests import Manifest, collect
 from render.conformance.report import Outcome
 from render.crds import describe as describe_crds
 from render.load import read_yaml
+from render.move import apps as move_apps
+from render.move import target as move_target
 from render.problems import Problem
 
 
@@ -50,17 +52,49 @@ def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = Non
     k8s = KubernetesSchemas(want.kubernetes)
     upstream = CrdSchemas.from_folder(crds) if crds else None
     buckets = dispatch(manifests, k8s, upstream)
+    sides = placements(manifests, tenant_data)
     return [
         _kubernetes(k8s, buckets["kubernetes"], unreadable, buckets["not-objects"]),
         _crds(k8s, upstream, buckets["crds"], crds, require_crds),
         serve.check(manifests, want.ray),
         celeryconf.check(manifests),
         lint.check(root, tenants),
-        reachability.check(manifests, platform, tenant_data),
-        capacity.check(manifests, platform, clouds),
-        references.check(manifests),
-        metric_sources.check(manifests, tenant_data),
+        _merged([reachability.check(ms, platform, data) for ms, data in sides]),
+        _merged([capacity.check(ms, platform, tenant_clouds(ms, data) if ms is not manifests else clouds)
+                 for ms, data in sides]),
+        _merged([references.check(ms) for ms, _ in sides]),
+        _merged([metric_sources.check(ms, data) for ms, data in placements(manifests, tenant_data, evaluated=True)]),
     ]
+
+
+def placements(manifests: list[Manifest], tenants: dict[str, dict[str, Any]], evaluated: bool = False
+               ) -> list[tuple[list[Manifest], dict[str, dict[str, Any]]]]:
+    """The manifests of each cluster a namespace lives on, with its tenant data: the whole
+    output, and, when a tenant moves to another cluster, its target's (rendered/<name>/move/,
+    render/move/target.py) on its own, as the target cluster holds it. `evaluated`: for the
+    metric sources, the target side also holds the platform's own output (datasources) and,
+    from cutover on, the tenant's control-plane monitoring, which then follows its engine."""
+    moving = {ns: data for ns, data in tenants.items() if move_target.active(data) and not move_target.same_cluster(data["move"])}
+    folders = [move_apps.move_dir(str(data.get("name"))) for data in moving.values()]
+    if evaluated:
+        folders += [layout.monitoring_dir(str(data.get("name"))) for data in moving.values()
+                    if move_target.active(data) == "cutover"]
+    target = [m for m in manifests if any(layout.is_inside(m.file, f) for f in folders)]
+    if not target:
+        return [(manifests, tenants)]
+    rest = [m for m in manifests if not any(layout.is_inside(m.file, f) for f in folders)]
+    if evaluated:
+        target += [m for m in rest if not any(layout.is_inside(m.file, p) for p in layout.TENANT_SCOPE_PARENTS)]
+    return [(rest, tenants), (target, {ns: move_target.target_tenant(data) for ns, data in moving.items()})]
+
+
+def _merged(outcomes: list[Outcome]) -> Outcome:
+    first = outcomes[0]
+    if len(outcomes) == 1:
+        return first
+    notes = "; ".join(o.note for o in outcomes if o.note)
+    return replace(first, checked=sum(o.checked for o in outcomes), failures=[f for o in outcomes for f in o.failures],
+                   note=notes, skipped=first.skipped)
 
 
 def tenant_files(root: Path) -> dict[str, dict[str, Any]]:

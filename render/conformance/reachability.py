@@ -27,6 +27,7 @@ from render import layout
 from render.conformance.manifests import Manifest
 from render.conformance.pods import Pod, namespace_of, pods
 from render.conformance.report import Outcome
+from render.move import target as move_target
 from render.problems import Problem
 
 FLOWS_FILE = Path(__file__).with_name("flows.yaml")
@@ -80,7 +81,11 @@ def check(manifests: list[Manifest], platform: dict[str, Any], tenants: dict[str
         if tenant is None:
             failures.append(nps[0].problem((), f"no tenant.yaml for {ns}: its cluster's addresses are unknown"))
             continue
-        found, n = _tenant(ns, nps, [p for p in all_pods if p.namespace == ns], platform, tenant, flows)
+        # A database.mode switch renders the other side's datastore beside the engine's: the
+        # tenant's flows are the engine side's (render/move/target.py).
+        ns_pods = [p for p in all_pods if p.namespace == ns and move_target.SIDE_ANNOTATION not in
+                   ((p.source.obj.get("metadata") or {}).get("annotations") or {})]
+        found, n = _tenant(ns, nps, ns_pods, platform, tenant, flows)
         failures += found
         checked += n
     return Outcome(NAME, checked, "flows", failures, note=f"{len(policies)} tenants")

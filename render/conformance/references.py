@@ -121,8 +121,11 @@ def _provided(manifests: list[Manifest], ns: str) -> dict[str, dict[str, set[str
                 claim = str(_d(c.get("metadata")).get("name"))
                 out["PVC"][claim] = None
                 # The claims the StatefulSet controller creates: <template>-<set>-<ordinal>
-                # (a restore Job mounts the stopped Redis's data-redis-0).
-                for ordinal in range(int(spec.get("replicas", 1) or 0)):
+                # (a restore Job mounts the stopped Redis's data-redis-0). Scaled to zero with
+                # whenScaled: Retain, the set keeps the claim of ordinal 0 it made when it ran
+                # (a move's copy state stops the target's Redis so its restore can load it).
+                kept = _d(spec.get("persistentVolumeClaimRetentionPolicy")).get("whenScaled") == "Retain"
+                for ordinal in range(max(int(spec.get("replicas", 1) or 0), 1 if kept else 0)):
                     out["PVC"][f"{claim}-{m.name}-{ordinal}"] = None
     out["ServiceAccount"].update(dict.fromkeys(BUILTIN_SERVICE_ACCOUNTS))
     return out

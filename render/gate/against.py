@@ -8,6 +8,7 @@ the migration transitions.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ import yaml
 from render import emit, git, layout, migration, tombstones
 from render.gate import immutable, placement
 from render.load import Repo, parse_bytes
+from render.move import apps as move_apps
+from render.move import record as move_record
+from render.move import target as move_target
 from render.pipeline import render_repo
 from render.problems import Problem
 
@@ -46,17 +50,47 @@ def check(root: Path, repo: Repo, ref: str, rendered: emit.Outputs | None = None
     base_files = tree.walk(*COMPARED) if base_files is None else base_files
     head_files = {p: b for files in (rendered or render_repo(repo)).values() for p, b in files.items()}
     base, head = objects(base_files), objects(head_files)
+    befores = {name: _tenant_at(tree, name) for name in repo.tenants}
+    for name, files in repo.tenants.items():
+        base = handed_over(base, name, befores[name], files.tenant.data, move_target.cloud_kinds(repo.current.platform.data))
     gone = set(tree.folders(layout.TENANTS_DIR)) - set(repo.tenants)
     buried = tombstones.names(tombstones.load(root))
     removable = frozenset(layout.rendered_dir(n) for n in gone & buried)
     docs = {name: files.tenant for name, files in repo.tenants.items()}
     problems = tombstones.problems(root, docs, repo.current.platform)
     problems += [_at_line(p, head_files.get(p.file) or base_files[p.file]) for p in immutable.compare(base, head, removable)]
+    today = dt.datetime.now(dt.UTC).date()
     for name, files in sorted(repo.tenants.items()):
-        before = _tenant_at(tree, name)
-        problems += placement.moves(name, before, files.tenant)
+        before = befores[name]
+        problems += placement.moves(name, before, files.tenant, today)
         problems += migration.check_transition(before, files.tenant)
     return problems
+
+
+def handed_over(base: immutable.Objects, name: str, before: dict[str, Any] | None,
+                after: dict[str, Any], cloud: set[str]) -> immutable.Objects:
+    """The base objects a move's retire (or abandon) compares with. Abandoned: all but the
+    target's, which held no data yet. Retired, a cluster move: the target's (from
+    rendered/<name>/move/, now the tenant's own folder on the target cluster) and the cloud
+    objects, which name the same cloud resources from either cluster; the old placement's
+    cluster objects are no longer rendered (the old cluster keeps them, volumes retained).
+    A database.mode switch: all but the old side's objects kept beside the engine's (their
+    claims stay: whenDeleted Retain)."""
+    move = move_record.of(before)
+    step = (move_record.state_of(before), move_record.state_of(after))
+    if not move or step not in (("cutover", "retire"), ("prepare", None)):
+        return base
+    main, folder = layout.rendered_dir(name), move_apps.move_dir(name)
+    if step == ("prepare", None):  # abandoned before any copy: the target held no data yet
+        return {p: o for p, o in base.items() if not layout.is_inside(p, folder) and move_target.SIDE_ANNOTATION not in
+                ((o.get("metadata") or {}).get("annotations") or {})}
+    if move_target.same_cluster(move):
+        return {p: o for p, o in base.items() if not (layout.is_inside(p, main) and move_target.SIDE_ANNOTATION in
+                                                     ((o.get("metadata") or {}).get("annotations") or {}))}
+    out = {p: o for p, o in base.items() if not layout.is_inside(p, main)}
+    out.update({p: o for p, o in base.items() if p.rsplit("/", 1)[0] == main and "/".join(immutable.group_kind(o)) in cloud})
+    out.update({f"{main}/{p.rsplit('/', 1)[-1]}": o for p, o in base.items() if layout.is_inside(p, folder)})
+    return out
 
 
 def _at_line(problem: Problem, raw: bytes) -> Problem:

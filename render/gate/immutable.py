@@ -18,7 +18,8 @@ EXPANSION_HINT = ("to grow a volume, raise datastores.<datastore>.storage in reg
                   "claim_template_storage: the engine renders the claim itself at the new size (volume expansion, "
                   "docs/operations.md); any other change to a volume is a migration (docs/migration.md)")
 REMOVAL_HINT = ("a tenant's data leaves only through `dataplane offboard TENANT` (docs/operations.md) or the "
-                "migration flow (`dataplane migration`, docs/migration.md); keep the object and its name")
+                "migration flow (`dataplane migration`, docs/migration.md; `dataplane move` for a cluster, region or "
+                "database mode, docs/operations.md#moving-a-tenant); keep the object and its name")
 
 
 def group_kind(obj: dict[str, Any]) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from render import migration
 from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
+from render.move import record as move_record
 from render.problems import Problem
 from render.validate import (
     cloud_rules,
@@ -91,6 +92,7 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
         problems += cloud_rules.tenant_problems(files.tenant, repo.current.platform) + cloud_rules.endpoint_problems(files.tenant)
         problems += data_rules.lifecycle_problems(files.tenant, repo.current.platform.data)
         problems += file_rules.check_restore(files.tenant)
+        problems += move_record.check(files.tenant, repo.current.platform.data.get("clusters") or {})
     problems += file_rules.check_secret_store(files.tenant, repo.current.platform)
     # Rules on the merged values need well-shaped files and readable sizes; other mistakes
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.

@@ -2,11 +2,14 @@
 
     python -m tests.tools.bucket_cli gcloud storage cp [--quiet] SRC DST
     python -m tests.tools.bucket_cli aws s3 cp [--only-show-errors] SRC DST
+    python -m tests.tools.bucket_cli gcloud storage ls FOLDER_URL
+    python -m tests.tools.bucket_cli aws s3 ls FOLDER_URL
 
 `gs://BUCKET/KEY` and `s3://BUCKET/KEY` are $STANDIN_BUCKETS/BUCKET/KEY. It allows what the
 pod's identity is granted ($STANDIN_GRANT): `create` (the backup identity: write a new
 object; an existing one is neither read nor replaced) or `read` (the restore identity:
-read only), and refuses the rest with exit 1, as the cloud answers 403. Only the cloud is
+read and list only), and refuses the rest with exit 1, as the cloud answers 403. `ls` prints
+a folder's objects as each CLI does: gcloud one URL a line, aws `date time size name`. Only the cloud is
 stood in for: the scripts that call it are the rendered ones.
 """
 
@@ -27,8 +30,26 @@ def _local(url: str) -> Path | None:
     return None
 
 
+def _list(cli: str, url: str) -> int:
+    """The objects directly in folder `url`, as the CLI prints them (it fails on none)."""
+    folder = _local(url)
+    if os.environ.get("STANDIN_GRANT") != "read":
+        print(f"403: {os.environ.get('STANDIN_GRANT') or 'no'} grant may not list {url}", file=sys.stderr)
+        return 1
+    names = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder is not None and folder.is_dir() else []
+    if not names:
+        print(f"ERROR: One or more URLs matched no objects: {url}", file=sys.stderr)
+        return 1
+    for name in names:
+        size = (folder / name).stat().st_size if folder is not None else 0
+        print(url + name if cli == "gcloud" else f"2026-01-01 00:00:00 {size:>10} {name}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     words = [w for w in argv if not w.startswith("--")]
+    if words[:3] in (["gcloud", "storage", "ls"], ["aws", "s3", "ls"]) and len(words) == 4:
+        return _list(words[0], words[3])
     if words[:3] not in (["gcloud", "storage", "cp"], ["aws", "s3", "cp"]) or len(words) != 5:
         print(f"stand-in: unsupported command {argv}", file=sys.stderr)
         return 2
