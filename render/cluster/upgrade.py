@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from render import git, layout
-from render.cluster import api, apply, waves
+from render.cluster import api, apply, bootstrap, waves
 
 Tree = dict[str, list[dict[str, Any]]]  # repo-relative output file -> its YAML documents
 
@@ -175,12 +175,15 @@ def sync_waves(deploy: api.Api, plan: list[waves.Wave], delay_s: float = WAVE_DE
     return out
 
 
-def namespaces_of(admin: api.Api, tree: Tree) -> None:
-    """The platform Applications' namespaces, made when the management cluster is
-    installed (as apply.run makes them), for Applications the base output lacked."""
-    for app in apply.applications(tree):
-        ns = app["spec"]["destination"].get("namespace", "")
-        if ns and layout.LABEL_TENANT not in app["metadata"].get("labels", {}) and api.get(admin, "v1", "Namespace", ns) is None:
+def namespaces_of(admin: api.Api, tree: Tree, platform: dict[str, Any] | None = None) -> None:
+    """The namespaces the management cluster's install makes (as apply.run and bootstrap
+    make them): the platform Applications' own, and with `platform` (registry/platform.yaml
+    as a change leaves it) those the install provides, for the ones the base lacked."""
+    names = [str(app["spec"]["destination"]["namespace"]) for app in apply.applications(tree)
+             if app["spec"]["destination"].get("namespace") and layout.LABEL_TENANT not in app["metadata"].get("labels", {})]
+    names += bootstrap.installed_namespaces(platform) if platform is not None else []
+    for ns in sorted(set(names)):
+        if api.get(admin, "v1", "Namespace", ns) is None:
             api.apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, "bootstrap")
 
 
