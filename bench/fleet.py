@@ -120,11 +120,16 @@ def overrides(rng: random.Random, extractors: dict[str, Any]) -> dict[str, Any]:
     disabled |= set(rng.sample(ids, rng.randrange(0, 4)))
     if disabled:
         # Name a disabled extractor by its bare name half the time (every version).
-        out["disabled"] = sorted({extractors[e]["name"] if rng.random() < 0.5 else e for e in disabled})
+        # (in sorted order: a set's order changes with the interpreter's hash seed, and so would the fleet)
+        out["disabled"] = sorted({extractors[e]["name"] if rng.random() < 0.5 else e for e in sorted(disabled)})
     blocked = set(out.get("disabled", []))
     candidates = [e for e in ids if e not in disabled and extractors[e]["name"] not in blocked]
     tuned = {}
+    names: set[str] = set()  # one override per extractor name: a bare name covers every version of it
     for ext in rng.sample(candidates, min(len(candidates), rng.randrange(0, 5))):
+        if extractors[ext]["name"] in names:
+            continue
+        names.add(extractors[ext]["name"])
         tuned[extractors[ext]["name"] if rng.random() < 0.3 else ext] = extractor_override(rng, extractors[ext])
     if tuned:
         out["overrides"] = dict(sorted(tuned.items()))

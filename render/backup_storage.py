@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from render import security
+from render import layout, security
 
 SUFFIX = "-backups"
 DAY_S = 86400
@@ -152,13 +152,15 @@ def _s3_objects(ctx: dict[str, Any], rules: list[dict[str, Any]], lock: int) -> 
         "lifecycle": {"rules": rules},
     })
     out: list[dict[str, Any]] = [{"apiVersion": "s3.services.k8s.aws/v1alpha1", "kind": "Bucket",
-                                  "metadata": {"name": bucket(ctx), "annotations": {"services.k8s.aws/deletion-policy": "retain"}},
+                                  "metadata": {"name": bucket(ctx), "annotations": {"services.k8s.aws/deletion-policy": "retain",
+                                                                                    **layout.ACK_ADOPTION}},
                                   "spec": spec}]
     for role in ROLES:
         buckets = [bucket(ctx)] + ([ctx["names"]["bucket"]] if role == "restore" else [])
         trust = security.irsa_trust_policy(t["cloud_account"], str(ctx["cluster"].get("oidc_issuer", "")), ctx["namespace"],
                                            [security.SERVICE_ACCOUNTS[role]])
-        out.append({"apiVersion": "iam.services.k8s.aws/v1alpha1", "kind": "Role", "metadata": {"name": _aws_role(name, role)},
+        out.append({"apiVersion": "iam.services.k8s.aws/v1alpha1", "kind": "Role",
+                    "metadata": {"name": _aws_role(name, role), "annotations": dict(layout.ACK_ADOPTION)},
                     "spec": {"name": _aws_role(name, role),
                              "description": f"{role.capitalize()}s of {name}: "
                                             + ("create-only on its backup bucket" if role == "backup"

@@ -77,15 +77,26 @@ def _engine_digest(version: str) -> str:
     """Every file of the engine package (code, schemas, Lua, anything added later), by
     its path inside the package: no engine change can be masked by a stale cache."""
     h = hashlib.sha256(f"engine {version}\n".encode())
-    for name, data in sorted(_package_files(resources.files("render"), "")):
+    for name, data in engine_files():
         _add(h, name, data)
     return h.hexdigest()
+
+
+@cache
+def engine_files() -> tuple[tuple[str, bytes], ...]:
+    """Every file of the running engine package, by its path inside it, sorted."""
+    return tuple(sorted(_package_files(resources.files("render"), "")))
+
+
+def is_engine_file(rel: str) -> bool:
+    """False for what Python writes beside the code (compiled bytecode), which is no part of the engine."""
+    return "__pycache__" not in rel.split("/") and not rel.endswith(".pyc")
 
 
 def _package_files(folder: Any, prefix: str) -> list[tuple[str, bytes]]:
     out = []
     for entry in folder.iterdir():
-        if entry.name == "__pycache__" or entry.name.endswith(".pyc"):
+        if not is_engine_file(entry.name):
             continue
         if entry.is_dir():
             out += _package_files(entry, f"{prefix}{entry.name}/")

@@ -22,6 +22,9 @@ class Cloud:
     default_account: str | None = None  # new-tenant's default cloud_account; None: the flag is required
     # Facts `dataplane new-cluster` needs beyond the ones every cloud has, with their example.
     cluster_facts: tuple[tuple[str, str], ...] = ()
+    # The account quotas each tenant uses (registry/platform.yaml cloud_accounts, render/quotas.py),
+    # with where the cloud states them.
+    quotas: tuple[tuple[str, str], ...] = ()
     # The longest tenant name whose cloud identities still fit the cloud's name limits.
     name_max: int = 40
 
@@ -41,6 +44,12 @@ CLOUDS: dict[str, Cloud] = {
         region_example="us-central1",
         cluster_prefix="dp-gke",
         default_account="dp-tenants",
+        quotas=(
+            # "All members (including Google groups) in all bindings within a policy: 1,500" (a limit).
+            ("iam_policy_members", "cloud.google.com/iam/quotas, Limits: policies and bindings"),
+            # "Number of service accounts: 100" per project by default (a quota: raise it by request).
+            ("service_accounts", "cloud.google.com/iam/quotas, Quotas: service accounts"),
+        ),
         # Service account ids are 6 to 30 characters (cloud.google.com/iam/docs/service-accounts-create);
         # the tenant's are dp-, dps-, dpb- and dpr-<name>: 4 + 26.
         name_max=26,
@@ -53,6 +62,12 @@ CLOUDS: dict[str, Cloud] = {
         region_example="us-east-1",
         cluster_prefix="dp-eks",
         cluster_facts=(("oidc_issuer", "https://oidc.eks.REGION.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"),),
+        quotas=(
+            # "Roles in an AWS account: 1,000" by default, adjustable (IAM and AWS STS quotas).
+            ("iam_roles", "docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"),
+            # "up to 10,000 general purpose buckets per AWS account" by default (S3 bucket quotas).
+            ("s3_buckets", "docs.aws.amazon.com/AmazonS3/latest/userguide/BucketRestrictions.html"),
+        ),
     ),
 }
 

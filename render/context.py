@@ -119,6 +119,7 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None,
                                             ctx["cluster"])
     if cloud == "aws":
+        ctx["ack_adoption"] = layout.ACK_ADOPTION
         ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, ctx["security"]["bucket_users"])
         ctx["bucket_policy"] = _bucket_policy(names["bucket"])
         ctx["bucket_location_constraint"] = ctx["bucket_region"] if ctx["bucket_region"] != S3_DEFAULT_REGION else None

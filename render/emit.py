@@ -307,24 +307,24 @@ def foreign(root: Path, scopes: list[str]) -> list[str]:
     folders, dot-names, symlinks), each by its top-most path: the generated trees are
     closed, so a full render removes these and `--check` names them."""
     keep = set(scopes)
-    parents = {parent.as_posix() for s in keep for parent in PurePosixPath(s).parents if parent.as_posix() != "."}
+    parents = {s[:at] for s in keep for at in range(len(s)) if s[at] == "/"}  # every folder above a scope
     out: list[str] = []
 
-    def visit(rel: str) -> None:
-        path = root / rel
-        real_dir = path.is_dir() and not path.is_symlink()
+    def visit(rel: str, real_dir: bool) -> None:
         if real_dir and rel in keep:
             return
         if real_dir and rel in parents:
-            with os.scandir(path) as entries:
-                for name in sorted(e.name for e in entries):
-                    visit(f"{rel}/{name}")
+            with os.scandir(os.path.join(root, rel)) as entries:
+                found = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in entries)  # a link is not a folder
+            for name, folder in found:
+                visit(f"{rel}/{name}", folder)
             return
         out.append(rel)
 
     for top in layout.OUTPUT_DIRS:
-        if os.path.lexists(root / top):
-            visit(top)
+        path = root / top
+        if os.path.lexists(path):
+            visit(top, path.is_dir() and not path.is_symlink())
     return out
 
 

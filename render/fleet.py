@@ -24,8 +24,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from render import cache, emit, layout, ownership, parallel, templates
-from render.load import PlatformInputs, Repo, TenantFiles, list_tenants, load_repo, load_tenants, read_tenant_bytes
+from render import base_diff, cache, emit, layout, ownership, parallel, templates
+from render.load import (
+    Document,
+    PlatformInputs,
+    Repo,
+    TenantFiles,
+    list_tenants,
+    load_repo,
+    load_tenants,
+    read_peers,
+    read_tenant_bytes,
+)
 from render.pipeline import FLEET_BUILDERS
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
@@ -63,6 +73,7 @@ class FleetRender:
     rendered: list[str] = field(default_factory=list)  # tenants rendered now
     reused: list[str] = field(default_factory=list)  # tenants whose bytes came from the store
     index: cache.Index | None = None
+    proven: int = 0  # tenants proven unchanged from a base revision by git (render_against)
 
     def emit(self, outputs: emit.Outputs) -> None:
         for scope, files in outputs.items():
@@ -116,12 +127,13 @@ def render_fleet(root: Path, only: list[str] | None = None, *, use_cache: bool =
 
 
 def _render_missing(base: Repo, root: Path, todo: list[str], names: list[str], result: FleetRender,
-                    store: cache.Store | None, progress: Callable[[int, int, str], None] | None) -> None:
+                    store: cache.Store | None, progress: Callable[[int, int, str], None] | None,
+                    peers: dict[str, Document] | None = None) -> None:
     """Load, validate and render the tenants in `todo`. Validation sees every other tenant's
     tenant.yaml too (load_tenants' peers), so fleet-wide rules hold on partial renders."""
     if not todo:
         return
-    repo = load_tenants(base, root, todo)
+    repo = load_tenants(base, root, todo, peers)
     problems = validate_repo(repo)
     if problems:
         raise ProblemsError(problems)
@@ -196,6 +208,23 @@ def _platform_outputs(base: Repo, root: Path, result: FleetRender, index: cache.
         result.emit(outputs)
 
 
+def render_against(root: Path, pending: base_diff.Pending, *, writer: emit.Writer,
+                   progress: Callable[[int, int, str], None] | None = None) -> tuple[FleetRender, base_diff.Plan]:
+    """Render what differs from the base revision (no cache is read or written); every
+    other tenant's folders are proven equal to the base's by git. Peers are read while git
+    compares."""
+    base = load_repo(root, [])
+    names = list_tenants(root)
+    peers = read_peers(root) if pending.engine is None else None
+    plan = pending.finish(root, names)
+    todo = plan.to_render(names)
+    result = FleetRender(names, writer=writer)
+    result.proven = len(names) - len(todo)
+    _render_missing(base, root, todo, names, result, None, progress, peers)
+    _platform_outputs(base, root, result, None, cache.shared_digest(base.current))
+    return result, plan
+
+
 def engine_key(digest: str) -> str:
     return hashlib.sha256(f"{cache.engine_digest()}\0{digest}".encode()).hexdigest()
 
@@ -207,24 +236,34 @@ class OnDisk:
     report: emit.Report
     render: FleetRender
     recovered: list[str]  # what recovery repaired or removed before rendering
+    plan: base_diff.Plan | None = None  # against a base revision: what it found
 
 
 def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool = False, use_cache: bool = True,
-                   progress: Callable[[int, int, str], None] | None = None) -> OnDisk:
+                   progress: Callable[[int, int, str], None] | None = None, base: str | None = None) -> OnDisk:
     """The one way output reaches disk: render `tenants` (default: all) and write, or with
     `check` compare. A full render also closes the generated trees: every file or folder
     under rendered/, argocd/ and control-plane/ that no current scope accounts for (a
     removed tenant, a hand-added file, a dot-folder) is removed, or listed as extra.
+    `base`: a revision whose committed output is current; only what differs from it is
+    rendered, with no cache (render/base_diff.py), and the outcome is a full render's.
     Raises ProblemsError, writing nothing, when any input is invalid."""
     emit.refuse_linked_folders(root)  # before anything is read or written through one
+    if base is not None and tenants:
+        raise ValueError("a render against a base revision covers every tenant")
     recovered = emit.recover(root) if not check else []
     names = list_tenants(root) if not tenants else list(tenants)
+    pending = base_diff.start(root, base) if base is not None else None
+    plan = None
     stale = [] if tenants else emit.foreign(root, layout.fleet_scopes(names))  # before staging folders appear
     # CODEOWNERS lists every tenant: kept current by partial renders too (a new tenant's, say).
     owners = ownership.codeowners(ownership.load_ownership(root), list_tenants(root)).encode()
     writer = emit.Writer(root, check=check)
     try:
-        result = render_fleet(root, tenants or None, use_cache=use_cache, writer=writer, progress=progress)
+        if pending is not None:
+            result, plan = render_against(root, pending, writer=writer, progress=progress)
+        else:
+            result = render_fleet(root, tenants or None, use_cache=use_cache, writer=writer, progress=progress)
     except BaseException:
         writer.abort()
         raise
@@ -233,7 +272,7 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
     report.unchanged += sum(result.fresh.values())
     unsettled = set(report.scopes_changed) if check else set()
     remember(root, result, [s for s in result.scopes if s not in unsettled], [] if check else stale)
-    return OnDisk(report, result, recovered)
+    return OnDisk(report, result, recovered, plan)
 
 
 def remember(root: Path, result: FleetRender, settled: list[str], pruned: list[str]) -> None:

@@ -33,11 +33,31 @@ class GitError(UserError):
     message says which)."""
 
 
-def _run(root: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
-    """Run git in `root`; pathspecs are literal (no globs, no magic) and it never prompts."""
-    full_env = {**os.environ, "GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0", **(env or {})}
+def _env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """Pathspecs are literal (no globs, no magic) and git never prompts."""
+    return {**os.environ, "GIT_LITERAL_PATHSPECS": "1", "GIT_TERMINAL_PROMPT": "0", **(env or {})}
+
+
+def start(root: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Run git in `root` in the background, as `run` does; `wait` returns what it printed."""
     try:
-        done = subprocess.run(["git", "-C", str(root), *args], input=data, capture_output=True, env=full_env,
+        return subprocess.Popen(["git", "-C", str(root), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=_env())
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+
+
+def wait(proc: subprocess.Popen[bytes]) -> str:
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise GitError(f"git: {(err or out).decode('utf-8', 'replace').strip()}")
+    return out.decode("utf-8", "replace")
+
+
+def _run(root: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> bytes:
+    """Run git in `root` (see `_env`)."""
+    try:
+        done = subprocess.run(["git", "-C", str(root), *args], input=data, capture_output=True, env=_env(env),
                               check=False)
     except FileNotFoundError:
         raise GitError("git is not installed") from None

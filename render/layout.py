@@ -24,6 +24,10 @@ TENANT_FILES = (TENANT_FILE, OVERRIDES_FILE, RELEASE_FILE)
 TEMPLATE_SUFFIX = ".yaml.j2"
 PLATFORM_INPUT_DIRS = (BASE_DIR, REGISTRY_DIR)  # what a platform release is made of
 INPUT_DIRS = (*PLATFORM_INPUT_DIRS, TENANTS_DIR)  # everything a render reads
+# The engine: its package, and the files that choose its dependencies (a render with other
+# libraries may write other bytes). `render --base` renders everything when one differs.
+ENGINE_DIR = "render"
+ENGINE_FILES = (ENGINE_DIR, "pyproject.toml", "constraints.txt", ".github/requirements")
 
 # Output folders: written by the renderer only.
 RENDERED_DIR = "rendered"
@@ -58,6 +62,24 @@ PART_OF = "dataplane"
 MANAGED_BY = "dataplane"
 ANNOTATION_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 ANNOTATION_ENGINE = "dataplane.io/engine-version"
+# A partial object: applied server-side onto one that exists (ArgoCD's own controller and
+# repo-server, render/argocd/install.py); validate --deep checks it with no field required.
+ANNOTATION_PARTIAL, PARTIAL_SERVER_SIDE = "dataplane.io/partial", "server-side-apply"
+
+
+# ACK's adoption annotation on every retained AWS resource (services.k8s.aws/adoption-policy,
+# aws-controllers-k8s/runtime apis/core/v1alpha1/annotations.go; values "adopt" and
+# "adopt-or-create", pkg/runtime/util.go). adopt-or-create: read the AWS resource the spec
+# names; adopt it when it exists (a retained bucket or role after a lost cluster), create it
+# when it does not (a new tenant). Needs the ResourceAdoption feature gate, Beta and on by
+# default (pkg/featuregate/features.go).
+ACK_ADOPTION = {"services.k8s.aws/adoption-policy": "adopt-or-create"}
+
+
+def is_partial(obj: object) -> bool:
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    return isinstance(annotations, dict) and annotations.get(ANNOTATION_PARTIAL) == PARTIAL_SERVER_SIDE
 # On the Ray pod templates: bumped by each config deploy so KubeRay starts a new RayCluster.
 ANNOTATION_CONFIG_DEPLOY = "dataplane.io/config-deploy"
 

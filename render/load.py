@@ -147,9 +147,10 @@ def read_tenant_bytes(root: Path, name: str) -> dict[str, bytes] | None:
     return out
 
 
-def load_tenants(base: Repo, root: Path, names: list[str]) -> Repo:
+def load_tenants(base: Repo, root: Path, names: list[str], peers: dict[str, Document] | None = None) -> Repo:
     """`base` (its registry and templates already loaded) with the named tenants' files,
-    their pinned platform revisions, and every other tenant's tenant.yaml as peers.
+    their pinned platform revisions, and every other tenant's tenant.yaml as peers (from
+    `peers`, read beforehand by `read_peers`, when given).
 
     Collects the problems of every file before raising, like load_repo."""
     problems: list[Problem] = []
@@ -157,7 +158,13 @@ def load_tenants(base: Repo, root: Path, names: list[str]) -> Repo:
     revisions = load_pinned(root, tenants, problems)
     if problems:
         raise ProblemsError(problems)
-    return Repo(base.current, tenants, revisions, _peers(root, names))
+    others = _peers(root, names) if peers is None else {n: d for n, d in peers.items() if n not in tenants}
+    return Repo(base.current, tenants, revisions, others)
+
+
+def read_peers(root: Path) -> dict[str, Document]:
+    """Every tenant's tenant.yaml (the unreadable ones left out): what fleet-wide rules read."""
+    return _peers(root, [])
 
 
 def _read_collecting(root: Path, rel: str, problems: list[Problem]) -> Document:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from render import ENGINE_VERSION, emit, layout
-from render.argocd.platform_apps import ARGOCD_API, Settings, app_labels, settings
+from render.argocd.platform_apps import ARGOCD_API, ROOT_RETRY, Settings, app_labels, generate_paths, settings
 from render.load import Repo
 
 RECLAIM_POLICY = "Retain"
@@ -59,9 +59,10 @@ def applications(s: Settings, platform: dict[str, Any]) -> list[dict[str, Any]]:
     cluster, each syncing the class of the cluster's cloud."""
     by_cloud = classes(platform)
     clusters = sorted(platform.get("clusters", {}).items())
-    def meta(name: str, wave: str) -> dict[str, Any]:
+    def meta(name: str, wave: str, paths: dict[str, str] | None = None) -> dict[str, Any]:
+        annotations = {layout.ANNOTATION_SYNC_WAVE: wave, layout.ANNOTATION_ENGINE: ENGINE_VERSION, **(paths or {})}
         return {"name": name, "namespace": s.namespace, "labels": app_labels("platform", {}),
-                "annotations": {layout.ANNOTATION_SYNC_WAVE: wave, layout.ANNOTATION_ENGINE: ENGINE_VERSION}}
+                "annotations": dict(sorted(annotations.items()))}
 
     project = {"apiVersion": ARGOCD_API, "kind": "AppProject", "metadata": meta(PROJECT, "-1"),
                "spec": {"description": "Platform-owned: the storage classes of the tenants' volumes (Retain, expandable); "
@@ -69,14 +70,17 @@ def applications(s: Settings, platform: dict[str, Any]) -> list[dict[str, Any]]:
                         "sourceRepos": [s.repo_url],
                         "destinations": [{"name": name, "namespace": s.namespace} for name, _ in clusters],
                         "clusterResourceWhitelist": [{"group": "storage.k8s.io", "kind": "StorageClass"}]}}
-    apps = [{"apiVersion": ARGOCD_API, "kind": "Application", "metadata": meta(APP_PREFIX + name, "0"),
+    # Each app's output is its one class file (manifest-generate-paths: that file only).
+    apps = [{"apiVersion": ARGOCD_API, "kind": "Application",
+             "metadata": meta(APP_PREFIX + name, "0",
+                              generate_paths(f"{layout.STORAGE_DIR}/{class_file(by_cloud[c['cloud']])}")),
              "spec": {"project": PROJECT,
                       "source": {"repoURL": s.repo_url, "targetRevision": s.revision, "path": layout.STORAGE_DIR,
                                  "directory": {"recurse": False, "include": class_file(by_cloud[c["cloud"]])}},
                       "destination": {"name": name, "namespace": s.namespace},
                       # Never prune or delete a class: volumes name it for as long as they exist.
                       "syncPolicy": {"automated": {"prune": False, "selfHeal": True},
-                                     "syncOptions": ["CreateNamespace=false"]},
+                                     "syncOptions": ["CreateNamespace=false"], "retry": ROOT_RETRY},
                       "revisionHistoryLimit": 10}}
             for name, c in clusters]
     return [project, *apps]

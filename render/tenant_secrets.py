@@ -197,7 +197,20 @@ def gcp_condition(project_number: str, prefix: str, title: str) -> dict[str, str
 
 
 def _gcp(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> dict[str, Any]:
-    number = str(platform["secret_stores"]["gcp_project_numbers"].get(t["cloud_account"], ""))
+    number = _project_number(t, platform)
+    return {"account_id": gcp_account_id(t["name"]), "project_number": number,
+            "workload_member": security.gke_workload_member(t["cloud_account"], layout.namespace(t["name"]), SERVICE_ACCOUNT),
+            "grants": gcp_project_grants(t, platform, migrating)}
+
+
+def _project_number(t: dict[str, Any], platform: dict[str, Any]) -> str:
+    return str(platform["secret_stores"]["gcp_project_numbers"].get(t["cloud_account"], ""))
+
+
+def gcp_project_grants(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> list[dict[str, Any]]:
+    """The secret store identity's conditional grants on the tenant's project: each one a
+    member of the project's IAM policy (render/quotas.py counts them)."""
+    number = _project_number(t, platform)
     own = gcp_condition(number, tenant_prefix("gcp", t["name"]), "tenant-own-secrets")
     grants = [{"name": f"secrets-{role.split('.')[-1].lower()}", "role": role, "condition": own} for role in
               ("roles/secretmanager.secretAccessor", "roles/secretmanager.secretVersionAdder", "roles/secretmanager.viewer")]
@@ -211,9 +224,7 @@ def _gcp(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> dict[s
         prefix = organization_prefix("gcp", platform["shared_platform"]["secret_prefix"], t["organization_id"])
         grants.append({"name": "secrets-migration-source", "role": "roles/secretmanager.secretAccessor",
                        "condition": gcp_condition(number, prefix, "migration-source")})
-    return {"account_id": gcp_account_id(t["name"]), "project_number": number,
-            "workload_member": security.gke_workload_member(t["cloud_account"], layout.namespace(t["name"]), SERVICE_ACCOUNT),
-            "grants": grants}
+    return grants
 
 
 def aws_policy(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> str:

@@ -1,4 +1,5 @@
-"""A stand-in for the ArgoCD REST API on 127.0.0.1: GET /api/v1/applications/<name>.
+"""A stand-in for the ArgoCD REST API on 127.0.0.1: GET /api/v1/applications/<name> and
+DELETE /api/v1/applications/<name>/operation (TerminateOperation).
 
 Answers as ArgoCD does (status.health, status.sync with the revision it compared), asks for
 the bearer token, and records every request, so tests can say what the gate read. It also
@@ -23,7 +24,8 @@ class FakeArgoCD:
     """Every Application is Healthy and Synced at `revision` unless told otherwise."""
 
     revision: str = ""
-    apps: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> health/sync/revision/message
+    apps: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> health/sync/revision/message/operation
+    terminated: list[str] = field(default_factory=list)  # Applications whose operation was terminated
     missing: set[str] = field(default_factory=set)
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, authorization
     statuses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # path, body
@@ -39,13 +41,31 @@ class FakeArgoCD:
             return 201, {"state": json.loads(body)["state"]}
         if auth != f"Bearer {TOKEN}":
             return 401, {"error": "invalid session", "code": 16}
+        if method == "DELETE" and path.startswith(PREFIX) and path.endswith("/operation"):
+            return self._terminate(path[len(PREFIX):-len("/operation")])
         name = path[len(PREFIX):] if method == "GET" and path.startswith(PREFIX) else ""
         if not name or "/" in name or name in self.missing:
             return 404, {"error": f"applications.argoproj.io \"{name}\" not found", "code": 5}
         s = {"health": "Healthy", "sync": "Synced", "revision": self.revision, "message": "", **self.apps.get(name, {})}
         health = {"status": s["health"], **({"message": s["message"]} if s["message"] else {})}
-        return 200, {"metadata": {"name": name, "namespace": "argocd"},
-                     "status": {"health": health, "sync": {"status": s["sync"], "revision": s["revision"]}}}
+        status: dict[str, Any] = {"health": health, "sync": {"status": s["sync"], "revision": s["revision"]}}
+        if s.get("operation"):  # as ArgoCD: the phase, when it started, the sync's message
+            status["operationState"] = {"phase": s["operation"], "startedAt": "2026-12-07T09:00:00Z",
+                                        "message": s.get("operation_message", "")}
+        return 200, {"metadata": {"name": name, "namespace": "argocd"}, "status": status}
+
+    def _terminate(self, name: str) -> tuple[int, dict[str, Any]]:
+        """As server/application/application.go TerminateOperation: InvalidArgument (HTTP 400)
+        without an operation; otherwise the phase becomes Terminating, and the controller ends it."""
+        if "/" in name or name in self.missing:
+            return 404, {"error": f"applications.argoproj.io \"{name}\" not found", "code": 5}
+        app = self.apps.setdefault(name, {})
+        if not app.get("operation"):
+            message = "Unable to terminate operation. No operation is in progress"
+            return 400, {"error": message, "code": 3, "message": message}
+        self.terminated.append(name)
+        app.update(operation="Failed", operation_message="Operation terminated")
+        return 200, {}
 
     def read(self) -> list[str]:
         return [path[len(PREFIX):] for _, path, _ in self.requests]

@@ -170,9 +170,19 @@ ACK_CASES = [
     ("no status yet", None, "Progressing"),
     ("synced", [cond("ACK.ResourceSynced", "True", "", "Resource synced successfully")], "Healthy"),
     ("not yet synced", [cond("ACK.ResourceSynced", "False", "", "Resource not synced")], "Progressing"),
+    # ACK retries a Recoverable error itself: Progressing, as ArgoCD's own ACK check
+    # (resource_customizations/_.services.k8s.aws/_/health.lua), never Degraded, which would
+    # fail the sync wave and halt a rollout on a throttled or still-propagating call.
     ("recoverable error", [cond("ACK.ResourceSynced", "False"), cond("ACK.Recoverable", "True", "", "AccessDenied")],
-     "Degraded"),
+     "Progressing"),
+    ("recoverable, upstream's shape", [cond("ACK.ResourceSynced", "False", "", "bucket in CREATING state"),
+                                       cond("Ready", "False", "", "bucket in CREATING state"),
+                                       cond("ACK.Recoverable", "True", "", "Throttling: Rate exceeded")], "Progressing"),
     ("terminal error", [cond("ACK.Terminal", "True", "", "BucketAlreadyExists")], "Degraded"),
+    # A retained resource re-created without the adoption policy: ACK's terminal "already exists".
+    ("terminal beats recoverable", [cond("ACK.Recoverable", "True", "", "Throttling"),
+                                    cond("ACK.Terminal", "True", "", "EntityAlreadyExists: Role with name "
+                                                                     "dp-initech-engine already exists.")], "Degraded"),
 ]
 
 

@@ -43,9 +43,10 @@ def health_key(group: str, kind: str) -> str:
     return f"resource.customizations.health.{group}_{kind}"
 
 
-def argocd_cm(argocd_namespace: str) -> dict[str, Any]:
-    """The argocd-cm fragment: health checks and the tracking method, nothing else."""
-    data = {"application.resourceTrackingMethod": TRACKING_METHOD}
+def argocd_cm(argocd_namespace: str, settings: dict[str, str] | None = None) -> dict[str, Any]:
+    """The argocd-cm fragment: health checks, the tracking method and the fleet's sizing
+    settings (render/argocd/install.py), nothing else."""
+    data = {"application.resourceTrackingMethod": TRACKING_METHOD, **(settings or {})}
     for (group, kind), files in sorted(HEALTH_SCRIPTS.items()):
         data[health_key(group, kind)] = script(files)
     return {

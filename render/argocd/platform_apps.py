@@ -6,7 +6,12 @@
 - Application `dataplane-root` (app of apps): everything under argocd/, recursively,
   itself included, so a merged change to argocd/ reaches ArgoCD without a manual step.
 - Application `dataplane-control-plane`: control-plane/ into the gateway's namespace.
-- the argocd-cm fragment with the health checks (render.argocd.health).
+- Applications `dataplane-admission-<cluster>`: the admission policies on every registered
+  cluster (platform.yaml `clusters`), where the tenant namespaces they guard live.
+- the argocd-cm fragment with the health checks (render.argocd.health), and ArgoCD's own
+  settings sized for the fleet (render.argocd.install, render.argocd.sizing).
+Every Application names the paths its output depends on (MANIFEST_PATHS), retries a failed
+sync with backoff, and ends with the controller's sync timeout (sizing.sync_timeout_s).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from render import ENGINE_VERSION, layout
+from render.argocd import install, sizing
 from render.argocd.health import argocd_cm
 from render.load import Document
 from render.problems import Problem, ProblemsError
@@ -26,6 +32,7 @@ CONTROL_PLANE_APP = "dataplane-control-plane"
 # The cluster-scoped admission policies (render.admission): their own project and app, so the
 # platform project keeps no cluster-scoped kind.
 ADMISSION_APP = "dataplane-admission"
+ADMISSION_APP_PREFIX = ADMISSION_APP + "-"
 ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 # Per-tenant routing ConfigMaps of the shared gateway, rendered beside argocd/.
 # control_plane keys in registry/platform.yaml this module needs.
@@ -40,7 +47,14 @@ MONITORING_KINDS = ({"group": "monitoring.coreos.com", "kind": "PrometheusRule"}
 PATTERN_CHARS = frozenset("*?[]{}!,\\ \t\n")
 # Folders of cluster-scoped platform objects, each synced by an Application of its own.
 ROOT_EXCLUDED = (layout.ADMISSION_DIR, layout.STORAGE_DIR)
-ROOT_RETRY = {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}
+ROOT_RETRY = sizing.PLATFORM_RETRY
+# The folders under argocd/ the root app syncs (every other one is in ROOT_EXCLUDED).
+ROOT_PATHS = (layout.ARGOCD_PLATFORM_DIR, layout.ARGOCD_TENANTS_DIR)
+# argocd.argoproj.io/manifest-generate-paths (high_availability.md, "Manifest Paths
+# Annotation"): a commit that changes none of these paths reuses the cached manifests, so a
+# one-tenant change regenerates that tenant's two Applications only, not the whole fleet.
+# ';'-separated; '.' is the Application's own source path; '/x' is x in the repository.
+MANIFEST_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,11 @@ def _meta(name: str, s: Settings, wave: int, component: str) -> dict[str, Any]:
             "annotations": {layout.ANNOTATION_SYNC_WAVE: str(wave), layout.ANNOTATION_ENGINE: ENGINE_VERSION}}
 
 
+def generate_paths(*paths: str) -> dict[str, str]:
+    """The manifest-generate-paths annotation: '.' or repository paths ('/' + path)."""
+    return {MANIFEST_PATHS: ";".join(p if p == "." else "/" + p for p in paths)}
+
+
 def _project(name: str, s: Settings, description: str, destinations: list[dict[str, str]],
              **whitelists: list[dict[str, str]]) -> dict[str, Any]:
     """A platform AppProject: this repository only, the given destinations and kinds."""
@@ -113,27 +132,33 @@ def platform_project(s: Settings) -> dict[str, Any]:
                      {"name": s.cluster, "namespace": s.monitoring_namespace}],
                     namespaceResourceWhitelist=[{"group": "argoproj.io", "kind": "AppProject"},
                                                 {"group": "argoproj.io", "kind": "Application"},
-                                                {"group": "", "kind": "ConfigMap"}, *MONITORING_KINDS])
+                                                {"group": "", "kind": "ConfigMap"}, *MONITORING_KINDS,
+                                                # ArgoCD's own controller (replicas only; the repo-server is a
+                                                # Deployment, already in MONITORING_KINDS).
+                                                {"group": "apps", "kind": "StatefulSet"}])
 
 
-def admission_project(s: Settings) -> dict[str, Any]:
+def admission_project(s: Settings, clusters: list[str]) -> dict[str, Any]:
     return _project(ADMISSION_APP, s,
                     "Platform-owned: the admission policies every tenant namespace is held to; no tenant role",
-                    [{"name": s.cluster, "namespace": s.namespace}],
+                    [{"name": c, "namespace": s.namespace} for c in clusters],
                     clusterResourceWhitelist=[{"group": "admissionregistration.k8s.io", "kind": k} for k in ADMISSION_KINDS])
 
 
 def _app(name: str, s: Settings, path: str, namespace: str, options: list[str], project: str = PLATFORM_PROJECT,
-         recurse: dict[str, Any] | None = None) -> dict[str, Any]:
+         recurse: dict[str, Any] | None = None, paths: tuple[str, ...] = (".",),
+         cluster: str | None = None) -> dict[str, Any]:
+    meta = _meta(name, s, 0, "platform")
+    meta["annotations"] = dict(sorted({**meta["annotations"], **generate_paths(*paths)}.items()))
     return {
         "apiVersion": ARGOCD_API,
         "kind": "Application",
-        "metadata": _meta(name, s, 0, "platform"),
+        "metadata": meta,
         "spec": {
             "project": project,
             "source": {"repoURL": s.repo_url, "targetRevision": s.revision, "path": path,
                        "directory": {"recurse": True, **(recurse or {})}},
-            "destination": {"name": s.cluster, "namespace": namespace},
+            "destination": {"name": cluster or s.cluster, "namespace": namespace},
             "syncPolicy": {"automated": {"prune": True, "selfHeal": True},
                            "syncOptions": ["CreateNamespace=false", "PruneLast=true", *options], "retry": ROOT_RETRY},
             "revisionHistoryLimit": 10,
@@ -141,15 +166,27 @@ def _app(name: str, s: Settings, path: str, namespace: str, options: list[str], 
     }
 
 
-def platform_objects(s: Settings) -> list[dict[str, Any]]:
+def registered_clusters(platform: dict[str, Any]) -> list[str]:
+    """Every data-plane cluster of platform.yaml `clusters`, sorted."""
+    clusters = platform.get("clusters")
+    return sorted(clusters) if isinstance(clusters, dict) else []
+
+
+def platform_objects(s: Settings, platform: dict[str, Any]) -> list[dict[str, Any]]:
+    z = sizing.from_platform(platform)
+    clusters = registered_clusters(platform)
     return [
         platform_project(s),
-        admission_project(s),
+        admission_project(s, clusters),
         # A fleet's root holds thousands of objects: apply only what changed. The admission
-        # folder is the admission app's (cluster-scoped kinds the platform project refuses).
+        # folder is the admission apps' (cluster-scoped kinds the platform project refuses).
         _app(ROOT_APP, s, layout.ARGOCD_DIR, s.namespace, ["ApplyOutOfSyncOnly=true"],
-             recurse={"exclude": "{" + ",".join(d.split("/", 1)[1] + "/*" for d in ROOT_EXCLUDED) + "}"}),
+             recurse={"exclude": "{" + ",".join(d.split("/", 1)[1] + "/*" for d in ROOT_EXCLUDED) + "}"},
+             paths=ROOT_PATHS),
         _app(CONTROL_PLANE_APP, s, layout.CONTROL_PLANE_DIR, s.gateway_namespace, []),
-        _app(ADMISSION_APP, s, layout.ADMISSION_DIR, s.namespace, [], project=ADMISSION_APP),
-        argocd_cm(s.namespace),
+        # The policies guard tenant namespaces: on every cluster a tenant may be placed on.
+        *(_app(ADMISSION_APP_PREFIX + c, s, layout.ADMISSION_DIR, s.namespace, [], project=ADMISSION_APP, cluster=c)
+          for c in clusters),
+        argocd_cm(s.namespace, install.cm_settings(z)),
+        *install.objects(z, s.namespace),
     ]

@@ -17,7 +17,16 @@ import re
 from typing import Any
 
 from render import ENGINE_VERSION, context, emit, layout, storage_classes
-from render.argocd.platform_apps import ARGOCD_API, Settings, app_labels, plain_name_problems, platform_objects, settings
+from render.argocd import sizing
+from render.argocd.platform_apps import (
+    ARGOCD_API,
+    Settings,
+    app_labels,
+    generate_paths,
+    plain_name_problems,
+    platform_objects,
+    settings,
+)
 from render.load import Document, Repo, TenantFiles
 from render.merge import Effective
 from render.monitoring import grafana
@@ -31,9 +40,10 @@ GUARDRAIL_KINDS = (
 )
 CLUSTER_SCOPED = {("", "Namespace")}
 OPERATOR_ROLE = "operator"
-# A failed sync is retried with backoff for about an hour (15s doubling up to 10m); the
-# workloads' first sync may run before the guardrails Application created the namespace.
-RETRY = {"limit": 10, "backoff": {"duration": "15s", "factor": 2, "maxDuration": "10m"}}
+# A failed sync is retried 5 times with backoff (15s doubling up to 5m, under 8 minutes in
+# all; the workloads' first sync may run before the guardrails Application created the
+# namespace), inside the controller's sync timeout (render/argocd/sizing.py).
+RETRY = sizing.TENANT_RETRY
 SYNC_OPTIONS = [
     "CreateNamespace=false",  # the guardrails Application owns the Namespace
     "ServerSideApply=true",  # field ownership: KEDA's replicas, operators' defaults stay theirs
@@ -59,7 +69,7 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 def build_platform(repo: Repo) -> emit.Outputs:
     """Fleet builder: argocd/platform/ (a function of registry/platform.yaml only)."""
     s = settings(repo.current.platform)
-    objects = platform_objects(s) + storage_classes.applications(s, repo.current.platform.data)
+    objects = platform_objects(s, repo.current.platform.data) + storage_classes.applications(s, repo.current.platform.data)
     return {layout.ARGOCD_PLATFORM_DIR: _files(layout.ARGOCD_PLATFORM_DIR, objects)}
 
 
@@ -179,7 +189,8 @@ def _application(v: dict[str, Any], name: str, project: str, s: Settings, direct
     meta = _meta(name, s, t["name"], 0, component)
     if component == "workloads":  # platform releases then never touch the guardrails app
         meta["labels"] = dict(sorted({**meta["labels"], **_ui_labels(v)}.items()))
-    compare = {"argocd.argoproj.io/compare-options": COMPARE_OPTIONS}
+    # The Application's output is rendered/<name>/ alone: '.' (its source path).
+    compare = {"argocd.argoproj.io/compare-options": COMPARE_OPTIONS, **generate_paths(".")}
     meta["annotations"] = dict(sorted({**meta["annotations"], **compare}.items()))
     return {
         "apiVersion": ARGOCD_API,

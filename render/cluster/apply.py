@@ -79,7 +79,13 @@ def run(root: Path, admin: api.Api, deploy: api.Api, tenants: list[str] | None, 
             # A platform Application's namespace (argocd, control-plane) is made when the
             # management cluster is installed (docs/argocd.md), not by a sync.
             api.apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, "bootstrap")
-        items = [waves.Item(f, d) for f in waves.app_files(app, files) for d in tree[f]]
+        # A partial object patches ArgoCD's own installation, which this stand-in for ArgoCD
+        # does not run: there is nothing to patch.
+        items = [waves.Item(f, d) for f in waves.app_files(app, files) for d in tree[f] if not layout.is_partial(d)]
+        if layout.LABEL_TENANT not in app["metadata"].get("labels", {}):
+            # Likewise every namespace a platform Application's objects name (monitoring).
+            for other in sorted({str(i.obj["metadata"]["namespace"]) for i in items if i.obj["metadata"].get("namespace")}):
+                api.apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}}, "bootstrap")
         for item in items:
             if namespace and "namespace" not in item.obj["metadata"] and item.obj["kind"] not in CLUSTER_KINDS:
                 item.obj["metadata"]["namespace"] = namespace

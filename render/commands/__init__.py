@@ -30,6 +30,7 @@ from render.commands import (
     rollout,
     scale,
     status,
+    terminate_op,
     validate,
     verify_pr,
     version,
@@ -37,5 +38,5 @@ from render.commands import (
 
 COMMANDS = [render, validate, explain, new_tenant, new_cluster, footprint, migration, status, doctor, scale, ray_dashboard,
             platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
-            restore, offboard, move, merge_gate, verify_pr, generate, repository_audit, authorize, version, completion, crds,
-            cluster]
+            restore, offboard, move, terminate_op, merge_gate, verify_pr, generate, repository_audit, authorize, version,
+            completion, crds, cluster]

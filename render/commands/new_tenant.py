@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from render import layout, tombstones
+from render import layout, quotas, tombstones
 from render.clouds import CLOUDS
 from render.commands import new_cluster
 from render.load import Document, Repo, TenantFiles, list_tenants, load_repo, parse_bytes, read_yaml
@@ -58,8 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="the control plane's organization id, e.g. org_4c1d9e02 (from the account team; never invented)")
     p.add_argument("--cluster", help="ArgoCD cluster name, declared in registry/platform.yaml `clusters` "
                                      "(default: dp-gke-REGION or dp-eks-REGION)")
-    p.add_argument("--cloud-account", help="GCP project id (default: dp-tenants) or the 12-digit AWS account id "
-                                           "(required on AWS)")
+    p.add_argument("--cloud-account", help="GCP project id (default: the project of registry/platform.yaml "
+                                           "cloud_accounts.gcp with the most room) or the 12-digit AWS account id "
+                                           "(required on AWS; the error proposes one with room)")
     p.add_argument("--operator-group", help="SSO group of the tenant's operators (default: NAME-operators)")
     p.add_argument("--database-mode", choices=("dedicated_instance", "shared_instance"), default="dedicated_instance")
     p.add_argument("--display-name")
@@ -91,9 +92,13 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         raise ProblemsError([Problem(layout.tenant_dir(name), 1, 1, "", f"{name!r} is too long for a {cloud} tenant",
                                      f"use at most {spec.name_max} characters: its cloud identities are named after it")])
     cluster = cluster or spec.cluster_name(region)
-    account = cloud_account or spec.default_account
+    peers = list(_peers(root).values())
+    room = quotas.with_room(platform, cloud, peers, quotas.usage(
+        {"name": name, "cloud": cloud, "cloud_account": cloud_account or "", "organization_id": organization_id}, platform))
+    account = cloud_account or _pick(spec.default_account, room)
     placed = _placement_problems(read_yaml(root, layout.PRICES_FILE), platform, cloud, region)
-    problems = (_organization_problems(root, organization_id) + _account_problems(cloud, account) + placed
+    listed = quotas.listed(platform, cloud)
+    problems = (_organization_problems(root, organization_id) + _account_problems(cloud, account, room, listed) + placed
                 + ([] if placed else _cluster_problems(platform_doc, cluster, cloud, region))
                 + _tombstone_problems(root, name, cloud, organization_id))
     if problems:
@@ -127,20 +132,43 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
     folder.mkdir(parents=True)
     for file, text in texts.items():
         (folder / file).write_text(text, encoding="utf-8")
+    if cloud_account is None:
+        held = dict(room).get(str(account))
+        print(f"cloud_account: {account} (the listed {spec.account_noun} with the most room"
+              f"{f': {held} tenants before a limit' if held else ''}; registry/platform.yaml {quotas.KEY})")
     print(f"created {layout.tenant_dir(name)}/: review tenant.yaml, then run `dataplane render {name}`; "
           f"the render also writes its routing entry, {layout.routing_dir(name)}/; its passwords are generated "
           f"in the cluster, only its vector-store token is issued by the platform (docs/onboarding.md)")
     return 0
 
 
-def _account_problems(cloud: str, account: str | None) -> list[Problem]:
+def _pick(default: str | None, room: list[tuple[str, int]]) -> str | None:
+    """The listed account with the most room (the cloud's default account on a tie); None
+    when the cloud has no default: the flag is required, and its error proposes one."""
+    if default is None:
+        return None
+    if not room:
+        return default  # full or unlisted: validate names the limit it would cross
+    most = room[0][1]
+    return default if (default, most) in room else room[0][0]
+
+
+def _account_problems(cloud: str, account: str | None, room: list[tuple[str, int]], listed: list[str]) -> list[Problem]:
+    """The account is given (or picked), in the cloud's format, and one the registry lists
+    with its limits: a new tenant never lands in an account whose limits nobody stated."""
     spec = CLOUDS[cloud]
+    key = f"{layout.PLATFORM_FILE} {quotas.KEY}.{cloud}.accounts"
+    proposal = (f"accounts with room ({key}): " + ", ".join(f"{a} ({n} more tenants)" for a, n in room[:3]) if room else
+                f"no listed account has room: add one under {key}")
     if account is None:
         return [Problem("--cloud-account", 0, 0, "cloud_account", f"{cloud} tenants need --cloud-account, their {spec.account_noun}",
-                        spec.account_hint)]
+                        f"{spec.account_hint}; {proposal}")]
     if not spec.account.fullmatch(account):
         return [Problem("--cloud-account", 0, 0, "cloud_account", f"{account!r} is not a valid {spec.account_noun}",
                         spec.account_hint)]
+    if account not in listed:
+        return [Problem("--cloud-account", 0, 0, "cloud_account", f"unknown account {account}: {key} does not list it",
+                        f"list it there (its limits: the cloud's unless stated), or use one of the {proposal}")]
     return []
 
 

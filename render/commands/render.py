@@ -1,4 +1,4 @@
-"""`dataplane render [TENANT...] [--check] [--no-cache]`."""
+"""`dataplane render [TENANT...] [--check] [--no-cache] [--base REF]`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from render import emit, exitcodes, fleet, output
+from render import base_diff, emit, exitcodes, fleet, output
+from render.problems import UserError
 
 EXIT_STALE = exitcodes.FAILED
 
@@ -27,30 +28,45 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="write nothing; exit 1 and list stale, missing and extra files if the committed output differs")
     p.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the render cache: validate and render every tenant")
+    p.add_argument("--base", metavar="REF",
+                   help="a revision HEAD descends from whose committed output is current (a pull request's base): "
+                        "render only the tenants whose inputs or output folders differ from it, every tenant when "
+                        "the engine or base/ or registry/ do, and prove the rest identical to it with git; no cache")
     output.add(p)
     p.set_defaults(writes=True, run=lambda a: render(root=a.repo, tenants=a.tenants, check=a.check,
-                                                     use_cache=not a.no_cache, fmt=output.chosen(a)))
+                                                     use_cache=not a.no_cache, fmt=output.chosen(a), base=a.base))
 
 
-def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bool = True, fmt: str = "text") -> int:
-    """json/yaml: {"check", "tenants", "files": [{path, state}], "unchanged"}; state is written, pruned
-    (a render) or stale, missing, extra (--check)."""
+def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bool = True, fmt: str = "text",
+           base: str | None = None) -> int:
+    """json/yaml: {"check", "tenants", "files": [{path, state}], "unchanged"} (and with --base,
+    "base": {revision, full, rendered, identical}); state is written, pruned (a render) or
+    stale, missing, extra (--check)."""
+    if base is not None and tenants:
+        raise UsageError("--base checks the whole fleet against the base revision: name no tenant")
     started = time.monotonic()
     bar = Progress(sys.stdout) if sys.stdout.isatty() and not output.structured(fmt) else None
     try:
-        done = fleet.render_to_disk(root, tenants or None, check=check, use_cache=use_cache,
-                                    progress=bar.update if bar else None)
+        done = fleet.render_to_disk(root, tenants or None, check=check, use_cache=use_cache and base is None,
+                                    progress=bar.update if bar else None, base=base)
     finally:
         if bar:
             bar.close()
     for line in done.recovered:
         print(f"dataplane: {line}", file=sys.stderr)
-    result, report = done.render, done.report
+    result, report, plan = done.render, done.report, done.plan
     if output.structured(fmt):
         files = [{"path": p, "state": _state(root, p, check)} for p in report.written]
         files += [{"path": p, "state": "extra" if check else "pruned"} for p in report.pruned]
-        output.emit({"check": check, "tenants": len(result.names), "files": files, "unchanged": report.unchanged}, fmt)
+        doc: dict[str, object] = {"check": check, "tenants": len(result.names), "files": files,
+                                  "unchanged": report.unchanged}
+        if plan is not None:
+            doc["base"] = {"revision": plan.revision, "full": plan.full, "rendered": result.rendered,
+                           "identical": result.proven}
+        output.emit(doc, fmt)
         return EXIT_STALE if check and not report.clean else 0
+    if plan is not None:
+        print(_against(plan, result))
     if check:
         return _check_summary(root, report, len(result.names))
     unchanged = len(result.names) - len(result.rendered) - len(result.reused)
@@ -58,6 +74,19 @@ def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bo
           f"{unchanged} unchanged): {len(report.written)} files written, {len(report.pruned)} pruned, "
           f"{report.unchanged} unchanged in {time.monotonic() - started:.2f}s")
     return 0
+
+
+class UsageError(UserError):
+    hint = "see `dataplane render --help`"
+
+
+def _against(plan: base_diff.Plan, result: fleet.FleetRender) -> str:
+    """One line: what a render against a base revision rendered, and why."""
+    if plan.full:
+        return f"every tenant rendered: {plan.full}"
+    shown = ", ".join(result.rendered[:5]) + (", ..." if len(result.rendered) > 5 else "")
+    return (f"against {plan.revision[:12]}: {len(result.rendered)} tenant(s) rendered"
+            f"{f' ({shown})' if shown else ''}, {result.proven} identical to it (git), fleet-wide outputs derived")
 
 
 def _state(root: Path, path: str, check: bool) -> str:

@@ -4,7 +4,7 @@ automation's App reports the result as the required check run on the exact head 
 The workflow checks out main (this engine, installed from main) and the pull request's head
 into DIR, which is only ever read: the changed input files (tenants/, base/, registry/) are
 copied over main's, refused when a path is not plain or passes through a symlink; then
-`validate`, a full render and the data gate (`validate --against` main's committed
+`validate`, a render (what differs from main, `render --base`) and the data gate (`validate --against` main's committed
 output: render/gate/) run here, with main's code. Nothing of the pull request is
 executed and nothing is committed: the generated trees are rendered again on main after the
 merge. The check run's name comes from registry/ownership.yaml (`automation.required_checks`).
@@ -79,7 +79,9 @@ def check(root: Path, tree: Path, paths: list[str]) -> list[Problem]:
                 return [Problem(rel, 1, 1, "", "not a plain file", "")]
             elif target.exists():
                 target.unlink()
-        fleet.render_to_disk(root, None, use_cache=False)  # loads and validates every input first
+        # No cache: what differs from main's HEAD renders (every tenant when base/, registry/
+        # or the engine differ), the rest is proven equal to main's committed output by git.
+        fleet.render_to_disk(root, None, use_cache=False, base="HEAD")
         # Changes that would strand data, against main's committed output (render/gate/).
         return against.check(root, load_repo(root), "HEAD")
     except ProblemsError as e:

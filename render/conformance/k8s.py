@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from render import layout
 from render.conformance.errors import describe
 from render.conformance.manifests import Manifest
 from render.problems import Problem
@@ -19,6 +20,17 @@ _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _DEFINITIONS = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _BUILTIN_GROUP = re.compile(r"^([a-z0-9]+|[a-z0-9.-]+\.k8s\.io)$")
+
+
+def _optional(schema: Any) -> Any:
+    """A partial object's schema (layout.is_partial): every field it sets is checked, none is
+    required (argo-cd user-guide/sync-options.md). Every `required` list is dropped; a
+    property named "required" is kept."""
+    if isinstance(schema, dict):
+        return {k: _optional(v) for k, v in schema.items() if not (k == "required" and isinstance(v, list))}
+    if isinstance(schema, list):
+        return [_optional(v) for v in schema]
+    return schema
 
 
 def supported_version(target: str) -> str:
@@ -40,8 +52,9 @@ class KubernetesSchemas:
         self.version = supported_version(target)
         self.target = target
         self._dir = f"kubernetes-json-schema/v{self.version}-local-strict"
-        self._definitions: Any = None
+        self._definitions: dict[bool, Any] = {}
         self._validators: dict[tuple[str, str], Any] = {}
+        self._partial: dict[tuple[str, str], Any] = {}
 
     def label(self) -> str:
         return f"kubernetes {self.target} (strict, kubernetes-validate schemas v{self.version})"
@@ -66,23 +79,24 @@ class KubernetesSchemas:
             self._validators[key] = self._compile(m)
         return self._validators[key]
 
-    def _compile(self, m: Manifest) -> Any | None:
+    def _compile(self, m: Manifest, partial: bool = False) -> Any | None:
         from kubernetes_validate import utils
 
         try:
             schema = utils.schema_contents(self._file(m), self.version)
         except FileNotFoundError:
             return None
-        return self._compile_schema(schema)
+        return self._compile_schema(_optional(schema) if partial else schema, partial)
 
-    def _compile_schema(self, schema: dict[str, Any]) -> Any:
+    def _compile_schema(self, schema: dict[str, Any], partial: bool = False) -> Any:
         import jsonschema
         from kubernetes_validate import utils
         from referencing import Registry, Resource
 
-        if self._definitions is None:
-            self._definitions = Resource.from_contents(utils.schema_contents(f"{self._dir}/_definitions.json", self.version))
-        registry = self._definitions @ Registry()
+        if partial not in self._definitions:
+            definitions = utils.schema_contents(f"{self._dir}/_definitions.json", self.version)
+            self._definitions[partial] = Resource.from_contents(_optional(definitions) if partial else definitions)
+        registry = self._definitions[partial] @ Registry()
         if "$id" in schema:
             registry = Resource.from_contents(schema) @ registry
         return jsonschema.Draft202012Validator(schema, registry=registry)
@@ -98,6 +112,11 @@ class KubernetesSchemas:
 
     def check(self, m: Manifest) -> list[Problem]:
         validator = self._validator(m)
+        if validator is not None and layout.is_partial(m.obj):
+            key = (m.api_version, m.kind)
+            if key not in self._partial:
+                self._partial[key] = self._compile(m, partial=True)
+            validator = self._partial[key]
         if validator is None:
             return [m.problem((), f"Kubernetes {self.version} has no {m.kind} in {m.api_version}",
                               "check apiVersion and kind against the API reference of that version")]

@@ -1,7 +1,9 @@
-"""A small read-only client of the ArgoCD REST API: one Application's health and sync.
+"""A small client of the ArgoCD REST API: one Application's health, sync and operation.
 
 GET /api/v1/applications/<name> with a bearer token (an ArgoCD account that may only
-`get` applications is enough). Standard library only; urllib is imported when a client
+`get` applications is enough); DELETE /api/v1/applications/<name>/operation terminates the
+running operation (server/application/application.proto TerminateOperation; ArgoCD checks
+the `sync` action on the Application). Standard library only; urllib is imported when a client
 is made, so the renderer's import path stays light. The token is never printed.
 """
 
@@ -30,6 +32,9 @@ class AppStatus:
     sync: str  # Synced, OutOfSync, Unknown
     revision: str  # the commit ArgoCD last compared against
     message: str = ""
+    operation_phase: str = ""  # status.operationState.phase: Running, Terminating, Succeeded, Failed, Error
+    operation_started: str = ""
+    operation_message: str = ""
 
     @property
     def ok(self) -> bool:
@@ -43,9 +48,10 @@ def application_names(tenant: str) -> tuple[str, str]:
 
 def parse_application(name: str, data: Any) -> AppStatus:
     status = _mapping(data, "status")
-    health, sync = _mapping(status, "health"), _mapping(status, "sync")
+    health, sync, op = _mapping(status, "health"), _mapping(status, "sync"), _mapping(status, "operationState")
     return AppStatus(name, True, str(health.get("status") or "Unknown"), str(sync.get("status") or "Unknown"),
-                     str(sync.get("revision") or ""), str(health.get("message") or "")[:300])
+                     str(sync.get("revision") or ""), str(health.get("message") or "")[:300],
+                     str(op.get("phase") or ""), str(op.get("startedAt") or ""), str(op.get("message") or "")[:300])
 
 
 def _mapping(data: Any, key: str) -> dict[str, Any]:
@@ -89,14 +95,31 @@ class ArgoCD:
         self._timeout = timeout
         self._open = urllib.request.build_opener(_no_redirect_handler()).open
 
-    def application(self, name: str) -> AppStatus:
+    def terminate_operation(self, name: str) -> None:
+        """End the Application's running operation (as `argocd app terminate-op`)."""
         import urllib.error
+
+        try:
+            with self._open(self._request(name, "/operation", "DELETE"), timeout=self._timeout) as response:
+                response.read(MAX_BYTES)
+        except urllib.error.HTTPError as e:
+            detail = _error_message(e.read(MAX_BYTES))
+            raise ArgoCDError(f"terminate the operation of {name}: HTTP {e.code} {detail or e.reason}") from None
+        except (urllib.error.URLError, OSError) as e:
+            raise ArgoCDError(f"terminate the operation of {name}: {getattr(e, 'reason', e)}") from None
+
+    def _request(self, name: str, suffix: str = "", method: str = "GET") -> Any:
         import urllib.request
 
         if not layout.DNS1123_LABEL.fullmatch(name) or len(name) > 63:
             raise ArgoCDError(f"{name!r} is not an Application name")
-        request = urllib.request.Request(f"{self._base}/api/v1/applications/{quote(name)}",
-                                         headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"})
+        return urllib.request.Request(f"{self._base}/api/v1/applications/{quote(name)}{suffix}", method=method,
+                                      headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"})
+
+    def application(self, name: str) -> AppStatus:
+        import urllib.error
+
+        request = self._request(name)
         try:
             with self._open(request, timeout=self._timeout) as response:
                 body = response.read(MAX_BYTES + 1)
@@ -112,3 +135,13 @@ class ArgoCD:
             return parse_application(name, json.loads(body))
         except ValueError:
             raise ArgoCDError(f"GET application {name}: the answer is not JSON") from None
+
+
+def _error_message(body: bytes) -> str:
+    """ArgoCD's error answer {"error": ..., "message": ...}, as one short line."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    text = data.get("message") or data.get("error") if isinstance(data, dict) else ""
+    return str(text or "").splitlines()[0][:200] if text else ""

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from render import migration
+from render import migration, quotas
+from render.argocd import sizing
 from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.move import record as move_record
 from render.problems import Problem
@@ -59,6 +60,10 @@ def validate_repo(repo: Repo) -> list[Problem]:
     peer_files = {doc.file for doc in repo.peers.values()}
     problems += [p for p in fleet_rules.fleet_conflicts(all_claims) + fleet_rules.prefix_conflicts(all_claims)
                  if p.file not in peer_files]
+    if registry_ok[None]:  # cloud quotas: the tenants validated count after every other tenant
+        mine = [files.tenant for files in repo.tenants.values()]
+        problems += [p for p in quotas.fleet_problems(list(repo.peers.values()), mine, repo.current.platform)
+                     if p.file not in peer_files]
     return sorted(set(problems))
 
 
@@ -120,6 +125,7 @@ def _registry_problems(shared: PlatformInputs, releases: list[Problem]) -> list[
         problems += extractor_names.check_aliases(extractors)
         problems += image_rules.check_platform_images(platform, shared.releases if not releases else Document("", {}, {}))
         problems += data_rules.volume_problems(platform)
+        problems += quotas.registry_problems(platform)
     return problems
 
 
@@ -140,6 +146,7 @@ def warnings(repo: Repo) -> list[Problem]:
     """What is valid but will not behave as written: maxima the worker groups cannot reach
     (render/validate/placement_rules.py). Only meaningful when validate_repo found nothing."""
     found = placement_rules.registry_problems(repo.current.platform, repo.current.extractors)[1]
+    found += sizing.fleet_warnings(repo.current.platform, len(repo.tenants) + len(repo.peers))
     for files in repo.tenants.values():
         shared = repo.inputs_for(files.name) if pinned_revision(files) in (None, *repo.revisions) else repo.current
         found += placement_rules.tenant_problems(files, shared.platform, shared.extractors)[1]

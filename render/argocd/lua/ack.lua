@@ -1,6 +1,10 @@
 -- ArgoCD health of an AWS Controllers for Kubernetes (ACK) resource, e.g. an S3 Bucket or
 -- an IAM Role. ACK reports ACK.ResourceSynced (the AWS resource matches the spec),
 -- ACK.Terminal (an error retrying cannot fix) and ACK.Recoverable (an error it retries).
+-- As ArgoCD's own check (resource_customizations/_.services.k8s.aws/_/health.lua in
+-- argoproj/argo-cd): only Terminal is Degraded. A Recoverable error (throttling, a
+-- transient AccessDenied while IAM propagates) is Progressing: Degraded would fail the
+-- sync wave and halt a rollout for an error ACK is already retrying.
 local hs = {status = "Progressing", message = "Waiting for the ACK controller"}
 if obj.status == nil or obj.status.conditions == nil then
   return hs
@@ -21,7 +25,7 @@ end
 -- The first of these conditions that is True decides, in this order.
 local verdicts = {
   {"ACK.Terminal", "Degraded", "Terminal error"},
-  {"ACK.Recoverable", "Degraded", "Error (ACK retries)"},
+  {"ACK.Recoverable", "Progressing", "Error (ACK retries)"},
   {"ACK.ResourceSynced", "Healthy", "In sync with AWS"},
 }
 for _, v in ipairs(verdicts) do
