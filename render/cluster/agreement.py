@@ -75,7 +75,7 @@ def judge(root: Path, repo: Repo, base_ref: str, base: upgrade.Base, admin: api.
         root, repo, base_ref, rendered={"": {p: raw for files in outputs.values() for p, raw in files.items() if p in differ}},
         base_files={p: raw for p, raw in base.files.items() if p in differ})
     items = upgrade.in_order(head, altered)
-    upgrade.namespaces_of(admin, head, repo.current.platform.data)  # made by the install, not a sync
+    upgrade.namespaces_of(admin, head)  # made by the install, not a sync
     verdict.sent = len(items)
     verdict.refused_by_api = upgrade.sync(deploy, items, dry_run=True)
     for path in sorted(altered & base.tree.keys()):

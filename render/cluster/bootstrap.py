@@ -95,8 +95,6 @@ def prepare(root: Path, bins: Path, p: control_plane.Paths, platform: dict[str, 
         list(executor.map(lambda node: api.apply(admin, node, manager="kwok"), pool))
     say(f"registered {len(pool)} simulated nodes ({', '.join(sorted(set(clouds)))}; pools "
         f"{', '.join(f'{g}={n}' for g, n in sorted(nodes.pool_sizes(platform, tenants).items()))} per cloud)")
-    for ns in installed_namespaces(platform):
-        api.apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, manager="bootstrap")
     deploy = identities.ServiceAccount.parse(platform["admission"]["deploy_identity"])
     identities.ensure(admin, deploy, ADMIN_ROLE)
     _write_kubeconfig(p, "deploy", identities.kubeconfig_for(p.kubeconfig, "deploy", identities.token(admin, deploy)))
@@ -110,13 +108,6 @@ def prepare(root: Path, bins: Path, p: control_plane.Paths, platform: dict[str, 
                              identities.kubeconfig_for(p.kubeconfig, "kuberay-operator", identities.token(admin, operator)))
     pid = control_plane.start_operator(bins, p, conf)
     say(f"KubeRay operator running as {operator_user} (pid {pid})")
-
-
-def installed_namespaces(platform: dict[str, Any]) -> list[str]:
-    """Namespaces the management cluster's own install makes, which the output writes into
-    without syncing them: the monitoring stack's (control_plane.monitoring_namespace)."""
-    ns = (platform.get("control_plane") or {}).get("monitoring_namespace")
-    return [str(ns)] if ns else []
 
 
 def _write_kubeconfig(p: control_plane.Paths, name: str, conf: dict[str, Any]) -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from render import git, layout
-from render.cluster import api, apply, bootstrap, waves
+from render.cluster import api, apply, waves
 
 Tree = dict[str, list[dict[str, Any]]]  # repo-relative output file -> its YAML documents
 
@@ -124,8 +124,9 @@ def in_waves(tree: Tree, only: set[str] | None = None) -> list[waves.Wave]:
     out: list[waves.Wave] = []
     for app in apply.selected(apply.applications(tree), None):
         namespace = app["spec"]["destination"].get("namespace", "")
+        # Partial objects patch ArgoCD's own installation, which apply.run does not sync either.
         items = [waves.Item(f, copy.deepcopy(d)) for f in waves.app_files(app, files) if only is None or f in only
-                 for d in tree[f]]
+                 for d in tree[f] if not layout.is_partial(d)]
         for item in items:
             if namespace and "namespace" not in item.obj["metadata"] and item.obj["kind"] not in apply.CLUSTER_KINDS:
                 item.obj["metadata"]["namespace"] = namespace
@@ -175,14 +176,17 @@ def sync_waves(deploy: api.Api, plan: list[waves.Wave], delay_s: float = WAVE_DE
     return out
 
 
-def namespaces_of(admin: api.Api, tree: Tree, platform: dict[str, Any] | None = None) -> None:
-    """The namespaces the management cluster's install makes (as apply.run and bootstrap
-    make them): the platform Applications' own, and with `platform` (registry/platform.yaml
-    as a change leaves it) those the install provides, for the ones the base lacked."""
-    names = [str(app["spec"]["destination"]["namespace"]) for app in apply.applications(tree)
-             if app["spec"]["destination"].get("namespace") and layout.LABEL_TENANT not in app["metadata"].get("labels", {})]
-    names += bootstrap.installed_namespaces(platform) if platform is not None else []
-    for ns in sorted(set(names)):
+def namespaces_of(admin: api.Api, tree: Tree) -> None:
+    """The namespaces of an installed management cluster, as apply.run makes them: each
+    platform Application's destination and every namespace its objects name."""
+    files = sorted(tree)
+    names = set()
+    for app in apply.applications(tree):
+        if layout.LABEL_TENANT in app["metadata"].get("labels", {}):
+            continue
+        names.add(str(app["spec"]["destination"].get("namespace", "")))
+        names.update(str(d["metadata"].get("namespace", "")) for f in waves.app_files(app, files) for d in tree[f])
+    for ns in sorted(names - {""}):
         if api.get(admin, "v1", "Namespace", ns) is None:
             api.apply(admin, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, "bootstrap")
 
