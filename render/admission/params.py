@@ -21,15 +21,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import images, layout
+from render import images, layout, tenant_secrets
 from render.load import PlatformInputs, TenantFiles
 
 NAME = "dataplane-admission"
 KEY_PREFIX = "sha256."  # ConfigMap keys allow [-._a-zA-Z0-9]: the digest with '.' for ':'
 GCP_PROJECT = "secret-store.gcp-project"
 COMPONENT = "admission"
-# Before anything the policies reading it admit (the SecretStore is at -2, pods from 0).
-SYNC_WAVE = "-3"
+# A wave before anything the policies reading it admit: the SecretStore (the secret chain's
+# store wave) and every pod. In the same wave, ArgoCD applies them together, and the API
+# server's admission may not see the new params yet: the store is refused
+# (tests/test_cluster_upgrade.py found it on an upgrade).
+SYNC_WAVE = str(tenant_secrets.WAVES["store"] - 1)
 
 
 def key(digest: str) -> str:

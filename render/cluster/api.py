@@ -90,17 +90,36 @@ def _refused(e: Any) -> Refused:
     return Refused(int(getattr(e, "status", 0) or 0), message)
 
 
+# Content-Type of a server-side apply: with a parameter, so that the client library sends
+# our bytes (go_json) instead of serializing the object itself; the API server drops it.
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml; charset=utf-8"
+GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def go_json(obj: Any) -> bytes:
+    """`obj` as ArgoCD's apply sends it (Go's encoding/json): non-ASCII characters as UTF-8,
+    not as \\u escapes (Python's default, which the API server's YAML decoder reads
+    differently: a surrogate pair is refused there, an escaped control character admitted)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    for char, escape in GO_ESCAPES.items():
+        text = text.replace(char, escape)
+    return text.encode("utf-8")
+
+
 @_network
-def apply(api: Api, obj: dict[str, Any], manager: str = FIELD_MANAGER) -> dict[str, Any]:
-    """Server-side apply of `obj` (force: the applier owns its fields, as ArgoCD does)."""
+def apply(api: Api, obj: dict[str, Any], manager: str = FIELD_MANAGER, dry_run: bool = False) -> dict[str, Any]:
+    """Server-side apply of `obj` (force: the applier owns its fields, as ArgoCD does);
+    `dry_run`: every validation and admission step runs, nothing is stored (dryRun=All)."""
     from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic.exceptions import DynamicApiError
 
     meta = obj["metadata"]
     try:
         res = resource(api, obj["apiVersion"], obj["kind"])
-        out = api.dynamic.server_side_apply(res, body=obj, name=meta["name"], namespace=meta.get("namespace"),
-                                            field_manager=manager, force_conflicts=True, _request_timeout=TIMEOUT_S)
+        path = res.path(name=meta["name"], namespace=meta.get("namespace") if res.namespaced else None)
+        out = api.dynamic.request("patch", path, body=go_json(obj), content_type=APPLY_CONTENT_TYPE,
+                                  field_manager=manager, force_conflicts=True, _request_timeout=TIMEOUT_S,
+                                  **({"dry_run": "All"} if dry_run else {}))
     except (ApiException, DynamicApiError) as e:
         raise _refused(e) from None
     return dict(out.to_dict())

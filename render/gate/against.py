@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from render import git, layout, migration, tombstones
+from render import emit, git, layout, migration, tombstones
 from render.gate import immutable, placement
 from render.load import Repo, parse_bytes
 from render.move import apps as move_apps
@@ -39,12 +39,16 @@ def objects(files: dict[str, bytes]) -> immutable.Objects:
     return out
 
 
-def check(root: Path, repo: Repo, ref: str) -> list[Problem]:
+def check(root: Path, repo: Repo, ref: str, rendered: emit.Outputs | None = None,
+          base_files: dict[str, bytes] | None = None) -> list[Problem]:
     """Every change from `ref` to the working tree that would strand data (and every reuse of
-    an offboarded tenant's names). `validate --against` and `verify-pr` (main's engine) call it."""
+    an offboarded tenant's names). `validate --against` and `verify-pr` (main's engine) call it.
+    `rendered`: what render_repo(repo) returned, when the caller has it already; with
+    `base_files`, REF's output files to compare it with (a caller that knows which files
+    differ may pass those alone, on both sides: equal files hold no change)."""
     tree = git.GitTree(root, git.resolve(root, ref))
-    base_files = tree.walk(*COMPARED)
-    head_files = {p: b for files in render_repo(repo).values() for p, b in files.items()}
+    base_files = tree.walk(*COMPARED) if base_files is None else base_files
+    head_files = {p: b for files in (rendered or render_repo(repo)).values() for p, b in files.items()}
     base, head = objects(base_files), objects(head_files)
     befores = {name: _tenant_at(tree, name) for name in repo.tenants}
     for name, files in repo.tenants.items():

@@ -7,6 +7,7 @@ reports those), so all of them can run in one pass and report everything at once
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +62,11 @@ def quantity_places(doc: Document, kind: str) -> list[tuple[Path_, str, bool]]:
         for section in (("datastores", "mongodb"), ("datastores", "redis"), ("celery", "worker"), ("celery", "beat")):
             entry = _mapping(_mapping(data.get(section[0])).get(section[1]))
             places += [(section + (k,), k, True) for k in ("cpu", "memory") if k in entry]
+        # The node model: machines' capacity and the DaemonSets' share of every node.
+        node_model = _mapping(data.get("nodes"))
+        for part in ("daemonset_budget", "machines"):
+            for name, entry in _mapping(node_model.get(part)).items():
+                places += [(("nodes", part, name, k), k, False) for k in ("cpu", "memory") if k in _mapping(entry)]
     for group, entry in groups.items():
         places += [(("cluster" if kind == "overrides" else "worker_groups", group, k), k, True)
                    for k in ("cpu", "memory") if k in _mapping(entry)]
@@ -110,11 +116,27 @@ def quantity_problem(value: Any, what: str, pod: bool) -> tuple[str, str] | None
 ENV_VALUES = {"LOG_LEVEL": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
 
 
+def unsendable(value: str) -> str | None:
+    """The first character of `value` that cannot reach a pod: a control character but tab
+    and newline (the API server's YAML decoder refuses DEL and the C1 controls in the body
+    ArgoCD sends; NUL cannot be in a process's environment), or a Unicode non-character."""
+    for char in value:
+        if (unicodedata.category(char) == "Cc" and char not in "\t\n") or char in "\ufffe\uffff":
+            return char
+    return None
+
+
 def check_env(doc: Document, protected: list[str]) -> list[Problem]:
     out = []
     upper = {p.upper() for p in protected}
     env = _mapping(_mapping(doc.data).get("env"))
     for key, value in env.items():
+        bad = unsendable(value) if isinstance(value, str) else None
+        if bad is not None:
+            out.append(doc.problem(("env", key), f"the value of {key} holds the control character U+{ord(bad):04X}, "
+                                                 "which the API server refuses in the synced object",
+                                   "write the value as plain text, without control characters", at_value=True))
+            continue
         allowed = ENV_VALUES.get(key)
         if allowed and not (isinstance(value, str) and value.upper() in allowed):
             out.append(doc.problem(("env", key), f"{value!r} is not a {key} the engine understands",
