@@ -60,13 +60,17 @@ def toleration(taint: dict[str, str]) -> dict[str, str]:
 
 def scheduling(platform: dict[str, Any], cloud: str, component: str) -> dict[str, Any]:
     """The pod spec fields that put `component` on its pool: nodeSelector, and tolerations
-    when the pool is tainted (key order: as a pod spec prints them)."""
+    when the pool is tainted (key order: as a pod spec prints them).
+
+    A pod of the untainted pool needs neither: every other pool is tainted, so the
+    scheduler can put it nowhere else (`validate --deep`'s capacity check refuses a pod
+    more than one pool would take). It also keeps such pods as they were before pools
+    existed, which a Job's immutable pod template (the migration attempts) requires."""
     pool = pool_of(platform, component)
-    out: dict[str, Any] = {"nodeSelector": node_labels(platform, cloud, pool)}
     taints = node_taints(platform, pool)
-    if taints:
-        out["tolerations"] = [toleration(t) for t in taints]
-    return out
+    if not taints:
+        return {}
+    return {"nodeSelector": node_labels(platform, cloud, pool), "tolerations": [toleration(t) for t in taints]}
 
 
 def every_scheduling(platform: dict[str, Any], cloud: str) -> dict[str, dict[str, Any]]:

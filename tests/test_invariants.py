@@ -168,7 +168,8 @@ tenant_strategy = st.fixed_dictionaries({
     "cloud": st.sampled_from(["gcp", "aws"]),
     "mode": st.sampled_from(["dedicated_instance", "shared_instance"]),
     "disabled": st.lists(st.sampled_from(EXTRACTOR_NAMES), unique=True, max_size=5),
-    "env": st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,10}", fullmatch=True), st.text(max_size=10), max_size=3),
+    "env": st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,10}", fullmatch=True), st.text(st.characters(exclude_categories=("Cc", "Cs"), exclude_characters="\ufffe\uffff"), max_size=10),
+                           max_size=3),
     "fork": st.booleans(),
 })
 

@@ -34,7 +34,7 @@ def test_worker_pools_are_tainted_and_the_general_pool_is_not() -> None:
         sched = pools.scheduling(PLATFORM, "gcp", group)
         assert sched["nodeSelector"][pools.LABEL_POOL] == group
         assert {"key": pools.LABEL_POOL, "operator": "Equal", "value": group, "effect": "NoSchedule"} in sched["tolerations"]
-    assert pools.scheduling(PLATFORM, "aws", "redis") == {"nodeSelector": {pools.LABEL_POOL: "general"}}
+    assert pools.scheduling(PLATFORM, "aws", "redis") == {}  # the untainted pool: nothing else takes it
     gpu = pools.scheduling(PLATFORM, "aws", "gpu-workers")
     assert gpu["nodeSelector"]["karpenter.k8s.aws/instance-gpu-name"] == "l4"
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in gpu["tolerations"]
@@ -81,10 +81,10 @@ def test_deep_validation_predicts_the_pool_and_fails_a_pod_no_pool_or_the_wrong_
     assert _deep_capacity(root) == []
     redis = root / "rendered/acme/statefulset-redis.yaml"
     text = redis.read_text(encoding="utf-8")
-    redis.write_text(text.replace("dataplane.io/pool: general", "dataplane.io/pool: batch-workers"), encoding="utf-8")
+    assert "nodeSelector" not in text  # no selector: only the untainted general pool takes it, its own
+    selected = text.replace("      containers:\n", "      nodeSelector:\n        dataplane.io/pool: batch-workers\n      containers:\n", 1)
+    redis.write_text(selected, encoding="utf-8")
     assert any("pod redis fits no node pool on gcp" in m for m in _deep_capacity(root))
-    redis.write_text(text.replace("      nodeSelector:\n        dataplane.io/pool: general\n", ""), encoding="utf-8")
-    assert _deep_capacity(root) == []  # no selector: only the untainted general pool takes it, its own
     worker = root / "rendered/acme/rayservice-engine.yaml"
     worker.write_text(worker.read_text(encoding="utf-8").replace("dataplane.io/pool: batch-workers", "dataplane.io/pool: general")
                       .replace("value: batch-workers", "value: general"), encoding="utf-8")

@@ -28,7 +28,7 @@ CASES = {
         "required flow kuberay-operator -> ray-head TCP/8265 is denied in tenant-acme"),
     "capacity-gpu-pod-too-big.yaml": (
         "capacity", "RayService/engine: spec.rayClusterConfig.workerGroupSpecs[2].template",
-        "pod engine-raycluster-gpu-workers-worker requests 7 CPU, 30.0Gi memory, 1 GPU: more than one node holds "
+        "pod engine-raycluster-gpu-workers-worker requests 7 CPU, 30.0Gi memory, 1 GPU: more than one node of the gpu-workers pool holds "
         "(g2-standard-8 allocatable 7510m CPU, 26.4Gi memory, 1 GPU)"),
     "references-service-selects-nothing.yaml": (
         "references", "Service/redis: spec.selector", "selects no pod of the rendered workloads"),
