@@ -31,8 +31,21 @@ import pytest
 import yaml
 from hypothesis import Phase
 
-from render import git, layout
-from render.cluster import agreement, api, apply, bootstrap, control_plane, health, session, standins, upgrade, variations, verify
+from render import git, layout, pools
+from render.cluster import (
+    agreement,
+    api,
+    apply,
+    bootstrap,
+    control_plane,
+    health,
+    nodes,
+    session,
+    standins,
+    upgrade,
+    variations,
+    verify,
+)
 from render.load import Repo, load_repo
 from render.problems import ProblemsError
 from render.validate import validate_repo
@@ -95,8 +108,11 @@ def upgraded(cluster: control_plane.Paths, tmp_path_factory: pytest.TempPathFact
         apply.run(upgrade.write_output(upgrade.output_files(ROOT, head), tmp_path_factory.mktemp("current")),
                   admin, deploy, None, lambda _: None)
         return out
+    pooled = "pools" in (yaml.safe_load(git.GitTree(ROOT, out.previous).read(layout.PLATFORM_FILE) or b"{}") or {}).get("nodes", {})
+    _pool_taints(admin, on=pooled)
     before = apply.run(upgrade.write_output(upgrade.output_files(ROOT, out.previous), tmp_path_factory.mktemp("previous")),
                        admin, deploy, None, lambda _: None)
+    _pool_taints(admin, on=True)
     out.previous_objects = before.objects
     out.seconds["previous release, synced healthy"] = time.monotonic() - started
     started = time.monotonic()
@@ -107,6 +123,18 @@ def upgraded(cluster: control_plane.Paths, tmp_path_factory: pytest.TempPathFact
     out.refused = upgrade.sync_waves(deploy, plan)
     out.seconds["current output applied over it"] = time.monotonic() - started
     return out
+
+
+def _pool_taints(admin: api.Api, on: bool) -> None:
+    """The nodes with or without the pools' own taints (dataplane.io/pool). A release from
+    before node pools ran on untainted worker pools; the platform taints them once that
+    release runs (NoSchedule evicts nothing) and then rolls out the pods that tolerate them."""
+    clouds = session.tenant_clouds(ROOT)
+    for node in nodes.nodes(session.platform(ROOT), sorted(set(clouds.values())), len(clouds)):
+        taints = node["spec"].get("taints", [])
+        kept = taints if on else [t for t in taints if t["key"] != pools.LABEL_POOL]
+        api.request(admin, "patch", f"/api/v1/nodes/{node['metadata']['name']}", {"spec": {"taints": kept or None}},
+                    content_type="application/merge-patch+json")
 
 
 def _admin(p: control_plane.Paths) -> api.Api:
