@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -96,6 +97,29 @@ def copy_repo(dest: Path, *, outputs: bool = True) -> Path:
         (dest / ".github").mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / layout.CODEOWNERS_FILE, dest / layout.CODEOWNERS_FILE)
     return dest
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in `root` as a test author; its standard output, stripped."""
+    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def committed_copy(dest: Path) -> Path:
+    """copy_repo(dest) as a git repository whose branch main holds it in one commit."""
+    root = copy_repo(dest)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    return root
+
+
+def edit(root: Path, rel: str, old: str, new: str) -> None:
+    """Replace the first `old` in `rel` by `new`; `old` must be there."""
+    path = root / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def write(root: Path, files: dict[str, str]) -> None:

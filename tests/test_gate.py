@@ -3,35 +3,18 @@ would refuse, data left behind, and placement moves outside the migration flow."
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from render.gate import immutable, rules
-from tests.support import copy_repo, crds_dir, dataplane, snapshot
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                          capture_output=True, text=True, check=True).stdout.strip()
+from tests.support import committed_copy, crds_dir, dataplane, edit, git, snapshot
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = copy_repo(tmp_path / "repo")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base")
-    return root
-
-
-def edit(root: Path, rel: str, old: str, new: str) -> None:
-    path = root / rel
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return committed_copy(tmp_path / "repo")
 
 
 def gate(root: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
