@@ -22,7 +22,7 @@ BEGIN = "<!-- generated from render/tunables.py by `dataplane render`: edit ther
 END = "<!-- end of the generated table -->"
 WORKER_GROUP_REF = "#/$defs/worker_group"
 # Keys of a registry entry that are what the entry is, not tunables (written in the schema by hand).
-_ENTRY_KEYS = ("name", "version", "description", "aliases", "modalities", "runtime", "worker_group",
+ENTRY_KEYS = ("name", "version", "description", "aliases", "modalities", "runtime", "worker_group",
                "import_path", "capabilities", "enabled_by_default")
 
 
@@ -69,7 +69,7 @@ def _groups(words: dict[str, str]) -> dict[str, Any]:
 
 def _extractors(schema: dict[str, Any]) -> None:
     entry = schema["properties"]["extractors"]["additionalProperties"]
-    kept = {k: v for k, v in entry["properties"].items() if k in _ENTRY_KEYS}
+    kept = {k: v for k, v in entry["properties"].items() if k in ENTRY_KEYS}
     entry["properties"] = {**properties("extractor", "registry"), **kept}
 
 

@@ -238,16 +238,26 @@ def find(section: Section, key: str) -> Tunable | None:
     return next((t for t in TUNABLES if t.section == section and t.key == key), None)
 
 
+def at(path: tuple[object, ...]) -> Tunable | None:
+    """The tunable at a path of the effective values (("extractors", id, key), ("cluster",
+    group, key), ("head", key), ("spec", key)), or None."""
+    for section, prefix in EFFECTIVE.items():
+        if len(path) == len(prefix) + 1 and path[0] == prefix[0]:
+            return find(section, str(path[-1]))
+    return None
+
+
 def labels() -> dict[str, str]:
     """Plain words per key, for a change to any section's key (one label per key: test_tunables)."""
     return {t.key: t.label for t in TUNABLES}
 
 
-# The worker groups' own descriptions (the groups are layout.WORKER_GROUPS).
+# The worker groups' own descriptions (the groups are layout.WORKER_GROUPS). Their default
+# sizes are registry/platform.yaml's to say (`dataplane explain TENANT <group>`), not these words.
 GROUP_WORDS: dict[str, str] = {
-    "cpu-workers": "CPU workers: text embeddings, reranking, classification, image embeddings (default 1-2 nodes).",
-    "batch-workers": "Batch workers: large ingestion jobs, scaled from zero on demand (default 0-3 nodes).",
-    "gpu-workers": "GPU workers, one NVIDIA L4 each: video processing, large model inference (default 0-2 nodes).",
+    "cpu-workers": "CPU workers: text embeddings, reranking, classification, image embeddings.",
+    "batch-workers": "Batch workers: large ingestion jobs, scaled from zero on demand.",
+    "gpu-workers": "GPU workers, one NVIDIA L4 each: video processing, large model inference.",
 }
 # A machine type per cloud (worker_groups.<group>.machine).
 MACHINE_WORDS: dict[str, str] = {

@@ -185,6 +185,20 @@ def test_a_key_has_one_label_and_every_output_is_declared_or_explained() -> None
     assert len({(t.section, t.key) for t in TUNABLES}) == len(TUNABLES)
 
 
+def test_every_value_of_these_sections_in_the_effective_configuration_is_a_tunable() -> None:
+    """What the merge carries for an extractor (beyond what the entry is), a worker group, the
+    head and the health thresholds is declared, and `tunables.at` finds it with its words."""
+    values = _values()
+    paths = [("extractors", i, k) for i, e in values["extractors"].items() for k in e
+             if k not in (*generated.ENTRY_KEYS, "id")]
+    paths += [("cluster", g, k) for g, v in values["cluster"].items() for k in v]
+    paths += [(s, k) for s in ("head", "spec") for k in values[s]]
+    undeclared = [p for p in paths if tunables.at(p) is None]
+    assert undeclared == []
+    assert tunables.at(("extractors", "text_extractor_v1", "max_replicas")).label == "maximum replicas"  # type: ignore[union-attr]
+    assert tunables.at(("tenant", "name")) is None
+
+
 def test_the_platform_sets_every_key_without_an_engine_default() -> None:
     groups = PLATFORM_DATA["worker_groups"]
     for t in TUNABLES:
