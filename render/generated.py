@@ -79,6 +79,8 @@ def _platform(schema: dict[str, Any]) -> None:
     p["worker_groups"]["properties"] = _groups({g: f"Defaults of the {g} group." for g in layout.WORKER_GROUPS})
     p["head"]["properties"] = properties("head", "platform")
     p["spec"]["properties"] = properties("health", "platform")
+    p["celery"]["properties"]["worker"]["properties"] = properties("celery_worker", "platform")
+    p["celery"]["properties"]["beat"]["properties"] = properties("celery_beat", "platform")
     schema["$defs"] = {**schema.get("$defs", {}), "worker_group": _worker_group("platform")}
 
 

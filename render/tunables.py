@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Section = Literal["extractor", "worker_group", "head", "health"]
+Section = Literal["extractor", "worker_group", "head", "health", "celery_worker", "celery_beat"]
 Layer = Literal["platform", "registry", "tenant"]
 Kind = Literal["integer", "number", "quantity", "boolean", "string", "per_cloud"]
 
@@ -26,8 +26,11 @@ SECTIONS: dict[Section, dict[Layer, str]] = {
     "worker_group": {"platform": "worker_groups.<group>", "tenant": "cluster.<group>"},
     "head": {"platform": "head", "tenant": "head"},
     "health": {"platform": "spec", "tenant": "spec"},
+    "celery_worker": {"platform": "celery.worker"},
+    "celery_beat": {"platform": "celery.beat"},
 }
-# The section's path in the effective values (render/merge.py).
+# The section's path in the effective values (render/merge.py); the platform's Celery sizes
+# are read from registry/platform.yaml directly (render/celery_context.py).
 EFFECTIVE: dict[Section, tuple[str, ...]] = {
     "extractor": ("extractors", "<id>"), "worker_group": ("cluster", "<group>"), "head": ("head",), "health": ("spec",),
 }
@@ -226,6 +229,25 @@ TUNABLES: tuple[Tunable, ...] = (
             description="Age in seconds of the Celery beat heartbeat after which health checks fail.",
             label="Celery beat stale after (s)", file="prometheusrule-dataplane-alerts.yaml",
             renders="the Celery beat liveness check and the stale-beat alert", example=600),
+    # -- Celery: platform celery.worker, celery.beat (the platform's alone)
+    Tunable("replicas", "celery_worker", "integer", minimum=1, maximum=100, layers=PLATFORM_ONLY,
+            description="Worker pods.", label="worker pods", file="deployment-celery-worker.yaml",
+            renders="deployment-celery-worker.yaml: spec.replicas", example=3),
+    Tunable("concurrency", "celery_worker", "integer", minimum=1, maximum=256, layers=PLATFORM_ONLY,
+            description="Tasks one worker pod runs at once.", label="tasks per worker pod",
+            file="deployment-celery-worker.yaml", renders="deployment-celery-worker.yaml: --concurrency", example=6),
+    Tunable("cpu", "celery_worker", "quantity", layers=PLATFORM_ONLY,
+            description="CPU of one worker pod, e.g. \"2\".", label="CPU", file="deployment-celery-worker.yaml",
+            renders="deployment-celery-worker.yaml: container resources cpu", example="1"),
+    Tunable("memory", "celery_worker", "quantity", layers=PLATFORM_ONLY,
+            description="Memory of one worker pod, e.g. \"8Gi\".", label="memory", file="deployment-celery-worker.yaml",
+            renders="deployment-celery-worker.yaml: container resources memory", example="3Gi"),
+    Tunable("cpu", "celery_beat", "quantity", layers=PLATFORM_ONLY,
+            description="CPU of the beat pod, e.g. \"2\".", label="CPU", file="deployment-celery-beat.yaml",
+            renders="deployment-celery-beat.yaml: container resources cpu", example="300m"),
+    Tunable("memory", "celery_beat", "quantity", layers=PLATFORM_ONLY,
+            description="Memory of the beat pod, e.g. \"8Gi\".", label="memory", file="deployment-celery-beat.yaml",
+            renders="deployment-celery-beat.yaml: container resources memory", example="300Mi"),
 )
 
 
@@ -248,8 +270,9 @@ def at(path: tuple[object, ...]) -> Tunable | None:
 
 
 def labels() -> dict[str, str]:
-    """Plain words per key, for a change to any section's key (one label per key: test_tunables)."""
-    return {t.key: t.label for t in TUNABLES}
+    """Plain words per key of the effective values, whichever section changes (one label per
+    key: tests/test_tunables.py)."""
+    return {t.key: t.label for t in TUNABLES if t.section in EFFECTIVE}
 
 
 # The worker groups' own descriptions (the groups are layout.WORKER_GROUPS). Their default

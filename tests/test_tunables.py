@@ -28,9 +28,6 @@ from tests.support import RELEASE_YAML, ROOT, copy_repo, dataplane, memory_repo,
 NAME = "kestrel"
 TENANT = tenant_yaml(NAME, cloud="aws")
 PLATFORM_DATA = yaml.safe_load((ROOT / layout.PLATFORM_FILE).read_text(encoding="utf-8"))
-# Where a tenant (or else the platform) writes each section's values.
-TENANT_AT = {"extractor": "overrides", "worker_group": "cluster", "head": "head", "health": "spec"}
-PLATFORM_AT = {"extractor": "extractor_defaults", "worker_group": "worker_groups", "head": "head", "health": "spec"}
 # What a platform-only value needs beside it to be valid: GPUs in a pod need a machine with GPUs
 # (its own rendering is nothing: test_each_tunable..., worker_group.machine).
 COMPANIONS = {("worker_group", "gpus"): {"machine": {"gcp": "g2-standard-8", "aws": "g6.2xlarge"}}}
@@ -89,9 +86,18 @@ def _attempts(t: Tunable) -> list[tuple[str | None, tuple[str, ...]]]:
     return out
 
 
+def _file_path(t: Tunable, layer: tunables.Layer, target: str | None) -> list[str]:
+    """The path of `t`'s mapping in `layer`'s file (tunables.SECTIONS), for `target`."""
+    return [target if part.startswith("<") else part for part in tunables.SECTIONS[t.section][layer].split(".")
+            if target is not None or not part.startswith("<")]
+
+
 def _current(t: Tunable, target: str | None) -> Any:
     values: Any = _values()
-    path = {"extractor": ("extractors", target), "worker_group": ("cluster", target)}.get(t.section, (TENANT_AT[t.section],))
+    if t.section not in tunables.EFFECTIVE:  # the platform's alone, read from its file
+        values, path = PLATFORM_DATA, _file_path(t, "platform", target)
+    else:
+        path = [target if p.startswith("<") else p for p in tunables.EFFECTIVE[t.section]]
     for part in path:
         values = values[part]
     return values.get(t.key)
@@ -101,10 +107,9 @@ def _set(t: Tunable, target: str | None, value: Any, disabled: tuple[str, ...] =
     """(overrides, platform) with `t` set to `value` for `target`, at the lowest layer that may set it."""
     overrides: dict[str, Any] = {"disabled": list(disabled)} if disabled else {}
     platform = copy.deepcopy(PLATFORM_DATA)
-    tenant = "tenant" in t.layers
-    at = overrides.setdefault(TENANT_AT[t.section], {}) if tenant else platform[PLATFORM_AT[t.section]]
-    if target is not None:
-        at = at.setdefault(target, {})
+    at = overrides if "tenant" in t.layers else platform
+    for part in _file_path(t, "tenant" if "tenant" in t.layers else "platform", target):
+        at = at.setdefault(part, {})
     at[t.key] = value
     at.update(COMPANIONS.get((t.section, t.key), {}))
     return overrides, platform
@@ -179,7 +184,8 @@ def test_max_queued_requests_reaches_serve_config_and_ray_serve_accepts_it() -> 
 def test_a_key_has_one_label_and_every_output_is_declared_or_explained() -> None:
     for t in TUNABLES:
         assert t.label and t.description
-        assert change_summary.WORDS[t.key] == t.label, f"{t.key}: two labels ({t.label!r} in {t.section})"
+        if t.section in tunables.EFFECTIVE:  # what the comment describes
+            assert change_summary.WORDS[t.key] == t.label, f"{t.key}: two labels ({t.label!r} in {t.section})"
         assert bool(t.no_output) != bool(t.renders), f"{t.section}.{t.key}: say where it renders, or why it does not"
         assert t.example is not None
     assert len({(t.section, t.key) for t in TUNABLES}) == len(TUNABLES)
@@ -200,14 +206,14 @@ def test_every_value_of_these_sections_in_the_effective_configuration_is_a_tunab
 
 
 def test_the_platform_sets_every_key_without_an_engine_default() -> None:
-    groups = PLATFORM_DATA["worker_groups"]
     for t in TUNABLES:
         if t.default is not PLATFORM:
             continue
-        if t.section == "worker_group":
-            assert all(t.key in groups[g] for g in layout.WORKER_GROUPS), t.key
-        else:
-            assert t.key in PLATFORM_DATA[PLATFORM_AT[t.section]], t.key
+        for target in layout.WORKER_GROUPS if t.section == "worker_group" else [None]:
+            at: Any = PLATFORM_DATA
+            for part in _file_path(t, "platform", target):
+                at = at[part]
+            assert t.key in at, f"{t.section}.{t.key} ({target})"
 
 
 def test_worker_group_words_and_machine_words_cover_every_group_and_cloud() -> None:
