@@ -228,6 +228,7 @@ def serve_config(serve: list[dict[str, Any]], platform: dict[str, Any], env: dic
             "deployments": [{
                 "name": e["id"],
                 "max_ongoing_requests": e["max_ongoing_requests"],
+                **({"max_queued_requests": e["max_queued_requests"]} if "max_queued_requests" in e else {}),
                 "autoscaling_config": {
                     "min_replicas": e["min_replicas"],
                     "initial_replicas": e["min_replicas"],

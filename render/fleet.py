@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from render import base_diff, cache, emit, layout, ownership, parallel, templates
+from render import base_diff, cache, emit, generated, layout, ownership, parallel, templates
 from render.load import (
     Document,
     PlatformInputs,
@@ -269,6 +269,9 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
         raise
     report = writer.finish(stale)
     emit.single_file(root, layout.CODEOWNERS_FILE, owners, report, check=check)
+    if generated.is_engine_repo(root):  # the schemas and docs generated from render/tunables.py
+        for rel, data in generated.files(root).items():
+            emit.single_file(root, rel, data, report, check=check)
     report.unchanged += sum(result.fresh.values())
     unsettled = set(report.scopes_changed) if check else set()
     remember(root, result, [s for s in result.scopes if s not in unsettled], [] if check else stale)

@@ -165,9 +165,11 @@ RELEASE_IMAGE = f"ghcr.io/dataplane-platform/engine:2026.11.3@{RELEASE_DIGEST}"
 RELEASE_YAML = f'platform_version: "2026.11.3"\nimage: {RELEASE_IMAGE}\n'
 
 
-def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | None = None):
+def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | None = None,
+                platform: str | None = None):
     """A Repo built in memory from {name: (tenant.yaml, overrides.yaml, release.yaml)} texts,
-    with this repository's registry and templates (or the given extractors.yaml text)."""
+    with this repository's registry and templates (or the given extractors.yaml and
+    platform.yaml texts)."""
     from render import layout
     from render.load import PlatformInputs, Repo, TenantFiles, parse_yaml, read_templates, read_yaml
 
@@ -176,5 +178,6 @@ def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | N
         for name, texts in tenants.items()
     }
     registry = parse_yaml(extractors, layout.EXTRACTORS_FILE) if extractors else read_yaml(ROOT, layout.EXTRACTORS_FILE)
-    return Repo(PlatformInputs(registry, read_yaml(ROOT, layout.PLATFORM_FILE), read_templates(ROOT),
+    defaults = parse_yaml(platform, layout.PLATFORM_FILE) if platform else read_yaml(ROOT, layout.PLATFORM_FILE)
+    return Repo(PlatformInputs(registry, defaults, read_templates(ROOT),
                                read_yaml(ROOT, layout.RELEASES_FILE)), files)

@@ -49,6 +49,7 @@ from render.cluster import (
 from render.load import Repo, load_repo
 from render.problems import ProblemsError
 from render.validate import validate_repo
+from render.validate.schemas import inline_refs
 from tests.hyp import HealthCheck, assume, at_most, given, settings, st
 from tests.support import ROOT, missing, need, need_binary
 from tests.test_merge import _valid as without_disabled_overrides
@@ -180,7 +181,8 @@ def test_after_the_upgrade_every_workload_rolls_out_admitted(cluster: control_pl
 # 2. Every change a tenant can make in overrides.yaml. The strategies of the property tests
 # that already cover overrides.yaml (odd env values and extractor settings; disabled lists,
 # enabled flags and auto_deploy), plus the schema's worker-group sizing and spec thresholds.
-SCHEMA = json.loads((ROOT / layout.SCHEMA_DIR / "overrides.schema.json").read_text(encoding="utf-8"))
+_PUBLISHED = json.loads((ROOT / layout.SCHEMA_DIR / "overrides.schema.json").read_text(encoding="utf-8"))
+SCHEMA = inline_refs(_PUBLISHED, _PUBLISHED)  # the worker groups' one $defs block, under each group
 CPUS = st.sampled_from(["1", "2", "3500m", "7", "15", 4])
 MEMORY = st.sampled_from(["4Gi", "8Gi", "28Gi", "60Gi", "16000Mi"])
 

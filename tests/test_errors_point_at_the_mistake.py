@@ -99,7 +99,7 @@ def test_explain_fits_100_columns_and_has_json(tmp_path, capsys):
     rows = {r["path"]: r for r in json.loads(capsys.readouterr().out)["values"]}
     assert rows["extractors.image_extractor_v1.min_replicas"] == {
         "path": "extractors.image_extractor_v1.min_replicas", "value": 2, "layer": "overrides",
-        "file": "tenants/globex/overrides.yaml", "line": 10}
+        "file": "tenants/globex/overrides.yaml", "line": 10, "label": "minimum replicas"}
 
 
 def test_a_tenant_yaml_setting_at_the_wrong_level_is_one_problem(tmp_path, capsys):

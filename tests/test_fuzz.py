@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from render import layout
-from render.validate.schemas import schema
+from render.validate.schemas import inline_refs, schema
 from tests.hyp import HealthCheck, at_most, given, settings, st
 from tests.support import copy_repo
 from tests.validation_repo import run
@@ -32,7 +32,7 @@ def _keys(node: Any) -> set[str]:
     return out
 
 
-KNOWN = sorted(_keys(schema("overrides")) | _keys(schema("tenant")) | _keys(schema("release"))
+KNOWN = sorted(_keys(inline_refs(schema("overrides"), schema("overrides"))) | _keys(schema("tenant")) | _keys(schema("release"))
                | {"text_extractor", "image_extractor_v1", "web_scraper", "scrolling_text_extractor", "MONGO_URI"})
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 scalars = st.one_of(

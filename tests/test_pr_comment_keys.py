@@ -13,11 +13,13 @@ import pytest
 import yaml
 
 from render.pipeline import effective
+from render.validate.schemas import inline_refs
 from render.workflows import pr_comment
 from render.workflows.pr_comment import TenantChange
 from tests.support import RELEASE_DIGEST, RELEASE_YAML, ROOT, memory_repo, tenant_yaml
 
-SCHEMA = json.loads((ROOT / "render/schemas/overrides.schema.json").read_text())["properties"]
+_PUBLISHED = json.loads((ROOT / "render/schemas/overrides.schema.json").read_text())
+SCHEMA = inline_refs(_PUBLISHED, _PUBLISHED)["properties"]
 EXTRACTOR = "text_extractor_v1"
 
 

@@ -14,7 +14,7 @@ from render.load import load_repo
 from render.merge import merge_tenant
 from render.problems import Problem
 from render.validate import fleet_rules, validate_repo
-from render.validate.schemas import schema
+from render.validate.schemas import inline_refs, schema
 from tests.support import ROOT, copy_repo
 from tests.validation_repo import run
 
@@ -82,7 +82,7 @@ def test_schema_is_draft_2020_12_and_every_property_is_described(name: str) -> N
     s = schema(name)
     assert s["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(s)
-    assert _undescribed(s, "") == []
+    assert _undescribed(inline_refs(s, s), "") == []
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
@@ -96,7 +96,7 @@ def test_objects_reject_unknown_keys(name: str) -> None:
         for key, sub in node.get("properties", {}).items():
             out += open_objects(sub, f"{path}.{key}")
         return out + open_objects(node.get("additionalProperties"), f"{path}<*>")
-    assert open_objects(schema(name), "") == []
+    assert open_objects(inline_refs(schema(name), schema(name)), "") == []
 
 
 def test_published_schemas_are_the_packaged_ones() -> None:
@@ -281,7 +281,7 @@ def test_docs_show_every_overrides_key_and_extractor() -> None:
                 out |= keys(sub)
         return out
 
-    missing = [k for k in sorted(keys(schema("overrides"))) if f"{k}:" not in docs]
+    missing = [k for k in sorted(keys(inline_refs(schema("overrides"), schema("overrides")))) if f"{k}:" not in docs]
     assert missing == []
     extractors = load_repo(ROOT).current.extractors.data["extractors"]
     assert [i for i in extractors if f"`{i}`" not in docs] == []

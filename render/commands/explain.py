@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from render import layout, output, placement
+from render import layout, output, placement, tunables
 from render.load import Document, load_repo
 from render.merge import Effective
 from render.pipeline import effective
@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description="Print every effective value of TENANT (or of one extractor) with the file and "
                                    "line of the layer that set it: platform, registry or the tenant's overrides. "
                                    f"Text fits {WIDTH} columns (long values are folded); --format json gives one "
-                                   "object per value: path, value, layer, file, line.")
+                                   "object per value: path, value, layer, file, line, label.")
     p.add_argument("tenant", metavar="TENANT")
     p.add_argument("extractor", nargs="?", metavar="EXTRACTOR",
                    help="an extractor id or name, or a worker group (default: everything)")
@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def explain(*, root: Path, tenant: str, extractor: str | None = None, fmt: str = "text") -> int:
     """Text: `path = value  # layer (file:line)` lines, then each worker group and the replicas
-    its extractors can reach. json/yaml: {"tenant", "values": [{path, value, layer, file, line}],
+    its extractors can reach. json/yaml: {"tenant", "values": [{path, value, layer, file, line, label}],
     "placement": render/placement.as_dict}."""
     repo = load_repo(root, [tenant])
     problems = validate_repo(repo)
@@ -98,8 +98,10 @@ def explain_rows(eff: Effective, extractor: str | None, registry: Document,
             continue
         value = _value_at(eff.values, path)
         if value is not _MISSING:
+            tunable = tunables.at(path)  # its plain words (render/tunables.py), None for other values
             rows.append({"path": dotted(path), "value": value, "layer": source.layer,
-                         "file": source.file or None, "line": source.line or None})
+                         "file": source.file or None, "line": source.line or None,
+                         "label": tunable.label if tunable else None})
     return rows
 
 

@@ -32,7 +32,7 @@ from render.validate import (
     misplaced,
     placement_rules,
 )
-from render.validate.schemas import check_schema, schema
+from render.validate.schemas import check_schema, tree
 
 __all__ = ["validate_prices", "validate_repo", "validate_tenant", "warnings"]
 
@@ -70,7 +70,7 @@ def validate_repo(repo: Repo) -> list[Problem]:
 def validate_tenant(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     """Problems of one tenant's files; `repo` is None when the registry itself is broken.
     A setting at the wrong indentation level is reported once; the problems it causes are not."""
-    wrong_level = [(misplaced.find(doc, schema(name)), doc.file)
+    wrong_level = [(misplaced.find(doc, tree(name)), doc.file)
                    for doc, name in ((files.tenant, "tenant"), (files.overrides, "overrides"))]
     problems = _tenant_problems(files, repo)
     return [p for found, _ in wrong_level for p in found.problems] + [

@@ -31,6 +31,12 @@ def schema(name: str) -> dict[str, Any]:
 
 
 @cache
+def tree(name: str) -> dict[str, Any]:
+    """The schema as one tree, each `$ref` replaced by what it names: for walking by path."""
+    return dict(inline_refs(schema(name), schema(name)))
+
+
+@cache
 def _validator(name: str) -> Any:
     return _Validator(schema(name), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
@@ -132,10 +138,24 @@ def _unknown_key_hint(key: str, allowed: list[str], name: str) -> str:
     close = did_you_mean(key, allowed)
     if close.startswith("did you mean"):
         return close
-    homes = _homes(schema(name), key)
+    homes = _homes(tree(name), key)
     if homes:
         return f"{key} belongs under {' or '.join(homes)}"
     return close
+
+
+def inline_refs(node: Any, top: dict[str, Any]) -> Any:
+    """`node` with each local `$ref` ("#/$defs/<name>" of `top`) replaced by what it names,
+    its own keywords (a description) kept: the schema as one tree, without `$defs`."""
+    if isinstance(node, list):
+        return [inline_refs(v, top) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: inline_refs(v, top) for k, v in node.items() if k not in ("$ref", "$defs")}
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        out = {**inline_refs(top["$defs"][ref.removeprefix("#/$defs/")], top), **out}
+    return out
 
 
 def _homes(node: dict[str, Any], key: str, prefix: str = "") -> list[str]:

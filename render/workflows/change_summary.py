@@ -6,7 +6,8 @@ values (None for a tenant that does not exist on that side) in, sentences out.
 The list of what can change is not written here: every leaf the merge recorded a source
 for (`Effective.provenance`) on either side is compared, so a key added to the platform
 defaults, the registry or the overrides schema is reported without touching this module.
-WORDS only gives known keys friendlier wording; an unknown key is still reported by name.
+WORDS (the labels of render/tunables.py) only gives known keys friendlier wording; an
+unknown key is still reported by name.
 """
 
 from __future__ import annotations
@@ -14,23 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from render import tunables
 from render.merge import Effective, Path_
 
 _UNSET = object()
 
-# Plain words for leaf keys (the key itself is always shown too, so it can be searched).
-WORDS = {
-    "enabled": "enabled", "min_replicas": "minimum replicas", "max_replicas": "maximum replicas",
-    "replicas": "starting nodes", "target_ongoing_requests": "target ongoing requests per replica",
-    "upscale_delay_s": "scale-up delay (s)", "downscale_delay_s": "scale-down delay (s)",
-    "max_ongoing_requests": "most ongoing requests per replica", "num_cpus": "CPUs per replica",
-    "num_gpus": "GPUs per replica", "cpu": "CPU", "memory": "memory", "gpus": "GPUs",
-    "liveness_period_s": "liveness probe period (s)", "liveness_failure_threshold": "liveness failures before restart",
-    "readiness_period_s": "readiness probe period (s)",
-    "readiness_failure_threshold": "readiness failures before a pod leaves the load balancer",
-    "probe_timeout_s": "probe timeout (s)", "serve_unhealthy_after_s": "Serve unhealthy after (s)",
-    "beat_stale_after_s": "Celery beat stale after (s)",
-}
+# Plain words for leaf keys (the key itself is always shown too, so it can be searched),
+# from each tunable's label (render/tunables.py).
+WORDS = tunables.labels()
 # Top-level sections of the effective values: who owns them, and how a leaf is introduced.
 OWNER = {"head": "Head node", "spec": "Health thresholds"}
 
