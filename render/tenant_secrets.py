@@ -1,14 +1,16 @@
 """A tenant's own secret store: names, remote keys, IAM grants and Secret templates.
 
-Every string base/secrets.yaml.j2 and the secrets identity's IAM objects print is
-computed here (docs/security.md, "Secrets"). Pure: a tenant's values in, plain data out.
+Every string base/secrets.yaml.j2 prints is computed here, and the secrets identity's IAM
+objects by the tenant's cloud (render/clouds/ `secrets_context`; docs/security.md,
+"Secrets"). Pure: a tenant's values in, plain data out.
 
 Remote keys are logical paths, `dataplane/tenants/<name>/<service>`, spelt as the tenant's
 cloud's backend names them (render/clouds/ `remote_key`: AWS Secrets Manager takes paths;
-GCP Secret Manager ids allow only [A-Za-z0-9_-], so '/' becomes '_'). A tenant name is a DNS-1123 label (no '_'),
-so on either cloud the prefix ends in a character no tenant name holds, and no tenant's
-prefix starts another's (`acme` vs `acme--prod`). Organization ids are `org_<alnum>`
-(one '_', after "org"), so the same holds for the shared platform's organization prefixes.
+GCP Secret Manager ids allow only [A-Za-z0-9_-], so '/' becomes '_'). A tenant name is a
+DNS-1123 label (no '_'), so on either cloud the prefix ends in a character no tenant name
+holds, and no tenant's prefix starts another's (`acme` vs `acme--prod`). Organization ids
+are `org_<alnum>` (one '_', after "org"), so the same holds for the shared platform's
+organization prefixes.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from jinja2 import nodes
 from render import clouds, layout, templates
 from render.clouds import base
 from render.load import read_templates
-from tests.support import ROOT, copy_repo, dataplane, edit, need_binary
+from tests.support import ROOT, copy_repo, dataplane, edit, need, need_binary
 
 ENGINE = ROOT / layout.ENGINE_DIR
 CLOUD_MODULES = ENGINE / "clouds"
@@ -218,3 +218,22 @@ def test_the_keep_on_delete_annotations_come_from_every_cloud() -> None:
     from render.move import target
 
     assert len(target.KEEP_ON_DELETE) == len(clouds.CLOUDS)
+
+
+def test_reachability_fails_a_tenant_no_flow_applies_to() -> None:
+    """Checking nothing is not a pass: a tenant on a cloud the flows leave out fails (before,
+    it checked 0 flows and printed ok)."""
+    need("nca.nca_cli")
+    import yaml
+
+    from render.conformance import reachability
+    from render.conformance.manifests import collect
+
+    manifests, _ = collect(ROOT, ["initech"])
+    platform = yaml.safe_load((ROOT / layout.PLATFORM_FILE).read_text(encoding="utf-8"))
+    tenant = yaml.safe_load((ROOT / "tenants/initech/tenant.yaml").read_text(encoding="utf-8"))
+    ok = reachability.check(manifests, platform, {"tenant-initech": tenant})
+    assert not ok.failures and ok.checked > 0
+    elsewhere = reachability.check(manifests, platform, {"tenant-initech": {**tenant, "cloud": "gcx"}})
+    assert elsewhere.checked == 0 and len(elsewhere.failures) == 1
+    assert "no flow of flows.yaml applies to tenant-initech (cloud 'gcx')" in elsewhere.failures[0].message

@@ -14,8 +14,11 @@ renders (`tenant_kinds`: Password), and a PushSecret pushes from those only. No 
 as the `tenant-secrets` ServiceAccount, whose cloud identity is the store's. A second policy,
 with the namespace's parameter object (render/admission/params.py), keeps a store to its
 tenant's own account where the provider names one (GCP's project). What each cloud's
-provider may set is the cloud's (render/clouds/ `secret_store_*`). The tenant and organization come from the namespace's labels
-(set by the deploy identity only); the namespace must be tenant-<that tenant>.
+provider may set is the cloud's (render/clouds/ `secret_store_*`: the API server evaluates
+the rule on the store typed by its CRD's schema, so the schema's other provider fields are
+named and refused one by one; tests/test_admission_secrets.py derives those lists from the
+vendored CRD). The tenant and organization come from the namespace's labels (set by the
+deploy identity only); the namespace must be tenant-<that tenant>.
 
 A function of registry/platform.yaml only: `policy_objects(platform)` returns the policies
 and their bindings as plain data. Every expression is evaluated by a real CEL engine in
