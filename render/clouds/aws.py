@@ -126,6 +126,8 @@ class AWS:
         ("s3_buckets", "docs.aws.amazon.com/AmazonS3/latest/userguide/BucketRestrictions.html"),
     )
     name_max = 40
+    machine_words = "EC2 instance type, e.g. m6i.2xlarge."
+    machine_example = "m6i.4xlarge"
 
     bucket_scheme = "s3://"
     bucket_kind = "Bucket"

@@ -52,6 +52,10 @@ class Cloud(Protocol):
     quotas: tuple[tuple[str, str], ...]
     # The longest tenant name whose cloud identities still fit the cloud's name limits.
     name_max: int
+    # What a worker group's `machine.<cloud>` names, in the schema's and docs' words, and an
+    # example of a large one.
+    machine_words: str
+    machine_example: str
 
     def cluster_name(self, region: str) -> str: ...
 

@@ -99,6 +99,8 @@ class GCP:
     # Service account ids are 6 to 30 characters (cloud.google.com/iam/docs/service-accounts-create);
     # the tenant's are dp-, dps-, dpb- and dpr-<name>: 4 + 26.
     name_max = 26
+    machine_words = "GCE machine type, e.g. n2-standard-8."
+    machine_example = "n2-standard-16"
 
     bucket_scheme = "gs://"
     bucket_kind = "StorageBucket"
