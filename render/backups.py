@@ -11,8 +11,8 @@ lifecycle rules delete a backup `retention_days` after it was written (`retentio
 
 A restore (tenant.yaml `restore`, written by `dataplane restore`) renders one Job
 `restore-<datastore>-<timestamp>` that downloads the backup as the read-only restore
-identity and loads it with the same tool. Per-cloud facts are in CLOUDS (and
-backup_storage.CLOUDS), per-datastore facts in DATASTORES. Pure.
+identity and loads it with the same tool. Per-cloud facts are the tenant's cloud's
+(render/clouds/: `backup_tool`, `backup_*`), per-datastore facts in DATASTORES. Pure.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from render import backup_storage, cron, layout, quantity, security, tenant_secrets
+from render import backup_storage, clouds, cron, layout, quantity, security, tenant_secrets
 
 # Where the pod keeps the file between its two containers (an emptyDir).
 BACKUP_DIR = "/backup"
@@ -111,28 +111,6 @@ DATASTORES: dict[str, Datastore] = {
 }
 
 
-@dataclass(frozen=True)
-class CloudTool:
-    """The cloud's CLI that copies a file to and from the backup bucket, as the pod's identity."""
-
-    image: str
-    copy: str  # the command, then source and destination
-    env: Callable[[dict[str, Any]], list[dict[str, Any]]]
-
-
-CLOUDS: dict[str, CloudTool] = {
-    # GKE Workload Identity through the metadata server; gcloud keeps its state under /tmp.
-    # No parallel composite upload: it deletes its temporary parts, and the backup identity
-    # may not delete (it uses a resumable upload instead).
-    "gcp": CloudTool("gcloud_cli", "gcloud storage cp --quiet",
-                     lambda ctx: [{"name": "CLOUDSDK_CONFIG", "value": "/tmp/gcloud"},
-                                  {"name": "CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED", "value": "False"}]),
-    # EKS IRSA: the webhook injects the role and token; the CLI needs a home and a region.
-    "aws": CloudTool("aws_cli", "aws s3 cp --only-show-errors",
-                     lambda ctx: [{"name": "HOME", "value": "/tmp"}, {"name": "AWS_REGION", "value": ctx["tenant"]["region"]}]),
-}
-
-
 def prefix(datastore: str) -> str:
     """The folder of a datastore's backups in the tenant's backup bucket."""
     return f"{PREFIX_ROOT}/{datastore}/"
@@ -165,7 +143,7 @@ def dump_script(ctx: dict[str, Any], datastore: str) -> str:
 
 def upload_script(ctx: dict[str, Any], datastore: str, to: str | None = None) -> str:
     """Copy the dump to `<backup bucket>/<to>` (default backups/<datastore>/), named by its start time."""
-    d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
+    d, tool = DATASTORES[datastore], clouds.get(ctx["cloud"]).backup_tool
     url = f"{ctx['names']['backup_bucket_url']}/{to or prefix(datastore)}"
     return ("set -eu\n"
             f'name="{datastore}-$(cat "$BACKUP_DIR/started-at")"\n'
@@ -208,10 +186,10 @@ def job_spec(ctx: dict[str, Any], datastore: str, to: str | None = None, app: st
     `to` (default `backups/<datastore>/`) as the backup identity (create only); the pod is
     labelled `app` (default backup-<datastore>).
     The backup CronJobs' jobTemplate, and any one-shot export (offboarding) reuses it."""
-    d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
+    d, tool = DATASTORES[datastore], clouds.get(ctx["cloud"]).backup_tool
     images = ctx["images"]
     dump = _container("dump", images[d.image], dump_script(ctx, datastore), d.env(ctx), [])
-    upload = _container("upload", images[tool.image], upload_script(ctx, datastore, to), tool.env(ctx), [])
+    upload = _container("upload", images[tool.image], upload_script(ctx, datastore, to), tool.env(ctx["tenant"]), [])
     return {"backoffLimit": 2, "activeDeadlineSeconds": DEADLINE_S,
             "template": _pod(ctx, app or f"backup-{datastore}", datastore, dump, upload, [])}
 
@@ -219,10 +197,10 @@ def job_spec(ctx: dict[str, Any], datastore: str, to: str | None = None, app: st
 def restore_job(ctx: dict[str, Any], backup: str) -> dict[str, Any]:
     """name and spec of the Job that restores backup `backup` into the tenant's own datastore."""
     datastore, _ = parse_name(backup) or ("", None)
-    d, tool = DATASTORES[datastore], CLOUDS[ctx["cloud"]]
+    d, tool = DATASTORES[datastore], clouds.get(ctx["cloud"]).backup_tool
     url = f"{ctx['names']['backup_bucket_url']}/{object_key(backup)}"
     fetch = _container("download", ctx["images"][tool.image], f'set -eu\n{tool.copy} "{url}" "$BACKUP_DIR/{d.file}"\n',
-                       tool.env(ctx), [])
+                       tool.env(ctx["tenant"]), [])
     mounts, volumes, env = [], [], d.env(ctx)
     if datastore == "redis":
         # The stopped Redis's own volume (docs/operations.md, restore runbook).
@@ -293,6 +271,6 @@ def storage_gib(ctx: dict[str, Any]) -> Decimal:
     total = Decimal(0)
     for name in backed_up(ctx, platform):
         b = platform["backups"][name]
-        kept = int(b["retention_days"]) + backup_storage.CLOUDS[ctx["cloud"]].kept_after_expiry_days
+        kept = int(b["retention_days"]) + clouds.get(ctx["cloud"]).backup_kept_after_expiry_days
         total += one[name] * cron.runs_a_day(str(b["schedule"])) * kept
     return (total / quantity.GI).to_integral_value(rounding=ROUND_CEILING)

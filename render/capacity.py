@@ -2,13 +2,10 @@
 
 Allocatable = the kubelet's capacity - the cloud's reservations - the platform's
 DaemonSet budget (registry/platform.yaml `nodes`). Reservations follow the documented
-formulas:
-- GKE (cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes): CPU 6% of the
-  first core, 1% of the second, 0.5% of the next two, 0.25% above four; memory 25% of the
-  first 4 GiB, 20% of the next 4, 10% of the next 8, 6% of the next 112, 2% above 128;
-  plus a 100 MiB eviction threshold.
-- EKS AMIs (awslabs/amazon-eks-ami bootstrap): the same CPU formula; memory
-  255 MiB + 11 MiB per pod the node may run (max_pods); plus a 100 MiB eviction threshold.
+formulas: CPU 6% of the first core, 1% of the second, 0.5% of the next two, 0.25% above
+four on GKE and EKS alike (cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes,
+awslabs/amazon-eks-ami bootstrap); memory as the cloud reserves it (render/clouds/
+`reserved_memory`); plus a 100 MiB eviction threshold.
 Which pool, and so which machine type, a component's pods run on is registry/platform.yaml
 `nodes.placement` (render/pools.py). Used by `validate --deep` (every pod fits its pool),
 by `dataplane cluster`'s simulated nodes and by `doctor` (a suggested memory increase never
@@ -21,15 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from render import pools, quantity
+from render import clouds, pools, quantity
+from render.clouds.base import GI, MI, tiered
 
-MI = Decimal(2) ** 20
-GI = Decimal(2) ** 30
 EVICTION = 100 * MI
 CPU_STEPS = ((Decimal(1), Decimal("0.06")), (Decimal(1), Decimal("0.01")), (Decimal(2), Decimal("0.005")),
              (None, Decimal("0.0025")))
-GKE_MEMORY_STEPS = ((4 * GI, Decimal("0.25")), (4 * GI, Decimal("0.20")), (8 * GI, Decimal("0.10")),
-                    (112 * GI, Decimal("0.06")), (None, Decimal("0.02")))
 
 
 @dataclass(frozen=True)
@@ -47,17 +41,6 @@ class Node:
         return f"{self.machine} allocatable {quantity.cpu(self.cpu)} CPU, {gib(self.memory)} memory, {self.gpus} GPU"
 
 
-def _tiered(total: Decimal, steps: tuple[tuple[Decimal | None, Decimal], ...]) -> Decimal:
-    out, left = Decimal(0), total
-    for size, share in steps:
-        part = left if size is None else min(left, size)
-        out += part * share
-        left -= part
-        if left <= 0:
-            break
-    return out
-
-
 def gib(b: Decimal) -> str:
     return f"{(b / GI).quantize(Decimal('0.1'))}Gi"
 
@@ -68,8 +51,8 @@ def node(machine: str, cloud: str, nodes: dict[str, Any]) -> Node | None:
     if spec is None:
         return None
     cpu, memory = quantity.parse(spec["cpu"]), quantity.parse(spec["memory"])
-    reserved_cpu = _tiered(cpu, CPU_STEPS)
-    reserved_mem = _tiered(memory, GKE_MEMORY_STEPS) if cloud == "gcp" else 255 * MI + 11 * MI * int(spec.get("max_pods", 110))
+    reserved_cpu = tiered(cpu, CPU_STEPS)
+    reserved_mem = clouds.get(cloud).reserved_memory(memory, spec)
     budget = nodes["daemonset_budget"][cloud]
     return Node(machine, cloud, cpu - reserved_cpu - quantity.parse(budget["cpu"]),
                 memory - reserved_mem - EVICTION - quantity.parse(budget["memory"]), int(spec.get("gpus", 0)))

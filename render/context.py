@@ -7,7 +7,6 @@ sees this tenant's values and the platform's, never another tenant's.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from render import (
@@ -15,6 +14,7 @@ from render import (
     backup_storage,
     backups,
     celery_context,
+    clouds,
     contract,
     fastyaml,
     layout,
@@ -46,8 +46,6 @@ REDIS_STORAGE = "10Gi"
 AUTOSCALER_IDLE_S = 300
 # The raylet's health endpoint is served by Ray's dashboard agent (--dashboard-agent-listen-port).
 RAY_AGENT_PORT = 52365
-# S3 refuses a location constraint of its default region: a bucket there names none.
-S3_DEFAULT_REGION = "us-east-1"
 # Synthetic Ray resource units one worker pod advertises for its group; a replica takes one.
 GROUP_RESOURCE_UNITS = 1000
 
@@ -121,15 +119,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
     ctx["bucket_region"] = t.get("bucket_region", t["region"])
     ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None,
                                             ctx["cluster"])
-    if cloud == "aws":
-        ctx["ack_adoption"] = layout.ACK_ADOPTION
-        ctx["irsa_trust_policy"] = _irsa_trust_policy(t, ctx["cluster"], ns, ctx["security"]["bucket_users"])
-        ctx["bucket_policy"] = _bucket_policy(names["bucket"])
-        ctx["bucket_location_constraint"] = ctx["bucket_region"] if ctx["bucket_region"] != S3_DEFAULT_REGION else None
-    else:
-        # Workload Identity: only the ServiceAccounts of the components that use the bucket.
-        ctx["bucket_workload_members"] = [{"account": a, "member": security.gke_workload_member(t["cloud_account"], ns, a)}
-                                          for a in ctx["security"]["bucket_users"]]
+    # What only the cloud's own templates (base/clouds/<cloud>/) read.
+    ctx.update(clouds.get(cloud).storage_context(ctx))
     ctx["backup_storage"] = backups.storage_context(ctx, platform)
     ctx["service_account_annotations"] = backup_storage.service_account_annotations(ctx)
     return ctx
@@ -140,12 +131,13 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
     shared = t["database"]["mode"] == "shared_instance"
     mongo_host = platform["datastores"]["mongodb"]["shared_host"] if shared else f"mongodb-0.mongodb.{ns}.svc.cluster.local"
     bucket = layout.bucket_name(platform["control_plane"]["bucket_prefix"], name)
+    cloud = clouds.get(t["cloud"])
     return {
         "ray_service": layout.RAY_SERVICE,
         # KubeRay's Serve Service, named here so the template and serve_url agree.
         "serve_service": f"{layout.RAY_SERVICE}-serve-svc",
-        # The engine's cloud identity: a GCP service account id, or an AWS role name.
-        "engine_account": _engine_account(t),
+        # The engine's cloud identity's own name (a service account id, a role name).
+        "engine_account": cloud.engine_account(name),
         "database": layout.database_name(name),
         "mongodb_host": mongo_host,
         "redis_host": f"redis.{ns}.svc.cluster.local",
@@ -153,11 +145,11 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "queue_prefix": layout.queue_prefix(name),
         "vector_prefix": layout.vector_prefix(name),
         "bucket": bucket,
-        "bucket_url": f"gs://{bucket}" if t["cloud"] == "gcp" else f"s3://{bucket}",
+        "bucket_url": f"{cloud.bucket_scheme}{bucket}",
         # Backups: a bucket of their own, where the engine's identity has no grant (render/backup_storage.py).
         "backup_bucket": backup_storage.bucket_name(bucket),
         "backup_bucket_url": backup_storage.url(t["cloud"], bucket),
-        "cloud_identity": _cloud_identity(t),
+        "cloud_identity": cloud.engine_identity(t),
         "ray_address": f"ray://{layout.RAY_SERVICE}-head-svc.{ns}.svc.cluster.local:{CLIENT_PORT}",
         "serve_url": f"http://{layout.RAY_SERVICE}-serve-svc.{ns}.svc.cluster.local:{SERVE_PORT}",
         # The tenant's internal Serve load balancer, published by external-dns in the
@@ -174,17 +166,6 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
 def serve_host(t: dict[str, Any], platform: dict[str, Any]) -> str:
     domain = platform.get("clusters", {}).get(t["cluster"], {}).get("serve_domain", "invalid")
     return f"serve-{t['name']}.{domain}"
-
-
-def _engine_account(t: dict[str, Any]) -> str:
-    return f"dp-{t['name']}" if t["cloud"] == "gcp" else f"dp-{t['name']}-engine"
-
-
-def _cloud_identity(t: dict[str, Any]) -> str:
-    """The cloud identity the engine ServiceAccount impersonates (one per tenant)."""
-    if t["cloud"] == "gcp":
-        return f"{_engine_account(t)}@{t['cloud_account']}.iam.gserviceaccount.com"
-    return f"arn:aws:iam::{t['cloud_account']}:role/{_engine_account(t)}"
 
 
 def _worker_groups(cluster: dict[str, Any], platform: dict[str, Any], cloud: str) -> list[dict[str, Any]]:
@@ -302,21 +283,20 @@ def _engine_env(env: dict[str, Any], platform: dict[str, Any], t: dict[str, Any]
     pod spec, not from here.
     """
     out = {k: str(v) for k, v in env.items() if k not in platform["protected_env"]}
-    bucket_key = "GCS_BUCKET" if t["cloud"] == "gcp" else "S3_BUCKET"
+    cloud = clouds.get(t["cloud"])
     out.update({
         "TENANT_ID": t["name"],
         "ORGANIZATION_ID": t["organization_id"],
         "MONGODB_API_DB": names["database"],
         "QDRANT_URL": t["vector_store"]["endpoint"],
         "VECTOR_COLLECTION_PREFIX": names["vector_prefix"],
-        bucket_key: names["bucket"],
+        cloud.bucket_env: names["bucket"],
         "CELERY_QUEUE_PREFIX": names["queue_prefix"],
         "REDIS_KEY_PREFIX": names["redis_key_prefix"],
         "RAY_ADDRESS": names["ray_address"],
         "ENGINE_API_URL": names["serve_url"],
     })
-    if t["cloud"] == "aws":
-        out["AWS_REGION"] = t["region"]
+    out.update(cloud.engine_env(t))
     return dict(sorted(out.items()))
 
 
@@ -333,11 +313,8 @@ def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
 
 
 def _serve_service_annotations(cloud: str, host: str) -> dict[str, str]:
-    """An internal load balancer on each cloud, named in the cluster's internal DNS zone."""
-    lb = {"gcp": {"networking.gke.io/load-balancer-type": "Internal"},
-          "aws": {"service.beta.kubernetes.io/aws-load-balancer-type": "external",
-                  "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
-                  "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance"}}[cloud]
+    """An internal load balancer on the tenant's cloud, named in the cluster's internal DNS zone."""
+    lb = clouds.get(cloud).serve_service_annotations()
     return dict(sorted({**lb, "external-dns.alpha.kubernetes.io/hostname": host}.items()))
 
 
@@ -346,19 +323,6 @@ def _cluster(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
     has already refused a tenant placed on an undeclared cluster."""
     empty = {"apiserver_cidrs": [], "vector_store_cidrs": [], "serve_domain": "invalid"}
     return {**empty, **platform.get("clusters", {}).get(t["cluster"], {})}
-
-
-def _irsa_trust_policy(t: dict[str, Any], cluster: dict[str, Any], ns: str, service_accounts: list[str]) -> str:
-    """Only this tenant's ServiceAccounts that use the bucket may assume its role (EKS IRSA)."""
-    return security.irsa_trust_policy(t["cloud_account"], str(cluster.get("oidc_issuer", "")), ns, service_accounts)
-
-
-def _bucket_policy(bucket: str) -> str:
-    doc = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": f"arn:aws:s3:::{bucket}"},
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": f"arn:aws:s3:::{bucket}/*"},
-    ]}
-    return json.dumps(doc, sort_keys=True)
 
 
 def tenant_names(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, str]:

@@ -22,6 +22,8 @@ OVERRIDES_FILE = "overrides.yaml"
 RELEASE_FILE = "release.yaml"
 TENANT_FILES = (TENANT_FILE, OVERRIDES_FILE, RELEASE_FILE)
 TEMPLATE_SUFFIX = ".yaml.j2"
+# Each cloud's own templates (base/clouds/<cloud>/), rendered for that cloud's tenants only.
+CLOUD_TEMPLATES_DIR = f"{BASE_DIR}/clouds"
 PLATFORM_INPUT_DIRS = (BASE_DIR, REGISTRY_DIR)  # what a platform release is made of
 INPUT_DIRS = (*PLATFORM_INPUT_DIRS, TENANTS_DIR)  # everything a render reads
 # The engine: its package, and the files that choose its dependencies (a render with other
@@ -252,3 +254,10 @@ def is_scope(path: str) -> bool:
 ROLLOUT_PLAN_FILE = "registry/rollout.yaml"
 ROLLOUT_DIR = "rollout"
 ROLLOUT_STATE_FILE = "rollout/state.yaml"
+
+
+def template_cloud(template: str) -> str | None:
+    """The cloud whose tenants alone render `template` (base/clouds/<cloud>/...), or None
+    for a template every tenant renders."""
+    inside = PurePosixPath(template).relative_to(BASE_DIR).parts if template.startswith(BASE_DIR + "/") else ()
+    return inside[1] if len(inside) == 3 and inside[0] == PurePosixPath(CLOUD_TEMPLATES_DIR).name else None

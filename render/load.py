@@ -90,6 +90,10 @@ class PlatformInputs:
     def template_names(self) -> list[str]:
         return sorted(self.templates)
 
+    def templates_for(self, cloud: str) -> list[str]:
+        """The templates a tenant on `cloud` renders: every shared one and its cloud's own."""
+        return [n for n in self.template_names if layout.template_cloud(n) in (None, cloud)]
+
 
 @dataclass(frozen=True)
 class Repo:
@@ -190,10 +194,12 @@ def _tenant_files(root: Path, names: list[str], problems: list[Problem]) -> dict
 
 
 def read_templates(root: Path) -> dict[str, str]:
-    folder = root / layout.BASE_DIR
+    """base/*.yaml.j2 and each cloud's base/clouds/<cloud>/*.yaml.j2."""
     out = {}
-    for p in sorted(folder.glob("*" + layout.TEMPLATE_SUFFIX)):
-        rel = f"{layout.BASE_DIR}/{p.name}"
+    found = sorted((root / layout.BASE_DIR).glob("*" + layout.TEMPLATE_SUFFIX))
+    found += sorted((root / layout.CLOUD_TEMPLATES_DIR).glob("*/*" + layout.TEMPLATE_SUFFIX))
+    for p in found:
+        rel = p.relative_to(root).as_posix()
         refuse_symlinks(root, rel)
         try:
             out[rel] = p.read_text(encoding="utf-8")
@@ -308,7 +314,8 @@ def load_platform_at(tree: GitTree) -> PlatformInputs:
             raise GitError(f"{rel} does not exist at {label}")
         docs.append(parse_bytes(raw, f"{rel}@{label}"))
     templates = {}
-    for rel in tree.files(layout.BASE_DIR):
+    cloud_dirs = [f"{layout.CLOUD_TEMPLATES_DIR}/{c}" for c in tree.folders(layout.CLOUD_TEMPLATES_DIR)]
+    for rel in [f for folder in (layout.BASE_DIR, *cloud_dirs) for f in tree.files(folder)]:
         if rel.endswith(layout.TEMPLATE_SUFFIX):
             templates[rel] = (tree.read(rel) or b"").decode("utf-8")
     raw = tree.read(layout.RELEASES_FILE)

@@ -24,10 +24,9 @@ Pure but for nothing: dates come in as arguments.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
-from render import backups, security
+from render import backups, clouds, security
 
 PHASE = "offboarding"
 TEMPLATE = "base/offboarding.yaml.j2"  # a pinned platform revision without it cannot offboard
@@ -37,11 +36,6 @@ COPY_JOB = "offboard-copy-bucket"
 # the bucket copy holds the exports.
 EXPORT_WAVE = "3"
 COPY_WAVE = "4"
-# Copy a whole bucket folder to another, per cloud (the same CLI image as the backups').
-SYNC: dict[str, Callable[[str, str], str]] = {
-    "gcp": lambda src, dst: f'gcloud storage rsync --recursive --quiet "{src}" "{dst}"',
-    "aws": lambda src, dst: f'aws s3 sync --only-show-errors "{src}" "{dst}"',
-}
 # What the copy takes (a `names` key of the bucket's URL) and the folder it lands in: apart,
 # so nothing the engine writes to its data bucket can pass for an export.
 COPIES = (("bucket_url", "data-bucket/"), ("backup_bucket_url", "backup-bucket/"))
@@ -77,13 +71,13 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | N
     to = f"{EXPORT_PREFIX}/{requested}/"
     exports = [{"name": export_job(ds), "wave": EXPORT_WAVE, "spec": backups.job_spec(ctx, ds, to=to, app=export_job(ds))}
                for ds in backups.datastores(ctx)]
-    tool = backups.CLOUDS[ctx["cloud"]]
+    cloud = clouds.get(ctx["cloud"])  # its sync command runs in its backup CLI's image
     dst = retention_url(platform, ctx["cloud"], ctx["name"], requested)
-    script = "set -eu\n" + "".join(SYNC[ctx["cloud"]](f"{ctx['names'][src]}/", f"{dst}{folder}") + "\n"
+    script = "set -eu\n" + "".join(cloud.sync_command(f"{ctx['names'][src]}/", f"{dst}{folder}") + "\n"
                                    for src, folder in COPIES)
     copy = backups.job_spec(ctx, "redis", app=COPY_JOB)  # the same pod shape: restricted
     container = {**copy["template"]["spec"]["containers"][0], "name": "copy", "command": ["sh", "-c", script],
-                 "image": ctx["images"][tool.image]}
+                 "image": ctx["images"][cloud.backup_tool.image]}
     # It reads both buckets: the restore identity (read-only on them; the retention location
     # grants it its writes, docs/operations.md#offboarding-a-tenant).
     copy["template"]["spec"] = {**copy["template"]["spec"], "initContainers": [], "containers": [container],

@@ -2,24 +2,22 @@
 registry/platform.yaml `cloud_accounts` states, so a full account is refused at validate
 time, naming the account and the limit, not by the cloud's API in the middle of a sync.
 
-What a tenant adds is one function per cloud (USAGE, keyed by cloud like render/clouds.py),
-built from the same functions the templates render from; tests/test_quotas.py checks that it
+What a tenant adds is its cloud's `quota_usage` (render/clouds/), counted from the same
+values the templates render from; tests/test_quotas.py checks that it
 equals what the tenant's rendered objects hold, for every example tenant and a generated fleet.
 Pure: documents in, problems or numbers out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from render import backup_storage, layout, migration, tenant_secrets
+from render import backup_storage, clouds, layout, migration, tenant_secrets
 from render.clouds import CLOUDS
 from render.load import Document
 from render.problems import Problem
 
 KEY = "cloud_accounts"
-Usage = Callable[[dict[str, Any], dict[str, Any]], dict[str, int]]
 
 
 def _backup_identities(platform: dict[str, Any]) -> int:
@@ -27,30 +25,12 @@ def _backup_identities(platform: dict[str, Any]) -> int:
     return len(backup_storage.ROLES) if "backups" in platform else 0
 
 
-def _gcp(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, int]:
-    migrating = migration.state_of(t) in migration.WRITES_PAUSED
-    return {
-        # Project-level IAMPolicyMembers: the secret store's conditional grants (tenant_secrets).
-        "iam_policy_members": len(tenant_secrets.gcp_project_grants(t, platform, migrating)),
-        # IAMServiceAccounts: the engine's (dp-<name>), the secret store's (dps-<name>), and
-        # the backup and restore identities (dpb-, dpr-<name>).
-        "service_accounts": 2 + _backup_identities(platform),
-    }
-
-
-def _aws(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, int]:
-    # ACK Roles: the engine's, the secret store's, the backup and restore identities; S3
-    # Buckets: the tenant's data and its backups.
-    backups = _backup_identities(platform)
-    return {"iam_roles": 2 + backups, "s3_buckets": 1 + (1 if backups else 0)}
-
-
-USAGE: dict[str, Usage] = {"gcp": _gcp, "aws": _aws}
-
-
 def usage(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, int]:
-    """What one tenant (tenant.yaml data) adds to its cloud account, by quota."""
-    return USAGE[t["cloud"]](t, platform)
+    """What one tenant (tenant.yaml data) adds to its cloud account, by quota: its cloud's
+    count of the objects the templates render from the same values."""
+    migrating = migration.state_of(t) in migration.WRITES_PAUSED
+    own, source = tenant_secrets.secret_prefixes(t, platform, migrating)
+    return clouds.get(t["cloud"]).quota_usage(t, platform, own, source, _backup_identities(platform))
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -72,7 +52,7 @@ def limit_key(platform: dict[str, Any], cloud: str, account: str, quota: str) ->
 
 
 def registry_problems(platform: Document) -> list[Problem]:
-    """The shapes the schema cannot state: clouds and quota names of render/clouds.py, account
+    """The shapes the schema cannot state: clouds and quota names of render/clouds/, account
     ids in their cloud's format. (A limit below 1 is the schema's.)"""
     out = []
     for cloud, entry in sorted(_mapping(_mapping(platform.data).get(KEY)).items()):
@@ -97,7 +77,7 @@ def registry_problems(platform: Document) -> list[Problem]:
 
 def _tenant_data(doc: Document) -> dict[str, Any] | None:
     data = doc.data if isinstance(doc.data, dict) else {}
-    ok = data.get("cloud") in USAGE and all(isinstance(data.get(k), str) for k in ("cloud_account", "name", "organization_id"))
+    ok = data.get("cloud") in CLOUDS and all(isinstance(data.get(k), str) for k in ("cloud_account", "name", "organization_id"))
     return data if ok else None
 
 

@@ -1,22 +1,23 @@
 """A tenant's own secret store: names, remote keys, IAM grants and Secret templates.
 
-Every string base/secrets.yaml.j2 and the secrets identity's IAM objects print is
-computed here (docs/security.md, "Secrets"). Pure: a tenant's values in, plain data out.
+Every string base/secrets.yaml.j2 prints is computed here, and the secrets identity's IAM
+objects by the tenant's cloud (render/clouds/ `secrets_context`; docs/security.md,
+"Secrets"). Pure: a tenant's values in, plain data out.
 
-Remote keys. AWS Secrets Manager takes paths: a tenant's keys live under
-`dataplane/tenants/<name>/`. GCP Secret Manager ids allow only [A-Za-z0-9_-], so '/'
-becomes '_': `dataplane_tenants_<name>_`. A tenant name is a DNS-1123 label (no '_'),
-so on either cloud the prefix ends in a character no tenant name holds, and no tenant's
-prefix starts another's (`acme` vs `acme--prod`). Organization ids are `org_<alnum>`
-(one '_', after "org"), so the same holds for the shared platform's organization prefixes.
+Remote keys are logical paths, `dataplane/tenants/<name>/<service>`, spelt as the tenant's
+cloud's backend names them (render/clouds/ `remote_key`: AWS Secrets Manager takes paths;
+GCP Secret Manager ids allow only [A-Za-z0-9_-], so '/' becomes '_'). A tenant name is a
+DNS-1123 label (no '_'), so on either cloud the prefix ends in a character no tenant name
+holds, and no tenant's prefix starts another's (`acme` vs `acme--prod`). Organization ids
+are `org_<alnum>` (one '_', after "org"), so the same holds for the shared platform's
+organization prefixes.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from render import layout, security
+from render import clouds
 
 # The tenant's store and the ServiceAccount it authenticates as: the same in every
 # tenant namespace, so the admission policy can name them (render/admission/secret_policy.py).
@@ -92,7 +93,7 @@ def _key(ref: str) -> str:
 
 def remote_key(cloud: str, path: str) -> str:
     """A logical path (a/b/c) as the backend names it."""
-    return path.replace("/", "_") if cloud == "gcp" else path
+    return clouds.get(cloud).remote_key(path)
 
 
 def tenant_prefix(cloud: str, name: str) -> str:
@@ -115,17 +116,7 @@ def organization_key(cloud: str, shared_prefix: str, org: str, service: str) -> 
 
 def cloud_identity(t: dict[str, Any]) -> str:
     """The cloud identity used for secrets only (never the engine's)."""
-    if t["cloud"] == "gcp":
-        return f"{gcp_account_id(t['name'])}@{t['cloud_account']}.iam.gserviceaccount.com"
-    return f"arn:aws:iam::{t['cloud_account']}:role/{aws_role_name(t['name'])}"
-
-
-def gcp_account_id(name: str) -> str:
-    return f"dps-{name}"
-
-
-def aws_role_name(name: str) -> str:
-    return f"dp-{name}-secrets"
+    return clouds.get(t["cloud"]).secrets_identity(t)
 
 
 def generated_services(t: dict[str, Any]) -> list[str]:
@@ -143,7 +134,9 @@ def context(t: dict[str, Any], names: dict[str, str], ports: dict[str, int], pla
         "store": STORE,
         "service_account": SERVICE_ACCOUNT,
         "identity": cloud_identity(t),
-        "provider": _provider(t),
+        # The ServiceAccount's annotation binding it to that identity.
+        "annotations": {clouds.get(cloud).identity_annotation: cloud_identity(t)},
+        "provider": clouds.get(cloud).secret_store_provider(t, SERVICE_ACCOUNT),
         "generated": [{"name": f"{service}-password", "remote_key": tenant_key(cloud, name, service),
                        "property": PASSWORD_PROPERTY} for service in generated_services(t)],
         "password_spec": PASSWORD_SPEC,
@@ -151,20 +144,25 @@ def context(t: dict[str, Any], names: dict[str, str], ports: dict[str, int], pla
         "refs": {ref: secret_key_ref(ref) for ref in REFS},
         "identity_wave": str(WAVES["identity"]),
     }
-    if cloud == "gcp":
-        out["gcp"] = _gcp(t, platform, migrating)
-    else:
-        out["aws"] = _aws(t, platform, migrating, cluster)
+    out.update(cloud_context(t, platform, migrating, cluster))
     return out
 
 
-def _provider(t: dict[str, Any]) -> dict[str, Any]:
-    """SecretStore spec.provider: the tenant's backend, as its secrets identity."""
-    sa = {"serviceAccountRef": {"name": SERVICE_ACCOUNT}}
-    if t["cloud"] == "gcp":
-        return {"gcpsm": {"projectID": t["cloud_account"], "auth": {"workloadIdentity": {
-            "clusterLocation": t["region"], "clusterName": t["cluster"], "clusterProjectID": t["cloud_account"], **sa}}}}
-    return {"aws": {"service": "SecretsManager", "region": t["region"], "auth": {"jwt": sa}}}
+def cloud_context(t: dict[str, Any], platform: dict[str, Any], migrating: bool, cluster: dict[str, Any]) -> dict[str, Any]:
+    """The secrets identity's objects' values, as the tenant's cloud builds them (`secrets.<cloud>`):
+    granted the tenant's own keys, and during a migration read of its organization's on the
+    shared platform."""
+    own, source = secret_prefixes(t, platform, migrating)
+    return clouds.get(t["cloud"]).secrets_context(t, own, source, platform, cluster, SERVICE_ACCOUNT)
+
+
+def secret_prefixes(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> tuple[str, str | None]:
+    """The remote key prefixes the secrets identity is granted: the tenant's own, and during a
+    migration its organization's on the shared platform (read only); None otherwise."""
+    cloud = t["cloud"]
+    source = (organization_prefix(cloud, platform["shared_platform"]["secret_prefix"], t["organization_id"])
+              if migrating else None)
+    return tenant_prefix(cloud, t["name"]), source
 
 
 def _external(t: dict[str, Any], names: dict[str, str], ports: dict[str, int]) -> list[dict[str, Any]]:
@@ -188,67 +186,3 @@ def _external(t: dict[str, Any], names: dict[str, str], ports: dict[str, int]) -
          "data": {"apikey": {"key": tenant_key(cloud, name, "vector-store"), "property": API_KEY_PROPERTY}},
          "template": {_key("vector_store_api_key"): API_KEY_VAR}},
     ]
-
-
-def gcp_condition(project_number: str, prefix: str, title: str) -> dict[str, str]:
-    """IAM condition: secrets (and their versions) whose id starts with `prefix`."""
-    return {"title": title, "description": f"Secret Manager secrets {prefix}* only",
-            "expression": f'resource.name.startsWith("projects/{project_number}/secrets/{prefix}")'}
-
-
-def _gcp(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> dict[str, Any]:
-    number = _project_number(t, platform)
-    return {"account_id": gcp_account_id(t["name"]), "project_number": number,
-            "workload_member": security.gke_workload_member(t["cloud_account"], layout.namespace(t["name"]), SERVICE_ACCOUNT),
-            "grants": gcp_project_grants(t, platform, migrating)}
-
-
-def _project_number(t: dict[str, Any], platform: dict[str, Any]) -> str:
-    return str(platform["secret_stores"]["gcp_project_numbers"].get(t["cloud_account"], ""))
-
-
-def gcp_project_grants(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> list[dict[str, Any]]:
-    """The secret store identity's conditional grants on the tenant's project: each one a
-    member of the project's IAM policy (render/quotas.py counts them)."""
-    number = _project_number(t, platform)
-    own = gcp_condition(number, tenant_prefix("gcp", t["name"]), "tenant-own-secrets")
-    grants = [{"name": f"secrets-{role.split('.')[-1].lower()}", "role": role, "condition": own} for role in
-              ("roles/secretmanager.secretAccessor", "roles/secretmanager.secretVersionAdder", "roles/secretmanager.viewer")]
-    # secrets.create is checked on the parent project, never on a secret's name: the only
-    # grant whose condition is the project itself, and the role's other project-level
-    # permissions (list, locations) read no secret value.
-    grants.append({"name": "secrets-create", "role": "roles/secretmanager.admin", "condition": {
-        "title": "create-only", "description": "project-level permissions only (create, list)",
-        "expression": 'resource.type == "cloudresourcemanager.googleapis.com/Project"'}})
-    if migrating:
-        prefix = organization_prefix("gcp", platform["shared_platform"]["secret_prefix"], t["organization_id"])
-        grants.append({"name": "secrets-migration-source", "role": "roles/secretmanager.secretAccessor",
-                       "condition": gcp_condition(number, prefix, "migration-source")})
-    return grants
-
-
-def aws_policy(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> str:
-    """Inline policy of the secrets role: the tenant's own path; during a migration, read
-    of its organization's path on the shared platform."""
-    arn = f"arn:aws:secretsmanager:{t['region']}:{t['cloud_account']}:secret:"
-    statements = [{"Sid": "TenantOwnSecrets", "Effect": "Allow",
-                   "Action": ["secretsmanager:CreateSecret", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
-                              "secretsmanager:PutSecretValue", "secretsmanager:TagResource"],
-                   "Resource": arn + tenant_prefix("aws", t["name"]) + "*"}]
-    if migrating:
-        prefix = organization_prefix("aws", platform["shared_platform"]["secret_prefix"], t["organization_id"])
-        statements.append({"Sid": "MigrationSource", "Effect": "Allow",
-                           "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
-                           "Resource": arn + prefix + "*"})
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
-
-
-def _aws(t: dict[str, Any], platform: dict[str, Any], migrating: bool, cluster: dict[str, Any]) -> dict[str, Any]:
-    return {"role": aws_role_name(t["name"]), "policy": aws_policy(t, platform, migrating),
-            "trust_policy": irsa_trust_policy(t, cluster, SERVICE_ACCOUNT)}
-
-
-def irsa_trust_policy(t: dict[str, Any], cluster: dict[str, Any], service_account: str) -> str:
-    """Only ServiceAccount `service_account` of this tenant's namespace may assume the role (EKS IRSA)."""
-    return security.irsa_trust_policy(t["cloud_account"], str(cluster.get("oidc_issuer", "")),
-                                      layout.namespace(t["name"]), [service_account])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from render import layout, tenant_secrets
+from render import clouds, layout, tenant_secrets
 from render.load import Document, read_yaml
 from render.problems import Problem, ProblemsError
 from render.validate import fleet_rules
@@ -52,8 +52,8 @@ def tenant_claims(name: str, tenant: Document, platform: Document) -> list[fleet
     """What tenant `name` takes: the fleet's claims plus its name and secret key prefix."""
     out = [*fleet_rules.claims(name, tenant, platform), ("tenant name", name, tenant, ("name",))]
     cloud = tenant.data.get("cloud") if isinstance(tenant.data, dict) else None
-    if cloud in ("gcp", "aws"):
-        for c in ("gcp", "aws"):  # a key prefix is refused in either cloud's spelling
+    if cloud in clouds.CLOUDS:
+        for c in clouds.CLOUDS:  # a key prefix is refused in every cloud's spelling
             out.append(("secret key prefix", tenant_secrets.tenant_prefix(c, name), tenant, ("name",)))
     return out
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from render import clouds
+
 Section = Literal["extractor", "worker_group", "head", "health", "celery_worker", "celery_beat"]
 Layer = Literal["platform", "registry", "tenant"]
 Kind = Literal["integer", "number", "quantity", "boolean", "string", "per_cloud"]
@@ -189,7 +191,7 @@ TUNABLES: tuple[Tunable, ...] = (
             no_output="not in a tenant's manifests (its pods select the group's node pool by label): the pool's "
                       "machine type, read by the capacity checks of validate, footprint's prices and `dataplane "
                       "cluster`'s nodes",
-            example={"gcp": "n2-standard-16", "aws": "m6i.4xlarge"}),
+            example={name: cloud.machine_example for name, cloud in clouds.CLOUDS.items()}),
     Tunable("accelerator", "worker_group", "string", layers=PLATFORM_ONLY, default=None,
             description="GPU model.", label="GPU model", renders="",
             no_output="documentation only: the GPU nodes are chosen by the group's machine type and its node pool's "
@@ -283,7 +285,4 @@ GROUP_WORDS: dict[str, str] = {
     "gpu-workers": "GPU workers, one NVIDIA L4 each: video processing, large model inference.",
 }
 # A machine type per cloud (worker_groups.<group>.machine).
-MACHINE_WORDS: dict[str, str] = {
-    "gcp": "GCE machine type, e.g. n2-standard-8.",
-    "aws": "EC2 instance type, e.g. m6i.2xlarge.",
-}
+MACHINE_WORDS: dict[str, str] = {name: cloud.machine_words for name, cloud in clouds.CLOUDS.items()}

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from render.admission import params, secret_policy
+from render.clouds import aws, gcp
 from tests.support import ROOT, need
 
 celpy = need("celpy")
@@ -342,7 +343,7 @@ def store_admit(obj: dict[str, Any], project: str | None) -> tuple[bool, str]:
     """The store policy through its binding, the namespace's parameter object naming `project`."""
     from tests.admission_sim import Cluster, Request, admit_bound
 
-    data = {params.GCP_PROJECT: project} if project else {}
+    data = {gcp.PROJECT_PARAM: project} if project else {}
     cluster = Cluster(namespaces={"tenant-acme": namespace("acme")["metadata"]["labels"]},
                       configmaps={("tenant-acme", params.NAME): {"data": data}})
     return admit_bound(STORE_POLICY, STORE_BINDING, Request("CREATE", "secretstores", group="external-secrets.io",
@@ -351,7 +352,7 @@ def store_admit(obj: dict[str, Any], project: str | None) -> tuple[bool, str]:
 
 def test_a_gcp_store_names_its_tenants_own_project() -> None:
     rendered = yaml.safe_load((ROOT / "rendered/acme/configmap-dataplane-admission.yaml").read_text())
-    own = rendered["data"][params.GCP_PROJECT]
+    own = rendered["data"][gcp.PROJECT_PARAM]
     assert own == yaml.safe_load((ROOT / "tenants/acme/tenant.yaml").read_text())["cloud_account"]
     assert store_admit(_store(GCP_OK), own) == (True, "allowed")
     assert store_admit(_store(AWS_OK), None) == (True, "condition gcp false")
@@ -370,12 +371,12 @@ def test_the_store_fields_refused_one_by_one_are_the_crd_fields_the_platform_doe
     crd = next(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d)
     version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")
     provider = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["provider"]["properties"]
-    gcp, aws = provider["gcpsm"]["properties"], provider["aws"]["properties"]
-    assert set(gcp) - set(secret_policy.GCP_FIELDS) == set(secret_policy.GCP_OTHER_FIELDS)
-    assert set(gcp["auth"]["properties"]) - {"workloadIdentity"} == set(secret_policy.GCP_OTHER_AUTH)
-    assert set(gcp["auth"]["properties"]["workloadIdentity"]["properties"]) <= set(secret_policy.GCP_IDENTITY_FIELDS)
-    assert set(aws) - set(secret_policy.AWS_FIELDS) == set(secret_policy.AWS_OTHER_FIELDS)
-    assert set(aws["auth"]["properties"]) - {"jwt"} == set(secret_policy.AWS_OTHER_AUTH)
+    gcp_store, aws_store = provider["gcpsm"]["properties"], provider["aws"]["properties"]
+    assert set(gcp_store) - set(gcp.STORE_FIELDS) == set(gcp.STORE_OTHER_FIELDS)
+    assert set(gcp_store["auth"]["properties"]) - {"workloadIdentity"} == set(gcp.STORE_OTHER_AUTH)
+    assert set(gcp_store["auth"]["properties"]["workloadIdentity"]["properties"]) <= set(gcp.STORE_IDENTITY_FIELDS)
+    assert set(aws_store) - set(aws.STORE_FIELDS) == set(aws.STORE_OTHER_FIELDS)
+    assert set(aws_store["auth"]["properties"]) - {"jwt"} == set(aws.STORE_OTHER_AUTH)
     # The API server defaults these before admission: the policy admits each at its default only.
-    defaults = {k: v["default"] for props in (gcp, aws) for k, v in props.items() if "default" in v}
-    assert defaults == secret_policy.CRD_DEFAULTS
+    for module, props in ((gcp, gcp_store), (aws, aws_store)):
+        assert {k: v["default"] for k, v in props.items() if "default" in v} == module.STORE_DEFAULTS

@@ -7,7 +7,7 @@ rendered objects:
 
 - no identity but the backup and the restore identity has any grant on a backup bucket;
 - the backup identity's grants contain no permission that reads, deletes or overwrites
-  (GCP: the predefined role's permissions, render/backup_storage.py GCS_ROLES, from
+  (GCP: the predefined role's permissions, render/clouds/gcp.py GCS_ROLES, from
   cloud.google.com/storage/docs/access-control/iam-roles; AWS: the policy's actions);
 - the restore identity only reads;
 - each identity is bound to its own ServiceAccount only, and only the backup and restore
@@ -27,7 +27,8 @@ import pytest
 import yaml
 
 from bench.fleet import generate_fleet
-from render import backup_storage, layout
+from render import backup_storage, clouds, layout
+from render.clouds import gcp
 from render.load import load_repo
 from render.pipeline import render_repo
 from tests.support import RELEASE_YAML, ROOT, memory_repo, tenant_yaml
@@ -65,7 +66,7 @@ def _annotated(objects: list[dict[str, Any]]) -> dict[str, str]:
     for o in objects:
         if o["kind"] == "ServiceAccount":
             keys = [v for k, v in (o["metadata"].get("annotations") or {}).items()
-                    if k in {c.annotation for c in backup_storage.CLOUDS.values()}]
+                    if k in {c.identity_annotation for c in clouds.CLOUDS.values()}]
             if keys:
                 out[o["metadata"]["name"]] = keys[0]
     return out
@@ -114,12 +115,12 @@ def check_backups_isolated(name: str, objects: list[dict[str, Any]]) -> None:
                 assert not role.startswith("roles/storage."), f"{name}: a project-wide storage grant to {who}"
             if who == backup_id:
                 assert kind == "StorageBucket" and resource == backup_bucket, f"{name}: backup identity granted on {resource}"
-                perms = backup_storage.GCS_ROLES[role]  # KeyError: a role whose permissions are not listed
+                perms = gcp.GCS_ROLES[role]  # KeyError: a role whose permissions are not listed
                 assert not [p for p in perms if p.endswith(DESTRUCTIVE_GCS) or p.startswith("storage.objects.get")
                             or p == "storage.objects.list"], f"{name}: backup identity may {perms}"
             if who == restore_id:
                 assert kind == "StorageBucket", f"{name}: restore identity granted on a {kind}"
-                perms = backup_storage.GCS_ROLES[role]
+                perms = gcp.GCS_ROLES[role]
                 assert all(p.endswith((".get", ".list")) for p in perms), f"{name}: restore identity may {perms}"
         bindings = {(m, r) for m, r, kind, _ in _gcp_grants(objects) if r == "roles/iam.workloadIdentityUser"}
         for sa, ident in (("backup", backup_id), ("restore", restore_id)):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from render import backups, cron
+from render import backups, clouds, cron
 from tests.support import ROOT
 from tests.test_backup_drill import _ctx
 
@@ -166,4 +166,4 @@ def test_every_backup_and_restore_image_is_a_pinned_platform_image() -> None:
     for spec in specs:
         for c in spec["initContainers"] + spec["containers"]:
             assert c["image"] in pinned and "@sha256:" in c["image"], c["name"]
-    assert {"gcloud_cli", "aws_cli"} == {tool.image for tool in backups.CLOUDS.values()}
+    assert {"gcloud_cli", "aws_cli"} == {tool.image for tool in (c.backup_tool for c in clouds.CLOUDS.values())}

@@ -15,6 +15,7 @@ import pytest
 from jinja2 import nodes
 
 from render import layout, templates
+from render.load import read_templates
 from tests.support import ROOT
 
 # Filters that only format a value the context computed, with why each is allowed.
@@ -30,8 +31,9 @@ LITERALS = (nodes.List, nodes.Tuple, nodes.Dict)
 
 
 def _sources() -> dict[str, str]:
-    base = ROOT / layout.BASE_DIR
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(base.glob("*" + layout.TEMPLATE_SUFFIX))}
+    """Every template the renderer reads (base/ and each cloud's base/clouds/<cloud>/), by its
+    path under base/."""
+    return {name.removeprefix(layout.BASE_DIR + "/"): text for name, text in read_templates(ROOT).items()}
 
 
 def _walk(node: nodes.Node) -> Iterator[nodes.Node]:

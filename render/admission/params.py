@@ -11,7 +11,8 @@ through their bindings' `paramRef` (render/admission/policies.py, secret_policy.
   (release.yaml `fork_builds`) in its own package, and the component images of the platform
   it renders from. A pod whose image is not one of these digests, from one of these
   repositories, is refused, whatever its tag;
-- `secret-store.gcp-project`: the GCP project a GCP tenant's SecretStore must name.
+- what the tenant's cloud's SecretStore rule reads (render/clouds/ `secret_store_params`:
+  `secret-store.gcp-project`, the GCP project a GCP tenant's SecretStore must name).
 
 Built in Python for every tenant, whatever platform revision it pins, so an older pinned
 revision (whose templates predate it) still gets its parameters. Pure.
@@ -21,12 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from render import images, layout, tenant_secrets
+from render import clouds, images, layout, tenant_secrets
 from render.load import PlatformInputs, TenantFiles
 
 NAME = "dataplane-admission"
 KEY_PREFIX = "sha256."  # ConfigMap keys allow [-._a-zA-Z0-9]: the digest with '.' for ':'
-GCP_PROJECT = "secret-store.gcp-project"
 COMPONENT = "admission"
 # A wave before anything the policies reading it admit: the SecretStore (the secret chain's
 # store wave) and every pod. In the same wave, ArgoCD applies them together, and the API
@@ -70,8 +70,8 @@ def configmap(files: TenantFiles, shared: PlatformInputs) -> dict[str, Any]:
     """The parameter object (labels and namespace are added by build.with_object)."""
     data = {key(d): " ".join(repos) for d, repos in allowed(files, shared).items()}
     tenant = files.tenant.data if isinstance(files.tenant.data, dict) else {}
-    if tenant.get("cloud") == "gcp":
-        data[GCP_PROJECT] = str(tenant.get("cloud_account", ""))
+    if tenant.get("cloud") in clouds.CLOUDS:
+        data.update(clouds.get(tenant["cloud"]).secret_store_params(tenant))
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": NAME, "labels": {layout.LABEL_COMPONENT: COMPONENT},
                          "annotations": {layout.ANNOTATION_SYNC_WAVE: SYNC_WAVE}},

@@ -12,9 +12,13 @@ whose keys cannot be checked here. An ExternalSecret templates Opaque Secrets on
 `kubernetes.io/service-account-token` one), the only generators are the kinds the platform
 renders (`tenant_kinds`: Password), and a PushSecret pushes from those only. No pod may run
 as the `tenant-secrets` ServiceAccount, whose cloud identity is the store's. A second policy,
-with the namespace's parameter object (render/admission/params.py), keeps a GCP store to
-its tenant's own project. The tenant and organization come from the namespace's labels
-(set by the deploy identity only); the namespace must be tenant-<that tenant>.
+with the namespace's parameter object (render/admission/params.py), keeps a store to its
+tenant's own account where the provider names one (GCP's project). What each cloud's
+provider may set is the cloud's (render/clouds/ `secret_store_*`: the API server evaluates
+the rule on the store typed by its CRD's schema, so the schema's other provider fields are
+named and refused one by one; tests/test_admission_secrets.py derives those lists from the
+vendored CRD). The tenant and organization come from the namespace's labels (set by the
+deploy identity only); the namespace must be tenant-<that tenant>.
 
 A function of registry/platform.yaml only: `policy_objects(platform)` returns the policies
 and their bindings as plain data. Every expression is evaluated by a real CEL engine in
@@ -23,11 +27,11 @@ tests/test_admission_secrets.py.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from render import layout, tenant_secrets
+from render import clouds, layout, tenant_secrets
 from render.admission import params
+from render.clouds.base import cel
 
 API = "admissionregistration.k8s.io/v1"
 NAME = "dataplane-tenant-secrets"
@@ -35,40 +39,12 @@ STORE_NAME = "dataplane-tenant-secret-store"
 TENANT_NAMESPACE = "request.namespace.startsWith('tenant-')"
 NS_LABELS = "(has(namespaceObject.metadata.labels) ? namespaceObject.metadata.labels : {})"
 GENERATORS = "generators.external-secrets.io"
-# SecretStore provider fields a tenant's store may set: those render/tenant_secrets.py renders.
-GCP_FIELDS = ("projectID", "auth")
-GCP_IDENTITY_FIELDS = ("clusterLocation", "clusterName", "clusterProjectID", "serviceAccountRef")
-AWS_FIELDS = ("service", "region", "auth")
-# The API server evaluates the rule on the store typed by its CRD's schema, so the schema's
-# other provider fields are named and refused one by one with has()
-# (tests/test_admission_secrets.py derives these lists from the vendored CRD and fails when
-# upstream adds a field; tests/test_cluster.py proves the rule on a real API server).
-GCP_OTHER_FIELDS = ("location", "secretVersionSelectionPolicy")
-GCP_OTHER_AUTH = ("secretRef", "workloadIdentityFederation")
-AWS_OTHER_FIELDS = ("additionalRoles", "customSessionTags", "externalID", "prefix", "role", "secretsManager",
-                    "sessionTags", "sessionTagsPolicy", "transitiveTagKeys")
-AWS_OTHER_AUTH = ("secretRef",)
-# Fields the CRD defaults: the API server sets them before admission, so each may be present
-# at its default (and only there).
-CRD_DEFAULTS = {"secretVersionSelectionPolicy": "LatestOrFail", "sessionTagsPolicy": "None"}
-AWS_SERVICE = "SecretsManager"
 _MARK = "NAME"  # stands for the tenant (or organization) inside a prefix template
-
-
-def _none_of(obj: str, fields: tuple[str, ...]) -> str:
-    """CEL: `obj` sets none of `fields`, but for a field at the CRD's default."""
-    return " && ".join(f"(!has({obj}.{f}) || {obj}.{f} == {cel(CRD_DEFAULTS[f])})" if f in CRD_DEFAULTS
-                       else f"!has({obj}.{f})" for f in fields)
-
-
-def cel(value: Any) -> str:
-    """A CEL literal (strings, lists of strings): JSON's syntax is CEL's for these."""
-    return json.dumps(value)
 
 
 def _prefixes(template: Any, var: str) -> str:
     """CEL list of the prefix on every cloud, `var` put where the name goes."""
-    parts = [template(cloud, _MARK).split(_MARK) for cloud in ("aws", "gcp")]
+    parts = [template(cloud, _MARK).split(_MARK) for cloud in clouds.names()]
     return "[" + ", ".join(f"{cel(before)} + {var} + {cel(after)}" for before, after in parts) + "]"
 
 
@@ -112,16 +88,15 @@ def _validations(platform: dict[str, Any]) -> list[dict[str, str]]:
     generator_kinds, generator_resources = generators(platform)
     spec = "object.spec"
     res = "request.resource.resource"
-    gcp, aws = f"{spec}.provider.gcpsm", f"{spec}.provider.aws"
-    # Exactly the fields the platform renders (render/tenant_secrets.py _provider): no key prefix,
-    # role, session tags or other lever naming anything but the tenant's own identity.
-    gcp_ok = (f"{_none_of(gcp, GCP_OTHER_FIELDS)} && {_none_of(gcp + '.auth', GCP_OTHER_AUTH)}"
-              f" && has({gcp}.auth.workloadIdentity)"
-              f" && {gcp}.auth.workloadIdentity.serviceAccountRef.name == {sa}"
-              f" && !has({gcp}.auth.workloadIdentity.serviceAccountRef.namespace)")
-    aws_ok = (f"{_none_of(aws, AWS_OTHER_FIELDS)} && {aws}.service == {cel(AWS_SERVICE)}"
-              f" && {_none_of(aws + '.auth', AWS_OTHER_AUTH)} && has({aws}.auth.jwt) && {aws}.auth.jwt.serviceAccountRef.name == {sa}"
-              f" && !has({aws}.auth.jwt.serviceAccountRef.namespace)")
+    # Exactly the fields the platform renders (each cloud's secret_store_provider): no key prefix,
+    # role, session tags or other lever naming anything but the tenant's own identity. Each
+    # registered cloud's provider in turn; any other provider is refused.
+    provider_ok = "false"
+    for cloud in reversed(clouds.CLOUDS.values()):
+        provider = f"{spec}.provider.{cloud.secret_provider}"
+        provider_ok = f"has({provider}) ? ({cloud.secret_store_rule(provider, sa)}) : {provider_ok}"
+    backends = " or ".join(c.secret_backend for c in clouds.CLOUDS.values())
+    own_keys = " + ' or ' + ".join(f"variables.own[{i}]" for i in range(len(clouds.CLOUDS)))
     # A kubernetes.io/service-account-token Secret is filled with a token of any ServiceAccount
     # its annotation names: the platform templates Opaque Secrets only.
     es_type = (f"(!has({spec}.target) || !has({spec}.target.template) || !has({spec}.target.template.type)"
@@ -142,9 +117,9 @@ def _validations(platform: dict[str, Any]) -> list[dict[str, str]]:
                               + layout.LABEL_TENANT + ">: no secret object may be written in it'",
          "reason": "Forbidden"},
         {"expression": f"{res} != 'secretstores' || (has(object.spec) && object.metadata.name == {store}"
-                       f" && (has({gcp}) ? ({gcp_ok}) : has({aws}) ? ({aws_ok}) : false))",
-         "messageExpression": f"'the only SecretStore' + {where} + ' is ' + {cel(tenant_secrets.STORE)} + ', on GCP "
-                              f"Secret Manager or AWS Secrets Manager, authenticating as ServiceAccount ' + {sa}",
+                       f" && ({provider_ok}))",
+         "messageExpression": f"'the only SecretStore' + {where} + ' is ' + {cel(tenant_secrets.STORE)} + ', on "
+                              f"{backends}, authenticating as ServiceAccount ' + {sa}",
          "reason": "Forbidden"},
         {"expression": f"{res} != 'externalsecrets' || {es_type}",
          "messageExpression": f"'an ExternalSecret' + {where} + ' templates Opaque Secrets only (a "
@@ -157,16 +132,15 @@ def _validations(platform: dict[str, Any]) -> list[dict[str, str]]:
         {"expression": f"{res} != 'externalsecrets' || (has(object.spec) && has({spec}.secretStoreRef) && {_own_store(spec + '.secretStoreRef')}"
                        f" && {es_keys})",
          "messageExpression": f"'an ExternalSecret' + {where} + ' reads through SecretStore ' + {store}"
-                              " + ' only (no ClusterSecretStore, sourceRef or find), keys under ' + variables.own[0] + ' or '"
-                              " + variables.own[1] + ' (or its organization path on the shared platform)'",
+                              f" + ' only (no ClusterSecretStore, sourceRef or find), keys under ' + {own_keys}"
+                              " + ' (or its organization path on the shared platform)'",
          "reason": "Forbidden"},
         {"expression": f"{res} != 'pushsecrets' || (has(object.spec) && has({spec}.secretStoreRefs) && size({spec}.secretStoreRefs) > 0"
                        f" && {spec}.secretStoreRefs.all(r, {_own_store('r')} && !has(r.labelSelector)) && {ps_keys}"
                        f" && {ps_source})",
          "messageExpression": f"'a PushSecret' + {where} + ' writes through SecretStore ' + {store}"
                               " + ' only (no ClusterSecretStore, labelSelector, dataTo or generator but "
-                              + ", ".join(sorted(generator_kinds)) + "), keys under ' + variables.own[0] + ' or '"
-                              " + variables.own[1]",
+                              + ", ".join(sorted(generator_kinds)) + f"), keys under ' + {own_keys}",
          "reason": "Forbidden"},
         # The secrets identity is for external-secrets' token requests, never a pod's.
         {"expression": f"!({pods}) || ((!has(object.spec.serviceAccountName) || object.spec.serviceAccountName != {sa})"
@@ -193,24 +167,30 @@ def _meta(name: str = NAME) -> dict[str, Any]:
                                      layout.LABEL_COMPONENT: "admission"}}
 
 
+def _account_rules() -> dict[str, dict[str, str]]:
+    """provider -> the validation keeping its store to the tenant's own account, for each
+    cloud whose provider names one (render/clouds/ `secret_store_account_rule`)."""
+    rules = {c.secret_provider: c.secret_store_account_rule("variables.params") for c in clouds.CLOUDS.values()}
+    return {p: r for p, r in rules.items() if r is not None}
+
+
 def store_policy() -> dict[str, Any]:
-    """A GCP tenant's SecretStore names its own project (the namespace's parameter object,
-    render/admission/params.py), for the secrets and for the workload identity pool alike."""
-    wi = "object.spec.provider.gcpsm.auth.workloadIdentity"
-    project = f"variables.params[{cel(params.GCP_PROJECT)}]"
-    validations = [{
-        "expression": f"{cel(params.GCP_PROJECT)} in variables.params && object.spec.provider.gcpsm.projectID == {project}"
-                      f" && (!has({wi}) || !has({wi}.clusterProjectID) || {wi}.clusterProjectID == {project})",
-        "messageExpression": "'the SecretStore in ' + request.namespace + ' names the GCP project of its tenant, ' + "
-                             f"({cel(params.GCP_PROJECT)} in variables.params ? {project} : '(none recorded)')",
-        "reason": "Forbidden"}]
-    rules = [{"apiGroups": ["external-secrets.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
-              "resources": ["secretstores"]}]
+    """A store names its tenant's own account (the namespace's parameter object,
+    render/admission/params.py), on each cloud whose provider names one."""
+    rules = _account_rules()
+    has = {p: f"has(object.spec.provider.{p})" for p in rules}
+    # One provider: the match condition selects it; more: each rule holds for its own provider.
+    validations = [r if len(rules) == 1 else {**r, "expression": f"!{has[p]} || ({r['expression']})"}
+                   for p, r in rules.items()]
+    resource_rules = [{"apiGroups": ["external-secrets.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+                       "resources": ["secretstores"]}]
     conditions = [{"name": "tenant-namespace", "expression": TENANT_NAMESPACE},
-                  {"name": "gcp", "expression": "has(object.spec.provider) && has(object.spec.provider.gcpsm)"}]
+                  {"name": "-".join(c.name for c in clouds.CLOUDS.values() if c.secret_provider in rules),
+                   "expression": "has(object.spec.provider) && (" + " || ".join(has.values()) + ")"
+                   if len(rules) > 1 else f"has(object.spec.provider) && {next(iter(has.values()))}"}]
     return {"apiVersion": API, "kind": "ValidatingAdmissionPolicy", "metadata": _meta(STORE_NAME),
             "spec": {"failurePolicy": "Fail", "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
-                     "matchConstraints": {"resourceRules": rules}, "matchConditions": conditions,
+                     "matchConstraints": {"resourceRules": resource_rules}, "matchConditions": conditions,
                      "variables": [{"name": "params", "expression": "has(params.data) ? params.data : {}"}],
                      "validations": validations}}
 
@@ -226,4 +206,4 @@ def policy_objects(platform: dict[str, Any]) -> list[dict[str, Any]]:
                               "paramRef": {"name": params.NAME, "parameterNotFoundAction": "Deny"},
                               "matchResources": {"namespaceSelector": {"matchExpressions": [
                                   {"key": layout.LABEL_TENANT, "operator": "Exists"}]}}}}
-    return [policy(platform), binding, store_policy(), store_binding]
+    return [policy(platform), binding] + ([store_policy(), store_binding] if _account_rules() else [])

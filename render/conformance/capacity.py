@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from render import capacity, pools, quantity
+from render import capacity, clouds, pools, quantity
 from render.conformance.manifests import Manifest
 from render.conformance.pods import HEAD_GROUP, Pod, namespace_of, pods
 from render.conformance.report import Outcome
@@ -40,16 +40,17 @@ def requests(containers: list[dict[str, Any]]) -> tuple[Decimal, Decimal, int]:
     return cpu, mem, gpu
 
 
-def check(manifests: list[Manifest], platform: dict[str, Any], clouds: dict[str, str]) -> Outcome:
-    """`clouds`: namespace -> the tenant's cloud."""
+def check(manifests: list[Manifest], platform: dict[str, Any], tenant_clouds: dict[str, str]) -> Outcome:
+    """`tenant_clouds`: namespace -> the tenant's cloud; any other namespace is the
+    management cluster's (render/clouds/ MANAGEMENT)."""
     failures: list[Problem] = []
     warnings: list[str] = []
     all_pods = pods(manifests)
     for p in all_pods:
-        failures += _fits(p, platform, clouds.get(p.namespace, "gcp"))
+        failures += _fits(p, platform, tenant_clouds.get(p.namespace, clouds.MANAGEMENT))
     for m in manifests:
         if m.kind == "RayService":
-            warnings += serve_warnings(m, platform, clouds.get(namespace_of(m), "gcp"))
+            warnings += serve_warnings(m, platform, tenant_clouds.get(namespace_of(m), clouds.MANAGEMENT))
         elif m.kind == "ResourceQuota":
             failures += _quota(m, [p for p in all_pods if p.namespace == namespace_of(m)])
     note = "; ".join(warnings[:3]) + (f"; and {len(warnings) - 3} more" if len(warnings) > 3 else "")

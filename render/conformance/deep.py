@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from render import clouds as cloud_registry
 from render import layout
 from render.conformance import capacity, celeryconf, lint, metric_sources, reachability, references, serve
 from render.conformance.crds import CrdSchemas
@@ -110,12 +111,13 @@ def tenant_files(root: Path) -> dict[str, dict[str, Any]]:
 
 def tenant_clouds(manifests: list[Manifest], tenants: dict[str, dict[str, Any]]) -> dict[str, str]:
     """namespace -> cloud: from the tenant's tenant.yaml, else from the bucket kind rendered."""
+    by_kind = {c.bucket_kind: name for name, c in cloud_registry.CLOUDS.items()}
     out: dict[str, str] = {}
     for m in manifests:
         ns = str((m.obj.get("metadata") or {}).get("namespace", "")) if m.is_object else ""
-        if m.kind in ("StorageBucket", "Bucket") and ns:
-            out[ns] = "gcp" if m.kind == "StorageBucket" else "aws"
-    out.update({ns: str(t["cloud"]) for ns, t in tenants.items() if t.get("cloud") in ("gcp", "aws")})
+        if m.kind in by_kind and ns:
+            out[ns] = by_kind[m.kind]
+    out.update({ns: str(t["cloud"]) for ns, t in tenants.items() if t.get("cloud") in cloud_registry.CLOUDS})
     return out
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from render import layout
+from render import clouds, layout
 from render.conformance.manifests import Manifest
 from render.conformance.pods import Pod, namespace_of, pods
 from render.conformance.report import Outcome
@@ -57,7 +57,7 @@ class Flow:
 def load_flows(path: Path = FLOWS_FILE) -> dict[str, list[Flow]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return {kind: [Flow(f["from"], f["to"], int(f.get("port", 0)), f.get("protocol", "TCP"), f["reason"],
-                        tuple(f.get("clouds", ("gcp", "aws"))), f.get("only_with", ""), f.get("unless", ""))
+                        tuple(f.get("clouds", clouds.CLOUDS)), f.get("only_with", ""), f.get("unless", ""))
                    for f in data[kind]] for kind in ("required", "forbidden")}
 
 
@@ -93,7 +93,7 @@ def check(manifests: list[Manifest], platform: dict[str, Any], tenants: dict[str
 
 def _tenant(ns: str, nps: list[Manifest], ns_pods: list[Pod], platform: dict[str, Any], tenant: dict[str, Any],
             flows: dict[str, list[Flow]]) -> tuple[list[Problem], int]:
-    cloud = tenant.get("cloud", "gcp")
+    cloud = str(tenant.get("cloud"))
     cluster = platform.get("clusters", {}).get(tenant.get("cluster"), {})
     world = World(ns, ns_pods, platform, cloud, cluster)
     conns = connectivity(nps, world.pod_list(), world.namespaces())
@@ -109,6 +109,9 @@ def _tenant(ns: str, nps: list[Manifest], ns_pods: list[Pod], platform: dict[str
                     verb = "denied" if want else "allowed"
                     out.append(nps[0].problem((), f"{kind} flow {f.src} -> {f.dst} {proto}/{port} is {verb} in {ns} "
                                                   f"({f.reason})", _hint(f, want)))
+    if n == 0:  # nothing checked is not a pass: a cloud the flows do not know, or pods missing
+        out.append(nps[0].problem((), f"no flow of {FLOWS_FILE.name} applies to {ns} (cloud {cloud!r})",
+                                  f"a cloud's flows apply unless `clouds` leaves it out (registered: {', '.join(clouds.names())})"))
     return out, n
 
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from typing import Any
 
-from render import backups, layout
+from render import backups, clouds, layout
 from render.move import record
 
 BACKUP_WAVE = "3"
@@ -31,11 +30,6 @@ DIGEST_FILE = "source-digest.json"
 # A placeholder backup name: restore_job needs one to pick the datastore; the move's own
 # download step replaces the fixed object it would fetch.
 _ANY_TIME = "19700101T000000Z"
-# Lists one folder of the bucket, one object URL a line (the backup Jobs' CLI image).
-LIST: dict[str, Callable[[str], str]] = {
-    "gcp": lambda url: f'gcloud storage ls "{url}" 2>/dev/null',
-    "aws": lambda url: f'aws s3 ls "{url}" 2>/dev/null | awk \'{{print "{url}" $4}}\'',
-}
 
 
 def copied(move: dict[str, Any]) -> list[str]:
@@ -84,12 +78,12 @@ def _script(js: str, tail: str) -> str:
 
 def _wait_and_fetch(ctx: dict[str, Any], folder: str, pattern: str, dest: str, exactly_one: bool) -> str:
     """Wait until the old placement's Job wrote `pattern` to `folder`; copy it to `dest`."""
-    tool = backups.CLOUDS[ctx["cloud"]]
+    tool = clouds.get(ctx["cloud"]).backup_tool
     url = f"{ctx['names']['backup_bucket_url']}/{folder}"
     check = ('[ "$(printf \'%s\\n\' "$found" | wc -l)" -eq 1 ] || '
              f'{{ echo "more than one object matches in {url}: $found"; exit 1; }}\n') if exactly_one else ""
     return ("set -eu\n"
-            f"until found=\"$({{ {LIST[ctx['cloud']](url)} || true; }} | grep -E '{pattern}' || true)\"; "
+            f"until found=\"$({{ {clouds.get(ctx['cloud']).list_command(url)} || true; }} | grep -E '{pattern}' || true)\"; "
             f"[ -n \"$found\" ]; do sleep {POLL_S}; done\n"
             f"{check}"
             f'{tool.copy} "$found" "{dest}"\n'
@@ -107,7 +101,7 @@ def source_jobs(ctx: dict[str, Any], move: dict[str, Any]) -> list[dict[str, Any
     init["name"], main["name"] = "digest", "upload"
     init["command"] = ["sh", "-c", _script(digest_js(ctx["names"]["database"]),
                                            'mongosh --quiet --nodb "$BACKUP_DIR/move.js" > "$BACKUP_DIR/digest.json"')]
-    tool = backups.CLOUDS[ctx["cloud"]]
+    tool = clouds.get(ctx["cloud"]).backup_tool
     main["command"] = ["sh", "-c", f'set -eu\n{tool.copy} "$BACKUP_DIR/digest.json" '
                                    f'"{ctx["names"]["backup_bucket_url"]}/{folder}{DIGEST_FILE}"\necho "digest uploaded"\n']
     return [*jobs, {"name": name("digest", move), "wave": CHECK_WAVE, "spec": spec}]

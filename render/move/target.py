@@ -28,7 +28,7 @@ import json
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from render import layout, quantity, tenant_secrets
+from render import clouds, layout, quantity, tenant_secrets
 from render.move import jobs, record
 
 SIDE = "_side"  # in the target's in-memory tenant data only (never in a file)
@@ -134,9 +134,8 @@ def target_objects(objects: dict[str, dict[str, Any]], tenant: dict[str, Any],
 
 
 # The annotation that keeps a cloud resource when its object is deleted, by the API group
-# suffix of the controller that manages it (Config Connector, ACK).
-KEEP_ON_DELETE = {".cnrm.cloud.google.com": ("cnrm.cloud.google.com/deletion-policy", "abandon"),
-                  ".services.k8s.aws": ("services.k8s.aws/deletion-policy", "retain")}
+# suffix of the controller that manages it (each cloud's, render/clouds/).
+KEEP_ON_DELETE = {c.keep_on_delete[0]: c.keep_on_delete[1:] for c in clouds.CLOUDS.values()}
 
 
 def kept_on_delete(old: dict[str, dict[str, Any]], platform: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from render import capacity, layout, quantity
+from render import capacity, clouds, layout, quantity
 from render.load import Document, TenantFiles
 from render.merge import merge_tenant
 from render.problems import Problem
@@ -86,7 +86,7 @@ def tenant_rules(files: TenantFiles, platform: Document, extractors: Document) -
     entries = list(values["extractors"].values())
     cloud = _get(files.tenant.data, "cloud")
     return (group_rules(groups, layers, True) + extractor_rules(entries, groups, layers, True)
-            + node_rules(groups, layers, True, platform.data, [cloud] if cloud in ("gcp", "aws") else []))
+            + node_rules(groups, layers, True, platform.data, [cloud] if cloud in clouds.CLOUDS else []))
 
 
 def registry_rules(platform: Document, extractors: Document) -> list[Problem]:
@@ -105,17 +105,17 @@ def registry_rules(platform: Document, extractors: Document) -> list[Problem]:
             out.append(extractors.problem(("extractors", ext_id), f"id {ext_id!r} does not match its name and version",
                                         f"ids are <name>_<version>: rename it {expected!r}"))
     return (out + group_rules(groups, layers, False) + extractor_rules(merged_entries, groups, layers, False)
-            + node_rules(groups, layers, False, platform.data, ["gcp", "aws"]))
+            + node_rules(groups, layers, False, platform.data, list(clouds.CLOUDS)))
 
 
 def node_rules(groups: dict[str, Any], layers: Layers, tenant: bool, platform: dict[str, Any],
-               clouds: list[str]) -> list[Problem]:
+               cloud_names: list[str]) -> list[Problem]:
     """One worker pod fills one node of its group's machine type: its size must fit what
     that node can give a pod (render/capacity.py's node model), or it never schedules."""
     out = []
     for name in layout.WORKER_GROUPS:
         g = groups.get(name) or {}
-        for cloud in clouds:
+        for cloud in cloud_names:
             node = capacity.group_node(platform, cloud, name)
             if node is None:
                 continue
@@ -124,7 +124,7 @@ def node_rules(groups: dict[str, Any], layers: Layers, tenant: bool, platform: d
                 at = _blame(tenant, layers.group(name, field))
                 if want is None or want <= have or at is None:
                     continue
-                most = f"{int(have // capacity.GI)}Gi" if field == "memory" else quantity.cpu(have)
+                most = f"{int(have // quantity.GI)}Gi" if field == "memory" else quantity.cpu(have)
                 out.append(at.problem(f"{field} {g.get(field)} does not fit one node of {name} on {cloud}: "
                                       f"{node.describe()} after the cloud's reservations and the DaemonSet budget",
                                       f"use at most {most} (registry/platform.yaml `nodes`)"))

@@ -11,7 +11,7 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 
-from render import cron, layout, quantity
+from render import clouds, cron, layout, quantity
 from render.load import Document, TenantFiles
 from render.problems import Problem, did_you_mean
 from render.validate import extractor_names
@@ -239,15 +239,7 @@ def _disabled_by(disabled: list[Any], key: str, entries: dict[str, Any]) -> str:
 # -- secret store ----------------------------------------------------------------------
 
 def check_secret_store(tenant: Document, platform: Document) -> list[Problem]:
-    """A GCP tenant's project has a number in the platform: its secrets identity's IAM
-    conditions name secrets by project number (render/tenant_secrets.py)."""
-    t = _mapping(tenant.data)
-    if t.get("cloud") != "gcp" or not isinstance(t.get("cloud_account"), str):
-        return []
-    numbers = _mapping(_mapping(_mapping(platform.data).get("secret_stores")).get("gcp_project_numbers"))
-    if t["cloud_account"] in numbers:
-        return []
-    return [tenant.problem(("cloud_account",), f"GCP project {t['cloud_account']!r} has no project number in "
-                           f"{layout.PLATFORM_FILE} secret_stores.gcp_project_numbers",
-                           "the platform team adds the project's number (gcloud projects describe PROJECT "
-                           "--format='value(projectNumber)') before a tenant moves in", at_value=True)]
+    """What the platform must record before the tenant's cloud can render its secret store
+    (a GCP project's number: the secrets identity's IAM conditions name it)."""
+    cloud = _mapping(tenant.data).get("cloud")
+    return clouds.get(cloud).secret_store_problems(tenant, platform) if cloud in clouds.CLOUDS else []

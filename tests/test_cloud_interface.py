@@ -1,0 +1,239 @@
+"""Clouds behind one interface (render/clouds/): every per-cloud decision is a member of
+`Cloud`, each cloud one module registered in `CLOUDS`, and nothing else branches on a
+cloud's name.
+
+A cloud missing a member is a type error (mypy, as tests/test_lint.py runs it) and an
+import error; code or a shared template that names a cloud is found here by its syntax
+tree; the schemas list exactly the registered clouds, so a tenant naming another is a
+problem at its `cloud` key.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import jinja2
+import pytest
+from jinja2 import nodes
+
+from render import clouds, layout, templates
+from render.clouds import base
+from render.load import read_templates
+from tests.support import ROOT, copy_repo, dataplane, edit, need, need_binary
+
+ENGINE = ROOT / layout.ENGINE_DIR
+CLOUD_MODULES = ENGINE / "clouds"
+NAMES = set(clouds.CLOUDS)
+
+
+# -- no branch on a cloud's name outside render/clouds/ ---------------------------------
+
+def _names_a_cloud(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value in NAMES
+
+
+def cloud_branches(source: str, rel: str) -> list[str]:
+    """Where Python code decides by a cloud's name: a comparison with one (`== "gcp"`,
+    `in ("gcp", "aws")`), a mapping keyed by one, or a collection listing one."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        what = ""
+        if isinstance(node, ast.Compare) and any(_names_a_cloud(n) for n in [node.left, *node.comparators]):
+            what = "compares with a cloud's name"
+        elif isinstance(node, ast.Dict) and any(k is not None and _names_a_cloud(k) for k in node.keys):
+            what = "a mapping keyed by a cloud's name"
+        elif isinstance(node, ast.Tuple | ast.List | ast.Set) and any(_names_a_cloud(e) for e in node.elts):
+            what = "lists a cloud's name"
+        elif isinstance(node, ast.Compare) and any(isinstance(c, ast.Tuple | ast.List | ast.Set)
+                                                   and any(_names_a_cloud(e) for e in c.elts) for c in node.comparators):
+            what = "tests membership in cloud names"
+        if what:
+            out.append(f"{rel}:{getattr(node, 'lineno', 0)}: {what}; make it a member of render/clouds/base.py Cloud")
+    return out
+
+
+def _engine_sources() -> Iterator[tuple[str, str]]:
+    for path in sorted(ENGINE.rglob("*.py")):
+        if CLOUD_MODULES in path.parents:
+            continue
+        yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
+
+
+def test_no_engine_module_outside_render_clouds_branches_on_a_cloud_name() -> None:
+    sources = dict(_engine_sources())
+    assert len(sources) > 150  # the whole engine, not an empty glob
+    found = [f for rel, text in sources.items() for f in cloud_branches(text, rel)]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(("code", "what"), [
+    ('if t["cloud"] == "gcp":\n    pass\n', "compares with a cloud's name"),
+    ('x = "s3://" if cloud != "aws" else "gs://"\n', "compares with a cloud's name"),
+    ('if cloud in ("gcp", "aws"):\n    pass\n', "tests membership in cloud names"),
+    ('SYNC = {"gcp": 1, "aws": 2}\n', "a mapping keyed by a cloud's name"),
+    ('for c in ["gcp", "aws"]:\n    pass\n', "lists a cloud's name"),
+])
+def test_the_branch_finder_finds_each_form(code: str, what: str) -> None:
+    assert any(what in f for f in cloud_branches(code, "x.py")), cloud_branches(code, "x.py")
+
+
+def test_the_branch_finder_leaves_lookups_through_the_registry_alone() -> None:
+    code = 'cloud = clouds.get(t["cloud"])\nurl = f"{cloud.bucket_scheme}{bucket}"\nkey = "gcp_project_numbers"\n'
+    assert cloud_branches(code, "x.py") == []
+
+
+# -- templates: shared ones name no cloud; each cloud has the same set of its own -------
+
+def _jinja_names(source: str, name: str) -> list[str]:
+    tree = templates.environment({name: source}).parse(source, name=name)
+    out = []
+    for node in tree.find_all((nodes.Const, nodes.Getattr)):
+        value = node.value if isinstance(node, nodes.Const) else node.attr
+        if value in NAMES:
+            out.append(f"{name}:{node.lineno}: names cloud {value!r}; move it to base/clouds/{value}/ "
+                       "or make it a value of the cloud's context (render/clouds/)")
+    return out
+
+
+def test_no_shared_template_names_a_cloud() -> None:
+    shared = {n: t for n, t in read_templates(ROOT).items() if layout.template_cloud(n) is None}
+    assert len(shared) >= 15
+    found = [f for name, text in shared.items() for f in _jinja_names(text, name)]
+    assert not found, "\n".join(found)
+
+
+def test_the_template_check_finds_a_cloud_branch() -> None:
+    text = '{% if cloud == "gcp" %}\na: {{ secrets.aws.role | j }}\n{% endif %}\n'
+    found = _jinja_names(text, "base/x.yaml.j2")
+    assert len(found) == 2 and "'gcp'" in found[0] and "'aws'" in found[1]
+
+
+def test_every_registered_cloud_has_its_templates_and_no_other_folder_is_there() -> None:
+    folder = ROOT / layout.CLOUD_TEMPLATES_DIR
+    assert {p.name for p in folder.iterdir() if p.is_dir()} == NAMES
+    own = {c: sorted(p.name for p in (folder / c).glob("*" + layout.TEMPLATE_SUFFIX)) for c in NAMES}
+    first = next(iter(own.values()))
+    assert first and all(names == first for names in own.values()), own
+
+
+def test_a_tenant_renders_the_shared_templates_and_its_own_clouds_only() -> None:
+    from render.load import load_repo
+
+    shared = load_repo(ROOT).current
+    assert {layout.template_cloud(n) for n in shared.templates} == {None, *NAMES}
+    env = templates.environment(shared.templates)
+    for cloud in NAMES:
+        names = shared.templates_for(cloud)
+        assert {layout.template_cloud(n) for n in names} == {None, cloud}
+        assert isinstance(env.get_template(f"{layout.CLOUD_TEMPLATES_DIR}/{cloud}/storage.yaml.j2"), jinja2.Template)
+
+
+# -- a cloud missing a member -----------------------------------------------------------
+
+def test_each_registered_cloud_implements_every_member() -> None:
+    assert {"backup_objects", "secret_store_rule", "storage_context", "quota_usage", "name"} <= set(base.members())
+    for name, cloud in clouds.CLOUDS.items():
+        assert cloud.name == name
+        assert all(hasattr(cloud, m) for m in base.members()), name
+
+
+def test_registering_a_cloud_missing_a_member_fails_at_import() -> None:
+    gcp = clouds.CLOUDS["gcp"]
+    incomplete = type("Incomplete", (), {m: getattr(gcp, m) for m in base.members() if m != "list_command"})
+    with pytest.raises(TypeError, match="list_command"):
+        clouds._check({"gcp": incomplete()})
+    with pytest.raises(TypeError, match="its name is 'gcp'"):
+        clouds._check({"gcx": gcp})
+
+
+def _mypy(folder: Path, source: str) -> str:
+    """mypy --strict on `source` (a cloud module) with a registration of its class appended."""
+    fixture = folder / "render" / "clouds" / "fixture.py"
+    fixture.parent.mkdir(parents=True, exist_ok=True)
+    fixture.write_text(source + "\n\nfrom render.clouds.base import Cloud\n\nREGISTERED: Cloud = AWS()\n", encoding="utf-8")
+    done = subprocess.run([need_binary("mypy"), "--strict", "--follow-imports=silent", "--no-incremental", str(fixture)],
+                          cwd=ROOT, capture_output=True, text=True, check=False, env={"MYPYPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return done.stdout
+
+
+def test_mypy_refuses_a_cloud_class_missing_a_method(tmp_path: Path) -> None:
+    """A cloud is registered as a `Cloud` (the registry's type): the AWS module type-checks
+    there as it is, and without its `list_command` it does not (mypy strict)."""
+    source = (CLOUD_MODULES / "aws.py").read_text(encoding="utf-8")
+    assert "Success" in _mypy(tmp_path / "whole", source)
+    start = source.index("    def list_command(")
+    end = source.index("\n\n", start)
+    out = _mypy(tmp_path / "partial", source[:start] + source[end + 2:])
+    assert out.count("error:") == 1 and 'type "AWS", variable has type "Cloud"' in out, out
+    assert 'missing following "Cloud" protocol member' in out and "list_command" in out, out
+
+
+# -- the schemas list exactly the registered clouds --------------------------------------
+
+def test_the_schemas_list_every_registered_cloud() -> None:
+    assert clouds.schema_problems() == []
+
+
+def test_a_cloud_registered_without_its_schema_entries_is_a_problem_at_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(clouds.CLOUDS, "gcx", clouds.CLOUDS["gcp"])
+    found = clouds.schema_problems()
+    keys = {(p.file, p.pointer) for p in found}
+    assert ("render/schemas/tenant.schema.json", "properties.cloud.enum") in keys
+    assert any(f == "render/schemas/platform.schema.json" for f, _ in keys)
+    assert all("but not gcx" in p.message for p in found)
+
+
+def test_a_cloud_enum_naming_an_unregistered_cloud_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(clouds.CLOUDS, "aws")
+    found = [p for p in clouds.schema_problems() if p.pointer == "properties.cloud.enum"]
+    assert found and "aws, which is not a registered cloud" in found[0].message
+
+
+def test_a_tenant_on_an_unregistered_cloud_is_a_problem_at_its_cloud_key(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    root = copy_repo(tmp_path)
+    edit(root, "tenants/acme/tenant.yaml", "cloud: gcp", "cloud: azure")
+    assert dataplane(root, "validate", "acme") == 2
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "tenants/acme/tenant.yaml:6" in text and "azure" in text and "Traceback" not in text
+
+
+# -- data keyed by cloud names only registered clouds ------------------------------------
+
+def test_every_flow_limited_to_some_clouds_names_registered_ones() -> None:
+    from render.conformance import reachability
+
+    flows = reachability.load_flows()
+    limited = [f for kind in flows.values() for f in kind if f.clouds != tuple(clouds.CLOUDS)]
+    assert limited  # the EC2 metadata flow, at least
+    assert all(set(f.clouds) <= NAMES for f in limited)
+    assert all(f.clouds == tuple(clouds.CLOUDS) for kind in flows.values() for f in kind if f not in limited)
+
+
+def test_the_keep_on_delete_annotations_come_from_every_cloud() -> None:
+    from render.move import target
+
+    assert len(target.KEEP_ON_DELETE) == len(clouds.CLOUDS)
+
+
+def test_reachability_fails_a_tenant_no_flow_applies_to() -> None:
+    """Checking nothing is not a pass: a tenant on a cloud the flows leave out fails (before,
+    it checked 0 flows and printed ok)."""
+    need("nca.nca_cli")
+    import yaml
+
+    from render.conformance import reachability
+    from render.conformance.manifests import collect
+
+    manifests, _ = collect(ROOT, ["initech"])
+    platform = yaml.safe_load((ROOT / layout.PLATFORM_FILE).read_text(encoding="utf-8"))
+    tenant = yaml.safe_load((ROOT / "tenants/initech/tenant.yaml").read_text(encoding="utf-8"))
+    ok = reachability.check(manifests, platform, {"tenant-initech": tenant})
+    assert not ok.failures and ok.checked > 0
+    elsewhere = reachability.check(manifests, platform, {"tenant-initech": {**tenant, "cloud": "gcx"}})
+    assert elsewhere.checked == 0 and len(elsewhere.failures) == 1
+    assert "no flow of flows.yaml applies to tenant-initech (cloud 'gcx')" in elsewhere.failures[0].message
