@@ -8,7 +8,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from render import exitcodes, layout, output, tombstones
+from render import exitcodes, layout, output, tombstones, versions
 from render.crds import locate as locate_crds
 from render.load import load_repo, read_yaml
 from render.ownership import ownership_problems
@@ -61,7 +61,8 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
     with --deep also "deep": [{validator, ok, checked, unit, skipped, failures}]."""
     repo = load_repo(root, tenants or None)
     problems = (validate_repo(repo) + validate_prices(repo, read_yaml(root, layout.PRICES_FILE))
-                + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root))
+                + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root)
+                + versions.problems(root, repo))
     docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     problems += tombstones.problems(root, docs, repo.current.platform)
     if not problems and against is not None:
