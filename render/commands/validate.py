@@ -61,7 +61,7 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
     with --deep also "deep": [{validator, ok, checked, unit, skipped, failures}]."""
     repo = load_repo(root, tenants or None)
     problems = (validate_repo(repo) + validate_prices(repo, read_yaml(root, layout.PRICES_FILE))
-                + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root)
+                + plan_file_problems(root, repo) + state_file_problems(root) + ownership_problems(root)
                 + versions.problems(root, repo))
     docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     problems += tombstones.problems(root, docs, repo.current.platform)
