@@ -13,20 +13,13 @@ from render import layout, versions
 from render.argocd import operator_apps
 from render.cli import main
 from render.conformance import deep
-from tests.support import ROOT, copy_repo, snapshot
+from tests.support import ROOT, copy_repo, edit, snapshot
 
 RAYSERVICE = "rendered/{}/rayservice-engine.yaml"
 
 
 def ray_version(root: Path, tenant: str) -> str:
     return yaml.safe_load((root / RAYSERVICE.format(tenant)).read_text())["spec"]["rayClusterConfig"]["rayVersion"]
-
-
-def edit(root: Path, rel: str, old: str, new: str, count: int = 1) -> None:
-    path = root / rel
-    text = path.read_text()
-    assert text.count(old) >= count, (rel, old)
-    path.write_text(text.replace(old, new, count))
 
 
 @pytest.fixture
@@ -118,7 +111,8 @@ def test_a_cluster_whose_tenants_need_another_operator_is_refused(repo: Path, ca
     edit(repo, layout.RELEASES_FILE, 'kuberay: "1.7.0"', 'kuberay: "1.8.0"')  # 2026.9.1, which nobody runs
     edit(repo, layout.RELEASES_FILE, 'ray: "2.60.0"', 'ray: "2.66.0"')
     assert main(["--repo", str(repo), "--format", "text", "validate"]) == 0, capsys.readouterr().err
-    edit(repo, layout.tenant_file("initech", layout.RELEASE_FILE), "2026.10.2", "2026.9.1", 2)
+    for _ in range(2):  # platform_version and the image's tag
+        edit(repo, layout.tenant_file("initech", layout.RELEASE_FILE), "2026.10.2", "2026.9.1")
     edit(repo, layout.tenant_file("initech", layout.RELEASE_FILE), "sha256:d848818de00f3064a64b006756a67d6cf9af7301106f7cde4eab6bb9fdaeb01b",
          "sha256:19cd4c238715793264fc9fcbd847e942009460623ed27dad5ca467fe59905753")
     assert main(["--repo", str(repo), "--format", "text", "validate"]) == 2
