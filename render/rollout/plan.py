@@ -327,16 +327,22 @@ def plan_lines(waves: Waves, timeout_minutes: int, version: str, spec: PlanSpec 
     return lines
 
 
-def plan_file_problems(root: Path, repo: Repo | None = None) -> list[Problem]:
-    """The problems of registry/rollout.yaml, for `dataplane validate` (none when absent);
-    with `repo`, also a GPU budget below what one of its auto_deploy tenants' upgrade starts."""
+def plan_file_problems(root: Path) -> list[Problem]:
+    """The problems of registry/rollout.yaml, for `dataplane validate` (none when absent)."""
     from render.load import list_tenants
 
     try:
-        spec = read_plan(root, set(list_tenants(root)))
+        read_plan(root, set(list_tenants(root)))
     except ProblemsError as e:
         return e.problems
-    if repo is None or spec is None or spec.gpus_per_cluster is None:
+    return []
+
+
+def budget_file_problems(root: Path, repo: Repo) -> list[Problem]:
+    """A GPU budget below what one auto_deploy tenant's upgrade starts, for `dataplane
+    validate` once every input is valid (the surge needs each tenant's merged values)."""
+    spec = read_plan(root, set(repo.tenants) | set(repo.peers))
+    if spec is None or spec.gpus_per_cluster is None:
         return []
     moving = [c.name for c in candidates(repo) if held_reason(c, "") is None]
     return budget_problems(spec, surge.of_repo(repo, moving))
