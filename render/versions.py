@@ -8,9 +8,12 @@ operator each cluster runs.
   on and inherits that release's versions; a version not recorded (refused by validate
   for a release image) falls back to registry/platform.yaml `versions`.
 - registry/platform.yaml `versions.ray` and `versions.kuberay` are the next release's:
-  `platform-update` records them with it. `versions.kuberay` is also the operator every
-  cluster runs (render/argocd/operator_apps.py): it changes on merge, ahead of the waves
-  that move tenants to a release built for it.
+  `platform-update` records them with it. `versions.kuberay` is also the operator each
+  cluster runs (render/argocd/operator_apps.py) unless its `clusters` entry names another
+  (`kuberay`: an upgrade tried on one cluster first, or one held back). It changes on merge,
+  ahead of the waves that move tenants to a release built for it. (Derived from what the
+  tenants on a cluster run, the operator would make the platform's output depend on
+  tenants' files, which incremental renders and the PR gate rely on it never does.)
 - registry/kuberay.yaml (platform-owned) states the Ray versions each KubeRay version
   supports; `problems` refuses a release outside it and a cluster whose operator does not
   support the Ray (or is older than the KubeRay) of a release a tenant on it runs.
@@ -57,10 +60,21 @@ def of_release(release: Any, releases: Any, platform: dict[str, Any]) -> Version
     return Versions(str(entry.get("ray", v.get("ray", ""))), str(entry.get("kuberay", v.get("kuberay", ""))))
 
 
-def operator_version(platform: dict[str, Any]) -> str:
-    """The KubeRay operator every cluster runs: registry/platform.yaml `versions.kuberay`."""
-    v = platform.get("versions")
+def operator_version(platform: dict[str, Any], cluster: str) -> str:
+    """The KubeRay operator `cluster` runs: its `clusters` entry's `kuberay`, else
+    registry/platform.yaml `versions.kuberay`."""
+    clusters, v = platform.get("clusters"), platform.get("versions")
+    entry = clusters.get(cluster) if isinstance(clusters, dict) else None
+    if isinstance(entry, dict) and isinstance(entry.get("kuberay"), str):
+        return str(entry["kuberay"])
     return str(v.get("kuberay", "")) if isinstance(v, dict) else ""
+
+
+def operator_source(platform: dict[str, Any], cluster: str) -> str:
+    """Where `operator_version` comes from, for messages."""
+    entry = (platform.get("clusters") or {}).get(cluster) if isinstance(platform.get("clusters"), dict) else None
+    own = isinstance(entry, dict) and isinstance(entry.get("kuberay"), str)
+    return f"{layout.PLATFORM_FILE} " + (f"clusters.{cluster}.kuberay" if own else "versions.kuberay")
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,12 @@ def file_problems(kuberay: Document, releases: Document, platform: Document) -> 
     if isinstance(v, dict) and (why := unsupported(ranges, str(v.get("kuberay", "")), str(v.get("ray", "")))):
         problems.append(platform.problem(("versions", "kuberay"), f"the next release's versions: {why}", hint,
                                          at_value=True))
+    clusters = platform.data.get("clusters") if isinstance(platform.data, dict) else None
+    for name, entry in sorted(clusters.items()) if isinstance(clusters, dict) else []:
+        own = entry.get("kuberay") if isinstance(entry, dict) else None
+        if isinstance(own, str) and range_of(ranges, own) is None:
+            problems.append(platform.problem(("clusters", name, "kuberay"), f"KubeRay {own} is not in {layout.KUBERAY_FILE}",
+                                             "add its range from KubeRay's upgrade guide", at_value=True))
     return problems
 
 
@@ -125,11 +145,11 @@ def operator_problems(repo: Repo, ranges: list[Range]) -> list[Problem]:
     """A tenant whose release needs a newer KubeRay than its cluster's operator, or a Ray
     that operator does not support: its cluster would have to run two operators."""
     platform = repo.current.platform.data if isinstance(repo.current.platform.data, dict) else {}
-    operator = operator_version(platform)
     out = []
     for _, files in sorted(repo.tenants.items()):
         tenant = files.tenant.data if isinstance(files.tenant.data, dict) else {}
-        cluster = tenant.get("cluster", "?")
+        cluster = str(tenant.get("cluster", "?"))
+        operator = operator_version(platform, cluster)
         need = of_release(files.release.data, repo.current.releases.data, platform)
         release = (files.release.data or {}).get("platform_version") if isinstance(files.release.data, dict) else None
         newer = (key(need.kuberay) or ()) > (key(operator) or ())
@@ -137,9 +157,9 @@ def operator_problems(repo: Repo, ranges: list[Range]) -> list[Problem]:
         if why:
             out.append(files.release.problem(
                 ("platform_version",), f"release {release} runs Ray {need.ray}; cluster {cluster}'s operator is KubeRay "
-                f"{operator} ({layout.PLATFORM_FILE} versions.kuberay): {why}",
-                "move the tenant to a release the operator supports (`dataplane promote`), or change versions.kuberay "
-                f"to one that supports every tenant on {cluster}", at_value=True))
+                f"{operator} ({operator_source(platform, cluster)}): {why}",
+                "move the tenant to a release the operator supports (`dataplane promote`), or run an operator on "
+                f"{cluster} that supports every tenant on it", at_value=True))
     return out
 
 

@@ -125,3 +125,36 @@ def test_the_repository_validates_and_the_table_covers_the_local_control_planes_
     ranges = [versions.Range(e["kuberay"], e["ray"]["min"], e["ray"].get("max")) for e in doc["compatibility"]]
     assert versions.unsupported(ranges, "1.6.1", "2.60.0") is None  # tools/cluster runs KubeRay 1.6.1
     assert versions.unsupported(ranges, "1.3.0", "2.20.0") == "KubeRay 1.3.0 supports Ray 2.38.0 and later, not Ray 2.20.0"
+
+
+def test_one_cluster_may_run_its_own_operator_and_is_checked_against_its_own_tenants(repo: Path, capsys) -> None:
+    """An operator upgrade tried on one cluster first: only that cluster's Application
+    changes, and only its tenants are checked against it."""
+    edit(repo, layout.KUBERAY_FILE, '  - kuberay: "1.7"\n    ray: {min: "2.38.0"}\n',
+         '  - kuberay: "1.7"\n    ray: {min: "2.38.0"}\n  - kuberay: "1.8"\n    ray: {min: "2.38.0"}\n')
+    edit(repo, layout.PLATFORM_FILE, "  dp-eks-us-east-1:\n    cloud: aws\n",
+         '  dp-eks-us-east-1:\n    cloud: aws\n    kuberay: "1.8.0"\n')
+    before = snapshot(repo)
+    assert main(["--repo", str(repo), "render"]) == 0, capsys.readouterr().err
+    assert main(["--repo", str(repo), "validate"]) == 0, capsys.readouterr().err
+    after = snapshot(repo)
+    app = f"{layout.ARGOCD_PLATFORM_DIR}/application-{operator_apps.APP_PREFIX}dp-eks-us-east-1.yaml"
+    assert sorted(p for p in after if after[p] != before.get(p)) == [app]
+    assert yaml.safe_load(after[app])["spec"]["source"]["targetRevision"] == "1.8.0"
+    # KubeRay 1.8 dropping Ray 2.60 refuses initech (the only tenant there), nobody else.
+    edit(repo, layout.KUBERAY_FILE, '  - kuberay: "1.8"\n    ray: {min: "2.38.0"}', '  - kuberay: "1.8"\n    ray: {min: "2.65.0"}')
+    assert main(["--repo", str(repo), "--format", "text", "validate"]) == 2
+    [line] = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tenants/")]
+    assert line.startswith("tenants/initech/release.yaml:")
+    assert "cluster dp-eks-us-east-1's operator is KubeRay 1.8.0 (registry/platform.yaml clusters.dp-eks-us-east-1.kuberay)" in line
+    assert "KubeRay 1.8.0 supports Ray 2.65.0 and later, not Ray 2.60.0" in line
+    # Held back below what its tenants' release needs: refused too.
+    edit(repo, layout.PLATFORM_FILE, 'kuberay: "1.8.0"', 'kuberay: "1.6.1"')
+    assert main(["--repo", str(repo), "--format", "text", "validate"]) == 2
+    [line] = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("tenants/")]
+    assert "tenants/initech/release.yaml" in line and "it needs KubeRay 1.7.0" in line
+    # A cluster's operator outside the table is the registry's own problem.
+    edit(repo, layout.PLATFORM_FILE, 'kuberay: "1.6.1"', 'kuberay: "0.6.0"')
+    assert main(["--repo", str(repo), "--format", "text", "render"]) == 2
+    [line] = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith(layout.PLATFORM_FILE)]
+    assert ": clusters.dp-eks-us-east-1.kuberay: KubeRay 0.6.0 is not in registry/kuberay.yaml" in line

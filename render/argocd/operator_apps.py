@@ -4,9 +4,11 @@
   (registry/platform.yaml `network.peers.kuberay_operator`, which the tenants' NetworkPolicies
   admit) on every registered cluster; the kinds the chart renders, its CRDs included.
 - Application `kuberay-operator-<cluster>` per registered cluster: chart `kuberay-operator`
-  as the ServiceAccount the admission policies trust, at the version the cluster runs (render/versions.py `operator_version`: registry/platform.yaml
-  `versions.kuberay`), CRDs included (ArgoCD applies a chart's crds/ on every sync, so they
-  upgrade with it; server-side, since KubeRay's CRDs exceed a client-side apply's annotation).
+  as the ServiceAccount the admission policies trust, at the version the cluster runs
+  (render/versions.py `operator_version`: its `clusters` entry's `kuberay`, else
+  registry/platform.yaml `versions.kuberay`), CRDs included (ArgoCD applies a chart's crds/
+  on every sync, so they upgrade with it; server-side, since KubeRay's CRDs exceed a
+  client-side apply's annotation).
 
 A function of registry/platform.yaml only, like every platform builder. `dataplane validate`
 refuses a version whose operator does not support a tenant on the cluster (render/versions.py).
@@ -65,10 +67,10 @@ def applications(s: Settings, platform: dict[str, Any]) -> list[dict[str, Any]]:
                         "destinations": [{"name": c, "namespace": ns} for c in clusters],
                         "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in CLUSTER_KINDS],
                         "namespaceResourceWhitelist": [{"group": g, "kind": k} for g, k in NAMESPACED_KINDS]}}
-    version, account = versions.operator_version(platform), service_account(platform)
+    account = service_account(platform)
     apps = [{"apiVersion": ARGOCD_API, "kind": "Application", "metadata": _meta(APP_PREFIX + c, s, SYNC_WAVE),
              "spec": {"project": PROJECT,
-                      "source": {"repoURL": CHART_REPOSITORY, "chart": CHART, "targetRevision": version,
+                      "source": {"repoURL": CHART_REPOSITORY, "chart": CHART, "targetRevision": versions.operator_version(platform, c),
                                  "helm": {"releaseName": RELEASE_NAME, "skipCrds": False,
                                           "valuesObject": {"serviceAccount": {"create": True, "name": account}}}},
                       "destination": {"name": c, "namespace": ns},
