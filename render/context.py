@@ -24,6 +24,7 @@ from render import (
     quantity,
     security,
     tenant_secrets,
+    versions,
     volumes,
 )
 from render.merge import Effective
@@ -50,8 +51,9 @@ RAY_AGENT_PORT = 52365
 GROUP_RESOURCE_UNITS = 1000
 
 
-def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
-    """The whole template context of one tenant."""
+def tenant_context(eff: Effective, platform: dict[str, Any], releases: Any = None) -> dict[str, Any]:
+    """The whole template context of one tenant. `releases`: registry/releases.yaml's data, where
+    the release the tenant runs records its Ray version (render/versions.py)."""
     v = eff.values
     t = v["tenant"]
     name = t["name"]
@@ -76,6 +78,8 @@ def tenant_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
         "engine_version": ENGINE_VERSION,
         "platform": platform,
         "versions": platform["versions"],
+        # The Ray of the release the tenant runs (its image's), not the next release's.
+        "ray_version": versions.of_release(v["release"], releases, platform).ray,
         "images": platform["images"],
         "control_plane": platform["control_plane"],
         "network": platform["network"],

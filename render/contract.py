@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from render import quantity
+from render import pools, quantity
 
 AUTOSCALER = {"cpu": "500m", "memory": "512Mi"}  # autoscalerOptions.resources, base/ray.yaml.j2
 MIGRATION_JOB_PODS = 2
@@ -55,12 +55,21 @@ def peak(ctx: dict[str, Any]) -> Ceiling:
     return total + pods(ctx["monitoring"]["exporter_resources"], len(ctx["monitoring"]["exporters"]))
 
 
+def second_cluster(ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]:
+    """The pods of a NewCluster upgrade's second RayCluster, as (component, resources, count):
+    the head, and every group at its starting size (KubeRay creates the new cluster with the
+    spec's replicas). The head's autoscaler sidecar (AUTOSCALER) comes on top of the head.
+    Also what the rollout plan budgets (render/rollout/surge.py)."""
+    return [(pools.RAY_HEAD, ctx["head"], 1),
+            *((g["name"], g["resources"], max(g["min_replicas"], g["replicas"])) for g in ctx["worker_groups"])]
+
+
 def headroom(ctx: dict[str, Any]) -> Ceiling:
     """A NewCluster upgrade's second RayCluster (head, sidecar, every group at its starting
-    size: KubeRay creates the new cluster with the spec's replicas) and the migration Jobs."""
-    extra = pods(ctx["head"]) + Ceiling(quantity.parse(AUTOSCALER["cpu"]), quantity.parse(AUTOSCALER["memory"]))
-    for g in ctx["worker_groups"]:
-        extra += pods(g["resources"], max(g["min_replicas"], g["replicas"]))
+    size) and the migration Jobs."""
+    extra = Ceiling(quantity.parse(AUTOSCALER["cpu"]), quantity.parse(AUTOSCALER["memory"]))
+    for _, res, count in second_cluster(ctx):
+        extra += pods(res, count)
     # A rolling update surges one pod of each rolling Deployment (Celery workers, extract,
     # exporters) while the old one still runs.
     c = ctx["celery"]

@@ -15,6 +15,8 @@ OWNERSHIP_FILE = "registry/ownership.yaml"
 # Every platform release (version, image digest, Ray and KubeRay versions): written by
 # `dataplane platform-update` only (render/workflows/image_records.py).
 RELEASES_FILE = "registry/releases.yaml"
+# The Ray versions each KubeRay version supports (platform-owned; render/versions.py).
+KUBERAY_FILE = "registry/kuberay.yaml"
 TOMBSTONES_FILE = "registry/tombstones.yaml"
 CODEOWNERS_FILE = ".github/CODEOWNERS"
 TENANT_FILE = "tenant.yaml"

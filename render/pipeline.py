@@ -37,7 +37,7 @@ def _placement(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environme
     (its tenant.yaml data as given: a moving tenant renders two, render/move/target.py)."""
     files = replace(files, tenant=replace(files.tenant, data=tenant))
     eff = effective(files, shared)
-    ctx = context.tenant_context(eff, shared.platform.data)
+    ctx = context.tenant_context(eff, shared.platform.data, shared.releases.data)
     objects = build.build_tenant(ctx, env, shared.templates_for(ctx["cloud"]))
     return eff, ctx, build.with_object(objects, params.configmap(files, shared), files.name)  # whatever the pin
 

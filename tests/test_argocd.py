@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from render import layout, storage_classes
-from render.argocd import platform_apps, tenant_apps
+from render.argocd import operator_apps, platform_apps, tenant_apps
 from render.commands.render import render
 from render.load import load_repo
 from render.monitoring import grafana
@@ -117,14 +117,17 @@ def strings(value: Any) -> list[str]:
 
 def test_no_project_allows_a_pattern_anywhere(outputs: dict[str, Any]) -> None:
     projects = of_kind(outputs, "AppProject")
-    assert len(projects) == 2 * len(tenants()) + 3  # the platform's, the admission policies' and the storage classes'
+    # the platform's, the admission policies', the storage classes' and the KubeRay operator's
+    assert len(projects) == 2 * len(tenants()) + 4
     for path, project in projects.items():
         spec = project["spec"]
         for key in ("sourceRepos", "destinations", "clusterResourceWhitelist", "namespaceResourceWhitelist",
                     "namespaceResourceBlacklist", "roles", "sourceNamespaces"):
             for text in strings(spec.get(key, [])):
                 assert not PATTERN & set(text), f"{path}: {key} holds pattern {text!r}"
-        assert spec["sourceRepos"] == [platform_apps.settings(load_repo(ROOT).current.platform).repo_url]
+        own = operator_apps.CHART_REPOSITORY if project["metadata"]["name"] == operator_apps.PROJECT else \
+            platform_apps.settings(load_repo(ROOT).current.platform).repo_url
+        assert spec["sourceRepos"] == [own]
         for d in spec["destinations"]:
             assert d.get("name") and d.get("namespace") and "server" not in d, f"{path}: {d}"
         assert "clusterResourceBlacklist" not in spec, "deny-by-default needs no blacklist"
@@ -141,6 +144,8 @@ def test_cluster_scoped_kinds_only_in_guardrails_and_only_the_own_namespace(outp
             assert white == [{"group": "admissionregistration.k8s.io", "kind": k} for k in platform_apps.ADMISSION_KINDS]
         elif name == storage_classes.PROJECT:
             assert white == [{"group": "storage.k8s.io", "kind": "StorageClass"}]
+        elif name == operator_apps.PROJECT:  # KubeRay's chart: its CRDs and ClusterRoles, the namespace it creates
+            assert white == [{"group": g, "kind": k} for g, k in operator_apps.CLUSTER_KINDS]
         else:
             assert white == [], f"{name} may create cluster-scoped objects"
 

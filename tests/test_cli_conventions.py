@@ -24,7 +24,7 @@ SHAPES = {
     ("footprint", "acme"): {"tenant", "cloud", "region", "components", "always_on", "ceiling", "monthly_usd", "contract"},
     ("validate",): {"valid", "problems", "warnings"},
     ("migration",): {"tenants"},
-    ("rollout", "plan", "2026.12.1"): {"version", "plan", "waves", "held", "timeout_minutes"},
+    ("rollout", "plan", "2026.12.1"): {"version", "plan", "budgets", "waves", "held", "timeout_minutes"},
     ("rollout", "status"): {"rollout"},
     ("version",): {"engine", "platform_version", "python"},
     ("render", "--check", "--no-cache"): {"check", "tenants", "files", "unchanged"},

@@ -35,6 +35,7 @@ waves:
 - {name: wave-1, tenants: [globex], soak_minutes: 60}
 """
 FILES = ["registry/platform.yaml", "registry/prices.yaml", "registry/rollout.yaml", "registry/ownership.yaml",
+         "registry/kuberay.yaml", "registry/releases.yaml",
          "rollout/state.yaml", "tenants/acme/tenant.yaml", "tenants/initech/tenant.yaml", "tenants/acme/overrides.yaml",
          "tenants/globex/overrides.yaml", "tenants/acme/release.yaml"]
 ODD = st.sampled_from([

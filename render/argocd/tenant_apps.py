@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from render import ENGINE_VERSION, context, emit, layout, storage_classes
-from render.argocd import sizing
+from render.argocd import operator_apps, sizing
 from render.argocd.platform_apps import (
     ARGOCD_API,
     Settings,
@@ -67,9 +67,12 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 def build_platform(repo: Repo) -> emit.Outputs:
-    """Fleet builder: argocd/platform/ (a function of registry/platform.yaml only)."""
+    """Fleet builder: argocd/platform/ (a function of registry/platform.yaml only): the platform's
+    Applications, the storage classes' and the KubeRay operator's."""
     s = settings(repo.current.platform)
-    objects = platform_objects(s, repo.current.platform.data) + storage_classes.applications(s, repo.current.platform.data)
+    platform = repo.current.platform.data
+    objects = (platform_objects(s, platform) + storage_classes.applications(s, platform)
+               + operator_apps.applications(s, platform))
     return {layout.ARGOCD_PLATFORM_DIR: _files(layout.ARGOCD_PLATFORM_DIR, objects)}
 
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from render import base_diff, emit, exitcodes, fleet, output
-from render.problems import UserError
+from render import base_diff, emit, exitcodes, fleet, output, versions
+from render.problems import ProblemsError, UserError
 
 EXIT_STALE = exitcodes.FAILED
 
@@ -45,6 +45,9 @@ def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bo
     if base is not None and tenants:
         raise UsageError("--base checks the whole fleet against the base revision: name no tenant")
     started = time.monotonic()
+    problems = versions.registry_problems(root)  # a release outside the KubeRay table: nothing is written
+    if problems:
+        raise ProblemsError(problems)
     bar = Progress(sys.stdout) if sys.stdout.isatty() and not output.structured(fmt) else None
     try:
         done = fleet.render_to_disk(root, tenants or None, check=check, use_cache=use_cache and base is None,

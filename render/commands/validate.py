@@ -8,12 +8,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from render import exitcodes, layout, output, tombstones
+from render import exitcodes, layout, output, tombstones, versions
 from render.crds import locate as locate_crds
 from render.load import load_repo, read_yaml
 from render.ownership import ownership_problems
 from render.problems import Problem, ProblemsError
-from render.rollout.plan import plan_file_problems
+from render.rollout.plan import budget_file_problems, plan_file_problems
 from render.rollout.state import state_file_problems
 from render.validate import validate_prices, validate_repo, warnings
 
@@ -61,9 +61,12 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
     with --deep also "deep": [{validator, ok, checked, unit, skipped, failures}]."""
     repo = load_repo(root, tenants or None)
     problems = (validate_repo(repo) + validate_prices(repo, read_yaml(root, layout.PRICES_FILE))
-                + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root))
+                + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root)
+                + versions.problems(root, repo))
     docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     problems += tombstones.problems(root, docs, repo.current.platform)
+    if not problems:  # what a tenant's upgrade starts needs its valid, merged values
+        problems = budget_file_problems(root, repo)
     if not problems and against is not None:
         from render.gate import against as gate  # renders the fleet: only when asked
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from render import clouds as cloud_registry
-from render import layout
+from render import layout, versions
 from render.conformance import capacity, celeryconf, lint, metric_sources, reachability, references, serve
 from render.conformance.crds import CrdSchemas
 from render.conformance.k8s import KubernetesSchemas
@@ -57,7 +57,7 @@ def run(root: Path, *, tenants: list[str] | None = None, crds: Path | None = Non
     return [
         _kubernetes(k8s, buckets["kubernetes"], unreadable, buckets["not-objects"]),
         _crds(k8s, upstream, buckets["crds"], crds, require_crds),
-        serve.check(manifests, want.ray),
+        serve.check(manifests, want.ray, release_rays(root, platform)),
         celeryconf.check(manifests),
         lint.check(root, tenants),
         _merged([reachability.check(ms, platform, data) for ms, data in sides]),
@@ -96,6 +96,17 @@ def _merged(outcomes: list[Outcome]) -> Outcome:
     notes = "; ".join(o.note for o in outcomes if o.note)
     return replace(first, checked=sum(o.checked for o in outcomes), failures=[f for o in outcomes for f in o.failures],
                    note=notes, skipped=first.skipped)
+
+
+def release_rays(root: Path, platform: dict[str, Any]) -> dict[str, str]:
+    """namespace -> the Ray of the release the tenant runs (its release.yaml, registry/releases.yaml)."""
+    releases = read_yaml(root, layout.RELEASES_FILE).data
+    out = {}
+    folder = root / layout.TENANTS_DIR
+    for release_file in sorted(folder.glob(f"*/{layout.RELEASE_FILE}")) if folder.is_dir() else []:
+        data = yaml.safe_load(release_file.read_text(encoding="utf-8"))
+        out[layout.namespace(release_file.parent.name)] = versions.of_release(data, releases, platform).ray
+    return out
 
 
 def tenant_files(root: Path) -> dict[str, dict[str, Any]]:

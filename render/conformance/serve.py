@@ -21,16 +21,20 @@ from render.problems import Problem, ProblemsError
 SERVE_FIELD = ("spec", "serveConfigV2")
 
 
-def check(manifests: list[Manifest], target: str) -> Outcome:
-    """Every RayService in `manifests`, against Ray Serve `target` (the registry's ray version)."""
+def check(manifests: list[Manifest], target: str, by_namespace: dict[str, str] | None = None) -> Outcome:
+    """Every RayService in `manifests`, against Ray Serve `target`; a tenant namespace in
+    `by_namespace` against the Ray of the release it runs (render/versions.py), so a tenant
+    pinned to an older release is checked with its own Ray."""
     import ray
 
     services = [m for m in manifests if m.kind == "RayService" and m.group == "ray.io"]
     failures: list[Problem] = []
     apps = 0
     for m in services:
+        ns = str((m.obj.get("metadata") or {}).get("namespace", ""))
+        target = (by_namespace or {}).get(ns, target)
         if ray.__version__ != target:
-            failures.append(m.problem((), f"checked with Ray {ray.__version__}, but the registry targets {target}",
+            failures.append(m.problem((), f"checked with Ray {ray.__version__}, but the tenant's release runs {target}",
                                       f"install ray[serve]=={target} to validate"))
         spec = m.obj.get("spec") if isinstance(m.obj.get("spec"), dict) else {}
         running = (spec.get("rayClusterConfig") or {}).get("rayVersion")

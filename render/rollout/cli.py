@@ -21,7 +21,7 @@ from render.load import Repo
 from render.problems import Problem, ProblemsError
 from render.rollout import gate, moves
 from render.rollout.argocd_api import ArgoCD, ArgoCDError, application_names
-from render.rollout.plan import candidates, make_waves, plan_lines, read_plan
+from render.rollout.plan import Wave, grouped, peak, plan_lines, plan_waves, read_plan
 from render.rollout.report import STATUS_CONTEXT, annotate, commit_state, state_lines, state_markdown
 from render.rollout.state import COMPLETE, HALTED, ROLLING, State, read_state, to_data, utc_now
 from render.workflows import authority, deploy, events, github_api
@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                                    "Healthy and Synced in ArgoCD for the soak time, or halts the rollout; `rollback` "
                                    "moves the current wave back. See docs/workflows.md, Progressive rollouts.")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="STEP")
-    plan = verbs.add_parser("plan", help="print the waves, their tenants and the expected duration; changes nothing")
+    plan = verbs.add_parser("plan", help="print the waves, their batches and tenants, the peak extra nodes and GPUs "
+                                         "per cluster, and the expected duration; changes nothing")
     plan.add_argument("version", metavar="VERSION", help="the platform version to plan for (tenants may skip one)")
     output.add(plan)
     plan.set_defaults(run=lambda a: plan_command(root=a.repo, version=a.version, fmt=output.chosen(a)))
@@ -73,24 +74,40 @@ def _client(url: str | None) -> ArgoCD:
 
 
 def plan_command(*, root: Path, version: str, fmt: str = "text") -> int:
-    """json/yaml: {"version", "plan": bool, "waves": [{name, tenants, soak_minutes}], "held": {tenant: reason},
-    "timeout_minutes"}; "plan" is false (no waves) without registry/rollout.yaml."""
+    """json/yaml: {"version", "plan": bool, "budgets": {upgrades_per_cluster, gpus_per_cluster} | null,
+    "waves": [{name, tenants, soak_minutes, peak, batches: [{name, tenants, soak_minutes, peak, clusters}]}],
+    "held": {tenant: reason}, "timeout_minutes"}; a peak is {upgrades, nodes, gpus} on one cluster at once,
+    `clusters` {cluster: {upgrades, nodes, gpus}}; "plan" is false (no waves) without registry/rollout.yaml."""
     version = events.version(version)
     repo = deploy.load_valid(root)
     spec = read_plan(root, set(repo.tenants))
-    waves = make_waves(spec, candidates(repo), version) if spec is not None else None
+    waves = plan_waves(spec, repo, version) if spec is not None else None
     if output.structured(fmt):
-        output.emit({"version": version, "plan": spec is not None,
-                     "waves": [{"name": w.name, "tenants": list(w.tenants), "soak_minutes": w.soak_minutes}
-                               for w in (waves.waves if waves else ())],
+        budgets = ({"upgrades_per_cluster": spec.upgrades_per_cluster, "gpus_per_cluster": spec.gpus_per_cluster}
+                   if spec is not None and spec.budgeted else None)
+        output.emit({"version": version, "plan": spec is not None, "budgets": budgets,
+                     "waves": [{"name": name, "tenants": [t for b in parts for t in b.tenants],
+                                "soak_minutes": parts[-1].soak_minutes, "peak": _peak(parts),
+                                "batches": [_batch(b) for b in parts]}
+                               for name, parts in (grouped(waves) if waves else [])],
                      "held": dict(sorted(waves.held.items())) if waves else {},
                      "timeout_minutes": spec.timeout_minutes if spec else None}, fmt)
         return 0
     if spec is None or waves is None:
         print("no registry/rollout.yaml: `dataplane platform-update` moves every auto_deploy tenant at once")
         return 0
-    print("\n".join(plan_lines(waves, spec.timeout_minutes, version)))
+    print("\n".join(plan_lines(waves, spec.timeout_minutes, version, spec)))
     return 0
+
+
+def _peak(steps: list[Wave]) -> dict[str, int]:
+    p = peak(steps)
+    return {"upgrades": p.upgrades, "nodes": p.nodes, "gpus": p.gpus}
+
+
+def _batch(b: Wave) -> dict[str, object]:
+    return {"name": b.name, "tenants": list(b.tenants), "soak_minutes": b.soak_minutes, "peak": _peak([b]),
+            "clusters": {c: {"upgrades": load.tenants, "nodes": load.nodes, "gpus": load.gpus} for c, load in b.load}}
 
 
 def status_command(*, root: Path, fmt: str = "text") -> int:

@@ -12,7 +12,7 @@ from render import git, layout
 from render.git import GitError, GitTree
 from render.load import Repo, parse_bytes
 from render.problems import ProblemsError
-from render.rollout.plan import Candidate, Waves, candidates, held_reason, make_waves, read_plan
+from render.rollout.plan import Candidate, Waves, candidates, held_reason, plan_waves, read_plan
 from render.rollout.state import ACTIVE, COMPLETE, ROLLED_BACK, ROLLING, State, WaveState, read_state, write_state
 from render.workflows import deploy, scope
 from render.workflows.release import Target, moved, release_data, release_text
@@ -37,10 +37,11 @@ def start(root: Path, repo: Repo, target: Target, now: datetime) -> Start | None
     if old is not None and same_platform(root, old, target):
         keep = set(old.moved_tenants()) if old.status != COMPLETE else set(repo.tenants)
         return Start({t: f"rollout of {old.label()} is {old.status}" for t in repo.tenants if t not in keep})
-    waves = make_waves(spec, candidates(repo), target.platform_version)
+    waves = plan_waves(spec, repo, target.platform_version)  # each wave's batches, within the budgets
     hold = dict(waves.held)
     for w in waves.waves[1:]:
-        hold.update(dict.fromkeys(w.tenants, f"waits for wave {w.name} (`dataplane rollout advance`)"))
+        step = f"wave {w.name}" if not w.wave else f"batch {w.name} of wave {w.wave}"
+        hold.update(dict.fromkeys(w.tenants, f"waits for {step} (`dataplane rollout advance`)"))
     state = new_state(waves, target, spec.timeout_minutes, git.head(root), now)
     if old is not None and old.status in ACTIVE:
         where = old.waves[old.current].name if old.current >= 0 else "no wave"
