@@ -6,11 +6,11 @@ import argparse
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from render import context, contract, layout, output, quantity
+from render import contract, layout, output, pods, quantity
 from render.footprint import Footprint, as_dict, compute, money, number
 from render.load import load_repo, read_yaml
 from render.output import emit
-from render.pipeline import effective
+from render.pipeline import built
 from render.problems import ProblemsError
 from render.validate import validate_repo
 from render.validate.schemas import check_schema
@@ -57,14 +57,14 @@ def load_contract(root: Path, tenant: str) -> dict[str, object]:
     """The tenant's sold ceilings (render/contract.py) and the quota derived from them: the
     same numbers validate holds the overrides to."""
     repo = load_repo(root, [tenant])
-    eff = effective(repo.tenants[tenant], repo.current)
-    ctx = context.tenant_context(eff, repo.current.platform.data)
-    sold = contract.contract(ctx, repo.current.platform.data)
+    _, ctx, objects = built(repo.tenants[tenant], repo.inputs_for(tenant))
+    pod_list = pods.of_objects(objects.values())
+    sold = contract.contract(ctx["tenant"], pod_list, repo.current.platform.data)
     own = contract.of_tenant(ctx["tenant"]) is not None
     monthly = (ctx["tenant"].get("contract") or {}).get("monthly_compute_usd")
     return {"source": "tenant.yaml" if own else "standard", "vcpu": number(sold.cpu),
             "memory_gib": number(sold.memory / quantity.GI), "gpus": sold.gpus, "pods": sold.pods,
-            "monthly_compute_usd": monthly, "quota": ctx["quota"]}
+            "monthly_compute_usd": monthly, "quota": contract.quota(ctx["tenant"], pod_list, repo.current.platform.data)}
 
 
 def contract_lines(sold: dict[str, object]) -> list[str]:
@@ -82,9 +82,8 @@ def load_footprint(root: Path, tenant: str, usage: dict[str, Decimal] | None = N
     problems = validate_repo(repo) + check_schema(prices, "prices")
     if problems:
         raise ProblemsError(problems)
-    eff = effective(repo.tenants[tenant], repo.current)
-    ctx = context.tenant_context(eff, repo.current.platform.data)
-    return compute(ctx, eff.values["extractors"], prices.data, usage)
+    eff, ctx, objects = built(repo.tenants[tenant], repo.inputs_for(tenant))
+    return compute(ctx, pods.of_objects(objects.values()), eff.values["extractors"], prices.data, usage)
 
 
 def text_report(fp: Footprint) -> list[str]:

@@ -64,6 +64,10 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
                 + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root))
     docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     problems += tombstones.problems(root, docs, repo.current.platform)
+    if not problems:  # the rules over built objects (the contract): the inputs build
+        from render.pipeline import built_problems
+
+        problems = built_problems(repo)
     if not problems and against is not None:
         from render.gate import against as gate  # renders the fleet: only when asked
 
