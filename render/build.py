@@ -30,10 +30,10 @@ SYNC_WAVES = {
 DEFAULT_WAVE = 1
 CLUSTER_SCOPED = {"Namespace"}
 TOP_KEYS = ("apiVersion", "kind", "metadata")
-# Templates that print values of the tenant's pod list (the quota, the LimitRange): rendered
-# after every other template, from the pods those rendered (render/pods.py), so a pod any
-# template adds is counted without naming it here.
-FROM_PODS = ("base/quota.yaml.j2",)
+# Templates that print values of the tenant's pod list (the quota, the LimitRange, the
+# scrape targets): rendered after every other template, from the pods those rendered
+# (render/pods.py), so a pod any template adds is counted and scraped without naming it here.
+FROM_PODS = ("base/monitoring-scrape.yaml.j2", "base/quota.yaml.j2")
 
 
 def build_tenant(ctx: dict[str, Any], env: jinja2.Environment, template_names: list[str]) -> dict[str, dict[str, Any]]:

@@ -180,10 +180,12 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
 
 
 def from_pods(ctx: dict[str, Any], pod_list: list[pods.Pod]) -> dict[str, Any]:
-    """The values templates print about the tenant's pods (base/quota.yaml.j2), from the
-    pods every other template rendered (render/build.py renders those templates last)."""
+    """The values templates print about the tenant's pods (base/quota.yaml.j2,
+    base/monitoring-scrape.yaml.j2), from the pods every other template rendered
+    (render/build.py renders those templates last)."""
     return {"quota": contract.quota(ctx["tenant"], pod_list, ctx["platform"]),
-            "container_max": contract.container_max(pod_list)}
+            "container_max": contract.container_max(pod_list),
+            "scrape_targets": scrape.scrape_targets(pod_list)}
 
 
 def serve_host(t: dict[str, Any], platform: dict[str, Any]) -> str:

@@ -6,7 +6,8 @@ workloads, with KubeRay's labels), the platform's peers (registry/platform.yaml)
 of another tenant and one of an unrelated namespace go to the analyzer with the tenant's
 policies; its connectivity map is then asked every flow of flows.yaml. The addresses
 (gateway, identity endpoint, vector store, API server) come from the platform's facts
-about the tenant's cluster, so a policy that misses them is caught.
+about the tenant's cluster, so a policy that misses them is caught. Prometheus's flows are
+not listed: every pod of the tenant's pod list that serves a metrics port must be reachable.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from render import layout
 from render.conformance.manifests import Manifest
 from render.conformance.pods import Pod, namespace_of, pods
 from render.conformance.report import Outcome
+from render.monitoring import scrape
 from render.move import target as move_target
 from render.problems import Problem
 
@@ -109,6 +111,17 @@ def _tenant(ns: str, nps: list[Manifest], ns_pods: list[Pod], platform: dict[str
                     verb = "denied" if want else "allowed"
                     out.append(nps[0].problem((), f"{kind} flow {f.src} -> {f.dst} {proto}/{port} is {verb} in {ns} "
                                                   f"({f.reason})", _hint(f, want)))
+    # Prometheus reaches the metrics port of every pod of the pod list that serves one (the
+    # scrape targets, render/monitoring/scrape.py): a new component's needs no line in flows.yaml.
+    for p in ns_pods:
+        port = scrape.metrics_port(p.listed) if p.listed else None
+        for src in world.endpoint("prometheus") if port else []:
+            assert port is not None
+            n += 1
+            if not allowed(conns, src, f"{ns}/{p.name}[Pod]", port.port, port.protocol):
+                f = Flow("prometheus", p.name, port.port, port.protocol, "Prometheus scrapes its metrics port", ())
+                out.append(nps[0].problem((), f"required flow prometheus -> {p.name} {port.protocol}/{port.port} is denied "
+                                              f"in {ns} ({f.reason})", _hint(f, True)))
     return out, n
 
 
