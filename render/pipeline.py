@@ -65,13 +65,17 @@ def pod_list(eff: Effective, shared: PlatformInputs) -> tuple[dict[str, Any], li
     return ctx, pods.of_objects(objects.values())
 
 
-def built_problems(repo: Repo, tenants: list[str] | None = None) -> list[Problem]:
+def built_problems(repo: Repo, found: list[Problem]) -> list[Problem]:
     """The problems of the rules that read built objects (render/validate/effective_rules.py
-    contract_rules), and of registry keys the build reads and does not find, for every
-    tenant of `repo` (or `tenants`). Only meaningful when validate_repo found nothing."""
+    contract_rules), and of registry keys the build reads and does not find, of every tenant
+    of `repo` whose files have none of the problems `found` before build (none is built when
+    a problem lies outside the tenants' folders: the registry itself may not build)."""
+    if any(not layout.is_inside(p.file, layout.TENANTS_DIR) for p in found):
+        return []
+    broken = {name for name in repo.tenants for p in found if layout.is_inside(p.file, layout.tenant_dir(name))}
     envs: dict[str | None, jinja2.Environment] = {}
     out: list[Problem] = []
-    for name in sorted(tenants if tenants is not None else repo.tenants):
+    for name in sorted(set(repo.tenants) - broken):
         files, shared, rev = repo.tenants[name], repo.inputs_for(name), pinned_revision(repo.tenants[name])
         if rev not in envs:
             envs[rev] = templates.environment(shared.templates)

@@ -129,3 +129,13 @@ def test_footprint_reports_the_same_contract_and_quota(capsys) -> None:  # type:
     hard = quota_file("globex")
     assert sold["quota"] == {"cpu": hard["requests.cpu"], "memory": hard["requests.memory"],
                              "gpu": hard["requests.nvidia.com/gpu"], "pods": hard["pods"]}
+
+
+def test_validate_reports_the_contract_beside_another_tenants_problem(tmp_path: Path) -> None:
+    """The contract rules run after build, yet in the same run as every other problem."""
+    root = copy_repo(tmp_path, outputs=False)
+    (root / "tenants/globex/overrides.yaml").write_text("cluster:\n" + HOSTILE)
+    (root / "tenants/acme/overrides.yaml").write_text("auto_deploy: maybe\n")
+    code, out, err = run(root, "validate")
+    assert code == 2
+    assert "above its contract's 144" in out + err and "tenants/acme/overrides.yaml" in out + err

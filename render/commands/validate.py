@@ -12,6 +12,7 @@ from render import exitcodes, layout, output, tombstones
 from render.crds import locate as locate_crds
 from render.load import load_repo, read_yaml
 from render.ownership import ownership_problems
+from render.pipeline import built_problems
 from render.problems import Problem, ProblemsError
 from render.rollout.plan import plan_file_problems
 from render.rollout.state import state_file_problems
@@ -64,10 +65,7 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
                 + plan_file_problems(root) + state_file_problems(root) + ownership_problems(root))
     docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     problems += tombstones.problems(root, docs, repo.current.platform)
-    if not problems:  # the rules over built objects (the contract): the inputs build
-        from render.pipeline import built_problems
-
-        problems = built_problems(repo)
+    problems += built_problems(repo, problems)  # the rules over built objects (the contract)
     if not problems and against is not None:
         from render.gate import against as gate  # renders the fleet: only when asked
 

@@ -114,14 +114,15 @@ def _tenant(ns: str, nps: list[Manifest], ns_pods: list[Pod], platform: dict[str
     # Prometheus reaches the metrics port of every pod of the pod list that serves one (the
     # scrape targets, render/monitoring/scrape.py): a new component's needs no line in flows.yaml.
     for p in ns_pods:
-        port = scrape.metrics_port(p.listed) if p.listed else None
-        for src in world.endpoint("prometheus") if port else []:
-            assert port is not None
+        metrics = scrape.metrics_port(p.listed) if p.listed else None
+        if metrics is None:
+            continue
+        scrape_flow = Flow("prometheus", p.name, metrics.port, metrics.protocol, "Prometheus scrapes its metrics port", ())
+        for src in world.endpoint("prometheus"):
             n += 1
-            if not allowed(conns, src, f"{ns}/{p.name}[Pod]", port.port, port.protocol):
-                f = Flow("prometheus", p.name, port.port, port.protocol, "Prometheus scrapes its metrics port", ())
-                out.append(nps[0].problem((), f"required flow prometheus -> {p.name} {port.protocol}/{port.port} is denied "
-                                              f"in {ns} ({f.reason})", _hint(f, True)))
+            if not allowed(conns, src, f"{ns}/{p.name}[Pod]", metrics.port, metrics.protocol):
+                out.append(nps[0].problem((), f"required flow prometheus -> {p.name} {metrics.protocol}/{metrics.port} is "
+                                              f"denied in {ns} ({scrape_flow.reason})", _hint(scrape_flow, True)))
     return out, n
 
 
