@@ -111,45 +111,65 @@ def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def compute(ctx: dict[str, Any], pod_list: list[Pod], extractors: dict[str, Any], prices: dict[str, Any],
+@dataclass(frozen=True)
+class Tenant:
+    """What prices a tenant besides its pods, read once from its template context (`of`)."""
+
+    name: str
+    cloud: str
+    region: str
+    machines: dict[str, str]  # worker group -> its machine type on the tenant's cloud
+    shared_mongodb: bool
+    shared_routing: bool
+    offboarding_until: str | None  # grace_until while offboarding
+    backup_gib: Decimal  # the retained backups in the bucket (render/backups.py storage_gib)
+
+    @staticmethod
+    def of(ctx: dict[str, Any]) -> Tenant:
+        off = ctx["offboarding"]
+        return Tenant(ctx["name"], ctx["cloud"], ctx["tenant"]["region"], {g["name"]: g["machine"] for g in ctx["worker_groups"]},
+                      not ctx["datastores"]["mongodb_dedicated"], migration.routing_of(ctx["tenant"]) == "shared",
+                      None if off is None else str(off["grace_until"]), backups.storage_gib(ctx))
+
+
+def compute(tenant: Tenant, pod_list: list[Pod], extractors: dict[str, Any], prices: dict[str, Any],
             usage: dict[str, Decimal] | None = None) -> Footprint:
-    """The footprint of one tenant. `ctx` is its template context, `pod_list` the pods of its
-    built objects (render/pods.py: the same list the quota counts), `extractors` its effective
-    extractor entries (values["extractors"]), `prices` registry/prices.yaml, `usage` the
-    bucket storage (GiB) and monthly egress (GiB) to price."""
-    cloud, region = ctx["cloud"], ctx["tenant"]["region"]
+    """The footprint of one tenant. `tenant`: read from its template context (Tenant.of);
+    `pod_list` the pods of its built objects (render/pods.py: the same list the quota counts),
+    `extractors` its effective extractor entries (values["extractors"]), `prices`
+    registry/prices.yaml, `usage` the bucket storage (GiB) and monthly egress (GiB) to price."""
+    cloud, region = tenant.cloud, tenant.region
     rates = (prices["clouds"].get(cloud) or {}).get(region)
     if rates is None:
         raise ProblemsError([Problem(layout.PRICES_FILE, 1, 1, f"clouds.{cloud}", f"no prices for {cloud} region {region}",
                                      f"add clouds.{cloud}.{region} with vcpu_hour, gib_hour, l4_gpu_hour, storage_gib_month, "
                                      "bucket_gib_month and egress_gib")])
     notes: list[str] = []
-    machines = {g["name"]: g["machine"] for g in ctx["worker_groups"]}
     lines = []
     # Ray first (head, then its worker groups), then every other long-running pod; Jobs run
     # to completion and are not priced (backups are priced by what they keep, below).
     for p in sorted((p for p in pod_list if not p.runs_to_completion), key=lambda p: not p.ray_group):
-        if p.ray_group in machines:
-            lines.append(_worker_line(p, machines[p.ray_group], extractors, prices["machines"], notes))
+        if p.ray_group in tenant.machines:
+            lines.append(_worker_line(p, tenant.machines[p.ray_group], extractors, prices["machines"], notes))
         else:
             lines.append(Line(p.name, "pod", p.min_count, p.max_count, _size(p.requests)))
     storage = sum((c.storage for p in pod_list for c in p.claims), Decimal(0)) / quantity.GI
-    if not ctx["datastores"]["mongodb_dedicated"]:
+    if tenant.shared_mongodb:
         notes.append("MongoDB is a database on the shared instance: not in this footprint")
-    if migration.routing_of(ctx["tenant"]) == "shared":
+    if tenant.shared_routing:
         notes.append("routing is shared: this data plane runs, but serves no traffic until the cut-over")
     reserved = sum((_replica(e).times(e["min_replicas"]) for e in _serve(extractors)), Resources())
     billing = {"hours_per_month": _dec(prices["hours_per_month"]),
                "platform_fee_month": _dec(prices["billing"]["platform_fee_month"]),
                "management_markup_percent": _dec(prices["billing"]["management_markup_percent"])}
-    if ctx["offboarding"] is not None:
+    if tenant.offboarding_until is not None:
         # Offboarding: compute is stopped and the tenant no longer billed; the disks and
         # bucket the platform keeps until grace_until remain a cost at list price.
         billing.update(platform_fee_month=Decimal(0), management_markup_percent=Decimal(0))
-        notes.append(f"offboarding: compute stopped, not billed; data kept until {ctx['offboarding']['grace_until']}")
-    return Footprint(ctx["name"], cloud, region, tuple(lines), storage, reserved,
+        notes.append(f"offboarding: compute stopped, not billed; data kept until {tenant.offboarding_until}")
+    return Footprint(tenant.name, cloud, region, tuple(lines), storage, reserved,
                      {k: _dec(v) for k, v in rates.items()}, billing, tuple(notes), dict(usage or {}),
-                     tuple(str(x) for x in prices["billing"].get("excluded") or ()), backups.storage_gib(ctx))
+                     tuple(str(x) for x in prices["billing"].get("excluded") or ()), tenant.backup_gib)
 
 
 def _serve(extractors: dict[str, Any], group: str | None = None) -> list[dict[str, Any]]:

@@ -72,7 +72,7 @@ def _check(root: Path, names: list[str]) -> int:
     for name in names:
         eff, ctx, objects = built(repo.tenants[name], repo.inputs_for(name))
         pod_list = pods.of_objects(objects.values())
-        fp = footprint.compute(ctx, pod_list, eff.values["extractors"], prices)
+        fp = footprint.compute(footprint.Tenant.of(ctx), pod_list, eff.values["extractors"], prices)
         assert disagreements(pod_list, fp, list(objects.values())) == [], name
         assert contract.quota(ctx["tenant"], pod_list, repo.current.platform.data)["cpu"] == next(
             o for o in objects.values() if o["kind"] == "ResourceQuota")["spec"]["hard"]["requests.cpu"]
@@ -95,7 +95,7 @@ def test_an_exporter_counted_by_the_quota_but_not_priced_is_caught() -> None:
     repo = load_repo(ROOT, ["acme"])
     eff, ctx, objects = built(repo.tenants["acme"], repo.current)
     pod_list = pods.of_objects(objects.values())
-    fp = footprint.compute(ctx, pod_list, eff.values["extractors"], read_yaml(ROOT, "registry/prices.yaml").data)
+    fp = footprint.compute(footprint.Tenant.of(ctx), pod_list, eff.values["extractors"], read_yaml(ROOT, "registry/prices.yaml").data)
     without = footprint.Footprint(**{**fp.__dict__, "lines": tuple(ln for ln in fp.lines if ln.component != "redis-exporter")})
     assert disagreements(pod_list, without, list(objects.values())) == ["redis-exporter is counted by the quota but not priced"]
     extra = footprint.Line("vector-store", "pod", 1, 1, footprint.Resources(Decimal(1), Decimal(4)))
@@ -169,7 +169,7 @@ def _objects_and_footprint(root: Path) -> tuple[dict[str, dict[str, Any]], footp
     repo = load_repo(root, ["acme"])
     eff, ctx, objects = built(repo.tenants["acme"], repo.current)
     pod_list = pods.of_objects(objects.values())
-    return objects, footprint.compute(ctx, pod_list, eff.values["extractors"], read_yaml(root, "registry/prices.yaml").data)
+    return objects, footprint.compute(footprint.Tenant.of(ctx), pod_list, eff.values["extractors"], read_yaml(root, "registry/prices.yaml").data)
 
 
 def test_a_registry_key_the_build_reads_is_a_problem_at_its_file(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from render import contract, layout, output, pods, quantity
-from render.footprint import Footprint, as_dict, compute, money, number
+from render.footprint import Footprint, Tenant, as_dict, compute, money, number
 from render.load import load_repo, read_yaml
 from render.output import emit
 from render.pipeline import built
@@ -47,7 +47,7 @@ def _gib(text: str) -> Decimal:
 
 def footprint(*, root: Path, tenant: str, output: str = "text", usage: dict[str, Decimal] | None = None) -> int:
     tb = _built(root, tenant)
-    fp = compute(tb.ctx, tb.pods, tb.extractors, tb.prices, usage)
+    fp = compute(Tenant.of(tb.ctx), tb.pods, tb.extractors, tb.prices, usage)
     sold = contract_summary(tb)
     if output in ("json", "yaml"):  # numbers: vCPU, GiB, GPUs, USD per month
         emit({**as_dict(fp), "contract": sold}, output)
@@ -100,7 +100,7 @@ def contract_lines(sold: dict[str, object]) -> list[str]:
 def load_footprint(root: Path, tenant: str, usage: dict[str, Decimal] | None = None) -> Footprint:
     """The footprint of `tenant` in the repository at `root` (e.g. a pull request's base and head)."""
     tb = _built(root, tenant)
-    return compute(tb.ctx, tb.pods, tb.extractors, tb.prices, usage)
+    return compute(Tenant.of(tb.ctx), tb.pods, tb.extractors, tb.prices, usage)
 
 
 def text_report(fp: Footprint) -> list[str]:

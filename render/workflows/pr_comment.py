@@ -87,7 +87,7 @@ def footprint_change(change: TenantChange) -> list[str]:
         if eff is None or shared is None:
             return None
         ctx, pod_list = pipeline.pod_list(eff, shared)
-        return footprint.compute(ctx, pod_list, eff.values["extractors"], change.prices or {})
+        return footprint.compute(footprint.Tenant.of(ctx), pod_list, eff.values["extractors"], change.prices or {})
 
     before, after = of(change.before, change.before_shared), of(change.after, change.after_shared)
     if before and after and (before.always_on, before.ceiling) == (after.always_on, after.ceiling):
