@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from render import ENGINE_VERSION, fastyaml, layout, templates, tenant_secrets
+from render import ENGINE_VERSION, context, fastyaml, layout, pods, templates, tenant_secrets
 from render.problems import Problem, ProblemsError
 
 # ArgoCD applies lower waves first and waits for each wave's health: guardrails, the
@@ -30,12 +30,26 @@ SYNC_WAVES = {
 DEFAULT_WAVE = 1
 CLUSTER_SCOPED = {"Namespace"}
 TOP_KEYS = ("apiVersion", "kind", "metadata")
+# Templates that print values of the tenant's pod list (the quota, the LimitRange, the
+# scrape targets): rendered after every other template, from the pods those rendered
+# (render/pods.py), so a pod any template adds is counted and scraped without naming it here.
+FROM_PODS = ("base/monitoring-scrape.yaml.j2", "base/quota.yaml.j2")
 
 
 def build_tenant(ctx: dict[str, Any], env: jinja2.Environment, template_names: list[str]) -> dict[str, dict[str, Any]]:
     """All objects of one tenant, keyed by their output path under rendered/<name>/."""
+    out = _render(ctx, env, [t for t in template_names if t not in FROM_PODS], {})
+    late = [t for t in template_names if t in FROM_PODS]
+    if late:
+        out = _render({**ctx, **context.from_pods(ctx, pods.of_objects(out.values()))}, env, late, out)
+    return dict(sorted(out.items()))
+
+
+def _render(ctx: dict[str, Any], env: jinja2.Environment, template_names: list[str],
+            out: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`out` plus the objects of `template_names`."""
     name, ns = ctx["name"], ctx["namespace"]
-    out: dict[str, dict[str, Any]] = {}
+    out = dict(out)
     problems: list[Problem] = []
     for template in template_names:
         text = templates.render(env, template, ctx)
@@ -54,7 +68,7 @@ def build_tenant(ctx: dict[str, Any], env: jinja2.Environment, template_names: l
             out[path] = obj
     if problems:
         raise ProblemsError(problems)
-    return dict(sorted(out.items()))
+    return out
 
 
 def with_object(objects: dict[str, dict[str, Any]], obj: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:

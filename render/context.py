@@ -16,10 +16,12 @@ from render import (
     celery_context,
     clouds,
     contract,
+    entries,
     fastyaml,
     layout,
     migration,
     offboarding,
+    pods,
     pools,
     quantity,
     security,
@@ -53,7 +55,16 @@ GROUP_RESOURCE_UNITS = 1000
 
 def tenant_context(eff: Effective, platform: dict[str, Any], releases: Any = None) -> dict[str, Any]:
     """The whole template context of one tenant. `releases`: registry/releases.yaml's data, where
-    the release the tenant runs records its Ray version (render/versions.py)."""
+    the release the tenant runs records its Ray version (render/versions.py). A key the
+    platform's registry lacks raises entries.Missing, naming it (the pipeline reports it at
+    registry/platform.yaml)."""
+    # The platform's spec is every tenant's default: a key none sets is the registry's to add.
+    values = {**eff.values, "spec": entries.track(eff.values["spec"], ("spec",))}
+    ctx: dict[str, Any] = entries.plain(_context(Effective(values, eff.provenance), entries.track(platform), releases))
+    return ctx
+
+
+def _context(eff: Effective, platform: dict[str, Any], releases: Any) -> dict[str, Any]:
     v = eff.values
     t = v["tenant"]
     name = t["name"]
@@ -117,8 +128,6 @@ def tenant_context(eff: Effective, platform: dict[str, Any], releases: Any = Non
     if ctx["offboarding"] is not None or move_target.stops_compute(t):
         offboarding.stop_compute(ctx)
     ctx["monitoring"] = scrape.monitoring_context(ctx)
-    ctx["quota"] = contract.quota(ctx, platform)
-    ctx["container_max"] = _container_max(ctx)
     # A bucket never moves: after a region move it stays where it was made (render/move/).
     ctx["bucket_region"] = t.get("bucket_region", t["region"])
     ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None,
@@ -165,6 +174,15 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
         "secret_key_prefix": tenant_secrets.tenant_prefix(t["cloud"], name),
         "secret_store": tenant_secrets.STORE,
     }
+
+
+def from_pods(ctx: dict[str, Any], pod_list: list[pods.Pod]) -> dict[str, Any]:
+    """The values templates print about the tenant's pods (base/quota.yaml.j2,
+    base/monitoring-scrape.yaml.j2), from the pods every other template rendered
+    (render/build.py renders those templates last)."""
+    return {"quota": contract.quota(ctx["tenant"], pod_list, ctx["platform"]),
+            "container_max": contract.container_max(pod_list),
+            "scrape_targets": scrape.scrape_targets(pod_list)}
 
 
 def serve_host(t: dict[str, Any], platform: dict[str, Any]) -> str:
@@ -302,18 +320,6 @@ def _engine_env(env: dict[str, Any], platform: dict[str, Any], t: dict[str, Any]
     })
     out.update(cloud.engine_env(t))
     return dict(sorted(out.items()))
-
-
-def _container_max(ctx: dict[str, Any]) -> dict[str, str]:
-    """LimitRange max: the largest container of every pod the tenant runs (a worker pod, usually)."""
-    c = ctx["celery"]
-    pods = [ctx["head"], contract.AUTOSCALER, ctx["datastores"]["redis"], ctx["datastores"]["mongodb"],
-            c["worker"]["resources"], c["beat"], ctx["monitoring"]["exporter_resources"]]
-    pods += [g["resources"] for g in ctx["worker_groups"]] + ([c["extract"]["resources"]] if c["extract"] else [])
-    pods += [ctx["migration"]["resources"]] if ctx["migration"] else []
-    pods += [ctx["backups"]["resources"]]
-    return {"cpu": quantity.cpu(max(quantity.parse(p["cpu"]) for p in pods)),
-            "memory": quantity.memory(max(quantity.parse(p["memory"]) for p in pods))}
 
 
 def _serve_service_annotations(cloud: str, host: str) -> dict[str, str]:

@@ -10,7 +10,11 @@ Headroom (docs/security.md): during a RayService upgrade (upgradeStrategy NewClu
 KubeRay runs a second RayCluster beside the first until it is ready: one more head, its
 autoscaler sidecar and every worker group at its starting size. A rolling update surges one pod
 of each rolling Deployment. Two pods more for a migration's Jobs. The backup Jobs (one per
-datastore; their runs may overlap) and a restore Job run on the headroom too. Pure.
+datastore; their runs may overlap) and a restore Job run on the headroom too.
+
+Everything here reads the tenant's pod list (render/pods.py), taken from its built objects
+before the ResourceQuota is rendered (render/build.py): a pod any template renders is
+counted, and the footprint prices the same list. Pure.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from decimal import Decimal
 from typing import Any
 
 from render import pools, quantity
+from render.pods import HEAD_GROUP, Pod, Size
 
 AUTOSCALER = {"cpu": "500m", "memory": "512Mi"}  # autoscalerOptions.resources, base/ray.yaml.j2
+# A migration's Jobs may overlap (a state's Job and its retry): two pods each, and two pods
+# of room even when none is due, so the next state's Job is admitted.
 MIGRATION_JOB_PODS = 2
+MIGRATION_COMPONENT = "migration"
 
 
 @dataclass(frozen=True)
@@ -36,68 +44,68 @@ class Ceiling:
         return Ceiling(self.cpu + o.cpu, self.memory + o.memory, self.gpus + o.gpus, self.pods + o.pods)
 
 
-def pods(res: dict[str, Any], count: int = 1) -> Ceiling:
-    return Ceiling(quantity.parse(res["cpu"]) * count, quantity.parse(res["memory"]) * count,
-                   int(res.get("nvidia.com/gpu", 0)) * count, count)
+def of_pods(size: Size, count: int = 1) -> Ceiling:
+    return Ceiling(size.cpu * count, size.memory * count, size.gpus * count, count)
 
 
-def peak(ctx: dict[str, Any]) -> Ceiling:
+def peak_by_pod(pods: list[Pod]) -> dict[str, Ceiling]:
+    """What each long-running pod asks for at its maximum count (a sidecar counts in its pod)."""
+    return {p.name: of_pods(p.requests, p.max_count) for p in pods if not p.runs_to_completion}
+
+
+def peak(pods: list[Pod]) -> Ceiling:
     """Every pod of the tenant at its maximum count: what its overrides ask for."""
-    # The autoscaler is a sidecar of the head: its resources count, not as a pod.
-    total = pods(ctx["head"]) + Ceiling(quantity.parse(AUTOSCALER["cpu"]), quantity.parse(AUTOSCALER["memory"]))
-    for g in ctx["worker_groups"]:
-        total += pods(g["resources"], g["max_replicas"])
-    ds, c = ctx["datastores"], ctx["celery"]
-    total += pods(ds["redis"]) + (pods(ds["mongodb"]) if ds["mongodb_dedicated"] else Ceiling())
-    total += pods(c["worker"]["resources"], c["worker"]["replicas"]) + pods(c["beat"])
-    if c["extract"]:
-        total += pods(c["extract"]["resources"], c["extract"]["max_replicas"])
-    return total + pods(ctx["monitoring"]["exporter_resources"], len(ctx["monitoring"]["exporters"]))
+    return sum(peak_by_pod(pods).values(), Ceiling())
+
+
+def headroom_by_pod(pods: list[Pod]) -> dict[str, Ceiling]:
+    """A NewCluster upgrade's second RayCluster (head, sidecar, every group at its starting
+    size: KubeRay creates the new cluster with the spec's replicas), one surge pod of each
+    rolling Deployment, and every run-to-completion pod (backups, restore, a migration's
+    Jobs, a move's copies)."""
+    out = {}
+    for p in pods:
+        if p.ray_group:
+            out[p.name] = of_pods(p.requests, p.start_count)
+        elif p.rolls:
+            out[p.name] = of_pods(p.requests)
+        elif p.runs_to_completion:
+            out[p.name] = of_pods(p.requests, MIGRATION_JOB_PODS if p.component == MIGRATION_COMPONENT else 1)
+    return out
 
 
 def second_cluster(ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]:
-    """The pods of a NewCluster upgrade's second RayCluster, as (component, resources, count):
-    the head, and every group at its starting size (KubeRay creates the new cluster with the
-    spec's replicas). The head's autoscaler sidecar (AUTOSCALER) comes on top of the head.
-    Also what the rollout plan budgets (render/rollout/surge.py)."""
+    """The pods of a NewCluster upgrade's second RayCluster, as (component, resources, count),
+    read from the template context before anything is built: the head and every group at
+    its starting size, the head's autoscaler sidecar (AUTOSCALER) on top. What the rollout
+    plan budgets (render/rollout/surge.py); `headroom_by_pod` counts the same pods from
+    the built objects (tests/test_rollout_budgets.py checks they agree)."""
     return [(pools.RAY_HEAD, ctx["head"], 1),
             *((g["name"], g["resources"], max(g["min_replicas"], g["replicas"])) for g in ctx["worker_groups"])]
 
 
-def headroom(ctx: dict[str, Any]) -> Ceiling:
-    """A NewCluster upgrade's second RayCluster (head, sidecar, every group at its starting
-    size) and the migration Jobs."""
-    extra = Ceiling(quantity.parse(AUTOSCALER["cpu"]), quantity.parse(AUTOSCALER["memory"]))
-    for _, res, count in second_cluster(ctx):
-        extra += pods(res, count)
-    # A rolling update surges one pod of each rolling Deployment (Celery workers, extract,
-    # exporters) while the old one still runs.
-    c = ctx["celery"]
-    extra += pods(c["worker"]["resources"]) + (pods(c["extract"]["resources"]) if c["extract"] else Ceiling())
-    extra += pods(ctx["monitoring"]["exporter_resources"], len(ctx["monitoring"]["exporters"]))
-    if ctx.get("migration"):
-        extra += pods(ctx["migration"]["resources"], MIGRATION_JOB_PODS)
-    b = ctx.get("backups") or {"cronjobs": [], "restore": None}
-    if b["cronjobs"]:
-        extra += pods(b["resources"], len(b["cronjobs"]))
-    if b["restore"]:
-        extra += pods(b["restore"]["resources"])
-    for job in (ctx.get("move") or {}).get("resources", []):  # a move's copy Jobs (render/move/jobs.py)
-        extra += pods(job)
-    return extra + Ceiling(pods=MIGRATION_JOB_PODS)
+def headroom(pods: list[Pod]) -> Ceiling:
+    return sum(headroom_by_pod(pods).values(), Ceiling(pods=MIGRATION_JOB_PODS))
 
 
-def standard(ctx: dict[str, Any], platform: dict[str, Any]) -> Ceiling:
-    """The contract of a tenant that has none: the peak of the platform's own sizes."""
-    groups = []
-    for g in ctx["worker_groups"]:
-        p = platform["worker_groups"][g["name"]]
-        res = {"cpu": p["cpu"], "memory": p["memory"], **({"nvidia.com/gpu": p["gpus"]} if p.get("gpus") else {})}
-        groups.append({**g, "resources": res, "max_replicas": p["max_replicas"]})
-    head = {"cpu": platform["head"]["cpu"], "memory": platform["head"]["memory"]}
-    # Celery's extract pods count as configured: their count and size are the extractor's.
-    celery = ctx["celery"]
-    return peak({**ctx, "head": head, "worker_groups": groups, "celery": celery})
+def standard(pods: list[Pod], platform: dict[str, Any]) -> Ceiling:
+    """The contract of a tenant that has none: its peak with the platform's own sizes for
+    the Ray head and worker groups (their size and maximum are what overrides change)."""
+    total = Ceiling()
+    for p in pods:
+        if p.runs_to_completion:
+            continue
+        g = platform["worker_groups"].get(p.ray_group)
+        if p.ray_group == HEAD_GROUP:
+            h = platform["head"]
+            size = Size.of({"cpu": h["cpu"], "memory": h["memory"]}) + sum((c.requests for c in p.containers if c.sidecar), Size())
+            total += of_pods(size)
+        elif g is not None:
+            total += of_pods(Size.of({"cpu": g["cpu"], "memory": g["memory"], "nvidia.com/gpu": g.get("gpus", 0)}),
+                             g["max_replicas"])
+        else:
+            total += of_pods(p.requests, p.max_count)
+    return total
 
 
 def of_tenant(tenant: dict[str, Any]) -> Ceiling | None:
@@ -108,13 +116,13 @@ def of_tenant(tenant: dict[str, Any]) -> Ceiling | None:
     return Ceiling(Decimal(str(c["vcpu"])), quantity.parse(c["memory"]), int(c.get("gpus", 0)), int(c["pods"]))
 
 
-def contract(ctx: dict[str, Any], platform: dict[str, Any]) -> Ceiling:
-    return of_tenant(ctx["tenant"]) or standard(ctx, platform)
+def contract(tenant: dict[str, Any], pods: list[Pod], platform: dict[str, Any]) -> Ceiling:
+    return of_tenant(tenant) or standard(pods, platform)
 
 
-def quota(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, str]:
+def quota(tenant: dict[str, Any], pods: list[Pod], platform: dict[str, Any]) -> dict[str, str]:
     """ResourceQuota hard limits: the contract plus the headroom."""
-    sold, extra = contract(ctx, platform), headroom(ctx)
+    sold, extra = contract(tenant, pods, platform), headroom(pods)
     # The headroom never exceeds the contract itself: the quota stays within twice what was sold.
     extra = Ceiling(min(extra.cpu, sold.cpu), min(extra.memory, sold.memory), min(extra.gpus, sold.gpus),
                     min(extra.pods, sold.pods))
@@ -122,3 +130,9 @@ def quota(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, str]:
     return {"cpu": quantity.cpu(total.cpu.to_integral_value(rounding="ROUND_CEILING")),
             "memory": quantity.memory((total.memory / quantity.GI).to_integral_value(rounding="ROUND_CEILING") * quantity.GI),
             "gpu": str(total.gpus), "pods": str(total.pods)}
+
+
+def container_max(pods: list[Pod]) -> dict[str, str]:
+    """LimitRange max: the largest container of every pod the tenant runs (a worker pod, usually)."""
+    limits = [c.limits for p in pods for c in p.containers]
+    return {"cpu": quantity.cpu(max(s.cpu for s in limits)), "memory": quantity.memory(max(s.memory for s in limits))}

@@ -1,8 +1,12 @@
-"""A tenant's compute footprint and monthly estimate: pure arithmetic over its template context.
+"""A tenant's compute footprint and monthly estimate: pure arithmetic over its pod list.
 
+Priced are the long-running pods of the tenant's built objects (render/pods.py), the list
+the ResourceQuota counts too (render/contract.py), so a component any template adds is
+priced without naming it here; its claims are the persistent disks.
 always-on: what runs with no load at all: every worker group at the nodes its minimum
   needs (its min_replicas, or more when the min replicas of its Ray Serve extractors do not
-  fit), the head and the autoscaler, the datastores, Celery at its minimum.
+  fit), the head with its autoscaler sidecar, the datastores, the exporters, Celery at its
+  minimum.
 ceiling: everything at its maximum (worker groups at max_replicas nodes, Celery extract
   at its max). The ResourceQuota is sized from the same maximum.
 
@@ -21,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from render import backups, layout, migration, quantity
+from render.pods import Pod, Size
 from render.problems import Problem, ProblemsError
 
 # Ray gives 30% of a node's memory to the object store by default
@@ -98,57 +103,73 @@ def _span(line: Line | None) -> str:
     return f"{line.min_count}-{line.max_count} x {line.unit}" if line else "none"
 
 
-def _res(pod: dict[str, Any]) -> Resources:
-    return Resources(quantity.parse(pod["cpu"]), quantity.parse(pod["memory"]) / quantity.GI, Decimal(pod.get("nvidia.com/gpu", 0)))
+def _size(s: Size) -> Resources:
+    return Resources(s.cpu, s.memory / quantity.GI, Decimal(s.gpus))
 
 
 def _dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def compute(ctx: dict[str, Any], extractors: dict[str, Any], prices: dict[str, Any],
+@dataclass(frozen=True)
+class Tenant:
+    """What prices a tenant besides its pods, read once from its template context (`of`)."""
+
+    name: str
+    cloud: str
+    region: str
+    machines: dict[str, str]  # worker group -> its machine type on the tenant's cloud
+    shared_mongodb: bool
+    shared_routing: bool
+    offboarding_until: str | None  # grace_until while offboarding
+    backup_gib: Decimal  # the retained backups in the bucket (render/backups.py storage_gib)
+
+    @staticmethod
+    def of(ctx: dict[str, Any]) -> Tenant:
+        off = ctx["offboarding"]
+        return Tenant(ctx["name"], ctx["cloud"], ctx["tenant"]["region"], {g["name"]: g["machine"] for g in ctx["worker_groups"]},
+                      not ctx["datastores"]["mongodb_dedicated"], migration.routing_of(ctx["tenant"]) == "shared",
+                      None if off is None else str(off["grace_until"]), backups.storage_gib(ctx))
+
+
+def compute(tenant: Tenant, pod_list: list[Pod], extractors: dict[str, Any], prices: dict[str, Any],
             usage: dict[str, Decimal] | None = None) -> Footprint:
-    """The footprint of one tenant. `ctx` is its template context, `extractors` its effective
-    extractor entries (values["extractors"]), `prices` registry/prices.yaml, `usage` the
-    bucket storage (GiB) and monthly egress (GiB) to price."""
-    cloud, region = ctx["cloud"], ctx["tenant"]["region"]
+    """The footprint of one tenant. `tenant`: read from its template context (Tenant.of);
+    `pod_list` the pods of its built objects (render/pods.py: the same list the quota counts),
+    `extractors` its effective extractor entries (values["extractors"]), `prices`
+    registry/prices.yaml, `usage` the bucket storage (GiB) and monthly egress (GiB) to price."""
+    cloud, region = tenant.cloud, tenant.region
     rates = (prices["clouds"].get(cloud) or {}).get(region)
     if rates is None:
         raise ProblemsError([Problem(layout.PRICES_FILE, 1, 1, f"clouds.{cloud}", f"no prices for {cloud} region {region}",
                                      f"add clouds.{cloud}.{region} with vcpu_hour, gib_hour, l4_gpu_hour, storage_gib_month, "
                                      "bucket_gib_month and egress_gib")])
     notes: list[str] = []
-    lines = [Line("ray-head", "pod", 1, 1, _res(ctx["head"])), Line("ray-autoscaler", "pod", 1, 1, _res(ctx["autoscaler_sidecar"]))]
-    for group in ctx["worker_groups"]:
-        lines.append(_worker_line(group, extractors, prices["machines"], notes))
-    ds = ctx["datastores"]
-    lines.append(Line("redis", "pod", 1, 1, _res(ds["redis"])))
-    storage = quantity.parse(ds["redis_storage"]) / quantity.GI
-    if ds["mongodb_dedicated"]:
-        lines.append(Line("mongodb", "pod", 1, 1, _res(ds["mongodb"])))
-        storage += quantity.parse(ds["mongodb_storage"]) / quantity.GI
-    else:
+    lines = []
+    # Ray first (head, then its worker groups), then every other long-running pod; Jobs run
+    # to completion and are not priced (backups are priced by what they keep, below).
+    for p in sorted((p for p in pod_list if not p.runs_to_completion), key=lambda p: not p.ray_group):
+        if p.ray_group in tenant.machines:
+            lines.append(_worker_line(p, tenant.machines[p.ray_group], extractors, prices["machines"], notes))
+        else:
+            lines.append(Line(p.name, "pod", p.min_count, p.max_count, _size(p.requests)))
+    storage = sum((c.storage for p in pod_list for c in p.claims), Decimal(0)) / quantity.GI
+    if tenant.shared_mongodb:
         notes.append("MongoDB is a database on the shared instance: not in this footprint")
-    if migration.routing_of(ctx["tenant"]) == "shared":
+    if tenant.shared_routing:
         notes.append("routing is shared: this data plane runs, but serves no traffic until the cut-over")
-    c = ctx["celery"]
-    lines.append(Line("celery-worker", "pod", c["worker"]["replicas"], c["worker"]["replicas"], _res(c["worker"]["resources"])))
-    lines.append(Line("celery-beat", "pod", c["beat_replicas"], c["beat_replicas"], _res(c["beat"])))
-    if c["extract"]:
-        low, high = (0, 0) if c["paused"] else (c["extract"]["min_replicas"], c["extract"]["max_replicas"])
-        lines.append(Line("celery-extract", "pod", low, high, _res(c["extract"]["resources"])))
     reserved = sum((_replica(e).times(e["min_replicas"]) for e in _serve(extractors)), Resources())
     billing = {"hours_per_month": _dec(prices["hours_per_month"]),
                "platform_fee_month": _dec(prices["billing"]["platform_fee_month"]),
                "management_markup_percent": _dec(prices["billing"]["management_markup_percent"])}
-    if ctx["offboarding"] is not None:
+    if tenant.offboarding_until is not None:
         # Offboarding: compute is stopped and the tenant no longer billed; the disks and
         # bucket the platform keeps until grace_until remain a cost at list price.
         billing.update(platform_fee_month=Decimal(0), management_markup_percent=Decimal(0))
-        notes.append(f"offboarding: compute stopped, not billed; data kept until {ctx['offboarding']['grace_until']}")
-    return Footprint(ctx["name"], cloud, region, tuple(lines), storage, reserved,
+        notes.append(f"offboarding: compute stopped, not billed; data kept until {tenant.offboarding_until}")
+    return Footprint(tenant.name, cloud, region, tuple(lines), storage, reserved,
                      {k: _dec(v) for k, v in rates.items()}, billing, tuple(notes), dict(usage or {}),
-                     tuple(str(x) for x in prices["billing"].get("excluded") or ()), backups.storage_gib(ctx))
+                     tuple(str(x) for x in prices["billing"].get("excluded") or ()), tenant.backup_gib)
 
 
 def _serve(extractors: dict[str, Any], group: str | None = None) -> list[dict[str, Any]]:
@@ -160,19 +181,19 @@ def _replica(e: dict[str, Any]) -> Resources:
     return Resources(_dec(e["num_cpus"]), quantity.parse(e["memory"]) / quantity.GI, _dec(e["num_gpus"]))
 
 
-def _worker_line(group: dict[str, Any], extractors: dict[str, Any], machines: dict[str, Any], notes: list[str]) -> Line:
-    name, pod = group["name"], _res(group["resources"])
+def _worker_line(p: Pod, machine: str, extractors: dict[str, Any], machines: dict[str, Any], notes: list[str]) -> Line:
+    name, pod = p.name, _size(p.requests)
     replicas = [(e["id"], _replica(e)) for e in _serve(extractors, name) for _ in range(e["min_replicas"])]
     needed = _pack(replicas, pod, name, notes)
-    nodes = min(max(group["min_replicas"], needed), group["max_replicas"])
-    if needed > group["max_replicas"]:
-        notes.append(f"{name}: the extractors' min replicas need {needed} nodes but max_replicas is {group['max_replicas']}")
-    shape = machines.get(group["machine"])
+    nodes = min(max(p.min_count, needed), p.max_count)
+    if needed > p.max_count:
+        notes.append(f"{name}: the extractors' min replicas need {needed} nodes but max_replicas is {p.max_count}")
+    shape = machines.get(machine)
     if shape is None:
-        notes.append(f"{name}: machine {group['machine'] or '(none)'} has no shape in {layout.PRICES_FILE}; counted by pod requests")
-        return Line(name, "pod", nodes, group["max_replicas"], pod)
+        notes.append(f"{name}: machine {machine or '(none)'} has no shape in {layout.PRICES_FILE}; counted by pod requests")
+        return Line(name, "pod", nodes, p.max_count, pod)
     each = Resources(_dec(shape["vcpu"]), _dec(shape["memory_gib"]), _dec(shape["gpus"]))
-    return Line(name, f"node {group['machine']}", nodes, group["max_replicas"], each)
+    return Line(name, f"node {machine}", nodes, p.max_count, each)
 
 
 def _pack(replicas: list[tuple[str, Resources]], pod: Resources, group: str, notes: list[str]) -> int:

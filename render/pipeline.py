@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from render import build, context, emit, layout, routing, storage_classes, templates
+from render import build, context, emit, entries, layout, pods, routing, storage_classes, templates
 from render.admission import params, policies
 from render.argocd import tenant_apps
 from render.load import PlatformInputs, Repo, TenantFiles, pinned_revision
@@ -23,8 +23,8 @@ from render.monitoring import control_plane as monitoring_control_plane
 from render.move import apps as move_apps
 from render.move import record as move_record
 from render.move import target as move_target
-from render.problems import ProblemsError
-from render.validate import validate_repo
+from render.problems import Problem, ProblemsError
+from render.validate import effective_rules, validate_repo
 
 
 def effective(files: TenantFiles, shared: PlatformInputs) -> Effective:
@@ -32,14 +32,58 @@ def effective(files: TenantFiles, shared: PlatformInputs) -> Effective:
 
 
 def _placement(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environment,
-               tenant: dict[str, Any]) -> tuple[Effective, dict[str, Any], dict[str, dict[str, Any]]]:
+               tenant: dict[str, Any], *, check: bool = False) -> tuple[Effective, dict[str, Any], dict[str, dict[str, Any]]]:
     """The effective values, template context and objects of one placement of the tenant
-    (its tenant.yaml data as given: a moving tenant renders two, render/move/target.py)."""
+    (its tenant.yaml data as given: a moving tenant renders two, render/move/target.py).
+    `check`: also the rules over the built objects (the contract); their problems raise."""
     files = replace(files, tenant=replace(files.tenant, data=tenant))
     eff = effective(files, shared)
-    ctx = context.tenant_context(eff, shared.platform.data, shared.releases.data)
+    try:
+        ctx = context.tenant_context(eff, shared.platform.data, shared.releases.data)
+    except entries.Missing as e:  # a key the schema leaves optional, which the build reads
+        raise ProblemsError([e.problem(shared.platform)]) from None
     objects = build.build_tenant(ctx, env, shared.templates_for(ctx["cloud"]))
+    if check:
+        problems = effective_rules.contract_rules(files, shared.platform, shared.extractors, pods.of_objects(objects.values()))
+        if problems:
+            raise ProblemsError(problems)
     return eff, ctx, build.with_object(objects, params.configmap(files, shared), files.name)  # whatever the pin
+
+
+def built(files: TenantFiles, shared: PlatformInputs,
+          env: jinja2.Environment | None = None) -> tuple[Effective, dict[str, Any], dict[str, dict[str, Any]]]:
+    """The tenant as its engine runs it (the engine's placement), checked after build:
+    what `dataplane footprint` and the contract read. Raises ProblemsError."""
+    env = env or templates.environment(shared.templates)
+    return _placement(files, shared, env, move_target.engine_tenant(files.tenant.data), check=True)
+
+
+def pod_list(eff: Effective, shared: PlatformInputs) -> tuple[dict[str, Any], list[pods.Pod]]:
+    """The template context and the pods of one tenant's effective values, built as rendered."""
+    ctx = context.tenant_context(eff, shared.platform.data, shared.releases.data)
+    objects = build.build_tenant(ctx, templates.environment(shared.templates), shared.templates_for(ctx["cloud"]))
+    return ctx, pods.of_objects(objects.values())
+
+
+def built_problems(repo: Repo, found: list[Problem]) -> list[Problem]:
+    """The problems of the rules that read built objects (render/validate/effective_rules.py
+    contract_rules), and of registry keys the build reads and does not find, of every tenant
+    of `repo` whose files have none of the problems `found` before build (none is built when
+    a problem lies outside the tenants' folders: the registry itself may not build)."""
+    if any(not layout.is_inside(p.file, layout.TENANTS_DIR) for p in found):
+        return []
+    broken = {name for name in repo.tenants for p in found if layout.is_inside(p.file, layout.tenant_dir(name))}
+    envs: dict[str | None, jinja2.Environment] = {}
+    out: list[Problem] = []
+    for name in sorted(set(repo.tenants) - broken):
+        files, shared, rev = repo.tenants[name], repo.inputs_for(name), pinned_revision(repo.tenants[name])
+        if rev not in envs:
+            envs[rev] = templates.environment(shared.templates)
+        try:
+            built(files, shared, envs[rev])
+        except ProblemsError as e:
+            out += e.problems
+    return out
 
 
 def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environment) -> emit.Outputs:
@@ -47,7 +91,7 @@ def render_tenant(files: TenantFiles, shared: PlatformInputs, env: jinja2.Enviro
     control-plane/routing/<name>/ and control-plane/monitoring/<name>/ (a moving tenant's
     control-plane entries follow its engine: the target's from cutover on)."""
     t = files.tenant.data
-    eff, ctx, objects = _placement(files, shared, env, move_target.engine_tenant(t))
+    eff, ctx, objects = _placement(files, shared, env, move_target.engine_tenant(t), check=True)
     routed, extra_files, extra_apps = (eff, ctx), {}, []
     if move_target.active(t):
         other_eff, other_ctx, other = _placement(files, shared, env, move_target.other_tenant(t))
@@ -93,7 +137,12 @@ def render_repo(repo: Repo) -> emit.Outputs:
         rev = pinned_revision(files)
         if rev not in envs:
             envs[rev] = templates.environment(shared.templates)
-        outputs.update(render_tenant(files, shared, envs[rev]))
+        try:
+            outputs.update(render_tenant(files, shared, envs[rev]))
+        except ProblemsError as e:  # the rules over built objects: every tenant's, at once
+            problems += e.problems
+    if problems:
+        raise ProblemsError(problems)
     for builder in FLEET_BUILDERS:
         outputs.update(builder(repo))
     return outputs

@@ -28,7 +28,9 @@ def _backup_identities(platform: dict[str, Any]) -> int:
 def usage(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, int]:
     """What one tenant (tenant.yaml data) adds to its cloud account, by quota: its cloud's
     count of the objects the templates render from the same values."""
-    migrating = migration.state_of(t) in migration.WRITES_PAUSED
+    # Without the platform's shared_platform there is no source to grant: migration.check
+    # reports the tenant (a problem with file and key), so this counts no such grant.
+    migrating = migration.state_of(t) in migration.WRITES_PAUSED and "shared_platform" in platform
     own, source = tenant_secrets.secret_prefixes(t, platform, migrating)
     return clouds.get(t["cloud"]).quota_usage(t, platform, own, source, _backup_identities(platform))
 

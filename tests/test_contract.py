@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from render import context, contract, quantity
+from render import contract, pipeline, pods, quantity
 from render.load import TenantFiles, load_repo
 from render.merge import merge_tenant
 from render.validate import effective_rules
@@ -29,8 +29,13 @@ def files(name: str, overrides: str | None = None, tenant_extra: str = "") -> Te
     return TenantFiles(name, t, o, f.release)
 
 
-def ctx_of(f: TenantFiles) -> dict:
-    return context.tenant_context(merge_tenant(REPO.current.platform, REPO.current.extractors, f), REPO.current.platform.data)
+def pods_of(f: TenantFiles) -> list[pods.Pod]:
+    """The tenant's pods, from the objects its files build."""
+    return pipeline.pod_list(merge_tenant(REPO.current.platform, REPO.current.extractors, f), REPO.current)[1]
+
+
+def contract_rules(f: TenantFiles) -> list:
+    return effective_rules.contract_rules(f, REPO.current.platform, REPO.current.extractors, pods_of(f))
 
 
 def quota_file(name: str) -> dict:
@@ -39,7 +44,7 @@ def quota_file(name: str) -> dict:
 
 def test_the_rendered_quota_is_the_contract_plus_the_headroom() -> None:
     sold = yaml.safe_load((ROOT / "tenants/globex/tenant.yaml").read_text())["contract"]
-    extra = contract.headroom(ctx_of(REPO.tenants["globex"]))
+    extra = contract.headroom(pods_of(REPO.tenants["globex"]))
     hard = quota_file("globex")
     assert Decimal(hard["requests.cpu"]) == math.ceil(Decimal(sold["vcpu"]) + extra.cpu)
     assert quantity.parse(hard["requests.memory"]) == math.ceil((quantity.parse(sold["memory"]) + extra.memory) / quantity.GI) * quantity.GI
@@ -51,9 +56,9 @@ def test_the_quota_does_not_follow_the_overrides() -> None:
     """The hostile case of the issue: every group at 1,000 pods of 1,024 CPU. The quota stays
     within twice the contract (the headroom is capped by it) and validate refuses it."""
     hostile = files("globex", "cluster:\n" + HOSTILE)
-    hard = contract.quota(ctx_of(hostile), REPO.current.platform.data)
+    hard = contract.quota(hostile.tenant.data, pods_of(hostile), REPO.current.platform.data)
     assert Decimal(hard["cpu"]) <= 2 * 144 and int(hard["pods"]) <= 2 * 28 and int(hard["gpu"]) <= 2 * 6
-    found = effective_rules.contract_rules(hostile, REPO.current.platform, REPO.current.extractors)
+    found = contract_rules(hostile)
     assert {p.file for p in found} == {"tenants/globex/overrides.yaml"} and len(found) == 4
     cpu = next(p for p in found if "vCPU" in p.message)
     assert "above its contract's 144 (contract.vcpu in tenants/globex/tenant.yaml:" in cpu.message
@@ -62,20 +67,18 @@ def test_the_quota_does_not_follow_the_overrides() -> None:
 
 def test_every_pod_of_every_example_fits_its_quota() -> None:
     for name, f in REPO.tenants.items():
-        c = ctx_of(f)
-        peak, hard = contract.peak(c), quota_file(name)
+        peak, hard = contract.peak(pods_of(f)), quota_file(name)
         assert peak.cpu <= Decimal(hard["requests.cpu"]) and peak.memory <= quantity.parse(hard["requests.memory"])
         assert peak.gpus <= int(hard["requests.nvidia.com/gpu"]) and peak.pods <= int(hard["pods"])
-        assert effective_rules.contract_rules(f, REPO.current.platform, REPO.current.extractors) == []
+        assert contract_rules(f) == []
 
 
 def test_without_a_contract_the_standard_is_the_platforms_own_sizes() -> None:
     f = files("acme")
-    c = ctx_of(f)
-    assert contract.of_tenant(c["tenant"]) is None
-    assert contract.contract(c, REPO.current.platform.data) == contract.peak(c)  # acme keeps the default sizes
-    [problem, *_] = effective_rules.contract_rules(files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n"),
-                                         REPO.current.platform, REPO.current.extractors)
+    p = pods_of(f)
+    assert contract.of_tenant(f.tenant.data) is None
+    assert contract.contract(f.tenant.data, p, REPO.current.platform.data) == contract.peak(p)  # acme keeps the default sizes
+    [problem, *_] = contract_rules(files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n"))
     assert (problem.file, problem.pointer) == ("tenants/acme/overrides.yaml", "cluster.cpu-workers.max_replicas")
     assert "the standard contract" in problem.message
 
@@ -83,7 +86,7 @@ def test_without_a_contract_the_standard_is_the_platforms_own_sizes() -> None:
 def test_a_raised_contract_admits_the_same_overrides() -> None:
     raised = files("acme", "cluster:\n  cpu-workers:\n    max_replicas: 9\n",
                    "contract:\n  vcpu: 200\n  memory: 1Ti\n  gpus: 3\n  pods: 40\n")
-    assert effective_rules.contract_rules(raised, REPO.current.platform, REPO.current.extractors) == []
+    assert contract_rules(raised) == []
 
 
 def test_validate_refuses_an_override_above_the_contract(tmp_path: Path) -> None:
@@ -126,3 +129,13 @@ def test_footprint_reports_the_same_contract_and_quota(capsys) -> None:  # type:
     hard = quota_file("globex")
     assert sold["quota"] == {"cpu": hard["requests.cpu"], "memory": hard["requests.memory"],
                              "gpu": hard["requests.nvidia.com/gpu"], "pods": hard["pods"]}
+
+
+def test_validate_reports_the_contract_beside_another_tenants_problem(tmp_path: Path) -> None:
+    """The contract rules run after build, yet in the same run as every other problem."""
+    root = copy_repo(tmp_path, outputs=False)
+    (root / "tenants/globex/overrides.yaml").write_text("cluster:\n" + HOSTILE)
+    (root / "tenants/acme/overrides.yaml").write_text("auto_deploy: maybe\n")
+    code, out, err = run(root, "validate")
+    assert code == 2
+    assert "above its contract's 144" in out + err and "tenants/acme/overrides.yaml" in out + err

@@ -43,31 +43,33 @@ def test_platform_defaults_by_hand(tmp_path: Path) -> None:
     fp = load_footprint(repo(tmp_path), "acme")
     lines = {ln.component: (ln.min_count, ln.max_count, ln.unit) for ln in fp.lines}
     assert lines == {
-        "ray-head": (1, 1, "pod"), "ray-autoscaler": (1, 1, "pod"),
+        "ray-head": (1, 1, "pod"),  # with its autoscaler sidecar
         "cpu-workers": (1, 4, "node n2-standard-8"), "batch-workers": (0, 3, "node n2-standard-16"),
         "gpu-workers": (0, 3, "node g2-standard-8"), "redis": (1, 1, "pod"), "mongodb": (1, 1, "pod"),
         "celery-worker": (2, 2, "pod"), "celery-beat": (1, 1, "pod"), "celery-extract": (1, 4, "pod"),
+        "redis-exporter": (1, 1, "pod"), "celery-exporter": (1, 1, "pod"), "mongodb-exporter": (1, 1, "pod"),
     }
     # always on: head 2 + autoscaler 0.5 + one n2-standard-8 8 + redis 1 + mongodb 2
-    #            + 2 celery workers x 2 + beat 0.25 + one celery extract 1         = 18.75 vCPU
-    # memory:    8 + 0.5 + 32 + 2 + 8 + 2 x 4 + 0.5 + 2                           = 61 GiB
-    assert fp.always_on == Resources(Decimal("18.75"), Decimal(61), Decimal(0))
-    # ceiling: 2.5 + 4 x 8 + 3 x 16 + 3 x 8 + 1 + 2 + 4 + 0.25 + 4 x 1            = 117.75 vCPU
-    #          8.5 + 4 x 32 + 3 x 64 + 3 x 32 + 2 + 8 + 8 + 0.5 + 4 x 2           = 451 GiB, 3 L4
-    assert fp.ceiling == Resources(Decimal("117.75"), Decimal(451), Decimal(3))
+    #            + 2 celery workers x 2 + beat 0.25 + one celery extract 1
+    #            + 3 exporters x 0.1                                              = 19.05 vCPU
+    # memory:    8 + 0.5 + 32 + 2 + 8 + 2 x 4 + 0.5 + 2 + 3 x 0.125               = 61.375 GiB
+    assert fp.always_on == Resources(Decimal("19.05"), Decimal("61.375"), Decimal(0))
+    # ceiling: 2.5 + 4 x 8 + 3 x 16 + 3 x 8 + 1 + 2 + 4 + 0.25 + 4 x 1 + 0.3      = 118.05 vCPU
+    #          8.5 + 4 x 32 + 3 x 64 + 3 x 32 + 2 + 8 + 8 + 0.5 + 4 x 2 + 0.375   = 451.375 GiB, 3 L4
+    assert fp.ceiling == Resources(Decimal("118.05"), Decimal("451.375"), Decimal(3))
     assert fp.storage_gib == Decimal(110)  # MongoDB 100Gi + Redis 10Gi
     low, high = fp.monthly("always_on"), fp.monthly("ceiling")
-    # (18.75 x 0.04 + 61 x 0.005) x 730 = 1.055 x 730 = 770.15; disks 110 x 0.1 = 11
-    assert (low["compute"], low["storage"]) == (Decimal("770.15"), Decimal("11.0"))
+    # (19.05 x 0.04 + 61.375 x 0.005) x 730 = 1.068875 x 730 = 780.27875; disks 110 x 0.1 = 11
+    assert (low["compute"], low["storage"]) == (Decimal("780.27875"), Decimal("11.0"))
     # Backups kept in the backup bucket, each for its retention plus GCS soft delete's 7 days:
     # MongoDB 4 a day x (14 + 7) days x 25 GiB (a quarter of 100Gi)
     # + Redis 4 a day x (7 + 7) days x 1.2 GiB (maxmemory) = 2167.2 -> 2168 GiB x 0.02 = 43.36
     assert fp.backup_gib == Decimal(2168) and low["backups"] == Decimal("43.36")
-    # (770.15 + 11 + 43.36) x 1.10 = 906.961; + 1000 platform fee = 1906.961 -> 1906.96
-    assert money(low["passthrough"]) == Decimal("906.96") and money(low["total"]) == Decimal("1906.96")
-    # (117.75 x 0.04 + 451 x 0.005 + 3 x 0.5) x 730 = 8.465 x 730 = 6179.45
-    # (6179.45 + 11 + 43.36) x 1.10 + 1000 = 7857.191 -> 7857.19
-    assert high["compute"] == Decimal("6179.45") and money(high["total"]) == Decimal("7857.19")
+    # (780.27875 + 11 + 43.36) x 1.10 = 918.102625; + 1000 platform fee = 1918.102625 -> 1918.10
+    assert money(low["passthrough"]) == Decimal("918.10") and money(low["total"]) == Decimal("1918.10")
+    # (118.05 x 0.04 + 451.375 x 0.005 + 3 x 0.5) x 730 = 8.478875 x 730 = 6189.57875
+    # (6189.57875 + 11 + 43.36) x 1.10 + 1000 = 7868.332625 -> 7868.33
+    assert high["compute"] == Decimal("6189.57875") and money(high["total"]) == Decimal("7868.33")
 
 
 def test_extractor_min_replicas_can_hold_nodes_up(tmp_path: Path) -> None:
@@ -99,8 +101,8 @@ def test_disabling_the_celery_extractor_frees_its_pod(tmp_path: Path) -> None:
     md = footprint_change_markdown(before, after)
     # (1 x 0.04 + 2 x 0.005) x 730 = 36.50 at cost; x 1.10 = 40.15 billed
     assert "This change frees always-on 1 vCPU and 2 GiB, and saves about $40.15/month." in md
-    assert "| vCPU | 18.75 | 17.75 | -1 | 117.75 | 113.75 | -4 |" in md
-    assert "| monthly estimate (USD) | $1,906.96 | $1,866.81 | -$40.15 |" in md
+    assert "| vCPU | 19.05 | 18.05 | -1 | 118.05 | 114.05 | -4 |" in md
+    assert "| monthly estimate (USD) | $1,918.10 | $1,877.95 | -$40.15 |" in md
     assert "- `celery-extract`: 1-4 x pod -> none" in md
 
 
@@ -123,8 +125,8 @@ def test_raising_a_group_minimum_adds_nodes(tmp_path: Path) -> None:
 
 def test_new_and_removed_tenants() -> None:
     fp = load_footprint(ROOT, "acme")
-    assert footprint_change_markdown(None, fp).splitlines()[2].startswith("New tenant: 18.75 vCPU and 61 GiB always on")
-    assert "Tenant removed: frees 18.75 vCPU and 61 GiB" in footprint_change_markdown(fp, None)
+    assert footprint_change_markdown(None, fp).splitlines()[2].startswith("New tenant: 19.05 vCPU and 61.375 GiB always on")
+    assert "Tenant removed: frees 19.05 vCPU and 61.375 GiB" in footprint_change_markdown(fp, None)
     assert footprint_change_markdown(None, None) == ""
 
 
@@ -167,12 +169,15 @@ def test_every_machine_of_the_platform_has_a_shape_in_the_price_file() -> None:
 
 
 def test_the_footprint_prices_what_the_templates_render() -> None:
-    """The autoscaler sidecar and the volumes come from the context the templates print."""
+    """The head with its autoscaler sidecar, and the volumes, come from the rendered objects."""
     fp = load_footprint(ROOT, "acme")
-    ray = yaml.safe_load((ROOT / "rendered/acme/rayservice-engine.yaml").read_text())
-    sidecar = ray["spec"]["rayClusterConfig"]["autoscalerOptions"]["resources"]["requests"]
-    line = next(ln for ln in fp.lines if ln.component == "ray-autoscaler")
-    assert line.each == Resources(quantity.parse(sidecar["cpu"]), quantity.parse(sidecar["memory"]) / quantity.GI)
+    ray = yaml.safe_load((ROOT / "rendered/acme/rayservice-engine.yaml").read_text())["spec"]["rayClusterConfig"]
+    sidecar = ray["autoscalerOptions"]["resources"]["requests"]
+    [head] = ray["headGroupSpec"]["template"]["spec"]["containers"]
+    line = next(ln for ln in fp.lines if ln.component == "ray-head")
+    assert line.each == Resources(quantity.parse(sidecar["cpu"]) + quantity.parse(head["resources"]["requests"]["cpu"]),
+                                  (quantity.parse(sidecar["memory"]) + quantity.parse(head["resources"]["requests"]["memory"]))
+                                  / quantity.GI)
     volumes = [yaml.safe_load((ROOT / f"rendered/acme/statefulset-{name}.yaml").read_text())["spec"]["volumeClaimTemplates"]
                for name in ("redis", "mongodb")]
     rendered = sum(quantity.parse(v["spec"]["resources"]["requests"]["storage"]) for claims in volumes for v in claims)
@@ -182,12 +187,12 @@ def test_the_footprint_prices_what_the_templates_render() -> None:
 def test_text_report_and_json_agree(tmp_path: Path) -> None:
     fp = load_footprint(repo(tmp_path), "acme")
     text = "\n".join(text_report(fp))
-    assert "always-on  18.75 vCPU, 61 GiB, 0 L4 GPU" in text
-    assert "total                                 1,906.96    7,857.19" in text
-    assert "management markup (10%)                  82.45      623.38" in text
+    assert "always-on  19.05 vCPU, 61.375 GiB, 0 L4 GPU" in text
+    assert "total                                 1,918.10    7,868.33" in text
+    assert "management markup (10%)                  83.46      624.39" in text
     assert "backups at cost (~2168 GiB)              43.36       43.36" in text
     assert "excluded: taxes" in text and "give --bucket-gib and --egress-gib" in text
-    assert as_dict(fp)["monthly_usd"]["always_on"]["total"] == 1906.96
+    assert as_dict(fp)["monthly_usd"]["always_on"]["total"] == 1918.10
 
 
 def test_bucket_storage_and_egress_are_passed_through_with_the_markup(tmp_path: Path) -> None:
@@ -196,10 +201,10 @@ def test_bucket_storage_and_egress_are_passed_through_with_the_markup(tmp_path: 
     low = fp.monthly("always_on")
     # bucket 500 GiB x 0.02 = 10; egress 200 GiB x 0.1 = 20
     assert (low["bucket"], low["egress"]) == (Decimal("10.00"), Decimal("20.0"))
-    # at cost 770.15 + 11 + 10 + 20 + backups 43.36 = 854.51; markup 10% = 85.451; + 1000 fee
-    # = 1939.961 -> 1939.96
-    assert low["at_cost"] == Decimal("854.51") and low["markup"] == Decimal("85.451")
-    assert money(low["total"]) == Decimal("1939.96")
+    # at cost 780.27875 + 11 + 10 + 20 + backups 43.36 = 864.63875; markup 10% = 86.463875;
+    # + 1000 fee = 1951.102625 -> 1951.10
+    assert low["at_cost"] == Decimal("864.63875") and low["markup"] == Decimal("86.463875")
+    assert money(low["total"]) == Decimal("1951.10")
     data = as_dict(fp)
     assert data["usage"] == {"bucket_gib": 500, "egress_gib": 200} and data["excluded"] == ["taxes"]
     text = "\n".join(text_report(fp))
@@ -213,7 +218,7 @@ def test_footprint_volumes_come_from_flags(tmp_path: Path, capsys: pytest.Captur
     root = repo(tmp_path)
     assert cli.main(["--repo", str(root), "footprint", "acme", "--bucket-gib", "500", "--egress-gib", "200",
                      "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["monthly_usd"]["always_on"]["total"] == 1939.96
+    assert json.loads(capsys.readouterr().out)["monthly_usd"]["always_on"]["total"] == 1951.10
     with pytest.raises(SystemExit):
         cli.main(["--repo", str(root), "footprint", "acme", "--egress-gib", "-1"])
 

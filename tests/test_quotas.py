@@ -186,3 +186,17 @@ def test_new_tenant_refuses_an_unknown_account_in_one_line(tmp_path: Path, capsy
     assert "unknown account dp-tenants-mars" in line and "registry/platform.yaml cloud_accounts.gcp.accounts" in line
     assert "dp-tenants" in err.split("hint:", 1)[1]
     assert snapshot(root, ("tenants",)) == before
+
+
+def test_a_migrating_tenant_without_the_shared_platform_is_a_problem_not_a_crash(tmp_path: Path,
+                                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """umbrella migrates from the shared platform: without registry shared_platform, validate
+    reports it (exit 2), where counting its cloud quotas raised a KeyError (exit 3)."""
+    root = copy_repo(tmp_path, outputs=False)
+    lines = (root / layout.PLATFORM_FILE).read_text(encoding="utf-8").splitlines(keepends=True)
+    start = end = lines.index("shared_platform:\n")
+    while lines[end + 1].startswith("  "):
+        end += 1
+    (root / layout.PLATFORM_FILE).write_text("".join(lines[:start] + lines[end + 1:]), encoding="utf-8")
+    assert dataplane(root, "validate") == 2
+    assert "needs `shared_platform` in registry/platform.yaml" in "".join(capsys.readouterr())

@@ -14,10 +14,11 @@ from decimal import Decimal
 
 import pytest
 
-from render import context, contract, layout
+from render import context, contract, layout, pipeline
 from render.cli import main
 from render.load import load_repo
 from render.pipeline import effective
+from render.pods import Size
 from render.rollout import gate, moves, surge
 from render.rollout.argocd_api import AppStatus
 from render.rollout.plan import (
@@ -142,6 +143,18 @@ def test_a_tenants_surge_is_its_second_raycluster_on_the_node_model():
     assert s.gpus == sum(int(res.get("nvidia.com/gpu", 0)) * n for _, res, n in pods) > 0
     assert sum(n for _, n in s.pods) == sum(n for _, _, n in pods if n > 0)
     assert s.cluster == ctx["tenant"]["cluster"]
+
+
+@pytest.mark.parametrize("tenant", ["acme", "globex", "initech", "umbrella"])
+def test_the_budgeted_second_cluster_is_the_pod_lists_ray_pods_at_their_starting_count(tenant):
+    # The plan budgets from the context (before anything is built); the quota's headroom
+    # counts the same pods from the built objects. They must agree, pod for pod.
+    repo = load_repo(ROOT)
+    ctx, pod_list = pipeline.pod_list(effective(repo.tenants[tenant], repo.current), repo.current)
+    from_objects = {p.name: (sum((c.requests for c in p.containers if not c.sidecar), Size()), p.start_count)
+                    for p in pod_list if p.ray_group}
+    from_context = {name: (Size.of(res), n) for name, res, n in contract.second_cluster(ctx)}
+    assert from_context == from_objects
 
 
 def _plan(root, capsys, *args):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
-from render import context, contract, layout, output, quantity
-from render.footprint import Footprint, as_dict, compute, money, number
+from render import contract, layout, output, pods, quantity
+from render.footprint import Footprint, Tenant, as_dict, compute, money, number
 from render.load import load_repo, read_yaml
 from render.output import emit
-from render.pipeline import effective
+from render.pipeline import built
 from render.problems import ProblemsError
 from render.validate import validate_repo
 from render.validate.schemas import check_schema
@@ -44,8 +46,9 @@ def _gib(text: str) -> Decimal:
 
 
 def footprint(*, root: Path, tenant: str, output: str = "text", usage: dict[str, Decimal] | None = None) -> int:
-    fp = load_footprint(root, tenant, usage)
-    sold = load_contract(root, tenant)
+    tb = _built(root, tenant)
+    fp = compute(Tenant.of(tb.ctx), tb.pods, tb.extractors, tb.prices, usage)
+    sold = contract_summary(tb)
     if output in ("json", "yaml"):  # numbers: vCPU, GiB, GPUs, USD per month
         emit({**as_dict(fp), "contract": sold}, output)
     else:
@@ -53,18 +56,37 @@ def footprint(*, root: Path, tenant: str, output: str = "text", usage: dict[str,
     return 0
 
 
-def load_contract(root: Path, tenant: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class _Tenant:
+    """One tenant as built: its context, its pod list, what prices it."""
+
+    ctx: dict[str, Any]
+    pods: list[pods.Pod]
+    extractors: dict[str, Any]
+    platform: dict[str, Any]
+    prices: dict[str, Any]
+
+
+def _built(root: Path, tenant: str) -> _Tenant:
+    repo = load_repo(root, [tenant])
+    prices = read_yaml(root, layout.PRICES_FILE)
+    problems = validate_repo(repo) + check_schema(prices, "prices")
+    if problems:
+        raise ProblemsError(problems)
+    shared = repo.inputs_for(tenant)
+    eff, ctx, objects = built(repo.tenants[tenant], shared)
+    return _Tenant(ctx, pods.of_objects(objects.values()), eff.values["extractors"], shared.platform.data, prices.data)
+
+
+def contract_summary(tb: _Tenant) -> dict[str, object]:
     """The tenant's sold ceilings (render/contract.py) and the quota derived from them: the
     same numbers validate holds the overrides to."""
-    repo = load_repo(root, [tenant])
-    eff = effective(repo.tenants[tenant], repo.current)
-    ctx = context.tenant_context(eff, repo.current.platform.data)
-    sold = contract.contract(ctx, repo.current.platform.data)
-    own = contract.of_tenant(ctx["tenant"]) is not None
-    monthly = (ctx["tenant"].get("contract") or {}).get("monthly_compute_usd")
-    return {"source": "tenant.yaml" if own else "standard", "vcpu": number(sold.cpu),
+    t = tb.ctx["tenant"]
+    sold = contract.contract(t, tb.pods, tb.platform)
+    monthly = (t.get("contract") or {}).get("monthly_compute_usd")
+    return {"source": "tenant.yaml" if contract.of_tenant(t) is not None else "standard", "vcpu": number(sold.cpu),
             "memory_gib": number(sold.memory / quantity.GI), "gpus": sold.gpus, "pods": sold.pods,
-            "monthly_compute_usd": monthly, "quota": ctx["quota"]}
+            "monthly_compute_usd": monthly, "quota": contract.quota(t, tb.pods, tb.platform)}
 
 
 def contract_lines(sold: dict[str, object]) -> list[str]:
@@ -77,14 +99,8 @@ def contract_lines(sold: dict[str, object]) -> list[str]:
 
 def load_footprint(root: Path, tenant: str, usage: dict[str, Decimal] | None = None) -> Footprint:
     """The footprint of `tenant` in the repository at `root` (e.g. a pull request's base and head)."""
-    repo = load_repo(root, [tenant])
-    prices = read_yaml(root, layout.PRICES_FILE)
-    problems = validate_repo(repo) + check_schema(prices, "prices")
-    if problems:
-        raise ProblemsError(problems)
-    eff = effective(repo.tenants[tenant], repo.current)
-    ctx = context.tenant_context(eff, repo.current.platform.data)
-    return compute(ctx, eff.values["extractors"], prices.data, usage)
+    tb = _built(root, tenant)
+    return compute(Tenant.of(tb.ctx), tb.pods, tb.extractors, tb.prices, usage)
 
 
 def text_report(fp: Footprint) -> list[str]:

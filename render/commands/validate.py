@@ -12,6 +12,7 @@ from render import exitcodes, layout, output, tombstones, versions
 from render.crds import locate as locate_crds
 from render.load import load_repo, read_yaml
 from render.ownership import ownership_problems
+from render.pipeline import built_problems
 from render.problems import Problem, ProblemsError
 from render.rollout.plan import budget_file_problems, plan_file_problems
 from render.rollout.state import state_file_problems
@@ -65,6 +66,7 @@ def validate(*, root: Path, tenants: list[str], deep: bool = False, crds: Path |
                 + versions.problems(root, repo))
     docs = {name: files.tenant for name, files in repo.tenants.items()} | repo.peers
     problems += tombstones.problems(root, docs, repo.current.platform)
+    problems += built_problems(repo, problems)  # the rules over built objects (the contract)
     if not problems:  # what a tenant's upgrade starts needs its valid, merged values
         problems = budget_file_problems(root, repo)
     if not problems and against is not None:

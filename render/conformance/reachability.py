@@ -6,7 +6,8 @@ workloads, with KubeRay's labels), the platform's peers (registry/platform.yaml)
 of another tenant and one of an unrelated namespace go to the analyzer with the tenant's
 policies; its connectivity map is then asked every flow of flows.yaml. The addresses
 (gateway, identity endpoint, vector store, API server) come from the platform's facts
-about the tenant's cluster, so a policy that misses them is caught.
+about the tenant's cluster, so a policy that misses them is caught. Prometheus's flows are
+not listed: every pod of the tenant's pod list that serves a metrics port must be reachable.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from render import clouds, layout
 from render.conformance.manifests import Manifest
 from render.conformance.pods import Pod, namespace_of, pods
 from render.conformance.report import Outcome
+from render.monitoring import scrape
 from render.move import target as move_target
 from render.problems import Problem
 
@@ -109,6 +111,18 @@ def _tenant(ns: str, nps: list[Manifest], ns_pods: list[Pod], platform: dict[str
                     verb = "denied" if want else "allowed"
                     out.append(nps[0].problem((), f"{kind} flow {f.src} -> {f.dst} {proto}/{port} is {verb} in {ns} "
                                                   f"({f.reason})", _hint(f, want)))
+    # Prometheus reaches the metrics port of every pod of the pod list that serves one (the
+    # scrape targets, render/monitoring/scrape.py): a new component's needs no line in flows.yaml.
+    for p in ns_pods:
+        metrics = scrape.metrics_port(p.listed) if p.listed else None
+        if metrics is None:
+            continue
+        scrape_flow = Flow("prometheus", p.name, metrics.port, metrics.protocol, "Prometheus scrapes its metrics port", ())
+        for src in world.endpoint("prometheus"):
+            n += 1
+            if not allowed(conns, src, f"{ns}/{p.name}[Pod]", metrics.port, metrics.protocol):
+                out.append(nps[0].problem((), f"required flow prometheus -> {p.name} {metrics.protocol}/{metrics.port} is "
+                                              f"denied in {ns} ({scrape_flow.reason})", _hint(scrape_flow, True)))
     if n == 0:  # nothing checked is not a pass: a cloud the flows do not know, or pods missing
         out.append(nps[0].problem((), f"no flow of {FLOWS_FILE.name} applies to {ns} (cloud {cloud!r})",
                                   f"a cloud's flows apply unless `clouds` leaves it out (registered: {', '.join(clouds.names())})"))

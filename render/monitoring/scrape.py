@@ -2,7 +2,11 @@
 alert rules evaluated there (base/monitoring-*.yaml.j2 print it). The dashboards and the
 gateway alerts are the management cluster's (render/monitoring/control_plane.py).
 
-Pure: reads only the tenant's own context (names, queues, images, spec).
+The scrape targets are read from the tenant's pod list (render/pods.py): every pod that
+serves a port named `metrics` gets a PodMonitor, so a component added with a metrics port
+is scraped without naming it here (and `validate --deep` checks Prometheus reaches it).
+
+Pure: reads only the tenant's own context (names, queues, images, spec) and pods.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 
 from render import backups, celery_context, cron, layout
 from render.monitoring import alerts, dashboards, data_alerts, grafana, promql
+from render.pods import HEAD_GROUP, Pod, Port
 
 REDIS_EXPORTER_PORT = 9121
 MONGODB_EXPORTER_PORT = 9216
@@ -22,6 +27,9 @@ RAY_SAMPLE_LIMIT = 50000
 EXPORTER_SAMPLE_LIMIT = 10000
 SCRAPE_INTERVAL = "30s"
 EXPORTER_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
+# The container port a pod serves its metrics on, by name; the label naming an exporter.
+METRICS_PORT = "metrics"
+EXPORTER_LABEL = "dataplane.io/exporter"
 # Annotations of the Grafana dashboard sidecar (kiwigrid/k8s-sidecar): its default folder
 # annotation, and the one the grafana Helm chart is usually configured with
 # (sidecar.dashboards.folderAnnotation: grafana_folder). Setting both works with either.
@@ -40,6 +48,32 @@ def exporters(mongodb_dedicated: bool) -> list[str]:
     tenant on the shared MongoDB instance has none for it: the platform's exporter of the
     shared instance covers it."""
     return ["redis", "celery"] + (["mongodb"] if mongodb_dedicated else [])
+
+
+def metrics_port(p: Pod) -> Port | None:
+    """The port Prometheus scrapes on `p`, if it serves metrics (a long-running pod only)."""
+    return None if p.runs_to_completion else p.port(METRICS_PORT)
+
+
+def scrape_targets(pod_list: list[Pod]) -> list[dict[str, Any]]:
+    """One PodMonitor per kind of pod serving metrics (base/monitoring-scrape.yaml.j2): the
+    Ray head, the Ray workers (every group: KubeRay's node-type label), each exporter (its
+    exporter label), any other pod by its name label. PodMonitors select pods of this
+    namespace only; `sample_limit` caps what one target may add to Prometheus."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in pod_list:
+        if metrics_port(p) is None:
+            continue
+        if p.ray_group:
+            role = "head" if p.ray_group == HEAD_GROUP else "worker"
+            name, selector, limit = ("ray-head" if role == "head" else "ray-workers"), {"ray.io/node-type": role}, RAY_SAMPLE_LIMIT
+        elif EXPORTER_LABEL in p.labels:
+            name, selector, limit = p.name, {EXPORTER_LABEL: p.labels[EXPORTER_LABEL]}, EXPORTER_SAMPLE_LIMIT
+        else:
+            name, selector, limit = p.name, {layout.LABEL_NAME: p.labels.get(layout.LABEL_NAME, p.name)}, EXPORTER_SAMPLE_LIMIT
+        out.setdefault(name, {"name": name, "selector": selector, "sample_limit": limit, "port": METRICS_PORT,
+                              "ray": bool(p.ray_group)})
+    return list(out.values())
 
 
 def targets(ctx: dict[str, Any]) -> dashboards.Targets:

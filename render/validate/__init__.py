@@ -4,8 +4,9 @@ Pure: takes loaded documents, returns problems. The parts, by what each checks:
 schemas (each file against its JSON Schema), file_rules (single files beyond a schema:
 names, quantities, env, cluster, secret store), image_rules (images by digest: releases.yaml,
 the platform's images, each tenant's image), effective_rules (a
-tenant's merged values and the registry: ranges, fits, contract) and fleet_rules (claims
-no two tenants may share).
+tenant's merged values and the registry: ranges, fits) and fleet_rules (claims no two
+tenants may share). The contract rules read the built pods: they run after build
+(render/pipeline.py built_problems).
 
 Order, per tenant: each file against its schema; checks of single files (names,
 quantities, env, release image); then, only when the tenant's files are schema-valid,
@@ -106,8 +107,6 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
         problems += effective_rules.tenant_rules(files, repo.current.platform, repo.current.extractors)
         if not problems:  # placement and the peak are only meaningful over values every other rule accepts
             problems += placement_rules.tenant_problems(files, repo.current.platform, repo.current.extractors)[0]
-        if not problems:
-            problems += effective_rules.contract_rules(files, repo.current.platform, repo.current.extractors)
     return problems
 
 

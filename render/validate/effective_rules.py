@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from render import capacity, clouds, layout, quantity
+from render import capacity, clouds, contract, layout, quantity
 from render.load import Document, TenantFiles
 from render.merge import merge_tenant
+from render.pods import Pod
 from render.problems import Problem
 
 Path_ = tuple[str | int, ...]
@@ -262,19 +263,19 @@ def _amount(value: Any) -> Decimal | None:
         return None
 
 
-# The tenant's contract (render/contract.py): what its overrides ask for at their maxima may
-# not exceed what it was sold. One problem per exceeded ceiling, at the tenant's line that
-# raised it most (a worker group's max_replicas or size), else at the contract.
+# The tenant's contract (render/contract.py): what its pods ask for at their maxima may not
+# exceed what it was sold. One problem per exceeded ceiling, at the tenant's line that
+# raised it most (a worker group's max_replicas or size), else at the contract. These rules
+# read the pods the build rendered (render/pods.py), so they run after build
+# (render/pipeline.py checked_build), on values every rule above accepted.
 _CEILINGS = (("cpu", "vcpu", "vCPU"), ("memory", "memory", "memory"), ("gpus", "gpus", "GPUs"), ("pods", "pods", "pods"))
 
 
-def contract_rules(files: TenantFiles, platform: Document, extractors: Document) -> list[Problem]:
-    from render import context, contract
-
-    eff = merge_tenant(platform, extractors, files)
-    ctx = context.tenant_context(eff, platform.data)
-    asked, sold = contract.peak(ctx), contract.contract(ctx, platform.data)
-    own = contract.of_tenant(files.tenant.data if isinstance(files.tenant.data, dict) else {}) is not None
+def contract_rules(files: TenantFiles, platform: Document, extractors: Document, pod_list: list[Pod]) -> list[Problem]:
+    """`pod_list`: the tenant's pods, from its built objects."""
+    tenant = files.tenant.data if isinstance(files.tenant.data, dict) else {}
+    asked, sold = contract.peak(pod_list), contract.contract(tenant, pod_list, platform.data)
+    own = contract.of_tenant(tenant) is not None
     where = (f"contract.{{key}} in {files.tenant.file}:{files.tenant.mark(('contract',))[0]}" if own
              else f"the standard contract: the platform's default sizes, as {files.tenant.file} sets none")
     layers = Layers(platform, extractors, files.overrides)
@@ -283,7 +284,7 @@ def contract_rules(files: TenantFiles, platform: Document, extractors: Document)
         need, have = getattr(asked, attr), getattr(sold, attr)
         if need <= have:
             continue
-        at = _contract_blame(layers, ctx, attr) or Origin(files.tenant, ("contract", key) if own else ("name",), False)
+        at = _contract_blame(layers, pod_list, attr) or Origin(files.tenant, ("contract", key) if own else ("name",), False)
         out.append(at.problem(
             f"at their maxima this tenant's pods request {_show(attr, need)} {label}, above its contract's "
             f"{_show(attr, have)} ({where.format(key=key)})",
@@ -291,17 +292,18 @@ def contract_rules(files: TenantFiles, platform: Document, extractors: Document)
     return out
 
 
-def _contract_blame(layers: Layers, ctx: dict[str, Any], attr: str) -> Origin | None:
+def _contract_blame(layers: Layers, pod_list: list[Pod], attr: str) -> Origin | None:
     """The tenant's override that weighs most in the exceeded ceiling: a worker group's
     max_replicas or size (GPUs: only groups with GPUs)."""
     best: tuple[Decimal, Origin] | None = None
-    for g in ctx["worker_groups"]:
-        res = g["resources"]
-        each = {"cpu": quantity.parse(res["cpu"]), "memory": quantity.parse(res["memory"]),
-                "gpus": Decimal(res.get("nvidia.com/gpu", 0)), "pods": Decimal(1)}[attr]
-        weight = each * g["max_replicas"]
+    for p in pod_list:
+        if p.ray_group not in layout.WORKER_GROUPS:
+            continue
+        size = p.requests
+        each = {"cpu": size.cpu, "memory": size.memory, "gpus": Decimal(size.gpus), "pods": Decimal(1)}[attr]
+        weight = each * p.max_count
         for field in ("max_replicas", "cpu", "memory", "gpus"):
-            o = layers.group(g["name"], field)
+            o = layers.group(p.ray_group, field)
             if weight and o.tenant and (best is None or weight > best[0]):
                 best = (weight, o)
     return best[1] if best else None

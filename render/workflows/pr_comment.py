@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from render import context, footprint, layout, placement
+from render import footprint, layout, pipeline, placement
 from render.load import PlatformInputs
 from render.merge import Effective
 from render.workflows.change_summary import describe
@@ -86,8 +86,8 @@ def footprint_change(change: TenantChange) -> list[str]:
     def of(eff: Effective | None, shared: PlatformInputs | None) -> footprint.Footprint | None:
         if eff is None or shared is None:
             return None
-        ctx = context.tenant_context(eff, shared.platform.data)
-        return footprint.compute(ctx, eff.values["extractors"], change.prices or {})
+        ctx, pod_list = pipeline.pod_list(eff, shared)
+        return footprint.compute(footprint.Tenant.of(ctx), pod_list, eff.values["extractors"], change.prices or {})
 
     before, after = of(change.before, change.before_shared), of(change.after, change.after_shared)
     if before and after and (before.always_on, before.ceiling) == (after.always_on, after.ceiling):
