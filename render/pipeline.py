@@ -17,7 +17,7 @@ import yaml
 from render import build, context, emit, layout, routing, storage_classes, templates
 from render.admission import params, policies
 from render.argocd import tenant_apps
-from render.load import PlatformInputs, Repo, TenantFiles, pinned_revision
+from render.load import PlatformInputs, Repo, TenantFiles
 from render.merge import Effective, merge_tenant
 from render.monitoring import control_plane as monitoring_control_plane
 from render.move import apps as move_apps
@@ -90,7 +90,7 @@ def render_repo(repo: Repo) -> emit.Outputs:
     for name in sorted(repo.tenants):
         files = repo.tenants[name]
         shared = repo.inputs_for(name)
-        rev = pinned_revision(files)
+        rev = repo.pin(name)
         if rev not in envs:
             envs[rev] = templates.environment(shared.templates)
         outputs.update(render_tenant(files, shared, envs[rev]))
