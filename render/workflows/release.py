@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from render import images
-from render.load import Document, Repo, TenantFiles, parse_yaml
+from render.load import Document, TenantFiles, parse_yaml
 from render.merge import DEFAULT_AUTO_DEPLOY
 from render.problems import Problem, ProblemsError
 
@@ -148,21 +148,6 @@ def auto_deploy(files: TenantFiles) -> bool:
 
 def release_data(files: TenantFiles) -> dict[str, Any]:
     return dict(files.release.data) if isinstance(files.release.data, dict) else {}
-
-
-def preview_update(repo: Repo) -> tuple[Repo, list[str]]:
-    """`repo` as a platform update would leave it: every auto_deploy tenant (not running a
-    fork) on the working tree's platform. Returns the repo and the tenants that follow."""
-    target = target_of(repo.current.platform.data, "")
-    tenants, moved_names = dict(repo.tenants), []
-    for name, files in repo.tenants.items():
-        release = release_data(files)
-        if auto_deploy(files) and not is_fork(release):
-            new = moved(release, target)
-            new.pop("platform_revision")
-            moved_names.append(name)
-            tenants[name] = replace(files, release=Document(files.release.file, new, files.release.marks))
-    return replace(repo, tenants=tenants), sorted(moved_names)
 
 
 def set_scalars(text: str, doc: Document, values: dict[tuple[str, ...], str]) -> str:
