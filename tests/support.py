@@ -132,6 +132,21 @@ def pin_to_first_commit(root: Path) -> str:
     return base
 
 
+def move_to_platform(root: Path, *tenants: str) -> str:
+    """Commit the working tree's base/ and registry/ on main, record that commit as a
+    platform release and point `tenants` (default: every one) at it, uncommitted, as a
+    platform update moves them: pinned tenants take a platform change only so. Returns it."""
+    from render import git as engine_git
+
+    git(root, "add", "-A", "--", *layout.PLATFORM_INPUT_DIRS)
+    git(root, "commit", "-q", "--allow-empty", "-m", "platform change")
+    rev = git(root, "rev-parse", "HEAD")
+    engine_git.tag_release(root, layout.release_tag("moved", rev), rev, "platform release moved")
+    for name in tenants or sorted(p.name for p in (root / layout.TENANTS_DIR).iterdir() if p.is_dir()):
+        set_pin(root, name, rev)
+    return rev
+
+
 def set_pin(root: Path, tenant: str, revision: str) -> None:
     """Point `tenant`'s release.yaml at `revision` (its platform_revision line replaced, or added last)."""
     release = root / layout.tenant_file(tenant, layout.RELEASE_FILE)
