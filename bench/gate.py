@@ -34,10 +34,20 @@ def copy_engine(root: Path) -> None:
 
 
 def commit_base(root: Path) -> str:
-    """Commit everything (inputs, engine, the current output): the base revision."""
+    """Commit everything (inputs, engine, the current output), then pin every tenant to that
+    commit, tagged as a platform release, as `dataplane pin` leaves a repository (in a git
+    repository every tenant pins one): the base revision."""
+    from render import layout
+
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "base: inputs, engine and rendered output")
+    first = git(root, "rev-parse", "HEAD")
+    git(root, "tag", "-a", "-m", "platform release", layout.release_tag("bench", first), first)
+    for release in sorted((root / layout.TENANTS_DIR).glob(f"*/{layout.RELEASE_FILE}")):
+        with release.open("a", encoding="utf-8") as f:
+            f.write(f'platform_revision: "{first}"\n')
+    git(root, "commit", "-q", "-a", "-m", "pin every tenant to the base's platform")
     return git(root, "rev-parse", "HEAD")
 
 

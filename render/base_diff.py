@@ -5,8 +5,10 @@ Premise: REF's committed output is what its inputs render to with its engine (ma
 full check, `render --check --no-cache`, proves it for main). Then, for the working tree:
 
 - When the engine (the running `render` package, and layout.ENGINE_FILES in the checkout)
-  or any platform input (layout.PLATFORM_INPUT_DIRS: base/, registry/) differs from REF,
-  nothing carries over: every tenant is validated and rendered (`full` names why).
+  differs from REF, nothing carries over: every tenant is validated and rendered (`full`
+  names why). A platform input (layout.PLATFORM_INPUT_DIRS: base/, registry/) that differs
+  moves no pinned tenant (it renders from its release's, read from git history): only the
+  tenants without a pin (`unpinned`) join those below.
 - Otherwise a tenant whose input files and output folders all equal REF's renders to REF's
   committed output, which is what its folders hold. Git proves it by object ids (HEAD's
   trees against REF's) and by `git status` (the working tree against HEAD, untracked and
@@ -27,12 +29,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from render import cache, git, layout
 from render.problems import UserError
+
+PIN_LINE = re.compile(rb"^platform_revision:[ \t]*[\"']?[0-9a-f]{40}[\"']?[ \t]*(#.*)?$", re.M)
 
 
 class BaseRevisionError(UserError):
@@ -68,9 +73,11 @@ class Pending:
             return Plan(self.revision, self.engine)
         found = {p for p in committed.split("\0") if p} | {e[3:] for e in status.split("\0") if len(e) > 3}  # "XY path"
         differ: set[str] = set()
+        platform = False
         for path in sorted(found):
             if any(layout.is_inside(path, d) for d in layout.PLATFORM_INPUT_DIRS):
-                return Plan(self.revision, f"{path} differs from {self.revision[:12]} (platform input)")
+                platform = True  # moves only the tenants that render from the working tree's (unpinned)
+                continue
             if any(layout.is_inside(path, e) for e in layout.ENGINE_FILES) and cache.is_engine_file(path):
                 return Plan(self.revision, f"{path} differs from {self.revision[:12]} (engine)")
             name = _tenant_of(path)
@@ -80,7 +87,26 @@ class Pending:
         # output was never rendered there), so it renders.
         differ |= {t for t in tenants if t not in differ
                    and not all(os.path.isdir(os.path.join(root, scope)) for scope in layout.tenant_scopes(t))}
+        if platform:
+            differ |= unpinned(root, [t for t in tenants if t not in differ])
         return Plan(self.revision, None, frozenset(differ))
+
+
+def unpinned(root: Path, tenants: list[str]) -> set[str]:
+    """The tenants a change to base/ or registry/ can move: those whose release.yaml has no
+    top-level `platform_revision` line. A pinned tenant renders from its release's base/ and
+    registry/ (read from git history), so with its own files unchanged its output is REF's.
+    An unpinned one is loaded and load refuses it; a line this scan misreads only renders more."""
+    out = set()
+    for name in tenants:
+        try:
+            with open(os.path.join(root, layout.tenant_file(name, layout.RELEASE_FILE)), "rb") as f:
+                pinned = PIN_LINE.search(f.read()) is not None
+        except OSError:
+            pinned = False
+        if not pinned:
+            out.add(name)
+    return out
 
 
 def start(root: Path, ref: str) -> Pending:

@@ -19,7 +19,7 @@ from render.problems import Problem, ProblemsError
 from render.yamlstrict import MAX_DEPTH, MAX_VALUES, Document, parse_yaml
 
 __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_VALUES", "Document", "PlatformInputs", "Repo", "TenantFiles",
-           "list_tenants", "load_pinned", "load_platform_at", "load_repo", "load_repo_at", "parse_bytes", "parse_yaml",
+           "in_history", "list_tenants", "load_pinned", "load_platform_at", "load_repo", "load_repo_at", "parse_bytes", "parse_yaml",
            "pinned_revision", "read_templates", "read_yaml", "stray_files"]
 
 MAX_FILE_BYTES = 512 * 1024
@@ -101,7 +101,8 @@ class Repo:
 
     `current` are the platform inputs of the working tree (or of the revision loaded);
     `revisions` holds those of every platform release a tenant's release.yaml pins
-    (`platform_revision`).
+    (`platform_revision`). `history` is False for a folder that is not a git repository
+    (a scratch copy): with no history to read a pin from, every tenant renders from `current`.
     """
 
     current: PlatformInputs
@@ -109,10 +110,15 @@ class Repo:
     revisions: dict[str, PlatformInputs] = field(default_factory=dict)
     # tenant.yaml of every tenant left out of a partial load: fleet-wide checks need them.
     peers: dict[str, Document] = field(default_factory=dict)
+    history: bool = True
+
+    def pin(self, tenant: str) -> str | None:
+        """The revision `tenant` renders from, or None: the current platform inputs."""
+        return pinned_revision(self.tenants[tenant]) if self.history else None
 
     def inputs_for(self, tenant: str) -> PlatformInputs:
         """The platform inputs `tenant` renders from: its pinned release's, else the current ones."""
-        rev = pinned_revision(self.tenants[tenant])
+        rev = self.pin(tenant)
         return self.current if rev is None else self.revisions[rev]
 
 
@@ -151,7 +157,8 @@ def read_tenant_bytes(root: Path, name: str) -> dict[str, bytes] | None:
     return out
 
 
-def load_tenants(base: Repo, root: Path, names: list[str], peers: dict[str, Document] | None = None) -> Repo:
+def load_tenants(base: Repo, root: Path, names: list[str], peers: dict[str, Document] | None = None,
+                 *, require_pins: bool = True) -> Repo:
     """`base` (its registry and templates already loaded) with the named tenants' files,
     their pinned platform revisions, and every other tenant's tenant.yaml as peers (from
     `peers`, read beforehand by `read_peers`, when given).
@@ -159,11 +166,11 @@ def load_tenants(base: Repo, root: Path, names: list[str], peers: dict[str, Docu
     Collects the problems of every file before raising, like load_repo."""
     problems: list[Problem] = []
     tenants = _tenant_files(root, names, problems)
-    revisions = load_pinned(root, tenants, problems)
+    revisions = load_pinned(root, tenants, problems, require=require_pins)
     if problems:
         raise ProblemsError(problems)
     others = _peers(root, names) if peers is None else {n: d for n, d in peers.items() if n not in tenants}
-    return Repo(base.current, tenants, revisions, others)
+    return Repo(base.current, tenants, revisions, others, in_history(root))
 
 
 def read_peers(root: Path) -> dict[str, Document]:
@@ -220,8 +227,9 @@ def stray_files(root: Path, name: str) -> list[Problem]:
     return out
 
 
-def load_repo(root: Path, only: list[str] | None = None) -> Repo:
-    """Load every input, collecting the problems of all files before raising."""
+def load_repo(root: Path, only: list[str] | None = None, *, require_pins: bool = True) -> Repo:
+    """Load every input, collecting the problems of all files before raising. `require_pins`
+    False lets a release.yaml without a pin through (the commands that write one read it)."""
     problems: list[Problem] = []
     extractors = _read_collecting(root, layout.EXTRACTORS_FILE, problems)
     platform = _read_collecting(root, layout.PLATFORM_FILE, problems)
@@ -233,11 +241,11 @@ def load_repo(root: Path, only: list[str] | None = None) -> Repo:
     except ProblemsError as e:
         problems += e.problems
         templates = {}
-    revisions = load_pinned(root, tenants, problems)
+    revisions = load_pinned(root, tenants, problems, require=require_pins)
     if problems:
         raise ProblemsError(problems)
     return Repo(PlatformInputs(extractors, platform, templates, releases), tenants, revisions,
-                _peers(root, names) if only else {})
+                _peers(root, names) if only else {}, in_history(root))
 
 
 def _peers(root: Path, loaded: list[str]) -> dict[str, Document]:
@@ -259,13 +267,34 @@ def pinned_revision(files: TenantFiles) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Problem]) -> dict[str, PlatformInputs]:
+def in_history(root: Path) -> bool:
+    """True when `root` is the top of a git repository: pins can be read (and are required)."""
+    return os.path.exists(os.path.join(root, ".git"))
+
+
+def unpinned_problem(files: TenantFiles) -> Problem:
+    """A release.yaml without a pin: in a repository every tenant renders from a platform
+    release, so a platform change merged to main moves no tenant until a release moves it."""
+    return files.release.problem(("platform_revision",), "missing: every tenant pins the platform release it renders "
+                                 "from (a commit of main tagged platform/*)",
+                                 f"`dataplane promote {files.name}` pins the newest release; `dataplane pin` pins "
+                                 "every unpinned tenant to HEAD; platform-update and rollouts move pins later")
+
+
+def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Problem],
+                *, require: bool = True) -> dict[str, PlatformInputs]:
     """The platform inputs at every revision the tenants pin, read from git history. A pin
-    is followed only when it names a platform release (see `release_problem`)."""
+    is followed only when it names a platform release (see `release_problem`). With
+    `require`, a tenant without a pin is a problem. Outside a git repository there is
+    no history: nothing is read and nothing is required (Repo.history)."""
     out: dict[str, PlatformInputs] = {}
+    if not in_history(root):
+        return out
     releases: dict[str, str] | None = None
     for files in tenants.values():
         rev = pinned_revision(files)
+        if rev is None and require and isinstance(files.release.data, dict):
+            problems.append(unpinned_problem(files))
         if rev is None or rev in out:
             continue
         try:
@@ -342,7 +371,7 @@ def load_repo_at(root: Path, revision: str) -> Repo:
     tenants = {}
     for name in tree.folders(layout.TENANTS_DIR):
         tenants[name] = TenantFiles(name, *[attempt(layout.tenant_file(name, f)) for f in layout.TENANT_FILES])
-    revisions = load_pinned(root, tenants, problems)
+    revisions = load_pinned(root, tenants, problems, require=False)  # history: older tenants followed it
     if problems:
         raise ProblemsError(problems)
     return Repo(shared, tenants, revisions)

@@ -134,7 +134,7 @@ def render_repo(repo: Repo) -> emit.Outputs:
     for name in sorted(repo.tenants):
         files = repo.tenants[name]
         shared = repo.inputs_for(name)
-        rev = pinned_revision(files)
+        rev = repo.pin(name)
         if rev not in envs:
             envs[rev] = templates.environment(shared.templates)
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from render import cli, layout
-from tests.support import ROOT
+from tests.support import ROOT, pin_to_first_commit
 
 COPIED = (*layout.INPUT_DIRS, *layout.OUTPUT_DIRS, ".github")
 
@@ -49,6 +49,7 @@ def make_origin(tmp_path: Path, without: tuple[str, ...] = ()) -> Path:
     git(seed, "init", "-q", "-b", "main")
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "seed")
+    pin_to_first_commit(seed)
     origin = tmp_path / "origin.git"
     git(tmp_path, "clone", "-q", "--bare", str(seed), str(origin))
     shutil.rmtree(seed)

@@ -106,12 +106,53 @@ def git(root: Path, *args: str) -> str:
 
 
 def committed_copy(dest: Path) -> Path:
-    """copy_repo(dest) as a git repository whose branch main holds it in one commit."""
+    """copy_repo(dest) as a git repository whose branch main holds it: one commit, then
+    its tenants pinned to that commit (pin_to_first_commit)."""
     root = copy_repo(dest)
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "base")
+    pin_to_first_commit(root)
     return root
+
+
+def pin_to_first_commit(root: Path) -> str:
+    """A copy's release.yaml files name this checkout's commits, which its history lacks:
+    pin them to the copy's HEAD, tagged as a platform release, and commit, as
+    `dataplane pin` does (its render proof skipped: the copy's output is this checkout's).
+    Returns the pinned commit."""
+    from render import git as engine_git
+
+    base = git(root, "rev-parse", "HEAD")
+    engine_git.tag_release(root, layout.release_tag("base", base), base, "platform release base")
+    for folder in sorted((root / layout.TENANTS_DIR).iterdir()):
+        set_pin(root, folder.name, base)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "pin tenants")
+    return base
+
+
+def move_to_platform(root: Path, *tenants: str) -> str:
+    """Commit the working tree's base/ and registry/ on main, record that commit as a
+    platform release and point `tenants` (default: every one) at it, uncommitted, as a
+    platform update moves them: pinned tenants take a platform change only so. Returns it."""
+    from render import git as engine_git
+
+    git(root, "add", "-A", "--", *layout.PLATFORM_INPUT_DIRS)
+    git(root, "commit", "-q", "--allow-empty", "-m", "platform change")
+    rev = git(root, "rev-parse", "HEAD")
+    engine_git.tag_release(root, layout.release_tag("moved", rev), rev, "platform release moved")
+    for name in tenants or sorted(p.name for p in (root / layout.TENANTS_DIR).iterdir() if p.is_dir()):
+        set_pin(root, name, rev)
+    return rev
+
+
+def set_pin(root: Path, tenant: str, revision: str) -> None:
+    """Point `tenant`'s release.yaml at `revision` (its platform_revision line replaced, or added last)."""
+    release = root / layout.tenant_file(tenant, layout.RELEASE_FILE)
+    lines = [line for line in release.read_text(encoding="utf-8").splitlines(keepends=True)
+             if not line.startswith("platform_revision:")]
+    release.write_text("".join(lines) + f'platform_revision: "{revision}"\n', encoding="utf-8")
 
 
 def edit(root: Path, rel: str, old: str, new: str) -> None:

@@ -44,7 +44,8 @@ def _refused(capsys: pytest.CaptureFixture[str], rule: str) -> str:
 
 def _unchanged(origin: Path, work: Path, start: str) -> None:
     assert origin_head(origin) == start and git(work, "status", "--porcelain") == ""
-    assert git(origin, "tag", "--list") == ""  # no release tag was created
+    tags = git(origin, "tag", "--list").split()
+    assert [t for t in tags if not t.startswith("platform/base/")] == []  # no release tag was created (the copy's own pin aside)
 
 
 @pytest.mark.parametrize("event_name", ["workflow_dispatch", "repository_dispatch"])

@@ -15,7 +15,7 @@ from render.pipeline import render_repo
 from render.problems import Problem, ProblemsError
 from render.validate import validate_repo
 from tests.lifecycle_repo import make_repo
-from tests.support import crds_dir, need, need_binary, tenant_yaml
+from tests.support import crds_dir, need, need_binary, pin_to_first_commit, set_pin, tenant_yaml
 
 ORG = "org_5d2c8e47"
 FILE = "tenants/umbrella/tenant.yaml"
@@ -265,9 +265,7 @@ def test_verification_output_is_the_evidence_tenant_yaml_accepts(tmp_path: Path)
 def test_reverting_the_cut_over_commit_routes_back_to_shared(tmp_path: Path) -> None:
     root = make_repo(tmp_path, {"umbrella": tenant_yaml("umbrella", ORG, STATES["verifying"])})
     git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "verifying"], check=True)
+    _commit(root, "verifying")
     (root / FILE).write_text(tenant_yaml("umbrella", ORG, STATES["cut_over"]), encoding="utf-8")
     subprocess.run([*git, "commit", "-qam", "cut over"], check=True)
     assert route(_objects(root))["routing"] == "dedicated"
@@ -292,10 +290,13 @@ def test_invalid_migration_stops_the_render(tmp_path: Path) -> None:
 
 def _commit(root: Path, message: str) -> None:
     git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    if not (root / ".git").exists():
-        subprocess.run([*git, "init", "-q"], check=True)
+    first = not (root / ".git").exists()
+    if first:
+        subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", message], check=True)
+    if first:  # in a repository every tenant pins a platform release
+        pin_to_first_commit(root)
 
 
 def test_migration_command_checks_transitions_against_a_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -324,6 +325,7 @@ def test_a_tenant_new_since_the_commit_starts_without_a_migration_or_copying(tmp
     _commit(root, "acme")
     from tests.lifecycle_repo import write_tenant
     write_tenant(root, "umbrella", tenant_yaml("umbrella", ORG, STATES["copying"]))
+    set_pin(root, "umbrella", yaml.safe_load((root / "tenants/acme/release.yaml").read_text())["platform_revision"])
     assert show(root=root, tenants=[], against="HEAD") == 0
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import crds_dir, dataplane, need_deep_engines, snapshot
+from tests.support import crds_dir, dataplane, move_to_platform, need_deep_engines, set_pin, snapshot
 from tests.test_gate import edit, gate, git, repo  # noqa: F401  (the fixture)
 
 INPUTS = ("tenants", "registry", "rendered", "argocd", "control-plane")
@@ -123,6 +123,7 @@ def test_every_new_object_passes_validate_deep(repo: Path, capsys: pytest.Captur
     upstream CRDs, reachability, capacity, references)."""
     need_deep_engines()
     edit(repo, "registry/platform.yaml", "    storage: 100Gi\n", "    storage: 200Gi\n")
+    move_to_platform(repo, "acme")  # the release that grows acme's volume
     assert dataplane(repo, "offboard", "globex", "--on", "2026-12-07") == 0
     assert dataplane(repo, "render") == 0  # as the automation does after the merge
     new = ["rendered/acme/persistentvolumeclaim-data-mongodb-0.yaml", "argocd/storage/storageclass-premium-rwo.yaml",
@@ -176,8 +177,7 @@ def test_a_tenant_pinned_to_a_revision_without_offboarding_is_refused(tmp_path: 
     template.unlink()
     old = tag_release(work, commit_all(work, "a platform without offboarding"), publish=False)
     template.write_text(text)
-    release = work / "tenants/initech/release.yaml"
-    release.write_text(release.read_text() + f'platform_revision: "{old}"\n')
+    set_pin(work, "initech", old)
     commit_all(work, "pin initech")
     assert flow_git(work, "status", "--porcelain") == ""
     capsys.readouterr()

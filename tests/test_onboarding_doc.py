@@ -6,11 +6,11 @@ import json
 import re
 import shlex
 
-from tests.support import ROOT, copy_repo, dataplane
+from tests.support import ROOT, committed_copy, copy_repo, dataplane
 
 DOC = (ROOT / "docs/onboarding.md").read_text(encoding="utf-8")
 # The platform version moves with every release; everything else must match byte for byte.
-RELEASE = re.compile(r'^(platform_version: "|image: \S+:)[^"\n]+', re.MULTILINE)
+RELEASE = re.compile(r'^(platform_version: "|platform_revision: "|image: \S+:)[^"\n]+', re.MULTILINE)
 
 
 def _command() -> list[str]:
@@ -24,7 +24,7 @@ def _documented_files() -> dict[str, str]:
 
 
 def test_the_documented_command_writes_exactly_the_documented_files(tmp_path):
-    root = copy_repo(tmp_path, outputs=False)
+    root = committed_copy(tmp_path / "repo")  # a repository: the new tenant pins its newest release
     assert dataplane(root, *_command()) == 0
     written = {p.name: p.read_text() for p in sorted((root / "tenants/wayne").iterdir())}
     documented = _documented_files()

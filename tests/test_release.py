@@ -14,7 +14,8 @@ from render.problems import ProblemsError
 from render.validate import validate_repo
 from render.workflows.change_summary import tenant_changes
 from render.workflows.release import Target, fork_image, is_fork, moved, plan_update, release_text, set_scalars
-from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
+from tests.flow_repo import clone, commit_all, dataplane, git, make_origin, tag_release
+from tests.support import set_pin, snapshot
 
 REV1, REV2, PREV = "1" * 40, "2" * 40, "3" * 40
 TARGET = Target("2026.12.1", "ghcr.io/x/engine:2026.12.1", REV2)
@@ -110,16 +111,13 @@ def work(tmp_path: Path) -> Path:
 
 
 def test_a_pinned_tenant_renders_from_its_revision(work):
-    pinned_at = tag_release(work, git(work, "rev-parse", "HEAD"))
-    release = work / "tenants/initech/release.yaml"
-    release.write_text(release.read_text() + f'platform_revision: "{pinned_at}"\n')
     template = work / "base/namespace.yaml.j2"
     template.write_text(template.read_text().replace("  labels:\n", "  labels:\n    x: {{ \"y\" | j }}\n", 1))
-    commit_all(work, "template change")
+    set_pin(work, "acme", tag_release(work, commit_all(work, "template change")))  # initech stays where it was
 
     repo = load_repo(work)
     assert validate_repo(repo) == []
-    assert repo.inputs_for("acme") == repo.current
+    assert repo.inputs_for("acme").templates == repo.current.templates
     assert repo.inputs_for("initech").templates != repo.current.templates
     out = render_repo(repo)
     assert b"x: y" in out["rendered/acme"]["rendered/acme/namespace-tenant-acme.yaml"]
@@ -129,21 +127,63 @@ def test_a_pinned_tenant_renders_from_its_revision(work):
 @pytest.mark.parametrize("revision", ["0" * 40, "abc", "HEAD", "1" * 40 + "\n"])
 def test_an_unknown_or_malformed_revision_is_a_problem_on_its_line(work, revision):
     release = work / "tenants/initech/release.yaml"
-    release.write_text(release.read_text() + f"platform_revision: {revision!r}\n".replace("'", '"'))
+    kept = release.read_text().split("platform_revision:")[0]
+    release.write_text(kept + f"platform_revision: {revision!r}\n".replace("'", '"'))
     try:
         problems = validate_repo(load_repo(work))
     except ProblemsError as e:
         problems = e.problems
     assert problems and all(p.file == "tenants/initech/release.yaml" for p in problems)
-    assert problems[0].pointer == "platform_revision" and problems[0].line == 5
+    assert problems[0].pointer == "platform_revision" and problems[0].line == kept.count("\n") + 1
 
 
 def test_a_pinned_registry_is_validated_against_the_tenants_overrides(work):
-    pinned_at = tag_release(work, git(work, "rev-parse", "HEAD"))
-    release = work / "tenants/initech/release.yaml"
-    release.write_text(release.read_text() + f'platform_revision: "{pinned_at}"\n')
     overrides = work / "tenants/initech/overrides.yaml"
     overrides.write_text(overrides.read_text().replace("disabled:\n", "disabled:\n  - sentiment_extractor\n"))  # newer registry
     problems = validate_repo(load_repo(work))
     assert [(p.file, p.message) for p in problems] == [
         ("tenants/initech/overrides.yaml", "unknown extractor 'sentiment_extractor'")]
+
+
+def test_validate_refuses_a_release_without_a_pin_and_promote_gives_it_one(work, capsys):
+    release = work / "tenants/globex/release.yaml"
+    release.write_text(release.read_text().split("platform_revision:")[0])
+    commit_all(work, "globex without a pin")
+    before = snapshot(work)
+    capsys.readouterr()
+    assert dataplane(work, "validate") == 2
+    err = capsys.readouterr().err
+    first = err.splitlines()[0]
+    assert first.startswith("tenants/globex/release.yaml:") and \
+        ": platform_revision: missing: every tenant pins the platform release it renders from" in first
+    assert "`dataplane promote globex` pins the newest release" in err and "1 problem found" in err
+    assert dataplane(work, "render") == 2 and snapshot(work) == before  # nothing written
+    assert dataplane(work, "promote", "globex") == 0
+    pinned = yaml.safe_load((work / "tenants/acme/release.yaml").read_text())["platform_revision"]
+    assert yaml.safe_load(release.read_text())["platform_revision"] == pinned  # the newest release
+    assert dataplane(work, "render", "--check", "--no-cache") == 0
+
+
+def test_pin_pins_the_unpinned_tenants_and_refuses_a_revision_that_would_move_them(work, capsys):
+    for tenant in ("globex", "initech"):
+        release = work / f"tenants/{tenant}/release.yaml"
+        release.write_text(release.read_text().split("platform_revision:")[0])
+    commit_all(work, "two tenants without a pin")
+    acme = (work / "tenants/acme/release.yaml").read_bytes()
+    template = work / "base/namespace.yaml.j2"
+    template.write_text(template.read_text().replace("  labels:\n", "  labels:\n    x: {{ \"y\" | j }}\n", 1))
+    moved = commit_all(work, "a template change")
+    head, tags = git(work, "rev-parse", "HEAD"), git(work, "tag", "--list")
+
+    assert dataplane(work, "pin") == 2  # HEAD's template would change their output: nothing written
+    assert "would change" in capsys.readouterr().err
+    assert (git(work, "rev-parse", "HEAD"), git(work, "tag", "--list"), git(work, "status", "--porcelain")) == (head, tags, "")
+
+    assert dataplane(work, "pin", "--revision", "HEAD~1") == 0
+    assert git(work, "diff", "--name-only", "HEAD~1", "HEAD").split() == ["tenants/globex/release.yaml",
+                                                                           "tenants/initech/release.yaml"]
+    assert yaml.safe_load((work / "tenants/initech/release.yaml").read_text())["platform_revision"] == \
+        git(work, "rev-parse", f"{moved}~1")
+    assert (work / "tenants/acme/release.yaml").read_bytes() == acme  # pinned already: left alone
+    assert dataplane(work, "render", "--check", "--no-cache") == 0
+    assert dataplane(work, "pin", "--revision", "0" * 40) == 2

@@ -13,7 +13,7 @@ import pytest
 
 from render import layout
 from tests.flow_repo import git
-from tests.support import ROOT, copy_repo, dataplane, snapshot
+from tests.support import ROOT, copy_repo, dataplane, pin_to_first_commit, set_pin, snapshot
 
 Capsys = pytest.CaptureFixture[str]
 ENGINE = (layout.ENGINE_DIR, "pyproject.toml", "constraints.txt")
@@ -31,6 +31,7 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(seed, "init", "-q", "-b", "main")
     git(seed, "add", "-A")
     git(seed, "commit", "-q", "-m", "main")
+    pin_to_first_commit(seed)
     return seed
 
 
@@ -107,9 +108,26 @@ def test_an_uncommitted_or_untracked_output_file_is_caught_too(repo: Path, capsy
     assert code == 1 and [f["state"] for f in found["files"]] == ["missing", "extra"]
 
 
-@pytest.mark.parametrize("rel", ["base/namespace.yaml.j2", "registry/platform.yaml", "render/pipeline.py",
-                                 "constraints.txt"])
-def test_a_platform_or_engine_change_renders_every_tenant(repo: Path, capsys: Capsys, rel: str) -> None:
+@pytest.mark.parametrize("rel", ["base/namespace.yaml.j2", "registry/platform.yaml"])
+def test_a_platform_change_renders_no_pinned_tenant(repo: Path, capsys: Capsys, rel: str) -> None:
+    """Every tenant renders from the release it pins: a change to base/ or registry/ moves none."""
+    base = _commit(repo, {rel: _append(repo, rel, "\n# touched\n")})
+    section = _same_as_full(repo, capsys, base)
+    assert section["full"] is None and section["rendered"] == []
+
+
+def test_a_platform_change_renders_a_tenant_whose_pin_moves_with_it(repo: Path, capsys: Capsys) -> None:
+    base = _commit(repo, {"base/namespace.yaml.j2": _append(repo, "base/namespace.yaml.j2", "\n# touched\n")})
+    release = git(repo, "rev-parse", "HEAD")
+    git(repo, "tag", "-a", "-m", "platform release", f"platform/test/{release[:12]}", release)
+    set_pin(repo, "globex", release)
+    _commit(repo, {})
+    section = _same_as_full(repo, capsys, base)
+    assert section["full"] is None and section["rendered"] == ["globex"]
+
+
+@pytest.mark.parametrize("rel", ["render/pipeline.py", "constraints.txt"])
+def test_an_engine_change_renders_every_tenant(repo: Path, capsys: Capsys, rel: str) -> None:
     assert (repo / rel).is_file()
     base = _commit(repo, {rel: _append(repo, rel, "\n# touched\n")})
     section = _same_as_full(repo, capsys, base)

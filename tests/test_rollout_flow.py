@@ -25,8 +25,10 @@ from render.rollout.state import read_state
 from render.workflows.release import release_text
 from tests.argocd_standin import TOKEN, FakeArgoCD, serve
 from tests.flow_repo import clone, commit_all, dataplane, files_under, git, make_origin, origin_head, push, tag_release, touched
+from tests.support import edit
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+TENANTS = ("acme", "globex", "initech", "umbrella")
 IMAGE = "ghcr.io/dataplane-platform/engine:"
 
 
@@ -219,7 +221,7 @@ def test_a_canary_not_synced_within_the_gate_halts_the_rollout(work, argocd, cap
     assert read_state(work).status == "halted"
 
 
-def test_a_tenant_added_during_the_rollout_joins_the_next_wave(work, argocd):
+def test_a_tenant_added_during_the_rollout_starts_on_the_newest_release(work, argocd):
     clock = Clock()
     assert update(work, "2026.12.1", clock) == 0
     assert dataplane(work, "new-tenant", "zeta", "--cloud", "gcp", "--region", "us-central1",
@@ -232,7 +234,7 @@ def test_a_tenant_added_during_the_rollout_joins_the_next_wave(work, argocd):
     assert advance(work, argocd, clock.at(121)) == 0
 
     state = read_state(work)
-    assert state.waves[1].tenants == ("umbrella", "zeta")
+    assert state.waves[1].tenants == ("umbrella",)  # zeta is on the target already: no wave moves it
     assert release(work, "zeta")["platform_revision"] == state.revision
     assert dataplane(work, "render", "--check") == 0
 
@@ -304,11 +306,9 @@ def test_rollback_of_every_wave_restores_each_tenant_from_before_its_own_wave(wo
 
     assert rollout.rollback(root=work, every_wave=True, reason="bad image", push=True) == 0
 
-    # acme pinned no revision before (it rendered from the working tree): it is pinned to the
-    # commit its wave started from, so it renders exactly what it rendered then
+    # acme's release.yaml as its wave found it, byte for byte: it renders exactly what it rendered then
     assert output(tenant_bytes(work, "acme")) == output(before["acme"])
-    assert release(work, "acme") == {**yaml.safe_load(before["acme"]["tenants/acme/release.yaml"]),
-                                     "platform_revision": read_state(work).waves[0].base}
+    assert (work / "tenants/acme/release.yaml").read_bytes() == before["acme"]["tenants/acme/release.yaml"]
     assert output(tenant_bytes(work, "umbrella")) == output(before["umbrella"])
     assert release(work, "umbrella")["platform_version"] == "2026.11.3"
     # umbrella's release.yaml as wave-1 found it: pinned where it was by the first update
@@ -329,8 +329,9 @@ def test_rollback_refuses_a_multi_line_reason(work):
         rollout.rollback(root=work, reason="x\n::error::forged", push=True)
 
 
-def test_a_tenant_added_during_the_last_wave_moves_in_a_wave_of_its_own(work, argocd):
+def test_a_tenant_added_on_the_previous_release_during_the_last_wave_moves_in_a_wave_of_its_own(work, argocd):
     clock = Clock()
+    previous = (work / "tenants/acme/release.yaml").read_bytes()
     assert update(work, "2026.12.1", clock) == 0
     for minutes in (1, 121, 122, 182):  # canary soaks, wave-1 moves and soaks, wave-2 moves
         sync(work, argocd)
@@ -338,6 +339,7 @@ def test_a_tenant_added_during_the_last_wave_moves_in_a_wave_of_its_own(work, ar
     assert read_state(work).current == 2
     assert dataplane(work, "new-tenant", "zeta", "--cloud", "gcp", "--region", "us-central1",
                      "--organization-id", "org_2e7a0001") == 0
+    (work / "tenants/zeta/release.yaml").write_bytes(previous)  # the release before, as a tenant copied from acme
     assert dataplane(work, "render", "zeta") == 0
     commit_all(work, "tenant zeta")
     push(work)
@@ -353,24 +355,45 @@ def test_a_tenant_added_during_the_last_wave_moves_in_a_wave_of_its_own(work, ar
     assert release(work, "zeta")["platform_revision"] == state.revision
 
 
-def test_a_merge_changing_a_template_reaches_the_canary_first(work, tmp_path):
-    template = work / "base/namespace.yaml.j2"
-    template.write_text(template.read_text().replace("  labels:\n", "  labels:\n    dataplane.io/tier: {{ \"enterprise\" | j }}\n", 1))
-    # (tenants without a pinned revision render from the working tree: pin them as an earlier update would have)
-    for folder in sorted((work / "tenants").iterdir()):
-        before = tag_release(work, git(work, "rev-parse", "HEAD"))
-        (folder / "release.yaml").write_text(release_text({**release(work, folder.name), "platform_revision": before}))
-    merge = commit_all(work, "platform: tier label on namespaces")
+def ray_versions(work: Path) -> dict[str, str]:
+    """Each tenant's RayService rayVersion, as rendered."""
+    return {t: yaml.safe_load((work / f"rendered/{t}/rayservice-engine.yaml").read_text())["spec"]["rayClusterConfig"]["rayVersion"]
+            for t in TENANTS}
+
+
+def test_a_registry_change_merged_to_main_moves_no_tenant_until_its_wave(work, argocd, tmp_path, capsys):
+    """Every tenant pins a platform release: a registry change (versions.ray) merged to main
+    moves none; platform-update moves the canary wave, each advance the next; initech
+    (auto_deploy: false) moves only when promoted."""
+    clock = Clock()
+    before = {t: output(tenant_bytes(work, t)) for t in TENANTS}
+    edit(work, "registry/platform.yaml", 'ray: "2.60.0"', 'ray: "2.61.0"')
+    assert dataplane(work, "render", "--check", "--no-cache") == 0  # the merge itself moves no tenant
+    merge = commit_all(work, "registry: Ray 2.61.0")
     push(work)
+    assert {t: output(tenant_bytes(work, t)) for t in TENANTS} == before
     payload = tmp_path / "push.json"
     payload.write_text(json.dumps({"ref": "refs/heads/main", "before": "0" * 40, "after": merge}))
 
-    assert platform_update(root=work, event_name="push", event=payload, push=True, clock=Clock()) == 0
+    def moved() -> set[str]:
+        return {t for t in TENANTS if output(tenant_bytes(work, t)) != before[t]}
 
-    labelled = {t for t in ("acme", "globex", "umbrella", "initech")
-                if "dataplane.io/tier" in (work / f"rendered/{t}/namespace-tenant-{t}.yaml").read_text()}
-    assert labelled == {"acme"}
-    assert read_state(work).revision == merge
+    assert platform_update(root=work, event_name="push", event=payload, push=True, clock=clock) == 0
+    assert moved() == {"acme"} and ray_versions(work)["acme"] == "2.61.0"
+    assert read_state(work).revision == merge and release(work, "acme")["platform_revision"] == merge
+    sync(work, argocd)
+    assert advance(work, argocd, clock.at(5)) == 0
+    assert advance(work, argocd, clock.at(125)) == 0  # the canary soaked: wave-1
+    assert moved() == {"acme", "umbrella"}
+    for minutes in (135, 195):
+        sync(work, argocd)
+        assert advance(work, argocd, clock.at(minutes)) == 0
+    assert moved() == {"acme", "umbrella", "globex"}
+    assert ray_versions(work) == {"acme": "2.61.0", "globex": "2.61.0", "initech": "2.60.0", "umbrella": "2.61.0"}
+
+    assert dataplane(work, "promote", "initech") == 0  # auto_deploy: false: only a promote moves it
+    assert moved() == set(TENANTS) and release(work, "initech")["platform_revision"] == merge
+    assert dataplane(work, "render", "--check", "--no-cache") == 0
 
 
 def test_a_tenant_breaking_its_own_serve_application_holds_only_itself(work, argocd, capsys):

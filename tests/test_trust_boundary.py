@@ -17,7 +17,7 @@ import pytest
 from render import cache, emit, fleet
 from tests.flow_repo import clone, commit_all, git, make_origin, tag_release
 from tests.http_standin import serve_json
-from tests.support import copy_repo, dataplane, snapshot, write
+from tests.support import copy_repo, dataplane, set_pin, snapshot, write
 
 
 def test_a_committed_cache_is_never_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -143,11 +143,6 @@ spec:
 """
 
 
-def _pin(work: Path, tenant: str, revision: str) -> None:
-    release = work / f"tenants/{tenant}/release.yaml"
-    release.write_text(release.read_text() + f'platform_revision: "{revision}"\n')
-
-
 def test_a_pull_request_cannot_pin_its_own_commit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Commit 1 rewrites base/ (a privileged DaemonSet); commit 2 restores base/ and pins
     acme to commit 1. The PR's net diff is one line of release.yaml."""
@@ -156,13 +151,13 @@ def test_a_pull_request_cannot_pin_its_own_commit(tmp_path: Path, capsys: pytest
     (work / "base/miner.yaml.j2").write_text(DAEMONSET)
     evil = commit_all(work, "innocent refactor")
     (work / "base/miner.yaml.j2").unlink()
-    _pin(work, "acme", evil)
+    set_pin(work, "acme", evil)
     commit_all(work, "pin acme")
     before = snapshot(work)
     capsys.readouterr()
     assert dataplane(work, "validate") == 2
     err = capsys.readouterr().err
-    assert f"tenants/acme/release.yaml:5:1: platform_revision: {evil[:12]} is not a platform release" in err
+    assert f"tenants/acme/release.yaml:7:1: platform_revision: {evil[:12]} is not a platform release" in err
     assert dataplane(work, "render") == 2 and snapshot(work) == before
     # Even a tag on it does not help: a release must be on main.
     tag_release(work, evil, publish=False)
@@ -172,7 +167,7 @@ def test_a_pull_request_cannot_pin_its_own_commit(tmp_path: Path, capsys: pytest
     # A lightweight tag is no release either (platform-update writes annotated ones).
     git(work, "checkout", "-q", "main")
     git(work, "tag", "platform/9.9.9/lightweight", "HEAD")
-    _pin(work, "acme", git(work, "rev-parse", "HEAD"))
+    set_pin(work, "acme", git(work, "rev-parse", "HEAD"))
     assert dataplane(work, "validate") == 2
 
 

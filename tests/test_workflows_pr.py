@@ -14,7 +14,7 @@ import yaml
 from render import layout
 from render.workflows import pr_comment
 from render.workflows.pr_comment import MARKER, TenantChange
-from tests.flow_repo import AUTO_DEPLOY, clone, commit_all, dataplane, event, git, make_origin, tag_release
+from tests.flow_repo import clone, commit_all, dataplane, event, git, make_origin
 from tests.http_standin import Answer, serve_json
 from tests.support import ROOT
 
@@ -63,24 +63,45 @@ def test_report_describes_a_tenant_change_in_plain_words_then_the_diff(work, tmp
     assert "+++ b/rendered/globex/rayservice-engine.yaml" in body and "-    - name: web_scraper_v1" in body
 
 
-def test_report_on_a_platform_change_previews_the_release(work, tmp_path):
-    base = tag_release(work, git(work, "rev-parse", "HEAD"))
-    initech = (work / "tenants/initech/release.yaml")
-    initech.write_text(initech.read_text() + f'platform_revision: "{base}"\n')
-    base = commit_all(work, "pin initech")
+def test_report_on_a_platform_change_names_who_moves_now_later_and_never(work, tmp_path):
+    """Every tenant pins a release: a registry change (versions.ray) moves no tenant in the
+    pull request; the report names the waves that move them later and the held tenant."""
+    base = git(work, "rev-parse", "HEAD")
+    (work / "registry/platform.yaml").write_text((work / "registry/platform.yaml").read_text()
+                                                 .replace('ray: "2.60.0"', 'ray: "2.61.0"', 1))
     (work / "registry/extractors.yaml").write_text((work / "registry/extractors.yaml").read_text() + NEW_EXTRACTOR)
-    commit_all(work, "registry: sentiment extractor")
-    assert dataplane(work, "render", "--check") == 1  # acme and globex follow the working tree until the first release
+    commit_all(work, "registry: Ray 2.61.0, sentiment extractor")
+    assert dataplane(work, "render", "--check", "--no-cache") == 0  # no tenant's output moves
 
     body = tmp_path / "comment.md"
     assert dataplane(work, "pr-report", "--base", base, "--out", str(body)) == 0
     text = body.read_text()
     assert "### Platform-owned changes: need platform review" in text
-    assert "Platform inputs change: `registry/extractors.yaml`." in text
-    assert f"On merge, the platform update deploys this to the auto_deploy tenants ({', '.join(AUTO_DEPLOY)})" in text
-    assert text.count("New extractor sentiment_extractor_v1 from the registry (enabled).") == len(AUTO_DEPLOY)
-    assert "`dataplane promote initech`" in text
-    assert "rendered/initech/" not in text
+    assert "Platform inputs change: `registry/extractors.yaml`, `registry/platform.yaml`." in text
+    assert "- Moves now, in this pull request: no tenant." in text
+    assert ("- Moves later, by wave (registry/rollout.yaml): canary (acme) by `dataplane platform-update` on merge; "
+            "then wave-1 (umbrella), wave-2 (globex) by `dataplane rollout advance`") in text
+    assert "- Held: initech (auto_deploy is false: only `dataplane promote initech` moves it" in text
+    assert "### acme\n\n- Moves later: wave canary, moved by `dataplane platform-update` on merge." in text
+    assert "### globex\n\n- Moves later: wave wave-2 (3 of 3), moved by `dataplane rollout advance`" in text
+    assert "### initech\n\n- Held: auto_deploy is false: only `dataplane promote initech` moves it" in text
+    assert "sentiment_extractor" not in text and "<details>" not in text  # no tenant's values or files change
+
+
+def test_a_tenants_own_change_in_a_platform_pull_request_moves_it_now(work, tmp_path):
+    base = git(work, "rev-parse", "HEAD")
+    (work / "registry/platform.yaml").write_text((work / "registry/platform.yaml").read_text()
+                                                 .replace('ray: "2.60.0"', 'ray: "2.61.0"', 1))
+    overrides = work / "tenants/globex/overrides.yaml"
+    overrides.write_text(overrides.read_text().replace("downscale_delay_s: 1200", "downscale_delay_s: 120"))
+    assert dataplane(work, "render") == 0
+    commit_all(work, "registry and globex")
+    body = tmp_path / "comment.md"
+    assert dataplane(work, "pr-report", "--base", base, "--out", str(body)) == 0
+    text = body.read_text()
+    assert "- Moves now, in this pull request: globex (their own files or release change)." in text
+    assert "rendered/globex/" in text and "rendered/acme/" not in text
+    assert "rayVersion" not in text.split("<details>")[1]  # globex moves with its own change, not the platform's
 
 
 def test_report_with_no_change(work, tmp_path):

@@ -19,6 +19,7 @@ from render.commands import (
     new_cluster,
     new_tenant,
     offboard,
+    pin,
     platform_update,
     pr_report,
     preview,
@@ -37,6 +38,6 @@ from render.commands import (
 )
 
 COMMANDS = [render, validate, explain, new_tenant, new_cluster, footprint, migration, status, doctor, scale, ray_dashboard,
-            platform_update, promote, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
+            platform_update, promote, pin, fork_deploy, config_deploy, check_scope, pr_report, rollout, preview,
             restore, offboard, move, terminate_op, merge_gate, verify_pr, generate, repository_audit, authorize, version,
             completion, crds, cluster]

@@ -7,13 +7,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from render import layout, quotas, tombstones
+from render import git, layout, quotas, tombstones
 from render.clouds import CLOUDS
 from render.commands import new_cluster
-from render.load import Document, Repo, TenantFiles, list_tenants, load_repo, parse_bytes, read_yaml
+from render.load import Document, Repo, TenantFiles, in_history, list_tenants, load_pinned, load_repo, parse_bytes, read_yaml
 from render.problems import Problem, ProblemsError
 from render.validate import validate_prices, validate_repo
 from render.validate.schemas import schema
+from render.workflows import deploy
+from render.workflows.release import Target
 
 TENANT_TEMPLATE = """\
 # yaml-language-server: $schema=../../render/schemas/tenant.schema.json
@@ -41,10 +43,12 @@ auto_deploy: true
 """
 RELEASE_TEMPLATE = """\
 # yaml-language-server: $schema=../../render/schemas/release.schema.json
-# Automation-owned: the engine image this tenant runs. Written by the release workflows.
+# Automation-owned: the engine image this tenant runs and the platform release (base/ +
+# registry/) it renders from. Written by the release workflows; see docs/workflows.md.
 platform_version: "{platform_version}"
 image: {image}
 """
+PIN_LINE = 'platform_revision: "{revision}"\n'
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -104,6 +108,7 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
     if problems:
         raise ProblemsError(problems)
     engine = platform["engine"]
+    release = _release(root)
     values = {
         "name": name,
         "display_name": display_name or name.replace("-", " ").title(),
@@ -120,9 +125,11 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
         # The current release, by digest (validate reports a platform.yaml without one).
         "image": f"{engine['repository']}:{engine['tag']}" + (f"@{engine['digest']}" if engine.get("digest") else ""),
     }
+    if release is not None:  # in a repository: the newest platform release, which it pins
+        values.update(platform_version=release.platform_version, image=release.image)
     texts = {file: template.format(**values) for file, template in (
         (layout.TENANT_FILE, TENANT_TEMPLATE), (layout.OVERRIDES_FILE, OVERRIDES_TEMPLATE),
-        (layout.RELEASE_FILE, RELEASE_TEMPLATE))}
+        (layout.RELEASE_FILE, RELEASE_TEMPLATE + (PIN_LINE.format(revision=release.revision) if release else "")))}
     _refuse_invalid(root, name, texts)  # what the flags could not catch: written only if it validates
     if dry_run:
         print("dry run: nothing was written; these files would be created:")
@@ -140,6 +147,20 @@ def new_tenant(*, root: Path, name: str, cloud: str, region: str, organization_i
           f"the render also writes its routing entry, {layout.routing_dir(name)}/; its passwords are generated "
           f"in the cluster, only its vector-store token is issued by the platform (docs/onboarding.md)")
     return 0
+
+
+def _release(root: Path) -> Target | None:
+    """The platform release a new tenant pins: the newest one HEAD contains (what
+    platform-update last moved tenants to; `dataplane pin` makes the first). None outside
+    a git repository, where nothing is pinned."""
+    if not in_history(root):
+        return None
+    tag = git.latest_release(root)
+    if tag is None:
+        raise ProblemsError([Problem(layout.PLATFORM_FILE, 1, 1, "", "no platform release for a new tenant to pin: "
+                                     f"no annotated tag {layout.RELEASE_TAG_PREFIX}* is reachable from HEAD",
+                                     "`dataplane pin` records HEAD as the first; fetch tags (git fetch --tags)")])
+    return deploy.target_at(root, git.resolve(root, tag))
 
 
 def _pick(default: str | None, room: list[tuple[str, int]]) -> str | None:
@@ -195,8 +216,12 @@ def _refuse_invalid(root: Path, name: str, texts: dict[str, str]) -> None:
     docs = [parse_bytes(texts[file].encode("utf-8"), layout.tenant_file(name, file)) for file in layout.TENANT_FILES]
     files = TenantFiles(name, *docs)
     repo = load_repo(root, [])
-    repo = Repo(repo.current, {name: files}, repo.revisions, _peers(root))
-    problems = validate_repo(repo) + validate_prices(repo, read_yaml(root, layout.PRICES_FILE))
+    problems: list[Problem] = []
+    revisions = load_pinned(root, {name: files}, problems)  # the release it pins: validated against it
+    if problems:
+        raise ProblemsError(problems)
+    repo = Repo(repo.current, {name: files}, revisions, _peers(root), repo.history)
+    problems += validate_repo(repo) + validate_prices(repo, read_yaml(root, layout.PRICES_FILE))
     mine = [p for p in problems if p.file.startswith(layout.tenant_dir(name) + "/")]
     if mine:
         raise ProblemsError(mine)

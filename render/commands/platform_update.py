@@ -72,8 +72,8 @@ def platform_update(*, root: Path, event_name: str | None = None, event: Path | 
         deploy.load_valid(work)  # every input is valid before the first commit
         if update.version and pinned:
             commits += _set_engine(work, update.version, pinned)
-        # A held tenant without a revision rendered from HEAD's platform until now (a
-        # pull request's `render --check` saw to it): it is pinned there.
+        # Every tenant pins a release (load refuses one without): the first wave moves to
+        # HEAD, every other tenant keeps its pin, byte for byte.
         plan, start, sha = _roll_out(work, before, update.version, clock())
         plans.append((plan, start))
         return commits + ([sha] if sha else [])

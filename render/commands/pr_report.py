@@ -13,12 +13,21 @@ from render.git import GitTree
 from render.load import Repo, load_platform_at, load_repo_at, read_yaml
 from render.pipeline import effective, render_repo
 from render.problems import Problem, ProblemsError
+from render.rollout.schedule import Schedule, schedule
 from render.validate.schemas import check_schema
 from render.workflows import events, github_api
 from render.workflows.actions import add_summary, read_event
 from render.workflows.deploy import load_valid
-from render.workflows.pr_comment import MARKER, PLATFORM_HEADING, TenantChange, changed_files, comment, tenant_of
-from render.workflows.release import preview_update
+from render.workflows.pr_comment import (
+    MARKER,
+    PLATFORM_HEADING,
+    TenantChange,
+    changed_files,
+    comment,
+    schedule_notes,
+    tenant_of,
+    when,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description="Compare the working tree with --base (or the pull request's base in --event): "
                                    "per tenant, in plain words, what changes (extractors, replicas, node ranges, "
                                    "resources, images), then the unified diff of rendered files. A change to base/ "
-                                   "or registry/ is shown as the release after merge will deploy it.")
+                                   "or registry/ moves no pinned tenant in the pull request: the report names the "
+                                   "tenants it moves now, those a release moves later (by rollout wave) and those held.")
     p.add_argument("--base", help="base revision (default: pull_request.base.sha of --event)")
     p.add_argument("--event", type=Path, help="pull_request payload JSON ($GITHUB_EVENT_PATH)")
     p.add_argument("--out", type=Path, help="write the comment body here")
@@ -103,8 +113,9 @@ def build(root: Path, base_rev: str) -> str:
     old = load_platform_at(tree)
     platform_changed = (old.templates, old.platform.data, old.extractors.data) != \
         (head.current.templates, head.current.platform.data, head.current.extractors.data)
-    after_repo, moved = preview_update(head) if platform_changed else (head, [])
-    after = {path: data for files in render_repo(after_repo).values() for path, data in files.items()}
+    # As merged, every tenant keeps its pin: the schedule says when a release moves which.
+    plan = schedule(root, head, str(head.current.platform.data.get("platform_version", ""))) if platform_changed else None
+    after = {path: data for files in render_repo(head).values() for path, data in files.items()}
     before = tree.walk(*layout.OUTPUT_DIRS)
     try:
         base_repo: Repo | None = load_repo_at(root, base_rev)
@@ -117,28 +128,28 @@ def build(root: Path, base_rev: str) -> str:
         print(f"dataplane: {layout.PRICES_FILE} is missing or invalid (dataplane validate says where): "
               "the comment has no compute and cost section", file=sys.stderr)
     changes = []
-    for name in sorted(set(after_repo.tenants) | set(base_repo.tenants if base_repo else ())):
+    for name in sorted(set(head.tenants) | set(base_repo.tenants if base_repo else ())):
         b_shared = base_repo.inputs_for(name) if base_repo and name in base_repo.tenants else None
-        a_shared = after_repo.inputs_for(name) if name in after_repo.tenants else None
+        a_shared = head.inputs_for(name) if name in head.tenants else None
         changes.append(TenantChange(
             name,
             effective(base_repo.tenants[name], b_shared) if base_repo and b_shared else None,
-            effective(after_repo.tenants[name], a_shared) if a_shared else None,
+            effective(head.tenants[name], a_shared) if a_shared else None,
             b_shared, a_shared, [p for p in paths if tenant_of(p) == name],
-            held=platform_changed and name in after_repo.tenants and name not in moved, prices=prices,
+            later=when(name, plan) if plan and name in head.tenants else "", prices=prices,
             inputs=[p for p in inputs if layout.is_inside(p, layout.tenant_dir(name))]))
-    return comment(changes, before, after, _platform_notes(platform_changed, moved, inputs, paths))
+    return comment(changes, before, after, _platform_notes(plan, inputs, paths))
 
 
-def _platform_notes(platform_changed: bool, moved: list[str], inputs: list[str], paths: list[str]) -> list[str]:
-    """Platform-wide changes: base/ and registry/ files, and output that belongs to no tenant."""
+def _platform_notes(plan: Schedule | None, inputs: list[str], paths: list[str]) -> list[str]:
+    """Platform-wide changes: base/ and registry/ files, when they reach which tenant, and
+    output that belongs to no tenant."""
     notes = []
     shared_inputs = [p for p in inputs if not layout.is_inside(p, layout.TENANTS_DIR)]
     if shared_inputs:
         notes.append(f"- Platform inputs change: {', '.join(f'`{p}`' for p in shared_inputs)}.")
-    if platform_changed:
-        notes.append(f"- On merge, the platform update deploys this to the auto_deploy tenants "
-                     f"({', '.join(moved) or 'none'}); the diff shows them as that release will leave them.")
+    if plan is not None:
+        notes += schedule_notes(sorted({t for p in paths if (t := tenant_of(p))}), plan)
     platform_out = [p for p in paths if tenant_of(p) is None]
     if platform_out:
         notes.append(f"- Platform-wide output changes: {', '.join(f'`{p}`' for p in platform_out)}.")

@@ -30,7 +30,7 @@ def promote(*, root: Path, tenant: str, keep_image: bool = False, dry_run: bool 
     name = events.tenant_name(tenant)
     paths = [layout.tenant_file(name, layout.RELEASE_FILE), *layout.tenant_scopes(name)]
     preconditions.check_paths_clean(root, paths)  # the files it writes hold no work of the user's
-    repo = deploy.load_valid(root, [name])
+    repo = deploy.load_valid(root, [name], require_pins=False)  # promote is how an unpinned tenant gets a pin
     target = deploy.latest_release(root)  # a tenant may pin only a platform release
     files = repo.tenants[name]
     release = release_data(files)

@@ -15,14 +15,16 @@ from typing import Any
 
 import yaml
 
-from render import emit, git, layout, migration, tombstones
+from render import emit, git, layout, migration, templates, tombstones
 from render.gate import immutable, placement
 from render.load import Repo, parse_bytes
 from render.move import apps as move_apps
 from render.move import record as move_record
 from render.move import target as move_target
-from render.pipeline import render_repo
+from render.pipeline import render_repo, render_tenant
 from render.problems import Problem
+from render.validate import validate_repo
+from render.workflows.release import preview_update
 
 # The output folders whose objects reach a cluster and hold or name data.
 COMPARED = (layout.RENDERED_DIR, layout.STORAGE_DIR)
@@ -59,12 +61,30 @@ def check(root: Path, repo: Repo, ref: str, rendered: emit.Outputs | None = None
     docs = {name: files.tenant for name, files in repo.tenants.items()}
     problems = tombstones.problems(root, docs, repo.current.platform)
     problems += [_at_line(p, head_files.get(p.file) or base_files[p.file]) for p in immutable.compare(base, head, removable)]
+    # Pinned tenants take a platform change later, by release: check the output it will give them too.
+    released, moving = preview_update(repo)
+    refused = validate_repo(replace(released, tenants={n: released.tenants[n] for n in moving})) if moving else []
+    problems += refused  # the release could not move them
+    if moving and not refused:
+        later = {p: b for name in moving for p, b in render_tenant_only(released, name).items()}
+        problems += [_at_line(p, later.get(p.file) or base_files[p.file])
+                     for p in immutable.compare({k: v for k, v in base.items() if _tenant_path(k, moving)}, objects(later))]
     today = dt.datetime.now(dt.UTC).date()
     for name, files in sorted(repo.tenants.items()):
         before = befores[name]
         problems += placement.moves(name, before, files.tenant, today)
         problems += migration.check_transition(before, files.tenant)
     return problems
+
+
+def render_tenant_only(repo: Repo, name: str) -> dict[str, bytes]:
+    """One tenant's output files as `repo` renders them (validated by the caller)."""
+    files = render_tenant(repo.tenants[name], repo.inputs_for(name), templates.environment(repo.inputs_for(name).templates))
+    return {p: b for out in files.values() for p, b in out.items()}
+
+
+def _tenant_path(path: str, names: list[str]) -> bool:
+    return any(layout.is_inside(path, layout.rendered_dir(n)) for n in names)
 
 
 def handed_over(base: immutable.Objects, name: str, before: dict[str, Any] | None,

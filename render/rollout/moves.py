@@ -11,7 +11,7 @@ from pathlib import Path
 from render import git, layout
 from render.git import GitError, GitTree
 from render.load import Repo, parse_bytes
-from render.problems import ProblemsError
+from render.problems import Problem, ProblemsError
 from render.rollout.plan import Candidate, Waves, candidates, held_reason, plan_waves, read_plan
 from render.rollout.state import ACTIVE, COMPLETE, ROLLED_BACK, ROLLING, State, WaveState, read_state, write_state
 from render.workflows import deploy, scope
@@ -116,6 +116,10 @@ def rollback(root: Path, repo: Repo, state: State, reason: str, every_wave: bool
     for i in indices:
         wave = state.waves[i]
         assert wave.base is not None
+        if not git.contains(root, "HEAD", wave.base):  # read from the checkout: only a commit of this history
+            raise ProblemsError([Problem(layout.ROLLOUT_STATE_FILE, 1, 1, f"waves.{i}.base",
+                                         f"{wave.base[:12]} is not a commit of HEAD's history",
+                                         "rollout/state.yaml is written by automation; restore it from git log")])
         tree = GitTree(root, wave.base)
         for name in wave.tenants:
             rel = layout.tenant_file(name, layout.RELEASE_FILE)

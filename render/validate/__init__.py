@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from render import clouds, migration, quotas
 from render.argocd import sizing
-from render.load import Document, PlatformInputs, Repo, TenantFiles, pinned_revision
+from render.load import Document, PlatformInputs, Repo, TenantFiles
 from render.move import record as move_record
 from render.problems import Problem
 from render.validate import (
@@ -50,7 +50,7 @@ def validate_repo(repo: Repo) -> list[Problem]:
         registry_ok[rev] = not found
         problems += found
     for files in repo.tenants.values():
-        pin = pinned_revision(files)
+        pin = repo.pin(files.name)
         if pin is not None and pin not in repo.revisions:  # load_repo reads them; a hand-built Repo may not
             problems.append(files.release.problem(("platform_revision",), "this platform revision was not loaded",
                                                   "load the repository with render.load.load_repo"))
@@ -149,6 +149,6 @@ def warnings(repo: Repo) -> list[Problem]:
     found = placement_rules.registry_problems(repo.current.platform, repo.current.extractors)[1]
     found += sizing.fleet_warnings(repo.current.platform, len(repo.tenants) + len(repo.peers))
     for files in repo.tenants.values():
-        shared = repo.inputs_for(files.name) if pinned_revision(files) in (None, *repo.revisions) else repo.current
+        shared = repo.inputs_for(files.name) if repo.pin(files.name) in (None, *repo.revisions) else repo.current
         found += placement_rules.tenant_problems(files, shared.platform, shared.extractors)[1]
     return sorted(set(found))

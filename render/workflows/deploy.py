@@ -17,8 +17,8 @@ from render.workflows import preconditions, scope
 from render.workflows.release import Target, release_text, target_of
 
 
-def load_valid(root: Path, only: list[str] | None = None) -> Repo:
-    repo = load_repo(root, only)
+def load_valid(root: Path, only: list[str] | None = None, *, require_pins: bool = True) -> Repo:
+    repo = load_repo(root, only, require_pins=require_pins)
     problems = validate_repo(repo)
     if problems:
         raise ProblemsError(problems)

@@ -22,6 +22,7 @@ from typing import Any
 from render import footprint, layout, pipeline, placement
 from render.load import PlatformInputs
 from render.merge import Effective
+from render.rollout.schedule import Schedule
 from render.workflows.change_summary import describe
 
 MARKER = "<!-- dataplane:pr-report -->"
@@ -40,12 +41,12 @@ class TenantChange:
     before_shared: PlatformInputs | None
     after_shared: PlatformInputs | None
     files: list[str] = field(default_factory=list)  # rendered paths that change
-    held: bool = False  # a platform change that waits for `dataplane promote`
+    later: str = ""  # when the pull request's platform change reaches the tenant (`when`)
     prices: dict[str, Any] | None = None  # registry/prices.yaml of the head, for the footprint section
     inputs: list[str] = field(default_factory=list)  # the tenant's input files that change
 
     def shown(self) -> bool:
-        return bool(self.files or self.held or self.inputs or describe(self.before, self.after).tenant
+        return bool(self.files or self.later or self.inputs or describe(self.before, self.after).tenant
                     or describe(self.before, self.after).platform)
 
 
@@ -63,9 +64,53 @@ def plain_words(change: TenantChange) -> list[str]:
         if change.files:
             lines.append(f"- {len(change.files)} rendered file(s) change with every configuration value unchanged: "
                          "the change comes from the platform's templates or the engine.")
-    if change.held:
-        lines.append(f"- Holds its current platform (auto_deploy: false or a fork image): "
-                     f"`dataplane promote {change.name}` moves it in a pull request of its own.")
+    if change.later:
+        lines.append(f"- {change.later}")
+    return lines
+
+
+def when(name: str, plan: Schedule) -> str:
+    """When a platform change merged to main reaches `name` (it pins a release: never at merge)."""
+    if name in plan.held:
+        return f"Held: {held_words(name, plan.held[name])}."
+    i = plan.wave_of(name)
+    if i is None:
+        return "Takes this platform change once it is in a platform release it is moved to."
+    if not plan.planned:
+        return "Moves later: `dataplane platform-update` on merge moves every auto_deploy tenant to it."
+    wave = plan.waves[i]
+    if i == 0:
+        return f"Moves later: wave {wave.name}, moved by `dataplane platform-update` on merge."
+    return (f"Moves later: wave {wave.name} ({i + 1} of {len(plan.waves)}), moved by `dataplane rollout advance` "
+            f"once the waves before it are Healthy and Synced for their soak time.")
+
+
+def held_words(name: str, reason: str) -> str:
+    """Why a tenant is in no wave, and what moves it."""
+    if reason.startswith("runs its fork image"):
+        return (f"{reason}: rebase the fork, `dataplane fork-deploy`, then `dataplane promote {name} --keep-image` "
+                "moves it")
+    return f"{reason}: only `dataplane promote {name}` moves it, in a pull request of its own"
+
+
+def schedule_notes(now: list[str], plan: Schedule) -> list[str]:
+    """The platform section's lines on a platform change: who moves in this pull request,
+    who later and in which wave, who is held."""
+    lines = [f"- Moves now, in this pull request: {', '.join(now)} (their own files or release change)." if now else
+             "- Moves now, in this pull request: no tenant. Every tenant renders from the platform release it pins, "
+             "so merging this changes no tenant's output until a release moves it."]
+    if plan.waves and not plan.planned:
+        lines.append(f"- Moves later: `dataplane platform-update` on merge moves {', '.join(plan.waves[0].tenants)} "
+                     "at once (no rollout plan).")
+    elif plan.waves:
+        first, rest = plan.waves[0], plan.waves[1:]
+        lines.append(f"- Moves later, by wave ({layout.ROLLOUT_PLAN_FILE}): {first.name} ({', '.join(first.tenants)}) "
+                     "by `dataplane platform-update` on merge"
+                     + ("; then " + ", ".join(f"{w.name} ({', '.join(w.tenants)})" for w in rest)
+                        + " by `dataplane rollout advance`, each once the waves before it soak Healthy and Synced"
+                        if rest else "") + ".")
+    if plan.held:
+        lines.append("- Held: " + "; ".join(f"{n} ({held_words(n, r)})" for n, r in sorted(plan.held.items())) + ".")
     return lines
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from render import images
-from render.load import Document, Repo, TenantFiles, parse_yaml
+from render.load import Document, PlatformInputs, Repo, TenantFiles, parse_yaml
 from render.merge import DEFAULT_AUTO_DEPLOY
 from render.problems import Problem, ProblemsError
 
@@ -151,18 +151,25 @@ def release_data(files: TenantFiles) -> dict[str, Any]:
 
 
 def preview_update(repo: Repo) -> tuple[Repo, list[str]]:
-    """`repo` as a platform update would leave it: every auto_deploy tenant (not running a
-    fork) on the working tree's platform. Returns the repo and the tenants that follow."""
+    """`repo` as the next platform update will leave it once every wave has moved: each
+    auto_deploy tenant not on a fork renders from the working tree's platform (its pin
+    dropped). Returns the repo and the tenants whose platform that changes. For the gate:
+    a platform change is checked against the output it will produce, not only the pull
+    request's own (in which pinned tenants do not move)."""
     target = target_of(repo.current.platform.data, "")
     tenants, moved_names = dict(repo.tenants), []
     for name, files in repo.tenants.items():
         release = release_data(files)
-        if auto_deploy(files) and not is_fork(release):
+        if auto_deploy(files) and not is_fork(release) and _platform(repo.inputs_for(name)) != _platform(repo.current):
             new = moved(release, target)
             new.pop("platform_revision")
             moved_names.append(name)
             tenants[name] = replace(files, release=Document(files.release.file, new, files.release.marks))
     return replace(repo, tenants=tenants), sorted(moved_names)
+
+
+def _platform(inputs: PlatformInputs) -> tuple[Any, ...]:
+    return inputs.templates, inputs.platform.data, inputs.extractors.data
 
 
 def set_scalars(text: str, doc: Document, values: dict[tuple[str, ...], str]) -> str:
