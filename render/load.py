@@ -298,7 +298,7 @@ def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Prob
         if rev is None or rev in out:
             continue
         try:
-            releases = git.release_tags(root) if releases is None else releases
+            releases = known_releases(root) if releases is None else releases
             refused = release_problem(root, files, rev, releases)
             if refused:
                 problems.append(refused)
@@ -312,15 +312,32 @@ def load_pinned(root: Path, tenants: dict[str, TenantFiles], problems: list[Prob
     return out
 
 
+def known_releases(root: Path) -> dict[str, str]:
+    """Commit id -> the platform release naming it: an annotated release tag, or a revision
+    recorded in registry/releases.yaml `revisions` (automation-owned, as the tags are: a
+    pin recorded there holds in any clone, with its tags or without). Either way
+    `release_problem` still requires the commit to be on main."""
+    recorded: dict[str, str] = {}
+    if (root / layout.RELEASES_FILE).is_file():
+        data = read_yaml(root, layout.RELEASES_FILE).data
+        for entry in (data.get("revisions") or []) if isinstance(data, dict) else []:
+            rev = entry.get("revision") if isinstance(entry, dict) else None
+            if isinstance(rev, str) and git.REVISION.fullmatch(rev):
+                recorded[rev] = f"{entry.get('version')} ({layout.RELEASES_FILE})"
+    return {**recorded, **git.release_tags(root)}
+
+
 def release_problem(root: Path, files: TenantFiles, revision: str, releases: dict[str, str]) -> Problem | None:
     """Why `revision` may not be pinned, or None: it must be named by an annotated
-    platform release tag and contained in the protected branch. Any other commit (one of
+    platform release tag, or recorded in registry/releases.yaml, and contained in the
+    protected branch. Any other commit (one of
     a pull request's own, say) could carry templates nobody reviewed."""
     pointer = ("platform_revision",)
     tag = releases.get(revision)
     if tag is None:
         return files.release.problem(pointer, f"{revision[:12]} is not a platform release (no annotated tag "
-                                     f"{layout.RELEASE_TAG_PREFIX}* names it)",
+                                     f"{layout.RELEASE_TAG_PREFIX}* names it, and {layout.RELEASES_FILE} "
+                                     "records no such revision)",
                                      f"pin a release (git tag -l '{layout.RELEASE_TAG_PREFIX}*'), or run "
                                      f"`dataplane promote {files.name}`")
     branches = git.release_branches(root)

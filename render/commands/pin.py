@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from render import fleet, git, layout
-from render.load import in_history, list_tenants, read_yaml
+from render.load import in_history, known_releases, list_tenants, parse_yaml, read_yaml
 from render.problems import Problem, ProblemsError
 from render.workflows import deploy, preconditions
 
@@ -44,7 +44,10 @@ def pin(*, root: Path, revision: str = "HEAD", dry_run: bool = False) -> int:
               f"{', '.join(names)} to {rev[:12]}")
         return 0
     releases = [layout.tenant_file(n, layout.RELEASE_FILE) for n in names]
-    preconditions.check_paths_clean(root, releases + [s for n in names for s in layout.tenant_scopes(n)])
+    preconditions.check_paths_clean(root, releases + [layout.RELEASES_FILE]
+                                    + [s for n in names for s in layout.tenant_scopes(n)])
+    releases.append(layout.RELEASES_FILE)
+    record(root, rev, target.platform_version)
     for name in names:
         deploy.write_release(root, name, {**_release(root, name), "platform_revision": rev})
     tag = layout.release_tag(target.platform_version, rev)
@@ -69,6 +72,23 @@ def pin(*, root: Path, revision: str = "HEAD", dry_run: bool = False) -> int:
     return 0
 
 
+def record(root: Path, revision: str, version: str) -> None:
+    """Append `revision` to registry/releases.yaml `revisions` (its last key), unless there:
+    the record a pin is checked against in any clone, whether or not tags travel with it."""
+    path = root / layout.RELEASES_FILE
+    text = path.read_text(encoding="utf-8")
+    data = parse_yaml(text, layout.RELEASES_FILE).data
+    listed = data.get("revisions") or [] if isinstance(data, dict) else []
+    if any(isinstance(e, dict) and e.get("revision") == revision for e in listed):
+        return
+    if not listed:
+        text = text.rstrip("\n") + "\n\n# Commits of main recorded as platform releases (`dataplane pin`); keep this key last.\nrevisions:\n"
+    elif not text.rstrip("\n").splitlines()[-1].startswith((" ", "-")):
+        raise ProblemsError([Problem(layout.RELEASES_FILE, 1, 1, "revisions", "`revisions` is not the last key",
+                                     "move the `revisions:` list to the end of the file")])
+    path.write_text(text.rstrip("\n") + f'\n  - revision: "{revision}"\n    version: "{version}"\n', encoding="utf-8")
+
+
 def checked_revision(root: Path, revision: str) -> str:
     """`revision` as a full commit id of main (local or origin's): the only commits a pin names."""
     if not in_history(root):
@@ -86,7 +106,7 @@ def checked_revision(root: Path, revision: str) -> str:
 
 def unpinned(root: Path) -> list[str]:
     """Tenants whose release.yaml names no platform release on main (load.release_problem)."""
-    releases = git.release_tags(root)
+    releases = known_releases(root)
     branches = git.release_branches(root)
     out = []
     for name in list_tenants(root):
