@@ -100,10 +100,13 @@ def _merged(outcomes: list[Outcome]) -> Outcome:
 
 def release_rays(root: Path, platform: dict[str, Any]) -> dict[str, str]:
     """namespace -> the Ray of the release the tenant runs (its release.yaml, registry/releases.yaml)."""
+    folder = root / layout.TENANTS_DIR
+    files = sorted(folder.glob(f"*/{layout.RELEASE_FILE}")) if folder.is_dir() else []
+    if not files:  # rendered output alone (no tenants): checked against the registry's Ray
+        return {}
     releases = read_yaml(root, layout.RELEASES_FILE).data
     out = {}
-    folder = root / layout.TENANTS_DIR
-    for release_file in sorted(folder.glob(f"*/{layout.RELEASE_FILE}")) if folder.is_dir() else []:
+    for release_file in files:
         data = yaml.safe_load(release_file.read_text(encoding="utf-8"))
         out[layout.namespace(release_file.parent.name)] = versions.of_release(data, releases, platform).ray
     return out

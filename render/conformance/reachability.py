@@ -111,6 +111,7 @@ def _tenant(ns: str, nps: list[Manifest], ns_pods: list[Pod], platform: dict[str
                     verb = "denied" if want else "allowed"
                     out.append(nps[0].problem((), f"{kind} flow {f.src} -> {f.dst} {proto}/{port} is {verb} in {ns} "
                                                   f"({f.reason})", _hint(f, want)))
+    declared = n  # the flows of flows.yaml that apply: none at all is not a pass (below)
     # Prometheus reaches the metrics port of every pod of the pod list that serves one (the
     # scrape targets, render/monitoring/scrape.py): a new component's needs no line in flows.yaml.
     for p in ns_pods:
@@ -123,7 +124,7 @@ def _tenant(ns: str, nps: list[Manifest], ns_pods: list[Pod], platform: dict[str
             if not allowed(conns, src, f"{ns}/{p.name}[Pod]", metrics.port, metrics.protocol):
                 out.append(nps[0].problem((), f"required flow prometheus -> {p.name} {metrics.protocol}/{metrics.port} is "
                                               f"denied in {ns} ({scrape_flow.reason})", _hint(scrape_flow, True)))
-    if n == 0:  # nothing checked is not a pass: a cloud the flows do not know, or pods missing
+    if declared == 0:  # nothing checked is not a pass: a cloud the flows do not know, or pods missing
         out.append(nps[0].problem((), f"no flow of {FLOWS_FILE.name} applies to {ns} (cloud {cloud!r})",
                                   f"a cloud's flows apply unless `clouds` leaves it out (registered: {', '.join(clouds.names())})"))
     return out, n

@@ -55,4 +55,4 @@ def test_a_cluster_on_another_ray_version_fails() -> None:
 
 def test_checking_for_another_ray_than_installed_fails() -> None:
     outcome = serve.check([manifest()], "2.61.0")
-    assert any("but the registry targets 2.61.0" in p.message for p in outcome.failures)
+    assert any("but the tenant's release runs 2.61.0" in p.message for p in outcome.failures)
