@@ -18,7 +18,7 @@ its tenant's own project. The tenant and organization come from the namespace's 
 
 A function of registry/platform.yaml only: `policy_objects(platform)` returns the policies
 and their bindings as plain data. Every expression is evaluated by a real CEL engine in
-tests/test_admission_secrets.py.
+tests/conformance/test_admission_secrets.py.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ GCP_IDENTITY_FIELDS = ("clusterLocation", "clusterName", "clusterProjectID", "se
 AWS_FIELDS = ("service", "region", "auth")
 # The API server evaluates the rule on the store typed by its CRD's schema, so the schema's
 # other provider fields are named and refused one by one with has()
-# (tests/test_admission_secrets.py derives these lists from the vendored CRD and fails when
-# upstream adds a field; tests/test_cluster.py proves the rule on a real API server).
+# (tests/conformance/test_admission_secrets.py derives these lists from the vendored CRD and fails when
+# upstream adds a field; tests/cluster/test_cluster.py proves the rule on a real API server).
 GCP_OTHER_FIELDS = ("location", "secretVersionSelectionPolicy")
 GCP_OTHER_AUTH = ("secretRef", "workloadIdentityFederation")
 AWS_OTHER_FIELDS = ("additionalRoles", "customSessionTags", "externalID", "prefix", "role", "secretsManager",

@@ -66,7 +66,7 @@ def test_inputs_are_never_mutated() -> None:
 
 
 # Only overrides validate accepts: a minimum comes with a maximum above it (the registry's
-# maxima go down to 2, so a minimum of 3 on its own is refused: tests/test_placement.py and
+# maxima go down to 2, so a minimum of 3 on its own is refused: tests/system/test_placement.py and
 # the corpus test the refusal). Ids beat names, so an extractor's minimum and maximum come
 # from one entry, or a minimum of at most 4 meets a maximum of at least 5.
 _entry = st.one_of(
