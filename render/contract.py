@@ -79,7 +79,7 @@ def second_cluster(ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]
     read from the template context before anything is built: the head and every group at
     its starting size, the head's autoscaler sidecar (AUTOSCALER) on top. What the rollout
     plan budgets (render/rollout/surge.py); `headroom_by_pod` counts the same pods from
-    the built objects (tests/test_rollout_budgets.py checks they agree)."""
+    the built objects (tests/conformance/test_rollout_budgets.py checks they agree)."""
     return [(pools.RAY_HEAD, ctx["head"], 1),
             *((g["name"], g["resources"], max(g["min_replicas"], g["replicas"])) for g in ctx["worker_groups"])]
 

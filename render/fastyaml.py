@@ -5,7 +5,7 @@ again; at fleet scale PyYAML's generic Python layers (path resolvers, alias book
 the representer's type dispatch) cost more than libyaml's own work. These functions
 give the same results as `yaml.load_all(text, CSafeLoader)` and `yaml.dump(obj,
 CSafeDumper)` for plain data (dict, list, str, int, float, bool, None) and hand anything
-else to PyYAML unchanged. tests/test_fastyaml.py holds them to that, value for value.
+else to PyYAML unchanged. tests/unit/test_fastyaml.py holds them to that, value for value.
 Pure: no I/O, no state between calls.
 """
 

@@ -3,7 +3,7 @@
 Each worker process receives the platform inputs once, through the pool initializer, and
 compiles the templates once; after that only a tenant's own files travel to a worker and
 only its output bytes travel back. Small fleets render in-process: starting workers costs
-more than it saves. Output is identical either way (tests/test_cache.py checks it).
+more than it saves. Output is identical either way (tests/system/test_cache.py checks it).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ registry/platform.yaml `cloud_accounts` states, so a full account is refused at 
 time, naming the account and the limit, not by the cloud's API in the middle of a sync.
 
 What a tenant adds is its cloud's `quota_usage` (render/clouds/), counted from the same
-values the templates render from; tests/test_quotas.py checks that it
+values the templates render from; tests/system/test_quotas.py checks that it
 equals what the tenant's rendered objects hold, for every example tenant and a generated fleet.
 Pure: documents in, problems or numbers out.
 """

@@ -5,7 +5,7 @@ a registry entry (registry/extractors.yaml) or a tenant's overrides.yaml into th
 configuration. The JSON schemas' blocks of these keys, the key table of docs/tenants.md and
 the plain words of the pull-request comment are generated from this list
 (render/generated.py; `dataplane render` writes them, `render --check` names a stale one),
-and tests/test_tunables.py changes each one and requires a rendered byte to change.
+and tests/conformance/test_tunables.py changes each one and requires a rendered byte to change.
 
 Adding a tunable: an entry here, plus the line of render/context.py (or a template) that
 renders it (docs/architecture.md, "Adding a tunable").
@@ -273,7 +273,7 @@ def at(path: tuple[object, ...]) -> Tunable | None:
 
 def labels() -> dict[str, str]:
     """Plain words per key of the effective values, whichever section changes (one label per
-    key: tests/test_tunables.py)."""
+    key: tests/conformance/test_tunables.py)."""
     return {t.key: t.label for t in TUNABLES if t.section in EFFECTIVE}
 
 

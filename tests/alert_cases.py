@@ -1,4 +1,4 @@
-"""Input series for the promtool alert tests (tests/test_alerts_promtool.py), shaped as each
+"""Input series for the promtool alert tests (tests/conformance/test_alerts_promtool.py), shaped as each
 exporter really emits them, for one misbehaving and one healthy tenant per alert.
 
 Each `Case` gives, for one alert: the series of the misbehaving tenant (`bad`), of the

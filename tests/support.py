@@ -206,6 +206,26 @@ RELEASE_IMAGE = f"ghcr.io/dataplane-platform/engine:2026.11.3@{RELEASE_DIGEST}"
 RELEASE_YAML = f'platform_version: "2026.11.3"\nimage: {RELEASE_IMAGE}\n'
 
 
+# Tenants of the unit tier (tests/fixtures/tenants/README.md): the platform's registry and
+# templates, none of the example tenants, so editing an example breaks no unit test.
+FIXTURE_TENANTS = ROOT / "tests" / "fixtures" / "tenants"
+
+
+def fixture_tenants(*names: str) -> dict[str, tuple[str, str, str]]:
+    """{name: (tenant.yaml, overrides.yaml, release.yaml)} of the named fixture tenants (all
+    of them by default), for `memory_repo`."""
+    out = {}
+    for name in names or sorted(p.name for p in FIXTURE_TENANTS.iterdir() if p.is_dir()):
+        tenant, overrides, release = ((FIXTURE_TENANTS / name / f).read_text(encoding="utf-8") for f in layout.TENANT_FILES)
+        out[name] = (tenant, overrides, release)
+    return out
+
+
+def fixture_repo(*names: str, extractors: str | None = None):
+    """A Repo in memory of the named fixture tenants (all of them by default)."""
+    return memory_repo(fixture_tenants(*names), extractors=extractors)
+
+
 def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | None = None,
                 platform: str | None = None):
     """A Repo built in memory from {name: (tenant.yaml, overrides.yaml, release.yaml)} texts,

@@ -31,7 +31,7 @@ COMPONENT = "admission"
 # A wave before anything the policies reading it admit: the SecretStore (the secret chain's
 # store wave) and every pod. In the same wave, ArgoCD applies them together, and the API
 # server's admission may not see the new params yet: the store is refused
-# (tests/test_cluster_upgrade.py found it on an upgrade).
+# (tests/cluster/test_cluster_upgrade.py found it on an upgrade).
 SYNC_WAVE = str(tenant_secrets.WAVES["store"] - 1)
 
 

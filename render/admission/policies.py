@@ -11,7 +11,7 @@ and render/admission/secret_policy.py's, which keeps each tenant's secret object
   only its worker groups' replicas/minReplicas/maxReplicas, no pod is created by hand and no
   pod's images change (the Ray head's ServiceAccount may patch pods);
 - trusted labels: labels other policies select on are set only by the deploy identity.
-Every expression is evaluated by a real CEL engine in tests/test_admission.py.
+Every expression is evaluated by a real CEL engine in tests/conformance/test_admission.py.
 """
 
 from __future__ import annotations

@@ -16,13 +16,13 @@ with the namespace's parameter object (render/admission/params.py), keeps a stor
 tenant's own account where the provider names one (GCP's project). What each cloud's
 provider may set is the cloud's (render/clouds/ `secret_store_*`: the API server evaluates
 the rule on the store typed by its CRD's schema, so the schema's other provider fields are
-named and refused one by one; tests/test_admission_secrets.py derives those lists from the
+named and refused one by one; tests/conformance/test_admission_secrets.py derives those lists from the
 vendored CRD). The tenant and organization come from the namespace's labels (set by the
 deploy identity only); the namespace must be tenant-<that tenant>.
 
 A function of registry/platform.yaml only: `policy_objects(platform)` returns the policies
 and their bindings as plain data. Every expression is evaluated by a real CEL engine in
-tests/test_admission_secrets.py.
+tests/conformance/test_admission_secrets.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 Every figure comes from upstream's guidance, cited where it is used (argoproj/argo-cd
 docs/operator-manual/high_availability.md, argocd-cmd-params-cm.yaml, argocd-cm.yaml;
 ray-project/kuberay ray-operator/controllers/ray/rayservice_controller.go). docs/argocd.md's
-sizing table is `table()` of this module (tests/test_argocd_fleet.py checks they agree).
+sizing table is `table()` of this module (tests/conformance/test_argocd_fleet.py checks they agree).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ backup buckets, the workload identities and their trust, the secret store and it
 rule, the backup CLI, the account quotas, the node model, the template context's cloud
 blocks) is a member of `Cloud` (render/clouds/base.py), implemented by each module. Code
 elsewhere looks a cloud up with `get` and never branches on its name
-(tests/test_cloud_interface.py checks that); a cloud's own objects are its templates in
+(tests/conformance/test_cloud_interface.py checks that); a cloud's own objects are its templates in
 base/clouds/<name>/ and the CRDs of their kinds in render/crds/. The cloud enums of the
 schemas must name exactly these clouds (`schema_problems`, run by every validation).
 Adding a cloud: docs/architecture.md, "Adding a cloud".

@@ -29,7 +29,7 @@ NONCURRENT_DAYS = 1
 S3_OBJECT_ACTIONS = {"backup": ("s3:PutObject",), "restore": ("s3:GetObject",)}
 S3_BUCKET_ACTIONS: dict[str, tuple[str, ...]] = {"backup": (), "restore": ("s3:GetBucketLocation", "s3:ListBucket")}
 # The SecretStore's aws fields the platform renders, and the CRD's others, refused one by
-# one by the admission policy (tests/test_admission_secrets.py derives them from the CRD).
+# one by the admission policy (tests/conformance/test_admission_secrets.py derives them from the CRD).
 STORE_FIELDS = ("service", "region", "auth")
 STORE_OTHER_FIELDS = ("additionalRoles", "customSessionTags", "externalID", "prefix", "role", "secretsManager",
                       "sessionTags", "sessionTagsPolicy", "transitiveTagKeys")

@@ -37,7 +37,7 @@ GCS_ROLES: dict[str, tuple[str, ...]] = {
 }
 GRANTS = {"backup": "roles/storage.objectCreator", "restore": "roles/storage.objectViewer"}
 # The SecretStore's gcpsm fields the platform renders, and the CRD's others, refused one by
-# one by the admission policy (tests/test_admission_secrets.py derives them from the CRD).
+# one by the admission policy (tests/conformance/test_admission_secrets.py derives them from the CRD).
 STORE_FIELDS = ("projectID", "auth")
 STORE_IDENTITY_FIELDS = ("clusterLocation", "clusterName", "clusterProjectID", "serviceAccountRef")
 STORE_OTHER_FIELDS = ("location", "secretVersionSelectionPolicy")

@@ -4,7 +4,7 @@ cel-python implements the CEL standard (macros, has(), matches, startsWith, ...)
 server adds libraries of its own; the functions our admission policies and the upstream
 CRDs' rules use that celpy lacks are registered here, each with the semantics of
 k8s.io/apiserver/pkg/cel/library (and cel-go's ext.Strings for `join`), and tested on their
-own in tests/test_cel.py. Imported lazily: celpy never loads on `dataplane render`.
+own in tests/conformance/test_cel.py. Imported lazily: celpy never loads on `dataplane render`.
 """
 
 from __future__ import annotations

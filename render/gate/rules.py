@@ -1,6 +1,6 @@
 """Fields the API server, or a cloud controller, never lets change on an existing object.
 
-Sources (read when this table was written; tests/test_gate.py checks the CRD side against
+Sources (read when this table was written; tests/system/test_gate.py checks the CRD side against
 the upstream CRDs):
 - StatefulSet: k8s.io/kubernetes pkg/apis/apps/validation ValidateStatefulSetUpdate: only
   replicas, ordinals, template, updateStrategy, revisionHistoryLimit,

@@ -326,7 +326,7 @@ def test_the_rendered_policies_are_these_and_each_is_bound_to_deny() -> None:
     folder = ROOT / "argocd/admission"
     objs = [yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yaml"))]
     policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "ValidatingAdmissionPolicy"}
-    secrets = {p["metadata"]["name"]: p for p in secret_policy.policy_objects(PLATFORM)  # tests/test_admission_secrets.py
+    secrets = {p["metadata"]["name"]: p for p in secret_policy.policy_objects(PLATFORM)  # tests/conformance/test_admission_secrets.py
                if p["kind"] == "ValidatingAdmissionPolicy"}
     assert policies == {**POLICIES, **secrets}
     bindings = [o for o in objs if o["kind"] == "ValidatingAdmissionPolicyBinding"]

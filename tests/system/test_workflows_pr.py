@@ -18,7 +18,7 @@ from tests.flow_repo import clone, commit_all, dataplane, event, git, make_origi
 from tests.http_standin import Answer, serve_json
 from tests.support import ROOT
 
-NEW_EXTRACTOR = (ROOT / "tests" / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
+NEW_EXTRACTOR = (ROOT / "tests" / "system" / "test_workflows_platform.py").read_text().split('NEW_EXTRACTOR = """')[1].split('"""')[0]
 
 
 @pytest.fixture

@@ -152,7 +152,7 @@ def test_each_component_has_its_own_service_account() -> None:
     for where, spec, _ in templates_of(ROOT):
         accounts.setdefault(spec.get("serviceAccountName"), set()).add(where.split("/")[1].split(".")[0])
     # umbrella is migrating; `restore` runs pods only while a restore or an offboarding does
-    # (tests/test_backup_isolation.py renders both)
+    # (tests/conformance/test_backup_isolation.py renders both)
     assert set(accounts) == set(security.SERVICE_ACCOUNTS.values()) - {"restore"}
     assert accounts["ray-head"] == accounts["ray-worker"] == {"engine"}
 

@@ -237,7 +237,7 @@ def test_a_rayservice_that_never_gets_ready_ends_degraded_in_argocd() -> None:
     timeout, judged by the health script exactly as committed in argocd-cm (Lua 5.1, ArgoCD's
     sandbox): Progressing holds the sync wave; Degraded fails it (gitops-engine sync_context.go),
     so the operation ends and auto-sync can apply the next commit."""
-    from tests.test_health_lua import cond, run, shipped_script
+    from tests.conformance.test_health_lua import cond, run, shipped_script
 
     obj = yaml.safe_load((ROOT / "rendered/acme/rayservice-engine.yaml").read_text())
     timeout = obj["metadata"]["annotations"]["ray.io/initializing-timeout"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import copy_repo
-from tests.test_corpus import CASES, RENDERED_FROM, apply_case
+from tests.system.test_corpus import CASES, RENDERED_FROM, apply_case
 from tests.validation_repo import leftovers, run
 
 

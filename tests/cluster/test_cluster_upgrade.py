@@ -50,11 +50,11 @@ from render.load import Repo, load_repo
 from render.problems import ProblemsError
 from render.validate import validate_repo
 from render.validate.schemas import inline_refs
+from tests.conformance.test_merge import _valid as without_disabled_overrides
+from tests.conformance.test_merge import overrides_strategy as merge_overrides
+from tests.conformance.test_validate_implies_deep import overrides as deep_overrides
 from tests.hyp import HealthCheck, assume, at_most, given, settings, st
 from tests.support import ROOT, missing, need, need_binary
-from tests.test_merge import _valid as without_disabled_overrides
-from tests.test_merge import overrides_strategy as merge_overrides
-from tests.test_validate_implies_deep import overrides as deep_overrides
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 

@@ -1,7 +1,7 @@
 """The secret chain's sync waves, in the committed output: each object comes in a later
 wave than everything it needs healthy (ArgoCD waits for a wave's health, never for an
 object of the same wave), so a new tenant's first sync converges without a retry.
-tests/test_cluster.py proves it on a real control plane."""
+tests/cluster/test_cluster.py proves it on a real control plane."""
 
 from __future__ import annotations
 

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from render import layout
-from render.load import TenantFiles, load_repo
+from render.load import TenantFiles
 from render.validate import effective_rules
 from render.yamlstrict import parse_yaml
-from tests.support import ROOT
+from tests.support import fixture_repo
 
-REPO = load_repo(ROOT)
+REPO = fixture_repo()
 
 
 def tenant(overrides: str) -> TenantFiles:
-    files = REPO.tenants["acme"]
-    return TenantFiles("acme", files.tenant, parse_yaml(overrides, "tenants/acme/overrides.yaml"), files.release)
+    files = REPO.tenants["fixture-gcp"]
+    return TenantFiles("fixture-gcp", files.tenant, parse_yaml(overrides, "tenants/fixture-gcp/overrides.yaml"), files.release)
 
 
 def test_registry_defaults_are_consistent() -> None:
     assert effective_rules.registry_rules(REPO.current.platform, REPO.current.extractors) == []
 
 
-def test_example_tenants_pass() -> None:
+def test_the_fixture_tenants_pass() -> None:
     for files in REPO.tenants.values():
         assert effective_rules.tenant_rules(files, REPO.current.platform, REPO.current.extractors) == []
 
@@ -28,7 +28,7 @@ def test_example_tenants_pass() -> None:
 def test_tenant_is_blamed_only_for_its_own_lines() -> None:
     found = effective_rules.tenant_rules(tenant("overrides:\n  image_extractor:\n    min_replicas: 9\n"), REPO.current.platform, REPO.current.extractors)
     assert [(p.file, p.line, p.pointer) for p in found] == [
-        ("tenants/acme/overrides.yaml", 3, "overrides.image_extractor.min_replicas")]
+        ("tenants/fixture-gcp/overrides.yaml", 3, "overrides.image_extractor.min_replicas")]
 
 
 def test_id_entry_wins_over_name_entry_when_blaming() -> None:

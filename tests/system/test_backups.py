@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from render import backups, clouds, cron
+from tests.conformance.test_backup_drill import _ctx
 from tests.support import ROOT
-from tests.test_backup_drill import _ctx
 
 TENANTS = {"acme": ("gcp", ["mongodb", "redis"]), "globex": ("gcp", ["mongodb", "redis"]),
            "initech": ("aws", ["redis"]), "umbrella": ("gcp", ["mongodb", "redis"])}

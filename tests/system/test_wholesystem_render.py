@@ -26,7 +26,7 @@ def test_the_irsa_trust_policy_names_the_clusters_real_oidc_issuer() -> None:
     statement = doc["Statement"][0]
     assert statement["Principal"]["Federated"] == f"arn:aws:iam::123456789012:oidc-provider/{issuer}"
     # Only the components that use the data bucket (one ServiceAccount each) may assume the
-    # role; backup and restore have roles of their own (tests/test_backup_isolation.py).
+    # role; backup and restore have roles of their own (tests/conformance/test_backup_isolation.py).
     assert statement["Condition"]["StringEquals"] == {
         f"{issuer}:sub": ["system:serviceaccount:tenant-initech:ray-worker", "system:serviceaccount:tenant-initech:celery"],
         f"{issuer}:aud": "sts.amazonaws.com"}

@@ -385,7 +385,7 @@ def test_a_fork_deploy_into_another_tenant_is_refused(tmp_path: Path, teams_api:
 
 
 # Who may dispatch a fork deploy (the run's triggering actor, never the payload's sender):
-# tests/test_authority.py.
+# tests/system/test_authority.py.
 
 
 def test_a_fork_deploy_records_the_image_by_digest(tmp_path: Path) -> None:

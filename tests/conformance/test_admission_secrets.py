@@ -218,7 +218,7 @@ def test_both_clouds_stores_are_admitted() -> None:
 
 def test_stores_are_admitted_as_the_api_server_defaults_them() -> None:
     """The API server fills the CRD's defaults before admission (seen on the real cluster:
-    tests/test_cluster.py); a defaulted store is the same store."""
+    tests/cluster/test_cluster.py); a defaulted store is the same store."""
     assert admit(_store(_with(GCP_OK, "gcpsm.secretVersionSelectionPolicy", "LatestOrFail"))) == (True, "allowed")
     assert admit(_store(_with(AWS_OK, "aws.sessionTagsPolicy", "None"))) == (True, "allowed")
 

@@ -20,7 +20,7 @@ import yaml
 
 from render import cli, layout
 from tests.flow_repo import clone, dataplane, git, make_origin, origin_head, touched
-from tests.test_ops_kube import api, kubeconfig  # noqa: F401 - the stand-in API server fixture
+from tests.system.test_ops_kube import api, kubeconfig  # noqa: F401 - the stand-in API server fixture
 
 RAYSERVICE = "rendered/acme/rayservice-engine.yaml"
 

@@ -1,5 +1,5 @@
 """`upgrade.previous_release`, the one definition of "the previous platform release" the
-upgrade tests apply first (tests/test_cluster_upgrade.py), on small histories."""
+upgrade tests apply first (tests/cluster/test_cluster_upgrade.py), on small histories."""
 
 from __future__ import annotations
 

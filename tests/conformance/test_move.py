@@ -159,7 +159,7 @@ def _placements(root: Path) -> dict[str, dict[str, list[dict]]]:
 def _admitted(root: Path, placements: dict[str, dict[str, list[dict]]]) -> list[str]:
     """Every image of every pod, through the images admission policy (real CEL) of its namespace."""
     from tests.admission_sim import Cluster, Request, admit_bound
-    from tests.test_admission import BINDINGS, IMAGES, pod
+    from tests.conformance.test_admission import BINDINGS, IMAGES, pod
 
     refused = []
     for side, tenants in placements.items():
@@ -188,7 +188,7 @@ def test_every_state_passes_validate_deep_and_the_invariants(repo: Path, capsys:
     reachability, capacity and quota, references), the isolation invariants, Pod Security
     restricted on every pod, and every image admitted in its namespace."""
     need_deep_engines()
-    from tests.test_invariants import check_invariants
+    from tests.conformance.test_invariants import check_invariants
 
     moves = {"acme": ("--cluster", "dp-gke-us-east4"), "initech": ("--database-mode", "dedicated_instance"),
              "globex": ("--database-mode", "shared_instance")}
@@ -259,7 +259,7 @@ def test_a_prepared_move_can_be_abandoned(repo: Path, capsys: pytest.CaptureFixt
 
 def test_the_copy_state_passes_checkov(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The richest state (both placements, every copy Job), all three kinds of move: 0 failed checks."""
-    from tests.test_checkov import assert_clean
+    from tests.conformance.test_checkov import assert_clean
 
     for name, flag, value in (("acme", "--cluster", "dp-gke-us-east4"), ("initech", "--database-mode", "dedicated_instance"),
                               ("globex", "--database-mode", "shared_instance")):

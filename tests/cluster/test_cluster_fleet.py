@@ -2,7 +2,7 @@
 applied in ArgoCD's order in one pass with no retry, every pod admitted, scheduled by the
 real scheduler onto a node of its component's pool (registry/platform.yaml
 `nodes.placement`), within its namespace's quota, Ready. Marker `cluster`; its own control
-plane (one per module, like tests/test_cluster.py), sized for the fleet, stopped by pid.
+plane (one per module, like tests/cluster/test_cluster.py), sized for the fleet, stopped by pid.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ statuses in the RayService, an OOMKilled container) and a cluster without KubeRa
 the real `kubernetes` client and a kubeconfig in tmp_path. Error paths: no kubeconfig
 (ConfigException), an unreachable server, the client's ApiException raised directly.
 
-On the real control plane instead (tests/test_cluster.py, marker `cluster`): the snapshot's
+On the real control plane instead (tests/cluster/test_cluster.py, marker `cluster`): the snapshot's
 raw objects, `status`'s live worker groups, `doctor` on a namespace without its RayService,
 `scale` (dry run, the patch, the pods it brings, the running cluster's bounds), and the API
 server's own 401 and 403."""

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.support import crds_dir, dataplane, move_to_platform, need_deep_engines, set_pin, snapshot
-from tests.test_gate import edit, gate, git, repo  # noqa: F401  (the fixture)
+from tests.system.test_gate import edit, gate, git, repo  # noqa: F401  (the fixture)
 
 INPUTS = ("tenants", "registry", "rendered", "argocd", "control-plane")
 

@@ -7,7 +7,7 @@ folder behind tests/tools/bucket_cli.py, which allows each pod only its identity
 
 Data written before the freeze is on the target after the copy, byte for byte per
 document (raw BSON); the verification passes on that copy and fails on a changed document;
-a second backup in the move's folder is refused. MongoDB: FerretDB (tests/test_backup_drill.py);
+a second backup in the move's folder is refused. MongoDB: FerretDB (tests/conformance/test_backup_drill.py);
 the digest and verification run in the real mongosh (npm package, $DATAPLANE_MONGOSH).
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conformance.test_backup_drill import _documents, _ferretdb_binary, _shims, ferretdb
 from tests.support import ROOT, copy_repo, dataplane, missing, need
-from tests.test_backup_drill import _documents, _ferretdb_binary, _shims, ferretdb
 
 MONGOSH_CACHE = Path.home() / ".cache/dataplane/tools/mongosh-2.12.0/node_modules/.bin/mongosh"
 

@@ -2,7 +2,7 @@
 `Cloud`, each cloud one module registered in `CLOUDS`, and nothing else branches on a
 cloud's name.
 
-A cloud missing a member is a type error (mypy, as tests/test_lint.py runs it) and an
+A cloud missing a member is a type error (mypy, as tests/conformance/test_lint.py runs it) and an
 import error; code or a shared template that names a cloud is found here by its syntax
 tree; the schemas list exactly the registered clouds, so a tenant naming another is a
 problem at its `cloud` key.

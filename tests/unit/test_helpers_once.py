@@ -14,7 +14,7 @@ import pytest
 from tests import processes, support
 from tests.support import ROOT, need
 
-HERE = ROOT / "tests" / "test_helpers_once.py"
+HERE = ROOT / "tests" / "unit" / "test_helpers_once.py"
 # Shared helpers that no other test module may define again, by the module that has them.
 ONCE = {support: ("copy_repo", "crds_dir", "need", "need_binary", "need_deep_engines", "missing", "required",
                   "memory_repo", "rendered_objects", "tenant_yaml"),
