@@ -59,8 +59,12 @@ def expand_braces(pattern: str) -> list[str]:
 
 
 def app_files(app: dict[str, Any], files: list[str]) -> list[str]:
-    """The repo files an Application syncs, from its source directory settings."""
+    """The repo files an Application syncs, from its source directory settings. A Helm
+    chart's Application (the KubeRay operator, render/argocd/operator_apps.py) syncs none
+    of them: the local control plane runs the operator itself (render/cluster/bootstrap.py)."""
     source = app["spec"]["source"]
+    if "chart" in source:
+        return []
     base = source["path"].rstrip("/")
     directory = source.get("directory") or {}
     include = expand_braces(directory.get("include", "")) if directory.get("include") else []
