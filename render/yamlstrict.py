@@ -121,12 +121,15 @@ def parse_yaml(text: str, file: str) -> Document:
 
 
 # parse_simple: the fast path for the simplest files. Lines are comments or `key: value`
-# (plain ASCII keys; one-line plain or single-quoted values, or nothing before a nested
-# mapping), spaces only. Anything else is left to parse_yaml.
+# (plain ASCII keys; one-line plain or quoted values without escapes, flow lists of plain
+# words, or nothing before a nested mapping), spaces only. Anything else is left to parse_yaml.
 _SIMPLE_LINE = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_-]*):(?:( +)(.*))?")
 _SIMPLE_PLAIN = re.compile(r"(?:[A-Za-z0-9_./+~]|-[0-9.])(?:[A-Za-z0-9_./+~ :-]*[A-Za-z0-9_./+~-])?")
 _SIMPLE_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _SIMPLE_QUOTED = re.compile(r"'([^']*)'")
+_SIMPLE_DOUBLE = re.compile(r'"([^"\\]*)"')  # no escapes: the text is what is written
+_SIMPLE_LIST = re.compile(r"\[(?:[A-Za-z0-9_./+~-]+(?:, [A-Za-z0-9_./+~-]+)*)?\]")  # plain items, ", " apart
+_SIMPLE_ITEM = re.compile(r"[A-Za-z0-9_./+~-]+")
 _NOT_PRINTABLE = re.compile(r"[^\n\x20-\x7e]")  # tabs, CR, control and non-ASCII characters: parse_yaml's
 _RESOLVER = yaml.resolver.Resolver()
 _RESOLVED_FIRST = None if None in _RESOLVER.yaml_implicit_resolvers else frozenset(_RESOLVER.yaml_implicit_resolvers)
@@ -177,20 +180,38 @@ def parse_simple(text: str, file: str) -> Document | None:
             mapping[key] = None  # its place among the keys; the mapping replaces it
             continue
         column = indent + len(key) + 1 + len(m[3]) + 1
-        value = _simple_scalar(raw, path, number, column)
+        value = _simple_value(raw, path, number, column, marks, value_marks)
         if value is _NOT_SIMPLE:
             return None
         mapping[key] = value
-        value_marks[path] = (number, column)
     if pending is not None or not marks:
         return None
     return Document(file, data, marks, value_marks)
 
 
+def _simple_value(raw: str, path: Path_, line: int, column: int, marks: dict[Path_, tuple[int, int]],
+                  value_marks: dict[Path_, tuple[int, int]]) -> Any:
+    """A one-line value: a scalar, or a flow list of plain scalars (`[a, b]`); or _NOT_SIMPLE."""
+    if raw[0] != "[":
+        value_marks[path] = (line, column)
+        return _simple_scalar(raw, path, line, column)
+    if not _SIMPLE_LIST.fullmatch(raw):
+        return _NOT_SIMPLE
+    items: list[Any] = []
+    for found in _SIMPLE_ITEM.finditer(raw):
+        at = (*path, len(items))
+        marks[at] = value_marks[at] = (line, column + found.start())
+        item = _simple_scalar(found[0], at, line, column + found.start())
+        if item is _NOT_SIMPLE:
+            return _NOT_SIMPLE
+        items.append(item)
+    return items
+
+
 def _simple_scalar(raw: str, path: Path_, line: int, column: int) -> Any:
-    """The value of a one-line plain or single-quoted scalar, as _scalar reads it, or _NOT_SIMPLE."""
-    if raw[0] == "'":
-        quoted = _SIMPLE_QUOTED.fullmatch(raw)
+    """The value of a one-line plain or quoted scalar (no escapes), as _scalar reads it, or _NOT_SIMPLE."""
+    if raw[0] in "'\"":
+        quoted = (_SIMPLE_QUOTED if raw[0] == "'" else _SIMPLE_DOUBLE).fullmatch(raw)
         return quoted[1] if quoted else _NOT_SIMPLE
     if not _SIMPLE_PLAIN.fullmatch(raw) or ": " in raw:
         return _NOT_SIMPLE

@@ -27,7 +27,8 @@ def _same_as_strict(text: str) -> bool:
 def test_parse_simple_reads_what_parse_yaml_reads() -> None:
     text = ("# a comment\nname: acme\ndisplay_name: Acme Corp\nport: 6333\nneg: -4\nratio: 0.5\non_off: true\n"
             "date: 2026-01-01\nquoted: '010'\nempty: ''\nnothing: ~\nurl: https://q.example:6333/x\n"
-            "nested:\n  deeper:\n    leaf:   spaced value\n\n  # between\n  sibling: 1\nlast: x\n")
+            "nested:\n  deeper:\n    leaf:   spaced value\n\n  # between\n  sibling: 1\nlast: x\n"
+            "account: \"123456789012\"\nhash: \"a # b\"\nforks: [acme-corp/engine, 2, x.y]\nnone: []\n")
     assert _same_as_strict(text)
 
 
@@ -35,7 +36,8 @@ def test_parse_simple_reads_what_parse_yaml_reads() -> None:
     "a: 1\na: 2\n",                   # duplicate key: parse_yaml's problem
     "a: yes\n", "a: 1:30\n", "a: 010\n", "a: 0x1F\n", "a: .inf\n", "a: 1.0e+3\n",  # refused scalars
     "a:\nb: 1\n", "a:\n",             # a null written as nothing
-    "a: x # comment\n", "a: \"x\"\n", "a: [x]\n", "a: {b: 1}\n", "a: &x 1\nb: *x\n", "a: !!str 1\n",
+    "a: x # comment\n", "a: {b: 1}\n", "a: &x 1\nb: *x\n", "a: !!str 1\n",
+    "a: \"x\\ty\"\n", "a: [x,y]\n", "a: [ x ]\n", "a: [-]\n", "a: [yes]\n", "a: [x] # c\n", "a: \"x\" # c\n",
     "a: |\n  x\n", "- a\n", "---\na: 1\n", "a: 'it''s'\n", "a: x \n", "a:x\n", "a: x:\n", "a: b: c\n",
     "a:\tx\n", "a: x\r\n", "a: é\n", "\ufeffa: 1\n", "  a: 1\n", "a:\n  b: 1\n   c: 2\n", "a:\n  b: 1\n c: 2\n",
     "", "# only a comment\n", "<<: {a: 1}\n", "1: a\n",
@@ -49,7 +51,9 @@ _simple_values = st.one_of(
     st.from_regex(r"[A-Za-z0-9_./+~ :-]{1,12}", fullmatch=True),
     st.sampled_from(["yes", "No", "on", "OFF", "~", "null", "true", "False", "1e3", "0x1F", "1_000", "010", "1:30",
                      "-1", "-0", "+2", ".5", "2001-12-14", "2001-12-14 21:59:43.10", ".inf", "-.NaN", "a: b", "x:"]),
-    st.from_regex(r"'[^'\n]{0,8}'", fullmatch=True))
+    st.from_regex(r"'[^'\n]{0,8}'", fullmatch=True),
+    st.from_regex(r'"[^"\n]{0,8}"', fullmatch=True),
+    st.lists(st.from_regex(r"[A-Za-z0-9_./+~-]{1,6}", fullmatch=True), max_size=3).map(lambda xs: f"[{', '.join(xs)}]"))
 _simple_docs = st.recursive(
     st.dictionaries(_simple_keys, _simple_values, min_size=1, max_size=4),
     lambda children: st.dictionaries(_simple_keys, st.one_of(_simple_values, children), min_size=1, max_size=4),
