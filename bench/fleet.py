@@ -24,6 +24,7 @@ WORDS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wo
 OLD_RELEASES = ("2026.10.2", "2026.9.1")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING")
 GCP_TENANTS_PER_PROJECT = 20
+GCP_POOLS = ("prod", "eu", "apac")
 GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")
 
 
@@ -57,8 +58,9 @@ def _project_numbers(root: Path, n: int) -> None:
     a project registry/platform.yaml does not number."""
     path = root / "registry/platform.yaml"
     anchor = "  gcp_project_numbers:\n"
-    numbers = "".join(f'    dp-tenants-{k:04d}: "{7 * 10**11 + k}"\n'
-                      for k in range((n + GCP_TENANTS_PER_PROJECT - 1) // GCP_TENANTS_PER_PROJECT))
+    blocks = range((n + GCP_TENANTS_PER_PROJECT - 1) // GCP_TENANTS_PER_PROJECT)
+    numbers = "".join(f'    dp-tenants-{pool}-{k:04d}: "{7 * 10**11 + len(GCP_POOLS) * k + i}"\n'
+                      for k in blocks for i, pool in enumerate(GCP_POOLS))
     text = path.read_text(encoding="utf-8")
     if anchor not in text:
         raise ValueError(f"{path}: no {anchor.strip()} to add the fleet's GCP projects to")
@@ -108,8 +110,8 @@ def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, 
         "cloud": cloud,
         "region": region,
         "cluster": cluster,
-        # GCP projects of 20 consecutive tenants: each GCP tenant adds 4 service accounts, 100 per project.
-        "cloud_account": f"dp-tenants-{index // GCP_TENANTS_PER_PROJECT:04d}" if cloud == "gcp"
+        # At most 20 tenants per GCP project: each GCP tenant adds 4 service accounts, 100 per project.
+        "cloud_account": f"dp-tenants-{rng.choice(GCP_POOLS)}-{index // GCP_TENANTS_PER_PROJECT:04d}" if cloud == "gcp"
         else str(rng.randrange(10**11, 10**12)),
         "operator_group": f"{name}-operators",
         "database": {"mode": rng.choice(("dedicated_instance", "dedicated_instance", "shared_instance"))},

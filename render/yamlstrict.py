@@ -219,11 +219,11 @@ def _simple_scalar(raw: str, path: Path_, line: int, column: int) -> Any:
         return raw  # no implicit type starts with this character: text
     if _SIMPLE_INT.fullmatch(raw):
         return int(raw)  # what YAML's int reads a plain decimal as
-    tag = _RESOLVER.resolve(yaml.ScalarNode, raw, (True, False))
+    tag = _RESOLVER.resolve(yaml.ScalarNode, raw, (True, False))  # type: ignore[no-untyped-call]
     if tag == _TAG + "str":
         return raw
     state = _State("")
-    value = _scalar(yaml.ScalarNode(tag, raw, start_mark=yaml.Mark("", 0, line - 1, column - 1, None, None)), path, state)
+    value = _scalar(yaml.ScalarNode(tag, raw, start_mark=yaml.Mark("", 0, line - 1, column - 1, None, 0)), path, state)
     return _NOT_SIMPLE if state.problems else value
 
 
