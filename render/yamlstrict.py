@@ -134,6 +134,7 @@ _NOT_PRINTABLE = re.compile(r"[^\n\x20-\x7e]")  # tabs, CR, control and non-ASCI
 _RESOLVER = yaml.resolver.Resolver()
 _RESOLVED_FIRST = None if None in _RESOLVER.yaml_implicit_resolvers else frozenset(_RESOLVER.yaml_implicit_resolvers)
 _SIMPLE_DEPTH = 16
+_SIMPLE_LINES = 1000
 _NOT_SIMPLE = object()
 
 
@@ -149,7 +150,10 @@ def parse_simple(text: str, file: str) -> Document | None:
     value_marks: dict[Path_, tuple[int, int]] = {}
     stack: list[tuple[int, dict[str, Any], Path_]] = [(0, data, ())]  # the open mappings, innermost last
     pending: tuple[int, Path_, dict[str, Any], str] | None = None  # a key whose value is on the next lines
-    for number, line in enumerate(text.split("\n"), 1):
+    lines = text.split("\n")
+    if len(lines) > _SIMPLE_LINES:
+        return None  # far below MAX_VALUES: parse_yaml counts values, this does not
+    for number, line in enumerate(lines, 1):
         content = line.lstrip(" ")
         if not content or content[0] == "#":
             continue

@@ -41,6 +41,7 @@ def test_parse_simple_reads_what_parse_yaml_reads() -> None:
     "a: |\n  x\n", "- a\n", "---\na: 1\n", "a: 'it''s'\n", "a: x \n", "a:x\n", "a: x:\n", "a: b: c\n",
     "a:\tx\n", "a: x\r\n", "a: é\n", "\ufeffa: 1\n", "  a: 1\n", "a:\n  b: 1\n   c: 2\n", "a:\n  b: 1\n c: 2\n",
     "", "# only a comment\n", "<<: {a: 1}\n", "1: a\n",
+    pytest.param("".join(f"k{i}: [a, b, c, d, e, f, g]\n" for i in range(9000)), id="more-values-than-MAX_VALUES"),
 ])
 def test_parse_simple_leaves_everything_else_to_parse_yaml(text: str) -> None:
     assert parse_simple(text, "f.yaml") is None
