@@ -9,8 +9,12 @@ the real command line (`python -m render`) in a child process, as a user or CI w
 - check: `render --check` on the unchanged fleet (cache warm, as on a developer's machine);
 - check, no cache: `render --check --no-cache` (everything validated and rendered: main's check);
 - PR gate: the fleet committed as the base, a commit editing one tenant's overrides.yaml on
-  top, then `render --base BASE` (what pr.yml runs: no cache, git proves the rest).
+  top, then `render --base BASE` (what pr.yml runs: no cache, git proves the rest). The
+  gate is also measured alone at --gate-sizes (default 10,000): 100 tenants rendered, the
+  others given copies of their output folders (bench/gate.py), so it needs no cold render.
 
+The render processes keep their compiled bytecode in a temporary folder, as an installed
+package has it (pip compiles on install): no run pays for compiling the engine's modules.
 Peak memory is the largest sum of RSS over the render process and its workers, sampled
 every 10 ms. Two floors, in one process, over the same output objects (bench/floors.py):
 libyaml's dumper alone (CSafeDumper), and the same dumper writing the same files. Each
@@ -41,6 +45,7 @@ from bench import floors, gate
 from bench.fleet import REPO, generate_fleet
 
 MIB = 1024 * 1024
+BYTECODE: Path | None = None  # where the render processes keep compiled bytecode (set by main)
 
 
 @dataclass
@@ -55,6 +60,9 @@ def run_render(root: Path, *args: str) -> Run:
     """One `python -m render --repo root render ARGS` in a child process, timed and watched."""
     env = dict(os.environ, DATAPLANE_CACHE_DIR=str(cache_of(root)), PYTHONPATH=str(REPO))
     env.pop("GITHUB_ACTIONS", None)
+    if BYTECODE is not None:  # compiled once, as an installed package is: no run pays for compiling the engine
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(BYTECODE)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "render", "--repo", str(root), "render", *args],
@@ -234,18 +242,30 @@ def main(argv: list[str] | None = None) -> int:
                    help="what to measure (default: all; the cold render always runs, the others start from it; "
                         "`gate` alone renders 100 tenants and gives the others copies of their output folders, "
                         "which the gate never reads)")
+    p.add_argument("--gate-sizes", type=int, nargs="*", default=[10000],
+                   help="fleet sizes measured for the PR gate alone, as `--steps gate` does, unless --sizes "
+                        "measures the gate there already (default: 10000)")
     p.add_argument("--tmpdir", help="where the temporary fleets are written (default: the system's temporary folder)")
     args = p.parse_args(argv)
+    global BYTECODE
+    bytecode = tempfile.TemporaryDirectory(prefix="dataplane-bench-bytecode-")
+    BYTECODE = Path(bytecode.name)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     figures = {n: measure(n, args.repeat, args.tmpdir, tuple(args.steps)) for n in args.sizes}
+    for n in args.gate_sizes:
+        if "gate" not in args.steps or n not in figures:
+            figures[n] = {**figures.get(n, {}), **measure(n, args.repeat, args.tmpdir, ("gate",))}
+    figures = dict(sorted(figures.items()))
+    bytecode.cleanup()
     after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     where = Path(args.tmpdir or tempfile.gettempdir())
     mounts = [p for p in psutil.disk_partitions(all=True) if str(where.resolve()).startswith(p.mountpoint)]
     fs = max(mounts, key=lambda p: len(p.mountpoint)).fstype if mounts else "?"
     tmpdir = f" --tmpdir {args.tmpdir}" if args.tmpdir else ""
     steps = f" --steps {' '.join(args.steps)}" if list(args.steps) != list(STEPS) else ""
+    steps += f" --gate-sizes {' '.join(map(str, args.gate_sizes))}"
     print(f"Command: `python -m bench --sizes {' '.join(map(str, args.sizes))} --repeat {args.repeat}{steps}{tmpdir}` "
           f"started {started} on {cores} cores, Python {sys.version.split()[0]}, fleets in {where} ({fs}), "
           f"load average {load:.2f} at start and {after:.2f} at the end (other processes share these cores).\n")

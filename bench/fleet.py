@@ -23,6 +23,8 @@ WORDS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wo
          "soylent", "vandelay", "massive", "pied", "aperture", "oscorp", "nakatomi", "gringotts", "monarch", "dunder")
 OLD_RELEASES = ("2026.10.2", "2026.9.1")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING")
+GCP_TENANTS_PER_PROJECT = 20
+GCP_POOLS = ("prod", "eu", "apac")
 GROUPS = ("cpu-workers", "batch-workers", "gpu-workers")
 
 
@@ -45,9 +47,24 @@ def generate_fleet(root: Path, n: int, seed: int = 0) -> list[str]:
         for file, text in files.items():
             (folder / file).write_text(text, encoding="utf-8")
         names.append(name)
+    _project_numbers(root, n)
     _room_for_minimums(root, names)
     _canaries(root, sorted(names)[:1])
     return sorted(names)
+
+
+def _project_numbers(root: Path, n: int) -> None:
+    """Give every GCP project the fleet's tenants live in a project number: validate refuses
+    a project registry/platform.yaml does not number."""
+    path = root / "registry/platform.yaml"
+    anchor = "  gcp_project_numbers:\n"
+    blocks = range((n + GCP_TENANTS_PER_PROJECT - 1) // GCP_TENANTS_PER_PROJECT)
+    numbers = "".join(f'    dp-tenants-{pool}-{k:04d}: "{7 * 10**11 + len(GCP_POOLS) * k + i}"\n'
+                      for k in blocks for i, pool in enumerate(GCP_POOLS))
+    text = path.read_text(encoding="utf-8")
+    if anchor not in text:
+        raise ValueError(f"{path}: no {anchor.strip()} to add the fleet's GCP projects to")
+    path.write_text(text.replace(anchor, anchor + numbers, 1), encoding="utf-8")
 
 
 def _room_for_minimums(root: Path, names: list[str]) -> None:
@@ -93,7 +110,8 @@ def tenant_files(rng: random.Random, name: str, index: int, platform: dict[str, 
         "cloud": cloud,
         "region": region,
         "cluster": cluster,
-        "cloud_account": f"dp-tenants-{rng.choice(('prod', 'eu', 'apac'))}" if cloud == "gcp"
+        # At most 20 tenants per GCP project: each GCP tenant adds 4 service accounts, 100 per project.
+        "cloud_account": f"dp-tenants-{rng.choice(GCP_POOLS)}-{index // GCP_TENANTS_PER_PROJECT:04d}" if cloud == "gcp"
         else str(rng.randrange(10**11, 10**12)),
         "operator_group": f"{name}-operators",
         "database": {"mode": rng.choice(("dedicated_instance", "dedicated_instance", "shared_instance"))},

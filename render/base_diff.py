@@ -85,8 +85,7 @@ class Pending:
                 differ.add(name)
         # A tenant with no output folder at all is not "unchanged": REF had none either (its
         # output was never rendered there), so it renders.
-        differ |= {t for t in tenants if t not in differ
-                   and not all(os.path.isdir(os.path.join(root, scope)) for scope in layout.tenant_scopes(t))}
+        differ |= _without_output(root, [t for t in tenants if t not in differ])
         if platform:
             differ |= unpinned(root, [t for t in tenants if t not in differ])
         return Plan(self.revision, None, frozenset(differ))
@@ -136,6 +135,19 @@ def _revision(root: Path, ref: str) -> str:
     if not git.contains(root, head, revision):
         raise BaseRevisionError(f"--base {ref}: {revision[:12]} is not an ancestor of HEAD {head[:12]}")
     return revision
+
+
+def _without_output(root: Path, tenants: list[str]) -> set[str]:
+    """The tenants missing an output folder: one listing per parent folder, not a stat per tenant."""
+    missing: set[str] = set()
+    for parent in layout.TENANT_SCOPE_PARENTS:
+        try:
+            with os.scandir(os.path.join(root, parent)) as entries:
+                present = {e.name for e in entries if e.is_dir()}
+        except OSError:  # no such folder: no tenant has this output
+            present = set()
+        missing.update(t for t in tenants if t not in present)
+    return missing
 
 
 def _tenant_of(path: str) -> str | None:

@@ -11,29 +11,56 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
-from render import exitcodes, output
-from render.commands import COMMANDS
+from render import commands, exitcodes, output
 from render.problems import UserError, as_json
 
 EXIT_OK, EXIT_STALE, EXIT_INVALID, EXIT_INTERNAL = exitcodes.OK, exitcodes.FAILED, exitcodes.INVALID, exitcodes.INTERNAL
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `command`, only that command's (only its module is imported)."""
     p = argparse.ArgumentParser(prog="dataplane", description="Render and operate isolated single-tenant data planes.")
+    _top_options(p)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in commands.modules(command):
+        module.add_parser(sub)
+    return p
+
+
+def _top_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", type=Path, default=Path(os.environ.get("DATAPLANE_REPO", ".")),
                    help="repository root (default: current folder, or $DATAPLANE_REPO)")
     p.add_argument("--format", choices=("text", "json", "github"), default=None,
                    help="how problems are printed (default: github under GitHub Actions, else text)")
     output.add_top(p)
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(sub)
-    return p
+
+
+class _Unclear(Exception):
+    pass
+
+
+class _Probe(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Unclear(message)
+
+
+def named_command(argv: list[str] | None) -> str | None:
+    """The command `argv` runs, or None when unclear (help, a mistake): then every command's
+    parser is built, and reports it as before."""
+    probe = _Probe(add_help=False)
+    _top_options(probe)
+    probe.add_argument("command", nargs="?")
+    try:
+        found = probe.parse_known_args(argv)[0].command
+    except _Unclear:
+        return None
+    return found if found in commands.NAMES else None
 
 
 def main(argv: list[str] | None = None) -> int:
-    top = parser()
+    top = parser(named_command(argv))
     args = top.parse_args(argv)
     if output.refused(args):
         top.error(f"{args.command} prints no document: -o/--output is for the read commands (see --help)")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from render.cli import parser
+from render import commands
+from render.cli import named_command, parser
 from render.commands import COMMANDS
-from tests.support import copy_repo, dataplane
+from tests.support import ROOT, copy_repo, dataplane
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -18,6 +22,31 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             parser().parse_args([name, "--help"])
         assert exit_info.value.code == 0
         assert "usage: dataplane" in capsys.readouterr().out
+
+
+def _registered(p: argparse.ArgumentParser) -> set[str]:
+    return set(next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices)
+
+
+def test_each_command_is_built_from_the_module_the_registry_names() -> None:
+    assert _registered(parser()) == set(commands.NAMES)
+    for name in commands.NAMES:
+        assert name in _registered(parser(name))
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["--repo", "x", "render", "--base", "main"], "render"), (["-o", "json", "validate", "acme"], "validate"),
+    (["fork-image", "acme"], "fork-image"), (["--help"], None), (["--format", "bad", "render"], None),
+    (["nonsense"], None), ([], None)])
+def test_a_run_builds_only_the_command_it_names(argv: list[str], command: str | None) -> None:
+    assert named_command(argv) == command
+
+
+def test_render_imports_no_other_command() -> None:
+    code = ("import sys, render.cli; render.cli.parser(render.cli.named_command(['render', '--base', 'x'])); "
+            "print(sorted(m for m in sys.modules if m.startswith('render.commands.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "['render.commands.render']"
 
 
 def test_explain_shows_each_value_and_its_layer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

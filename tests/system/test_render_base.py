@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from render import layout
+from render.yamlstrict import parse_simple
 from tests.flow_repo import git
 from tests.support import ROOT, copy_repo, dataplane, pin_to_first_commit, set_pin, snapshot
 
@@ -172,6 +173,25 @@ def test_fleet_wide_claims_still_see_every_peer(repo: Path, capsys: Capsys) -> N
     assert dataplane(repo, "render", "--base", base) == 2
     assert "organization" in capsys.readouterr().err
     assert snapshot(repo) == before
+
+
+def test_a_claim_taken_from_a_peer_is_reported_as_the_full_check_reports_it(repo: Path, capsys: Capsys) -> None:
+    """Peers are read by the fast path (render/yamlstrict.py parse_simple); the problem names
+    the peer's line exactly as the full check's strict reading does."""
+    assert parse_simple((repo / "tenants/globex/tenant.yaml").read_text(), "globex") is not None
+    taken = next(line for line in (repo / "tenants/globex/tenant.yaml").read_text().splitlines()
+                 if line.startswith("organization_id:"))
+    text = "\n".join(taken if line.startswith("organization_id:") else line
+                     for line in (repo / "tenants/acme/tenant.yaml").read_text().splitlines()) + "\n"
+    base = _commit(repo, {"tenants/acme/tenant.yaml": text})
+    capsys.readouterr()
+    assert dataplane(repo, "render", "--check", "--base", base, "-o", "json") == 2
+    against = json.loads(capsys.readouterr().out)
+    assert dataplane(repo, "render", "--check", "--no-cache", "-o", "json") == 2
+    full = json.loads(capsys.readouterr().out)
+    line = (repo / "tenants/globex/tenant.yaml").read_text().splitlines().index(taken) + 1
+    assert [p["file"] for p in against] == ["tenants/acme/tenant.yaml"]
+    assert f"tenants/globex/tenant.yaml:{line}" in against[0]["message"] and against[0] in full
 
 
 def test_a_base_that_is_unknown_or_not_an_ancestor_is_refused(repo: Path, capsys: Capsys) -> None:
