@@ -180,10 +180,34 @@ def test_pin_pins_the_unpinned_tenants_and_refuses_a_revision_that_would_move_th
     assert (git(work, "rev-parse", "HEAD"), git(work, "tag", "--list"), git(work, "status", "--porcelain")) == (head, tags, "")
 
     assert dataplane(work, "pin", "--revision", "HEAD~1") == 0
-    assert git(work, "diff", "--name-only", "HEAD~1", "HEAD").split() == ["tenants/globex/release.yaml",
+    assert git(work, "diff", "--name-only", "HEAD~1", "HEAD").split() == ["registry/releases.yaml",
+                                                                           "tenants/globex/release.yaml",
                                                                            "tenants/initech/release.yaml"]
     assert yaml.safe_load((work / "tenants/initech/release.yaml").read_text())["platform_revision"] == \
         git(work, "rev-parse", f"{moved}~1")
     assert (work / "tenants/acme/release.yaml").read_bytes() == acme  # pinned already: left alone
     assert dataplane(work, "render", "--check", "--no-cache") == 0
     assert dataplane(work, "pin", "--revision", "0" * 40) == 2
+
+
+def test_a_pin_recorded_in_the_releases_file_holds_in_a_clone_without_tags(work, tmp_path, capsys):
+    # Tags need not travel with a clone: `dataplane pin` also records the revision in
+    # registry/releases.yaml, which is all a tagless clone has to check the pin against.
+    for release in sorted(work.glob("tenants/*/release.yaml")):
+        release.write_text(release.read_text().split("platform_revision:")[0])
+    commit_all(work, "no tenant pinned")
+    head = git(work, "rev-parse", "HEAD")
+    assert dataplane(work, "pin") == 0
+    recorded = yaml.safe_load((work / "registry/releases.yaml").read_text())["revisions"]
+    assert {"revision": head, "version": recorded[-1]["version"]} == recorded[-1]
+    bare = tmp_path / "tagless"
+    git(tmp_path, "clone", "-q", "--no-tags", str(work), str(bare))
+    assert git(bare, "tag", "--list") == ""
+    assert dataplane(bare, "render", "--check", "--no-cache") == 0
+    # The record is all that stands for the tag: without it the same pin is refused.
+    text = (bare / "registry/releases.yaml").read_text()
+    (bare / "registry/releases.yaml").write_text(text.replace(head, "0" * 40))
+    commit_all(bare, "forget the record")
+    capsys.readouterr()
+    assert dataplane(bare, "validate") == 2
+    assert f"{head[:12]} is not a platform release" in capsys.readouterr().err
