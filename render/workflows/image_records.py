@@ -59,7 +59,15 @@ def releases_text(text: str, version: str, digest: str, versions: dict[str, Any]
     entry = {"version": version, "digest": digest, "ray": str(versions.get("ray", "")),
              "kuberay": str(versions.get("kuberay", ""))}
     body = "".join(f"{'  - ' if i == 0 else '    '}{k}: {json.dumps(v)}\n" for i, (k, v) in enumerate(entry.items()))
-    return text + ("" if text.endswith("\n") or not text else "\n") + body
+    text += "" if text.endswith("\n") or not text else "\n"
+    lines = text.splitlines(keepends=True)
+    # The new entry ends `releases`: before the `revisions` list (`dataplane pin`) and its comment.
+    end = next((i for i, line in enumerate(lines) if line.startswith("revisions:")), None)
+    if end is None:
+        return text + body
+    while end > 0 and (lines[end - 1].startswith("#") or not lines[end - 1].strip()):
+        end -= 1
+    return "".join(lines[:end]) + body + "".join(lines[end:])
 
 
 def record_platform_release(root: Path, version: str, digest: str) -> list[str]:
