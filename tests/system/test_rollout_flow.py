@@ -355,21 +355,23 @@ def test_a_tenant_added_on_the_previous_release_during_the_last_wave_moves_in_a_
     assert release(work, "zeta")["platform_revision"] == state.revision
 
 
-def ray_versions(work: Path) -> dict[str, str]:
-    """Each tenant's RayService rayVersion, as rendered."""
-    return {t: yaml.safe_load((work / f"rendered/{t}/rayservice-engine.yaml").read_text())["spec"]["rayClusterConfig"]["rayVersion"]
-            for t in TENANTS}
+def probe_timeouts(work: Path) -> dict[str, int]:
+    """Each tenant's Celery worker liveness probe timeout, as rendered."""
+    def timeout(t: str) -> int:
+        worker = yaml.safe_load((work / f"rendered/{t}/deployment-celery-worker.yaml").read_text())
+        return worker["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["timeoutSeconds"]
+    return {t: timeout(t) for t in TENANTS}
 
 
 def test_a_registry_change_merged_to_main_moves_no_tenant_until_its_wave(work, argocd, tmp_path, capsys):
-    """Every tenant pins a platform release: a registry change (versions.ray) merged to main
+    """Every tenant pins a platform release: a registry change (spec.probe_timeout_s) merged to main
     moves none; platform-update moves the canary wave, each advance the next; initech
     (auto_deploy: false) moves only when promoted."""
     clock = Clock()
     before = {t: output(tenant_bytes(work, t)) for t in TENANTS}
-    edit(work, "registry/platform.yaml", 'ray: "2.60.0"', 'ray: "2.61.0"')
+    edit(work, "registry/platform.yaml", "probe_timeout_s: 2", "probe_timeout_s: 3")
     assert dataplane(work, "render", "--check", "--no-cache") == 0  # the merge itself moves no tenant
-    merge = commit_all(work, "registry: Ray 2.61.0")
+    merge = commit_all(work, "registry: probes wait 3 s")
     push(work)
     assert {t: output(tenant_bytes(work, t)) for t in TENANTS} == before
     payload = tmp_path / "push.json"
@@ -379,7 +381,7 @@ def test_a_registry_change_merged_to_main_moves_no_tenant_until_its_wave(work, a
         return {t for t in TENANTS if output(tenant_bytes(work, t)) != before[t]}
 
     assert platform_update(root=work, event_name="push", event=payload, push=True, clock=clock) == 0
-    assert moved() == {"acme"} and ray_versions(work)["acme"] == "2.61.0"
+    assert moved() == {"acme"} and probe_timeouts(work)["acme"] == 3
     assert read_state(work).revision == merge and release(work, "acme")["platform_revision"] == merge
     sync(work, argocd)
     assert advance(work, argocd, clock.at(5)) == 0
@@ -389,7 +391,7 @@ def test_a_registry_change_merged_to_main_moves_no_tenant_until_its_wave(work, a
         sync(work, argocd)
         assert advance(work, argocd, clock.at(minutes)) == 0
     assert moved() == {"acme", "umbrella", "globex"}
-    assert ray_versions(work) == {"acme": "2.61.0", "globex": "2.61.0", "initech": "2.60.0", "umbrella": "2.61.0"}
+    assert probe_timeouts(work) == {"acme": 3, "globex": 3, "initech": 2, "umbrella": 3}
 
     assert dataplane(work, "promote", "initech") == 0  # auto_deploy: false: only a promote moves it
     assert moved() == set(TENANTS) and release(work, "initech")["platform_revision"] == merge
