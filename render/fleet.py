@@ -269,7 +269,7 @@ def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool 
         raise
     report = writer.finish(stale)
     emit.single_file(root, layout.CODEOWNERS_FILE, owners, report, check=check)
-    if generated.is_engine_repo(root):  # the schemas and docs generated from render/tunables.py
+    if generated.is_engine_repo(root):  # the schemas and docs generated from render/tunables.py and render/clouds/
         for rel, data in generated.files(root).items():
             emit.single_file(root, rel, data, report, check=check)
     report.unchanged += sum(result.fresh.values())

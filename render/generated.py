@@ -1,8 +1,10 @@
-"""The engine's own files generated from render/tunables.py: the tunable blocks of three
-JSON schemas and the key table of docs/tenants.md.
+"""The engine's own generated files: the tunable blocks of three JSON schemas and the key
+table of docs/tenants.md (from render/tunables.py), and every schema's cloud lists (from the
+registered clouds, render/clouds/schemas.py).
 
 The rest of each schema stays written by hand in the same file: only the blocks named here
 are replaced, and the worker-group block is one `$defs/worker_group` both schemas `$ref`.
+A schema the generation leaves as it is keeps its bytes (some are written compactly by hand).
 `dataplane render` writes these files when it renders the engine's own repository, and
 `render --check` lists a stale one (render/fleet.py), as it does .github/CODEOWNERS.
 """
@@ -13,8 +15,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from render import layout, tunables
-from render.tunables import GROUP_WORDS, MACHINE_WORDS, PLATFORM, Layer, Section, Tunable, of
+from render import clouds, layout, tunables
+from render.clouds import schemas as cloud_schemas
+from render.tunables import GROUP_WORDS, PLATFORM, Layer, Section, Tunable, of
 
 ENGINE_ROOT = Path(__file__).resolve().parent.parent  # the repository this engine's source lives in
 DOCS_FILE = "docs/tenants.md"
@@ -29,14 +32,24 @@ ENTRY_KEYS = ("name", "version", "description", "aliases", "modalities", "runtim
 def files(root: Path) -> dict[str, bytes]:
     """Each generated file's path (relative to root) and its current bytes."""
     out = {}
-    for name, fill in (("extractors", _extractors), ("platform", _platform), ("overrides", _overrides)):
-        rel = f"{layout.SCHEMA_DIR}/{name}.schema.json"
-        schema = json.loads((root / rel).read_text(encoding="utf-8"))
-        fill(schema)
-        out[rel] = (json.dumps(schema, indent=2) + "\n").encode()
+    tunable = {"extractors": _extractors, "platform": _platform, "overrides": _overrides}
+    for path in sorted((root / layout.SCHEMA_DIR).glob("*.schema.json")):
+        name = path.name.removesuffix(".schema.json")
+        data = path.read_bytes()
+        schema = json.loads(data)
+        before = _dump(schema)
+        if name in tunable:
+            tunable[name](schema)
+        cloud_schemas.fill(name, schema)
+        after = _dump(schema)
+        out[f"{layout.SCHEMA_DIR}/{path.name}"] = data if after == before else after.encode()
     docs = (root / DOCS_FILE).read_text(encoding="utf-8")
     out[DOCS_FILE] = _with_table(docs).encode()
     return out
+
+
+def _dump(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2) + "\n"
 
 
 def is_engine_repo(root: Path) -> bool:
@@ -48,7 +61,8 @@ def properties(section: Section, layer: Layer) -> dict[str, Any]:
     out = {t.key: t.schema(layer) for t in of(section, layer)}
     for t in of(section, layer):
         if t.kind == "per_cloud":
-            out[t.key]["properties"] = {c: {"description": words, "type": "string"} for c, words in MACHINE_WORDS.items()}
+            out[t.key]["properties"] = {c: {"description": cloud.machine_words, "type": "string"}
+                                        for c, cloud in clouds.CLOUDS.items()}
     return out
 
 

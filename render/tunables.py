@@ -95,7 +95,7 @@ _TYPES: dict[Kind, dict[str, Any]] = {
     "quantity": {"type": ["string", "number"]},
     "boolean": {"type": "boolean"},
     "string": {"type": "string"},
-    # One value per cloud (a machine type); the clouds are those of render/clouds.py.
+    # One value per cloud (a machine type); the clouds are those of render/clouds/ (their `machine_words`).
     "per_cloud": {"type": "object", "additionalProperties": False},
 }
 
@@ -284,5 +284,3 @@ GROUP_WORDS: dict[str, str] = {
     "batch-workers": "Batch workers: large ingestion jobs, scaled from zero on demand.",
     "gpu-workers": "GPU workers, one NVIDIA L4 each: video processing, large model inference.",
 }
-# A machine type per cloud (worker_groups.<group>.machine).
-MACHINE_WORDS: dict[str, str] = {name: cloud.machine_words for name, cloud in clouds.CLOUDS.items()}

@@ -14,7 +14,20 @@ from decimal import Decimal
 from typing import Any
 
 from render import layout, security
-from render.clouds.base import MI, BackupTool, Context, Tenant, cel, none_of
+from render.clouds.base import (
+    MI,
+    BackupTool,
+    Context,
+    SchemaBlocks,
+    Tenant,
+    cel,
+    daemonset_budget,
+    node_labels,
+    none_of,
+    provisioner_block,
+    region_prices,
+    token_endpoints,
+)
 from render.problems import Problem
 from render.yamlstrict import Document
 
@@ -128,6 +141,16 @@ class AWS:
     name_max = 40
     machine_words = "EC2 instance type, e.g. m6i.2xlarge."
     machine_example = "m6i.4xlarge"
+    schema_blocks = SchemaBlocks(
+        storage_provisioner=provisioner_block("EKS"),
+        storage_class={"description": "EKS storage class.", "type": "string"},
+        retention_bucket={"description": "An s3:// URL.", "type": "string", "pattern": "^s3://[a-z0-9.-]+/?$"},
+        identity_endpoints=token_endpoints("aws"),
+        daemonset_budget=daemonset_budget("aws"),
+        pool_machine={"type": "string", "description": "EC2 instance type."},
+        pool_labels=node_labels(),
+        prices=region_prices("AWS"),
+    )
 
     bucket_scheme = "s3://"
     bucket_kind = "Bucket"

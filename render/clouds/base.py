@@ -35,6 +35,21 @@ class BackupTool:
     env: Callable[[Tenant], list[dict[str, Any]]]  # the CLI's env in the pod
 
 
+@dataclass(frozen=True)
+class SchemaBlocks:
+    """The cloud's own JSON-schema block at each place of render/schemas/ that holds one per
+    cloud; `dataplane render` writes them there (render/clouds/schemas.py `BLOCKS`)."""
+
+    storage_provisioner: dict[str, Any]  # platform: datastores.storage_provisioners.<cloud>
+    storage_class: dict[str, Any]  # platform: datastores.storage_class.<cloud>
+    retention_bucket: dict[str, Any]  # platform: offboarding.retention_bucket.<cloud>
+    identity_endpoints: dict[str, Any]  # platform: network.identity_endpoints.<cloud>
+    daemonset_budget: dict[str, Any]  # platform: nodes.daemonset_budget.<cloud>
+    pool_machine: dict[str, Any]  # platform: nodes.pools.<pool>.machine.<cloud>
+    pool_labels: dict[str, Any]  # platform: nodes.pools.<pool>.labels.<cloud>
+    prices: dict[str, Any]  # prices: clouds.<cloud> (its regions)
+
+
 class Cloud(Protocol):
     # -- facts: tenant.yaml formats, new-tenant and new-cluster (render/validate/cloud_rules.py)
     name: str  # the tenant.yaml `cloud` value
@@ -56,6 +71,8 @@ class Cloud(Protocol):
     # example of a large one.
     machine_words: str
     machine_example: str
+    # Its entries in the schemas' per-cloud blocks (registry/platform.yaml's, prices.yaml's).
+    schema_blocks: SchemaBlocks
 
     def cluster_name(self, region: str) -> str: ...
 
@@ -197,3 +214,51 @@ def tiered(amount: Decimal, steps: tuple[tuple[Decimal | None, Decimal], ...]) -
         if left <= 0:
             break
     return out
+
+
+# The schema blocks whose shape is every cloud's (only their words name the cloud).
+
+def provisioner_block(words: str) -> dict[str, Any]:
+    return {"description": f"{words}: the class's CSI driver and parameters.", "type": "object",
+            "additionalProperties": False,
+            "properties": {"provisioner": {"description": "CSI driver, e.g. pd.csi.storage.gke.io.", "type": "string",
+                                           "minLength": 1},
+                           "parameters": {"description": "The driver's parameters (disk type, encryption).",
+                                          "type": "object",
+                                          "additionalProperties": {"description": "A parameter's value.",
+                                                                   "type": "string"}}},
+            "required": ["provisioner"]}
+
+
+def token_endpoints(name: str) -> dict[str, Any]:
+    endpoint = {"type": "object", "additionalProperties": False, "required": ["cidr", "port"],
+                "properties": {"cidr": {"description": "A CIDR, e.g. 10.0.0.0/8.", "type": "string",
+                                        "pattern": "^[0-9.]+/[0-9]+$"},
+                               "port": {"type": "integer", "minimum": 1, "maximum": 65535,
+                                        "description": "Its TCP port."}},
+                "description": "One endpoint."}
+    return {"type": "array", "items": endpoint, "description": f"{name}: token endpoints (address and port)."}
+
+
+def daemonset_budget(name: str) -> dict[str, Any]:
+    quantity = {"description": "A Kubernetes quantity.", "type": ["string", "integer"]}
+    return {"type": "object", "additionalProperties": False, "required": ["cpu", "memory"],
+            "properties": {"cpu": quantity, "memory": dict(quantity)}, "description": f"On {name} nodes."}
+
+
+def node_labels() -> dict[str, Any]:
+    return {"type": "object", "description": "Node labels: name -> value.",
+            "additionalProperties": {"type": "string", "description": "A node label value."}}
+
+
+def region_prices(words: str) -> dict[str, Any]:
+    def usd(per: str) -> dict[str, Any]:
+        return {"type": "number", "minimum": 0, "description": f"USD per {per}."}
+
+    units = {"vcpu_hour": usd("vCPU-hour"), "gib_hour": usd("GiB-hour of memory"),
+             "l4_gpu_hour": usd("NVIDIA L4 GPU-hour"), "storage_gib_month": usd("GiB-month of persistent disk"),
+             "bucket_gib_month": usd("GiB-month of object storage in the tenant's bucket (standard class)"),
+             "egress_gib": usd("GiB of network egress to the internet (first pricing tier)")}
+    return {"type": "object", "description": f"{words} regions.",
+            "additionalProperties": {"type": "object", "additionalProperties": False, "required": list(units),
+                                     "properties": units}}

@@ -12,7 +12,21 @@ from decimal import Decimal
 from typing import Any
 
 from render import layout, security
-from render.clouds.base import GI, BackupTool, Context, Tenant, cel, none_of, tiered
+from render.clouds.base import (
+    GI,
+    BackupTool,
+    Context,
+    SchemaBlocks,
+    Tenant,
+    cel,
+    daemonset_budget,
+    node_labels,
+    none_of,
+    provisioner_block,
+    region_prices,
+    tiered,
+    token_endpoints,
+)
 from render.problems import Problem
 from render.yamlstrict import Document
 
@@ -101,6 +115,16 @@ class GCP:
     name_max = 26
     machine_words = "GCE machine type, e.g. n2-standard-8."
     machine_example = "n2-standard-16"
+    schema_blocks = SchemaBlocks(
+        storage_provisioner=provisioner_block("GKE"),
+        storage_class={"description": "GKE storage class.", "type": "string"},
+        retention_bucket={"description": "A gs:// URL.", "type": "string", "pattern": "^gs://[a-z0-9._-]+/?$"},
+        identity_endpoints=token_endpoints("gcp"),
+        daemonset_budget=daemonset_budget("gcp"),
+        pool_machine={"type": "string", "description": "GCE machine type."},
+        pool_labels=node_labels(),
+        prices=region_prices("GCP"),
+    )
 
     bucket_scheme = "gs://"
     bucket_kind = "StorageBucket"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from render import clouds, migration, quotas
+from render import migration, quotas
 from render.argocd import sizing
 from render.load import Document, PlatformInputs, Repo, TenantFiles
 from render.move import record as move_record
@@ -41,8 +41,7 @@ __all__ = ["validate_prices", "validate_repo", "validate_tenant", "warnings"]
 def validate_repo(repo: Repo) -> list[Problem]:
     """Every problem in every input file of the repository."""
     releases = image_rules.check_releases(repo.current.releases)
-    # The engine's schemas name every registered cloud (a tenant may name no other).
-    problems = clouds.schema_problems() + _registry_problems(repo.current, releases)
+    problems = _registry_problems(repo.current, releases)
     registry_ok: dict[str | None, bool] = {None: not problems}
     problems += releases
     for rev, pinned in repo.revisions.items():  # the registry of each pinned platform revision

@@ -4,22 +4,27 @@ cloud's name.
 
 A cloud missing a member is a type error (mypy, as tests/conformance/test_lint.py runs it) and an
 import error; code or a shared template that names a cloud is found here by its syntax
-tree; the schemas list exactly the registered clouds, so a tenant naming another is a
-problem at its `cloud` key.
+tree; the schemas' cloud lists are written from the registered clouds, so a tenant naming
+another is a problem at its `cloud` key.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import json
+import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
 from jinja2 import nodes
 
-from render import clouds, layout, templates
+from render import clouds, generated, layout, prerequisites, templates
 from render.clouds import base
 from render.load import read_templates
 from tests.support import ROOT, copy_repo, dataplane, edit, need, need_binary
@@ -171,25 +176,95 @@ def test_mypy_refuses_a_cloud_class_missing_a_method(tmp_path: Path) -> None:
     assert 'missing following "Cloud" protocol member' in out and "list_command" in out, out
 
 
-# -- the schemas list exactly the registered clouds --------------------------------------
-
-def test_the_schemas_list_every_registered_cloud() -> None:
-    assert clouds.schema_problems() == []
-
-
-def test_a_cloud_registered_without_its_schema_entries_is_a_problem_at_each(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(clouds.CLOUDS, "gcx", clouds.CLOUDS["gcp"])
-    found = clouds.schema_problems()
-    keys = {(p.file, p.pointer) for p in found}
-    assert ("render/schemas/tenant.schema.json", "properties.cloud.enum") in keys
-    assert any(f == "render/schemas/platform.schema.json" for f, _ in keys)
-    assert all("but not gcx" in p.message for p in found)
+def test_mypy_refuses_a_cloud_class_missing_its_schema_blocks(tmp_path: Path) -> None:
+    """Its blocks in the schemas are a member as any other (the whole module type-checks:
+    the test above)."""
+    source = (CLOUD_MODULES / "aws.py").read_text(encoding="utf-8")
+    start = source.index("    schema_blocks = SchemaBlocks(")
+    end = source.index("\n    )\n", start)
+    out = _mypy(tmp_path, source[:start] + source[end + 7:])
+    assert out.count("error:") == 1 and 'missing following "Cloud" protocol member' in out, out
+    assert "schema_blocks" in out, out
 
 
-def test_a_cloud_enum_naming_an_unregistered_cloud_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(clouds.CLOUDS, "aws")
-    found = [p for p in clouds.schema_problems() if p.pointer == "properties.cloud.enum"]
-    assert found and "aws, which is not a registered cloud" in found[0].message
+# -- the schemas' cloud lists are written from the registered clouds -----------------------
+
+def _walk(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], list[str]]]:
+    """(key path, names) of every enum, `required` list and `properties` mapping of a schema
+    that names a registered cloud."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("enum", "required") and isinstance(value, list) and set(value) & set(clouds.CLOUDS):
+                yield (*path, key), value
+            elif key == "properties" and isinstance(value, dict) and set(value) & set(clouds.CLOUDS):
+                yield (*path, key), list(value)
+            yield from _walk(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, (*path, str(i)))
+
+
+def _cloud_lists(files: dict[str, bytes]) -> dict[str, list[tuple[tuple[str, ...], list[str]]]]:
+    return {rel: list(_walk(json.loads(data), ())) for rel, data in files.items() if rel.endswith(".schema.json")}
+
+
+def test_every_cloud_list_of_the_schemas_names_exactly_the_registered_clouds() -> None:
+    """Each list names the clouds in registration order (a prerequisite's may add the
+    management cluster), and the committed schemas are the generated ones."""
+    files = generated.files(ROOT)
+    lists = _cloud_lists(files)
+    assert {rel for rel, found in lists.items() if found} == {f"{layout.SCHEMA_DIR}/{n}.schema.json"
+                                                              for n in ("platform", "prices", "routing", "tenant")}
+    for rel, found in lists.items():
+        for path, named in found:
+            assert [n for n in named if n != prerequisites.MANAGEMENT] == list(clouds.CLOUDS), (rel, path)
+        assert (ROOT / rel).read_bytes() == files[rel], f"{rel} is stale: run `dataplane render`"
+
+
+def test_a_third_registered_cloud_is_in_every_cloud_list_with_its_own_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    aws = clouds.CLOUDS["aws"]
+    third = copy.copy(aws)
+    third.name = "xcloud"
+    third.schema_blocks = replace(aws.schema_blocks, storage_class={"description": "XKS storage class.", "type": "string"},
+                                  prices=base.region_prices("XCloud"))
+    monkeypatch.setitem(clouds.CLOUDS, "xcloud", third)
+    files = generated.files(ROOT)
+    stale = {rel for rel, data in files.items() if (ROOT / rel).read_bytes() != data}
+    assert stale == {f"{layout.SCHEMA_DIR}/{n}.schema.json" for n in ("platform", "prices", "routing", "tenant")}
+    lists = _cloud_lists(files)
+    assert sum(len(found) for found in lists.values()) == 18  # every place the registered clouds had
+    for rel, found in lists.items():
+        for path, named in found:
+            assert [n for n in named if n != prerequisites.MANAGEMENT] == ["gcp", "aws", "xcloud"], (rel, path)
+    schema = {rel.split("/")[-1].split(".")[0]: json.loads(data) for rel, data in files.items() if rel.endswith(".json")}
+    assert schema["tenant"]["properties"]["cloud"]["enum"] == ["gcp", "aws", "xcloud"]
+    datastores = schema["platform"]["properties"]["datastores"]["properties"]
+    assert datastores["storage_class"]["properties"]["xcloud"] == {"description": "XKS storage class.", "type": "string"}
+    assert datastores["storage_provisioners"]["properties"]["xcloud"]["description"].startswith("EKS")  # AWS's copy
+    assert schema["prices"]["properties"]["clouds"]["properties"]["xcloud"]["description"] == "XCloud regions."
+    machine = schema["platform"]["$defs"]["worker_group"]["properties"]["machine"]["properties"]
+    assert machine["xcloud"]["description"] == aws.machine_words
+    prerequisite = schema["platform"]["properties"]["cluster_prerequisites"]["additionalProperties"]
+    assert prerequisite["properties"]["clusters"]["description"].startswith("gcp, aws, xcloud (data-plane clusters")
+
+
+def test_a_cloud_list_edited_by_hand_is_written_back(tmp_path: Path) -> None:
+    """The generation writes each block, not only the names: a block or enum edited in the
+    file is stale, and only that file."""
+    copied = tmp_path / layout.SCHEMA_DIR
+    shutil.copytree(ROOT / layout.SCHEMA_DIR, copied)
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / generated.DOCS_FILE, tmp_path / generated.DOCS_FILE)
+    for name, old, new in (("platform", '"description": "EKS storage class."', '"description": "S3."'),
+                           ("routing", '"aws"\n', '"azure"\n')):
+        path = copied / f"{name}.schema.json"
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    files = generated.files(tmp_path)
+    assert {rel for rel, data in files.items() if (tmp_path / rel).read_bytes() != data} == {
+        f"{layout.SCHEMA_DIR}/platform.schema.json", f"{layout.SCHEMA_DIR}/routing.schema.json"}
+    assert all((ROOT / rel).read_bytes() == data for rel, data in files.items())
 
 
 def test_a_tenant_on_an_unregistered_cloud_is_a_problem_at_its_cloud_key(tmp_path: Path,

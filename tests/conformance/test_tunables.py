@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from render import clouds, generated, layout, templates, tunables
+from render import generated, layout, templates, tunables
 from render.pipeline import effective, render_tenant
 from render.tunables import PLATFORM, TUNABLES, Tunable
 from render.validate import validate_repo
@@ -216,9 +216,8 @@ def test_the_platform_sets_every_key_without_an_engine_default() -> None:
             assert t.key in at, f"{t.section}.{t.key} ({target})"
 
 
-def test_worker_group_words_and_machine_words_cover_every_group_and_cloud() -> None:
+def test_worker_group_words_cover_every_group() -> None:
     assert tuple(tunables.GROUP_WORDS) == layout.WORKER_GROUPS
-    assert set(tunables.MACHINE_WORDS) == set(clouds.CLOUDS)
 
 
 # -- the generated files ---------------------------------------------------------------
