@@ -240,5 +240,6 @@ def memory_repo(tenants: dict[str, tuple[str, str, str]], *, extractors: str | N
     }
     registry = parse_yaml(extractors, layout.EXTRACTORS_FILE) if extractors else read_yaml(ROOT, layout.EXTRACTORS_FILE)
     defaults = parse_yaml(platform, layout.PLATFORM_FILE) if platform else read_yaml(ROOT, layout.PLATFORM_FILE)
+    # In memory there is no history to read a pin from: every tenant renders from `current`.
     return Repo(PlatformInputs(registry, defaults, read_templates(ROOT),
-                               read_yaml(ROOT, layout.RELEASES_FILE)), files)
+                               read_yaml(ROOT, layout.RELEASES_FILE)), files, history=False)

@@ -108,8 +108,9 @@ def test_a_disabled_extractor_is_never_rendered(overrides: dict) -> None:
     eff = effective(repo.tenants["acme"], repo.current)
     from render import build, context, templates
 
-    objects = build.build_tenant(context.tenant_context(eff, repo.current.platform.data),
-                                 templates.environment(repo.current.templates), sorted(repo.current.templates))
+    ctx = context.tenant_context(eff, repo.current.platform.data, repo.current.releases.data)
+    objects = build.build_tenant(ctx, templates.environment(repo.current.templates),
+                                 repo.current.templates_for(ctx["cloud"]))
     apps = _serve_apps(objects)
     for item in overrides.get("disabled", []):
         gone = [i for i in IDS if item in (i, REGISTRY[i]["name"])]
