@@ -79,7 +79,7 @@ def registry_problems(platform: Document) -> list[Problem]:
 
 def _tenant_data(doc: Document) -> dict[str, Any] | None:
     data = doc.data if isinstance(doc.data, dict) else {}
-    ok = data.get("cloud") in CLOUDS and all(isinstance(data.get(k), str) for k in ("cloud_account", "name", "organization_id"))
+    ok = clouds.known(data.get("cloud")) and all(isinstance(data.get(k), str) for k in ("cloud_account", "name", "organization_id"))
     return data if ok else None
 
 

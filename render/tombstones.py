@@ -52,7 +52,7 @@ def tenant_claims(name: str, tenant: Document, platform: Document) -> list[fleet
     """What tenant `name` takes: the fleet's claims plus its name and secret key prefix."""
     out = [*fleet_rules.claims(name, tenant, platform), ("tenant name", name, tenant, ("name",))]
     cloud = tenant.data.get("cloud") if isinstance(tenant.data, dict) else None
-    if cloud in clouds.CLOUDS:
+    if clouds.known(cloud):
         for c in clouds.CLOUDS:  # a key prefix is refused in every cloud's spelling
             out.append(("secret key prefix", tenant_secrets.tenant_prefix(c, name), tenant, ("name",)))
     return out

@@ -70,7 +70,7 @@ def configmap(files: TenantFiles, shared: PlatformInputs) -> dict[str, Any]:
     """The parameter object (labels and namespace are added by build.with_object)."""
     data = {key(d): " ".join(repos) for d, repos in allowed(files, shared).items()}
     tenant = files.tenant.data if isinstance(files.tenant.data, dict) else {}
-    if tenant.get("cloud") in clouds.CLOUDS:
+    if clouds.known(tenant.get("cloud")):
         data.update(clouds.get(tenant["cloud"]).secret_store_params(tenant))
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": NAME, "labels": {layout.LABEL_COMPONENT: COMPONENT},

@@ -14,6 +14,8 @@ Adding a cloud: docs/architecture.md, "Adding a cloud".
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from render.clouds.aws import AWS
 from render.clouds.base import Cloud, members
 from render.clouds.gcp import GCP
@@ -48,3 +50,9 @@ def get(name: str) -> Cloud:
 
 def names() -> list[str]:
     return sorted(CLOUDS)
+
+
+def known(value: object) -> TypeGuard[str]:
+    """Whether a tenant.yaml `cloud` value (any YAML value, before the schema has passed on
+    it: a list is not hashable) names a registered cloud."""
+    return isinstance(value, str) and value in CLOUDS

@@ -131,7 +131,7 @@ def tenant_clouds(manifests: list[Manifest], tenants: dict[str, dict[str, Any]])
         ns = str((m.obj.get("metadata") or {}).get("namespace", "")) if m.is_object else ""
         if m.kind in by_kind and ns:
             out[ns] = by_kind[m.kind]
-    out.update({ns: str(t["cloud"]) for ns, t in tenants.items() if t.get("cloud") in cloud_registry.CLOUDS})
+    out.update({ns: str(t["cloud"]) for ns, t in tenants.items() if cloud_registry.known(t.get("cloud"))})
     return out
 
 

@@ -87,7 +87,7 @@ def tenant_rules(files: TenantFiles, platform: Document, extractors: Document) -
     entries = list(values["extractors"].values())
     cloud = _get(files.tenant.data, "cloud")
     return (group_rules(groups, layers, True) + extractor_rules(entries, groups, layers, True)
-            + node_rules(groups, layers, True, platform.data, [cloud] if cloud in clouds.CLOUDS else []))
+            + node_rules(groups, layers, True, platform.data, [cloud] if clouds.known(cloud) else []))
 
 
 def registry_rules(platform: Document, extractors: Document) -> list[Problem]:

@@ -242,4 +242,4 @@ def check_secret_store(tenant: Document, platform: Document) -> list[Problem]:
     """What the platform must record before the tenant's cloud can render its secret store
     (a GCP project's number: the secrets identity's IAM conditions name it)."""
     cloud = _mapping(tenant.data).get("cloud")
-    return clouds.get(cloud).secret_store_problems(tenant, platform) if cloud in clouds.CLOUDS else []
+    return clouds.get(cloud).secret_store_problems(tenant, platform) if clouds.known(cloud) else []
