@@ -13,6 +13,11 @@ full check, `render --check --no-cache`, proves it for main). Then, for the work
   committed output, which is what its folders hold. Git proves it by object ids (HEAD's
   trees against REF's) and by `git status` (the working tree against HEAD, untracked and
   ignored files included); no output file is read.
+- `committed` (`render --base REF --committed`, what pr.yml runs on its fresh checkout): the
+  claim is about HEAD's commit. `git status` then covers the inputs and the engine only, not
+  the tenants' output folders (at 10,000 tenants, 840,000 files git would `lstat` and list),
+  so an uncommitted edit to a folder of a tenant that does not render is not seen; the
+  folders of the tenants that render are compared or written as always.
 - Every other tenant (its inputs changed or new, or a file of its output folders differs
   from REF: a hand edit) is loaded, validated together with every peer's tenant.yaml (so
   fleet-wide claims such as prefix collisions still hold) and rendered, and its output is
@@ -108,16 +113,18 @@ def unpinned(root: Path, tenants: list[str]) -> set[str]:
     return out
 
 
-def start(root: Path, ref: str) -> Pending:
+def start(root: Path, ref: str, *, committed: bool = False) -> Pending:
     """Start comparing the working tree with `ref` (raises BaseRevisionError): every path
     under the inputs, the engine files and the tenants' output folders that differs, either
     committed since (HEAD's trees against the revision's, by object id) or changed, staged,
-    untracked or ignored in the checkout (`git status`)."""
+    untracked or ignored in the checkout (`git status`; with `committed`, the inputs and the
+    engine files only: the output folders are taken to be HEAD's, as a fresh checkout's are)."""
     revision = _revision(root, ref)
-    paths = (*layout.INPUT_DIRS, *layout.ENGINE_FILES, *layout.TENANT_SCOPE_PARENTS)
+    inputs = (*layout.INPUT_DIRS, *layout.ENGINE_FILES)
+    paths = (*inputs, *layout.TENANT_SCOPE_PARENTS)
     procs = [git.start(root, "diff-tree", "-r", "-z", "--name-only", "--no-renames", revision, "HEAD", "--", *paths),
              git.start(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
-                       "--no-renames", "--", *paths)]
+                       "--no-renames", "--", *(inputs if committed else paths))]
     return Pending(revision, _engine_difference(root, revision), procs)
 
 

@@ -240,20 +240,22 @@ class OnDisk:
 
 
 def render_to_disk(root: Path, tenants: list[str] | None = None, *, check: bool = False, use_cache: bool = True,
-                   progress: Callable[[int, int, str], None] | None = None, base: str | None = None) -> OnDisk:
+                   progress: Callable[[int, int, str], None] | None = None, base: str | None = None,
+                   committed: bool = False) -> OnDisk:
     """The one way output reaches disk: render `tenants` (default: all) and write, or with
     `check` compare. A full render also closes the generated trees: every file or folder
     under rendered/, argocd/ and control-plane/ that no current scope accounts for (a
     removed tenant, a hand-added file, a dot-folder) is removed, or listed as extra.
     `base`: a revision whose committed output is current; only what differs from it is
-    rendered, with no cache (render/base_diff.py), and the outcome is a full render's.
-    Raises ProblemsError, writing nothing, when any input is invalid."""
+    rendered, with no cache (render/base_diff.py), and the outcome is a full render's;
+    `committed`: the output folders of the tenants that do not render are taken to be HEAD's
+    (a fresh checkout), not compared with it. Raises ProblemsError, writing nothing, when any input is invalid."""
     emit.refuse_linked_folders(root)  # before anything is read or written through one
     if base is not None and tenants:
         raise ValueError("a render against a base revision covers every tenant")
     recovered = emit.recover(root) if not check else []
     names = list_tenants(root) if not tenants else list(tenants)
-    pending = base_diff.start(root, base) if base is not None else None
+    pending = base_diff.start(root, base, committed=committed) if base is not None else None
     plan = None
     stale = [] if tenants else emit.foreign(root, layout.fleet_scopes(names))  # before staging folders appear
     # CODEOWNERS lists every tenant: kept current by partial renders too (a new tenant's, say).

@@ -32,18 +32,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="a revision HEAD descends from whose committed output is current (a pull request's base): "
                         "render only the tenants whose inputs or output folders differ from it, every tenant when "
                         "the engine or base/ or registry/ do, and prove the rest identical to it with git; no cache")
+    p.add_argument("--committed", action="store_true",
+                   help="with --base, on a fresh checkout (CI): take the output folders of the tenants that do not "
+                        "render to be HEAD's rather than compare the working tree's with git (at 10,000 tenants, "
+                        "840,000 files); inputs and engine are still compared")
     output.add(p)
     p.set_defaults(writes=True, run=lambda a: render(root=a.repo, tenants=a.tenants, check=a.check,
-                                                     use_cache=not a.no_cache, fmt=output.chosen(a), base=a.base))
+                                                     use_cache=not a.no_cache, fmt=output.chosen(a), base=a.base,
+                                                     committed=a.committed))
 
 
 def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bool = True, fmt: str = "text",
-           base: str | None = None) -> int:
+           base: str | None = None, committed: bool = False) -> int:
     """json/yaml: {"check", "tenants", "files": [{path, state}], "unchanged"} (and with --base,
     "base": {revision, full, rendered, identical}); state is written, pruned (a render) or
     stale, missing, extra (--check)."""
     if base is not None and tenants:
         raise UsageError("--base checks the whole fleet against the base revision: name no tenant")
+    if committed and base is None:
+        raise UsageError("--committed qualifies --base: name the base revision")
     started = time.monotonic()
     problems = versions.registry_problems(root)  # a release outside the KubeRay table: nothing is written
     if problems:
@@ -51,7 +58,8 @@ def render(*, root: Path, tenants: list[str], check: bool = False, use_cache: bo
     bar = Progress(sys.stdout) if sys.stdout.isatty() and not output.structured(fmt) else None
     try:
         done = fleet.render_to_disk(root, tenants or None, check=check, use_cache=use_cache and base is None,
-                                    progress=bar.update if bar else None, base=base)
+                                    progress=bar.update if bar else None, base=base,
+                                    committed=committed)
     finally:
         if bar:
             bar.close()

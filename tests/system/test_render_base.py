@@ -109,6 +109,23 @@ def test_an_uncommitted_or_untracked_output_file_is_caught_too(repo: Path, capsy
     assert code == 1 and [f["state"] for f in found["files"]] == ["missing", "extra"]
 
 
+def test_committed_checks_heads_commit_and_still_sees_the_working_trees_inputs(repo: Path, capsys: Capsys) -> None:
+    """pr.yml's `--committed`: on a fresh checkout it reports what the full check reports; an
+    uncommitted input still renders its tenant, and only the output folders of the tenants
+    that do not render are taken to be HEAD's (an uncommitted edit there is not looked at)."""
+    base = _commit(repo, {"tenants/acme/overrides.yaml": "env:\n  LOG_LEVEL: DEBUG\n"})
+    code, against = _check(repo, capsys, "--base", base, "--committed")
+    full_code, full = _check(repo, capsys, "--no-cache")
+    assert (code, against["files"]) == (full_code, full["files"]) and against["base"]["rendered"] == ["acme"]
+    (repo / "tenants/globex/overrides.yaml").write_text(_append(repo, "tenants/globex/overrides.yaml", "# a note\n"))
+    (repo / "argocd/tenants/initech/extra.yaml").write_text("kind: Secret\n")
+    code, against = _check(repo, capsys, "--base", base, "--committed")
+    assert sorted(against["base"]["rendered"]) == ["acme", "globex"]
+    assert "argocd/tenants/initech/extra.yaml" not in {f["path"] for f in against["files"]}
+    capsys.readouterr()
+    assert dataplane(repo, "render", "--committed") == 2  # qualifies --base only
+
+
 @pytest.mark.parametrize("rel", ["base/namespace.yaml.j2", "registry/platform.yaml"])
 def test_a_platform_change_renders_no_pinned_tenant(repo: Path, capsys: Capsys, rel: str) -> None:
     """Every tenant renders from the release it pins: a change to base/ or registry/ moves none."""
