@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from render import backups, layout, migration, quantity
+from render.context_types import TenantContext
 from render.pods import Pod, Size
 from render.problems import Problem, ProblemsError
 
@@ -125,7 +126,7 @@ class Tenant:
     backup_gib: Decimal  # the retained backups in the bucket (render/backups.py storage_gib)
 
     @staticmethod
-    def of(ctx: dict[str, Any]) -> Tenant:
+    def of(ctx: TenantContext) -> Tenant:
         off = ctx["offboarding"]
         return Tenant(ctx["name"], ctx["cloud"], ctx["tenant"]["region"], {g["name"]: g["machine"] for g in ctx["worker_groups"]},
                       not ctx["datastores"]["mongodb_dedicated"], migration.routing_of(ctx["tenant"]) == "shared",
