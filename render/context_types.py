@@ -10,8 +10,8 @@ Adding a context key: one line here (in the stage that computes it) and the line
 render/context.py (or the module it names) that computes it. docs/architecture.md says more.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: TypedDict reads NotRequired from evaluated
+# annotations, and the runtime __required_keys__ the tests compare against must be right.
 from typing import Any, NotRequired, TypedDict
 
 Quantity = str | int | float  # a Kubernetes quantity as YAML gives it: "7", 7, "26Gi"
