@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from render import contract, layout, output, pods, quantity
-from render.context_types import TenantContext
+from render.context_types import Extractor, TenantContext
 from render.footprint import Footprint, Tenant, as_dict, compute, money, number
 from render.load import load_repo, read_yaml
 from render.output import emit
@@ -63,7 +63,7 @@ class _Tenant:
 
     ctx: TenantContext
     pods: list[pods.Pod]
-    extractors: dict[str, Any]
+    extractors: dict[str, Extractor]
     platform: dict[str, Any]
     prices: dict[str, Any]
 
