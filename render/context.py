@@ -161,6 +161,7 @@ def _context(eff: Effective, platform: dict[str, Any], releases: Any) -> TenantC
 
 
 def ports() -> Ports:
+    """The context's `ports` (routing.routing_context builds its own context with them)."""
     return {"serve": SERVE_PORT, "dashboard": DASHBOARD_PORT, "client": CLIENT_PORT, "gcs": GCS_PORT,
             "metrics": METRICS_PORT, "redis": REDIS_PORT, "mongodb": MONGODB_PORT}
 
