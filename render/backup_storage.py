@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from render import clouds, security
+from render.context_types import BackupStorage, BaseContext
 
 SUFFIX = "-backups"
 # The KSAs of the two backup identities, by role (security.SERVICE_ACCOUNTS keys).
@@ -40,7 +41,7 @@ def bucket_name(data_bucket: str) -> str:
     return f"{data_bucket}{SUFFIX}"
 
 
-def bucket(ctx: dict[str, Any]) -> str:
+def bucket(ctx: BaseContext) -> str:
     return str(ctx["names"]["backup_bucket"])
 
 
@@ -50,7 +51,7 @@ def lock_days(platform: dict[str, Any], datastores: list[str]) -> int:
     return min(int(platform["backups"][ds]["retention_days"]) for ds in datastores)
 
 
-def identity(ctx: dict[str, Any], role: str) -> str:
+def identity(ctx: BaseContext, role: str) -> str:
     return clouds.get(ctx["cloud"]).backup_identity(ctx["tenant"], role)
 
 
@@ -59,7 +60,7 @@ def url(cloud: str, data_bucket: str) -> str:
     return f"{clouds.get(cloud).bucket_scheme}{bucket_name(data_bucket)}"
 
 
-def service_account_annotations(ctx: dict[str, Any]) -> dict[str, dict[str, str]]:
+def service_account_annotations(ctx: BaseContext) -> dict[str, dict[str, str]]:
     """The cloud identity annotation of each ServiceAccount that has one: the engine's on the
     components that use the data bucket, each backup identity on its own account only."""
     key = clouds.get(ctx["cloud"]).identity_annotation
@@ -68,7 +69,7 @@ def service_account_annotations(ctx: dict[str, Any]) -> dict[str, dict[str, str]
     return out
 
 
-def context(ctx: dict[str, Any], folders: dict[str, int], lock: int | None) -> dict[str, Any]:
+def context(ctx: BaseContext, folders: dict[str, int], lock: int | None) -> BackupStorage:
     """Template values of base/backup-storage.yaml.j2: the bucket and identities, or none on a
     platform release without backups. `folders`: each backup folder and its retention days."""
     cloud = clouds.get(ctx["cloud"])

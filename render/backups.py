@@ -25,6 +25,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from render import backup_storage, clouds, cron, layout, quantity, security, tenant_secrets
+from render.context_types import Backups, BackupStorage, BaseContext
 
 # Where the pod keeps the file between its two containers (an emptyDir).
 BACKUP_DIR = "/backup"
@@ -48,28 +49,28 @@ class Datastore:
     image: str
     file: str  # in BACKUP_DIR
     suffix: str  # of the bucket object
-    dump: Callable[[dict[str, Any]], str]
-    load: Callable[[dict[str, Any]], str]
-    env: Callable[[dict[str, Any]], list[dict[str, Any]]]
-    present: Callable[[dict[str, Any]], bool]
+    dump: Callable[[BaseContext], str]
+    load: Callable[[BaseContext], str]
+    env: Callable[[BaseContext], list[dict[str, Any]]]
+    present: Callable[[bool], bool]  # given whether the tenant's MongoDB is its own instance
 
 
-def _mongo_dump(ctx: dict[str, Any]) -> str:
+def _mongo_dump(ctx: BaseContext) -> str:
     db = ctx["names"]["database"]
     return f'mongodump --uri="$MONGO_URI" --db={db} --archive="$BACKUP_DIR/mongodb.archive.gz" --gzip --quiet'
 
 
-def _mongo_load(ctx: dict[str, Any]) -> str:
+def _mongo_load(ctx: BaseContext) -> str:
     db = ctx["names"]["database"]
     return (f'mongorestore --uri="$MONGO_URI" --nsInclude=\'{db}.*\' --archive="$BACKUP_DIR/mongodb.archive.gz" '
             "--gzip --drop --quiet")
 
 
-def _redis_dump(ctx: dict[str, Any]) -> str:
+def _redis_dump(ctx: BaseContext) -> str:
     return 'redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --no-auth-warning --rdb "$BACKUP_DIR/redis.rdb"'
 
 
-def _redis_load(ctx: dict[str, Any]) -> str:
+def _redis_load(ctx: BaseContext) -> str:
     # Redis loads an RDB at start only, and with appendonly on it reads its append-only
     # files and ignores dump.rdb. So the Job starts a private Redis on the stopped
     # Redis's volume with appendonly off (it loads the RDB), turns appendonly on (Redis
@@ -94,11 +95,11 @@ def _redis_load(ctx: dict[str, Any]) -> str:
             'rm "$DATA_DIR/dump.rdb"')
 
 
-def _mongo_env(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+def _mongo_env(ctx: BaseContext) -> list[dict[str, Any]]:
     return [tenant_secrets.env_from_secret("MONGO_URI", "mongodb_uri")]
 
 
-def _redis_env(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+def _redis_env(ctx: BaseContext) -> list[dict[str, Any]]:
     return [{"name": "REDIS_HOST", "value": ctx["names"]["redis_host"]},
             {"name": "REDIS_PORT", "value": str(ctx["ports"]["redis"])},
             tenant_secrets.env_from_secret("REDISCLI_AUTH", "redis_password")]
@@ -106,8 +107,8 @@ def _redis_env(ctx: dict[str, Any]) -> list[dict[str, Any]]:
 
 DATASTORES: dict[str, Datastore] = {
     "mongodb": Datastore("mongodb_tools", "mongodb.archive.gz", ".archive.gz", _mongo_dump, _mongo_load, _mongo_env,
-                         lambda ctx: bool(ctx["datastores"]["mongodb_dedicated"])),
-    "redis": Datastore("redis", "redis.rdb", ".rdb", _redis_dump, _redis_load, _redis_env, lambda ctx: True),
+                         lambda mongodb_dedicated: mongodb_dedicated),
+    "redis": Datastore("redis", "redis.rdb", ".rdb", _redis_dump, _redis_load, _redis_env, lambda mongodb_dedicated: True),
 }
 
 
@@ -134,14 +135,14 @@ def parse_name(name: str) -> tuple[str, dt.datetime] | None:
     return m["datastore"], when
 
 
-def dump_script(ctx: dict[str, Any], datastore: str) -> str:
+def dump_script(ctx: BaseContext, datastore: str) -> str:
     """The dump container's shell script: the start time, then the datastore's own tool."""
     return ("set -eu\n"
             f'date -u +{TIMESTAMP_FORMAT} > "$BACKUP_DIR/started-at"\n'
             f"{DATASTORES[datastore].dump(ctx)}\n")
 
 
-def upload_script(ctx: dict[str, Any], datastore: str, to: str | None = None) -> str:
+def upload_script(ctx: BaseContext, datastore: str, to: str | None = None) -> str:
     """Copy the dump to `<backup bucket>/<to>` (default backups/<datastore>/), named by its start time."""
     d, tool = DATASTORES[datastore], clouds.get(ctx["cloud"]).backup_tool
     url = f"{ctx['names']['backup_bucket_url']}/{to or prefix(datastore)}"
@@ -164,7 +165,7 @@ def _container(name: str, image: str, script: str, env: list[dict[str, Any]], ex
     }
 
 
-def _pod(ctx: dict[str, Any], app: str, datastore: str, init: dict[str, Any], main: dict[str, Any],
+def _pod(ctx: BaseContext, app: str, datastore: str, init: dict[str, Any], main: dict[str, Any],
          volumes: list[dict[str, Any]], account: str = "backup") -> dict[str, Any]:
     return {
         "metadata": {"labels": {layout.LABEL_NAME: app, layout.LABEL_COMPONENT: COMPONENT, layout.LABEL_TENANT: ctx["name"]}},
@@ -181,7 +182,7 @@ def _pod(ctx: dict[str, Any], app: str, datastore: str, init: dict[str, Any], ma
     }
 
 
-def job_spec(ctx: dict[str, Any], datastore: str, to: str | None = None, app: str | None = None) -> dict[str, Any]:
+def job_spec(ctx: BaseContext, datastore: str, to: str | None = None, app: str | None = None) -> dict[str, Any]:
     """The spec of a Job that dumps `datastore` and copies it to the tenant's backup bucket under
     `to` (default `backups/<datastore>/`) as the backup identity (create only); the pod is
     labelled `app` (default backup-<datastore>).
@@ -194,7 +195,7 @@ def job_spec(ctx: dict[str, Any], datastore: str, to: str | None = None, app: st
             "template": _pod(ctx, app or f"backup-{datastore}", datastore, dump, upload, [])}
 
 
-def restore_job(ctx: dict[str, Any], backup: str) -> dict[str, Any]:
+def restore_job(ctx: BaseContext, backup: str) -> dict[str, Any]:
     """name and spec of the Job that restores backup `backup` into the tenant's own datastore."""
     datastore, _ = parse_name(backup) or ("", None)
     d, tool = DATASTORES[datastore], clouds.get(ctx["cloud"]).backup_tool
@@ -221,30 +222,35 @@ def restore_job_name(backup: str) -> str:
     return f"restore-{backup.lower()}"
 
 
-def retention_folders(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, int]:
+def retention_folders(ctx: BaseContext, platform: dict[str, Any]) -> dict[str, int]:
     """Each backup folder of the backup bucket and the days its backups are kept."""
     return {prefix(ds): int(platform["backups"][ds]["retention_days"]) for ds in backed_up(ctx, platform)}
 
 
-def storage_context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+def storage_context(ctx: BaseContext, platform: dict[str, Any]) -> BackupStorage:
     """Template values of base/backup-storage.yaml.j2 (render/backup_storage.py)."""
     stores = backed_up(ctx, platform)
     return backup_storage.context(ctx, retention_folders(ctx, platform),
                                   backup_storage.lock_days(platform, stores) if stores else None)
 
 
-def datastores(ctx: dict[str, Any]) -> list[str]:
+def datastores(ctx: BaseContext) -> list[str]:
     """The datastores this tenant has, in DATASTORES order."""
-    return [name for name, d in DATASTORES.items() if d.present(ctx)]
+    return datastores_of(ctx["datastores"]["mongodb_dedicated"])
 
 
-def backed_up(ctx: dict[str, Any], platform: dict[str, Any]) -> list[str]:
+def datastores_of(mongodb_dedicated: bool) -> list[str]:
+    """The datastores of a tenant whose MongoDB is (or is not) its own instance, in DATASTORES order."""
+    return [name for name, d in DATASTORES.items() if d.present(mongodb_dedicated)]
+
+
+def backed_up(ctx: BaseContext, platform: dict[str, Any]) -> list[str]:
     """The datastores backed up: all of the tenant's, on a platform release that has backups
     (a tenant pinned to an older release renders that release's templates, without them)."""
     return datastores(ctx) if "backups" in platform else []
 
 
-def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+def context(ctx: BaseContext, platform: dict[str, Any]) -> Backups:
     """Template values of base/backups.yaml.j2."""
     cronjobs = [{"name": f"backup-{ds}", "schedule": platform["backups"][ds]["schedule"], "job": job_spec(ctx, ds)}
                 for ds in backed_up(ctx, platform)]
@@ -261,7 +267,7 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
 MONGODB_DUMP_OF_VOLUME = Decimal("0.25")
 
 
-def storage_gib(ctx: dict[str, Any]) -> Decimal:
+def storage_gib(ctx: BaseContext) -> Decimal:
     """Backup bucket GiB the retained backups of the tenant take (copies kept x one copy's size;
     kept: the retention, plus the days the cloud still stores an expired one), rounded up to a
     whole GiB."""

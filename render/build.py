@@ -7,12 +7,14 @@ Pure: no I/O. Returns {repo-relative path: object}.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
 import yaml
 
 from render import ENGINE_VERSION, context, fastyaml, layout, pods, templates, tenant_secrets
+from render.context_types import TenantContext
 from render.problems import Problem, ProblemsError
 
 # ArgoCD applies lower waves first and waits for each wave's health: guardrails, the
@@ -36,18 +38,21 @@ TOP_KEYS = ("apiVersion", "kind", "metadata")
 FROM_PODS = ("base/monitoring-scrape.yaml.j2", "base/quota.yaml.j2")
 
 
-def build_tenant(ctx: dict[str, Any], env: jinja2.Environment, template_names: list[str]) -> dict[str, dict[str, Any]]:
+def build_tenant(ctx: TenantContext, env: jinja2.Environment, template_names: list[str]) -> dict[str, dict[str, Any]]:
     """All objects of one tenant, keyed by their output path under rendered/<name>/."""
     out = _render(ctx, env, [t for t in template_names if t not in FROM_PODS], {})
     late = [t for t in template_names if t in FROM_PODS]
     if late:
-        out = _render({**ctx, **context.from_pods(ctx, pods.of_objects(out.values()))}, env, late, out)
+        late_ctx: dict[str, Any] = {**ctx, **context.from_pods(ctx, pods.of_objects(out.values()))}
+        out = _render(late_ctx, env, late, out)
     return dict(sorted(out.items()))
 
 
-def _render(ctx: dict[str, Any], env: jinja2.Environment, template_names: list[str],
+def _render(ctx: Mapping[str, Any], env: jinja2.Environment, template_names: list[str],
             out: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """`out` plus the objects of `template_names`."""
+    """`out` plus the objects of `template_names`. `ctx` is the template boundary, a plain
+    mapping of names (TenantContext, and PodValues for the templates rendered last): what a
+    template reads is checked by rendering, not by mypy."""
     name, ns = ctx["name"], ctx["namespace"]
     out = dict(out)
     problems: list[Problem] = []

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from render import layout, quantity, tenant_secrets
+from render.context_types import Celery, Extractor, Names
 
 # The worker heartbeat module shipped in celery-config (render/dataplane_heartbeat.py).
 HEARTBEAT_MODULE = Path(__file__).with_name("dataplane_heartbeat.py")
@@ -41,8 +42,8 @@ def beat_schedule() -> dict[str, Any]:
     return {BEAT_HEARTBEAT_ENTRY: {"task": BEAT_HEARTBEAT_TASK, "schedule": float(BEAT_HEARTBEAT_S), "args": [BEAT_KEY]}}
 
 
-def context(name: str, platform: dict[str, Any], names: dict[str, str], redis_port: int, extractors: list[dict[str, Any]],
-            log_level: str) -> dict[str, Any]:
+def context(name: str, platform: dict[str, Any], names: Names, redis_port: int, extractors: list[Extractor],
+            log_level: str) -> Celery:
     """The `celery` key of a tenant's template context."""
     c = platform["celery"]
     queues = list(c["queues"]) + (["extract"] if extractors else [])
@@ -82,7 +83,7 @@ def context(name: str, platform: dict[str, Any], names: dict[str, str], redis_po
             "beat": quantity.pod_resources(c["beat"]["cpu"], c["beat"]["memory"], 0), "beat_replicas": 1, "paused": False}
 
 
-def _extract(name: str, names: dict[str, str], redis_port: int, extractors: list[dict[str, Any]],
+def _extract(name: str, names: Names, redis_port: int, extractors: list[Extractor],
              log_level: str) -> dict[str, Any]:
     """celery-extract and its KEDA ScaledObject: sized by the first Celery extractor."""
     e = extractors[0]

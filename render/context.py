@@ -7,7 +7,7 @@ sees this tenant's values and the platform's, never another tenant's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from render import (
     ENGINE_VERSION,
@@ -28,6 +28,22 @@ from render import (
     tenant_secrets,
     versions,
     volumes,
+)
+from render.context_types import (
+    BaseContext,
+    ClusterFacts,
+    Datastores,
+    EffectiveValues,
+    Extractor,
+    ExtractorSummary,
+    Names,
+    PodValues,
+    Ports,
+    Spec,
+    TenantContext,
+    TenantSpec,
+    WorkerGroup,
+    WorkerGroupSpec,
 )
 from render.merge import Effective
 from render.monitoring import scrape
@@ -53,18 +69,18 @@ RAY_AGENT_PORT = 52365
 GROUP_RESOURCE_UNITS = 1000
 
 
-def tenant_context(eff: Effective, platform: dict[str, Any], releases: Any = None) -> dict[str, Any]:
+def tenant_context(eff: Effective, platform: dict[str, Any], releases: Any = None) -> TenantContext:
     """The whole template context of one tenant. `releases`: registry/releases.yaml's data, where
     the release the tenant runs records its Ray version (render/versions.py). A key the
     platform's registry lacks raises entries.Missing, naming it (the pipeline reports it at
     registry/platform.yaml)."""
     # The platform's spec is every tenant's default: a key none sets is the registry's to add.
-    values = {**eff.values, "spec": entries.track(eff.values["spec"], ("spec",))}
-    ctx: dict[str, Any] = entries.plain(_context(Effective(values, eff.provenance), entries.track(platform), releases))
+    values: EffectiveValues = {**eff.values, "spec": entries.track(eff.values["spec"], ("spec",))}
+    ctx: TenantContext = entries.plain(_context(Effective(values, eff.provenance), entries.track(platform), releases))
     return ctx
 
 
-def _context(eff: Effective, platform: dict[str, Any], releases: Any) -> dict[str, Any]:
+def _context(eff: Effective, platform: dict[str, Any], releases: Any) -> TenantContext:
     v = eff.values
     t = v["tenant"]
     name = t["name"]
@@ -79,7 +95,7 @@ def _context(eff: Effective, platform: dict[str, Any], releases: Any) -> dict[st
     names = _names(t, platform, ns)
     env = _engine_env(v["env"], platform, t, names)
     celery = celery_context.context(name, platform, names, REDIS_PORT, celery_ext, env.get("LOG_LEVEL", "INFO"))
-    ctx = {
+    base: BaseContext = {
         "name": name,
         "namespace": ns,
         "tenant": t,
@@ -96,8 +112,7 @@ def _context(eff: Effective, platform: dict[str, Any], releases: Any) -> dict[st
         "network": platform["network"],
         "cluster": _cluster(t, platform),
         "names": names,
-        "ports": {"serve": SERVE_PORT, "dashboard": DASHBOARD_PORT, "client": CLIENT_PORT, "gcs": GCS_PORT,
-                  "metrics": METRICS_PORT, "redis": REDIS_PORT, "mongodb": MONGODB_PORT},
+        "ports": ports(),
         "head": quantity.pod_resources(v["head"]["cpu"], v["head"]["memory"], 0),
         # nodeSelector and tolerations of each component's pods (registry nodes.placement).
         "scheduling": pools.every_scheduling(platform, cloud),
@@ -115,31 +130,43 @@ def _context(eff: Effective, platform: dict[str, Any], releases: Any) -> dict[st
         "head_liveness": _head_liveness(v["spec"]),
         "celery_config_dir": celery_context.CONFIG_DIR,
         "autoscaler_idle_s": AUTOSCALER_IDLE_S,
+        # The sizes contract.py counts in the quota and footprint.py prices: one constant.
+        "autoscaler_sidecar": contract.AUTOSCALER,
+        "serve_service_annotations": _serve_service_annotations(cloud, names["serve_host"]),
+        # A bucket never moves: after a region move it stays where it was made (render/move/).
+        "bucket_region": t.get("bucket_region", t["region"]),
     }
-    # The sizes contract.py counts in the quota and footprint.py prices: one constant.
-    ctx["autoscaler_sidecar"] = contract.AUTOSCALER
-    ctx["serve_service_annotations"] = _serve_service_annotations(cloud, names["serve_host"])
-    ctx["migration"] = migration.context(ctx)
-    ctx["backups"] = backups.context(ctx, platform)
+    # The later keys, each computed from the first stage.
+    migrating = migration.context(base)
+    backup_jobs = backups.context(base, platform)
     if not move_target.backs_up(t):  # a stale or empty copy must not sit among the real backups
-        ctx["backups"] = {**ctx["backups"], "cronjobs": []}
-    ctx["move"] = move_target.context(ctx)
-    ctx["offboarding"] = offboarding.context(ctx, platform)
-    if ctx["offboarding"] is not None or move_target.stops_compute(t):
-        offboarding.stop_compute(ctx)
-    ctx["monitoring"] = scrape.monitoring_context(ctx)
-    # A bucket never moves: after a region move it stays where it was made (render/move/).
-    ctx["bucket_region"] = t.get("bucket_region", t["region"])
-    ctx["secrets"] = tenant_secrets.context(t, names, ctx["ports"], platform, ctx["migration"] is not None,
-                                            ctx["cluster"])
-    # What only the cloud's own templates (base/clouds/<cloud>/) read.
-    ctx.update(clouds.get(cloud).storage_context(ctx))
-    ctx["backup_storage"] = backups.storage_context(ctx, platform)
-    ctx["service_account_annotations"] = backup_storage.service_account_annotations(ctx)
-    return ctx
+        backup_jobs = {**backup_jobs, "cronjobs": []}
+    move = move_target.context(base)
+    leaving = offboarding.context(base, platform)
+    if leaving is not None or move_target.stops_compute(t):
+        offboarding.stop_compute(base)
+    return {
+        **base,
+        "migration": migrating,
+        "backups": backup_jobs,
+        "move": move,
+        "offboarding": leaving,
+        "monitoring": scrape.monitoring_context(base),
+        "secrets": tenant_secrets.context(t, names, base["ports"], platform, migrating is not None, base["cluster"]),
+        # What only the cloud's own templates (base/clouds/<cloud>/) read.
+        **clouds.get(cloud).storage_context(base),
+        "backup_storage": backups.storage_context(base, platform),
+        "service_account_annotations": backup_storage.service_account_annotations(base),
+    }
 
 
-def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, str]:
+def ports() -> Ports:
+    """The context's `ports` (routing.routing_context builds its own context with them)."""
+    return {"serve": SERVE_PORT, "dashboard": DASHBOARD_PORT, "client": CLIENT_PORT, "gcs": GCS_PORT,
+            "metrics": METRICS_PORT, "redis": REDIS_PORT, "mongodb": MONGODB_PORT}
+
+
+def _names(t: TenantSpec, platform: dict[str, Any], ns: str) -> Names:
     name = t["name"]
     shared = t["database"]["mode"] == "shared_instance"
     mongo_host = platform["datastores"]["mongodb"]["shared_host"] if shared else f"mongodb-0.mongodb.{ns}.svc.cluster.local"
@@ -176,7 +203,7 @@ def _names(t: dict[str, Any], platform: dict[str, Any], ns: str) -> dict[str, st
     }
 
 
-def from_pods(ctx: dict[str, Any], pod_list: list[pods.Pod]) -> dict[str, Any]:
+def from_pods(ctx: TenantContext, pod_list: list[pods.Pod]) -> PodValues:
     """The values templates print about the tenant's pods (base/quota.yaml.j2,
     base/monitoring-scrape.yaml.j2), from the pods every other template rendered
     (render/build.py renders those templates last)."""
@@ -185,13 +212,13 @@ def from_pods(ctx: dict[str, Any], pod_list: list[pods.Pod]) -> dict[str, Any]:
             "scrape_targets": scrape.scrape_targets(pod_list)}
 
 
-def serve_host(t: dict[str, Any], platform: dict[str, Any]) -> str:
+def serve_host(t: TenantSpec, platform: dict[str, Any]) -> str:
     domain = platform.get("clusters", {}).get(t["cluster"], {}).get("serve_domain", "invalid")
     return f"serve-{t['name']}.{domain}"
 
 
-def _worker_groups(cluster: dict[str, Any], platform: dict[str, Any], cloud: str) -> list[dict[str, Any]]:
-    out = []
+def _worker_groups(cluster: dict[str, WorkerGroupSpec], platform: dict[str, Any], cloud: str) -> list[WorkerGroup]:
+    out: list[WorkerGroup] = []
     for group in layout.WORKER_GROUPS:
         g = cluster[group]
         gpus = g.get("gpus", 0)
@@ -209,11 +236,12 @@ def _worker_groups(cluster: dict[str, Any], platform: dict[str, Any], cloud: str
     return out
 
 
-def _extractor_summary(e: dict[str, Any]) -> dict[str, Any]:
-    return {k: e[k] for k in ("id", "name", "version", "runtime", "worker_group", "min_replicas", "max_replicas")}
+def _extractor_summary(e: Extractor) -> ExtractorSummary:
+    return {"id": e["id"], "name": e["name"], "version": e["version"], "runtime": e["runtime"],
+            "worker_group": e["worker_group"], "min_replicas": e["min_replicas"], "max_replicas": e["max_replicas"]}
 
 
-def serve_config(serve: list[dict[str, Any]], platform: dict[str, Any], env: dict[str, Any]) -> str:
+def serve_config(serve: list[Extractor], platform: dict[str, Any], env: dict[str, Any]) -> str:
     """serveConfigV2: one application (and deployment) per enabled Ray Serve extractor."""
     groups = platform["worker_groups"]
     apps = []
@@ -270,12 +298,15 @@ def _ray_probes() -> dict[str, list[str]]:
             "worker_live": ["bash", "-c", raylet]}
 
 
-def _head_liveness(spec: dict[str, Any]) -> dict[str, Any]:
+def _head_liveness(spec: Spec) -> dict[str, int]:
     """The head's liveness probe: the platform's spec, never tighter than KubeRay's own."""
-    return {key: max(spec[key], floor) for key, floor in HEAD_LIVENESS_FLOOR.items()}
+    floor = HEAD_LIVENESS_FLOOR
+    return {"liveness_period_s": max(spec["liveness_period_s"], floor["liveness_period_s"]),
+            "probe_timeout_s": max(spec["probe_timeout_s"], floor["probe_timeout_s"]),
+            "liveness_failure_threshold": max(spec["liveness_failure_threshold"], floor["liveness_failure_threshold"])}
 
 
-def _datastores(t: dict[str, Any], platform: dict[str, Any], cloud: str) -> dict[str, Any]:
+def _datastores(t: TenantSpec, platform: dict[str, Any], cloud: str) -> Datastores:
     d = platform["datastores"]
     redis_mem = quantity.parse(d["redis"]["memory"])
     dedicated = t["database"]["mode"] == "dedicated_instance"
@@ -298,7 +329,7 @@ def _datastores(t: dict[str, Any], platform: dict[str, Any], cloud: str) -> dict
     }
 
 
-def _engine_env(env: dict[str, Any], platform: dict[str, Any], t: dict[str, Any], names: dict[str, str]) -> dict[str, str]:
+def _engine_env(env: dict[str, Any], platform: dict[str, Any], t: TenantSpec, names: Names) -> dict[str, str]:
     """Platform env + tenant env, then the isolation-bearing keys, which always win.
 
     Secret-bearing keys (MONGO_URI, REDIS_URL, QDRANT_API_KEY) come from Secrets in the
@@ -328,13 +359,14 @@ def _serve_service_annotations(cloud: str, host: str) -> dict[str, str]:
     return dict(sorted({**lb, "external-dns.alpha.kubernetes.io/hostname": host}.items()))
 
 
-def _cluster(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any]:
+def _cluster(t: TenantSpec, platform: dict[str, Any]) -> ClusterFacts:
     """The facts of the tenant's cluster (registry/platform.yaml `clusters`); validation
     has already refused a tenant placed on an undeclared cluster."""
     empty = {"apiserver_cidrs": [], "vector_store_cidrs": [], "serve_domain": "invalid"}
-    return {**empty, **platform.get("clusters", {}).get(t["cluster"], {})}
+    # The platform's data is schema-checked, not typed: its cluster entry becomes ClusterFacts here.
+    return cast(ClusterFacts, {**empty, **platform.get("clusters", {}).get(t["cluster"], {})})
 
 
-def tenant_names(t: dict[str, Any], platform: dict[str, Any]) -> dict[str, str]:
+def tenant_names(t: TenantSpec, platform: dict[str, Any]) -> Names:
     """A tenant's derived names (the context's `names`) without building the whole context."""
     return _names(t, platform, layout.namespace(t["name"]))

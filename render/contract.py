@@ -19,11 +19,13 @@ counted, and the footprint prices the same list. Pure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from render import pools, quantity
+from render.context_types import BaseContext
 from render.pods import HEAD_GROUP, Pod, Size
 
 AUTOSCALER = {"cpu": "500m", "memory": "512Mi"}  # autoscalerOptions.resources, base/ray.yaml.j2
@@ -74,7 +76,7 @@ def headroom_by_pod(pods: list[Pod]) -> dict[str, Ceiling]:
     return out
 
 
-def second_cluster(ctx: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]:
+def second_cluster(ctx: BaseContext) -> list[tuple[str, dict[str, str], int]]:
     """The pods of a NewCluster upgrade's second RayCluster, as (component, resources, count),
     read from the template context before anything is built: the head and every group at
     its starting size, the head's autoscaler sidecar (AUTOSCALER) on top. What the rollout
@@ -108,7 +110,7 @@ def standard(pods: list[Pod], platform: dict[str, Any]) -> Ceiling:
     return total
 
 
-def of_tenant(tenant: dict[str, Any]) -> Ceiling | None:
+def of_tenant(tenant: Mapping[str, Any]) -> Ceiling | None:
     """The contract written in tenant.yaml, if any."""
     c = tenant.get("contract")
     if not c:
@@ -116,11 +118,11 @@ def of_tenant(tenant: dict[str, Any]) -> Ceiling | None:
     return Ceiling(Decimal(str(c["vcpu"])), quantity.parse(c["memory"]), int(c.get("gpus", 0)), int(c["pods"]))
 
 
-def contract(tenant: dict[str, Any], pods: list[Pod], platform: dict[str, Any]) -> Ceiling:
+def contract(tenant: Mapping[str, Any], pods: list[Pod], platform: dict[str, Any]) -> Ceiling:
     return of_tenant(tenant) or standard(pods, platform)
 
 
-def quota(tenant: dict[str, Any], pods: list[Pod], platform: dict[str, Any]) -> dict[str, str]:
+def quota(tenant: Mapping[str, Any], pods: list[Pod], platform: dict[str, Any]) -> dict[str, str]:
     """ResourceQuota hard limits: the contract plus the headroom."""
     sold, extra = contract(tenant, pods, platform), headroom(pods)
     # The headroom never exceeds the contract itself: the quota stays within twice what was sold.

@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from render import backups, layout, migration, quantity
+from render.context_types import Extractor, TenantContext
 from render.pods import Pod, Size
 from render.problems import Problem, ProblemsError
 
@@ -125,14 +126,14 @@ class Tenant:
     backup_gib: Decimal  # the retained backups in the bucket (render/backups.py storage_gib)
 
     @staticmethod
-    def of(ctx: dict[str, Any]) -> Tenant:
+    def of(ctx: TenantContext) -> Tenant:
         off = ctx["offboarding"]
         return Tenant(ctx["name"], ctx["cloud"], ctx["tenant"]["region"], {g["name"]: g["machine"] for g in ctx["worker_groups"]},
                       not ctx["datastores"]["mongodb_dedicated"], migration.routing_of(ctx["tenant"]) == "shared",
                       None if off is None else str(off["grace_until"]), backups.storage_gib(ctx))
 
 
-def compute(tenant: Tenant, pod_list: list[Pod], extractors: dict[str, Any], prices: dict[str, Any],
+def compute(tenant: Tenant, pod_list: list[Pod], extractors: dict[str, Extractor], prices: dict[str, Any],
             usage: dict[str, Decimal] | None = None) -> Footprint:
     """The footprint of one tenant. `tenant`: read from its template context (Tenant.of);
     `pod_list` the pods of its built objects (render/pods.py: the same list the quota counts),
@@ -172,16 +173,16 @@ def compute(tenant: Tenant, pod_list: list[Pod], extractors: dict[str, Any], pri
                      tuple(str(x) for x in prices["billing"].get("excluded") or ()), tenant.backup_gib)
 
 
-def _serve(extractors: dict[str, Any], group: str | None = None) -> list[dict[str, Any]]:
+def _serve(extractors: dict[str, Extractor], group: str | None = None) -> list[Extractor]:
     return [e for _, e in sorted(extractors.items())
             if e["enabled"] and e["runtime"] == "ray_serve" and group in (None, e["worker_group"])]
 
 
-def _replica(e: dict[str, Any]) -> Resources:
+def _replica(e: Extractor) -> Resources:
     return Resources(_dec(e["num_cpus"]), quantity.parse(e["memory"]) / quantity.GI, _dec(e["num_gpus"]))
 
 
-def _worker_line(p: Pod, machine: str, extractors: dict[str, Any], machines: dict[str, Any], notes: list[str]) -> Line:
+def _worker_line(p: Pod, machine: str, extractors: dict[str, Extractor], machines: dict[str, Any], notes: list[str]) -> Line:
     name, pod = p.name, _size(p.requests)
     replicas = [(e["id"], _replica(e)) for e in _serve(extractors, name) for _ in range(e["min_replicas"])]
     needed = _pack(replicas, pod, name, notes)

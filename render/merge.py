@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from deepmerge.merger import Merger
 
+from render.context_types import EffectiveValues
 from render.load import Document, TenantFiles
 
 _merger = Merger([(dict, ["merge"]), (list, ["override"])], ["override"], ["override"])
@@ -47,7 +48,7 @@ ENGINE = Source("engine default", "", 0)
 class Effective:
     """A tenant's effective configuration and, for every leaf, the layer that set it."""
 
-    values: dict[str, Any]
+    values: EffectiveValues
     provenance: dict[Path_, Source]
 
 
@@ -131,7 +132,9 @@ def merge_tenant(platform: Document, extractors: Document, files: TenantFiles) -
         entry["enabled"], prov[("extractors", ext_id, "enabled")] = _enabled(entry, ext_id, name, disabled, ov, prov)
         entry.pop("enabled_by_default", None)
         values["extractors"][ext_id] = entry
-    return Effective(values, prov)
+    # The layers are schema-checked (render/validate/) before a tenant is merged: their merge
+    # has the declared shape (tests/unit/test_context_types.py checks the keys).
+    return Effective(cast(EffectiveValues, values), prov)
 
 
 def _enabled(entry: dict[str, Any], ext_id: str, name: str, disabled: list[str], ov: Document,

@@ -19,9 +19,11 @@ Pure: plain data in, Problems or template values out.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from render import layout, tenant_secrets
+from render.context_types import BaseContext, Migration
 from render.load import Document
 from render.problems import Problem
 
@@ -51,16 +53,16 @@ JOB_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 JOB_DEADLINE_S = 6 * 3600
 
 
-def routing_of(tenant: dict[str, Any]) -> str:
+def routing_of(tenant: Mapping[str, Any]) -> str:
     return str(tenant.get("routing", "dedicated"))
 
 
-def state_of(tenant: dict[str, Any]) -> str | None:
+def state_of(tenant: Mapping[str, Any]) -> str | None:
     migration = tenant.get("migration")
     return str(migration["state"]) if isinstance(migration, dict) and "state" in migration else None
 
 
-def writes_paused(tenant: dict[str, Any]) -> bool:
+def writes_paused(tenant: Mapping[str, Any]) -> bool:
     return state_of(tenant) in WRITES_PAUSED
 
 
@@ -150,7 +152,7 @@ def check_transition(before: dict[str, Any] | None, after: Document) -> list[Pro
     return []
 
 
-def context(ctx: dict[str, Any]) -> dict[str, Any] | None:
+def context(ctx: BaseContext) -> Migration | None:
     """Template values of base/migration.yaml.j2, or None when no Job is due."""
     t = ctx["tenant"]
     state = state_of(t)

@@ -24,9 +24,11 @@ Pure but for nothing: dates come in as arguments.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from render import backups, clouds, security
+from render.context_types import BaseContext, Offboarding
 
 PHASE = "offboarding"
 TEMPLATE = "base/offboarding.yaml.j2"  # a pinned platform revision without it cannot offboard
@@ -45,12 +47,12 @@ def export_job(datastore: str) -> str:
     return f"offboard-export-{datastore}"
 
 
-def phase(tenant: dict[str, Any]) -> str | None:
+def phase(tenant: Mapping[str, Any]) -> str | None:
     life = tenant.get("lifecycle")
     return str(life.get("phase")) if isinstance(life, dict) else None
 
 
-def offboarding(tenant: dict[str, Any]) -> bool:
+def offboarding(tenant: Mapping[str, Any]) -> bool:
     return phase(tenant) == PHASE
 
 
@@ -62,7 +64,7 @@ def retention_url(platform: dict[str, Any], cloud: str, name: str, requested_on:
     return f"{platform['offboarding']['retention_bucket'][cloud].rstrip('/')}/{name}/{requested_on}/"
 
 
-def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | None:
+def context(ctx: BaseContext, platform: dict[str, Any]) -> Offboarding | None:
     """Template values of base/offboarding.yaml.j2, or None when the tenant is not offboarding."""
     t = ctx["tenant"]
     if not offboarding(t):
@@ -73,8 +75,8 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | N
                for ds in backups.datastores(ctx)]
     cloud = clouds.get(ctx["cloud"])  # its sync command runs in its backup CLI's image
     dst = retention_url(platform, ctx["cloud"], ctx["name"], requested)
-    script = "set -eu\n" + "".join(cloud.sync_command(f"{ctx['names'][src]}/", f"{dst}{folder}") + "\n"
-                                   for src, folder in COPIES)
+    urls = {"bucket_url": ctx["names"]["bucket_url"], "backup_bucket_url": ctx["names"]["backup_bucket_url"]}
+    script = "set -eu\n" + "".join(cloud.sync_command(f"{urls[src]}/", f"{dst}{folder}") + "\n" for src, folder in COPIES)
     copy = backups.job_spec(ctx, "redis", app=COPY_JOB)  # the same pod shape: restricted
     container = {**copy["template"]["spec"]["containers"][0], "name": "copy", "command": ["sh", "-c", script],
                  "image": ctx["images"][cloud.backup_tool.image]}
@@ -85,10 +87,10 @@ def context(ctx: dict[str, Any], platform: dict[str, Any]) -> dict[str, Any] | N
     return {"jobs": [*exports, {"name": COPY_JOB, "wave": COPY_WAVE, "spec": copy}], "grace_until": str(t["lifecycle"]["grace_until"])}
 
 
-def stop_compute(ctx: dict[str, Any]) -> None:
+def stop_compute(ctx: BaseContext) -> None:
     """Ray and Celery at zero replicas (in place, on a context being built)."""
     for group in ctx["worker_groups"]:
-        group.update(min_replicas=0, max_replicas=0, replicas=0)
+        group["min_replicas"] = group["max_replicas"] = group["replicas"] = 0
     celery = ctx["celery"]
     celery["worker"] = {**celery["worker"], "replicas": 0}
     celery["beat_replicas"] = 0

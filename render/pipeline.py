@@ -17,6 +17,7 @@ import yaml
 from render import build, context, emit, entries, layout, pods, routing, storage_classes, templates
 from render.admission import params, policies
 from render.argocd import tenant_apps
+from render.context_types import TenantContext
 from render.load import PlatformInputs, Repo, TenantFiles, pinned_revision
 from render.merge import Effective, merge_tenant
 from render.monitoring import control_plane as monitoring_control_plane
@@ -32,7 +33,7 @@ def effective(files: TenantFiles, shared: PlatformInputs) -> Effective:
 
 
 def _placement(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environment,
-               tenant: dict[str, Any], *, check: bool = False) -> tuple[Effective, dict[str, Any], dict[str, dict[str, Any]]]:
+               tenant: dict[str, Any], *, check: bool = False) -> tuple[Effective, TenantContext, dict[str, dict[str, Any]]]:
     """The effective values, template context and objects of one placement of the tenant
     (its tenant.yaml data as given: a moving tenant renders two, render/move/target.py).
     `check`: also the rules over the built objects (the contract); their problems raise."""
@@ -51,14 +52,14 @@ def _placement(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environme
 
 
 def built(files: TenantFiles, shared: PlatformInputs,
-          env: jinja2.Environment | None = None) -> tuple[Effective, dict[str, Any], dict[str, dict[str, Any]]]:
+          env: jinja2.Environment | None = None) -> tuple[Effective, TenantContext, dict[str, dict[str, Any]]]:
     """The tenant as its engine runs it (the engine's placement), checked after build:
     what `dataplane footprint` and the contract read. Raises ProblemsError."""
     env = env or templates.environment(shared.templates)
     return _placement(files, shared, env, move_target.engine_tenant(files.tenant.data), check=True)
 
 
-def pod_list(eff: Effective, shared: PlatformInputs) -> tuple[dict[str, Any], list[pods.Pod]]:
+def pod_list(eff: Effective, shared: PlatformInputs) -> tuple[TenantContext, list[pods.Pod]]:
     """The template context and the pods of one tenant's effective values, built as rendered."""
     ctx = context.tenant_context(eff, shared.platform.data, shared.releases.data)
     objects = build.build_tenant(ctx, templates.environment(shared.templates), shared.templates_for(ctx["cloud"]))

@@ -19,7 +19,7 @@ One model for `explain`, `validate` and the pull-request comment. Pure: effectiv
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -75,7 +75,7 @@ class Placement:
         return next((g for g in self.groups if g.group == name), None)
 
 
-def place(values: dict[str, Any]) -> Placement:
+def place(values: Mapping[str, Any]) -> Placement:
     """The placement of a tenant's effective values (merge.Effective.values: `cluster`, `extractors`)."""
     groups, reaches = [], []
     for name in layout.WORKER_GROUPS:
@@ -99,17 +99,17 @@ def place(values: dict[str, Any]) -> Placement:
     return Placement(tuple(groups), tuple(reaches))
 
 
-def pods_for_minimums(values: dict[str, Any], group: str) -> int:
+def pods_for_minimums(values: Mapping[str, Any], group: str) -> int:
     """The smallest max_replicas of `group` that holds its extractors' minimums."""
     return _pods_until(values, group, lambda p: _holds(p, group, lambda g: g.min_fits))
 
 
-def pods_for_maximums(values: dict[str, Any], group: str) -> int:
+def pods_for_maximums(values: Mapping[str, Any], group: str) -> int:
     """The smallest max_replicas of `group` that holds its extractors all at max_replicas."""
     return _pods_until(values, group, lambda p: _holds(p, group, lambda g: g.max_fits))
 
 
-def pods_for_reach(values: dict[str, Any], extractor: str) -> int:
+def pods_for_reach(values: Mapping[str, Any], extractor: str) -> int:
     """The smallest max_replicas of its group that lets `extractor` reach its max_replicas."""
     group = str(values["extractors"][extractor]["worker_group"])
 
@@ -124,7 +124,7 @@ def _holds(p: Placement, group: str, test: Callable[[GroupFit], bool]) -> bool:
     return g is not None and test(g)
 
 
-def _pods_until(values: dict[str, Any], group: str, test: Callable[[Placement], bool], limit: int = 1000) -> int:
+def _pods_until(values: Mapping[str, Any], group: str, test: Callable[[Placement], bool], limit: int = 1000) -> int:
     start = int(values["cluster"][group]["max_replicas"])
     for n in range(start, start + limit):
         cluster = {**values["cluster"], group: {**values["cluster"][group], "max_replicas": n}}

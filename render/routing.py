@@ -20,6 +20,7 @@ import json
 from typing import Any
 
 from render import ENGINE_VERSION, celery_context, context, emit, layout, migration, offboarding, tenant_secrets
+from render.context_types import RoutingContext
 from render.merge import Effective
 from render.move import target as move_target
 
@@ -35,16 +36,16 @@ def build_tenant(eff: Effective, platform: dict[str, Any]) -> emit.Outputs:
     return {scope: {f"{scope}/{layout.object_file('ConfigMap', obj['metadata']['name'])}": emit.dump(obj)}}
 
 
-def routing_context(eff: Effective, platform: dict[str, Any]) -> dict[str, Any]:
+def routing_context(eff: Effective, platform: dict[str, Any]) -> RoutingContext:
     """The part of a tenant's template context routing needs (the whole one renders the
     Serve config too, which would make this builder cost as much as a tenant's render)."""
     t = eff.values["tenant"]
     return {"name": t["name"], "namespace": layout.namespace(t["name"]), "tenant": t, "platform": platform,
             "control_plane": platform["control_plane"], "names": context.tenant_names(t, platform),
-            "ports": {"mongodb": context.MONGODB_PORT, "redis": context.REDIS_PORT}}
+            "ports": context.ports()}
 
 
-def routing_entry(ctx: dict[str, Any]) -> dict[str, Any]:
+def routing_entry(ctx: RoutingContext) -> dict[str, Any]:
     """The routing entry of one tenant, from its template context (or routing_context)."""
     t = ctx["tenant"]
     route = migration.routing_of(t)
@@ -70,7 +71,7 @@ def _secret(store: str, key: str, prop: str) -> dict[str, str]:
     return {"store": store, "key": key, "property": prop}
 
 
-def dedicated_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
+def dedicated_endpoints(ctx: RoutingContext) -> dict[str, Any]:
     """The data plane's own: its credentials are in its namespace's store, tenant-secrets."""
     n, ports, prefix = ctx["names"], ctx["ports"], ctx["names"]["secret_key_prefix"]
     store = n["secret_store"]
@@ -88,7 +89,7 @@ def dedicated_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def shared_endpoints(ctx: dict[str, Any]) -> dict[str, Any]:
+def shared_endpoints(ctx: RoutingContext) -> dict[str, Any]:
     s, ports, org = ctx["platform"]["shared_platform"], ctx["ports"], ctx["tenant"]["organization_id"]
     prefix = tenant_secrets.organization_prefix(ctx["tenant"]["cloud"], s["secret_prefix"], org)
     store = ctx["control_plane"]["secret_store"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from render.context_types import Security
+
 # (uid, gid) of the image's own non-root user, by platform.yaml `images` key ("engine": the
 # tenant's engine image, built FROM rayproject/ray).
 IMAGE_USERS: dict[str, tuple[int, int]] = {
@@ -75,7 +77,7 @@ def pod(image: str) -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def security_context() -> dict[str, Any]:
+def security_context() -> Security:
     """The template context's `security` value."""
     return {
         "pod": {image: pod(image) for image in IMAGE_USERS},

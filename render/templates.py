@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
@@ -71,7 +72,7 @@ def precompile(templates: dict[str, str], bytecode: dict[str, bytes]) -> None:
             env.get_template(name)
 
 
-def render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
     """Render one template; any template error becomes a Problem at the template's line."""
     try:
         return env.get_template(name).render(context)

@@ -15,9 +15,11 @@ organization prefixes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from render import clouds
+from render.context_types import CloudSecrets, ClusterFacts, Names, Ports, Secrets, TenantSpec
 
 # The tenant's store and the ServiceAccount it authenticates as: the same in every
 # tenant namespace, so the admission policy can name them (render/admission/secret_policy.py).
@@ -114,23 +116,23 @@ def organization_key(cloud: str, shared_prefix: str, org: str, service: str) -> 
     return organization_prefix(cloud, shared_prefix, org) + service
 
 
-def cloud_identity(t: dict[str, Any]) -> str:
+def cloud_identity(t: TenantSpec) -> str:
     """The cloud identity used for secrets only (never the engine's)."""
     return clouds.get(t["cloud"]).secrets_identity(t)
 
 
-def generated_services(t: dict[str, Any]) -> list[str]:
+def generated_services(t: TenantSpec) -> list[str]:
     """Services whose password the cluster generates. A database on the platform's shared
     instance gets its user, and so its password, from the platform (docs/onboarding.md)."""
     dedicated = t["database"]["mode"] == "dedicated_instance"
     return [s for s in GENERATED if s != "mongodb" or dedicated]
 
 
-def context(t: dict[str, Any], names: dict[str, str], ports: dict[str, int], platform: dict[str, Any],
-            migrating: bool, cluster: dict[str, Any]) -> dict[str, Any]:
+def context(t: TenantSpec, names: Names, ports: Ports, platform: dict[str, Any],
+            migrating: bool, cluster: ClusterFacts) -> Secrets:
     """`secrets` of the template context."""
     cloud, name = t["cloud"], t["name"]
-    out: dict[str, Any] = {
+    return {
         "store": STORE,
         "service_account": SERVICE_ACCOUNT,
         "identity": cloud_identity(t),
@@ -143,12 +145,11 @@ def context(t: dict[str, Any], names: dict[str, str], ports: dict[str, int], pla
         "external": _external(t, names, ports),
         "refs": {ref: secret_key_ref(ref) for ref in REFS},
         "identity_wave": str(WAVES["identity"]),
+        **cloud_context(t, platform, migrating, cluster),
     }
-    out.update(cloud_context(t, platform, migrating, cluster))
-    return out
 
 
-def cloud_context(t: dict[str, Any], platform: dict[str, Any], migrating: bool, cluster: dict[str, Any]) -> dict[str, Any]:
+def cloud_context(t: TenantSpec, platform: dict[str, Any], migrating: bool, cluster: ClusterFacts) -> CloudSecrets:
     """The secrets identity's objects' values, as the tenant's cloud builds them (`secrets.<cloud>`):
     granted the tenant's own keys, and during a migration read of its organization's on the
     shared platform."""
@@ -156,7 +157,7 @@ def cloud_context(t: dict[str, Any], platform: dict[str, Any], migrating: bool, 
     return clouds.get(t["cloud"]).secrets_context(t, own, source, platform, cluster, SERVICE_ACCOUNT)
 
 
-def secret_prefixes(t: dict[str, Any], platform: dict[str, Any], migrating: bool) -> tuple[str, str | None]:
+def secret_prefixes(t: Mapping[str, Any], platform: dict[str, Any], migrating: bool) -> tuple[str, str | None]:
     """The remote key prefixes the secrets identity is granted: the tenant's own, and during a
     migration its organization's on the shared platform (read only); None otherwise."""
     cloud = t["cloud"]
@@ -165,7 +166,7 @@ def secret_prefixes(t: dict[str, Any], platform: dict[str, Any], migrating: bool
     return tenant_prefix(cloud, t["name"]), source
 
 
-def _external(t: dict[str, Any], names: dict[str, str], ports: dict[str, int]) -> list[dict[str, Any]]:
+def _external(t: TenantSpec, names: Names, ports: Ports) -> list[dict[str, Any]]:
     """The three ExternalSecrets: Secret name, what it reads, the keys it builds."""
     cloud, name = t["cloud"], t["name"]
     user = names["database"]

@@ -27,6 +27,7 @@ from render.argocd.platform_apps import (
     platform_objects,
     settings,
 )
+from render.context_types import EffectiveValues
 from render.load import Document, Repo, TenantFiles
 from render.merge import Effective
 from render.monitoring import grafana
@@ -123,7 +124,7 @@ def file_set(paths: list[str]) -> str:
     return "{" + ",".join(sorted(p.rsplit("/", 1)[-1] for p in paths)) + "}"
 
 
-def projects_and_apps(v: dict[str, Any], objects: dict[str, dict[str, Any]], s: Settings,
+def projects_and_apps(v: EffectiveValues, objects: dict[str, dict[str, Any]], s: Settings,
                    work_kinds: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """The two AppProjects and two Applications of one tenant. The projects' whitelists are
     platform-owned lists (tenant_kinds, GUARDRAIL_KINDS), never derived from the templates."""
@@ -186,7 +187,7 @@ def _operator_role(project: str, group: str) -> dict[str, Any]:
     }
 
 
-def _application(v: dict[str, Any], name: str, project: str, s: Settings, directory: dict[str, str]) -> dict[str, Any]:
+def _application(v: EffectiveValues, name: str, project: str, s: Settings, directory: dict[str, str]) -> dict[str, Any]:
     t = v["tenant"]
     component = "guardrails" if name.endswith("-guardrails") else "workloads"
     meta = _meta(name, s, t["name"], 0, component)
@@ -211,7 +212,7 @@ def _application(v: dict[str, Any], name: str, project: str, s: Settings, direct
     }
 
 
-def _ui_labels(v: dict[str, Any]) -> dict[str, str]:
+def _ui_labels(v: EffectiveValues) -> dict[str, str]:
     labels = {LABEL_AUTO_DEPLOY: str(v["auto_deploy"]).lower()}
     version = str(v["release"]["platform_version"])
     if len(version) <= 63 and LABEL_VALUE.fullmatch(version):
@@ -219,7 +220,7 @@ def _ui_labels(v: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
-def _ui_annotations(v: dict[str, Any], s: Settings) -> dict[str, str]:
+def _ui_annotations(v: EffectiveValues, s: Settings) -> dict[str, str]:
     name, ns = v["tenant"]["name"], layout.namespace(v["tenant"]["name"])
     out = {
         ANNOTATION_IMAGE: v["release"]["image"],
@@ -234,7 +235,7 @@ def _ui_annotations(v: dict[str, Any], s: Settings) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def _info(v: dict[str, Any]) -> list[dict[str, str]]:
+def _info(v: EffectiveValues) -> list[dict[str, str]]:
     t, r = v["tenant"], v["release"]
     return [
         {"name": "Tenant", "value": f"{t.get('display_name') or t['name']} ({t['name']})"},

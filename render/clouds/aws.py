@@ -28,6 +28,7 @@ from render.clouds.base import (
     region_prices,
     token_endpoints,
 )
+from render.context_types import CloudSecrets, CloudStorage, ClusterFacts
 from render.problems import Problem
 from render.yamlstrict import Document
 
@@ -72,7 +73,7 @@ def irsa_trust_policy(account: str, oidc_issuer: str, namespace: str, accounts: 
     return json.dumps(doc, sort_keys=True)
 
 
-def _trust(t: Tenant, cluster: dict[str, Any], accounts: list[str]) -> str:
+def _trust(t: Tenant, cluster: ClusterFacts, accounts: list[str]) -> str:
     return irsa_trust_policy(t["cloud_account"], str(cluster.get("oidc_issuer", "")), layout.namespace(t["name"]), accounts)
 
 
@@ -183,7 +184,7 @@ class AWS:
                 "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
                 "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance"}
 
-    def storage_context(self, ctx: Context) -> dict[str, Any]:
+    def storage_context(self, ctx: Context) -> CloudStorage:
         region = ctx["bucket_region"]
         return {
             "ack_adoption": layout.ACK_ADOPTION,
@@ -206,7 +207,7 @@ class AWS:
                         "auth": {"jwt": {"serviceAccountRef": {"name": service_account}}}}}
 
     def secrets_context(self, t: Tenant, own_prefix: str, migration_prefix: str | None, platform: dict[str, Any],
-                        cluster: dict[str, Any], service_account: str) -> dict[str, Any]:
+                        cluster: ClusterFacts, service_account: str) -> CloudSecrets:
         return {"aws": {"role": _secrets_role(t["name"]), "policy": secrets_policy(t, own_prefix, migration_prefix),
                         "trust_policy": _trust(t, cluster, [service_account])}}
 

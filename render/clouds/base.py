@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from render.context_types import BaseContext, CloudSecrets, CloudStorage, ClusterFacts
 from render.problems import Problem
 from render.yamlstrict import Document
 
-Tenant = dict[str, Any]  # tenant.yaml values (after validation)
-Context = dict[str, Any]  # the template context being built (render/context.py)
+# tenant.yaml values: read-only, and not TenantSpec, since validation and quota counting pass
+# them before the schema has run (or partial: dataplane new-tenant counts a tenant not yet written).
+Tenant = Mapping[str, Any]
+Context = BaseContext  # the template context being built (render/context.py), its first stage
 MI = Decimal(2) ** 20
 GI = Decimal(2) ** 30
 
@@ -101,7 +104,7 @@ class Cloud(Protocol):
         """An internal load balancer for the tenant's Serve Service."""
         ...
 
-    def storage_context(self, ctx: Context) -> dict[str, Any]:
+    def storage_context(self, ctx: Context) -> CloudStorage:
         """The template context's keys only this cloud's templates read (the bucket's and the
         engine identity's objects), added to the context as they are."""
         ...
@@ -123,7 +126,7 @@ class Cloud(Protocol):
         ...
 
     def secrets_context(self, t: Tenant, own_prefix: str, migration_prefix: str | None, platform: dict[str, Any],
-                        cluster: dict[str, Any], service_account: str) -> dict[str, Any]:
+                        cluster: ClusterFacts, service_account: str) -> CloudSecrets:
         """The secrets identity's objects' values (`secrets.<name>` of the context): granted
         keys under `own_prefix`, and read of `migration_prefix` during a migration."""
         ...

@@ -27,6 +27,7 @@ from render.clouds.base import (
     tiered,
     token_endpoints,
 )
+from render.context_types import CloudSecrets, CloudStorage, ClusterFacts
 from render.problems import Problem
 from render.yamlstrict import Document
 
@@ -158,7 +159,7 @@ class GCP:
     def serve_service_annotations(self) -> dict[str, str]:
         return {"networking.gke.io/load-balancer-type": "Internal"}
 
-    def storage_context(self, ctx: Context) -> dict[str, Any]:
+    def storage_context(self, ctx: Context) -> CloudStorage:
         # Workload Identity: only the ServiceAccounts of the components that use the bucket.
         project, ns = ctx["tenant"]["cloud_account"], ctx["namespace"]
         return {"bucket_workload_members": [{"account": a, "member": workload_member(project, ns, a)}
@@ -179,7 +180,7 @@ class GCP:
             "serviceAccountRef": {"name": service_account}}}}}
 
     def secrets_context(self, t: Tenant, own_prefix: str, migration_prefix: str | None, platform: dict[str, Any],
-                        cluster: dict[str, Any], service_account: str) -> dict[str, Any]:
+                        cluster: ClusterFacts, service_account: str) -> CloudSecrets:
         return {"gcp": {"account_id": _secrets_account(t["name"]), "project_number": _project_number(t, platform),
                         "workload_member": workload_member(t["cloud_account"], layout.namespace(t["name"]), service_account),
                         "grants": self.secret_grants(t, own_prefix, migration_prefix, platform)}}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from render import contract, layout, output, pods, quantity
+from render.context_types import Extractor, TenantContext
 from render.footprint import Footprint, Tenant, as_dict, compute, money, number
 from render.load import load_repo, read_yaml
 from render.output import emit
@@ -60,9 +61,9 @@ def footprint(*, root: Path, tenant: str, output: str = "text", usage: dict[str,
 class _Tenant:
     """One tenant as built: its context, its pod list, what prices it."""
 
-    ctx: dict[str, Any]
+    ctx: TenantContext
     pods: list[pods.Pod]
-    extractors: dict[str, Any]
+    extractors: dict[str, Extractor]
     platform: dict[str, Any]
     prices: dict[str, Any]
 

@@ -52,9 +52,8 @@ def restore(*, root: Path, tenant: str, backup: str, inventory: Path, to_time: s
     platform = repo.inputs_for(name).platform.data
     if "backups" not in platform:
         raise _error(f"{name} is pinned to a platform release without backups", f"promote it first: dataplane promote {name}")
-    ctx = {"datastores": {"mongodb_dedicated": t["database"]["mode"] == "dedicated_instance"}}
     result = planning.plan(backup=backup, to_time=to_time, inventory=text, inventory_file=str(inventory),
-                           bucket=tenant_names(t, platform)["backup_bucket"], datastores=backups.datastores(ctx),
+                           bucket=tenant_names(t, platform)["backup_bucket"], datastores=backups.datastores_of(t["database"]["mode"] == "dedicated_instance"),
                            retention_days={ds: int(b["retention_days"]) for ds, b in platform["backups"].items()},
                            now=now or dt.datetime.now(dt.UTC))
     if isinstance(result, list):

@@ -20,6 +20,7 @@ import copy
 from typing import Any
 
 from render import ENGINE_VERSION, emit, layout, security
+from render.context_types import TenantContext
 from render.load import Repo
 from render.monitoring import alerts, dashboards, data_alerts, grafana, promql, scrape
 
@@ -48,7 +49,7 @@ def enforced(tenant: str) -> dict[str, tuple[str, str]]:
             grafana.GATEWAY: (promql.GATEWAY_TENANT_LABEL, tenant)}
 
 
-def build_tenant(ctx: dict[str, Any]) -> emit.Outputs:
+def build_tenant(ctx: TenantContext) -> emit.Outputs:
     name, platform = ctx["name"], ctx["platform"]
     scope = layout.monitoring_dir(name)
     objects = [gateway_rule(ctx), *dashboard_configmaps(ctx), *datasources(name, ctx["tenant"]["cluster"], platform),
@@ -80,7 +81,7 @@ def _meta(name: str, cp: dict[str, Any], tenant: str | None, labels: dict[str, s
             "annotations": {layout.ANNOTATION_ENGINE: ENGINE_VERSION, **(annotations or {})}}
 
 
-def gateway_rule(ctx: dict[str, Any]) -> dict[str, Any]:
+def gateway_rule(ctx: TenantContext) -> dict[str, Any]:
     name = ctx["name"]
     groups = data_alerts.finish(alerts.gateway_rule_groups(scrape.targets(ctx), name), name, ctx["namespace"],
                                 ctx["control_plane"]["grafana_url"])
@@ -88,7 +89,7 @@ def gateway_rule(ctx: dict[str, Any]) -> dict[str, Any]:
             "metadata": _meta(f"dataplane-gateway-{name}", ctx["control_plane"], name), "spec": {"groups": groups}}
 
 
-def dashboard_configmaps(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+def dashboard_configmaps(ctx: TenantContext) -> list[dict[str, Any]]:
     name, ns = ctx["name"], ctx["namespace"]
     tags = ["dataplane", f"tenant:{name}"]
     folder = dict.fromkeys(scrape.FOLDER_ANNOTATIONS, ns)

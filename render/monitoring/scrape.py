@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from render import backups, celery_context, cron, layout
+from render.context_types import BaseContext, Monitoring
 from render.monitoring import alerts, dashboards, data_alerts, grafana, promql
 from render.pods import HEAD_GROUP, Pod, Port
 
@@ -76,7 +77,7 @@ def scrape_targets(pod_list: list[Pod]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def targets(ctx: dict[str, Any]) -> dashboards.Targets:
+def targets(ctx: BaseContext) -> dashboards.Targets:
     name = ctx["name"]
     queues = ctx["celery"]["queues"]
     batch = [q for q in queues if q.rsplit(".", 1)[-1] in ("ingest", "batch")]
@@ -95,7 +96,7 @@ def targets(ctx: dict[str, Any]) -> dashboards.Targets:
     )
 
 
-def monitoring_context(ctx: dict[str, Any]) -> dict[str, Any]:
+def monitoring_context(ctx: BaseContext) -> Monitoring:
     name, ns = ctx["name"], ctx["namespace"]
     t = targets(ctx)
     groups = alerts.rule_groups(t, name, int(ctx["spec"]["beat_stale_after_s"]), int(ctx["spec"]["serve_unhealthy_after_s"]))

@@ -15,6 +15,7 @@ from typing import Any
 from render import layout
 from render.argocd import tenant_apps
 from render.argocd.platform_apps import settings
+from render.context_types import EffectiveValues
 from render.load import Document
 
 SUFFIX = "-move"
@@ -29,7 +30,7 @@ def app_name(name: str) -> str:
     return layout.namespace(name) + SUFFIX
 
 
-def objects(values: dict[str, Any], target: dict[str, dict[str, Any]], platform: Document) -> list[dict[str, Any]]:
+def objects(values: EffectiveValues, target: dict[str, dict[str, Any]], platform: Document) -> list[dict[str, Any]]:
     """The -move projects and Applications for the target's objects (keyed by file name)."""
     name = values["tenant"]["name"]
     ns = layout.namespace(name)

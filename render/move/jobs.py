@@ -21,6 +21,7 @@ import json
 from typing import Any
 
 from render import backups, clouds, layout
+from render.context_types import BaseContext
 from render.move import record
 
 BACKUP_WAVE = "3"
@@ -76,7 +77,7 @@ def _script(js: str, tail: str) -> str:
     return f"set -eu\ncat > \"$BACKUP_DIR/move.js\" <<'JS'\n{js}JS\n{tail}\n"
 
 
-def _wait_and_fetch(ctx: dict[str, Any], folder: str, pattern: str, dest: str, exactly_one: bool) -> str:
+def _wait_and_fetch(ctx: BaseContext, folder: str, pattern: str, dest: str, exactly_one: bool) -> str:
     """Wait until the old placement's Job wrote `pattern` to `folder`; copy it to `dest`."""
     tool = clouds.get(ctx["cloud"]).backup_tool
     url = f"{ctx['names']['backup_bucket_url']}/{folder}"
@@ -90,7 +91,7 @@ def _wait_and_fetch(ctx: dict[str, Any], folder: str, pattern: str, dest: str, e
             'echo "fetched $found"\n')
 
 
-def source_jobs(ctx: dict[str, Any], move: dict[str, Any]) -> list[dict[str, Any]]:
+def source_jobs(ctx: BaseContext, move: dict[str, Any]) -> list[dict[str, Any]]:
     """The final backups and the source digest, on the old placement."""
     folder = record.bucket_folder(move)
     jobs = [{"name": name("backup", move, ds), "wave": BACKUP_WAVE,
@@ -107,7 +108,7 @@ def source_jobs(ctx: dict[str, Any], move: dict[str, Any]) -> list[dict[str, Any
     return [*jobs, {"name": name("digest", move), "wave": CHECK_WAVE, "spec": spec}]
 
 
-def target_jobs(ctx: dict[str, Any], move: dict[str, Any]) -> list[dict[str, Any]]:
+def target_jobs(ctx: BaseContext, move: dict[str, Any]) -> list[dict[str, Any]]:
     """The restores from exactly the final backups, and the verification, on the target."""
     folder = record.bucket_folder(move)
     out = []

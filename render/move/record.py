@@ -17,6 +17,7 @@ The top-level `cluster`, `region` and `database.mode` are `from`'s until retire 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from render.load import Document
@@ -44,12 +45,12 @@ def get(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
-def of(tenant: dict[str, Any] | None) -> dict[str, Any] | None:
+def of(tenant: Mapping[str, Any] | None) -> dict[str, Any] | None:
     move = (tenant or {}).get("move")
     return move if isinstance(move, dict) else None
 
 
-def state_of(tenant: dict[str, Any] | None) -> str | None:
+def state_of(tenant: Mapping[str, Any] | None) -> str | None:
     move = of(tenant)
     return str(move["state"]) if move and move.get("state") in STATES else None
 

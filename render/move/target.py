@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from render import clouds, layout, quantity, tenant_secrets
+from render.context_types import BaseContext, Move
 from render.move import jobs, record
 
 SIDE = "_side"  # in the target's in-memory tenant data only (never in a file)
@@ -40,14 +42,14 @@ OTHER_SECRET = "move-mongodb-credentials"  # the database credentials of the sid
 CLOUD_PREREQUISITES = ("config_connector", "ack")
 
 
-def active(tenant: dict[str, Any]) -> str | None:
+def active(tenant: Mapping[str, Any]) -> str | None:
     """The move state a render of this tenant data acts on, or None (no move, or retire:
     the top-level placement is then the target's and renders as any tenant does)."""
     state = record.state_of(tenant)
     return state if state in ("prepare", "copy", "cutover") else None
 
 
-def is_target(tenant: dict[str, Any]) -> bool:
+def is_target(tenant: Mapping[str, Any]) -> bool:
     return (record.of(tenant) or {}).get(SIDE) == "target"
 
 
@@ -63,25 +65,25 @@ def target_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
             "database": {**tenant["database"], "mode": to["database"]["mode"]}, "move": {**move, SIDE: "target"}}
 
 
-def stops_compute(tenant: dict[str, Any]) -> bool:
+def stops_compute(tenant: Mapping[str, Any]) -> bool:
     state = active(tenant)
     return state in ("prepare", "copy") if is_target(tenant) else state in record.FROZEN
 
 
-def backs_up(tenant: dict[str, Any]) -> bool:
+def backs_up(tenant: Mapping[str, Any]) -> bool:
     """False where scheduled backups would write a stale or empty copy next to the real ones."""
     state = active(tenant)
     return state not in (("prepare", "copy") if is_target(tenant) else ("cutover",))
 
 
-def context(ctx: dict[str, Any]) -> dict[str, Any] | None:
+def context(ctx: BaseContext) -> Move | None:
     """Template values of base/move.yaml.j2: the copy state's Jobs of this side, or None."""
     t = ctx["tenant"]
     if active(t) != "copy":
         return None
     move = record.of(t) or {}
     built = jobs.target_jobs(ctx, move) if is_target(t) else jobs.source_jobs(ctx, move)
-    out = {"jobs": built, "attempt": int(move["attempt"]), "move_id": record.move_id(move),
+    out: Move = {"jobs": built, "attempt": int(move["attempt"]), "move_id": record.move_id(move),
            "resources": [_job_resources(j["spec"]) for j in built], "shared_egress": None}
     if is_target(t) and same_cluster(move) and not ctx["datastores"]["mongodb_dedicated"]:
         # Into the shared instance from a dedicated tenant's namespace, whose policies do not reach it.
@@ -122,7 +124,7 @@ def engine_tenant(tenant: dict[str, Any]) -> dict[str, Any]:
     return tenant
 
 
-def target_objects(objects: dict[str, dict[str, Any]], tenant: dict[str, Any],
+def target_objects(objects: dict[str, dict[str, Any]], tenant: Mapping[str, Any],
                    platform: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """A cluster move's target objects (keyed by file name) as its own Applications sync them."""
     cloud = cloud_kinds(platform)

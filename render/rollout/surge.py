@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from render import capacity, context, contract, pools, quantity
+from render.context_types import TenantContext
 from render.load import Repo
 from render.merge import merge_tenant
 
@@ -53,7 +54,7 @@ def per_node(node: capacity.Node | None, cpu: Decimal, memory: Decimal, gpus: in
     return max(1, int(min(f for f in fits if f is not None))) if any(f is not None for f in fits) else 1
 
 
-def of_context(ctx: dict[str, Any], platform: dict[str, Any]) -> Surge:
+def of_context(ctx: TenantContext, platform: dict[str, Any]) -> Surge:
     cloud = ctx["cloud"]
     sidecar = (quantity.parse(contract.AUTOSCALER["cpu"]), quantity.parse(contract.AUTOSCALER["memory"]))
     shapes: dict[Shape, int] = {}

@@ -11,6 +11,7 @@ Pure: documents in, problems out. Run only on schema-valid documents (merge reli
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -154,7 +155,7 @@ def group_rules(groups: dict[str, Any], layers: Layers, tenant: bool) -> list[Pr
     return out
 
 
-def extractor_rules(extractors: list[dict[str, Any]], groups: dict[str, Any], layers: Layers,
+def extractor_rules(extractors: Sequence[Mapping[str, Any]], groups: dict[str, Any], layers: Layers,
                     tenant: bool) -> list[Problem]:
     out: list[Problem] = []
     starved: dict[str, list[str]] = {}
@@ -186,7 +187,7 @@ def extractor_rules(extractors: list[dict[str, Any]], groups: dict[str, Any], la
     return out
 
 
-def _range_rules(e: dict[str, Any], layers: Layers, tenant: bool) -> list[Problem]:
+def _range_rules(e: Mapping[str, Any], layers: Layers, tenant: bool) -> list[Problem]:
     out = []
     name = e.get("name", e["id"])
     pairs = (("min_replicas", "max_replicas", ""),
@@ -221,7 +222,7 @@ _FIT = (("num_cpus", "cpu"), ("memory", "memory"), ("num_gpus", "gpus"))
 _Small = dict[tuple[str, str], list[tuple[str, Any]]]
 
 
-def _fit_rules(e: dict[str, Any], group: dict[str, Any], layers: Layers, tenant: bool,
+def _fit_rules(e: Mapping[str, Any], group: dict[str, Any], layers: Layers, tenant: bool,
                small: _Small) -> list[Problem]:
     """A replica larger than one pod of its group could never be placed."""
     out = []

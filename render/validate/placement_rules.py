@@ -16,6 +16,7 @@ Pure: documents in, problems out. Run only on schema-valid documents.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from render import clouds, placement, pools
@@ -43,7 +44,7 @@ def registry_problems(platform: Document, extractors: Document) -> tuple[list[Pr
     return check(values, Layers(platform, extractors, None), tenant=False)
 
 
-def check(values: dict[str, Any], layers: Layers, tenant: bool) -> tuple[list[Problem], list[Problem]]:
+def check(values: Mapping[str, Any], layers: Layers, tenant: bool) -> tuple[list[Problem], list[Problem]]:
     p = placement.place(values)
     entries = values["extractors"]
     errors, warnings = [], []

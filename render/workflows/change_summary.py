@@ -12,6 +12,7 @@ unknown key is still reported by name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +68,7 @@ def describe(before: Effective | None, after: Effective | None) -> Changes:
     return out
 
 
-def _at(values: dict[str, Any], path: Path_) -> Any:
+def _at(values: Mapping[str, Any], path: Path_) -> Any:
     value: Any = values
     for key in path:
         if not isinstance(value, dict) or key not in value:
@@ -90,7 +91,7 @@ def _one(key: str, old: Any, new: Any) -> str:
     return f"{label} {_show(old)} → {_show(new)}"
 
 
-def _release(b: dict[str, Any], a: dict[str, Any]) -> list[str]:
+def _release(b: Mapping[str, Any], a: Mapping[str, Any]) -> list[str]:
     out = []
     if b.get("image") != a.get("image"):
         out.append(f"Engine image changes from `{b.get('image')}` to `{a.get('image')}` (release.yaml).")
@@ -150,7 +151,7 @@ def _extractors(b: dict[str, Any], a: dict[str, Any], changed: list[Path_]) -> l
     return out
 
 
-def _section(section: str, changed: list[Path_], b: dict[str, Any], a: dict[str, Any]) -> list[str]:
+def _section(section: str, changed: list[Path_], b: Mapping[str, Any], a: Mapping[str, Any]) -> list[str]:
     if section == "auto_deploy":
         return ["Platform updates now deploy automatically (`auto_deploy`: true)." if a.get("auto_deploy") else
                 "Platform updates no longer deploy automatically (`auto_deploy`: false)."]

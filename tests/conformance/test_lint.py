@@ -3,8 +3,11 @@ benchmark and the tests; mypy --strict over the engine. A finding fails the suit
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import tomllib
+from pathlib import Path
 
 from tests.support import ROOT, need, need_binary
 
@@ -22,6 +25,34 @@ def test_mypy_strict_reports_nothing_on_the_engine() -> None:
     done = subprocess.run([need_binary("mypy")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success: no issues found" in done.stdout
+
+
+MISREAD = """from render.context_types import TenantContext
+
+
+def namespace(ctx: TenantContext) -> str:
+    return ctx["nmae"]
+
+
+def redis_port(ctx: TenantContext) -> str:
+    return ctx["ports"]["redis"]
+
+
+def bucket(ctx: TenantContext) -> str:
+    return ctx["names"]["bucket"]
+"""
+
+
+def test_mypy_catches_a_misread_of_the_template_context(tmp_path: Path) -> None:
+    """The context is typed (render/context_types.py): a misspelled key and a value of the
+    wrong type are mypy errors where Python reads them; the right read is none."""
+    (tmp_path / "reader.py").write_text(MISREAD)
+    done = subprocess.run([need_binary("mypy"), "--strict", "--cache-dir", str(tmp_path / "cache"), "reader.py"],
+                          cwd=tmp_path, env={**os.environ, "MYPYPATH": str(ROOT)}, capture_output=True, text=True, check=False)
+    errors = {(int(m[1]), m[2]) for m in re.finditer(r"^reader\.py:(\d+): error: .*\[([a-z-]+)\]$", done.stdout, re.MULTILINE)}
+    # Line 5 also returns the unknown key's Any (no-any-return); line 13 reads right.
+    assert errors == {(5, "typeddict-item"), (5, "no-any-return"), (9, "return-value")}, done.stdout + done.stderr
+    assert 'TypedDict "TenantContext" has no key "nmae"' in done.stdout
 
 
 def test_the_linters_are_not_quietly_narrowed() -> None:
