@@ -68,20 +68,25 @@ def run_render(root: Path, *args: str) -> Run:
     proc = subprocess.Popen([sys.executable, "-m", "render", "--repo", str(root), "render", *args],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak = [0]
-    watcher = threading.Thread(target=_watch, args=(proc.pid, peak), daemon=True)
+    unreaped: dict[int, float] = {}
+    watcher = threading.Thread(target=_watch, args=(proc.pid, peak, unreaped), daemon=True)
     watcher.start()
     out, _ = proc.communicate()
     seconds = time.perf_counter() - started
     watcher.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + sum(unreaped.values())
     text = out.decode()
     if proc.returncode != 0:
         raise SystemExit(f"render {' '.join(args)} failed ({proc.returncode}):\n{text}")
     return Run(seconds, cpu, max(peak[0], after.ru_maxrss * 1024), text.strip())
 
 
-def _watch(pid: int, peak: list[int]) -> None:
+def _watch(pid: int, peak: list[int], unreaped: dict[int, float]) -> None:
+    """Every 10 ms: the sum of RSS over the render process and its descendants (into `peak`),
+    and the CPU seconds last seen of each process the render process does not wait for (into
+    `unreaped`): its fork server and the workers forked from it (render/parallel.py), whose
+    time the benchmark's own rusage never receives."""
     try:
         parent = psutil.Process(pid)
         while parent.is_running() and parent.status() != psutil.STATUS_ZOMBIE:
@@ -89,6 +94,9 @@ def _watch(pid: int, peak: list[int]) -> None:
             for p in [parent, *parent.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
+                    if p.pid != pid and (p.ppid() != pid or "forkserver" in " ".join(p.cmdline())):
+                        times = p.cpu_times()
+                        unreaped[p.pid] = times.user + times.system
             peak[0] = max(peak[0], total)
             time.sleep(0.01)
     except psutil.Error:
