@@ -39,16 +39,20 @@ def _placement(files: TenantFiles, shared: PlatformInputs, env: jinja2.Environme
     `check`: also the rules over the built objects (the contract); their problems raise."""
     files = replace(files, tenant=replace(files.tenant, data=tenant))
     eff = effective(files, shared)
-    try:
-        ctx = context.tenant_context(eff, shared.platform.data, shared.releases.data)
-    except entries.Missing as e:  # a key the schema leaves optional, which the build reads
-        raise ProblemsError([e.problem(shared.platform)]) from None
+    ctx = _context(eff, shared)
     objects = build.build_tenant(ctx, env, shared.templates_for(ctx["cloud"]))
     if check:
         problems = effective_rules.contract_rules(files, shared.platform, shared.extractors, pods.of_objects(objects.values()))
         if problems:
             raise ProblemsError(problems)
     return eff, ctx, build.with_object(objects, params.configmap(files, shared), files.name)  # whatever the pin
+
+
+def _context(eff: Effective, shared: PlatformInputs) -> TenantContext:
+    try:
+        return context.tenant_context(eff, shared.platform.data, shared.releases.data)
+    except entries.Missing as e:  # a key the schema leaves optional, which the build reads
+        raise ProblemsError([e.problem(shared.platform)]) from None
 
 
 def built(files: TenantFiles, shared: PlatformInputs,
@@ -60,8 +64,9 @@ def built(files: TenantFiles, shared: PlatformInputs,
 
 
 def pod_list(eff: Effective, shared: PlatformInputs) -> tuple[TenantContext, list[pods.Pod]]:
-    """The template context and the pods of one tenant's effective values, built as rendered."""
-    ctx = context.tenant_context(eff, shared.platform.data, shared.releases.data)
+    """The template context and the pods of one tenant's effective values, built as rendered.
+    Raises ProblemsError."""
+    ctx = _context(eff, shared)
     objects = build.build_tenant(ctx, templates.environment(shared.templates), shared.templates_for(ctx["cloud"]))
     return ctx, pods.of_objects(objects.values())
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench.fleet import generate_fleet
-from render import contract, footprint, pods, quantity
+from render import contract, footprint, pipeline, pods, quantity
 from render.load import list_tenants, load_repo, read_yaml
 from render.pipeline import built
 from render.problems import ProblemsError
@@ -181,6 +181,9 @@ def test_a_registry_key_the_build_reads_is_a_problem_at_its_file(tmp_path: Path)
     repo = load_repo(root, ["acme"])
     with pytest.raises(ProblemsError) as e:
         built(repo.tenants["acme"], repo.current)
+    with pytest.raises(ProblemsError) as from_pod_list:  # what the pull request's comment prices
+        pipeline.pod_list(pipeline.effective(repo.tenants["acme"], repo.current), repo.current)
+    assert from_pod_list.value.problems == e.value.problems
     [p] = e.value.problems
     assert (p.file, p.pointer, p.line) == ("registry/platform.yaml", "versions", 18)
     assert "versions has no key 'kubernetes', which the build reads" in p.message and "versions.kubernetes" in p.hint
