@@ -7,13 +7,14 @@ Pure: no I/O. Returns {repo-relative path: object}.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import jinja2
 import yaml
 
-from render import ENGINE_VERSION, context, fastyaml, layout, pods, templates, tenant_secrets
+from render import ENGINE_VERSION, context, fastyaml, layout, merge, pods, templates, tenant_secrets
 from render.context_types import TenantContext
 from render.problems import Problem, ProblemsError
 
@@ -59,7 +60,7 @@ def _render(ctx: Mapping[str, Any], env: jinja2.Environment, template_names: lis
     for template in template_names:
         text = templates.render(env, template, ctx)
         try:
-            docs = [d for d in fastyaml.load_all(text) if d is not None]
+            docs = _parsed(env, template, text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = mark.line + 1 if mark else 1
@@ -74,6 +75,45 @@ def _render(ctx: Mapping[str, Any], env: jinja2.Environment, template_names: lis
     if problems:
         raise ProblemsError(problems)
     return out
+
+
+class _Repeats:
+    """The parsed documents of rendered texts that repeat from tenant to tenant (a fleet's
+    NetworkPolicies take a handful of forms; its PodMonitors two): such a text is parsed
+    twice, then copied, which costs a fraction of parsing. At most LIMIT texts are
+    remembered per template, so a template whose text differs for every tenant costs a
+    dictionary lookup and holds a few texts."""
+
+    LIMIT = 32
+
+    def __init__(self) -> None:
+        self.seen: dict[str, dict[str, list[Any] | None]] = {}  # template -> text -> documents (None: seen once)
+
+    def parse(self, template: str, text: str) -> list[Any]:
+        known = self.seen.setdefault(template, {})
+        docs = known.get(text)
+        if docs is not None:
+            return [merge.copy_plain(d) for d in docs]
+        parsed = [d for d in fastyaml.load_all(text) if d is not None]
+        if "&" in text or "*" in text:
+            return parsed  # perhaps anchors and aliases: objects shared within the text, which a copy would part
+        if text in known:
+            known[text] = [merge.copy_plain(d) for d in parsed]  # kept apart: the build changes what it returns
+        elif len(known) < self.LIMIT:
+            known[text] = None
+        return parsed
+
+
+# One per template environment (a render's, a worker's), gone with it.
+_REPEATS: weakref.WeakKeyDictionary[jinja2.Environment, _Repeats] = weakref.WeakKeyDictionary()
+
+
+def _parsed(env: jinja2.Environment, template: str, text: str) -> list[Any]:
+    """`fastyaml.load_all(text)`'s documents (empty ones dropped), fresh objects every call."""
+    repeats = _REPEATS.get(env)
+    if repeats is None:
+        repeats = _REPEATS[env] = _Repeats()
+    return repeats.parse(template, text)
 
 
 def with_object(objects: dict[str, dict[str, Any]], obj: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:

@@ -72,20 +72,20 @@ def merge_layers(layers: list[_Layer], into: Path_, provenance: dict[Path_, Sour
         data = layer.data()
         if not isinstance(data, dict):
             continue
-        _merger.merge(out, _copy(data))
+        _merger.merge(out, copy_plain(data))
         for rel in _leaves(data):
             line = layer.doc.mark(layer.at + rel)[0]
             provenance[into + rel] = Source(layer.name, layer.doc.file, line)
     return out
 
 
-def _copy(value: Any) -> Any:
+def copy_plain(value: Any) -> Any:
     """A deep copy of plain data (what load produces); much cheaper than copy.deepcopy."""
     kind = type(value)
     if kind is dict:
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: copy_plain(v) for k, v in value.items()}
     if kind is list:
-        return [_copy(v) for v in value]
+        return [copy_plain(v) for v in value]
     if kind in (str, int, float, bool) or value is None:
         return value
     return copy.deepcopy(value)

@@ -19,6 +19,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from render.problems import Problem, ProblemsError
 
 _NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# What json.dumps(value, ensure_ascii=False, separators=(", ", ": ")) calls, built once: json.dumps
+# builds a new encoder on every call with options, and templates call `j` about 400 times a tenant.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 def to_json(value: Any) -> str:
@@ -29,7 +32,7 @@ def to_json(value: Any) -> str:
     """
     if isinstance(value, jinja2.Undefined):  # StrictUndefined: say which value, not "not JSON serializable"
         value._fail_with_undefined_error()
-    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    text = _ENCODE(value)
     return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 SCHEMA_VERSION = 39
@@ -105,8 +107,62 @@ def dashboard_json(d: Dashboard, tenant: str, tags: list[str]) -> dict[str, Any]
 
 
 def dumps(dashboard: dict[str, Any]) -> str:
-    """Canonical JSON text for the ConfigMap (sorted keys: diffs stay small)."""
-    return json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Canonical JSON text for the ConfigMap (sorted keys: diffs stay small): exactly
+    json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False). With an indent the
+    standard library encodes in Python through generators; this writes the same text in
+    about half the time (five dashboards per tenant), and hands anything but plain JSON
+    data with string keys to json.dumps."""
+    out: list[str] = []
+    try:
+        _indented(dashboard, "\n", out)
+    except _NotPlainJSON:
+        return json.dumps(dashboard, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return "".join(out) + "\n"
+
+
+class _NotPlainJSON(Exception):
+    pass
+
+
+def _indented(value: Any, newline: str, out: list[str]) -> None:
+    """`value` as json.dumps writes it with indent=2 and sorted keys, `newline` being the
+    line break and indentation of the line it starts on."""
+    if isinstance(value, str):
+        out.append(encode_basestring(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float) and math.isfinite(value):
+        out.append(float.__repr__(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner, separator = newline + "  ", "{"
+        for key in sorted(value):
+            if not isinstance(key, str):
+                raise _NotPlainJSON  # json.dumps converts other keys its own way
+            out += (separator, inner, encode_basestring(key), ": ")
+            _indented(value[key], inner, out)
+            separator = ","
+        out += (newline, "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner, separator = newline + "  ", "["
+        for item in value:
+            out += (separator, inner)
+            _indented(item, inner, out)
+            separator = ","
+        out += (newline, "]")
+    else:
+        raise _NotPlainJSON  # NaN, infinities, other types: json.dumps's rules
 
 
 def _layout(panels: tuple[Panel, ...], tenant: str) -> list[dict[str, Any]]:

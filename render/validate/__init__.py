@@ -20,6 +20,7 @@ from dataclasses import replace
 from render import migration, quotas
 from render.argocd import sizing
 from render.load import Document, PlatformInputs, Repo, TenantFiles
+from render.merge import merge_tenant
 from render.move import record as move_record
 from render.problems import Problem
 from render.validate import (
@@ -103,9 +104,11 @@ def _tenant_problems(files: TenantFiles, repo: Repo | None) -> list[Problem]:
     # Rules on the merged values need well-shaped files and readable sizes; other mistakes
     # (an unknown name, a protected env key) do not stop them, so all are reported at once.
     if not shape and not sizes:
-        problems += effective_rules.tenant_rules(files, repo.current.platform, repo.current.extractors)
+        platform, extractors = repo.current.platform, repo.current.extractors
+        values = merge_tenant(platform, extractors, files).values  # merged once for both rule sets
+        problems += effective_rules.tenant_rules(files, platform, extractors, values)
         if not problems:  # placement and the peak are only meaningful over values every other rule accepts
-            problems += placement_rules.tenant_problems(files, repo.current.platform, repo.current.extractors)[0]
+            problems += placement_rules.tenant_problems(files, platform, extractors, values)[0]
     return problems
 
 

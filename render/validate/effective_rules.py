@@ -80,9 +80,11 @@ def _where(origin: Origin) -> str:
     return f"{origin.doc.file}:{line}"
 
 
-def tenant_rules(files: TenantFiles, platform: Document, extractors: Document) -> list[Problem]:
-    """Rules over one tenant's effective values. Inputs must be schema-valid."""
-    values = merge_tenant(platform, extractors, files).values
+def tenant_rules(files: TenantFiles, platform: Document, extractors: Document,
+                 values: Mapping[str, Any] | None = None) -> list[Problem]:
+    """Rules over one tenant's effective values. Inputs must be schema-valid. `values`: the
+    tenant's merged values, when the caller has merged them already (validate merges once)."""
+    values = merge_tenant(platform, extractors, files).values if values is None else values
     layers = Layers(platform, extractors, files.overrides)
     groups = values["cluster"]
     entries = list(values["extractors"].values())

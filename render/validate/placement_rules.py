@@ -29,9 +29,10 @@ SIZE_KEYS = ("num_cpus", "memory", "num_gpus")
 GROUP_KEYS = ("cpu", "memory", "gpus")
 
 
-def tenant_problems(files: TenantFiles, platform: Document, extractors: Document) -> tuple[list[Problem], list[Problem]]:
-    """(errors, warnings) of one tenant."""
-    values = merge_tenant(platform, extractors, files).values
+def tenant_problems(files: TenantFiles, platform: Document, extractors: Document,
+                    values: Mapping[str, Any] | None = None) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) of one tenant. `values`: its merged values, when the caller has them."""
+    values = merge_tenant(platform, extractors, files).values if values is None else values
     return check(values, Layers(platform, extractors, files.overrides), tenant=True)
 
 
