@@ -12,7 +12,8 @@ from render import git, layout
 from render.git import GitError, GitTree
 from render.load import Repo, parse_bytes
 from render.problems import Problem, ProblemsError
-from render.rollout.plan import Candidate, Waves, candidates, held_reason, plan_waves, read_plan
+from render.rollout import surge
+from render.rollout.plan import Candidate, Waves, batches, candidates, held_reason, plan_waves, read_plan
 from render.rollout.state import ACTIVE, COMPLETE, ROLLED_BACK, ROLLING, State, WaveState, read_state, write_state
 from render.workflows import deploy, scope
 from render.workflows.release import Target, moved, release_data, release_text
@@ -83,14 +84,28 @@ def late_tenants(repo: Repo, state: State) -> list[str]:
                   if c.name not in known and held_reason(c, state.version) is None and not on_target(repo, c.name, state))
 
 
+def joining(root: Path, repo: Repo, state: State, wave: WaveState) -> list[str]:
+    """The tenants added since the rollout began that move with `wave`: as many as the
+    budgets of registry/rollout.yaml leave room for beside the wave's own upgrades on each
+    cluster; the others wait for the next step (a wave of their own once every wave moved)."""
+    late = late_tenants(repo, state)
+    spec = read_plan(root, set(repo.tenants)) if late else None
+    if spec is None or not spec.budgeted:
+        return late
+    members = (*wave.tenants, *late)
+    first = set(batches(members, surge.of_repo(repo, [t for t in members if t in repo.tenants]), spec)[0])
+    return [t for t in late if t in first]
+
+
 def move_wave(root: Path, repo: Repo, state: State, index: int, now: datetime) -> tuple[State, str | None]:
-    """Move wave `index` (with any tenant added since the rollout began) to the rollout's
-    target; tenants that left the release meanwhile (pinned, fork, skip, removed) stay."""
+    """Move wave `index` (with the tenants added since the rollout began that its budgets
+    leave room for) to the rollout's target; tenants that left the release meanwhile
+    (pinned, fork, skip, removed) stay."""
     if index == len(state.waves):
         state = replace(state, waves=state.waves + (WaveState(f"added-{index + 1}", (), state.waves[-1].soak_minutes),))
     wave, held = state.waves[index], dict(state.held)
     names = []
-    for name in list(wave.tenants) + late_tenants(repo, state):
+    for name in list(wave.tenants) + joining(root, repo, state, wave):
         c = candidate(repo, name)
         reason = "removed" if c is None else held_reason(c, state.version)
         if reason is not None:

@@ -355,6 +355,34 @@ def test_a_tenant_added_on_the_previous_release_during_the_last_wave_moves_in_a_
     assert release(work, "zeta")["platform_revision"] == state.revision
 
 
+def test_tenants_added_during_the_rollout_join_only_as_far_as_the_budgets_allow(work, argocd):
+    """Two tenants added on one cluster while the last wave soaks, with room for one upgrade
+    there at a time: each moves in a step of its own."""
+    clock = Clock()
+    previous = (work / "tenants/acme/release.yaml").read_bytes()
+    assert update(work, "2026.12.1", clock) == 0
+    for minutes in (1, 121, 122, 182):  # canary soaks, wave-1 moves and soaks, wave-2 moves
+        sync(work, argocd)
+        assert advance(work, argocd, clock.at(minutes)) == 0
+    edit(work, "registry/rollout.yaml", "upgrades_per_cluster: 25", "upgrades_per_cluster: 1")
+    for name, org in (("zeta", "org_2e7a0001"), ("eta", "org_2e7a0002")):
+        assert dataplane(work, "new-tenant", name, "--cloud", "gcp", "--region", "us-central1",
+                         "--organization-id", org) == 0
+        (work / f"tenants/{name}/release.yaml").write_bytes(previous)
+    assert dataplane(work, "render", "zeta", "eta") == 0
+    assert {yaml.safe_load((work / f"tenants/{t}/tenant.yaml").read_text())["cluster"] for t in ("zeta", "eta")} == {
+        yaml.safe_load((work / "tenants/acme/tenant.yaml").read_text())["cluster"]}
+    commit_all(work, "tenants zeta and eta; one upgrade per cluster at a time")
+    push(work)
+    for minutes in (183, 243, 244, 304, 305, 365):
+        sync(work, argocd)
+        assert advance(work, argocd, clock.at(minutes)) == 0
+    state = read_state(work)
+    assert [(w.name, w.tenants) for w in state.waves[3:]] == [("added-4", ("eta",)), ("added-5", ("zeta",))]
+    assert state.status == "complete"
+    assert {release(work, t)["platform_revision"] for t in ("zeta", "eta")} == {state.revision}
+
+
 def probe_timeouts(work: Path) -> dict[str, int]:
     """Each tenant's Celery worker liveness probe timeout, as rendered."""
     def timeout(t: str) -> int:
