@@ -329,14 +329,21 @@ def test_rollback_refuses_a_multi_line_reason(work):
         rollout.rollback(root=work, reason="x\n::error::forged", push=True)
 
 
-def test_a_tenant_added_on_the_previous_release_during_the_last_wave_moves_in_a_wave_of_its_own(work, argocd):
-    clock = Clock()
+def to_the_last_wave(work: Path, argocd: FakeArgoCD, clock: Clock) -> bytes:
+    """A rollout of 2026.12.1 moved through its last wave (wave-2, soaking); returns the
+    release.yaml the tenants had before it."""
     previous = (work / "tenants/acme/release.yaml").read_bytes()
     assert update(work, "2026.12.1", clock) == 0
     for minutes in (1, 121, 122, 182):  # canary soaks, wave-1 moves and soaks, wave-2 moves
         sync(work, argocd)
         assert advance(work, argocd, clock.at(minutes)) == 0
     assert read_state(work).current == 2
+    return previous
+
+
+def test_a_tenant_added_on_the_previous_release_during_the_last_wave_moves_in_a_wave_of_its_own(work, argocd):
+    clock = Clock()
+    previous = to_the_last_wave(work, argocd, clock)
     assert dataplane(work, "new-tenant", "zeta", "--cloud", "gcp", "--region", "us-central1",
                      "--organization-id", "org_2e7a0001") == 0
     (work / "tenants/zeta/release.yaml").write_bytes(previous)  # the release before, as a tenant copied from acme
@@ -359,11 +366,7 @@ def test_tenants_added_during_the_rollout_join_only_as_far_as_the_budgets_allow(
     """Two tenants added on one cluster while the last wave soaks, with room for one upgrade
     there at a time: each moves in a step of its own."""
     clock = Clock()
-    previous = (work / "tenants/acme/release.yaml").read_bytes()
-    assert update(work, "2026.12.1", clock) == 0
-    for minutes in (1, 121, 122, 182):  # canary soaks, wave-1 moves and soaks, wave-2 moves
-        sync(work, argocd)
-        assert advance(work, argocd, clock.at(minutes)) == 0
+    previous = to_the_last_wave(work, argocd, clock)
     edit(work, "registry/rollout.yaml", "upgrades_per_cluster: 25", "upgrades_per_cluster: 1")
     for name, org in (("zeta", "org_2e7a0001"), ("eta", "org_2e7a0002")):
         assert dataplane(work, "new-tenant", name, "--cloud", "gcp", "--region", "us-central1",
