@@ -18,7 +18,8 @@ import yaml
 
 from render import cli
 from render.cluster import api, apply, bootstrap, control_plane, health, identities, session, verify
-from tests.support import ROOT, need, need_binary
+from tests.control_plane import running
+from tests.support import ROOT
 
 # A bound for every test (its share of the module's `up` and `apply` included); the first
 # test also carries a cold build's bound.
@@ -31,19 +32,8 @@ BUILD_AND_UP_TIMEOUT_S = 3000  # the first run builds every component (docs/benc
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control_plane.Paths]:
-    need("kubernetes")
-    need("lupa.lua51")
-    need_binary("go", "install Go (the Go module proxy builds the control plane)")
-    if not bootstrap.crds_dir(ROOT).is_dir():
-        pytest.skip("no upstream CRDs (DATAPLANE_CRDS)")
-    p = control_plane.paths(tmp_path_factory.mktemp("cluster"))
-    lines: list[str] = []
-    try:
-        session.up(ROOT, p, lines.append)
+    with running(ROOT, tmp_path_factory.mktemp("cluster")) as (p, _):
         yield p
-    finally:
-        session.down(ROOT, p)
-        assert not control_plane.running_pids(p), "every process is stopped by its pid"
 
 
 @pytest.fixture(scope="module")

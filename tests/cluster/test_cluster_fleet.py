@@ -20,7 +20,8 @@ import pytest
 from bench.fleet import generate_fleet
 from render import pools
 from render.cluster import api, apply, bootstrap, control_plane, session, verify
-from tests.support import ROOT, need, need_binary
+from tests.control_plane import running
+from tests.support import ROOT
 
 TENANTS = 30
 # A wave's time limit: 90 s (the default) held for every run but one, where a RayCluster
@@ -46,19 +47,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster(fleet: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[control_plane.Paths]:
-    need("kubernetes")
-    need("lupa.lua51")
-    need_binary("go", "install Go (the Go module proxy builds the control plane)")
-    if not bootstrap.crds_dir(ROOT).is_dir():
-        pytest.skip("no upstream CRDs (DATAPLANE_CRDS)")
-    p = control_plane.paths(tmp_path_factory.mktemp("fleet-cluster"))
-    try:
-        seconds = session.up(fleet, p, lambda _: None, tenants=TENANTS)
+    with running(fleet, tmp_path_factory.mktemp("fleet-cluster"), TENANTS) as (p, seconds):
         print(f"\nup for {TENANTS} tenants: {seconds:.1f} s")
         yield p
-    finally:
-        session.down(fleet, p)
-        assert not control_plane.running_pids(p), "every process is stopped by its pid"
 
 
 def test_the_generated_fleet_converges_in_one_pass(fleet: Path, cluster: control_plane.Paths) -> None:

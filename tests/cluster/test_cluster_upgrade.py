@@ -53,8 +53,9 @@ from render.validate.schemas import inline_refs
 from tests.conformance.test_merge import _valid as without_disabled_overrides
 from tests.conformance.test_merge import overrides_strategy as merge_overrides
 from tests.conformance.test_validate_implies_deep import overrides as deep_overrides
+from tests.control_plane import running
 from tests.hyp import HealthCheck, assume, at_most, given, settings, st
-from tests.support import ROOT, missing, need, need_binary
+from tests.support import ROOT, missing
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -77,18 +78,8 @@ class Upgraded:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control_plane.Paths]:
-    need("kubernetes")
-    need("lupa.lua51")
-    need_binary("go", "install Go (the Go module proxy builds the control plane)")
-    if not bootstrap.crds_dir(ROOT).is_dir():
-        pytest.skip("no upstream CRDs (DATAPLANE_CRDS)")
-    p = control_plane.paths(tmp_path_factory.mktemp("cluster-upgrade"))
-    try:
-        session.up(ROOT, p, lambda _: None)
+    with running(ROOT, tmp_path_factory.mktemp("cluster-upgrade")) as (p, _):
         yield p
-    finally:
-        session.down(ROOT, p)
-        assert not control_plane.running_pids(p), "every process is stopped by its pid"
 
 
 @pytest.fixture(scope="module")
